@@ -1,0 +1,98 @@
+/**
+ * The component process, wired: Redis store, CTI, XEP-0114 connection to
+ * Prosody, stanza handlers, event notifier, periodic tick and web server.
+ * main.ts runs it; integration tests start it in-process the same way.
+ */
+import { once } from "node:events";
+import type { AddressInfo } from "node:net";
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import { component, xml } from "@xmpp/component";
+import type { Element } from "@xmpp/xml";
+import { Redis } from "ioredis";
+import { pino, type Logger } from "pino";
+import { createCti } from "../cti/cti.js";
+import { EventReader } from "../cti/redis/events.js";
+import { RedisStore } from "../cti/redis/store.js";
+import type { Config } from "./config.js";
+import { createHttpApp } from "./http/api.js";
+import { createNotifier } from "./notifier.js";
+import { registerHandlers } from "./xmpp/router.js";
+
+export interface ComponentOptions {
+  redisUrl: string;
+  log?: Logger;
+  /** Port for the web server; defaults to config.ports.web (tests pass 0). */
+  webPort?: number;
+}
+
+export async function startComponent(config: Config, { redisUrl, log = pino({ level: process.env.LOG_LEVEL ?? "info" }), webPort = config.ports.web }: ComponentOptions) {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 2 });
+  const blocking = redis.duplicate(); // XREADGROUP BLOCK holds its connection
+  const store = new RedisStore(redis, config.redis.prefix);
+  for (const a of config.agents) await store.upsertAgent({ jid: a.jid, name: a.name, skills: a.skills, maxChats: a.maxChats });
+  const cti = createCti({
+    store, guestDomain: config.guestDomain, now: Date.now,
+    queues: config.queues.map((q) => ({ name: q.name, title: q.title, skills: q.skills, allowGuests: q.allowGuests, deny: q.deny, open: q.open })),
+  });
+
+  const agents = new Map(config.agents.map((a) => [a.jid, a]));
+  const nameOf = (jid: string) => agents.get(jid)?.name ?? jid.split("@")[0]!.replace(/^./, (c) => c.toUpperCase());
+  const cc = config.component.domain;
+
+  const entity = component({ service: `xmpp://${config.component.host}:${config.ports.component}`, domain: cc, password: config.component.secret });
+  const send = (stanza: Element) => entity.send(stanza);
+  const notifier = createNotifier({ cti, componentDomain: cc, send, nameOf, log });
+  registerHandlers(entity, {
+    cti, config, log, send, nameOf, isAgent: (jid) => agents.has(jid),
+    greet: (queue, id) => notifier.pushStatus(queue, { only: id }),
+  });
+
+  let online = false;
+  let wake: () => void = () => undefined;
+  entity.on("error", (err) => log.warn({ err: err.message, condition: err.condition }, "xmpp connection error"));
+  entity.on("offline", () => { online = false; });
+  entity.on("disconnect", () => { online = false; });
+  entity.on("online", () => {
+    online = true;
+    log.info({ domain: cc }, "connected to the XMPP server");
+    // After any restart the truth about agents is in Prosody: ask the seat module.
+    for (const jid of agents.keys()) void send(xml("presence", { from: cc, to: jid, type: "probe" })).catch(() => undefined);
+    wake();
+  });
+  const whenOnline = () => new Promise<void>((resolve) => { wake = resolve; });
+
+  const reader = new EventReader(blocking, store.keys, "notifier", `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`);
+  const events = notifier.run(reader, () => online, whenOnline);
+  const ticker = setInterval(() => {
+    if (online) notifier.tick().catch((err) => log.warn({ err }, "periodic tick failed"));
+  }, config.statusIntervalSeconds * 1000);
+
+  const http = createHttpApp({
+    cti, adminToken: config.admin.token, log,
+    health: async () => ({ xmpp: online, redis: await redis.ping().then(() => true, () => false) }),
+  });
+  const server = http.listen(webPort, config.web.host);
+  await once(server, "listening");
+  await entity.start();
+
+  return {
+    cti, store, redis,
+    webPort: (server.address() as AddressInfo).port,
+    isOnline: () => online,
+    async stop() {
+      clearInterval(ticker);
+      await new Promise((r) => server.close(r));
+      server.closeAllConnections();
+      entity.reconnect.stop();
+      await entity.stop().catch(() => undefined);
+      online = false;
+      wake();
+      blocking.disconnect();
+      await events.stop();
+      redis.disconnect();
+    },
+  };
+}
+
+export type RunningComponent = Awaited<ReturnType<typeof startComponent>>;

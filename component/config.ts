@@ -1,0 +1,110 @@
+/**
+ * The one YAML configuration file (JSON is YAML too): schema, defaults and a
+ * loader whose errors name the bad key. Unknown keys are kept, so later
+ * features can add theirs without breaking older files.
+ */
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { parse } from "yaml";
+import { z } from "zod";
+
+const hostname = z
+  .string()
+  .regex(/^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/, "must be a lowercase DNS name");
+const bareJid = z.string().regex(/^[^@/\s"&'<>:]{1,64}@[a-z0-9.-]{1,253}$/, "must be a bare JID such as alice@example.test");
+const port = z.number().int().min(1).max(65535);
+/** A skill name: short, so a customer cannot send an absurd one. */
+export const skillName = z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,31}$/i, "must be 1-32 letters, digits, '_', '.' or '-'");
+
+const queue = z
+  .looseObject({
+    name: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, "must be lowercase letters, digits, '_', '.' or '-'"),
+    title: z.string().max(100).optional(),
+    skills: z.array(skillName).default([]),
+    allowGuests: z.boolean().default(true),
+    /** JIDs or domains refused by this queue. */
+    deny: z.array(z.string().min(1).max(300)).default([]),
+    /** A closed queue refuses joins with service-unavailable. */
+    open: z.boolean().default(true),
+  });
+
+const agent = z.looseObject({
+  jid: bareJid,
+  password: z.string().min(1),
+  name: z.string().max(100).optional(),
+  skills: z.array(skillName).default([]),
+  maxChats: z.number().int().min(1).max(100).default(1),
+});
+
+export const configSchema = z.looseObject({
+  domain: hostname,
+  guestDomain: hostname,
+  component: z.looseObject({
+    domain: hostname,
+    secret: z.string().min(1),
+    /** Where Prosody's component port listens. */
+    host: z.string().default("127.0.0.1"),
+  }),
+  /** Address the web server binds to. */
+  web: z.looseObject({ host: z.string().default("127.0.0.1") }).default({ host: "127.0.0.1" }),
+  ports: z.looseObject({ c2s: port, http: port, component: port, redis: port, web: port }),
+  admin: z.looseObject({ token: z.string().min(8, "must be at least 8 characters") }),
+  redis: z.looseObject({ url: z.string().url().optional(), prefix: z.string().default("sb:") }).default({ prefix: "sb:" }),
+  /** Where the launcher writes Prosody's config, data and pid files. */
+  runDir: z.string().default("run"),
+  /** Seconds between unconditional queue-status pushes (protocol: at most 15). */
+  statusIntervalSeconds: z.number().min(1).max(15).default(15),
+  queues: z.array(queue).min(1),
+  agents: z.array(agent).default([]),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type QueueConfig = Config["queues"][number];
+export type AgentConfig = Config["agents"][number];
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Validates a parsed document; the message lists every bad key by path. */
+export function validateConfig(doc: unknown, source = "config"): Config {
+  const result = configSchema.safeParse(doc);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${formatPath(i.path) || "(top level)"}: ${i.message}`);
+    throw new ConfigError(`${source} is invalid:\n${lines.join("\n")}`);
+  }
+  const config = result.data;
+  const dup = (names: string[]) => names.find((n, i) => names.indexOf(n) !== i);
+  const dq = dup(config.queues.map((q) => q.name));
+  if (dq) throw new ConfigError(`${source} is invalid:\n  queues: the name "${dq}" is used twice`);
+  const da = dup(config.agents.map((a) => a.jid));
+  if (da) throw new ConfigError(`${source} is invalid:\n  agents: the jid "${da}" is used twice`);
+  for (const [i, a] of config.agents.entries()) {
+    if (a.jid.split("@")[1] !== config.domain)
+      throw new ConfigError(`${source} is invalid:\n  agents[${i}].jid: must be on the domain ${config.domain}`);
+  }
+  return config;
+}
+
+function formatPath(path: PropertyKey[]): string {
+  return path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i ? "." : ""}${String(p)}`)).join("");
+}
+
+export const DEFAULT_CONFIG_PATH = fileURLToPath(new URL("../../config/demo.yaml", import.meta.url));
+
+/** Reads SWITCHBOARD_CONFIG (or the demo config) and validates it. */
+export function loadConfig(path = process.env.SWITCHBOARD_CONFIG || DEFAULT_CONFIG_PATH): Config {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new ConfigError(`cannot read the configuration ${path}: ${(err as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = parse(text);
+  } catch (err) {
+    throw new ConfigError(`${path} is not valid YAML: ${(err as Error).message}`);
+  }
+  return validateConfig(doc, path);
+}

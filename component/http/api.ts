@@ -1,0 +1,76 @@
+/**
+ * The web server: health for orchestration and a read-only admin API over
+ * the CTI. Errors are JSON {error: {code, message}} with the status from the
+ * one error table.
+ */
+import { timingSafeEqual } from "node:crypto";
+import express, { type NextFunction, type Request, type Response } from "express";
+import type { Cti } from "../../cti/cti.js";
+import { CtiError, ERRORS } from "../../cti/errors.js";
+import type { Session } from "../../cti/types.js";
+import type { Logger } from "pino";
+
+export interface HttpDeps {
+  cti: Cti;
+  adminToken: string;
+  health: () => Promise<{ xmpp: boolean; redis: boolean }>;
+  log: Logger;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export function sessionJson(s: Session) {
+  return {
+    id: s.id, queue: s.queue, customer: s.customer, seat: s.seat, state: s.state, skills: s.needs, form: s.form,
+    queuedAt: iso(s.queuedAt), assignedAt: iso(s.assignedAt), inServiceAt: iso(s.inServiceAt), endedAt: iso(s.endedAt),
+    endReason: s.endReason,
+  };
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export function createHttpApp({ cti, adminToken, health, log }: HttpDeps) {
+  const app = express();
+  app.disable("x-powered-by");
+
+  app.get("/healthz", async (_req, res) => {
+    const h = await health();
+    res.status(h.xmpp && h.redis ? 200 : 503).json({ status: h.xmpp && h.redis ? "ok" : "unavailable", ...h });
+  });
+
+  const api = express.Router();
+  api.use((req, _res, next) => {
+    const header = req.get("authorization") ?? "";
+    const token = /^Bearer (.+)$/.exec(header)?.[1];
+    if (!token || !sameSecret(token, adminToken))
+      return next(new CtiError("not-authorized", "Send the admin token as 'Authorization: Bearer <token>'."));
+    next();
+  });
+  api.get("/agents", async (_req, res) => { res.json(await cti.agents()); });
+  api.get("/queues", async (_req, res) => { res.json(await cti.queueStats()); });
+  api.get("/sessions", async (_req, res) => { res.json((await cti.sessions(100)).map(sessionJson)); });
+  api.get("/sessions/:id", async (req, res) => {
+    const s = await cti.session(String(req.params.id));
+    if (!s) throw new CtiError("unknown-session", `There is no session ${String(req.params.id).slice(0, 64)}.`);
+    res.json(sessionJson(s));
+  });
+  app.use("/api", api);
+
+  app.use((req, _res, next) => next(new CtiError("not-found", `Nothing here: ${req.method} ${req.path.slice(0, 200)}`)));
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    if (err instanceof CtiError) {
+      const status = ERRORS[err.code].http;
+      if (status === 401) res.set("WWW-Authenticate", 'Bearer realm="switchboard"');
+      return res.status(status).json({ error: { code: err.code, message: err.text } });
+    }
+    const status = (err as { status?: number }).status;
+    if (status && status >= 400 && status < 500) return res.status(status).json({ error: { code: "bad-request", message: (err as Error).message } });
+    log.error({ err }, "http handler failed");
+    res.status(500).json({ error: { code: "internal", message: "Something went wrong on our side." } });
+  });
+  return app;
+}

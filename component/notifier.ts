@@ -1,0 +1,106 @@
+/**
+ * Turns CTI events into the stanzas customers and seats receive: queue
+ * status, the queuing result, the beginning message, the end. Events come from
+ * the log's consumer group, so each is acted on once even with several
+ * instances, and those of an instance that died are picked up by another.
+ */
+import type { Element } from "@xmpp/xml";
+import type { Logger } from "pino";
+import type { Cti } from "../cti/cti.js";
+import type { EventReader } from "../cti/redis/events.js";
+import type { CtiEvent } from "../cti/types.js";
+import * as st from "./xmpp/stanzas.js";
+
+export interface NotifierDeps {
+  cti: Cti;
+  componentDomain: string;
+  send: (stanza: Element) => Promise<void>;
+  nameOf: (jid: string) => string;
+  log: Logger;
+}
+
+type EndedEvent = Extract<CtiEvent, { type: "ended" }>;
+
+function endedTexts(e: EndedEvent, seatName: string): { customer?: string; seat?: string } {
+  switch (e.reason) {
+    case "seat": return { customer: `${seatName} has ended the chat. Thank you for contacting us.`, seat: `You ended the chat with ${e.customer}.` };
+    case "customer": return { customer: `You ended the chat with ${seatName}.`, seat: `${e.customer} ended the chat.` };
+    case "customer-offline": return { seat: `${e.customer} went offline, so the chat has ended.` };
+    case "seat-offline": return { customer: `${seatName} is no longer available, so this chat has ended. You are welcome to join the queue again.` };
+    default: return {};
+  }
+}
+
+export function createNotifier({ cti, componentDomain: cc, send, nameOf, log }: NotifierDeps) {
+  /** What each waiting customer was last told ("position/seconds"), so only changes are pushed. */
+  const told = new Map<string, string>();
+
+  /**
+   * Pushes queue-status messages. `only`: just that customer (its first);
+   * `all`: everyone (the periodic push); neither: those whose status changed.
+   */
+  async function pushStatus(queue: string, mode: { only?: string; all?: boolean } = {}): Promise<void> {
+    for (const { session, position, waitSeconds } of await cti.queueStatus(queue)) {
+      const now = `${position}/${waitSeconds}`;
+      const before = told.get(session.id);
+      if (mode.only ? session.id !== mode.only : !mode.all && (before === undefined || before === now)) continue;
+      told.set(session.id, now);
+      await send(st.queueStatus(st.queueJid(queue, cc), session.customer, session.plain, position, waitSeconds));
+    }
+  }
+
+  async function handle(e: CtiEvent): Promise<void> {
+    if (e.type === "assigned") {
+      told.delete(e.session);
+      await send(st.assigned(st.queueJid(e.queue, cc), e.customer, e.plain, e.session, e.seat, nameOf(e.seat)));
+      await send(st.begin(cc, e.seat, e.session, e.customer, e.queue, e.form));
+      await pushStatus(e.queue);
+    } else if (e.type === "ended") {
+      told.delete(e.session);
+      if (e.from === "queued") {
+        if (e.reason === "departed" || e.reason === "customer") await send(st.departed(st.queueJid(e.queue, cc), e.customer, e.plain, e.queue));
+        await pushStatus(e.queue);
+        return;
+      }
+      const texts = endedTexts(e, nameOf(e.seat!));
+      if (texts.customer) await send(st.ended(cc, e.customer, e.plain, e.session, e.reason, texts.customer));
+      if (texts.seat) await send(st.ended(cc, e.seat!, true, e.session, e.reason, `${texts.seat} (session ${e.session})`));
+    }
+  }
+
+  /** The periodic safety net: route anything a lost trigger left waiting, and tell everyone where they stand. */
+  async function tick(): Promise<void> {
+    await cti.route();
+    for (const q of cti.queues) await pushStatus(q.name, { all: true });
+  }
+
+  /** Reads and acts on events until stop() while `online()`; unacknowledged events are retried later. */
+  function run(reader: EventReader, online: () => boolean, whenOnline: () => Promise<void>) {
+    let stopped = false;
+    const done = (async () => {
+      await reader.ensureGroup();
+      while (!stopped) {
+        if (!online()) { await whenOnline(); continue; }
+        let batch;
+        try {
+          batch = await reader.read(1000);
+        } catch (err) {
+          if (!stopped) log.error({ err }, "reading the event log failed");
+          if (!stopped) await new Promise((r) => setTimeout(r, 500)); // back off from a Redis outage
+          continue;
+        }
+        for (const { id, event } of batch) {
+          try {
+            await handle(event);
+            await reader.ack([id]);
+          } catch (err) {
+            log.warn({ err, event }, "could not deliver an event's stanzas; it will be retried");
+          }
+        }
+      }
+    })();
+    return { stop: async () => { stopped = true; await done.catch(() => undefined); } };
+  }
+
+  return { pushStatus, handle, tick, run };
+}

@@ -1,0 +1,25 @@
+/** What every XMPP handler is given: the CTI, the send function and the names it needs. */
+import type { Element } from "@xmpp/xml";
+import type { Cti } from "../../cti/cti.js";
+import type { Config } from "../config.js";
+import type { Logger } from "pino";
+
+export interface HandlerDeps {
+  cti: Cti;
+  config: Config;
+  log: Logger;
+  send: (stanza: Element) => Promise<void>;
+  /** Sends the first queue-status to a customer who just joined (if still waiting). */
+  greet: (queue: string, sessionId: string) => Promise<void>;
+  /** An agent's display name ("Alice"). */
+  nameOf: (jid: string) => string;
+  isAgent: (bareJid: string) => boolean;
+}
+
+/** Parsed addressing of an incoming stanza. */
+export interface Addr {
+  from: string;
+  fromBare: string;
+  /** The queue addressed (local part of `to`), or "" for the component's own domain. */
+  queue: string;
+}

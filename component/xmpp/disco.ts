@@ -1,0 +1,39 @@
+/** XEP-0030 service discovery: the component, its queues and its ad-hoc commands. */
+import { xml } from "@xmpp/component";
+import type { Element } from "@xmpp/xml";
+import { COMMAND, NS } from "../../protocol/names.js";
+import type { Addr, HandlerDeps } from "./context.js";
+import { queueJid } from "./stanzas.js";
+
+export function discoHandlers({ cti, config }: HandlerDeps) {
+  const cc = config.component.domain;
+
+  function info(el: Element, addr: Addr): Element {
+    const features = (...vars: string[]) => vars.map((v) => xml("feature", { var: v }));
+    if (addr.queue) {
+      const q = cti.queue(addr.queue);
+      return xml("query", { xmlns: NS.DISCO_INFO },
+        xml("identity", { category: "collaboration", type: "workgroup", name: q.title ?? q.name }),
+        ...features(NS.DISCO_INFO, NS.WG, NS.SB));
+    }
+    if (el.attrs.node === NS.COMMANDS)
+      return xml("query", { xmlns: NS.DISCO_INFO, node: NS.COMMANDS }, xml("identity", { category: "automation", type: "command-list" }));
+    return xml("query", { xmlns: NS.DISCO_INFO },
+      xml("identity", { category: "component", type: "generic", name: "Switchboard contact center" }),
+      ...features(NS.DISCO_INFO, NS.DISCO_ITEMS, NS.COMMANDS, NS.WG, NS.SB, NS.PING));
+  }
+
+  function items(el: Element, addr: Addr): Element {
+    if (addr.queue) {
+      cti.queue(addr.queue); // unknown queue: item-not-found
+      return xml("query", { xmlns: NS.DISCO_ITEMS });
+    }
+    if (el.attrs.node === NS.COMMANDS)
+      return xml("query", { xmlns: NS.DISCO_ITEMS, node: NS.COMMANDS },
+        xml("item", { jid: cc, node: COMMAND.endSession, name: "End a customer session" }));
+    return xml("query", { xmlns: NS.DISCO_ITEMS },
+      ...cti.queues.map((q) => xml("item", { jid: queueJid(q.name, cc), name: q.title ?? q.name })));
+  }
+
+  return { info, items };
+}

@@ -1,0 +1,77 @@
+/**
+ * Customer -> CTI: queuing information. XEP-0142 join-queue / depart-queue
+ * iqs on a queue's JID, and plain chat messages to it for clients that
+ * speak no XEP-0142.
+ */
+import type { Element } from "@xmpp/xml";
+import { CtiError } from "../../cti/errors.js";
+import type { JoinRequest } from "../../cti/types.js";
+import { JOIN_FIELDS, NS } from "../../protocol/names.js";
+import type { Addr, HandlerDeps } from "./context.js";
+import * as st from "./stanzas.js";
+
+/** Reads join-queue's optional data form into a join request; the CTI validates the values. */
+export function parseJoin(el: Element, queue: string, customer: string): JoinRequest {
+  const req: JoinRequest = { queue, customer, plain: false, extraSkills: [], form: {} };
+  const form = el.getChild("x", NS.DATA);
+  if (!form) return req;
+  if (form.attrs.type && form.attrs.type !== "submit") throw new CtiError("bad-request", "The join form must be of type submit.");
+  for (const field of form.getChildren("field")) {
+    const name = field.attrs.var;
+    if (!name) throw new CtiError("bad-request", "Every form field needs a var attribute.");
+    const values = field.getChildren("value").map((v) => v.text().trim()).filter(Boolean);
+    if (name === JOIN_FIELDS.skills) req.extraSkills.push(...values);
+    else if (name !== "FORM_TYPE" && values.length > 0) req.form[name] = values.join(", ");
+  }
+  return req;
+}
+
+const LEAVE_WORDS = /^(leave|quit|stop|cancel|bye)$/i;
+/** A plain customer's first message becomes the subject the agent sees, cut to this length. */
+const SUBJECT_LENGTH = 200;
+
+export function queueHandlers({ cti, config, send, greet, nameOf }: HandlerDeps) {
+  const cc = config.component.domain;
+
+  async function joinQueue(el: Element, addr: Addr): Promise<true> {
+    const session = await cti.join(parseJoin(el, addr.queue, addr.from));
+    if (session.state === "queued") setImmediate(() => void greet(session.queue, session.id)); // after the iq result
+    return true;
+  }
+
+  async function departQueue(_el: Element, addr: Addr): Promise<true> {
+    await cti.depart(addr.from, addr.queue);
+    return true;
+  }
+
+  /** Any chat message to a queue joins it; later ones get a status, "leave" leaves. */
+  async function chatToQueue(stanza: Element, addr: Addr): Promise<void> {
+    const body = stanza.getChildText("body")?.trim();
+    if (!body) return; // chat states and receipts need no answer
+    const from = st.queueJid(addr.queue, cc);
+    const id = await cti.sessionOf(addr.from);
+    const live = id ? await cti.session(id) : null;
+    if (live && live.state !== "ended") {
+      if (live.state !== "queued") {
+        await send(st.text(from, addr.from, `${nameOf(live.seat!)} is serving you: write to ${live.seat}.`));
+      } else if (live.queue !== addr.queue) {
+        await send(st.text(from, addr.from, `You are already waiting in the queue ${live.queue}. Write "leave" there first.`));
+      } else if (LEAVE_WORDS.test(body)) {
+        await cti.depart(addr.from, addr.queue); // the departed message follows from the event
+      } else {
+        await greet(live.queue, live.id);
+      }
+      return;
+    }
+    const session = await cti.join({
+      queue: addr.queue, customer: addr.from, plain: true, extraSkills: [],
+      form: { [JOIN_FIELDS.subject]: body.slice(0, SUBJECT_LENGTH) },
+    });
+    if (session.state === "queued") {
+      await send(st.text(from, addr.from, `You are in the queue ${cti.queue(addr.queue).title ?? addr.queue}. Write "leave" to leave it.`));
+      await greet(session.queue, session.id);
+    }
+  }
+
+  return { joinQueue, departQueue, chatToQueue };
+}

@@ -1,0 +1,115 @@
+/**
+ * Dispatches every incoming stanza to its handler and turns refusals into
+ * XMPP errors with a human text: an iq always gets a result or an error, a
+ * message or presence that cannot be handled gets an error reply, and an
+ * error stanza is never answered (that would loop).
+ */
+import type { Component } from "@xmpp/component";
+import type { Element } from "@xmpp/xml";
+import { CtiError } from "../../cti/errors.js";
+import { bareOf } from "../../cti/policy.js";
+import { NS, SB, WG } from "../../protocol/names.js";
+import type { Addr, HandlerDeps } from "./context.js";
+import { discoHandlers } from "./disco.js";
+import { presenceHandlers } from "./presence.js";
+import { queueHandlers } from "./queue.js";
+import { seatHandlers } from "./seat.js";
+import * as st from "./stanzas.js";
+
+type IqHandler = (el: Element, addr: Addr) => Promise<Element | true> | Element | true;
+/** Where an iq may be sent: to a queue's JID or to the component's domain. */
+type Target = "queue" | "cc";
+
+export function registerHandlers(entity: Component, deps: HandlerDeps): void {
+  const { config, log } = deps;
+  const cc = config.component.domain;
+  const queue = queueHandlers(deps);
+  const seat = seatHandlers(deps);
+  const disco = discoHandlers(deps);
+  const { presence } = presenceHandlers(deps);
+  const pong = () => true as const;
+
+  const iqs: Record<string, { target: Target | "any"; handle: IqHandler }> = {
+    [`set ${NS.WG} ${WG.joinQueue}`]: { target: "queue", handle: queue.joinQueue },
+    [`set ${NS.WG} ${WG.departQueue}`]: { target: "queue", handle: queue.departQueue },
+    [`set ${NS.SB} ${SB.inService}`]: { target: "cc", handle: seat.inService },
+    [`set ${NS.SB} ${SB.end}`]: { target: "cc", handle: seat.end },
+    [`set ${NS.COMMANDS} command`]: { target: "cc", handle: seat.endSessionCommand },
+    [`get ${NS.DISCO_INFO} query`]: { target: "any", handle: disco.info },
+    [`get ${NS.DISCO_ITEMS} query`]: { target: "any", handle: disco.items },
+    [`get ${NS.PING} ping`]: { target: "any", handle: pong },
+  };
+
+  /** Refusals become their error; anything else is our fault, logged, and said so. */
+  function toError(err: unknown, stanza: Element): Element {
+    if (err instanceof CtiError) return st.ctiErrorElement(err);
+    log.error({ err, stanza: stanza.toString().slice(0, 2000) }, "handler failed");
+    return st.errorElement("internal", "Something went wrong on our side. Please try again.");
+  }
+
+  function address(stanza: Element): Addr | undefined {
+    const { from, to } = stanza.attrs;
+    if (!from || !to) return undefined;
+    const at = to.indexOf("@");
+    const domain = bareOf(to).slice(at + 1);
+    if (domain !== cc) return undefined;
+    return { from, fromBare: bareOf(from), queue: at === -1 ? "" : to.slice(0, at) };
+  }
+
+  async function onIq(stanza: Element, addr: Addr): Promise<Element | true> {
+    const child = stanza.getChildElements()[0]!; // the iq callee already refused zero or several children
+    const route = iqs[`${stanza.attrs.type} ${child.attrs.xmlns} ${child.name}`];
+    if (!route) return st.errorElement("unavailable", `This service does not answer <${child.name} xmlns='${child.attrs.xmlns ?? ""}'/> ${stanza.attrs.type} requests.`);
+    if (route.target === "queue" && !addr.queue)
+      return st.errorElement("bad-request", `Send <${child.name}/> to a queue's JID, such as ${st.queueJid(deps.cti.queues[0]!.name, cc)}.`);
+    if (route.target === "cc" && addr.queue)
+      return st.errorElement("bad-request", `Send <${child.name}/> to ${cc}, not to a queue.`);
+    try {
+      if (addr.queue) deps.cti.queue(addr.queue); // unknown queue: item-not-found
+      return await route.handle(child, addr);
+    } catch (err) {
+      return toError(err, stanza);
+    }
+  }
+
+  async function onMessage(stanza: Element, addr: Addr): Promise<Element | undefined> {
+    const type = stanza.attrs.type ?? "normal";
+    if (type === "error") return undefined;
+    try {
+      if (type === "groupchat" || type === "headline")
+        throw new CtiError("bad-request", "Send a chat message to join a queue.");
+      if (addr.queue) {
+        deps.cti.queue(addr.queue);
+        await queue.chatToQueue(stanza, addr);
+      } else {
+        await seat.chatToComponent(stanza, addr);
+      }
+      return undefined;
+    } catch (err) {
+      return st.messageError(stanza, toError(err, stanza));
+    }
+  }
+
+  async function onPresence(stanza: Element, addr: Addr): Promise<Element | undefined> {
+    if (stanza.attrs.type === "error") return undefined;
+    try {
+      return await presence(stanza, addr);
+    } catch (err) {
+      return st.presenceError(stanza, toError(err, stanza));
+    }
+  }
+
+  entity.middleware.use(async (ctx: { stanza: Element }) => {
+    const { stanza } = ctx;
+    if (stanza.attrs.type === "result" || (stanza.is("iq") && stanza.attrs.type === "error")) return undefined;
+    const addr = address(stanza);
+    if (!addr) {
+      log.warn({ stanza: stanza.toString().slice(0, 500) }, "stanza without from/to for this component");
+      return stanza.is("iq") ? st.errorElement("bad-request", "The stanza is not addressed to this service.") : undefined;
+    }
+    if (stanza.is("iq")) return onIq(stanza, addr);
+    if (stanza.is("message")) return onMessage(stanza, addr);
+    if (stanza.is("presence")) return onPresence(stanza, addr);
+    return undefined;
+  });
+}

@@ -1,0 +1,75 @@
+/**
+ * Every stanza the component sends, built in one place from protocol names.
+ * Customer-facing messages come from the queue's JID, seat-facing ones from
+ * the component's domain; each carries a human <body> for plain clients.
+ */
+import { xml } from "@xmpp/component";
+import type { Element } from "@xmpp/xml";
+import { NS, SB, WG } from "../../protocol/names.js";
+import { ERRORS, type CtiError } from "../../cti/errors.js";
+
+export const queueJid = (queue: string, domain: string) => `${queue}@${domain}`;
+
+/** Plain chat customers get type chat, so their client shows the text in the conversation. */
+const msgType = (plain: boolean) => (plain ? "chat" : undefined);
+
+export function duration(seconds: number): string {
+  if (seconds < 60) return "less than a minute";
+  const minutes = Math.round(seconds / 60);
+  return minutes === 1 ? "1 minute" : `${minutes} minutes`;
+}
+
+export function queueStatus(from: string, to: string, plain: boolean, position: number, waitSeconds: number): Element {
+  const body = position === 0
+    ? `You are next in line (about ${duration(waitSeconds)}).`
+    : `There ${position === 1 ? "is 1 customer" : `are ${position} customers`} ahead of you (about ${duration(waitSeconds)}).`;
+  return xml("message", { from, to, type: msgType(plain) },
+    xml("body", {}, body),
+    xml(WG.queueStatus, { xmlns: NS.WG }, xml("position", {}, String(position)), xml("time", {}, String(waitSeconds))));
+}
+
+export function assigned(from: string, to: string, plain: boolean, session: string, seat: string, seatName: string): Element {
+  return xml("message", { from, to, type: msgType(plain) },
+    xml("body", {}, `${seatName} will help you now. Write to ${seat}.`),
+    xml(SB.assigned, { xmlns: NS.SB, session, seat }));
+}
+
+export function begin(from: string, seat: string, session: string, customer: string, queue: string, form: Record<string, string>): Element {
+  const who = form.name ? `${form.name} (${customer})` : customer;
+  const about = form.subject ? `${queue}, "${form.subject}"` : queue;
+  return xml("message", { from, to: seat, type: "chat" },
+    xml("body", {}, `New customer ${who} (${about}). They will write to you now.`),
+    xml(SB.begin, { xmlns: NS.SB, session, customer, queue }));
+}
+
+export function ended(from: string, to: string, plain: boolean, session: string, reason: string, body: string): Element {
+  return xml("message", { from, to, type: msgType(plain) }, xml("body", {}, body), xml(SB.ended, { xmlns: NS.SB, session, reason }));
+}
+
+export function departed(from: string, to: string, plain: boolean, queue: string): Element {
+  return xml("message", { from, to, type: msgType(plain) },
+    xml("body", {}, `You have left the queue ${queue}.`), xml(WG.departQueue, { xmlns: NS.WG }));
+}
+
+export function text(from: string, to: string, body: string): Element {
+  return xml("message", { from, to, type: "chat" }, xml("body", {}, body));
+}
+
+/** The <error/> child for a refusal, with its human text. */
+export function errorElement(code: keyof typeof ERRORS, message: string): Element {
+  const e = ERRORS[code];
+  return xml("error", { type: e.type }, xml(e.xmpp, { xmlns: NS.STANZAS }), xml("text", { xmlns: NS.STANZAS, "xml:lang": "en" }, message));
+}
+
+export const ctiErrorElement = (err: CtiError) => errorElement(err.code, err.text);
+
+/** A message error reply; its body repeats the error text, since plain clients show bodies best. */
+export function messageError(stanza: Element, error: Element): Element {
+  const body = stanza.getChild("body");
+  return xml("message", { from: stanza.attrs.to, to: stanza.attrs.from, type: "error", id: stanza.attrs.id },
+    body ? xml("body", {}, error.getChildText("text", NS.STANZAS) ?? "") : undefined, error);
+}
+
+export function presenceError(stanza: Element, error: Element): Element {
+  return xml("presence", { from: stanza.attrs.to, to: stanza.attrs.from, type: "error", id: stanza.attrs.id }, error);
+}

@@ -1,0 +1,168 @@
+/**
+ * The CTI: authorization, queuing, allocation and the session lifecycle.
+ * Commands in, decisions out; all state goes through the store port, time
+ * through the injected clock. Knows nothing of XMPP, HTTP or SIP.
+ */
+import { randomBytes } from "node:crypto";
+import { CtiError } from "./errors.js";
+import {
+  DEFAULT_HANDLE_SECONDS, agentView, authorize, bareOf, canServe, estimateWait, hasCapacity,
+  needsFor, pickSeat, servingCapacity, validateJoin,
+} from "./policy.js";
+import type { Store } from "./store.js";
+import type { Agent, AgentState, AgentView, JoinRequest, Queue, Session } from "./types.js";
+
+export interface CtiDeps {
+  store: Store;
+  queues: Queue[];
+  guestDomain: string;
+  now: () => number;
+  newId?: () => string;
+}
+
+export interface QueueStatus { session: Session; position: number; waitSeconds: number }
+
+/** How often a claim may lose a race for a seat before the customer waits for the next trigger. */
+const CLAIM_ATTEMPTS = 5;
+
+export type Cti = ReturnType<typeof createCti>;
+
+export function createCti({ store, queues, guestDomain, now, newId = () => "s" + randomBytes(6).toString("hex") }: CtiDeps) {
+  const byName = new Map(queues.map((q) => [q.name, q]));
+
+  function queueNamed(name: string): Queue {
+    const q = byName.get(name);
+    if (!q) throw new CtiError("unknown-queue", `There is no queue named ${name.slice(0, 64)}.`);
+    return q;
+  }
+
+  /** Queues a customer (after authorization) and routes at once if a seat is free. */
+  async function join(req: JoinRequest): Promise<Session> {
+    const queue = queueNamed(req.queue);
+    authorize(queue, req.customer, guestDomain);
+    validateJoin(req);
+    const needs = needsFor(queue, req.extraSkills);
+    const able = (await store.agents()).filter((a) => canServe(a, needs));
+    if (able.length === 0) throw new CtiError("unavailable", `No agent here has the skills ${needs.join(", ")}.`);
+    if (!able.some((a) => a.state !== "offline"))
+      throw new CtiError("no-agents", `No agent of the queue ${queue.name} is logged in right now. Please try again later.`);
+    const session: Session = {
+      id: newId(), queue: queue.name, customer: req.customer, plain: req.plain, needs, form: req.form,
+      state: "queued", seat: null, queuedAt: now(), assignedAt: null, inServiceAt: null, endedAt: null, endReason: null,
+    };
+    const queued = await store.enqueue(session);
+    if (!queued.ok)
+      throw new CtiError("already-queued", "You already have a request waiting or in progress from this client. Leave it first.");
+    await route(queue.name);
+    return (await store.session(session.id)) ?? session;
+  }
+
+  /** The customer leaves: a queued request is withdrawn, an assigned or running one ended. */
+  async function depart(customer: string, queueName: string): Promise<Session> {
+    queueNamed(queueName);
+    const id = await store.sessionOf(customer);
+    const session = id ? await store.session(id) : null;
+    if (!session || session.queue !== queueName)
+      throw new CtiError("not-queued", `You are not waiting in the queue ${queueName}.`);
+    const ended = await store.end(session.id, session.state === "queued" ? "departed" : "customer", now());
+    if (ended?.seat) await route();
+    return ended ?? session;
+  }
+
+  /** The customer's client went away: whatever it had queued or running ends. */
+  async function customerOffline(customer: string): Promise<Session | null> {
+    const id = await store.sessionOf(customer);
+    if (!id) return null;
+    const ended = await store.end(id, "customer-offline", now());
+    if (ended?.seat) await route();
+    return ended;
+  }
+
+  /** Ends a session at the request of one of its parties (any resource of their bare JID). */
+  async function end(sessionId: string, actor: string): Promise<Session> {
+    const session = await store.session(sessionId);
+    if (!session) throw new CtiError("unknown-session", `There is no session ${sessionId.slice(0, 64)}.`);
+    const isSeat = session.seat !== null && bareOf(actor) === session.seat;
+    if (!isSeat && bareOf(actor) !== bareOf(session.customer))
+      throw new CtiError("forbidden", "Only the customer or the agent of a session may end it.");
+    const ended = await store.end(sessionId, isSeat ? "seat" : "customer", now());
+    if (!ended) throw new CtiError("session-ended", "This session has already ended.");
+    if (ended.seat) await route();
+    return ended;
+  }
+
+  /** The seat accepted the customer's first message: the session is in service. */
+  async function inService(sessionId: string, seat: string): Promise<"ok" | "already"> {
+    const result = await store.markInService(sessionId, bareOf(seat), now());
+    if (result === "unknown") throw new CtiError("unknown-session", `There is no session ${sessionId.slice(0, 64)}.`);
+    if (result === "wrong-seat") throw new CtiError("forbidden", "Only the seat allocated to this session may report it in service.");
+    if (result === "ended") throw new CtiError("session-ended", "This session has already ended.");
+    return result;
+  }
+
+  /** An agent's presence changed. Returns null when the JID is no agent. */
+  async function agentState(jid: string, state: AgentState) {
+    const result = await store.setAgentState(bareOf(jid), state, now());
+    if (result && (state === "ready" || result.ended.length > 0)) await route();
+    return result;
+  }
+
+  /**
+   * Allocates free seats to waiting customers, first come first, until no
+   * waiting customer has a free seat with its skills. Safe to run from any
+   * instance at any time: a claim that loses a race just looks again.
+   */
+  async function route(queueName?: string): Promise<number> {
+    let agents = await store.agents();
+    if (!agents.some(hasCapacity)) return 0;
+    const hopeless = new Set<string>(); // needs with no free seat in this pass
+    let assigned = 0;
+    for (const session of await store.waiting(queueName)) {
+      const key = session.needs.join(",");
+      if (hopeless.has(key)) continue;
+      for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
+        const seat = pickSeat(agents, session.needs);
+        if (!seat) { hopeless.add(key); break; }
+        const result = await store.claim(session.id, seat.jid, now());
+        if (result === "ok") { seat.active++; assigned++; break; }
+        if (result === "not-queued") break;
+        agents = await store.agents(); // the seat changed under us
+      }
+    }
+    return assigned;
+  }
+
+  /** Position and estimated wait of everyone waiting in a queue. */
+  async function queueStatus(queueName: string): Promise<QueueStatus[]> {
+    const queue = queueNamed(queueName);
+    const [waiting, agents, handle] = await Promise.all([store.waiting(queueName), store.agents(), store.handleSeconds(queueName)]);
+    const seats = servingCapacity(agents, queue.skills);
+    return waiting.map((session, position) => ({
+      session, position, waitSeconds: estimateWait(position, handle ?? DEFAULT_HANDLE_SECONDS, seats),
+    }));
+  }
+
+  async function agents(): Promise<Array<{ jid: string; name?: string; state: AgentView; activeSessions: number; maxChats: number; skills: string[] }>> {
+    return (await store.agents()).map((a: Agent) => ({
+      jid: a.jid, name: a.name, state: agentView(a), activeSessions: a.active, maxChats: a.maxChats, skills: a.skills,
+    }));
+  }
+
+  async function queueStats(): Promise<Array<{ name: string; waiting: number; oldestWaitSeconds: number }>> {
+    const t = now();
+    return Promise.all(queues.map(async (q) => {
+      const waiting = await store.waiting(q.name);
+      const oldest = waiting[0];
+      return { name: q.name, waiting: waiting.length, oldestWaitSeconds: oldest ? Math.max(0, Math.floor((t - oldest.queuedAt) / 1000)) : 0 };
+    }));
+  }
+
+  return {
+    queues, queue: queueNamed, join, depart, customerOffline, end, inService, agentState, route, queueStatus,
+    agents, queueStats,
+    session: (id: string) => store.session(id),
+    sessions: (recentEnded = 100) => store.sessions(recentEnded),
+    sessionOf: (customer: string) => store.sessionOf(customer),
+    agent: (jid: string) => store.agent(bareOf(jid)),
+  };
+}

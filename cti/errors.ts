@@ -1,0 +1,33 @@
+/**
+ * The one table of domain errors. Each code maps to an XMPP stanza error
+ * (RFC 6120 condition + type) and an HTTP status; adapters render from here.
+ */
+export const ERRORS = {
+  "bad-request": { xmpp: "bad-request", type: "modify", http: 400 },
+  "unknown-queue": { xmpp: "item-not-found", type: "cancel", http: 404 },
+  "unknown-session": { xmpp: "item-not-found", type: "cancel", http: 404 },
+  "not-found": { xmpp: "item-not-found", type: "cancel", http: 404 },
+  "not-queued": { xmpp: "item-not-found", type: "cancel", http: 404 },
+  forbidden: { xmpp: "forbidden", type: "auth", http: 403 },
+  "not-authorized": { xmpp: "not-authorized", type: "auth", http: 401 },
+  "queue-closed": { xmpp: "service-unavailable", type: "cancel", http: 503 },
+  "no-agents": { xmpp: "service-unavailable", type: "wait", http: 503 },
+  "already-queued": { xmpp: "conflict", type: "cancel", http: 409 },
+  "session-ended": { xmpp: "item-not-found", type: "cancel", http: 410 },
+  unsupported: { xmpp: "feature-not-implemented", type: "cancel", http: 501 },
+  unavailable: { xmpp: "service-unavailable", type: "cancel", http: 503 },
+  internal: { xmpp: "internal-server-error", type: "wait", http: 500 },
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** A refusal with a human text, safe to show to the person who caused it. */
+export class CtiError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    readonly text: string,
+  ) {
+    super(text);
+    this.name = "CtiError";
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * The store port in memory: the reference behaviour of every transition, for
+ * unit tests with fake time. The Redis store must behave the same (shared
+ * contract tests in test/).
+ */
+import { nextHandleAverage } from "./policy.js";
+import type { ClaimResult, InServiceResult, Store } from "./store.js";
+import type { Agent, AgentProfile, AgentState, CtiEvent, Session } from "./types.js";
+import type { EndReason } from "../protocol/names.js";
+
+export class MemoryStore implements Store {
+  readonly events: CtiEvent[] = [];
+  private readonly sessionsById = new Map<string, Session>();
+  private readonly byCustomer = new Map<string, string>();
+  private readonly agentsByJid = new Map<string, Agent>();
+  private readonly handle = new Map<string, number>();
+
+  async upsertAgent(p: AgentProfile): Promise<void> {
+    const old = this.agentsByJid.get(p.jid);
+    this.agentsByJid.set(p.jid, { state: "offline", active: 0, freeSince: 0, ...old, ...p });
+  }
+
+  async enqueue(s: Session): Promise<{ ok: true } | { ok: false; existing: string }> {
+    const existing = this.byCustomer.get(s.customer);
+    if (existing) return { ok: false, existing };
+    this.sessionsById.set(s.id, structuredClone(s));
+    this.byCustomer.set(s.customer, s.id);
+    this.events.push({ type: "queued", session: s.id, queue: s.queue, customer: s.customer, at: s.queuedAt });
+    return { ok: true };
+  }
+
+  async claim(id: string, seat: string, now: number): Promise<ClaimResult> {
+    const s = this.sessionsById.get(id);
+    if (!s || s.state !== "queued") return "not-queued";
+    const a = this.agentsByJid.get(seat);
+    if (!a || a.state !== "ready" || a.active >= a.maxChats) return "seat-unavailable";
+    Object.assign(s, { state: "assigned", seat, assignedAt: now });
+    a.active++;
+    this.events.push({ type: "assigned", session: id, queue: s.queue, customer: s.customer, seat, plain: s.plain, form: s.form, at: now });
+    return "ok";
+  }
+
+  async markInService(id: string, seat: string, now: number): Promise<InServiceResult> {
+    const s = this.sessionsById.get(id);
+    if (!s) return "unknown";
+    if (s.seat !== seat) return "wrong-seat";
+    if (s.state === "ended") return "ended";
+    if (s.state === "in-service") return "already";
+    Object.assign(s, { state: "in-service", inServiceAt: now });
+    this.events.push({ type: "in-service", session: id, queue: s.queue, customer: s.customer, seat, at: now });
+    return "ok";
+  }
+
+  async end(id: string, reason: EndReason | "departed", now: number): Promise<Session | null> {
+    const s = this.sessionsById.get(id);
+    if (!s || s.state === "ended") return null;
+    const before = structuredClone(s);
+    if (s.seat) {
+      const a = this.agentsByJid.get(s.seat)!;
+      a.active--;
+      a.freeSince = now;
+    }
+    if (s.inServiceAt !== null) this.handle.set(s.queue, nextHandleAverage(this.handle.get(s.queue), (now - s.inServiceAt) / 1000));
+    Object.assign(s, { state: "ended", endedAt: now, endReason: reason });
+    this.byCustomer.delete(s.customer);
+    this.events.push({ type: "ended", session: id, queue: s.queue, customer: s.customer, seat: s.seat, plain: s.plain, from: before.state, reason, at: now });
+    return before;
+  }
+
+  async setAgentState(jid: string, state: AgentState, now: number) {
+    const a = this.agentsByJid.get(jid);
+    if (!a) return null;
+    const previous = a.state;
+    const ended: string[] = [];
+    if (previous !== state) {
+      a.state = state;
+      if (state === "ready") a.freeSince = now;
+      this.events.push({ type: "agent-state", agent: jid, state, at: now });
+    }
+    if (state === "offline") {
+      for (const s of this.sessionsById.values()) {
+        if (s.seat === jid && s.state !== "ended" && (await this.end(s.id, "seat-offline", now))) ended.push(s.id);
+      }
+    }
+    return { previous, ended };
+  }
+
+  async session(id: string) { const s = this.sessionsById.get(id); return s ? structuredClone(s) : null; }
+  async sessionOf(customer: string) { return this.byCustomer.get(customer) ?? null; }
+  async agent(jid: string) { const a = this.agentsByJid.get(jid); return a ? { ...a } : null; }
+  async agents() { return [...this.agentsByJid.values()].map((a) => ({ ...a })); }
+  async handleSeconds(queue: string) { return this.handle.get(queue); }
+
+  async waiting(queue?: string): Promise<Session[]> {
+    // Map iteration is insertion order, which is arrival order.
+    return [...this.sessionsById.values()].filter((s) => s.state === "queued" && (!queue || s.queue === queue)).map((s) => structuredClone(s));
+  }
+
+  async sessions(recentEnded: number): Promise<Session[]> {
+    const all = [...this.sessionsById.values()];
+    const ended = all.filter((s) => s.state === "ended").sort((a, b) => b.endedAt! - a.endedAt!).slice(0, recentEnded);
+    return [...all.filter((s) => s.state !== "ended"), ...ended].map((s) => structuredClone(s));
+  }
+}

@@ -1,0 +1,99 @@
+/** Pure routing and authorization rules: no I/O, no clock. */
+import { CtiError } from "./errors.js";
+import type { Agent, AgentState, AgentView, JoinRequest, Queue } from "./types.js";
+
+/** Limits on what a customer may send with a join, so an absurd one is refused. */
+export const LIMITS = { extraSkills: 10, formFields: 20, fieldName: 64, fieldValue: 1000 } as const;
+const SKILL = /^[a-z0-9][a-z0-9_.-]{0,31}$/i;
+const FIELD = /^[a-z0-9][a-z0-9_.-]*$/i;
+
+export function bareOf(jid: string): string {
+  const slash = jid.indexOf("/");
+  return slash === -1 ? jid : jid.slice(0, slash);
+}
+
+export function domainOf(jid: string): string {
+  const bare = bareOf(jid);
+  return bare.slice(bare.indexOf("@") + 1);
+}
+
+/** Is this customer allowed to join this queue? Throws the reason if not. */
+export function authorize(queue: Queue, customer: string, guestDomain: string): void {
+  if (!queue.open) throw new CtiError("queue-closed", `The queue ${queue.name} is closed right now. Please try again later.`);
+  const bare = bareOf(customer);
+  const domain = domainOf(customer);
+  if (queue.deny.includes(bare) || queue.deny.includes(domain))
+    throw new CtiError("forbidden", `You are not allowed to use the queue ${queue.name}.`);
+  if (!queue.allowGuests && domain === guestDomain)
+    throw new CtiError("forbidden", `The queue ${queue.name} serves registered customers only. Please sign in with your account.`);
+}
+
+/** Checks a parsed join against LIMITS; the error names what is wrong. */
+export function validateJoin(req: JoinRequest): void {
+  const bad = (text: string) => new CtiError("bad-request", text);
+  if (req.extraSkills.length > LIMITS.extraSkills) throw bad(`At most ${LIMITS.extraSkills} skills may be requested.`);
+  for (const s of req.extraSkills) if (!SKILL.test(s)) throw bad(`"${s.slice(0, 40)}" is not a skill name (1-32 letters, digits, '_', '.' or '-').`);
+  const fields = Object.entries(req.form);
+  if (fields.length > LIMITS.formFields) throw bad(`At most ${LIMITS.formFields} form fields are accepted.`);
+  for (const [k, v] of fields) {
+    if (k.length > LIMITS.fieldName || !FIELD.test(k)) throw bad(`"${k.slice(0, 40)}" is not a valid form field name.`);
+    if (v.length > LIMITS.fieldValue) throw bad(`The form field ${k} is longer than ${LIMITS.fieldValue} characters.`);
+  }
+}
+
+/** The skills a seat must have: the queue's plus the customer's extras, sorted and unique. */
+export function needsFor(queue: Queue, extraSkills: string[]): string[] {
+  return [...new Set([...queue.skills, ...extraSkills.map((s) => s.toLowerCase())])].sort();
+}
+
+export function canServe(agent: Pick<Agent, "skills">, needs: string[]): boolean {
+  return needs.every((s) => agent.skills.includes(s));
+}
+
+export function hasCapacity(agent: Agent): boolean {
+  return agent.state === "ready" && agent.active < agent.maxChats;
+}
+
+/** The seat for a customer: a ready one with the skills, fewest active sessions, then longest idle. */
+export function pickSeat(agents: Agent[], needs: string[]): Agent | undefined {
+  return agents
+    .filter((a) => hasCapacity(a) && canServe(a, needs))
+    .sort((a, b) => a.active - b.active || a.freeSince - b.freeSince || a.jid.localeCompare(b.jid))[0];
+}
+
+/** Presence drives agent state: available/chat -> ready; away, xa, dnd -> not ready; unavailable -> offline. */
+export function stateFromPresence(type: string | undefined, show: string | undefined): AgentState | undefined {
+  if (type === "unavailable") return "offline";
+  if (type !== undefined) return undefined; // subscriptions, probes, errors: not a state
+  if (!show || show === "chat") return "ready";
+  if (show === "away" || show === "xa" || show === "dnd") return "not-ready";
+  return undefined;
+}
+
+export function agentView(agent: Agent): AgentView {
+  return agent.state === "ready" && agent.active >= agent.maxChats ? "busy" : agent.state;
+}
+
+/** Until a queue has handled sessions, assume this handle time. */
+export const DEFAULT_HANDLE_SECONDS = 120;
+
+/**
+ * Estimated wait in seconds for the customer at `position` (0 = next): the
+ * customers ahead and this one are served `seats` at a time, each taking
+ * about `handleSeconds`.
+ */
+export function estimateWait(position: number, handleSeconds: number, seats: number): number {
+  return Math.round(((position + 1) * handleSeconds) / Math.max(1, seats));
+}
+
+/** Seats that can work a queue: the total capacity of logged-in agents with its skills. */
+export function servingCapacity(agents: Agent[], needs: string[]): number {
+  return agents.filter((a) => a.state !== "offline" && canServe(a, needs)).reduce((n, a) => n + a.maxChats, 0);
+}
+
+/** Weight of the newest handle time in the queue's moving average, so recent sessions weigh most. */
+export const HANDLE_WEIGHT = 0.2;
+
+export function nextHandleAverage(previous: number | undefined, seconds: number): number {
+  return previous === undefined ? seconds : previous * (1 - HANDLE_WEIGHT) + seconds * HANDLE_WEIGHT;
+}

@@ -1,0 +1,56 @@
+/**
+ * Reading the event log as a work queue: a Redis Stream consumer group, so
+ * each event's stanzas are sent once by whichever instance reads it, and the
+ * events of an instance that died before acknowledging are claimed by another.
+ */
+import type { Redis } from "ioredis";
+import type { CtiEvent } from "../types.js";
+import type { Keys } from "./keys.js";
+
+export interface LoggedEvent { id: string; event: CtiEvent }
+
+/** An unacknowledged event idle this long belongs to a dead reader and is taken over. */
+export const STALE_MS = 10_000;
+
+export function parseEvent(fields: string[]): CtiEvent {
+  const type = fields[fields.indexOf("type") + 1]!;
+  const data = JSON.parse(fields[fields.indexOf("data") + 1]!) as Record<string, unknown>;
+  const e: Record<string, unknown> = { ...data, type, at: Number(data.at) };
+  if ("plain" in data) e.plain = data.plain === "1";
+  if ("form" in data) e.form = typeof data.form === "string" && data.form ? JSON.parse(data.form) : {};
+  if ("seat" in data) e.seat = data.seat || null;
+  return e as unknown as CtiEvent;
+}
+
+export class EventReader {
+  private readonly stream: string;
+
+  /** `redis` must be a connection of its own: XREADGROUP BLOCK holds it. */
+  constructor(private readonly redis: Redis, keys: Keys, private readonly group: string, private readonly consumer: string) {
+    this.stream = keys.events();
+  }
+
+  async ensureGroup(): Promise<void> {
+    try {
+      // "$": a new group starts at the end; older events were acted on before groups existed.
+      await this.redis.xgroup("CREATE", this.stream, this.group, "$", "MKSTREAM");
+    } catch (err) {
+      if (!String(err).includes("BUSYGROUP")) throw err;
+    }
+  }
+
+  /** Events of dead readers first, then new ones, waiting up to blockMs for some. */
+  async read(blockMs: number, count = 100): Promise<LoggedEvent[]> {
+    const [, stale] = (await this.redis.xautoclaim(this.stream, this.group, this.consumer, STALE_MS, "0-0", "COUNT", count)) as [string, Array<[string, string[]] | null>];
+    const claimed = stale.filter((e): e is [string, string[]] => e !== null);
+    if (claimed.length > 0) return claimed.map(toLogged);
+    const reply = (await this.redis.xreadgroup("GROUP", this.group, this.consumer, "COUNT", count, "BLOCK", blockMs, "STREAMS", this.stream, ">")) as Array<[string, Array<[string, string[]]>]> | null;
+    return (reply?.[0]?.[1] ?? []).map(toLogged);
+  }
+
+  async ack(ids: string[]): Promise<void> {
+    if (ids.length > 0) await this.redis.xack(this.stream, this.group, ...ids);
+  }
+}
+
+const toLogged = ([id, fields]: [string, string[]]): LoggedEvent => ({ id, event: parseEvent(fields) });

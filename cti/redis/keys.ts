@@ -1,0 +1,55 @@
+/**
+ * Every Redis key, built in one place. The same table generates the key
+ * functions of the Lua scripts, so TypeScript and Lua cannot drift apart.
+ * A prefix with a hash tag, e.g. "{sb}:", keeps all keys in one Cluster slot.
+ */
+export const KEY_TEMPLATES = {
+  /** hash: one session (see RedisStore.parseSession for the fields) */
+  session: "s:{id}",
+  /** string: the live session id of a customer's full JID */
+  customer: "c:{jid}",
+  /** sorted set: waiting session ids of one queue, by arrival number */
+  queue: "q:{name}",
+  /** sorted set: waiting session ids of all queues, by arrival number */
+  waiting: "waiting",
+  /** counter: arrival numbers, so FIFO holds across instances */
+  seq: "seq",
+  /** hash: one agent (profile, state, active, freeSince) */
+  agent: "a:{jid}",
+  /** set: the live session ids of one agent */
+  agentSessions: "as:{jid}",
+  /** set: every agent's JID */
+  agents: "agents",
+  /** set: every live (not ended) session id */
+  live: "live",
+  /** sorted set: ended session ids by end time (their hashes expire) */
+  ended: "ended",
+  /** hash: queue name -> moving average handle time in seconds */
+  handle: "handle",
+  /** stream: the append-only event log (the patent's log server) */
+  events: "events",
+} as const;
+
+type Templates = typeof KEY_TEMPLATES;
+type Param<T extends string> = T extends `${string}{${infer P}}${string}` ? P : never;
+export type Keys = { [K in keyof Templates]: Param<Templates[K]> extends never ? () => string : (arg: string) => string };
+
+export function keysFor(prefix: string): Keys {
+  const keys = {} as Record<string, (arg?: string) => string>;
+  for (const [name, template] of Object.entries(KEY_TEMPLATES)) {
+    keys[name] = (arg?: string) => prefix + template.replace(/\{\w+\}/, arg ?? "");
+  }
+  return keys as unknown as Keys;
+}
+
+/** Lua source defining K.<name>(arg) for every template, with the prefix from ARGV[1]. */
+export function luaKeyFunctions(): string {
+  const lines = ["local P = ARGV[1]", "local K = {}"];
+  for (const [name, template] of Object.entries(KEY_TEMPLATES)) {
+    const [before, after] = template.split(/\{\w+\}/);
+    lines.push(after === undefined
+      ? `K.${name} = function() return P .. ${JSON.stringify(before)} end`
+      : `K.${name} = function(a) return P .. ${JSON.stringify(before)} .. a .. ${JSON.stringify(after)} end`);
+  }
+  return lines.join("\n");
+}

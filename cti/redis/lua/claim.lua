@@ -1,0 +1,18 @@
+-- Claims a seat for a queued customer: the one transition that allocates, so a
+-- customer is never assigned twice and a seat never goes over its capacity.
+-- ARGV: prefix, session id, seat (agent bare JID), now
+-- Returns: 'ok' | 'not-queued' | 'seat-unavailable'
+local id, seat, now = ARGV[2], ARGV[3], ARGV[4]
+local key = K.session(id)
+local s = rcall('HMGET', key, 'state', 'queue', 'customer', 'plain', 'form')
+if s[1] ~= 'queued' then return 'not-queued' end
+local agent = K.agent(seat)
+local a = rcall('HMGET', agent, 'state', 'active', 'maxChats')
+if a[1] ~= 'ready' or tonumber(a[2]) >= tonumber(a[3]) then return 'seat-unavailable' end
+rcall('HSET', key, 'state', 'assigned', 'seat', seat, 'assignedAt', now)
+rcall('HINCRBY', agent, 'active', 1)
+rcall('SADD', K.agentSessions(seat), id)
+rcall('ZREM', K.queue(s[2]), id)
+rcall('ZREM', K.waiting(), id)
+emit('assigned', { session = id, queue = s[2], customer = s[3], seat = seat, plain = s[4], form = s[5], at = now })
+return 'ok'

@@ -1,0 +1,10 @@
+-- Adds or updates an agent's profile, keeping its state and sessions.
+-- ARGV: prefix, JID, name, skills (comma list), maxChats
+local jid = ARGV[2]
+local agent = K.agent(jid)
+rcall('HSET', agent, 'jid', jid, 'name', ARGV[3], 'skills', ARGV[4], 'maxChats', ARGV[5])
+rcall('HSETNX', agent, 'state', 'offline')
+rcall('HSETNX', agent, 'active', 0)
+rcall('HSETNX', agent, 'freeSince', 0)
+rcall('SADD', K.agents(), jid)
+return 1

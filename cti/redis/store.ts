@@ -1,0 +1,142 @@
+/**
+ * The store port on Redis. Every transition is one Lua script (cti/redis/lua),
+ * reads are pipelined. Several CTI instances may share one Redis.
+ */
+import { readFileSync } from "node:fs";
+import type { Redis } from "ioredis";
+import { HANDLE_WEIGHT } from "../policy.js";
+import type { ClaimResult, InServiceResult, Store } from "../store.js";
+import type { Agent, AgentProfile, AgentState, Session } from "../types.js";
+import type { EndReason } from "../../protocol/names.js";
+import { keysFor, luaKeyFunctions, type Keys } from "./keys.js";
+
+const LUA_DIR = new URL("../../../cti/redis/lua/", import.meta.url);
+const SCRIPTS = ["enqueue", "claim", "in-service", "end", "agent-state", "upsert-agent"] as const;
+type ScriptName = (typeof SCRIPTS)[number];
+
+/** How long an ended session stays readable (GET /api/sessions/:id). */
+export const ENDED_TTL_MS = 24 * 3600 * 1000;
+
+function loadScripts(): Record<ScriptName, string> {
+  const preamble = luaKeyFunctions() + "\n" + readFileSync(new URL("includes.lua", LUA_DIR), "utf8");
+  return Object.fromEntries(SCRIPTS.map((n) => [n, preamble + "\n" + readFileSync(new URL(`${n}.lua`, LUA_DIR), "utf8")])) as Record<ScriptName, string>;
+}
+
+type Flat = string[];
+const toMap = (flat: Flat): Record<string, string> => {
+  const m: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) m[flat[i]!] = flat[i + 1]!;
+  return m;
+};
+const num = (v: string | undefined) => (v ? Number(v) : null);
+const list = (v: string | undefined) => (v ? v.split(",") : []);
+
+export function parseSession(h: Record<string, string>): Session | null {
+  if (!h.id) return null;
+  return {
+    id: h.id, queue: h.queue!, customer: h.customer!, plain: h.plain === "1", needs: list(h.needs),
+    form: h.form ? JSON.parse(h.form) : {}, state: h.state as Session["state"], seat: h.seat || null,
+    queuedAt: Number(h.queuedAt), assignedAt: num(h.assignedAt), inServiceAt: num(h.inServiceAt), endedAt: num(h.endedAt),
+    endReason: (h.endReason || null) as Session["endReason"],
+  };
+}
+
+function parseAgent(h: Record<string, string>): Agent | null {
+  if (!h.jid) return null;
+  return {
+    jid: h.jid, name: h.name || undefined, skills: list(h.skills), maxChats: Number(h.maxChats),
+    state: h.state as AgentState, active: Number(h.active), freeSince: Number(h.freeSince),
+  };
+}
+
+export class RedisStore implements Store {
+  readonly keys: Keys;
+  private readonly scripts = loadScripts();
+
+  constructor(private readonly redis: Redis, readonly prefix = "sb:") {
+    this.keys = keysFor(prefix);
+    for (const name of SCRIPTS) redis.defineCommand(`sb_${name.replace("-", "_")}`, { numberOfKeys: 0, lua: this.scripts[name] });
+  }
+
+  private run<T>(name: ScriptName, ...args: Array<string | number>): Promise<T> {
+    const command = `sb_${name.replace("-", "_")}`;
+    return (this.redis as unknown as Record<string, (...a: Array<string | number>) => Promise<T>>)[command]!(this.prefix, ...args);
+  }
+
+  async upsertAgent(p: AgentProfile): Promise<void> {
+    await this.run("upsert-agent", p.jid, p.name ?? "", p.skills.join(","), p.maxChats);
+  }
+
+  async enqueue(s: Session): Promise<{ ok: true } | { ok: false; existing: string }> {
+    const [ok, id] = await this.run<[number, string]>("enqueue", s.id, s.queue, s.customer, s.plain ? "1" : "0", s.needs.join(","), JSON.stringify(s.form), s.queuedAt);
+    return ok ? { ok: true } : { ok: false, existing: id };
+  }
+
+  claim(id: string, seat: string, now: number): Promise<ClaimResult> {
+    return this.run<ClaimResult>("claim", id, seat, now);
+  }
+
+  markInService(id: string, seat: string, now: number): Promise<InServiceResult> {
+    return this.run<InServiceResult>("in-service", id, seat, now);
+  }
+
+  async end(id: string, reason: EndReason | "departed", now: number): Promise<Session | null> {
+    const flat = await this.run<Flat | null>("end", id, reason, now, ENDED_TTL_MS, HANDLE_WEIGHT);
+    return flat ? parseSession(toMap(flat)) : null;
+  }
+
+  async setAgentState(jid: string, state: AgentState, now: number) {
+    const r = await this.run<[AgentState, ...string[]] | null>("agent-state", jid, state, now, ENDED_TTL_MS, HANDLE_WEIGHT);
+    return r ? { previous: r[0], ended: r.slice(1) } : null;
+  }
+
+  async session(id: string): Promise<Session | null> {
+    return parseSession(await this.redis.hgetall(this.keys.session(id)));
+  }
+
+  sessionOf(customer: string): Promise<string | null> {
+    return this.redis.get(this.keys.customer(customer));
+  }
+
+  async agent(jid: string): Promise<Agent | null> {
+    return parseAgent(await this.redis.hgetall(this.keys.agent(jid)));
+  }
+
+  async agents(): Promise<Agent[]> {
+    const jids = await this.redis.smembers(this.keys.agents());
+    return (await this.hashes(jids.map((j) => this.keys.agent(j)))).map(parseAgent).filter((a): a is Agent => a !== null);
+  }
+
+  async waiting(queue?: string): Promise<Session[]> {
+    const ids = await this.redis.zrange(queue ? this.keys.queue(queue) : this.keys.waiting(), "0", "-1");
+    return this.sessionsById(ids);
+  }
+
+  async sessions(recentEnded: number): Promise<Session[]> {
+    const [live, ended] = await Promise.all([
+      this.redis.smembers(this.keys.live()),
+      recentEnded > 0 ? this.redis.zrevrange(this.keys.ended(), "0", String(recentEnded - 1)) : Promise.resolve([]),
+    ]);
+    return this.sessionsById([...live, ...ended]);
+  }
+
+  async handleSeconds(queue: string): Promise<number | undefined> {
+    const v = await this.redis.hget(this.keys.handle(), queue);
+    return v === null ? undefined : Number(v);
+  }
+
+  private async sessionsById(ids: string[]): Promise<Session[]> {
+    return (await this.hashes(ids.map((id) => this.keys.session(id)))).map(parseSession).filter((s): s is Session => s !== null);
+  }
+
+  private async hashes(keys: string[]): Promise<Array<Record<string, string>>> {
+    if (keys.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const k of keys) pipeline.hgetall(k);
+    const results = (await pipeline.exec()) ?? [];
+    return results.map(([err, value]) => {
+      if (err) throw err;
+      return value as Record<string, string>;
+    });
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * The store port. Each method that changes state is one atomic transition
+ * (one Lua script in Redis) and appends its event to the log in the same step,
+ * so two CTI instances sharing a store never assign a customer twice or put a
+ * seat over capacity.
+ */
+import type { Agent, AgentProfile, AgentState, Session } from "./types.js";
+import type { EndReason } from "../protocol/names.js";
+
+export type ClaimResult = "ok" | "not-queued" | "seat-unavailable";
+export type InServiceResult = "ok" | "already" | "unknown" | "wrong-seat" | "ended";
+
+export interface Store {
+  /** Adds or updates an agent's profile, keeping its state and sessions. */
+  upsertAgent(profile: AgentProfile): Promise<void>;
+  /** Queues a new session unless its customer (full JID) already has a live one; returns that one's id then. */
+  enqueue(session: Session): Promise<{ ok: true } | { ok: false; existing: string }>;
+  /** Gives a queued session to a ready seat with room. */
+  claim(sessionId: string, seat: string, now: number): Promise<ClaimResult>;
+  markInService(sessionId: string, seat: string, now: number): Promise<InServiceResult>;
+  /** Ends a live session (a queued one leaves its queue); returns it as it was, or null if not live. */
+  end(sessionId: string, reason: EndReason | "departed", now: number): Promise<Session | null>;
+  /** Sets an agent's state; going offline ends its sessions (returned). Unknown agents: null. */
+  setAgentState(jid: string, state: AgentState, now: number): Promise<{ previous: AgentState; ended: string[] } | null>;
+
+  session(id: string): Promise<Session | null>;
+  /** The live session of a customer's full JID. */
+  sessionOf(customer: string): Promise<string | null>;
+  agent(jid: string): Promise<Agent | null>;
+  agents(): Promise<Agent[]>;
+  /** Queued sessions, first come first. */
+  waiting(queue?: string): Promise<Session[]>;
+  /** Live (not ended) sessions and the most recently ended ones. */
+  sessions(recentEnded: number): Promise<Session[]>;
+  /** Average handle time in seconds, if the queue has handled any session. */
+  handleSeconds(queue: string): Promise<number | undefined>;
+}

@@ -1,0 +1,66 @@
+/** The CTI's vocabulary. Times are epoch milliseconds from the injected clock. */
+import type { EndReason } from "../protocol/names.js";
+
+export type SessionState = "queued" | "assigned" | "in-service" | "ended";
+/** Stored agent state, driven by presence. "busy" is derived (ready and at capacity). */
+export type AgentState = "offline" | "not-ready" | "ready";
+export type AgentView = AgentState | "busy";
+
+export interface Queue {
+  name: string;
+  title?: string;
+  skills: string[];
+  allowGuests: boolean;
+  deny: string[];
+  open: boolean;
+}
+
+export interface AgentProfile {
+  jid: string;
+  name?: string;
+  skills: string[];
+  maxChats: number;
+}
+
+export interface Agent extends AgentProfile {
+  state: AgentState;
+  active: number;
+  /** When the agent last became free (ready, or a session ended): longest idle first. */
+  freeSince: number;
+}
+
+export interface Session {
+  id: string;
+  queue: string;
+  /** The full JID the customer joined from. */
+  customer: string;
+  /** The customer used a plain chat client: every answer carries a body, as type chat. */
+  plain: boolean;
+  /** Every skill the seat must have: the queue's plus the customer's extras, sorted. */
+  needs: string[];
+  form: Record<string, string>;
+  state: SessionState;
+  seat: string | null;
+  queuedAt: number;
+  assignedAt: number | null;
+  inServiceAt: number | null;
+  endedAt: number | null;
+  endReason: EndReason | "departed" | null;
+}
+
+/** What the customer sends with join-queue, after parsing. */
+export interface JoinRequest {
+  queue: string;
+  customer: string;
+  plain: boolean;
+  extraSkills: string[];
+  form: Record<string, string>;
+}
+
+/** Transitions, appended to the event log atomically with the change they describe. */
+export type CtiEvent =
+  | { type: "queued"; session: string; queue: string; customer: string; at: number }
+  | { type: "assigned"; session: string; queue: string; customer: string; seat: string; plain: boolean; form: Record<string, string>; at: number }
+  | { type: "in-service"; session: string; queue: string; customer: string; seat: string; at: number }
+  | { type: "ended"; session: string; queue: string; customer: string; seat: string | null; plain: boolean; from: SessionState; reason: string; at: number }
+  | { type: "agent-state"; agent: string; state: AgentState; at: number };

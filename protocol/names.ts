@@ -1,0 +1,51 @@
+/**
+ * Names on the wire. Outside clients rely on these: change none, add freely
+ * (and document additions in docs/protocol.md). Shared by the component and the
+ * browser code, so this file imports nothing.
+ */
+export const NS = {
+  /** Our own namespace (begin, assigned, in-service, end, ended, session). */
+  SB: "urn:switchboard:0",
+  /** XEP-0142 Workgroup Queues. */
+  WG: "http://jabber.org/protocol/workgroup",
+  DATA: "jabber:x:data",
+  DISCO_INFO: "http://jabber.org/protocol/disco#info",
+  DISCO_ITEMS: "http://jabber.org/protocol/disco#items",
+  COMMANDS: "http://jabber.org/protocol/commands",
+  STANZAS: "urn:ietf:params:xml:ns:xmpp-stanzas",
+  PING: "urn:xmpp:ping",
+  VERSION: "jabber:iq:version",
+} as const;
+
+/** Element names in NS.SB. */
+export const SB = {
+  begin: "begin",
+  assigned: "assigned",
+  inService: "in-service",
+  end: "end",
+  ended: "ended",
+  session: "session",
+} as const;
+
+/** Element names in NS.WG (XEP-0142). */
+export const WG = {
+  joinQueue: "join-queue",
+  departQueue: "depart-queue",
+  queueStatus: "queue-status",
+  queueNotifications: "queue-notifications",
+} as const;
+
+/** Form fields a customer may send with join-queue. */
+export const JOIN_FIELDS = { name: "name", skills: "skills", subject: "subject" } as const;
+
+/** XEP-0050 ad-hoc command nodes on the component. */
+export const COMMAND = { endSession: "end-session" } as const;
+
+/** Why a session ended, as carried by <ended reason='...'/>. */
+export const END_REASONS = [
+  "customer", // the customer ended it (end iq, depart-queue)
+  "seat", // the agent ended it
+  "customer-offline", // the customer's client went unavailable
+  "seat-offline", // the agent's last client went unavailable
+] as const;
+export type EndReason = (typeof END_REASONS)[number];

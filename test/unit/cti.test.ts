@@ -1,0 +1,167 @@
+import { beforeEach, describe, expect, it } from "@jest/globals";
+import { createCti, type Cti } from "../../cti/cti.js";
+import type { CtiError } from "../../cti/errors.js";
+import { MemoryStore } from "../../cti/memory-store.js";
+
+const GUEST = "guest.acme.test";
+let clock: number;
+let ids: number;
+let store: MemoryStore;
+let cti: Cti;
+
+beforeEach(async () => {
+  clock = 1_000_000;
+  ids = 0;
+  store = new MemoryStore();
+  cti = createCti({
+    store, guestDomain: GUEST, now: () => clock, newId: () => `S${++ids}`,
+    queues: [
+      { name: "billing", skills: ["billing"], allowGuests: true, deny: [], open: true },
+      { name: "vip", skills: ["billing"], allowGuests: false, deny: [], open: true },
+    ],
+  });
+  await store.upsertAgent({ jid: "alice@acme.test", skills: ["billing"], maxChats: 1 });
+  await store.upsertAgent({ jid: "bob@acme.test", skills: ["billing", "fr"], maxChats: 2 });
+});
+
+const join = (customer: string, queue = "billing", extraSkills: string[] = []) =>
+  cti.join({ queue, customer, plain: false, extraSkills, form: {} });
+const refusal = (p: Promise<unknown>) => p.then(() => "none", (e: CtiError) => e.code);
+
+describe("joining", () => {
+  it("refuses when no agent with the skills is logged in", async () => {
+    expect(await refusal(join("c1@guest.acme.test/w"))).toBe("no-agents");
+  });
+
+  it("refuses skills no agent has", async () => {
+    await cti.agentState("alice@acme.test", "ready");
+    expect(await refusal(join("c1@guest.acme.test/w", "billing", ["klingon"]))).toBe("unavailable");
+  });
+
+  it("refuses an unknown queue, a guest on a registered-only queue, and a second join from one client", async () => {
+    await cti.agentState("alice@acme.test", "not-ready");
+    expect(await refusal(join("c1@guest.acme.test/w", "nope"))).toBe("unknown-queue");
+    expect(await refusal(join("c1@guest.acme.test/w", "vip"))).toBe("forbidden");
+    await join("c1@guest.acme.test/w");
+    expect(await refusal(join("c1@guest.acme.test/w"))).toBe("already-queued");
+  });
+
+  it("queues when agents are logged in but none is ready, and routes when one becomes ready", async () => {
+    await cti.agentState("alice@acme.test", "not-ready");
+    const s = await join("c1@guest.acme.test/w");
+    expect(s.state).toBe("queued");
+    clock += 5000;
+    await cti.agentState("alice@acme.test", "ready");
+    const after = await cti.session(s.id);
+    expect(after).toMatchObject({ state: "assigned", seat: "alice@acme.test", assignedAt: clock });
+  });
+
+  it("assigns at once to the ready seat with the fewest active sessions", async () => {
+    await cti.agentState("bob@acme.test", "ready");
+    clock += 1000;
+    await cti.agentState("alice@acme.test", "ready");
+    const a = await join("c1@guest.acme.test/w");
+    const b = await join("c2@guest.acme.test/w");
+    const c = await join("c3@guest.acme.test/w");
+    // bob became free first (longest idle), then alice has fewer sessions than bob, then bob's second chat.
+    expect([a.seat, b.seat, c.seat]).toEqual(["bob@acme.test", "alice@acme.test", "bob@acme.test"]);
+  });
+
+  it("only gives a customer with extra skills to a seat that has them all", async () => {
+    await cti.agentState("alice@acme.test", "ready");
+    await cti.agentState("bob@acme.test", "not-ready");
+    const s = await join("c1@guest.acme.test/w", "billing", ["fr"]);
+    expect(s.state).toBe("queued");
+    await cti.agentState("bob@acme.test", "ready");
+    expect((await cti.session(s.id))?.seat).toBe("bob@acme.test");
+  });
+});
+
+describe("the queue", () => {
+  it("is first come first served, and positions only go down", async () => {
+    await cti.agentState("alice@acme.test", "not-ready");
+    const s1 = await join("c1@guest.acme.test/w");
+    clock += 1000;
+    const s2 = await join("c2@guest.acme.test/w");
+    clock += 1000;
+    const s3 = await join("c3@guest.acme.test/w");
+    expect((await cti.queueStatus("billing")).map((q) => [q.session.id, q.position])).toEqual([[s1.id, 0], [s2.id, 1], [s3.id, 2]]);
+    await cti.depart("c2@guest.acme.test/w", "billing");
+    expect((await cti.queueStatus("billing")).map((q) => [q.session.id, q.position])).toEqual([[s1.id, 0], [s3.id, 1]]);
+    await cti.agentState("alice@acme.test", "ready");
+    expect((await cti.session(s1.id))?.state).toBe("assigned");
+    expect((await cti.queueStatus("billing")).map((q) => q.position)).toEqual([0]);
+  });
+
+  it("estimates the wait from recent handle times", async () => {
+    await cti.agentState("alice@acme.test", "ready");
+    const s = await join("c1@guest.acme.test/w");
+    await cti.inService(s.id, "alice@acme.test");
+    clock += 60_000;
+    await cti.end(s.id, "alice@acme.test");
+    await cti.agentState("alice@acme.test", "not-ready");
+    await join("c2@guest.acme.test/w");
+    await join("c3@guest.acme.test/w");
+    // one logged-in billing agent of capacity 1 plus bob offline: 60 s per customer ahead
+    expect((await cti.queueStatus("billing")).map((q) => q.waitSeconds)).toEqual([60, 120]);
+  });
+});
+
+describe("the session lifecycle", () => {
+  beforeEach(async () => { await cti.agentState("alice@acme.test", "ready"); });
+
+  it("goes queued -> assigned -> in-service -> ended with timestamps, and frees the seat", async () => {
+    const s = await join("c1@guest.acme.test/w");
+    clock += 1000;
+    expect(await cti.inService(s.id, "alice@acme.test")).toBe("ok");
+    expect(await cti.inService(s.id, "alice@acme.test")).toBe("already");
+    clock += 1000;
+    await cti.end(s.id, "c1@guest.acme.test/w");
+    expect(await cti.session(s.id)).toMatchObject({
+      state: "ended", queuedAt: 1_000_000, assignedAt: 1_000_000, inServiceAt: 1_001_000, endedAt: 1_002_000, endReason: "customer",
+    });
+    expect((await cti.agent("alice@acme.test"))?.active).toBe(0);
+    expect(store.events.map((e) => e.type)).toEqual(["agent-state", "queued", "assigned", "in-service", "ended"]);
+  });
+
+  it("lets only the allocated seat report in service, and only the parties end it", async () => {
+    const s = await join("c1@guest.acme.test/w");
+    expect(await refusal(cti.inService(s.id, "bob@acme.test"))).toBe("forbidden");
+    expect(await refusal(cti.end(s.id, "mallory@acme.test/x"))).toBe("forbidden");
+    expect(await refusal(cti.end("nope", "alice@acme.test"))).toBe("unknown-session");
+    await cti.end(s.id, "alice@acme.test/desk");
+    expect((await cti.session(s.id))?.endReason).toBe("seat");
+    expect(await refusal(cti.end(s.id, "alice@acme.test"))).toBe("session-ended");
+  });
+
+  it("never gives a seat more than its capacity; the next customer waits for the seat to free", async () => {
+    const s1 = await join("c1@guest.acme.test/w");
+    const s2 = await join("c2@guest.acme.test/w");
+    expect(s1.state).toBe("assigned");
+    expect(s2.state).toBe("queued");
+    await cti.end(s1.id, "alice@acme.test");
+    expect((await cti.session(s2.id))?.seat).toBe("alice@acme.test");
+  });
+
+  it("ends a customer's request when its client goes offline, queued or assigned", async () => {
+    const s1 = await join("c1@guest.acme.test/w");
+    const s2 = await join("c2@guest.acme.test/w");
+    await cti.customerOffline("c2@guest.acme.test/w");
+    expect(await cti.session(s2.id)).toMatchObject({ state: "ended", endReason: "customer-offline" });
+    await cti.customerOffline("c1@guest.acme.test/w");
+    expect(await cti.session(s1.id)).toMatchObject({ state: "ended", endReason: "customer-offline" });
+    expect((await cti.agent("alice@acme.test"))?.active).toBe(0);
+  });
+
+  it("ends a seat's sessions with a reason when it goes offline", async () => {
+    const s = await join("c1@guest.acme.test/w");
+    await cti.agentState("alice@acme.test", "offline");
+    expect(await cti.session(s.id)).toMatchObject({ state: "ended", endReason: "seat-offline" });
+    expect(await cti.agents()).toContainEqual(expect.objectContaining({ jid: "alice@acme.test", state: "offline", activeSessions: 0 }));
+  });
+
+  it("shows a seat at capacity as busy", async () => {
+    await join("c1@guest.acme.test/w");
+    expect((await cti.agents()).find((a) => a.jid === "alice@acme.test")?.state).toBe("busy");
+  });
+});

@@ -1,0 +1,76 @@
+import { describe, expect, it } from "@jest/globals";
+import { CtiError } from "../../cti/errors.js";
+import { authorize, estimateWait, needsFor, pickSeat, stateFromPresence, validateJoin } from "../../cti/policy.js";
+import type { Agent, Queue } from "../../cti/types.js";
+
+const queue = (over: Partial<Queue> = {}): Queue => ({ name: "billing", skills: ["billing"], allowGuests: true, deny: [], open: true, ...over });
+const agent = (jid: string, over: Partial<Agent> = {}): Agent => ({ jid, skills: ["billing"], maxChats: 1, state: "ready", active: 0, freeSince: 0, ...over });
+const code = (fn: () => void) => { try { fn(); return "none"; } catch (e) { return (e as CtiError).code; } };
+
+describe("authorization", () => {
+  it("refuses guests on a queue that does not allow them", () => {
+    expect(code(() => authorize(queue({ allowGuests: false }), "anon1@guest.acme.test/web", "guest.acme.test"))).toBe("forbidden");
+    expect(code(() => authorize(queue({ allowGuests: false }), "carol@acme.test/home", "guest.acme.test"))).toBe("none");
+  });
+  it("refuses denied JIDs and domains", () => {
+    const q = queue({ deny: ["mallory@acme.test", "evil.example"] });
+    expect(code(() => authorize(q, "mallory@acme.test/x", "g"))).toBe("forbidden");
+    expect(code(() => authorize(q, "eve@evil.example/x", "g"))).toBe("forbidden");
+    expect(code(() => authorize(q, "carol@acme.test/x", "g"))).toBe("none");
+  });
+  it("refuses a closed queue as unavailable", () => {
+    expect(code(() => authorize(queue({ open: false }), "carol@acme.test/x", "g"))).toBe("queue-closed");
+  });
+});
+
+describe("join validation", () => {
+  const join = (extraSkills: string[], form: Record<string, string> = {}) => ({ queue: "billing", customer: "c@d/r", plain: false, extraSkills, form });
+  it("refuses a 5,000-character skill", () => {
+    expect(code(() => validateJoin(join(["x".repeat(5000)])))).toBe("bad-request");
+  });
+  it("refuses too many skills, fields, or an over-long value", () => {
+    expect(code(() => validateJoin(join(Array.from({ length: 11 }, (_, i) => `s${i}`))))).toBe("bad-request");
+    expect(code(() => validateJoin(join([], Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`f${i}`, "v"])))))).toBe("bad-request");
+    expect(code(() => validateJoin(join([], { subject: "y".repeat(1001) })))).toBe("bad-request");
+  });
+  it("accepts a normal join", () => {
+    expect(code(() => validateJoin(join(["fr"], { name: "Ann", subject: "Invoice 42" })))).toBe("none");
+  });
+});
+
+describe("allocation", () => {
+  it("needs the queue's skills plus the customer's extras", () => {
+    expect(needsFor(queue(), ["FR", "billing"])).toEqual(["billing", "fr"]);
+  });
+  it("picks a ready seat with every skill, fewest active sessions first, then longest idle", () => {
+    const agents = [
+      agent("busy@x", { maxChats: 2, active: 1, freeSince: 1 }),
+      agent("recent@x", { maxChats: 2, freeSince: 500 }),
+      agent("idle@x", { maxChats: 2, freeSince: 100 }),
+      agent("away@x", { state: "not-ready" }),
+      agent("full@x", { active: 1 }),
+      agent("noskill@x", { skills: [] }),
+    ];
+    expect(pickSeat(agents, ["billing"])?.jid).toBe("idle@x");
+    expect(pickSeat(agents, ["billing", "fr"])).toBeUndefined();
+  });
+});
+
+describe("agent state from presence", () => {
+  it.each([
+    [undefined, undefined, "ready"], [undefined, "chat", "ready"], [undefined, "away", "not-ready"],
+    [undefined, "xa", "not-ready"], [undefined, "dnd", "not-ready"], ["unavailable", undefined, "offline"],
+    ["subscribe", undefined, undefined], [undefined, "bogus", undefined],
+  ])("type %s show %s gives %s", (type, show, state) => {
+    expect(stateFromPresence(type, show)).toBe(state);
+  });
+});
+
+describe("estimated wait", () => {
+  it("grows with the position and shrinks with the seats", () => {
+    expect(estimateWait(0, 120, 1)).toBe(120);
+    expect(estimateWait(3, 120, 1)).toBe(480);
+    expect(estimateWait(3, 120, 4)).toBe(120);
+    expect(estimateWait(0, 60, 0)).toBe(60);
+  });
+});
