@@ -1,0 +1,141 @@
+/**
+ * The Redis store against a real redis-server: the same behaviour as the
+ * memory store, and the invariants under concurrency (two CTI instances, each
+ * with its own connection, racing for the same seats).
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "@jest/globals";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Redis } from "ioredis";
+import { createCti } from "../../cti/cti.js";
+import { EventReader } from "../../cti/redis/events.js";
+import { RedisStore } from "../../cti/redis/store.js";
+import type { Queue } from "../../cti/types.js";
+import { freePort } from "../../launcher/ports.js";
+import { startRedis, type RunningRedis } from "../../launcher/redis.js";
+
+const QUEUES: Queue[] = [{ name: "billing", skills: ["billing"], allowGuests: true, deny: [], open: true }];
+let server: RunningRedis;
+let dir: string;
+const connections: Redis[] = [];
+let prefix: string;
+let n = 0;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "sb-redis-"));
+  server = await startRedis({ port: await freePort(), dir, persist: false });
+});
+afterAll(async () => {
+  for (const c of connections) c.disconnect();
+  await server.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+beforeEach(() => { prefix = `t${++n}:${Date.now()}:`; }); // a fresh key space per test
+
+/** A connection closed after the suite (a blocking reader needs its own). */
+function connect(): Redis {
+  const redis = new Redis(server.url);
+  connections.push(redis);
+  return redis;
+}
+
+function instance(now: () => number = Date.now) {
+  const redis = connect();
+  const store = new RedisStore(redis, prefix);
+  return { redis, store, cti: createCti({ store, queues: QUEUES, guestDomain: "guest.acme.test", now }) };
+}
+
+describe("RedisStore", () => {
+  it("runs the whole lifecycle and logs every transition to the stream", async () => {
+    let t = 1000;
+    const { redis, store, cti } = instance(() => t);
+    await store.upsertAgent({ jid: "alice@acme.test", skills: ["billing"], maxChats: 1 });
+    const reader = new EventReader(connect(), store.keys, "g", "c1");
+    await reader.ensureGroup();
+    await cti.agentState("alice@acme.test", "ready");
+    const s = await cti.join({ queue: "billing", customer: "c1@guest.acme.test/w", plain: true, extraSkills: [], form: { subject: "Invoice 42" } });
+    expect(s).toMatchObject({ state: "assigned", seat: "alice@acme.test", plain: true, form: { subject: "Invoice 42" }, needs: ["billing"] });
+    t = 2000;
+    expect(await cti.inService(s.id, "alice@acme.test")).toBe("ok");
+    t = 62_000;
+    await cti.end(s.id, "c1@guest.acme.test/w");
+    expect(await store.session(s.id)).toMatchObject({ state: "ended", endReason: "customer", queuedAt: 1000, assignedAt: 1000, inServiceAt: 2000, endedAt: 62_000 });
+    expect(await store.handleSeconds("billing")).toBe(60);
+    expect(await store.sessionOf("c1@guest.acme.test/w")).toBeNull();
+    expect((await store.sessions(10)).map((x) => x.id)).toEqual([s.id]);
+
+    const logged = await reader.read(100);
+    expect(logged.map((l) => l.event.type)).toEqual(["agent-state", "queued", "assigned", "in-service", "ended"]);
+    expect(logged[2]!.event).toMatchObject({ type: "assigned", session: s.id, seat: "alice@acme.test", plain: true, form: { subject: "Invoice 42" }, at: 1000 });
+    expect(logged[4]!.event).toMatchObject({ type: "ended", from: "in-service", reason: "customer", at: 62_000 });
+    await reader.ack(logged.map((l) => l.id));
+    expect(await reader.read(10)).toEqual([]);
+  });
+
+  it("refuses a second live session from the same full JID", async () => {
+    const { store, cti } = instance();
+    await store.upsertAgent({ jid: "alice@acme.test", skills: ["billing"], maxChats: 1 });
+    await cti.agentState("alice@acme.test", "not-ready");
+    await cti.join({ queue: "billing", customer: "c@x/1", plain: false, extraSkills: [], form: {} });
+    await expect(cti.join({ queue: "billing", customer: "c@x/1", plain: false, extraSkills: [], form: {} })).rejects.toMatchObject({ code: "already-queued" });
+  });
+
+  it("ends every session of an agent that goes offline, in one step", async () => {
+    const { store, cti } = instance();
+    await store.upsertAgent({ jid: "bob@acme.test", skills: ["billing"], maxChats: 3 });
+    await cti.agentState("bob@acme.test", "ready");
+    const sessions = await Promise.all([1, 2, 3].map((i) => cti.join({ queue: "billing", customer: `c${i}@x/r`, plain: false, extraSkills: [], form: {} })));
+    const result = await store.setAgentState("bob@acme.test", "offline", Date.now());
+    expect(result?.ended.sort()).toEqual(sessions.map((s) => s.id).sort());
+    expect(await store.agent("bob@acme.test")).toMatchObject({ state: "offline", active: 0 });
+  });
+
+  it("never assigns a customer twice nor puts a seat over capacity when two instances race", async () => {
+    const a = instance();
+    const b = instance();
+    const agents = Array.from({ length: 20 }, (_, i) => ({ jid: `agent${i}@acme.test`, skills: ["billing"], maxChats: 1 + (i % 3) }));
+    for (const ag of agents) await a.store.upsertAgent(ag);
+    for (const ag of agents) await a.cti.agentState(ag.jid, "not-ready");
+    const capacity = agents.reduce((sum, ag) => sum + ag.maxChats, 0); // 39
+    const customers = 200;
+    // Customers join through both instances while agents become ready through both.
+    await Promise.all([
+      ...Array.from({ length: customers }, (_, i) => (i % 2 ? a : b).cti.join({ queue: "billing", customer: `c${i}@guest.acme.test/w`, plain: false, extraSkills: [], form: {} })),
+      ...agents.map((ag, i) => (i % 2 ? b : a).cti.agentState(ag.jid, "ready")),
+    ]);
+    // Both instances route at the same time, again and again.
+    await Promise.all([a.cti.route(), b.cti.route(), a.cti.route(), b.cti.route()]);
+
+    const sessions = await a.store.sessions(0);
+    const assigned = sessions.filter((s) => s.state === "assigned");
+    expect(assigned).toHaveLength(capacity);
+    const perSeat = new Map<string, number>();
+    for (const s of assigned) perSeat.set(s.seat!, (perSeat.get(s.seat!) ?? 0) + 1);
+    for (const ag of agents) {
+      expect(perSeat.get(ag.jid) ?? 0).toBe(ag.maxChats);
+      expect((await a.store.agent(ag.jid))?.active).toBe(ag.maxChats);
+    }
+    // Each customer appears once, and the waiting ones are exactly the rest, in arrival order.
+    expect(new Set(sessions.map((s) => s.customer)).size).toBe(customers);
+    const waiting = await a.store.waiting("billing");
+    expect(waiting).toHaveLength(customers - capacity);
+    expect(waiting.every((s) => s.state === "queued")).toBe(true);
+    const queuedAt = waiting.map((s) => s.queuedAt);
+    expect([...queuedAt].sort((x, y) => x - y)).toEqual(queuedAt);
+  });
+
+  it("hands a dead reader's unacknowledged events to another reader", async () => {
+    const { redis, store, cti } = instance();
+    await store.upsertAgent({ jid: "alice@acme.test", skills: ["billing"], maxChats: 1 });
+    const dead = new EventReader(connect(), store.keys, "g", "dead");
+    await dead.ensureGroup();
+    await cti.agentState("alice@acme.test", "ready");
+    const got = await dead.read(100);
+    expect(got).toHaveLength(1);
+    const other = new EventReader(connect(), store.keys, "g", "other");
+    await redis.call("XCLAIM", store.keys.events(), "g", "dead", "0", got[0]!.id, "IDLE", "60000"); // age it past STALE_MS
+    const taken = await other.read(100);
+    expect(taken.map((e) => e.id)).toEqual([got[0]!.id]);
+  });
+});
