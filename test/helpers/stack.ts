@@ -1,0 +1,60 @@
+/** The whole stack for a test: Prosody + Redis (launcher/stack.ts) and the component in-process. */
+import type { Client } from "@xmpp/client";
+import type { Element } from "@xmpp/xml";
+import { pino } from "pino";
+import { startComponent, type RunningComponent } from "../../component/app.js";
+import type { Config } from "../../component/config.js";
+import { startTestStack, type TestStack } from "../../launcher/stack.js";
+import { NS } from "../../protocol/names.js";
+import { connectAccount, waitFor, xmlFor } from "./xmpp.js";
+
+export interface Running { stack: TestStack; app: RunningComponent; config: Config; stop(): Promise<void> }
+
+export async function startAll(overrides: Partial<Config> = {}): Promise<Running> {
+  const stack = await startTestStack(overrides);
+  try {
+    const app = await startComponent(stack.config, { redisUrl: stack.redisUrl, log: pino({ level: process.env.LOG_LEVEL ?? "silent" }), webPort: 0 });
+    return { stack, app, config: stack.config, stop: async () => { await app.stop(); await stack.stop(); } };
+  } catch (err) {
+    await stack.stop();
+    throw err;
+  }
+}
+
+/**
+ * Polls a condition the system reaches through another process (e.g. the
+ * CTI seeing an agent's presence) until it holds; fails after `ms`.
+ */
+export async function until<T>(probe: () => Promise<T>, ok: (v: T) => boolean, ms = 5000, what = "condition"): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (ok(v)) return v;
+    if (Date.now() > deadline) throw new Error(`${what} not reached within ${ms} ms (last: ${JSON.stringify(v)})`);
+    await new Promise((r) => setTimeout(r, 20)); // polling interval, not a stand-in for an event
+  }
+}
+
+/** Logs an agent in with a plain presence, and waits until the CTI has it in that state. */
+export async function agentOnline(r: Running, jid: string, show?: string): Promise<Client> {
+  const agent = r.config.agents.find((a) => a.jid === jid)!;
+  const c = await connectAccount(r.config, jid, agent.password);
+  const xml = xmlFor(c);
+  await c.send(xml("presence", {}, show ? xml("show", {}, show) : undefined));
+  await until(() => r.app.cti.agent(jid), (a) => a?.state === (show ? "not-ready" : "ready"), 5000, `${jid} state`);
+  return c;
+}
+
+/** Sends an iq and returns the reply (result or error) instead of throwing on errors. */
+export async function iq(c: Client, to: string, type: "get" | "set", child: Element): Promise<Element> {
+  const xml = xmlFor(c);
+  const id = `iq${Math.random().toString(36).slice(2)}`;
+  const reply = waitFor(c, (s) => s.is("iq") && s.attrs.id === id, 5000, `reply to ${id}`);
+  await c.send(xml("iq", { to, type, id }, child));
+  return reply;
+}
+
+export const errorOf = (s: Element) => {
+  const e = s.getChild("error");
+  return e && { type: e.attrs.type, condition: e.getChildElements().find((c) => c.attrs.xmlns === NS.STANZAS && c.name !== "text")?.name, text: e.getChildText("text", NS.STANZAS) };
+};
