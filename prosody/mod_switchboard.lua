@@ -1,0 +1,215 @@
+-- mod_switchboard: the server-side seat module of Switchboard (docs/protocol.md).
+--
+-- Loaded on the agents' VirtualHost and on the guest VirtualHost. On a host with
+-- seats it
+--   * keeps grants: the component's <begin/> to a seat lets that customer write to it,
+--     <ended/> withdraws the grant;
+--   * bounces every other message to a seat, except from staff;
+--   * reports the first legitimate message of a session to the component (<in-service/>);
+--   * tells the component each seat's aggregate presence, and answers its probes.
+-- On every host it tells the component when a customer that contacted it goes away,
+-- since plain clients never send presence to the queue.
+
+local st = require "util.stanza";
+local jid_bare = require "util.jid".bare;
+local jid_host = require "util.jid".host;
+local jid_prep = require "util.jid".prep;
+local new_id = require "util.id".short;
+local new_set = require "util.set".new;
+local errors = require "util.error";
+
+local pairs, ipairs = pairs, ipairs;
+
+local xmlns_sb = "urn:switchboard:0";
+
+local host = module.host;
+local user_sessions = prosody.hosts[host].sessions;
+
+local component = module:get_option_string("switchboard_component");
+if not component then
+	error("switchboard_component is not set: the XEP-0114 component's domain, e.g. cc.example.test", 0);
+end
+local guest_host = module:get_option_string("switchboard_guest_host");
+local example_queue = module:get_option_string("switchboard_example_queue", component);
+
+local seats = new_set();
+for _, seat in ipairs(module:get_option_array("switchboard_seats", {})) do
+	seats:add(jid_prep(seat) or seat); -- nodeprep, so "Alice@..." matches stanza addresses
+end
+
+local sb_errors = errors.init(module.name, {
+	["not-assigned"] = {
+		type = "cancel", condition = "forbidden",
+		text = "This agent only accepts messages from the customer assigned by the contact center. "
+			.."To reach an agent, write to a queue such as "..example_queue..".";
+	};
+});
+
+-- seat bare JID -> customer bare JID -> { session = id, in_service = bool }.
+-- Shared so that a module reload keeps the sessions in progress.
+local grants = module:shared("grants");
+-- seat bare JID -> last aggregate sent to the component ("chat", "", "away", "xa", "dnd", "unavailable").
+local announced = {};
+
+-- Higher is better: the seat is as available as its most available resource.
+local show_rank = { chat = 5, [""] = 4, away = 3, xa = 2, dnd = 1 };
+
+local function is_seat_session(session)
+	return session.username ~= nil and seats:contains(session.username.."@"..session.host);
+end
+
+-- The seat's presence over all its resources: a show value ("" = online) or nil = unavailable.
+local function aggregate_show(username)
+	local user = user_sessions[username];
+	local best, best_rank;
+	for _, session in pairs(user and user.sessions or {}) do
+		if session.presence then
+			local show = session.presence:get_child_text("show") or "";
+			if not show_rank[show] then show = ""; end -- invalid values count as plain online
+			if not best_rank or show_rank[show] > best_rank then
+				best, best_rank = show, show_rank[show];
+			end
+		end
+	end
+	return best;
+end
+
+-- Sends the seat's aggregate presence to the component (or to `to`), unless unchanged.
+local function announce(username, to, force)
+	local seat = username.."@"..host;
+	local show = aggregate_show(username);
+	local state = show or "unavailable";
+	if announced[seat] == state and not force then return; end
+	announced[seat] = state;
+	if not show then
+		grants[seat] = nil; -- a logged-out seat serves nobody
+	end
+	local presence = st.presence({ from = seat, to = to or component, type = show == nil and "unavailable" or nil });
+	if show and show ~= "" then presence:text_tag("show", show); end
+	module:log("debug", "seat %s is %s", seat, state);
+	module:send(presence);
+end
+
+local function report_in_service(seat, session_id)
+	local iq = st.iq({ type = "set", from = host, to = component, id = new_id() })
+		:tag("in-service", { xmlns = xmlns_sb, session = session_id, seat = seat });
+	-- send_iq consumes the reply, so neither a result nor an error reaches the unhandled-stanza logs.
+	module:send_iq(iq):catch(function (err)
+		module:log(err.type == "wait" and "debug" or "warn", "in-service of %s for %s refused: %s", session_id, seat, err);
+	end);
+end
+
+-- A message from the component to a seat: grant or withdraw.
+local function handle_component_message(seat, stanza)
+	local begin = stanza:get_child("begin", xmlns_sb);
+	if begin and begin.attr.session and begin.attr.customer then
+		local customer = jid_bare(begin.attr.customer);
+		grants[seat] = grants[seat] or {};
+		grants[seat][customer] = { session = begin.attr.session, in_service = false };
+		module:log("debug", "%s may now write to %s (session %s)", customer, seat, begin.attr.session);
+	end
+	local ended = stanza:get_child("ended", xmlns_sb);
+	if ended and ended.attr.session and grants[seat] then
+		for customer, grant in pairs(grants[seat]) do
+			if grant.session == ended.attr.session then
+				grants[seat][customer] = nil;
+				module:log("debug", "%s may no longer write to %s (session %s ended)", customer, seat, grant.session);
+			end
+		end
+	end
+end
+
+-- The seat's check: only staff and the assigned customer reach a seat.
+local function check_message_to_seat(event)
+	local origin, stanza = event.origin, event.stanza;
+	local to = stanza.attr.to;
+	if not to then return; end -- a message to oneself
+	local seat = jid_bare(to);
+	if not seats:contains(seat) then return; end
+	local from = stanza.attr.from or host; -- stanzas generated by the server may carry no from
+	if jid_host(from) == component then
+		handle_component_message(seat, stanza);
+		return;
+	end
+	local sender = jid_bare(from);
+	if sender == host or seats:contains(sender) then return; end -- staff
+
+	local grant = grants[seat] and grants[seat][sender];
+	if grant then
+		if not grant.in_service and stanza:get_child("body") then
+			grant.in_service = true;
+			report_in_service(seat, grant.session);
+		end
+		return;
+	end
+	if stanza.attr.type ~= "error" then -- bouncing an error could loop
+		origin.send(st.error_reply(stanza, sb_errors.new("not-assigned")));
+	end
+	return true;
+end
+
+-- Probes and bounced presences from the component to a seat; neither concerns mod_presence.
+local function handle_presence_from_component(event)
+	local stanza = event.stanza;
+	local seat, from = stanza.attr.to, stanza.attr.from;
+	if not (seat and from and seats:contains(seat) and jid_host(from) == component) then return; end
+	local presence_type = stanza.attr.type;
+	if presence_type == "probe" then
+		announce((seat:match("^[^@]+")), from, true);
+		return true;
+	elseif presence_type == "error" then
+		-- Our own aggregate presence bounced while the component was away: it will probe on reconnect.
+		return true;
+	end
+end
+
+-- Runs around mod_presence's handlers, so the aggregate sees the change already applied.
+local function after_seat_broadcast(handlers, event_name, event)
+	local origin = event.origin;
+	local broadcast = event.stanza.attr.to == nil and origin.host == host and is_seat_session(origin);
+	local ret = handlers(event_name, event);
+	if broadcast then announce(origin.username); end
+	return ret;
+end
+
+-- Any stanza a client sends to the component's domain makes it a customer to sign out later.
+local function note_contact(event)
+	local origin, to = event.origin, event.stanza.attr.to;
+	if to and not origin.switchboard_contacted and jid_host(to) == component and not is_seat_session(origin) then
+		origin.switchboard_contacted = true;
+	end
+end
+
+local function on_resource_unbind(event)
+	local session = event.session;
+	if is_seat_session(session) then
+		-- Usually announced already via mod_presence's unavailable; this covers sessions without presence.
+		announce(session.username);
+	elseif session.switchboard_contacted then
+		module:send(st.presence({ type = "unavailable", from = session.full_jid, to = component }));
+	end
+end
+
+local seats_here = 0;
+for seat in seats do
+	if jid_host(seat) == host then seats_here = seats_here + 1; end
+end
+if host == guest_host and seats_here > 0 then
+	module:log("warn", "switchboard_seats lists accounts on the anonymous host %s: they can never log in", host);
+end
+
+if seats_here > 0 then
+	module:hook("message/bare", check_message_to_seat, 50); -- before mod_carbons, mod_mam, mod_message
+	module:hook("message/full", check_message_to_seat, 50);
+	module:hook("presence/bare", handle_presence_from_component, 50); -- before mod_presence
+	module:wrap_event("presence/bare", after_seat_broadcast);
+	module:log("info", "guarding %d seat(s) for component %s", seats_here, component);
+end
+
+for _, kind in ipairs({ "message", "iq", "presence" }) do
+	for _, to_type in ipairs({ "bare", "full", "host" }) do
+		module:hook("pre-"..kind.."/"..to_type, note_contact, 1000); -- only observes, so first
+	end
+end
+
+module:hook("resource-unbind", on_resource_unbind, -10); -- after mod_presence's own unavailable
