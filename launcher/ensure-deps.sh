@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Makes sure everything `npm start` and `npm test` need is here, then builds.
+# Run from anywhere; works as `bash launcher/ensure-deps.sh` or sourced.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+fail() { echo "ensure-deps: $*" >&2; exit 1; }
+
+command -v node >/dev/null || fail "Node.js 20 or newer is required (https://nodejs.org/)"
+node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' \
+  || fail "Node.js 20 or newer is required, found $(node --version)"
+
+# npm writes node_modules/.package-lock.json on every install: older than the lock file = stale.
+if [ ! -d node_modules ] || [ ! -e node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "ensure-deps: installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund
+fi
+
+missing=()
+for tool in prosody prosodyctl redis-server openssl; do
+  command -v "$tool" >/dev/null || missing+=("$tool")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    fail "missing ${missing[*]}; install them with: sudo apt-get install prosody redis-server openssl"
+  fi
+  echo "ensure-deps: installing prosody redis-server openssl (missing: ${missing[*]})"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update
+  apt-get install -y --no-install-recommends prosody redis-server openssl
+  # Some systems start the packaged services; ours run from their own configs and ports.
+  for service in prosody redis-server; do
+    if command -v systemctl >/dev/null && systemctl is-active --quiet "$service" 2>/dev/null; then
+      systemctl disable --now "$service" || true
+    elif command -v service >/dev/null && service "$service" status >/dev/null 2>&1; then
+      service "$service" stop || true
+      command -v update-rc.d >/dev/null && update-rc.d "$service" disable >/dev/null 2>&1 || true
+    fi
+  done
+fi
+
+npx --no-install tsc -p tsconfig.json

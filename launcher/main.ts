@@ -1,0 +1,123 @@
+/**
+ * `npm start`: Redis, Prosody and the component as children of this process,
+ * in that order, and stopped in the reverse order on Ctrl-C or SIGTERM. If any
+ * child dies on its own, the rest are stopped and we exit 1.
+ */
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ConfigError, DEFAULT_CONFIG_PATH, loadConfig, type Config } from "../component/config.js";
+import { describeExit, spawnChild, type ChildExit } from "./child.js";
+import { assertPortsFree, waitForPorts } from "./ports.js";
+import { ensureCertificate, registerAccount, startProsody } from "./prosody.js";
+import { startRedis } from "./redis.js";
+
+const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+interface Running {
+  name: string;
+  exited: Promise<ChildExit>;
+  stop(): Promise<void>;
+}
+
+const say = (line: string) => console.log(`[launcher] ${line}`);
+const prefixed = (name: string) => (line: string) => console.log(`[${name}] ${line}`);
+
+const children: Running[] = []; // in start order
+let stopping = false;
+
+async function shutdown(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    for (const child of [...children].reverse()) {
+      await child.stop().catch((err: Error) => say(`stopping ${child.name}: ${err.message}`));
+    }
+  }
+  process.exit(code);
+}
+
+function adopt(child: Running): void {
+  children.push(child);
+  void child.exited.then((exit) => {
+    if (stopping) return;
+    say(`${child.name} exited unexpectedly (${describeExit(exit)}); stopping the rest`);
+    void shutdown(1);
+  });
+}
+
+function banner(config: Config, redisUrl: string, webUp: boolean): string {
+  const cc = config.component.domain;
+  const [first] = config.agents;
+  return [
+    "",
+    "Switchboard is running.",
+    `  XMPP (c2s)     127.0.0.1:${config.ports.c2s}  (STARTTLS with a self-signed certificate)`,
+    `  WebSocket      ws://127.0.0.1:${config.ports.http}/xmpp-websocket  (BOSH: http://127.0.0.1:${config.ports.http}/http-bind)`,
+    `  Web            http://127.0.0.1:${config.ports.web}/${webUp ? "" : "  (not answering yet)"}`,
+    `  Health         http://127.0.0.1:${config.ports.web}/healthz`,
+    `  Redis          ${redisUrl}`,
+    `  Queues         ${config.queues.map((q) => `${q.name}@${cc}`).join(", ")}`,
+    `  Guests         anonymous login on ${config.guestDomain}`,
+    "  Agents:",
+    ...config.agents.map((a) => `    ${a.jid}  password ${a.password}${a.name ? `  (${a.name})` : ""}`),
+    first
+      ? `Try it: profanity, then /connect ${first.jid} server 127.0.0.1 port ${config.ports.c2s} tls trust (password ${first.password}); go available, and have a customer write to ${config.queues[0]!.name}@${cc}.`
+      : `Try it: log in as a guest on ${config.guestDomain} at 127.0.0.1:${config.ports.c2s} and write to ${config.queues[0]!.name}@${cc}.`,
+    "Ctrl-C stops everything.",
+    "",
+  ].join("\n");
+}
+
+async function main(): Promise<void> {
+  const configPath = resolve(process.env.SWITCHBOARD_CONFIG || DEFAULT_CONFIG_PATH);
+  const config = loadConfig(configPath);
+  const runDir = resolve(REPO_ROOT, config.runDir);
+  // The component's entry point; overridable so the launcher can be tried with a stand-in.
+  const componentEntry = resolve(process.env.SWITCHBOARD_COMPONENT_ENTRY || join(REPO_ROOT, "dist/component/main.js"));
+  if (!existsSync(componentEntry)) throw new Error(`${componentEntry} does not exist: is component/main.ts written and built?`);
+
+  // All at once, before starting anything: one clear message instead of a half-started stack.
+  const { redis: redisPort, ...ours } = config.ports;
+  await assertPortsFree({
+    ...(config.redis.url ? {} : { "ports.redis": redisPort }),
+    ...Object.fromEntries(Object.entries(ours).map(([key, port]) => [`ports.${key}`, port])),
+  });
+  await ensureCertificate(runDir, config.domain);
+
+  let redisUrl = config.redis.url;
+  if (redisUrl) {
+    say(`using the Redis at ${redisUrl} (redis.url)`);
+  } else {
+    const redis = await startRedis({ port: config.ports.redis, dir: join(runDir, "redis"), persist: true, onLine: prefixed("redis") });
+    adopt({ name: "redis", ...redis });
+    redisUrl = redis.url;
+  }
+
+  const prosody = await startProsody({ config, runDir, insecure: false, logLevel: "info", onLine: prefixed("prosody") });
+  adopt({ name: "prosody", ...prosody });
+  for (const a of config.agents) await registerAccount(prosody.configFile, a.jid, a.password);
+
+  const component = spawnChild("component", process.execPath, [componentEntry], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, SWITCHBOARD_CONFIG: configPath, SWITCHBOARD_REDIS_URL: redisUrl },
+    onLine: prefixed("component"),
+  });
+  adopt({ name: "component", exited: component.exited, stop: () => component.stop() });
+
+  let webUp = true;
+  await waitForPorts([config.ports.web], { timeoutMs: 15_000, abort: () => (component.hasExited() ? "component exited" : undefined) }).catch(() => (webUp = false));
+  if (!stopping && !component.hasExited()) console.log(banner(config, redisUrl, webUp));
+}
+
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  process.on(signal, () => {
+    if (!stopping) say(`${signal}: stopping`);
+    void shutdown(0);
+  });
+}
+
+main().catch((err: Error) => {
+  if (stopping) return;
+  say(err instanceof ConfigError ? err.message : `cannot start: ${err.message}`);
+  void shutdown(1);
+});

@@ -1,0 +1,120 @@
+/** Prosody from our own config, in the foreground, as a child of the launcher. */
+import { execFile } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import type { Config } from "../component/config.js";
+import { spawnChild, type ChildExit } from "./child.js";
+import { assertPortsFree, waitForPorts } from "./ports.js";
+
+const run = promisify(execFile);
+
+/** The repo's prosody/ folder (template and plugins); this file runs as dist/launcher/prosody.js. */
+export const PROSODY_DIR = fileURLToPath(new URL("../../prosody/", import.meta.url));
+const TEMPLATE = join(PROSODY_DIR, "prosody.cfg.lua.in");
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+export interface ProsodyOptions {
+  runDir: string;
+  /** Plain TCP only, PLAIN allowed (tests); otherwise STARTTLS is offered and PLAIN needs it. */
+  insecure: boolean;
+  logLevel: LogLevel;
+}
+
+type LuaValue = string | number | boolean | string[];
+
+/** A Lua string literal; control characters as \ddd so nothing can break out. */
+function luaString(s: string): string {
+  return `"${s.replace(/[\\"\x00-\x1f\x7f]/g, (c) => (c === "\\" || c === '"' ? `\\${c}` : `\\${c.charCodeAt(0).toString().padStart(3, "0")}`))}"`;
+}
+
+function luaLiteral(v: LuaValue): string {
+  if (Array.isArray(v)) return `{ ${v.map(luaString).join(", ")} }`;
+  return typeof v === "string" ? luaString(v) : String(v);
+}
+
+let template: string | undefined;
+
+/** The Prosody config for `config`: every {{name}} in the template becomes a Lua literal. */
+export function renderProsodyConfig(config: Config, { runDir, insecure, logLevel }: ProsodyOptions): string {
+  const dir = resolve(runDir);
+  const exampleQueue = config.queues.find((q) => q.allowGuests) ?? config.queues[0]!;
+  const values: Record<string, LuaValue> = {
+    pidfile: join(dir, "prosody.pid"),
+    dataPath: join(dir, "data"),
+    certificates: join(dir, "certs"),
+    pluginPath: PROSODY_DIR,
+    logLevel,
+    c2sPort: config.ports.c2s,
+    componentPort: config.ports.component,
+    httpPort: config.ports.http,
+    domain: config.domain,
+    guestDomain: config.guestDomain,
+    componentDomain: config.component.domain,
+    componentSecret: config.component.secret,
+    seats: config.agents.map((a) => a.jid),
+    exampleQueue: `${exampleQueue.name}@${config.component.domain}`,
+    allowPlain: insecure,
+    modulesDisabled: insecure ? ["s2s", "offline", "tls"] : ["s2s", "offline"],
+  };
+  template ??= readFileSync(TEMPLATE, "utf8");
+  return template.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
+    const value = values[name];
+    if (value === undefined) throw new Error(`${TEMPLATE}: unknown placeholder {{${name}}}`);
+    return luaLiteral(value);
+  });
+}
+
+/** A self-signed certificate for domain and *.domain in <runDir>/certs, unless one exists. */
+export async function ensureCertificate(runDir: string, domain: string): Promise<void> {
+  const certs = join(resolve(runDir), "certs");
+  const [crt, key] = [join(certs, `${domain}.crt`), join(certs, `${domain}.key`)];
+  if (existsSync(crt) && existsSync(key)) return;
+  mkdirSync(certs, { recursive: true });
+  await run("openssl", [
+    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "365",
+    "-subj", `/CN=${domain}`, "-addext", `subjectAltName=DNS:${domain},DNS:*.${domain}`,
+    "-keyout", key, "-out", crt,
+  ]);
+}
+
+export interface RunningProsody {
+  configFile: string;
+  pid: number;
+  exited: Promise<ChildExit>;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export async function startProsody({ config, onLine, timeoutMs = 15_000, ...options }: ProsodyOptions & { config: Config; onLine?: (line: string) => void; timeoutMs?: number }): Promise<RunningProsody> {
+  await assertPortsFree({ "ports.c2s": config.ports.c2s, "ports.component": config.ports.component, "ports.http": config.ports.http });
+  const dir = resolve(options.runDir);
+  for (const sub of ["data", "certs"]) mkdirSync(join(dir, sub), { recursive: true }); // an empty certs/ silences a warning
+  const configFile = join(dir, "prosody.cfg.lua");
+  writeFileSync(configFile, renderProsodyConfig(config, options));
+  rmSync(join(dir, "prosody.pid"), { force: true }); // left behind by a crash; the ports were free, so it is stale
+  const child = spawnChild("prosody", "prosody", ["--config", configFile, "-F"], { onLine });
+  try {
+    await waitForPorts([config.ports.c2s, config.ports.component], {
+      timeoutMs,
+      abort: () => (child.hasExited() ? "prosody stopped during startup" : undefined),
+    });
+  } catch (err) {
+    await child.stop();
+    throw new Error(`${(err as Error).message} (${configFile})\n${child.output()}`);
+  }
+  return { configFile, pid: child.pid, exited: child.exited, output: child.output, stop: () => child.stop() };
+}
+
+/** Creates or updates an account (works while Prosody runs). */
+export async function registerAccount(configFile: string, jid: string, password: string): Promise<void> {
+  const [user, host] = jid.split("@") as [string, string];
+  try {
+    await run("prosodyctl", ["--config", configFile, "register", user, host, password]);
+  } catch (err) {
+    const e = err as Error & { stderr?: string; stdout?: string };
+    throw new Error(`prosodyctl register ${jid} failed: ${(e.stderr || e.stdout || e.message).trim()}`);
+  }
+}

@@ -1,0 +1,60 @@
+/** Prosody + Redis on free ports in a temp dir, for integration tests. */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { validateConfig, type Config } from "../component/config.js";
+import { freePort } from "./ports.js";
+import { registerAccount, startProsody, type RunningProsody } from "./prosody.js";
+import { startRedis, type RunningRedis } from "./redis.js";
+
+export interface TestStack {
+  config: Config;
+  redisUrl: string;
+  /** The generated Prosody config file. */
+  prosodyConfig: string;
+  /** Prosody's recent console output (log level "warn"). */
+  prosodyOutput(): string;
+  stop(): Promise<void>;
+}
+
+export async function startTestStack(overrides: Partial<Config> = {}): Promise<TestStack> {
+  const runDir = mkdtempSync(join(tmpdir(), "switchboard-test-"));
+  const ports = { c2s: await freePort(), http: await freePort(), component: await freePort(), redis: await freePort(), web: await freePort() };
+  const config = validateConfig(
+    {
+      domain: "acme.test",
+      guestDomain: "guest.acme.test",
+      component: { domain: "cc.acme.test", secret: "test-component-secret" },
+      ports,
+      admin: { token: "test-admin-token" },
+      statusIntervalSeconds: 15,
+      queues: [
+        { name: "billing", title: "Billing", skills: ["billing"] },
+        { name: "vip", title: "VIP desk", allowGuests: false },
+      ],
+      agents: [
+        { jid: "alice@acme.test", name: "Alice", password: "alice-pw", skills: ["billing"], maxChats: 1 },
+        { jid: "bob@acme.test", name: "Bob", password: "bob-pw", skills: ["billing"], maxChats: 2 },
+      ],
+      ...overrides,
+      runDir,
+    },
+    "test stack config",
+  );
+  let redis: RunningRedis | undefined;
+  let prosody: RunningProsody | undefined;
+  const stop = async () => {
+    await Promise.all([prosody?.stop(), redis?.stop()]);
+    rmSync(runDir, { recursive: true, force: true });
+  };
+  try {
+    redis = await startRedis({ port: config.ports.redis, dir: join(runDir, "redis"), persist: false });
+    prosody = await startProsody({ config, runDir, insecure: true, logLevel: "warn" });
+    const { configFile } = prosody;
+    await Promise.all(config.agents.map((a) => registerAccount(configFile, a.jid, a.password)));
+    return { config, redisUrl: redis.url, prosodyConfig: configFile, prosodyOutput: prosody.output, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
