@@ -36,6 +36,7 @@ export async function startTestStack(overrides: Partial<Config> = {}): Promise<T
         { jid: "alice@acme.test", name: "Alice", password: "alice-pw", skills: ["billing"], maxChats: 1 },
         { jid: "bob@acme.test", name: "Bob", password: "bob-pw", skills: ["billing"], maxChats: 2 },
       ],
+      customers: [{ jid: "carol@acme.test", password: "carol-pw" }],
       ...overrides,
       runDir,
     },
@@ -51,7 +52,7 @@ export async function startTestStack(overrides: Partial<Config> = {}): Promise<T
     redis = await startRedis({ port: config.ports.redis, dir: join(runDir, "redis"), persist: false });
     prosody = await startProsody({ config, runDir, insecure: true, logLevel: "warn" });
     const { configFile } = prosody;
-    await Promise.all(config.agents.map((a) => registerAccount(configFile, a.jid, a.password)));
+    await Promise.all([...config.agents, ...config.customers].map((a) => registerAccount(configFile, a.jid, a.password)));
     return { config, redisUrl: redis.url, prosodyConfig: configFile, prosodyOutput: prosody.output, stop };
   } catch (err) {
     await stop();

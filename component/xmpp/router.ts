@@ -101,6 +101,7 @@ export function registerHandlers(entity: Component, deps: HandlerDeps): void {
 
   entity.middleware.use(async (ctx: { stanza: Element }) => {
     const { stanza } = ctx;
+    if (!["iq", "message", "presence"].includes(stanza.name)) return undefined; // e.g. the XEP-0114 handshake
     if (stanza.attrs.type === "result" || (stanza.is("iq") && stanza.attrs.type === "error")) return undefined;
     const addr = address(stanza);
     if (!addr) {
