@@ -8,7 +8,7 @@ import type { Client } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
 import { NS } from "../../protocol/names.js";
 import { agentOnline, errorOf, iq, startAll, until, type Running } from "../helpers/stack.js";
-import { connectGuest, received, stopAll, waitFor, xmlFor } from "../helpers/xmpp.js";
+import { connectAccount, connectGuest, received, stopAll, waitFor, xmlFor } from "../helpers/xmpp.js";
 
 let r: Running;
 let open: Client[] = [];
@@ -168,6 +168,16 @@ describe("plain chat clients", () => {
     expect((await waitFor(alice, beginMsg)).getChildText("body")).toContain("invoice 42");
     await chat(c, BILLING, "hello?");
     expect((await waitFor(c, (s) => /is serving you/.test(s.getChildText("body") ?? ""))).attrs.type).toBe("chat");
+  });
+
+  it("work for a registered customer whose client writes to the seat from another resource", async () => {
+    const alice = await agent("alice@acme.test");
+    const phone = track(await connectAccount(r.config, "carol@acme.test", "carol-pw", "phone"));
+    const laptop = track(await connectAccount(r.config, "carol@acme.test", "carol-pw", "laptop"));
+    await chat(phone, BILLING, "Hi from my phone");
+    expect((await waitFor(alice, beginMsg)).getChild("begin", NS.SB)!.attrs.customer).toBe("carol@acme.test/phone");
+    await chat(laptop, "alice@acme.test", "and now from my laptop");
+    expect((await waitFor(alice, (s) => s.getChildText("body") === "and now from my laptop")).attrs.from).toBe("carol@acme.test/laptop");
   });
 
   it("leave the queue by writing leave", async () => {
