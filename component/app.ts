@@ -16,6 +16,7 @@ import { EventReader } from "../cti/redis/events.js";
 import { RedisStore } from "../cti/redis/store.js";
 import type { Config } from "./config.js";
 import { createHttpApp } from "./http/api.js";
+import { homePage } from "./http/home.js";
 import { createNotifier } from "./notifier.js";
 import { registerHandlers } from "./xmpp/router.js";
 
@@ -69,7 +70,7 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
   }, config.statusIntervalSeconds * 1000);
 
   const http = createHttpApp({
-    cti, adminToken: config.admin.token, log,
+    cti, home: homePage(config), adminToken: config.admin.token, log,
     health: async () => ({ xmpp: online, redis: await redis.ping().then(() => true, () => false) }),
   });
   const server = http.listen(webPort, config.web.host);

@@ -12,6 +12,8 @@ import type { Logger } from "pino";
 
 export interface HttpDeps {
   cti: Cti;
+  /** The front page's HTML. */
+  home: string;
   adminToken: string;
   health: () => Promise<{ xmpp: boolean; redis: boolean }>;
   log: Logger;
@@ -33,9 +35,11 @@ function sameSecret(given: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-export function createHttpApp({ cti, adminToken, health, log }: HttpDeps) {
+export function createHttpApp({ cti, home, adminToken, health, log }: HttpDeps) {
   const app = express();
   app.disable("x-powered-by");
+
+  app.get("/", (_req, res) => { res.type("html").send(home); });
 
   app.get("/healthz", async (_req, res) => {
     const h = await health();

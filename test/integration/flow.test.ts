@@ -272,4 +272,10 @@ describe("the web server", () => {
     expect(agents.map((a: any) => a.jid).sort()).toEqual(["alice@acme.test", "bob@acme.test"]);
     expect(Array.isArray((await api("/api/sessions")).body)).toBe(true);
   });
+
+  it("serves a front page listing the queues", async () => {
+    const res = await fetch(`http://127.0.0.1:${r.app.webPort}/`);
+    expect(res.headers.get("content-type")).toMatch(/text\/html/);
+    expect(await res.text()).toContain(`billing@${CC}`);
+  });
 });
