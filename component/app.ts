@@ -19,6 +19,7 @@ import { createHttpApp } from "./http/api.js";
 import { homePage } from "./http/home.js";
 import { createNotifier } from "./notifier.js";
 import { registerHandlers } from "./xmpp/router.js";
+import { withErrorText } from "./xmpp/stanzas.js";
 
 export interface ComponentOptions {
   redisUrl: string;
@@ -42,6 +43,8 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
   const cc = config.component.domain;
 
   const entity = component({ service: `xmpp://${config.component.host}:${config.ports.component}`, domain: cc, password: config.component.secret });
+  const sendRaw = entity.send.bind(entity);
+  entity.send = (stanza: Element) => sendRaw(withErrorText(stanza)); // the iq callee's replies pass here too
   const send = (stanza: Element) => entity.send(stanza);
   const notifier = createNotifier({ cti, componentDomain: cc, send, nameOf, log });
   registerHandlers(entity, {

@@ -73,3 +73,18 @@ export function messageError(stanza: Element, error: Element): Element {
 export function presenceError(stanza: Element, error: Element): Element {
   return xml("presence", { from: stanza.attrs.to, to: stanza.attrs.from, type: "error", id: stanza.attrs.id }, error);
 }
+
+/**
+ * xmpp.js's iq callee answers an iq with no or several children with a bare
+ * bad-request (and an unhandled one with a bare service-unavailable): give
+ * every outgoing error a human text.
+ */
+export function withErrorText(stanza: Element): Element {
+  const error = stanza.attrs.type === "error" ? stanza.getChild("error") : undefined;
+  if (error && !error.getChild("text", NS.STANZAS)) {
+    const condition = error.getChildElements().find((c) => c.attrs.xmlns === NS.STANZAS)?.name;
+    error.append(xml("text", { xmlns: NS.STANZAS, "xml:lang": "en" },
+      condition === "bad-request" ? "The request is malformed: an iq must carry exactly one payload element." : "This request cannot be handled here."));
+  }
+  return stanza;
+}

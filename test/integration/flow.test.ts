@@ -234,6 +234,13 @@ describe("bad input", () => {
       [iq(c, CC, "set", xml("end", { xmlns: NS.SB, session: "nope" })), "item-not-found"],
       [iq(c, CC, "set", xml("in-service", { xmlns: NS.SB, session: "nope" })), "item-not-found"],
     ];
+    // an iq with two payloads: refused by xmpp.js's iq callee, still with a text
+    cases.push([(async () => {
+      const id = "two-payloads";
+      const reply = waitFor(c, (s) => s.attrs.id === id);
+      await c.send(xml("iq", { to: BILLING, type: "get", id }, xml("a", { xmlns: "urn:x" }), xml("b", { xmlns: "urn:x" })));
+      return reply;
+    })(), "bad-request"]);
     for (const [reply, condition] of cases) {
       const e = errorOf(await reply);
       expect(e?.condition).toBe(condition);
