@@ -1,0 +1,50 @@
+import { describe, expect, it } from "@jest/globals";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ConfigError, DEFAULT_CONFIG_PATH, loadConfig, validateConfig } from "../../component/config.js";
+
+const base = {
+  domain: "acme.test", guestDomain: "guest.acme.test", component: { domain: "cc.acme.test", secret: "s" },
+  ports: { c2s: 5222, http: 5280, component: 5347, redis: 6379, web: 8080 }, admin: { token: "long-enough" },
+  queues: [{ name: "billing", skills: ["billing"] }],
+  agents: [{ jid: "alice@acme.test", password: "pw", skills: ["billing"], maxChats: 1 }],
+};
+const message = (doc: unknown) => { try { validateConfig(doc); return ""; } catch (e) { return (e as ConfigError).message; } };
+
+describe("configuration", () => {
+  it("loads the demo config", () => {
+    const c = loadConfig(DEFAULT_CONFIG_PATH);
+    expect(c.queues.map((q) => q.name)).toContain("billing");
+    expect(c.agents[0]).toMatchObject({ jid: "alice@acme.test" });
+  });
+
+  it("loads JSON too, and fills defaults", () => {
+    const file = join(mkdtempSync(join(tmpdir(), "sb-config-")), "config.json");
+    writeFileSync(file, JSON.stringify(base));
+    const c = loadConfig(file);
+    expect(c.queues[0]).toMatchObject({ allowGuests: true, deny: [], open: true });
+    expect(c.redis.prefix).toBe("sb:");
+  });
+
+  it("keeps unknown keys, for later features", () => {
+    expect((validateConfig({ ...base, futureFeature: { x: 1 } }) as Record<string, unknown>).futureFeature).toEqual({ x: 1 });
+  });
+
+  it("names the bad key and what is wrong", () => {
+    expect(message({ ...base, queues: [{ name: "billing", skills: "billing" }] })).toMatch(/queues\[0\]\.skills: .*array/);
+    expect(message({ ...base, ports: { ...base.ports, web: "8080" } })).toMatch(/ports\.web: .*number/);
+    expect(message({ ...base, agents: [{ ...base.agents[0], maxChats: 0 }] })).toMatch(/agents\[0\]\.maxChats/);
+    const { domain: _d, ...noDomain } = base;
+    expect(message(noDomain)).toMatch(/^\s+domain: /m);
+    expect(message({ ...base, agents: [{ ...base.agents[0], jid: "alice@elsewhere.test" }] })).toMatch(/agents\[0\]\.jid: must be on the domain acme.test/);
+    expect(message({ ...base, queues: [{ name: "a" }, { name: "a" }] })).toMatch(/"a" is used twice/);
+  });
+
+  it("says when the file is missing or not YAML", () => {
+    expect(() => loadConfig("/nonexistent/switchboard.yaml")).toThrow(/cannot read the configuration/);
+    const file = join(mkdtempSync(join(tmpdir(), "sb-config-")), "bad.yaml");
+    writeFileSync(file, "queues: [unclosed");
+    expect(() => loadConfig(file)).toThrow(/not valid YAML/);
+  });
+});
