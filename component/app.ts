@@ -17,6 +17,7 @@ import { RedisStore } from "../cti/redis/store.js";
 import type { Config } from "./config.js";
 import { createHttpApp } from "./http/api.js";
 import { homePage } from "./http/home.js";
+import { WEB_DIR, webConfig } from "./http/web-config.js";
 import { createNotifier } from "./notifier.js";
 import { registerHandlers } from "./xmpp/router.js";
 import { withErrorText } from "./xmpp/stanzas.js";
@@ -73,7 +74,7 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
   }, config.statusIntervalSeconds * 1000);
 
   const http = createHttpApp({
-    cti, home: homePage(config), adminToken: config.admin.token, log,
+    cti, home: homePage(config), webConfig: webConfig(config), webDir: WEB_DIR, adminToken: config.admin.token, log,
     health: async () => ({ xmpp: online, redis: await redis.ping().then(() => true, () => false) }),
   });
   const server = http.listen(webPort, config.web.host);

@@ -26,6 +26,12 @@ const queue = z
     deny: z.array(z.string().min(1).max(300)).default([]),
     /** A closed queue refuses joins with service-unavailable. */
     open: z.boolean().default(true),
+    /** Extra pre-chat form fields the customer page shows (name and subject are always there). */
+    fields: z.array(z.looseObject({
+      var: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/i, "must be a form field name"),
+      label: z.string().min(1).max(100),
+      required: z.boolean().default(false),
+    })).default([]),
   });
 
 const agent = z.looseObject({
@@ -46,12 +52,20 @@ export const configSchema = z.looseObject({
     host: z.string().default("127.0.0.1"),
   }),
   /** Address the web server binds to. */
-  web: z.looseObject({ host: z.string().default("127.0.0.1") }).default({ host: "127.0.0.1" }),
+  web: z.looseObject({
+    host: z.string().default("127.0.0.1"),
+    /** Prosody's WebSocket as browsers reach it; default ws://127.0.0.1:<ports.http>/xmpp-websocket. */
+    websocketUrl: z.string().regex(/^wss?:\/\//, "must be a ws:// or wss:// URL").optional(),
+  }).default({ host: "127.0.0.1" }),
   ports: z.looseObject({ c2s: port, http: port, component: port, redis: port, web: port }),
   admin: z.looseObject({ token: z.string().min(8, "must be at least 8 characters") }),
   redis: z.looseObject({ url: z.string().url().optional(), prefix: z.string().default("sb:") }).default({ prefix: "sb:" }),
   /** Where the launcher writes Prosody's config, data and pid files. */
   runDir: z.string().default("run"),
+  /** An assigned customer who goes offline may resume within this many seconds (a page reload). */
+  customerGraceSeconds: z.number().min(0).max(600).default(30),
+  /** Ready-made replies offered on the agent desk. */
+  cannedResponses: z.array(z.string().min(1).max(1000)).default([]),
   /** Seconds between unconditional queue-status pushes (protocol: at most 15). */
   statusIntervalSeconds: z.number().min(1).max(15).default(15),
   queues: z.array(queue).min(1),

@@ -14,6 +14,10 @@ export interface HttpDeps {
   cti: Cti;
   /** The front page's HTML. */
   home: string;
+  /** What browser clients need to connect (GET /web-config.json). */
+  webConfig: unknown;
+  /** The bundled browser code (dist/web). */
+  webDir: string;
   adminToken: string;
   health: () => Promise<{ xmpp: boolean; redis: boolean }>;
   log: Logger;
@@ -35,11 +39,15 @@ function sameSecret(given: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-export function createHttpApp({ cti, home, adminToken, health, log }: HttpDeps) {
+export function createHttpApp({ cti, home, webConfig, webDir, adminToken, health, log }: HttpDeps) {
   const app = express();
   app.disable("x-powered-by");
 
   app.get("/", (_req, res) => { res.type("html").send(home); });
+  // The widget and its configuration are fetched by pages on other origins.
+  const anyOrigin = (_req: Request, res: Response, next: NextFunction) => { res.set("Access-Control-Allow-Origin", "*"); next(); };
+  app.get("/web-config.json", anyOrigin, (_req, res) => { res.json(webConfig); });
+  app.use(anyOrigin, express.static(webDir, { index: "index.html", redirect: true }));
 
   app.get("/healthz", async (_req, res) => {
     const h = await health();
