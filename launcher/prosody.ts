@@ -21,6 +21,8 @@ export interface ProsodyOptions {
   /** Plain TCP only, PLAIN allowed (tests); otherwise STARTTLS is offered and PLAIN needs it. */
   insecure: boolean;
   logLevel: LogLevel;
+  /** Addresses to listen on; loopback by default. A container passes ["*"] (every IPv4 interface). */
+  interfaces?: string[];
 }
 
 type LuaValue = string | number | boolean | string[];
@@ -38,7 +40,7 @@ function luaLiteral(v: LuaValue): string {
 let template: string | undefined;
 
 /** The Prosody config for `config`: every {{name}} in the template becomes a Lua literal. */
-export function renderProsodyConfig(config: Config, { runDir, insecure, logLevel }: ProsodyOptions): string {
+export function renderProsodyConfig(config: Config, { runDir, insecure, logLevel, interfaces }: ProsodyOptions): string {
   const dir = resolve(runDir);
   const exampleQueue = config.queues.find((q) => q.allowGuests) ?? config.queues[0]!;
   const values: Record<string, LuaValue> = {
@@ -50,6 +52,8 @@ export function renderProsodyConfig(config: Config, { runDir, insecure, logLevel
     c2sPort: config.ports.c2s,
     componentPort: config.ports.component,
     httpPort: config.ports.http,
+    interfaces: interfaces ?? ["127.0.0.1", "::1"],
+    componentInterfaces: interfaces ?? ["127.0.0.1"],
     domain: config.domain,
     guestDomain: config.guestDomain,
     componentDomain: config.component.domain,
