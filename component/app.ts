@@ -35,7 +35,7 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
   const store = new RedisStore(redis, config.redis.prefix);
   for (const a of config.agents) await store.upsertAgent({ jid: a.jid, name: a.name, skills: a.skills, maxChats: a.maxChats });
   const cti = createCti({
-    store, guestDomain: config.guestDomain, now: Date.now,
+    store, guestDomain: config.guestDomain, now: Date.now, graceSeconds: config.customerGraceSeconds,
     queues: config.queues.map((q) => ({ name: q.name, title: q.title, skills: q.skills, allowGuests: q.allowGuests, deny: q.deny, open: q.open })),
   });
 

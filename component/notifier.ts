@@ -55,6 +55,11 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log }: 
       await send(st.assigned(st.queueJid(e.queue, cc), e.customer, e.plain, e.session, e.seat, nameOf(e.seat)));
       await send(st.begin(cc, e.seat, e.session, e.customer, e.queue, e.form));
       await pushStatus(e.queue);
+    } else if (e.type === "resumed") {
+      // The customer is back under a new JID: tell it where it stands, and re-grant the seat.
+      if (e.state === "queued") return pushStatus(e.queue, { only: e.session });
+      await send(st.assigned(st.queueJid(e.queue, cc), e.customer, e.plain, e.session, e.seat!, nameOf(e.seat!)));
+      await send(st.begin(cc, e.seat!, e.session, e.customer, e.queue, e.form, e.previous));
     } else if (e.type === "ended") {
       told.delete(e.session);
       if (e.from === "queued") {
@@ -70,6 +75,7 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log }: 
 
   /** The periodic safety net: route anything a lost trigger left waiting, and tell everyone where they stand. */
   async function tick(): Promise<void> {
+    await cti.expireAway();
     await cti.route();
     for (const q of cti.queues) await pushStatus(q.name, { all: true });
   }

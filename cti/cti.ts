@@ -7,10 +7,10 @@ import { randomBytes } from "node:crypto";
 import { CtiError } from "./errors.js";
 import {
   DEFAULT_HANDLE_SECONDS, agentView, authorize, bareOf, canServe, estimateWait, hasCapacity,
-  needsFor, pickSeat, servingCapacity, validateJoin,
+  needsFor, pickSeat, servingCapacity, validateFeedback, validateJoin, validateLeftMessage,
 } from "./policy.js";
 import type { Store } from "./store.js";
-import type { Agent, AgentState, AgentView, JoinRequest, Queue, Session } from "./types.js";
+import type { Agent, AgentState, AgentView, JoinRequest, LeftMessage, Queue, Session } from "./types.js";
 
 export interface CtiDeps {
   store: Store;
@@ -18,6 +18,8 @@ export interface CtiDeps {
   guestDomain: string;
   now: () => number;
   newId?: () => string;
+  /** How long an assigned customer who went offline may come back (0: the session ends at once). */
+  graceSeconds?: number;
 }
 
 export interface QueueStatus { session: Session; position: number; waitSeconds: number }
@@ -27,7 +29,9 @@ const CLAIM_ATTEMPTS = 5;
 
 export type Cti = ReturnType<typeof createCti>;
 
-export function createCti({ store, queues, guestDomain, now, newId = () => "s" + randomBytes(6).toString("hex") }: CtiDeps) {
+const newToken = () => randomBytes(16).toString("base64url");
+
+export function createCti({ store, queues, guestDomain, now, newId = () => "s" + randomBytes(6).toString("hex"), graceSeconds = 0 }: CtiDeps) {
   const byName = new Map(queues.map((q) => [q.name, q]));
 
   function queueNamed(name: string): Queue {
@@ -49,6 +53,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     const session: Session = {
       id: newId(), queue: queue.name, customer: req.customer, plain: req.plain, needs, form: req.form,
       state: "queued", seat: null, queuedAt: now(), assignedAt: null, inServiceAt: null, endedAt: null, endReason: null,
+      token: newToken(), awaySince: null, feedback: null,
     };
     const queued = await store.enqueue(session);
     if (!queued.ok)
@@ -69,13 +74,60 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     return ended ?? session;
   }
 
-  /** The customer's client went away: whatever it had queued or running ends. */
-  async function customerOffline(customer: string): Promise<Session | null> {
+  /**
+   * The customer's client went away: a queued request leaves the queue; an
+   * assigned or running session waits `graceSeconds` for the customer to
+   * resume it (a page reload), then ends.
+   */
+  async function customerOffline(customer: string): Promise<void> {
     const id = await store.sessionOf(customer);
-    if (!id) return null;
+    if (!id) return;
+    if (graceSeconds > 0 && (await store.markAway(id, now(), graceSeconds * 1000))) return;
     const ended = await store.end(id, "customer-offline", now());
     if (ended?.seat) await route();
-    return ended;
+  }
+
+  /** Ends the sessions whose customer did not come back in time. */
+  async function expireAway(): Promise<number> {
+    const ended = await store.expireAway(now());
+    if (ended.length > 0) await route();
+    return ended.length;
+  }
+
+  /** The customer takes its session over from a new JID, proving it with the token from the join. */
+  async function resume(sessionId: string, token: string, customer: string): Promise<void> {
+    const result = await store.resume(sessionId, token, customer, now());
+    if (result === "unknown" || result === "ended") throw new CtiError("unknown-session", "This session is over. Please start a new chat.");
+    if (result === "forbidden") throw new CtiError("forbidden", "That token does not open this session.");
+    if (result === "conflict") throw new CtiError("already-queued", "This client already has another session.");
+  }
+
+  /** The customer rates an ended session (the patent's service feedback valuation). */
+  async function feedback(sessionId: string, actor: string, score: number, comment: string): Promise<void> {
+    const session = await store.session(sessionId);
+    if (!session) throw new CtiError("unknown-session", `There is no session ${sessionId.slice(0, 64)}.`);
+    if (bareOf(actor) !== bareOf(session.customer)) throw new CtiError("forbidden", "Only the customer of a session may rate it.");
+    validateFeedback(score, comment);
+    const result = await store.feedback(sessionId, score, comment, now());
+    if (result === "not-ended") throw new CtiError("bad-request", "Please rate the chat after it has ended.");
+    if (result === "already") throw new CtiError("already-rated", "This chat has already been rated. Thank you!");
+  }
+
+  /** Stores a message for agents when nobody could take the chat. */
+  async function leaveMessage(queueName: string, from: string, fields: Record<string, string>): Promise<LeftMessage> {
+    queueNamed(queueName);
+    const message: LeftMessage = { id: newId(), queue: queueName, from, name: fields.name ?? "", email: fields.email ?? "", message: fields.message ?? "", at: now() };
+    validateLeftMessage(message);
+    await store.leaveMessage(message);
+    return message;
+  }
+
+  /** An agent's figures since midnight UTC: sessions served and their average handle time. */
+  async function agentStats(jid: string): Promise<{ handled: number; averageHandleSeconds: number }> {
+    const midnight = new Date(now()).setUTCHours(0, 0, 0, 0);
+    const served = (await store.endedSince(midnight)).filter((s) => s.seat === bareOf(jid) && s.inServiceAt !== null);
+    const total = served.reduce((sum, s) => sum + (s.endedAt! - s.inServiceAt!), 0);
+    return { handled: served.length, averageHandleSeconds: served.length ? Math.round(total / served.length / 1000) : 0 };
   }
 
   /** Ends a session at the request of one of its parties (any resource of their bare JID). */
@@ -100,9 +152,9 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     return result;
   }
 
-  /** An agent's presence changed. Returns null when the JID is no agent. */
-  async function agentState(jid: string, state: AgentState) {
-    const result = await store.setAgentState(bareOf(jid), state, now());
+  /** An agent's presence changed (with the status text as the reason when not ready). Returns null when the JID is no agent. */
+  async function agentState(jid: string, state: AgentState, reason = "") {
+    const result = await store.setAgentState(bareOf(jid), state, now(), reason.slice(0, 200));
     if (result && (state === "ready" || result.ended.length > 0)) await route();
     return result;
   }
@@ -142,9 +194,9 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     }));
   }
 
-  async function agents(): Promise<Array<{ jid: string; name?: string; state: AgentView; activeSessions: number; maxChats: number; skills: string[] }>> {
+  async function agents(): Promise<Array<{ jid: string; name?: string; state: AgentView; reason: string; activeSessions: number; maxChats: number; skills: string[] }>> {
     return (await store.agents()).map((a: Agent) => ({
-      jid: a.jid, name: a.name, state: agentView(a), activeSessions: a.active, maxChats: a.maxChats, skills: a.skills,
+      jid: a.jid, name: a.name, state: agentView(a), reason: a.reason, activeSessions: a.active, maxChats: a.maxChats, skills: a.skills,
     }));
   }
 
@@ -158,8 +210,9 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
   }
 
   return {
-    queues, queue: queueNamed, join, depart, customerOffline, end, inService, agentState, route, queueStatus,
-    agents, queueStats,
+    queues, queue: queueNamed, join, depart, customerOffline, expireAway, resume, end, inService, agentState, route, queueStatus,
+    feedback, leaveMessage, agentStats, agents, queueStats,
+    messages: (limit = 100) => store.messages(limit),
     session: (id: string) => store.session(id),
     sessions: (recentEnded = 100) => store.sessions(recentEnded),
     sessionOf: (customer: string) => store.sessionOf(customer),

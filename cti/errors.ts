@@ -13,6 +13,7 @@ export const ERRORS = {
   "queue-closed": { xmpp: "service-unavailable", type: "cancel", http: 503 },
   "no-agents": { xmpp: "service-unavailable", type: "wait", http: 503 },
   "already-queued": { xmpp: "conflict", type: "cancel", http: 409 },
+  "already-rated": { xmpp: "conflict", type: "cancel", http: 409 },
   "session-ended": { xmpp: "item-not-found", type: "cancel", http: 410 },
   unsupported: { xmpp: "feature-not-implemented", type: "cancel", http: 501 },
   unavailable: { xmpp: "service-unavailable", type: "cancel", http: 503 },

@@ -4,8 +4,8 @@
  * contract tests in test/).
  */
 import { nextHandleAverage } from "./policy.js";
-import type { ClaimResult, InServiceResult, Store } from "./store.js";
-import type { Agent, AgentProfile, AgentState, CtiEvent, Session } from "./types.js";
+import type { ClaimResult, FeedbackResult, InServiceResult, ResumeResult, Store } from "./store.js";
+import type { Agent, AgentProfile, AgentState, CtiEvent, LeftMessage, Session } from "./types.js";
 import type { EndReason } from "../protocol/names.js";
 
 export class MemoryStore implements Store {
@@ -14,10 +14,13 @@ export class MemoryStore implements Store {
   private readonly byCustomer = new Map<string, string>();
   private readonly agentsByJid = new Map<string, Agent>();
   private readonly handle = new Map<string, number>();
+  /** session id -> when its grace period ends */
+  private readonly away = new Map<string, number>();
+  private readonly left: LeftMessage[] = [];
 
   async upsertAgent(p: AgentProfile): Promise<void> {
     const old = this.agentsByJid.get(p.jid);
-    this.agentsByJid.set(p.jid, { state: "offline", active: 0, freeSince: 0, ...old, ...p });
+    this.agentsByJid.set(p.jid, { state: "offline", reason: "", active: 0, freeSince: 0, ...old, ...p });
   }
 
   async enqueue(s: Session): Promise<{ ok: true } | { ok: false; existing: string }> {
@@ -62,15 +65,17 @@ export class MemoryStore implements Store {
     }
     if (s.inServiceAt !== null) this.handle.set(s.queue, nextHandleAverage(this.handle.get(s.queue), (now - s.inServiceAt) / 1000));
     Object.assign(s, { state: "ended", endedAt: now, endReason: reason });
+    this.away.delete(id);
     this.byCustomer.delete(s.customer);
     this.events.push({ type: "ended", session: id, queue: s.queue, customer: s.customer, seat: s.seat, plain: s.plain, from: before.state, reason, at: now });
     return before;
   }
 
-  async setAgentState(jid: string, state: AgentState, now: number) {
+  async setAgentState(jid: string, state: AgentState, now: number, reason = "") {
     const a = this.agentsByJid.get(jid);
     if (!a) return null;
     const previous = a.state;
+    a.reason = state === "not-ready" ? reason : "";
     const ended: string[] = [];
     if (previous !== state) {
       a.state = state;
@@ -83,6 +88,59 @@ export class MemoryStore implements Store {
       }
     }
     return { previous, ended };
+  }
+
+  async markAway(id: string, now: number, graceMs: number): Promise<boolean> {
+    const s = this.sessionsById.get(id);
+    if (!s || (s.state !== "assigned" && s.state !== "in-service")) return false;
+    s.awaySince = now;
+    this.away.set(id, now + graceMs);
+    this.events.push({ type: "customer-away", session: id, customer: s.customer, at: now });
+    return true;
+  }
+
+  async expireAway(now: number): Promise<string[]> {
+    const due = [...this.away].filter(([, deadline]) => deadline <= now).map(([id]) => id);
+    const ended: string[] = [];
+    for (const id of due) if (await this.end(id, "customer-offline", now)) ended.push(id);
+    return ended;
+  }
+
+  async resume(id: string, token: string, customer: string, now: number): Promise<ResumeResult> {
+    const s = this.sessionsById.get(id);
+    if (!s) return "unknown";
+    if (s.state === "ended") return "ended";
+    if (s.token !== token) return "forbidden";
+    const other = this.byCustomer.get(customer);
+    if (other && other !== id) return "conflict";
+    const previous = s.customer;
+    this.byCustomer.delete(previous);
+    this.byCustomer.set(customer, id);
+    Object.assign(s, { customer, awaySince: null });
+    this.away.delete(id);
+    this.events.push({ type: "resumed", session: id, queue: s.queue, customer, previous, seat: s.seat, plain: s.plain, state: s.state, form: s.form, at: now });
+    return "ok";
+  }
+
+  async feedback(id: string, score: number, comment: string, now: number): Promise<FeedbackResult> {
+    const s = this.sessionsById.get(id);
+    if (!s) return "unknown";
+    if (s.state !== "ended") return "not-ended";
+    if (s.feedback) return "already";
+    s.feedback = { score, comment };
+    this.events.push({ type: "feedback", session: id, score, at: now });
+    return "ok";
+  }
+
+  async leaveMessage(m: LeftMessage): Promise<void> {
+    this.left.unshift({ ...m });
+    this.events.push({ type: "message-left", id: m.id, queue: m.queue, at: m.at });
+  }
+
+  async messages(limit: number) { return this.left.slice(0, limit).map((m) => ({ ...m })); }
+
+  async endedSince(since: number): Promise<Session[]> {
+    return [...this.sessionsById.values()].filter((s) => s.state === "ended" && s.endedAt! >= since).map((s) => structuredClone(s));
   }
 
   async session(id: string) { const s = this.sessionsById.get(id); return s ? structuredClone(s) : null; }

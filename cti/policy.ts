@@ -1,9 +1,9 @@
 /** Pure routing and authorization rules: no I/O, no clock. */
 import { CtiError } from "./errors.js";
-import type { Agent, AgentState, AgentView, JoinRequest, Queue } from "./types.js";
+import type { Agent, AgentState, AgentView, JoinRequest, LeftMessage, Queue } from "./types.js";
 
 /** Limits on what a customer may send with a join, so an absurd one is refused. */
-export const LIMITS = { extraSkills: 10, formFields: 20, fieldName: 64, fieldValue: 1000 } as const;
+export const LIMITS = { extraSkills: 10, formFields: 20, fieldName: 64, fieldValue: 1000, comment: 2000, message: 5000 } as const;
 const SKILL = /^[a-z0-9][a-z0-9_.-]{0,31}$/i;
 const FIELD = /^[a-z0-9][a-z0-9_.-]*$/i;
 
@@ -39,6 +39,17 @@ export function validateJoin(req: JoinRequest): void {
     if (k.length > LIMITS.fieldName || !FIELD.test(k)) throw bad(`"${k.slice(0, 40)}" is not a valid form field name.`);
     if (v.length > LIMITS.fieldValue) throw bad(`The form field ${k} is longer than ${LIMITS.fieldValue} characters.`);
   }
+}
+
+export function validateFeedback(score: number, comment: string): void {
+  if (!Number.isInteger(score) || score < 1 || score > 5) throw new CtiError("bad-request", "The score must be a whole number from 1 to 5.");
+  if (comment.length > LIMITS.comment) throw new CtiError("bad-request", `The comment is longer than ${LIMITS.comment} characters.`);
+}
+
+export function validateLeftMessage(m: Pick<LeftMessage, "name" | "email" | "message">): void {
+  if (!m.message.trim()) throw new CtiError("bad-request", "Please write a message.");
+  if (m.message.length > LIMITS.message) throw new CtiError("bad-request", `The message is longer than ${LIMITS.message} characters.`);
+  if (m.name.length > 100 || m.email.length > 200) throw new CtiError("bad-request", "The name or e-mail address is too long.");
 }
 
 /** The skills a seat must have: the queue's plus the customer's extras, sorted and unique. */

@@ -4,11 +4,13 @@
  * so two CTI instances sharing a store never assign a customer twice or put a
  * seat over capacity.
  */
-import type { Agent, AgentProfile, AgentState, Session } from "./types.js";
+import type { Agent, AgentProfile, AgentState, LeftMessage, Session } from "./types.js";
 import type { EndReason } from "../protocol/names.js";
 
 export type ClaimResult = "ok" | "not-queued" | "seat-unavailable";
 export type InServiceResult = "ok" | "already" | "unknown" | "wrong-seat" | "ended";
+export type ResumeResult = "ok" | "unknown" | "ended" | "forbidden" | "conflict";
+export type FeedbackResult = "ok" | "unknown" | "not-ended" | "already";
 
 export interface Store {
   /** Adds or updates an agent's profile, keeping its state and sessions. */
@@ -20,8 +22,21 @@ export interface Store {
   markInService(sessionId: string, seat: string, now: number): Promise<InServiceResult>;
   /** Ends a live session (a queued one leaves its queue); returns it as it was, or null if not live. */
   end(sessionId: string, reason: EndReason | "departed", now: number): Promise<Session | null>;
-  /** Sets an agent's state; going offline ends its sessions (returned). Unknown agents: null. */
-  setAgentState(jid: string, state: AgentState, now: number): Promise<{ previous: AgentState; ended: string[] } | null>;
+  /** Sets an agent's state (and why it is not ready); going offline ends its sessions (returned). Unknown agents: null. */
+  setAgentState(jid: string, state: AgentState, now: number, reason?: string): Promise<{ previous: AgentState; ended: string[] } | null>;
+  /** The customer of an assigned or in-service session went offline: it may resume until now + graceMs. */
+  markAway(sessionId: string, now: number, graceMs: number): Promise<boolean>;
+  /** Ends the sessions whose customer stayed away past the grace period; returns their ids. */
+  expireAway(now: number): Promise<string[]>;
+  /** Moves a live session to the customer's new JID, given the session's token. */
+  resume(sessionId: string, token: string, customer: string, now: number): Promise<ResumeResult>;
+  /** Records the customer's rating of an ended session, once. */
+  feedback(sessionId: string, score: number, comment: string, now: number): Promise<FeedbackResult>;
+  leaveMessage(message: LeftMessage): Promise<void>;
+  /** Left messages, newest first. */
+  messages(limit: number): Promise<LeftMessage[]>;
+  /** Sessions that ended at or after `since` (still kept: the last 24 hours). */
+  endedSince(since: number): Promise<Session[]>;
 
   session(id: string): Promise<Session | null>;
   /** The live session of a customer's full JID. */

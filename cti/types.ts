@@ -24,6 +24,8 @@ export interface AgentProfile {
 
 export interface Agent extends AgentProfile {
   state: AgentState;
+  /** Why the agent is not ready (presence status text), "" otherwise. */
+  reason: string;
   active: number;
   /** When the agent last became free (ready, or a session ended): longest idle first. */
   freeSince: number;
@@ -46,6 +48,22 @@ export interface Session {
   inServiceAt: number | null;
   endedAt: number | null;
   endReason: EndReason | "departed" | null;
+  /** Secret given to the customer at join, to resume the session from a new JID (page reload). */
+  token: string;
+  /** When the customer went offline, while it may still resume; null when present. */
+  awaySince: number | null;
+  feedback: { score: number; comment: string } | null;
+}
+
+/** A message left for agents when nobody could take the chat. */
+export interface LeftMessage {
+  id: string;
+  queue: string;
+  from: string;
+  name: string;
+  email: string;
+  message: string;
+  at: number;
 }
 
 /** What the customer sends with join-queue, after parsing. */
@@ -63,4 +81,8 @@ export type CtiEvent =
   | { type: "assigned"; session: string; queue: string; customer: string; seat: string; plain: boolean; form: Record<string, string>; at: number }
   | { type: "in-service"; session: string; queue: string; customer: string; seat: string; at: number }
   | { type: "ended"; session: string; queue: string; customer: string; seat: string | null; plain: boolean; from: SessionState; reason: string; at: number }
-  | { type: "agent-state"; agent: string; state: AgentState; at: number };
+  | { type: "agent-state"; agent: string; state: AgentState; at: number }
+  | { type: "customer-away"; session: string; customer: string; at: number }
+  | { type: "resumed"; session: string; queue: string; customer: string; previous: string; seat: string | null; plain: boolean; state: SessionState; form: Record<string, string>; at: number }
+  | { type: "feedback"; session: string; score: number; at: number }
+  | { type: "message-left"; id: string; queue: string; at: number };

@@ -48,7 +48,7 @@ local sb_errors = errors.init(module.name, {
 -- seat bare JID -> customer bare JID -> { session = id, in_service = bool }.
 -- Shared so that a module reload keeps the sessions in progress.
 local grants = module:shared("grants");
--- seat bare JID -> last aggregate sent to the component ("chat", "", "away", "xa", "dnd", "unavailable").
+-- seat bare JID -> last aggregate sent to the component ("show/status", show "unavailable" when offline).
 local announced = {};
 
 -- Higher is better: the seat is as available as its most available resource.
@@ -58,27 +58,28 @@ local function is_seat_session(session)
 	return session.username ~= nil and seats:contains(session.username.."@"..session.host);
 end
 
--- The seat's presence over all its resources: a show value ("" = online) or nil = unavailable.
+-- The seat's presence over all its resources: a show value ("" = online) or nil = unavailable,
+-- and the status text of that most available resource (the reason an agent is not ready).
 local function aggregate_show(username)
 	local user = user_sessions[username];
-	local best, best_rank;
+	local best, best_rank, status;
 	for _, session in pairs(user and user.sessions or {}) do
 		if session.presence then
 			local show = session.presence:get_child_text("show") or "";
 			if not show_rank[show] then show = ""; end -- invalid values count as plain online
 			if not best_rank or show_rank[show] > best_rank then
-				best, best_rank = show, show_rank[show];
+				best, best_rank, status = show, show_rank[show], session.presence:get_child_text("status");
 			end
 		end
 	end
-	return best;
+	return best, status;
 end
 
 -- Sends the seat's aggregate presence to the component (or to `to`), unless unchanged.
 local function announce(username, to, force)
 	local seat = username.."@"..host;
-	local show = aggregate_show(username);
-	local state = show or "unavailable";
+	local show, status = aggregate_show(username);
+	local state = (show or "unavailable").."/"..(status or "");
 	if announced[seat] == state and not force then return; end
 	announced[seat] = state;
 	if not show then
@@ -86,6 +87,7 @@ local function announce(username, to, force)
 	end
 	local presence = st.presence({ from = seat, to = to or component, type = show == nil and "unavailable" or nil });
 	if show and show ~= "" then presence:text_tag("show", show); end
+	if show and status then presence:text_tag("status", status); end
 	module:log("debug", "seat %s is %s", seat, state);
 	module:send(presence);
 end
@@ -105,6 +107,10 @@ local function handle_component_message(seat, stanza)
 	if begin and begin.attr.session and begin.attr.customer then
 		local customer = jid_bare(begin.attr.customer);
 		grants[seat] = grants[seat] or {};
+		-- A session has one customer: a customer who resumed from a new JID takes the grant over.
+		for other, grant in pairs(grants[seat]) do
+			if grant.session == begin.attr.session then grants[seat][other] = nil; end
+		end
 		grants[seat][customer] = { session = begin.attr.session, in_service = false };
 		module:log("debug", "%s may now write to %s (session %s)", customer, seat, begin.attr.session);
 	end

@@ -25,6 +25,10 @@ export const SB = {
   end: "end",
   ended: "ended",
   session: "session",
+  resume: "resume",
+  feedback: "feedback",
+  leaveMessage: "leave-message",
+  stats: "stats",
 } as const;
 
 /** Element names in NS.WG (XEP-0142). */
@@ -37,6 +41,9 @@ export const WG = {
 
 /** Form fields a customer may send with join-queue. */
 export const JOIN_FIELDS = { name: "name", skills: "skills", subject: "subject" } as const;
+
+/** Form fields of leave-message. */
+export const MESSAGE_FIELDS = { name: "name", email: "email", message: "message" } as const;
 
 /** XEP-0050 ad-hoc command nodes on the component. */
 export const COMMAND = { endSession: "end-session" } as const;

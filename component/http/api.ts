@@ -29,7 +29,7 @@ export function sessionJson(s: Session) {
   return {
     id: s.id, queue: s.queue, customer: s.customer, seat: s.seat, state: s.state, skills: s.needs, form: s.form,
     queuedAt: iso(s.queuedAt), assignedAt: iso(s.assignedAt), inServiceAt: iso(s.inServiceAt), endedAt: iso(s.endedAt),
-    endReason: s.endReason,
+    endReason: s.endReason, feedback: s.feedback,
   };
 }
 
@@ -65,6 +65,7 @@ export function createHttpApp({ cti, home, webConfig, webDir, adminToken, health
   api.get("/agents", async (_req, res) => { res.json(await cti.agents()); });
   api.get("/queues", async (_req, res) => { res.json(await cti.queueStats()); });
   api.get("/sessions", async (_req, res) => { res.json((await cti.sessions(100)).map(sessionJson)); });
+  api.get("/messages", async (_req, res) => { res.json((await cti.messages(200)).map((m) => ({ ...m, at: iso(m.at) }))); });
   api.get("/sessions/:id", async (req, res) => {
     const s = await cti.session(String(req.params.id));
     if (!s) throw new CtiError("unknown-session", `There is no session ${String(req.params.id).slice(0, 64)}.`);

@@ -17,7 +17,7 @@ export function presenceHandlers({ cti, isAgent }: HandlerDeps) {
       // from one of several resources would not tell the agent's state.
       if (addr.from !== addr.fromBare) return undefined;
       const state = stateFromPresence(type, stanza.getChildText("show") ?? undefined);
-      if (state) await cti.agentState(addr.fromBare, state);
+      if (state) await cti.agentState(addr.fromBare, state, stanza.getChildText("status") ?? "");
       return undefined;
     }
     switch (type) {

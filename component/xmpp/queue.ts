@@ -6,7 +6,8 @@
 import type { Element } from "@xmpp/xml";
 import { CtiError } from "../../cti/errors.js";
 import type { JoinRequest } from "../../cti/types.js";
-import { JOIN_FIELDS, NS } from "../../protocol/names.js";
+import { xml } from "@xmpp/component";
+import { JOIN_FIELDS, NS, SB } from "../../protocol/names.js";
 import type { Addr, HandlerDeps } from "./context.js";
 import * as st from "./stanzas.js";
 
@@ -33,9 +34,19 @@ const SUBJECT_LENGTH = 200;
 export function queueHandlers({ cti, config, send, greet, nameOf }: HandlerDeps) {
   const cc = config.component.domain;
 
-  async function joinQueue(el: Element, addr: Addr): Promise<true> {
+  /** The result carries the session and its resume token (for a page that reloads). */
+  async function joinQueue(el: Element, addr: Addr): Promise<Element> {
     const session = await cti.join(parseJoin(el, addr.queue, addr.from));
     if (session.state === "queued") setImmediate(() => void greet(session.queue, session.id)); // after the iq result
+    return xml(SB.session, { xmlns: NS.SB, id: session.id, token: session.token });
+  }
+
+  async function leaveMessage(el: Element, addr: Addr): Promise<true> {
+    const fields: Record<string, string> = {};
+    for (const field of el.getChild("x", NS.DATA)?.getChildren("field") ?? []) {
+      if (field.attrs.var) fields[field.attrs.var] = field.getChildren("value").map((v) => v.text()).join("\n").trim();
+    }
+    await cti.leaveMessage(addr.queue, addr.from, fields);
     return true;
   }
 
@@ -73,5 +84,5 @@ export function queueHandlers({ cti, config, send, greet, nameOf }: HandlerDeps)
     }
   }
 
-  return { joinQueue, departQueue, chatToQueue };
+  return { joinQueue, departQueue, leaveMessage, chatToQueue };
 }

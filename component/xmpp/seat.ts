@@ -6,7 +6,7 @@ import { xml } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
 import { CtiError } from "../../cti/errors.js";
 import type { Session } from "../../cti/types.js";
-import { COMMAND, NS } from "../../protocol/names.js";
+import { COMMAND, NS, SB } from "../../protocol/names.js";
 import type { Addr, HandlerDeps } from "./context.js";
 import * as st from "./stanzas.js";
 
@@ -31,6 +31,25 @@ export function seatHandlers({ cti, config, send, isAgent }: HandlerDeps) {
   async function end(el: Element, addr: Addr): Promise<true> {
     await cti.end(sessionAttr(el), addr.from);
     return true;
+  }
+
+  async function resume(el: Element, addr: Addr): Promise<true> {
+    if (!el.attrs.token) throw new CtiError("bad-request", "<resume/> needs a token attribute.");
+    await cti.resume(sessionAttr(el), el.attrs.token, addr.from);
+    return true;
+  }
+
+  async function feedback(el: Element, addr: Addr): Promise<true> {
+    const score = Number(el.attrs.score);
+    await cti.feedback(sessionAttr(el), addr.from, score, el.text().trim());
+    return true;
+  }
+
+  /** Today's figures, for the agent desk. */
+  async function stats(_el: Element, addr: Addr): Promise<Element> {
+    if (!isAgent(addr.fromBare)) throw new CtiError("forbidden", "Only agents have figures.");
+    const s = await cti.agentStats(addr.fromBare);
+    return xml(SB.stats, { xmlns: NS.SB, handled: String(s.handled), averageHandleSeconds: String(s.averageHandleSeconds) });
   }
 
   async function liveSessionsOf(agent: string): Promise<Session[]> {
@@ -81,5 +100,5 @@ export function seatHandlers({ cti, config, send, isAgent }: HandlerDeps) {
     return reply(`The session with ${ended.customer} has ended.`);
   }
 
-  return { inService, end, endSessionCommand, chatToComponent };
+  return { inService, end, resume, feedback, stats, endSessionCommand, chatToComponent };
 }

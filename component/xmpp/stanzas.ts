@@ -34,11 +34,15 @@ export function assigned(from: string, to: string, plain: boolean, session: stri
     xml(SB.assigned, { xmlns: NS.SB, session, seat }));
 }
 
-export function begin(from: string, seat: string, session: string, customer: string, queue: string, form: Record<string, string>): Element {
+/** The beginning message; `previous` is set when the customer came back under a new JID. */
+export function begin(from: string, seat: string, session: string, customer: string, queue: string, form: Record<string, string>, previous?: string): Element {
   const who = form.name ? `${form.name} (${customer})` : customer;
   const about = form.subject ? `${queue}, "${form.subject}"` : queue;
+  const body = previous
+    ? `Your customer ${previous} reconnected as ${who} (${about}). Write to them there.`
+    : `New customer ${who} (${about}). They will write to you now.`;
   return xml("message", { from, to: seat, type: "chat" },
-    xml("body", {}, `New customer ${who} (${about}). They will write to you now.`),
+    xml("body", {}, body),
     xml(SB.begin, { xmlns: NS.SB, session, customer, queue }));
 }
 

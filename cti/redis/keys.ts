@@ -24,6 +24,10 @@ export const KEY_TEMPLATES = {
   live: "live",
   /** sorted set: ended session ids by end time (their hashes expire) */
   ended: "ended",
+  /** sorted set: sessions whose customer is offline, by the end of their grace period */
+  away: "away",
+  /** list: messages left for agents, newest first (JSON) */
+  messages: "messages",
   /** hash: queue name -> moving average handle time in seconds */
   handle: "handle",
   /** stream: the append-only event log (the patent's log server) */

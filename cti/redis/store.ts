@@ -5,13 +5,15 @@
 import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
 import { HANDLE_WEIGHT } from "../policy.js";
-import type { ClaimResult, InServiceResult, Store } from "../store.js";
-import type { Agent, AgentProfile, AgentState, Session } from "../types.js";
+import type { ClaimResult, FeedbackResult, InServiceResult, ResumeResult, Store } from "../store.js";
+import type { Agent, AgentProfile, AgentState, LeftMessage, Session } from "../types.js";
 import type { EndReason } from "../../protocol/names.js";
 import { keysFor, luaKeyFunctions, type Keys } from "./keys.js";
 
 const LUA_DIR = new URL("../../../cti/redis/lua/", import.meta.url);
-const SCRIPTS = ["enqueue", "claim", "in-service", "end", "agent-state", "upsert-agent"] as const;
+const SCRIPTS = [
+  "enqueue", "claim", "in-service", "end", "agent-state", "upsert-agent", "away", "expire-away", "resume", "feedback", "leave-message",
+] as const;
 type ScriptName = (typeof SCRIPTS)[number];
 
 /** How long an ended session stays readable (GET /api/sessions/:id). */
@@ -37,7 +39,8 @@ export function parseSession(h: Record<string, string>): Session | null {
     id: h.id, queue: h.queue!, customer: h.customer!, plain: h.plain === "1", needs: list(h.needs),
     form: h.form ? JSON.parse(h.form) : {}, state: h.state as Session["state"], seat: h.seat || null,
     queuedAt: Number(h.queuedAt), assignedAt: num(h.assignedAt), inServiceAt: num(h.inServiceAt), endedAt: num(h.endedAt),
-    endReason: (h.endReason || null) as Session["endReason"],
+    endReason: (h.endReason || null) as Session["endReason"], token: h.token ?? "", awaySince: num(h.awaySince),
+    feedback: h.feedbackScore ? { score: Number(h.feedbackScore), comment: h.feedbackComment ?? "" } : null,
   };
 }
 
@@ -45,7 +48,7 @@ function parseAgent(h: Record<string, string>): Agent | null {
   if (!h.jid) return null;
   return {
     jid: h.jid, name: h.name || undefined, skills: list(h.skills), maxChats: Number(h.maxChats),
-    state: h.state as AgentState, active: Number(h.active), freeSince: Number(h.freeSince),
+    state: h.state as AgentState, reason: h.reason ?? "", active: Number(h.active), freeSince: Number(h.freeSince),
   };
 }
 
@@ -68,7 +71,7 @@ export class RedisStore implements Store {
   }
 
   async enqueue(s: Session): Promise<{ ok: true } | { ok: false; existing: string }> {
-    const [ok, id] = await this.run<[number, string]>("enqueue", s.id, s.queue, s.customer, s.plain ? "1" : "0", s.needs.join(","), JSON.stringify(s.form), s.queuedAt);
+    const [ok, id] = await this.run<[number, string]>("enqueue", s.id, s.queue, s.customer, s.plain ? "1" : "0", s.needs.join(","), JSON.stringify(s.form), s.queuedAt, s.token);
     return ok ? { ok: true } : { ok: false, existing: id };
   }
 
@@ -85,9 +88,37 @@ export class RedisStore implements Store {
     return flat ? parseSession(toMap(flat)) : null;
   }
 
-  async setAgentState(jid: string, state: AgentState, now: number) {
-    const r = await this.run<[AgentState, ...string[]] | null>("agent-state", jid, state, now, ENDED_TTL_MS, HANDLE_WEIGHT);
+  async setAgentState(jid: string, state: AgentState, now: number, reason = "") {
+    const r = await this.run<[AgentState, ...string[]] | null>("agent-state", jid, state, now, ENDED_TTL_MS, HANDLE_WEIGHT, reason);
     return r ? { previous: r[0], ended: r.slice(1) } : null;
+  }
+
+  async markAway(id: string, now: number, graceMs: number): Promise<boolean> {
+    return (await this.run<number>("away", id, now, graceMs)) === 1;
+  }
+
+  expireAway(now: number): Promise<string[]> {
+    return this.run<string[]>("expire-away", now, ENDED_TTL_MS, HANDLE_WEIGHT);
+  }
+
+  resume(id: string, token: string, customer: string, now: number): Promise<ResumeResult> {
+    return this.run<ResumeResult>("resume", id, token, customer, now);
+  }
+
+  feedback(id: string, score: number, comment: string, now: number): Promise<FeedbackResult> {
+    return this.run<FeedbackResult>("feedback", id, score, comment, now);
+  }
+
+  async leaveMessage(m: LeftMessage): Promise<void> {
+    await this.run("leave-message", JSON.stringify(m), m.id, m.queue, m.at);
+  }
+
+  async messages(limit: number): Promise<LeftMessage[]> {
+    return (await this.redis.lrange(this.keys.messages(), 0, limit - 1)).map((j) => JSON.parse(j) as LeftMessage);
+  }
+
+  async endedSince(since: number): Promise<Session[]> {
+    return this.sessionsById(await this.redis.zrangebyscore(this.keys.ended(), since, "+inf"));
   }
 
   async session(id: string): Promise<Session | null> {

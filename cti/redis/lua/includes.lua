@@ -40,6 +40,7 @@ local function endSession(id, reason, now, ttl, weight)
   rcall('PEXPIRE', key, ttl)
   if rcall('GET', K.customer(s.customer)) == id then rcall('DEL', K.customer(s.customer)) end
   rcall('SREM', K.live(), id)
+  rcall('ZREM', K.away(), id)
   rcall('ZADD', K.ended(), now, id)
   rcall('ZREMRANGEBYSCORE', K.ended(), '-inf', tonumber(now) - ttl)
   emit('ended', { session = id, queue = s.queue, customer = s.customer, seat = s.seat, plain = s.plain,
