@@ -125,6 +125,43 @@ describe("RedisStore", () => {
     expect([...queuedAt].sort((x, y) => x - y)).toEqual(queuedAt);
   });
 
+  it("keeps an away customer's session for the grace period, lets it resume, and ends it after", async () => {
+    let t = 1_000;
+    const { store } = instance(() => t);
+    const cti = createCti({ store, queues: QUEUES, guestDomain: "guest.acme.test", now: () => t, graceSeconds: 30 });
+    await store.upsertAgent({ jid: "alice@acme.test", skills: ["billing"], maxChats: 2 });
+    await cti.agentState("alice@acme.test", "ready");
+    const a = await cti.join({ queue: "billing", customer: "a@guest.acme.test/1", plain: false, extraSkills: [], form: { name: "Ann" } });
+    const b = await cti.join({ queue: "billing", customer: "b@guest.acme.test/1", plain: false, extraSkills: [], form: {} });
+    await cti.customerOffline("a@guest.acme.test/1");
+    await cti.customerOffline("b@guest.acme.test/1");
+    expect(await store.session(a.id)).toMatchObject({ state: "assigned", awaySince: 1_000 });
+    await expect(cti.resume(a.id, "nope", "a@guest.acme.test/2")).rejects.toMatchObject({ code: "forbidden" });
+    await cti.resume(a.id, a.token, "a@guest.acme.test/2");
+    expect(await store.session(a.id)).toMatchObject({ customer: "a@guest.acme.test/2", awaySince: null });
+    expect(await store.sessionOf("a@guest.acme.test/2")).toBe(a.id);
+    t = 31_000;
+    expect(await store.expireAway(t)).toEqual([b.id]);
+    expect(await store.session(b.id)).toMatchObject({ state: "ended", endReason: "customer-offline" });
+    expect(await store.session(a.id)).toMatchObject({ state: "assigned" });
+  });
+
+  it("stores feedback once, left messages newest first, and finds sessions ended since a time", async () => {
+    const { store, cti } = instance();
+    await store.upsertAgent({ jid: "alice@acme.test", skills: ["billing"], maxChats: 1 });
+    await cti.agentState("alice@acme.test", "ready");
+    const s = await cti.join({ queue: "billing", customer: "a@x/1", plain: false, extraSkills: [], form: {} });
+    const before = Date.now();
+    await cti.end(s.id, "alice@acme.test");
+    await cti.feedback(s.id, "a@x/2", 5, "Great <b>help</b>");
+    await expect(cti.feedback(s.id, "a@x/1", 3, "")).rejects.toMatchObject({ code: "already-rated" });
+    expect((await store.session(s.id))?.feedback).toEqual({ score: 5, comment: "Great <b>help</b>" });
+    expect((await store.endedSince(before)).map((x) => x.id)).toEqual([s.id]);
+    await cti.leaveMessage("billing", "a@x/1", { message: "first" });
+    await cti.leaveMessage("billing", "a@x/1", { message: "second" });
+    expect((await store.messages(10)).map((m) => m.message)).toEqual(["second", "first"]);
+  });
+
   it("hands a dead reader's unacknowledged events to another reader", async () => {
     const { redis, store, cti } = instance();
     await store.upsertAgent({ jid: "alice@acme.test", skills: ["billing"], maxChats: 1 });

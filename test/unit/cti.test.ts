@@ -165,3 +165,85 @@ describe("the session lifecycle", () => {
     expect((await cti.agents()).find((a) => a.jid === "alice@acme.test")?.state).toBe("busy");
   });
 });
+
+describe("web access additions", () => {
+  let graceful: Cti;
+  beforeEach(async () => {
+    graceful = createCti({
+      store, guestDomain: GUEST, now: () => clock, newId: () => `G${++ids}`, graceSeconds: 30,
+      queues: [{ name: "billing", skills: ["billing"], allowGuests: true, deny: [], open: true }],
+    });
+    await graceful.agentState("alice@acme.test", "ready");
+  });
+  const gjoin = (customer: string) => graceful.join({ queue: "billing", customer, plain: false, extraSkills: [], form: {} });
+
+  it("keeps an assigned session for the grace period after its customer goes offline, then ends it", async () => {
+    const s = await gjoin("c1@guest.acme.test/a");
+    await graceful.customerOffline("c1@guest.acme.test/a");
+    expect(await graceful.session(s.id)).toMatchObject({ state: "assigned", awaySince: clock });
+    clock += 29_000;
+    expect(await graceful.expireAway()).toBe(0);
+    clock += 1_000;
+    expect(await graceful.expireAway()).toBe(1);
+    expect(await graceful.session(s.id)).toMatchObject({ state: "ended", endReason: "customer-offline" });
+    expect((await graceful.agent("alice@acme.test"))?.active).toBe(0);
+  });
+
+  it("lets the customer resume from a new JID with the token, and not without it", async () => {
+    const s = await gjoin("c1@guest.acme.test/a");
+    await graceful.customerOffline("c1@guest.acme.test/a");
+    await expect(graceful.resume(s.id, "wrong", "c2@guest.acme.test/b")).rejects.toMatchObject({ code: "forbidden" });
+    await graceful.resume(s.id, s.token, "c2@guest.acme.test/b");
+    expect(await graceful.session(s.id)).toMatchObject({ customer: "c2@guest.acme.test/b", awaySince: null, state: "assigned" });
+    expect(await graceful.sessionOf("c2@guest.acme.test/b")).toBe(s.id);
+    expect(await graceful.sessionOf("c1@guest.acme.test/a")).toBeNull();
+    clock += 60_000;
+    expect(await graceful.expireAway()).toBe(0);
+    expect(store.events.at(-1)).toMatchObject({ type: "resumed", previous: "c1@guest.acme.test/a", seat: "alice@acme.test" });
+  });
+
+  it("leaves a queued customer who goes offline out of the queue at once", async () => {
+    await graceful.agentState("alice@acme.test", "not-ready");
+    const s = await gjoin("c1@guest.acme.test/a");
+    await graceful.customerOffline("c1@guest.acme.test/a");
+    expect((await graceful.session(s.id))?.state).toBe("ended");
+  });
+
+  it("takes one rating from the customer after the end", async () => {
+    const s = await gjoin("c1@guest.acme.test/a");
+    await expect(graceful.feedback(s.id, "c1@guest.acme.test/a", 5, "")).rejects.toMatchObject({ code: "bad-request" });
+    await graceful.end(s.id, "alice@acme.test");
+    await expect(graceful.feedback(s.id, "mallory@acme.test/x", 1, "")).rejects.toMatchObject({ code: "forbidden" });
+    await expect(graceful.feedback(s.id, "c1@guest.acme.test/a", 6, "")).rejects.toMatchObject({ code: "bad-request" });
+    await graceful.feedback(s.id, "c1@guest.acme.test/a", 4, "Quick and kind");
+    expect((await graceful.session(s.id))?.feedback).toEqual({ score: 4, comment: "Quick and kind" });
+    await expect(graceful.feedback(s.id, "c1@guest.acme.test/a", 5, "")).rejects.toMatchObject({ code: "already-rated" });
+  });
+
+  it("counts an agent's sessions served today and their average handle time", async () => {
+    clock = Date.UTC(2026, 10, 24, 9, 0, 0);
+    for (const minutes of [2, 4]) {
+      const s = await gjoin(`c${minutes}@guest.acme.test/a`);
+      await graceful.inService(s.id, "alice@acme.test");
+      clock += minutes * 60_000;
+      await graceful.end(s.id, "alice@acme.test");
+    }
+    expect(await graceful.agentStats("alice@acme.test")).toEqual({ handled: 2, averageHandleSeconds: 180 });
+    clock = Date.UTC(2026, 10, 25, 0, 0, 1); // a new day
+    expect(await graceful.agentStats("alice@acme.test")).toEqual({ handled: 0, averageHandleSeconds: 0 });
+  });
+
+  it("stores a left message and refuses an empty or huge one", async () => {
+    await expect(graceful.leaveMessage("billing", "c@x/r", { name: "Ann", message: " " })).rejects.toMatchObject({ code: "bad-request" });
+    await expect(graceful.leaveMessage("billing", "c@x/r", { message: "x".repeat(5001) })).rejects.toMatchObject({ code: "bad-request" });
+    await graceful.leaveMessage("billing", "c@x/r", { name: "Ann", email: "ann@example.test", message: "Call me back" });
+    expect(await graceful.messages()).toEqual([expect.objectContaining({ queue: "billing", name: "Ann", email: "ann@example.test", message: "Call me back", at: clock })]);
+  });
+
+  it("keeps the reason an agent is not ready", async () => {
+    await graceful.agentState("alice@acme.test", "not-ready", "Lunch");
+    expect((await graceful.agents()).find((a) => a.jid === "alice@acme.test")).toMatchObject({ state: "not-ready", reason: "Lunch" });
+    await graceful.agentState("alice@acme.test", "ready", "Back");
+    expect((await graceful.agents()).find((a) => a.jid === "alice@acme.test")?.reason).toBe("");
+  });
+});
