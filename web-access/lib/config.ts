@@ -1,0 +1,50 @@
+/**
+ * GET /web-config.json: what a browser client needs to connect (served by the
+ * component's web server, CORS *). Shapes follow docs/protocol.md.
+ */
+
+export interface QueueField {
+  /** The data form field name sent with join-queue. */
+  var: string;
+  label: string;
+  required: boolean;
+}
+
+export interface QueueInfo {
+  name: string;
+  title: string;
+  /** name@componentDomain: where join-queue, depart-queue and leave-message go. */
+  jid: string;
+  allowGuests?: boolean;
+  open?: boolean;
+  /** Extra pre-chat fields (name and subject are always asked). */
+  fields: QueueField[];
+}
+
+export interface WebConfig {
+  websocketUrl: string;
+  domain: string;
+  guestDomain: string;
+  componentDomain: string;
+  queues: QueueInfo[];
+  cannedResponses: string[];
+}
+
+/**
+ * Loads the configuration. `url` defaults to /web-config.json beside the page's
+ * folder (pages live at /chat/, /agent/), so a reverse proxy may mount the site
+ * under a prefix.
+ */
+export async function loadWebConfig(url: string | URL = new URL("../web-config.json", location.href)): Promise<WebConfig> {
+  const res = await fetch(url, { cache: "no-store" });
+  if (!res.ok) throw new Error(`Could not load the chat configuration (HTTP ${res.status}).`);
+  const config = (await res.json()) as WebConfig;
+  for (const q of config.queues) q.fields ??= [];
+  config.cannedResponses ??= [];
+  return config;
+}
+
+/** The queue called `name`, or the first one when `name` is empty or unknown (undefined if there are none). */
+export function pickQueue(config: WebConfig, name: string | null | undefined): QueueInfo | undefined {
+  return config.queues.find((q) => q.name === name) ?? config.queues[0];
+}
