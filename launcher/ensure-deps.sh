@@ -13,14 +13,7 @@ node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)
 # npm writes node_modules/.package-lock.json on every install: older than the lock file = stale.
 if [ ! -d node_modules ] || [ ! -e node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "ensure-deps: installing npm packages (npm ci)"
-  # npm 11 refuses this lock file in `npm ci` ("Missing: @unrs/resolver-binding-...@ from lock file"):
-  # the lock lists only the Linux builds of some optional per-platform packages, because the registry
-  # we reach has no others for those versions, so it cannot be completed here (npm 10 accepts it as is).
-  # `npm install` installs the same locked versions and leaves package-lock.json unchanged.
-  npm ci --no-audit --no-fund || {
-    echo "ensure-deps: npm ci refused the lock file; installing the same versions with npm install"
-    npm install --no-audit --no-fund
-  }
+  npm ci --no-audit --no-fund
 fi
 
 missing=()
