@@ -1,0 +1,407 @@
+/**
+ * The customer's side of the protocol (docs/protocol.md), without DOM: join a
+ * queue with the pre-chat form, follow queue-status, chat with the assigned
+ * seat (chat states, receipts), end, rate, leave a message, and resume the
+ * session with its token after a reload or a lost connection. The page
+ * renders `state` (persisted) and the transient fields whenever onChange fires.
+ */
+import { xml, type Client } from "@xmpp/client";
+import type { Element } from "@xmpp/xml";
+import { MESSAGE_FIELDS, NS, SB, WG } from "../../protocol/names.js";
+import type { QueueInfo, WebConfig } from "../lib/config.js";
+import { bareJid, connect, errorCondition, errorText, randomId } from "../lib/connect.js";
+import { chatMessage, chatStateMessage, chatStateOf, receiptFor, receivedId, stanzaErrorText, submitForm, TypingNotifier } from "../lib/xep.js";
+import { freshState, saveState, type ChatState, type Line } from "./state.js";
+
+export interface Account { username: string; domain: string; password: string }
+
+export interface Notice { text: string; kind: "error" | "info" }
+
+/** Reconnection attempts after a lost connection, with these delays (ms) between them. */
+const RETRY_DELAYS = [0, 1000, 2000, 4000, 8000, 8000];
+const IQ_TIMEOUT = 15000;
+
+export class CustomerSession {
+  /** The agent is typing (XEP-0085 composing). */
+  agentTyping = false;
+  notice: Notice | null = null;
+  /** The condition of the last refusal of a join (the page opens "Sign in" on forbidden). */
+  lastRefusal: string | undefined;
+  /** A request is in flight: the page disables its button. */
+  busy = false;
+  /** False after a reload once the session has ended: feedback must come from the JID that had the session. */
+  canRate = true;
+  onChange: () => void = () => {};
+
+  private xmpp: Client | undefined;
+  private unloading = false;
+  private recovering = false;
+  private readonly typingOut = new TypingNotifier((state) => this.sendChatState(state));
+  private readonly cc: string;
+
+  constructor(private readonly config: WebConfig, readonly queue: QueueInfo, public state: ChatState) {
+    this.cc = config.componentDomain;
+    addEventListener("pagehide", () => { this.unloading = true; });
+  }
+
+  // ---------------------------------------------------------------- actions
+
+  /** At page load: pick up where a previous page of this tab left off. */
+  async restore(): Promise<void> {
+    const { phase } = this.state;
+    if (phase === "waiting" || phase === "chatting") await this.recover("Reconnecting to your chat…");
+    else if (phase === "ended" && !this.state.rated) this.canRate = false;
+  }
+
+  /** "Start chat": log in (anonymously, or with `account`) and join the queue with the form. */
+  async start(fields: Record<string, string>, account?: Account): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    this.notice = null;
+    this.lastRefusal = undefined;
+    this.changed();
+    try {
+      await this.stopConnection();
+      try {
+        await this.open(account);
+      } catch (err) {
+        this.notice = { kind: "error", text: account && errorCondition(err) === "not-authorized" ? "Sign-in failed: the address or password is wrong." : `Could not connect: ${errorText(err)}` };
+        return;
+      }
+      this.state = { ...freshState(this.queue.name), form: fields };
+      await this.join(fields);
+    } finally {
+      this.busy = false;
+      this.changed();
+    }
+  }
+
+  /** "Leave queue": depart-queue, back to the form. */
+  async leaveQueue(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    this.changed();
+    try {
+      await this.iq(this.queue.jid, xml(WG.departQueue, { xmlns: NS.WG }));
+    } catch (err) {
+      if (errorCondition(err) !== "item-not-found") {
+        this.notice = { kind: "error", text: errorText(err) };
+        return;
+      }
+    } finally {
+      this.busy = false;
+      this.changed();
+    }
+    await this.reset({ kind: "info", text: "You left the queue." });
+  }
+
+  /** Sends a chat message to the seat; returns false if there is nobody to send to. */
+  send(text: string): boolean {
+    const { seat, session } = this.state;
+    if (this.state.phase !== "chatting" || !seat || !text.trim()) return false;
+    const line: Line = { id: randomId(), who: "me", text, at: Date.now() };
+    this.typingOut.sent();
+    if (this.xmpp?.status !== "online") {
+      line.failed = "Not sent: the connection is lost. Please try again in a moment.";
+    } else {
+      const extra = session ? [xml(SB.session, { xmlns: NS.SB, id: session })] : [];
+      this.xmpp.send(chatMessage(seat, text, line.id, { extra })).catch((err: unknown) => {
+        line.failed = `Not sent: ${errorText(err)}`;
+        this.changed();
+      });
+    }
+    this.state.lines.push(line);
+    this.changed();
+    return true;
+  }
+
+  /** On every edit of the message box (drives XEP-0085 composing/paused). */
+  typed(hasText: boolean): void {
+    if (this.state.phase === "chatting") this.typingOut.input(hasText);
+  }
+
+  /** "End chat": ask the component to end the session. */
+  async endChat(): Promise<void> {
+    const { session } = this.state;
+    if (!session || this.busy) return;
+    this.busy = true;
+    this.changed();
+    try {
+      await this.iq(this.cc, xml(SB.end, { xmlns: NS.SB, session }));
+      this.ended(`You ended the chat with ${this.state.agentName ?? "the agent"}.`);
+    } catch (err) {
+      if (errorCondition(err) === "item-not-found") this.ended("This chat has ended.");
+      else this.notice = { kind: "error", text: errorText(err) };
+    } finally {
+      this.busy = false;
+      this.changed();
+    }
+  }
+
+  /** "Send rating": the feedback iq. Resolves to an error text, or null when stored. */
+  async rate(score: number, comment: string): Promise<string | null> {
+    const { session } = this.state;
+    if (!session) return "There is no chat to rate.";
+    this.busy = true;
+    this.changed();
+    try {
+      await this.iq(this.cc, xml(SB.feedback, { xmlns: NS.SB, session, score: String(score) }, comment.trim() || undefined));
+      this.state.rated = true;
+      return null;
+    } catch (err) {
+      if (errorCondition(err) === "conflict") { this.state.rated = true; return null; } // rated already (e.g. twice from two tabs)
+      return errorText(err);
+    } finally {
+      this.busy = false;
+      this.changed();
+    }
+  }
+
+  /** The leave-a-message form. Resolves to an error text, or null when stored. */
+  async leaveMessage(fields: { name: string; email: string; message: string }): Promise<string | null> {
+    this.busy = true;
+    this.changed();
+    try {
+      if (this.xmpp?.status !== "online") await this.open();
+      await this.iq(this.queue.jid, xml(SB.leaveMessage, { xmlns: NS.SB }, submitForm({
+        [MESSAGE_FIELDS.name]: fields.name, [MESSAGE_FIELDS.email]: fields.email, [MESSAGE_FIELDS.message]: fields.message,
+      })));
+      this.state.messageSent = true;
+      return null;
+    } catch (err) {
+      return errorText(err);
+    } finally {
+      this.busy = false;
+      this.changed();
+    }
+  }
+
+  /** "Start a new chat" / "Try chatting again": back to the form, keeping the pre-chat answers. */
+  async reset(notice: Notice | null = null): Promise<void> {
+    this.typingOut.stop();
+    const form = this.state.form;
+    this.state = { ...freshState(this.queue.name), form };
+    this.agentTyping = false;
+    this.canRate = true;
+    this.notice = notice;
+    this.changed();
+    await this.stopConnection();
+  }
+
+  // ---------------------------------------------------------------- connection
+
+  private async open(account?: Account): Promise<void> {
+    const xmpp = await connect({
+      websocketUrl: this.config.websocketUrl,
+      domain: account?.domain ?? this.config.guestDomain,
+      username: account?.username,
+      password: account?.password,
+      resource: `web-${randomId(4)}`,
+    });
+    this.xmpp = xmpp;
+    xmpp.on("stanza", (s: Element) => {
+      if (this.xmpp === xmpp) this.onStanza(s);
+    });
+    xmpp.on("disconnect", () => {
+      if (this.xmpp !== xmpp || this.unloading) return;
+      this.xmpp = undefined;
+      if (this.state.phase === "waiting" || this.state.phase === "chatting") void this.recover("Connection lost. Reconnecting…");
+    });
+  }
+
+  private async stopConnection(): Promise<void> {
+    const xmpp = this.xmpp;
+    this.xmpp = undefined;
+    if (xmpp) await xmpp.stop().catch(() => {});
+  }
+
+  /**
+   * Logs in again (anonymously: a new JID) and takes the session over with
+   * its token. Queued: the server keeps the place and sends a queue-status;
+   * assigned: it sends `assigned` again and moves the seat's grant. If the
+   * place was lost while waiting, joins again with the same form.
+   */
+  private async recover(why: string): Promise<void> {
+    if (this.recovering) return;
+    this.recovering = true;
+    this.notice = { kind: "info", text: why };
+    this.changed();
+    try {
+      let lastErr: unknown;
+      for (const delay of RETRY_DELAYS) {
+        if (delay) await new Promise((r) => setTimeout(r, delay)); // back-off between reconnection attempts
+        try {
+          await this.open();
+          lastErr = undefined;
+          break;
+        } catch (err) {
+          lastErr = err;
+        }
+      }
+      if (lastErr !== undefined) {
+        this.notice = { kind: "error", text: `Could not reconnect: ${errorText(lastErr)}. Reload the page to try again.` };
+        return;
+      }
+      const { session, token, phase, form } = this.state;
+      try {
+        if (!session || !token) throw Object.assign(new Error("no token"), { condition: "item-not-found" });
+        await this.iq(this.cc, xml(SB.resume, { xmlns: NS.SB, session, token }));
+        this.notice = null;
+      } catch (err) {
+        const gone = ["item-not-found", "forbidden"].includes(errorCondition(err) ?? "");
+        if (!gone) {
+          this.notice = { kind: "error", text: errorText(err) };
+        } else if (phase === "waiting" && form) {
+          this.notice = null;
+          await this.join(form);
+        } else if (phase === "chatting") {
+          this.notice = null;
+          this.canRate = false;
+          this.ended("This chat has ended.");
+        }
+      }
+    } finally {
+      this.recovering = false;
+      this.changed();
+    }
+  }
+
+  private async join(fields: Record<string, string>): Promise<void> {
+    this.state.form = fields;
+    this.state.phase = "waiting";
+    this.state.position = undefined;
+    this.state.waitSeconds = undefined;
+    this.changed();
+    try {
+      const result = await this.iq(this.queue.jid, xml(WG.joinQueue, { xmlns: NS.WG }, xml(WG.queueNotifications), submitForm(fields)));
+      const s = result.getChild(SB.session, NS.SB);
+      if (s?.attrs.id) this.state.session = s.attrs.id;
+      if (s?.attrs.token) this.state.token = s.attrs.token;
+    } catch (err) {
+      const condition = errorCondition(err);
+      this.lastRefusal = condition;
+      if (condition === "service-unavailable") {
+        this.state.phase = "unavailable";
+        this.state.unavailableText = errorText(err);
+        this.state.messageSent = false;
+      } else {
+        this.state.phase = "form";
+        this.notice = { kind: "error", text: errorText(err) };
+        await this.stopConnection();
+      }
+    }
+    this.changed();
+  }
+
+  private iq(to: string, child: Element): Promise<Element> {
+    if (!this.xmpp) return Promise.reject(new Error("not connected"));
+    return this.xmpp.iqCaller.request(xml("iq", { type: "set", to }, child), IQ_TIMEOUT);
+  }
+
+  private sendChatState(state: Parameters<typeof chatStateMessage>[1]): void {
+    const { seat } = this.state;
+    if (seat && this.state.phase === "chatting" && this.xmpp?.status === "online") this.xmpp.send(chatStateMessage(seat, state)).catch(() => {});
+  }
+
+  // ---------------------------------------------------------------- incoming
+
+  private onStanza(s: Element): void {
+    if (!s.is("message")) return;
+    const from = bareJid(s.attrs.from);
+    const fromCenter = from === this.cc || from.endsWith(`@${this.cc}`); // the queue or the component: trusted
+    const body = s.getChildText("body");
+    if (fromCenter) {
+      const assigned = s.getChild(SB.assigned, NS.SB);
+      if (assigned) return this.onAssigned(assigned, body);
+      const ended = s.getChild(SB.ended, NS.SB);
+      if (ended) {
+        if (!this.state.session || ended.attrs.session === this.state.session) this.ended(body || "The chat has ended.");
+        return;
+      }
+      const status = s.getChild(WG.queueStatus, NS.WG);
+      if (status && this.state.phase === "waiting") {
+        const position = Number(status.getChildText("position"));
+        const time = Number(status.getChildText("time"));
+        this.state.position = Number.isFinite(position) ? position : undefined;
+        this.state.waitSeconds = Number.isFinite(time) ? time : undefined;
+        this.changed();
+        return;
+      }
+      if (s.getChild(WG.departQueue, NS.WG) && this.state.phase === "waiting") {
+        void this.reset({ kind: "info", text: body || "You left the queue." });
+        return;
+      }
+      if (s.attrs.type === "error") {
+        this.notice = { kind: "error", text: stanzaErrorText(s) };
+        this.changed();
+      }
+      return;
+    }
+    if (this.state.seat && from === this.state.seat) this.onSeatMessage(s, body);
+  }
+
+  private onAssigned(a: Element, body: string | null): void {
+    const seat = bareJid(a.attrs.seat);
+    if (!seat) return;
+    if (this.state.phase !== "waiting" && this.state.phase !== "chatting") return;
+    const name = /^(.+?) will help you now/.exec(body ?? "")?.[1]?.trim() || nameFromJid(seat);
+    const isNew = this.state.phase !== "chatting" || this.state.seat !== seat;
+    this.state.session = a.attrs.session ?? this.state.session;
+    this.state.seat = seat;
+    this.state.agentName = name;
+    this.state.phase = "chatting";
+    this.notice = null;
+    if (isNew) this.system(`${name} will help you now.`);
+    this.changed();
+  }
+
+  private onSeatMessage(s: Element, body: string | null): void {
+    if (s.attrs.type === "error") {
+      const text = stanzaErrorText(s);
+      const mine = this.state.lines.find((l) => l.who === "me" && l.id === s.attrs.id);
+      if (mine) mine.failed = `Not delivered: ${text}`;
+      else if (s.getChild("body")) this.system(text);
+      this.changed();
+      return;
+    }
+    const receipt = receiptFor(s);
+    if (receipt && this.xmpp) this.xmpp.send(receipt).catch(() => {});
+    const acked = receivedId(s);
+    if (acked) {
+      const mine = this.state.lines.find((l) => l.who === "me" && l.id === acked);
+      if (mine) mine.delivered = true;
+    }
+    const state = chatStateOf(s);
+    if (body && body.trim()) {
+      this.state.lines.push({ id: s.attrs.id ?? randomId(), who: "agent", text: body, at: Date.now() });
+      this.agentTyping = false;
+    }
+    if (state) this.agentTyping = state === "composing";
+    this.changed();
+  }
+
+  private ended(text: string): void {
+    if (this.state.phase !== "chatting" && this.state.phase !== "waiting") return;
+    this.state.phase = "ended";
+    this.state.endedText = text;
+    this.agentTyping = false;
+    this.typingOut.stop();
+    this.system(text);
+    this.changed();
+  }
+
+  private system(text: string): void {
+    this.state.lines.push({ id: randomId(), who: "system", text, at: Date.now() });
+  }
+
+  private changed(): void {
+    saveState(this.state);
+    this.onChange();
+  }
+}
+
+/** "alice@acme.test" -> "Alice". */
+export function nameFromJid(jid: string): string {
+  const local = jid.split("@")[0] ?? jid;
+  return local.charAt(0).toUpperCase() + local.slice(1);
+}
