@@ -1,0 +1,427 @@
+/**
+ * The signed-in desk: the agent's state (presence), today's figures, one tab
+ * per conversation, and the routing of everything that arrives. The seat
+ * module in Prosody decides who may write to the seat; the desk shows what
+ * arrives: customers of beginning messages in their own tabs, anyone else
+ * (staff) in a tab of their own, the component's other texts as notices.
+ */
+import type { Client } from "@xmpp/client";
+import type { Element as XmlElement } from "@xmpp/xml";
+import type { WebConfig } from "../lib/config.js";
+import { errorText } from "../lib/connect.js";
+import { chatStateOf, receiptFor, receivedId, stanzaErrorText } from "../lib/xep.js";
+import { Chat } from "./chat.js";
+import { fill, h, nextUid } from "./dom.js";
+import { bareOf, endIq, parseBegin, parseEnded, parseStats, presence, statsIq, unavailable, type Begin, type Ended } from "./stanzas.js";
+import { duration } from "./text.js";
+
+export const REASONS = ["Break", "Lunch", "Training", "Meeting", "Paperwork"] as const;
+const OTHER = "__other";
+
+interface State { ready: boolean; reason: string }
+
+export class Desk {
+  readonly root: HTMLElement;
+  private readonly cc: string;
+  private readonly me: string;
+  private state: State = { ready: false, reason: "" };
+  private online = true;
+  private chats: Chat[] = [];
+  private readonly bySession = new Map<string, Chat>();
+  private readonly ticker: ReturnType<typeof setInterval>;
+  private readonly queueTitles: Map<string, string>;
+
+  private readonly pill: HTMLElement;
+  private readonly readyBtn: HTMLButtonElement;
+  private readonly notReadyBtn: HTMLButtonElement;
+  private readonly reasonSelect: HTMLSelectElement;
+  private readonly otherWrap: HTMLElement;
+  private readonly otherInput: HTMLInputElement;
+  private readonly handled: HTMLElement;
+  private readonly aht: HTMLElement;
+  private readonly statsNote: HTMLElement;
+  private readonly tablist: HTMLElement;
+  private readonly panels: HTMLElement;
+  private readonly empty: HTMLElement;
+  private readonly emptyHint: HTMLElement;
+  private readonly countLabel: HTMLElement;
+  private readonly notices: HTMLElement;
+  private readonly connBanner: HTMLElement;
+  private readonly announcer: HTMLElement;
+
+  constructor(private readonly xmpp: Client, private readonly config: WebConfig, private readonly onSignedOut: () => void) {
+    this.cc = config.componentDomain;
+    this.me = xmpp.jid ? xmpp.jid.bare().toString() : "";
+    this.queueTitles = new Map(config.queues.map((q) => [q.name, q.title]));
+
+    // --- header: state, figures, account
+    this.pill = h("span", { class: "pill", attrs: { role: "status", "aria-live": "polite" } });
+    this.readyBtn = h("button", { class: "btn btn-ready", text: "Ready", attrs: { type: "button", "aria-pressed": "false" }, on: { click: () => this.setState({ ready: true, reason: "" }) } });
+    const reasonId = nextUid("reason");
+    this.reasonSelect = h("select", { id: reasonId },
+      ...REASONS.map((r) => h("option", { text: r, attrs: { value: r } })),
+      h("option", { text: "Other…", attrs: { value: OTHER } }));
+    const otherId = nextUid("other");
+    this.otherInput = h("input", {
+      id: otherId, attrs: { type: "text", maxlength: 100, placeholder: "Type a reason" },
+      on: { keydown: (e) => { if (e.key === "Enter") { e.preventDefault(); this.notReady(); } } },
+    });
+    this.otherWrap = h("span", { class: "field-inline", hidden: true }, h("label", { class: "sr-only", text: "Other reason", attrs: { for: otherId } }), this.otherInput);
+    this.reasonSelect.addEventListener("change", () => {
+      this.otherWrap.hidden = this.reasonSelect.value !== OTHER;
+      if (!this.otherWrap.hidden) this.otherInput.focus();
+    });
+    this.notReadyBtn = h("button", { class: "btn btn-away", text: "Not ready", attrs: { type: "button", "aria-pressed": "false" }, on: { click: () => this.notReady() } });
+
+    this.handled = h("span", { class: "figure", text: "…" });
+    this.aht = h("span", { class: "figure", text: "…" });
+    this.statsNote = h("span", { class: "sr-only" });
+
+    this.connBanner = h("div", { class: "conn-banner", hidden: true, attrs: { role: "alert" } });
+    this.notices = h("div", { class: "notices", attrs: { role: "status", "aria-live": "polite" } });
+    this.announcer = h("div", { class: "sr-only", attrs: { "aria-live": "polite" } });
+
+    // --- chat list and panels
+    this.countLabel = h("span", { class: "count" });
+    this.tablist = h("div", {
+      class: "tablist", attrs: { role: "tablist", "aria-orientation": "vertical", "aria-label": "Chats" },
+      on: { keydown: (e) => this.onTablistKey(e) },
+    });
+    this.emptyHint = h("p");
+    this.empty = h("div", { class: "empty" }, h("div", { class: "empty-art", attrs: { "aria-hidden": "true" } }, "💬"), h("h2", { text: "No chats yet" }), this.emptyHint);
+    this.panels = h("div", { class: "panels" }, this.empty);
+
+    this.root = h("div", { class: "desk" },
+      h("header", { class: "topbar" },
+        h("div", { class: "topbar-group" },
+          h("div", { class: "brand" }, h("span", { class: "logo", attrs: { "aria-hidden": "true" } }, "SB"), h("span", {}, h("strong", { text: "Switchboard" }), h("span", { class: "brand-sub", text: "Agent desk" }))),
+          h("div", { class: "state", attrs: { role: "group", "aria-label": "Your state" } },
+            this.pill, this.readyBtn,
+            h("span", { class: "field-inline" }, h("label", { text: "Reason", attrs: { for: reasonId } }), this.reasonSelect),
+            this.otherWrap, this.notReadyBtn)),
+        h("div", { class: "topbar-group topbar-end" },
+          h("div", { class: "stats", attrs: { role: "group", "aria-label": "Your figures today" } },
+            h("div", { class: "stat" }, h("span", { class: "stat-label", text: "Handled today" }), this.handled),
+            h("div", { class: "stat" }, h("span", { class: "stat-label", text: "Avg handle time" }), this.aht),
+            this.statsNote),
+          h("div", { class: "account" },
+            h("span", { class: "avatar", attrs: { "aria-hidden": "true" }, text: (this.me[0] ?? "?").toUpperCase() }),
+            h("span", { class: "me", text: this.me }),
+            h("button", { class: "btn btn-ghost", text: "Sign out", attrs: { type: "button" }, on: { click: () => void this.signOut() } })))),
+      this.connBanner, this.notices, this.announcer,
+      h("main", { class: "workspace" },
+        h("nav", { class: "sidebar", attrs: { "aria-label": "Conversations" } },
+          h("div", { class: "sidebar-head" }, h("h2", { text: "Chats" }), this.countLabel),
+          this.tablist,
+          h("p", { class: "hint", text: "↑/↓ in the list or Alt+↑/↓ anywhere switch chats." })),
+        this.panels));
+
+    xmpp.on("stanza", (s: XmlElement) => {
+      try {
+        this.onStanza(s);
+      } catch (err) {
+        console.error("desk: stanza handling failed", err, String(s));
+      }
+    });
+    xmpp.on("status", (status: string) => this.onStatus(status));
+    document.addEventListener("keydown", this.onGlobalKey);
+    document.addEventListener("visibilitychange", this.onVisible);
+    this.ticker = setInterval(() => { const now = Date.now(); for (const c of this.chats) c.tick(now); }, 1000);
+    this.renderState();
+    this.renderList();
+  }
+
+  /** After sign-in: not ready until the agent says otherwise, then today's figures. */
+  async start(): Promise<void> {
+    (this.xmpp.reconnect as unknown as { start(): void }).start();
+    await this.sendPresence();
+    await this.refreshStats();
+  }
+
+  // --- agent state
+
+  private notReady(): void {
+    const choice = this.reasonSelect.value;
+    const reason = choice === OTHER ? this.otherInput.value.trim() : choice;
+    if (choice === OTHER && !reason) {
+      this.otherInput.focus();
+      this.notice("Type a reason, or pick one from the list.");
+      return;
+    }
+    void this.setState({ ready: false, reason });
+  }
+
+  private async setState(state: State): Promise<void> {
+    this.state = state;
+    this.renderState();
+    await this.sendPresence();
+  }
+
+  private async sendPresence(): Promise<void> {
+    try {
+      await this.xmpp.send(presence(this.state.ready, this.state.reason));
+    } catch {
+      this.notice("Could not change your state: the connection is down. It is applied when it comes back.");
+    }
+  }
+
+  private renderState(): void {
+    const { ready, reason } = this.state;
+    if (!this.online) {
+      fill(this.pill, h("span", { class: "dot", attrs: { "aria-hidden": "true" } }), "Offline");
+      this.pill.className = "pill offline";
+    } else {
+      fill(this.pill, h("span", { class: "dot", attrs: { "aria-hidden": "true" } }), ready ? "Ready" : reason ? `Not ready · ${reason}` : "Not ready");
+      this.pill.className = `pill ${ready ? "ready" : "away"}`;
+    }
+    this.readyBtn.setAttribute("aria-pressed", String(ready));
+    this.notReadyBtn.setAttribute("aria-pressed", String(!ready));
+    this.emptyHint.textContent = ready
+      ? "You are ready: customers appear here as the contact center assigns them."
+      : "Click Ready to receive customers.";
+  }
+
+  // --- figures
+
+  async refreshStats(): Promise<void> {
+    try {
+      const stats = parseStats(await this.xmpp.iqCaller.get(statsIq(), this.cc, 10000));
+      if (!stats) throw new Error("no stats in the answer");
+      this.handled.textContent = String(stats.handled);
+      this.aht.textContent = stats.handled ? duration(stats.averageHandleSeconds) : "—";
+      this.statsNote.textContent = "";
+      this.handled.parentElement!.removeAttribute("title");
+    } catch (err) {
+      this.handled.textContent = "—";
+      this.aht.textContent = "—";
+      this.statsNote.textContent = "Figures are not available.";
+      this.handled.parentElement!.title = `Figures not available (${errorText(err)})`;
+    }
+  }
+
+  // --- routing
+
+  private onStanza(s: XmlElement): void {
+    if (!s.is("message")) return;
+    const type = s.attrs.type ?? "normal";
+    if (type === "groupchat" || type === "headline") return;
+    const from = s.attrs.from ?? "";
+    const bare = bareOf(from);
+
+    if (bare === this.cc) {
+      const begin = parseBegin(s, this.cc);
+      if (begin) return this.onBegin(begin);
+      const ended = parseEnded(s, this.cc);
+      if (ended) return this.onEnded(ended);
+      const body = s.getChildText("body");
+      if (type === "error") return this.notice(`The contact center refused a message: ${stanzaErrorText(s)}`);
+      if (body) this.notice(body);
+      return;
+    }
+
+    const body = s.getChildText("body");
+    if (type === "error") {
+      const id = s.attrs.id ?? "";
+      const owner = this.chats.find((c) => c.owns(id));
+      if (owner) owner.failed(id, stanzaErrorText(s));
+      else if (body !== null || id) this.notice(`A message to ${from} was not delivered: ${stanzaErrorText(s)}`);
+      return;
+    }
+
+    const rid = receivedId(s);
+    if (rid) this.chats.find((c) => c.owns(rid))?.delivered(rid);
+    const ack = body !== null ? receiptFor(s) : null;
+    if (ack) void this.xmpp.send(ack).catch(() => undefined);
+
+    let chat = this.chatFor(from);
+    if (!chat) {
+      if (body === null || body.trim() === "") return; // chat states / receipts of a conversation we don't show
+      if (bare === this.config.domain || !bare.includes("@")) return this.notice(`${from}: ${body}`);
+      chat = this.addChat(new Chat({
+        id: `staff:${bare}`, kind: "staff", jid: from, name: bare, fields: [], canned: this.config.cannedResponses,
+        send: (el) => this.xmpp.send(el), onEnd: () => undefined, onClose: (c) => this.closeChat(c), onChange: () => this.renderList(),
+      }));
+      chat.system(`A message from ${bare}, who is not a customer of yours (staff).`);
+    }
+    if (chat.kind === "customer" && !chat.ended && from !== chat.jid) chat.moveTo(from);
+    if (chat.kind === "staff") chat.jid = from;
+    if (body !== null && body !== "") chat.incoming(body);
+    else {
+      const state = chatStateOf(s);
+      if (state) chat.setPeerTyping(state === "composing");
+    }
+  }
+
+  /** The live conversation with this JID: a customer (by bare JID, the seat module's rule), else a staff tab. */
+  private chatFor(from: string): Chat | undefined {
+    const bare = bareOf(from);
+    const customers = this.chats.filter((c) => c.kind === "customer" && bareOf(c.jid) === bare);
+    return customers.find((c) => c.jid === from && !c.ended)
+      ?? customers.find((c) => !c.ended)
+      ?? this.chats.find((c) => c.kind === "staff" && c.id === `staff:${bare}`)
+      ?? customers.at(-1);
+  }
+
+  private onBegin(b: Begin): void {
+    const known = this.bySession.get(b.session);
+    if (known) {
+      known.moveTo(b.customer, `The customer reconnected as ${b.customer}.`);
+      return;
+    }
+    const name = b.name || bareOf(b.customer);
+    const chat = new Chat({
+      id: b.session, kind: "customer", jid: b.customer, name, queueTitle: this.queueTitles.get(b.queue) ?? b.queue,
+      session: b.session, fields: b.fields.filter((f) => f.var !== "name"), canned: this.config.cannedResponses,
+      send: (el) => this.xmpp.send(el), onEnd: (c) => void this.endChat(c), onClose: (c) => this.closeChat(c), onChange: () => this.renderList(),
+    });
+    this.bySession.set(b.session, chat);
+    this.addChat(chat);
+    chat.system(b.body || `New customer ${b.customer} (${b.queue}).`);
+    this.announcer.textContent = `New customer: ${name} (${this.queueTitles.get(b.queue) ?? b.queue}).`;
+  }
+
+  private onEnded(e: Ended): void {
+    const chat = this.bySession.get(e.session);
+    if (chat) chat.end(e.body, e.reason);
+    else if (e.body) this.notice(e.body);
+    void this.refreshStats();
+  }
+
+  private async endChat(chat: Chat): Promise<void> {
+    if (chat.ended || !chat.id) return;
+    chat.setBusy(true);
+    try {
+      await this.xmpp.iqCaller.set(endIq(chat.id), this.cc, 10000);
+      // The <ended/> message follows and closes the conversation.
+    } catch (err) {
+      if ((err as { condition?: string }).condition === "item-not-found") {
+        chat.end("This chat had already ended.", "");
+        void this.refreshStats();
+      } else {
+        this.notice(`Could not end the chat with ${chat.name}: ${errorText(err)}`);
+      }
+    } finally {
+      chat.setBusy(false);
+    }
+  }
+
+  // --- the chat list
+
+  private addChat(chat: Chat): Chat {
+    this.chats.push(chat);
+    this.tablist.append(chat.tab);
+    this.panels.append(chat.panel);
+    chat.tab.addEventListener("click", () => this.select(chat));
+    const current = this.chats.find((c) => c.active);
+    if (!current || current.ended) this.select(chat, current !== undefined && document.activeElement === current.tab);
+    this.renderList();
+    return chat;
+  }
+
+  private closeChat(chat: Chat): void {
+    const i = this.chats.indexOf(chat);
+    if (i < 0) return;
+    const wasActive = chat.active;
+    const hadFocus = chat.panel.contains(document.activeElement) || document.activeElement === chat.tab;
+    this.chats.splice(i, 1);
+    if (this.bySession.get(chat.id) === chat) this.bySession.delete(chat.id);
+    chat.dispose();
+    if (wasActive) {
+      const next = this.chats[Math.min(i, this.chats.length - 1)];
+      if (next) this.select(next, hadFocus);
+      else if (hadFocus) this.readyBtn.focus();
+    }
+    this.renderList();
+  }
+
+  select(chat: Chat, focusTab = false): void {
+    for (const c of this.chats) if (c !== chat) c.setActive(false);
+    chat.setActive(true);
+    if (focusTab) chat.tab.focus();
+    this.renderList();
+  }
+
+  private move(delta: number | "first" | "last"): Chat | undefined {
+    if (!this.chats.length) return undefined;
+    const i = this.chats.findIndex((c) => c.active);
+    const n = this.chats.length;
+    const j = delta === "first" ? 0 : delta === "last" ? n - 1 : ((i < 0 ? 0 : i) + delta + n) % n;
+    const target = this.chats[j]!;
+    this.select(target);
+    return target;
+  }
+
+  private onTablistKey(e: KeyboardEvent): void {
+    const keys: Record<string, number | "first" | "last"> = { ArrowDown: 1, ArrowRight: 1, ArrowUp: -1, ArrowLeft: -1, Home: "first", End: "last" };
+    const delta = keys[e.key];
+    if (delta === undefined || e.altKey || e.ctrlKey || e.metaKey) return;
+    e.preventDefault();
+    this.move(delta)?.tab.focus();
+  }
+
+  private readonly onGlobalKey = (e: KeyboardEvent): void => {
+    if (!e.altKey || e.ctrlKey || e.metaKey || (e.key !== "ArrowDown" && e.key !== "ArrowUp")) return;
+    e.preventDefault();
+    this.move(e.key === "ArrowDown" ? 1 : -1)?.focusComposer();
+  };
+
+  private readonly onVisible = (): void => {
+    if (!document.hidden) this.chats.find((c) => c.active)?.setActive(true);
+  };
+
+  private renderList(): void {
+    const live = this.chats.filter((c) => c.kind === "customer" && !c.ended).length;
+    this.countLabel.textContent = live === 1 ? "1 live" : `${live} live`;
+    this.empty.hidden = this.chats.length > 0;
+    const unread = this.chats.reduce((n, c) => n + c.unread, 0);
+    document.title = `${unread ? `(${unread}) ` : ""}Agent desk · Switchboard`;
+  }
+
+  // --- connection
+
+  private onStatus(status: string): void {
+    if (status === "disconnect" && this.online) {
+      this.online = false;
+      this.connBanner.textContent = "Connection lost. Reconnecting… Customers cannot reach you meanwhile.";
+      this.connBanner.hidden = false;
+      this.renderState();
+    } else if (status === "online" && !this.online) {
+      this.online = true;
+      this.connBanner.hidden = true;
+      this.renderState();
+      void this.sendPresence();
+      void this.refreshStats();
+      for (const c of this.chats) {
+        if (c.kind === "customer" && !c.ended) c.system("The connection was lost for a while. If no other device of yours stayed online, the contact center has ended this chat: end it here too.");
+      }
+    }
+  }
+
+  notice(text: string): void {
+    const close = h("button", { class: "notice-close", text: "×", attrs: { type: "button", "aria-label": "Dismiss" } });
+    const item = h("div", { class: "notice" }, h("span", { text }), close);
+    close.addEventListener("click", () => item.remove());
+    this.notices.append(item);
+    while (this.notices.childElementCount > 4) this.notices.firstElementChild?.remove();
+  }
+
+  async signOut(): Promise<void> {
+    const live = this.chats.filter((c) => c.kind === "customer" && !c.ended).length;
+    if (live && !window.confirm(`You have ${live} live chat${live > 1 ? "s" : ""}. Signing out ends ${live > 1 ? "them" : "it"}. Sign out?`)) return;
+    this.dispose();
+    this.xmpp.reconnect.stop();
+    try {
+      await this.xmpp.send(unavailable());
+    } catch { /* going anyway */ }
+    await this.xmpp.stop().catch(() => undefined);
+    this.onSignedOut();
+  }
+
+  private dispose(): void {
+    clearInterval(this.ticker);
+    document.removeEventListener("keydown", this.onGlobalKey);
+    document.removeEventListener("visibilitychange", this.onVisible);
+    for (const c of this.chats) c.dispose();
+    this.chats = [];
+  }
+}

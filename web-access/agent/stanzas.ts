@@ -1,0 +1,95 @@
+/**
+ * Switchboard's own stanzas as the desk reads and writes them (docs/protocol.md):
+ * beginning and ended messages, the agent's presence, end and stats iqs. Chat
+ * states and receipts are in ../lib/xep.ts. Pure functions over xmpp.js elements.
+ */
+import { xml } from "@xmpp/client";
+import type { Element } from "@xmpp/xml";
+import { NS, SB } from "../../protocol/names.js";
+
+export interface Begin {
+  session: string;
+  /** The full JID the customer joined from: where the agent writes. */
+  customer: string;
+  queue: string;
+  /** The message body: what plain clients show. */
+  body: string;
+  /** Form data: from a data form in <begin/> if the server sends one, else parsed from the body (name, subject). */
+  fields: Array<{ label: string; value: string; var: string }>;
+  name?: string;
+  subject?: string;
+}
+
+export interface Ended {
+  session: string;
+  reason: string;
+  body: string;
+}
+
+export const bareOf = (jid: string) => jid.split("/")[0]!.toLowerCase();
+
+/**
+ * The body reads `New customer Ann (anon@guest/web) (billing, "Invoice 42"). ...`
+ * (component/xmpp/stanzas.ts): recover the name and subject the customer typed.
+ */
+export function formFromBody(body: string, customer: string, queue: string): { name?: string; subject?: string } {
+  const out: { name?: string; subject?: string } = {};
+  const prefix = "New customer ";
+  const whoEnd = body.indexOf(` (${customer})`);
+  if (body.startsWith(prefix) && whoEnd > prefix.length) out.name = body.slice(prefix.length, whoEnd);
+  const about = `(${queue}, "`;
+  const s = body.indexOf(about, whoEnd >= 0 ? whoEnd : 0);
+  if (s >= 0) {
+    const e = body.lastIndexOf(`")`);
+    if (e > s + about.length) out.subject = body.slice(s + about.length, e);
+  }
+  return out;
+}
+
+/** A beginning message from the component, or null. */
+export function parseBegin(stanza: Element, componentDomain: string): Begin | null {
+  if (!stanza.is("message") || stanza.attrs.type === "error" || stanza.attrs.from !== componentDomain) return null;
+  const b = stanza.getChild(SB.begin, NS.SB);
+  const { session, customer, queue } = b?.attrs ?? {};
+  if (!b || !session || !customer || !queue) return null;
+  const body = stanza.getChildText("body") ?? "";
+  const fields: Begin["fields"] = [];
+  for (const f of b.getChild("x", NS.DATA)?.getChildren("field") ?? []) {
+    const value = f.getChildren("value").map((v) => v.getText()).join(", ");
+    if (f.attrs.var && value) fields.push({ var: f.attrs.var, label: f.attrs.label ?? f.attrs.var, value });
+  }
+  const parsed = formFromBody(body, customer, queue);
+  const fieldValue = (v: string) => fields.find((f) => f.var === v)?.value;
+  const name = fieldValue("name") ?? parsed.name;
+  const subject = fieldValue("subject") ?? parsed.subject;
+  if (!fields.length) {
+    if (name) fields.push({ var: "name", label: "Name", value: name });
+    if (subject) fields.push({ var: "subject", label: "Subject", value: subject });
+  }
+  return { session, customer, queue, body, fields, name, subject };
+}
+
+export function parseEnded(stanza: Element, componentDomain: string): Ended | null {
+  if (!stanza.is("message") || stanza.attrs.type === "error" || stanza.attrs.from !== componentDomain) return null;
+  const e = stanza.getChild(SB.ended, NS.SB);
+  if (!e?.attrs.session) return null;
+  return { session: e.attrs.session, reason: e.attrs.reason ?? "", body: stanza.getChildText("body") ?? "" };
+}
+
+/** Ready: available. Not ready: away with the reason as status. */
+export function presence(ready: boolean, reason: string): Element {
+  return ready ? xml("presence", {}) : xml("presence", {}, xml("show", {}, "away"), reason ? xml("status", {}, reason) : undefined);
+}
+
+export const unavailable = () => xml("presence", { type: "unavailable" });
+
+export const endIq = (session: string) => xml(SB.end, { xmlns: NS.SB, session });
+export const statsIq = () => xml(SB.stats, { xmlns: NS.SB });
+
+export interface Stats { handled: number; averageHandleSeconds: number }
+export function parseStats(el: Element | undefined): Stats | null {
+  if (!el?.is(SB.stats, NS.SB)) return null;
+  const handled = Number(el.attrs.handled);
+  const averageHandleSeconds = Number(el.attrs.averageHandleSeconds);
+  return Number.isFinite(handled) && Number.isFinite(averageHandleSeconds) ? { handled, averageHandleSeconds } : null;
+}
