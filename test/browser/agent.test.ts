@@ -46,7 +46,7 @@ afterAll(async () => {
 });
 
 async function newPage(viewport = { width: 1280, height: 800 }): Promise<Page> {
-  const context = await browser.newContext({ viewport });
+  const context = await browser.newContext({ viewport, reducedMotion: "reduce" });
   contexts.push(context);
   const page = await context.newPage();
   page.on("pageerror", (err) => pageErrors.push(err));
@@ -60,7 +60,7 @@ async function signIn(page: Page, jid: string, password: string): Promise<void> 
   await page.goto(deskUrl());
   await page.getByLabel("JID").fill(jid);
   await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByLabel("Password").press("Enter"); // the keyboard way; the button is clicked in the first test
   await page.getByRole("button", { name: "Sign out" }).waitFor();
 }
 
@@ -92,6 +92,7 @@ function say(c: Client, to: string, body: string, receipt = false): string {
   return id;
 }
 
+const panelOf = (page: Page) => page.getByRole("tabpanel");
 const bodyIs = (text: string) => (s: Element) => s.is("message") && s.getChildText("body") === text;
 
 describe("agent desk", () => {
@@ -234,6 +235,11 @@ describe("agent desk", () => {
     const annTab = page.getByRole("tab", { name: /Ann Example/ });
     expect(await annTab.getAttribute("aria-selected")).toBe("true");
     await carolTab.getByText("waiting").waitFor();
+    await carolTab.getByLabel("1 unread").waitFor(); // a new customer not yet looked at
+    await carolTab.click();
+    await carolTab.getByLabel("1 unread").waitFor({ state: "hidden" });
+    await panelOf(page).getByText("Can I change my delivery address?", { exact: true }).waitFor(); // the subject, from the beginning message
+    await annTab.click();
 
     say(ann.c, "bob@acme.test", "Hi! I was charged twice for invoice 42, see https://acme.test/invoices/42");
     const panel = page.getByRole("tabpanel");
@@ -265,7 +271,7 @@ describe("agent desk", () => {
     await page.keyboard.type("One moment please");
 
     mkdirSync(dirname(SCREENSHOT), { recursive: true });
-    await page.screenshot({ path: SCREENSHOT });
+    await page.screenshot({ path: SCREENSHOT, animations: "disabled" });
 
     // Signing out takes the seat offline: the contact center ends both chats.
     page.once("dialog", (d) => void d.accept());

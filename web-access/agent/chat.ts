@@ -227,6 +227,14 @@ export class Chat {
     this.o.onChange(this);
   }
 
+  /** Something the agent has not seen yet (a new customer in a chat that is not in front). */
+  markUnread(): void {
+    if (this.active && !document.hidden) return;
+    this.unread++;
+    this.renderBadge();
+    this.o.onChange(this);
+  }
+
   private outgoing(text: string, id: string, at = Date.now()): HTMLElement {
     const bubble = h("div", { class: "bubble" });
     appendText(bubble, text);

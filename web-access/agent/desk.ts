@@ -103,17 +103,17 @@ export class Desk {
           h("div", { class: "stats", attrs: { role: "group", "aria-label": "Your figures today" } },
             h("div", { class: "stat" }, h("span", { class: "stat-label", text: "Handled today" }), this.handled),
             h("div", { class: "stat" }, h("span", { class: "stat-label", text: "Avg handle time" }), this.aht),
-            this.statsNote),
-          h("div", { class: "account" },
-            h("span", { class: "avatar", attrs: { "aria-hidden": "true" }, text: (this.me[0] ?? "?").toUpperCase() }),
-            h("span", { class: "me", text: this.me }),
-            h("button", { class: "btn btn-ghost", text: "Sign out", attrs: { type: "button" }, on: { click: () => void this.signOut() } })))),
+            this.statsNote))),
       this.connBanner, this.notices, this.announcer,
       h("main", { class: "workspace" },
         h("nav", { class: "sidebar", attrs: { "aria-label": "Conversations" } },
           h("div", { class: "sidebar-head" }, h("h2", { text: "Chats" }), this.countLabel),
           this.tablist,
-          h("p", { class: "hint", text: "↑/↓ in the list or Alt+↑/↓ anywhere switch chats." })),
+          h("p", { class: "hint", text: "↑/↓ in the list or Alt+↑/↓ anywhere switch chats." }),
+          h("div", { class: "account" },
+            h("span", { class: "avatar", attrs: { "aria-hidden": "true" }, text: (this.me[0] ?? "?").toUpperCase() }),
+            h("span", { class: "me" }, h("span", { class: "me-label", text: "Signed in as" }), h("span", { class: "me-jid", text: this.me, attrs: { title: this.me } })),
+            h("button", { class: "btn btn-ghost", text: "Sign out", attrs: { type: "button" }, on: { click: () => void this.signOut() } }))),
         this.panels));
 
     xmpp.on("stanza", (s: XmlElement) => {
@@ -277,6 +277,7 @@ export class Desk {
     this.bySession.set(b.session, chat);
     this.addChat(chat);
     chat.system(b.body || `New customer ${b.customer} (${b.queue}).`);
+    chat.markUnread();
     this.announcer.textContent = `New customer: ${name} (${this.queueTitles.get(b.queue) ?? b.queue}).`;
   }
 
