@@ -15,6 +15,13 @@ import { fill, h, nextUid } from "./dom.js";
 import { bareOf, endIq, parseBegin, parseEnded, parseStats, presence, statsIq, unavailable, type Begin, type Ended } from "./stanzas.js";
 import { duration } from "./text.js";
 
+/** A customer who gave no name: registered ones by address, anonymous visitors by a short tag. */
+export function displayName(jid: string, guestDomain: string): string {
+  const bare = bareOf(jid);
+  const [local = "", domain] = bare.split("@");
+  return domain === guestDomain ? `Visitor ${local.slice(0, 5)}` : bare;
+}
+
 export const REASONS = ["Break", "Lunch", "Training", "Meeting", "Paperwork"] as const;
 const OTHER = "__other";
 
@@ -88,7 +95,7 @@ export class Desk {
       on: { keydown: (e) => this.onTablistKey(e) },
     });
     this.emptyHint = h("p");
-    this.empty = h("div", { class: "empty" }, h("div", { class: "empty-art", attrs: { "aria-hidden": "true" } }, "💬"), h("h2", { text: "No chats yet" }), this.emptyHint);
+    this.empty = h("div", { class: "empty" }, h("img", { class: "empty-art", attrs: { src: "chats.svg", alt: "", width: 64, height: 64 } }), h("h2", { text: "No chats yet" }), this.emptyHint);
     this.panels = h("div", { class: "panels" }, this.empty);
 
     this.root = h("div", { class: "desk" },
@@ -224,7 +231,8 @@ export class Desk {
       const id = s.attrs.id ?? "";
       const owner = this.chats.find((c) => c.owns(id));
       if (owner) owner.failed(id, stanzaErrorText(s));
-      else if (body !== null || id) this.notice(`A message to ${from} was not delivered: ${stanzaErrorText(s)}`);
+      else if (body !== null) this.notice(`A message to ${from} was not delivered: ${stanzaErrorText(s)}`);
+      // Bounced chat states and receipts (the customer left) are not worth a notice.
       return;
     }
 
@@ -243,8 +251,8 @@ export class Desk {
       }));
       chat.system(`A message from ${bare}, who is not a customer of yours (staff).`);
     }
-    if (chat.kind === "customer" && !chat.ended && from !== chat.jid) chat.moveTo(from);
-    if (chat.kind === "staff") chat.jid = from;
+    // Replies go where the last message came from (a registered customer or staff member may switch devices).
+    if (!chat.ended) chat.moveTo(from);
     if (body !== null && body !== "") chat.incoming(body);
     else {
       const state = chatStateOf(s);
@@ -268,7 +276,7 @@ export class Desk {
       known.moveTo(b.customer, `The customer reconnected as ${b.customer}.`);
       return;
     }
-    const name = b.name || bareOf(b.customer);
+    const name = b.name || displayName(b.customer, this.config.guestDomain);
     const chat = new Chat({
       id: b.session, kind: "customer", jid: b.customer, name, queueTitle: this.queueTitles.get(b.queue) ?? b.queue,
       session: b.session, fields: b.fields.filter((f) => f.var !== "name"), canned: this.config.cannedResponses,
