@@ -53,13 +53,13 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log }: 
     if (e.type === "assigned") {
       told.delete(e.session);
       await send(st.assigned(st.queueJid(e.queue, cc), e.customer, e.plain, e.session, e.seat, nameOf(e.seat)));
-      await send(st.begin(cc, e.seat, e.session, e.customer, e.queue, e.form));
+      await send(st.begin(cc, e.seat, e.session, e.customer, e.queue, e.form, { queuedAt: e.queuedAt }));
       await pushStatus(e.queue);
     } else if (e.type === "resumed") {
       // The customer is back under a new JID: tell it where it stands, and re-grant the seat.
       if (e.state === "queued") return pushStatus(e.queue, { only: e.session });
       await send(st.assigned(st.queueJid(e.queue, cc), e.customer, e.plain, e.session, e.seat!, nameOf(e.seat!)));
-      await send(st.begin(cc, e.seat!, e.session, e.customer, e.queue, e.form, e.previous));
+      await send(st.begin(cc, e.seat!, e.session, e.customer, e.queue, e.form, { previous: e.previous }));
     } else if (e.type === "ended") {
       told.delete(e.session);
       if (e.from === "queued") {

@@ -123,11 +123,15 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
   }
 
   /** An agent's figures since midnight UTC: sessions served and their average handle time. */
-  async function agentStats(jid: string): Promise<{ handled: number; averageHandleSeconds: number }> {
+  async function agentStats(jid: string): Promise<{ handled: number; averageHandleSeconds: number; active: number; maxChats: number }> {
     const midnight = new Date(now()).setUTCHours(0, 0, 0, 0);
-    const served = (await store.endedSince(midnight)).filter((s) => s.seat === bareOf(jid) && s.inServiceAt !== null);
+    const [ended, agent] = await Promise.all([store.endedSince(midnight), store.agent(bareOf(jid))]);
+    const served = ended.filter((s) => s.seat === bareOf(jid) && s.inServiceAt !== null);
     const total = served.reduce((sum, s) => sum + (s.endedAt! - s.inServiceAt!), 0);
-    return { handled: served.length, averageHandleSeconds: served.length ? Math.round(total / served.length / 1000) : 0 };
+    return {
+      handled: served.length, averageHandleSeconds: served.length ? Math.round(total / served.length / 1000) : 0,
+      active: agent?.active ?? 0, maxChats: agent?.maxChats ?? 0,
+    };
   }
 
   /** Ends a session at the request of one of its parties (any resource of their bare JID). */

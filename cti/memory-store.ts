@@ -39,7 +39,7 @@ export class MemoryStore implements Store {
     if (!a || a.state !== "ready" || a.active >= a.maxChats) return "seat-unavailable";
     Object.assign(s, { state: "assigned", seat, assignedAt: now });
     a.active++;
-    this.events.push({ type: "assigned", session: id, queue: s.queue, customer: s.customer, seat, plain: s.plain, form: s.form, at: now });
+    this.events.push({ type: "assigned", session: id, queue: s.queue, customer: s.customer, seat, plain: s.plain, form: s.form, queuedAt: s.queuedAt, at: now });
     return "ok";
   }
 

@@ -78,7 +78,7 @@ export interface JoinRequest {
 /** Transitions, appended to the event log atomically with the change they describe. */
 export type CtiEvent =
   | { type: "queued"; session: string; queue: string; customer: string; at: number }
-  | { type: "assigned"; session: string; queue: string; customer: string; seat: string; plain: boolean; form: Record<string, string>; at: number }
+  | { type: "assigned"; session: string; queue: string; customer: string; seat: string; plain: boolean; form: Record<string, string>; queuedAt: number; at: number }
   | { type: "in-service"; session: string; queue: string; customer: string; seat: string; at: number }
   | { type: "ended"; session: string; queue: string; customer: string; seat: string | null; plain: boolean; from: SessionState; reason: string; at: number }
   | { type: "agent-state"; agent: string; state: AgentState; at: number }

@@ -49,7 +49,7 @@ export function seatHandlers({ cti, config, send, isAgent }: HandlerDeps) {
   async function stats(_el: Element, addr: Addr): Promise<Element> {
     if (!isAgent(addr.fromBare)) throw new CtiError("forbidden", "Only agents have figures.");
     const s = await cti.agentStats(addr.fromBare);
-    return xml(SB.stats, { xmlns: NS.SB, handled: String(s.handled), averageHandleSeconds: String(s.averageHandleSeconds) });
+    return xml(SB.stats, { xmlns: NS.SB, handled: String(s.handled), averageHandleSeconds: String(s.averageHandleSeconds), active: String(s.active), maxChats: String(s.maxChats) });
   }
 
   async function liveSessionsOf(agent: string): Promise<Session[]> {

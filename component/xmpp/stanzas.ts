@@ -34,8 +34,13 @@ export function assigned(from: string, to: string, plain: boolean, session: stri
     xml(SB.assigned, { xmlns: NS.SB, session, seat }));
 }
 
-/** The beginning message; `previous` is set when the customer came back under a new JID. */
-export function begin(from: string, seat: string, session: string, customer: string, queue: string, form: Record<string, string>, previous?: string): Element {
+/**
+ * The beginning message. The customer's form data rides along as an XEP-0004
+ * result form, so a desk can show every field; `queuedAt` tells how long the
+ * customer has waited; `previous` is set when the customer came back under a new JID.
+ */
+export function begin(from: string, seat: string, session: string, customer: string, queue: string, form: Record<string, string>, opts: { queuedAt?: number; previous?: string } = {}): Element {
+  const { previous } = opts;
   const who = form.name ? `${form.name} (${customer})` : customer;
   const about = form.subject ? `${queue}, "${form.subject}"` : queue;
   const body = previous
@@ -43,7 +48,9 @@ export function begin(from: string, seat: string, session: string, customer: str
     : `New customer ${who} (${about}). They will write to you now.`;
   return xml("message", { from, to: seat, type: "chat" },
     xml("body", {}, body),
-    xml(SB.begin, { xmlns: NS.SB, session, customer, queue }));
+    xml(SB.begin, { xmlns: NS.SB, session, customer, queue, "queued-at": opts.queuedAt ? new Date(opts.queuedAt).toISOString() : undefined },
+      Object.keys(form).length > 0 && xml("x", { xmlns: NS.DATA, type: "result" },
+        ...Object.entries(form).map(([k, v]) => xml("field", { var: k }, xml("value", {}, v))))));
 }
 
 export function ended(from: string, to: string, plain: boolean, session: string, reason: string, body: string): Element {

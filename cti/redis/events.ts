@@ -16,6 +16,7 @@ export function parseEvent(fields: string[]): CtiEvent {
   const type = fields[fields.indexOf("type") + 1]!;
   const data = JSON.parse(fields[fields.indexOf("data") + 1]!) as Record<string, unknown>;
   const e: Record<string, unknown> = { ...data, type, at: Number(data.at) };
+  if ("queuedAt" in data) e.queuedAt = Number(data.queuedAt);
   if ("plain" in data) e.plain = data.plain === "1";
   if ("form" in data) e.form = typeof data.form === "string" && data.form ? JSON.parse(data.form) : {};
   if ("seat" in data) e.seat = data.seat || null;

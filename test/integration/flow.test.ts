@@ -79,6 +79,9 @@ describe("the instant-messaging call flow", () => {
     expect(begin.attrs.from).toBe(CC);
     expect(begin.getChild("begin", NS.SB)!.attrs).toMatchObject({ session, customer: me, queue: "billing" });
     expect(begin.getChildText("body")).toContain("Invoice 42");
+    const fields = begin.getChild("begin", NS.SB)!.getChild("x", NS.DATA)!.getChildren("field");
+    expect(Object.fromEntries(fields.map((f) => [f.attrs.var, f.getChildText("value")]))).toEqual({ name: "Ann", subject: "Invoice 42" });
+    expect(Date.parse(begin.getChild("begin", NS.SB)!.attrs["queued-at"]!)).toBeLessThanOrEqual(Date.now());
 
     // 4-6. the IM request reaches the seat and puts the session in service
     await chat(customer, "alice@acme.test", "Hello, about my invoice");

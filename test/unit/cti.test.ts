@@ -228,9 +228,9 @@ describe("web access additions", () => {
       clock += minutes * 60_000;
       await graceful.end(s.id, "alice@acme.test");
     }
-    expect(await graceful.agentStats("alice@acme.test")).toEqual({ handled: 2, averageHandleSeconds: 180 });
+    expect(await graceful.agentStats("alice@acme.test")).toEqual({ handled: 2, averageHandleSeconds: 180, active: 0, maxChats: 1 });
     clock = Date.UTC(2026, 10, 25, 0, 0, 1); // a new day
-    expect(await graceful.agentStats("alice@acme.test")).toEqual({ handled: 0, averageHandleSeconds: 0 });
+    expect(await graceful.agentStats("alice@acme.test")).toMatchObject({ handled: 0, averageHandleSeconds: 0 });
   });
 
   it("stores a left message and refuses an empty or huge one", async () => {

@@ -4,7 +4,7 @@
 -- Returns: 'ok' | 'not-queued' | 'seat-unavailable'
 local id, seat, now = ARGV[2], ARGV[3], ARGV[4]
 local key = K.session(id)
-local s = rcall('HMGET', key, 'state', 'queue', 'customer', 'plain', 'form')
+local s = rcall('HMGET', key, 'state', 'queue', 'customer', 'plain', 'form', 'queuedAt')
 if s[1] ~= 'queued' then return 'not-queued' end
 local agent = K.agent(seat)
 local a = rcall('HMGET', agent, 'state', 'active', 'maxChats')
@@ -14,5 +14,6 @@ rcall('HINCRBY', agent, 'active', 1)
 rcall('SADD', K.agentSessions(seat), id)
 rcall('ZREM', K.queue(s[2]), id)
 rcall('ZREM', K.waiting(), id)
-emit('assigned', { session = id, queue = s[2], customer = s[3], seat = seat, plain = s[4], form = s[5], at = now })
+emit('assigned', { session = id, queue = s[2], customer = s[3], seat = seat, plain = s[4], form = s[5], queuedAt = s[6],
+  at = now })
 return 'ok'
