@@ -23,6 +23,11 @@ const CANNED = [
   "Thanks for waiting! Let me look into that for you.",
   "Is there anything else I can help you with today?",
 ];
+/** billing asks one extra pre-chat field; the desk shows it with the configured label. */
+const QUEUES = [{
+  name: "billing", title: "Billing", skills: ["billing"], allowGuests: true, deny: [], open: true,
+  fields: [{ var: "account", label: "Account number", required: false }],
+}];
 const SCREENSHOT = fileURLToPath(new URL("../../../docs/screenshots/agent-desk.png", import.meta.url));
 
 let r: Running;
@@ -33,7 +38,7 @@ const pageErrors: Error[] = [];
 const clients: Client[] = [];
 
 beforeAll(async () => {
-  r = await startAll({ cannedResponses: CANNED });
+  r = await startAll({ cannedResponses: CANNED, queues: QUEUES });
   browser = await launchBrowser();
 }, 60000);
 
@@ -72,18 +77,30 @@ async function clickReady(page: Page, jid: string): Promise<void> {
 
 const is = (name: string, ns: string) => (s: Element) => s.is("message") && !!s.getChild(name, ns);
 
-/** A web visitor joins billing with a form; resolves once the CTI assigned it a seat. */
-async function guestJoins(name: string, subject: string) {
+/** A web visitor joins billing with a form (name, subject and extra fields). */
+async function guestQueues(form: Record<string, string>) {
   const c = await connectGuest(r.config);
   clients.push(c);
   const xml = xmlFor(c);
-  const field = (v: string, value: string) => xml("field", { var: v }, xml("value", {}, value));
   const res = await iq(c, BILLING, "set", xml("join-queue", { xmlns: NS.WG }, xml("queue-notifications"),
-    xml("x", { xmlns: NS.DATA, type: "submit" }, field("name", name), field("subject", subject))));
+    xml("x", { xmlns: NS.DATA, type: "submit" }, ...Object.entries(form).map(([v, value]) => xml("field", { var: v }, xml("value", {}, value))))));
   expect(res.attrs.type).toBe("result");
-  const assigned = (await waitFor(c, is(SB.assigned, NS.SB), 10000, "assigned")).getChild(SB.assigned, NS.SB)!;
-  return { c, jid: c.jid!.toString(), seat: assigned.attrs.seat!, session: assigned.attrs.session! };
+  return { c, jid: c.jid!.toString(), session: res.getChild(SB.session, NS.SB)!.attrs.id! };
 }
+
+/** The seat the CTI assigned the customer to. */
+async function assignedSeat(c: Client): Promise<string> {
+  return (await waitFor(c, is(SB.assigned, NS.SB), 10000, "assigned")).getChild(SB.assigned, NS.SB)!.attrs.seat!;
+}
+
+/** ...and resolves once the CTI assigned it a seat. */
+async function guestJoins(form: Record<string, string>) {
+  const g = await guestQueues(form);
+  return { ...g, seat: await assignedSeat(g.c) };
+}
+
+/** "1:02" -> 62. */
+const secondsOf = (text: string | null) => (text ?? "").split(":").reduce((n, part) => n * 60 + Number(part), 0);
 
 function say(c: Client, to: string, body: string, receipt = false): string {
   const xml = xmlFor(c);
@@ -93,6 +110,10 @@ function say(c: Client, to: string, body: string, receipt = false): string {
 }
 
 const panelOf = (page: Page) => page.getByRole("tabpanel");
+/** A fact in the chat header: the <dd> after the <dt> labelled `label`. */
+const fact = (page: Page, label: string) => panelOf(page).locator(`dt:text-is("${label}") + dd`);
+/** "N of M" chats beside the list's heading. */
+const chatCount = (page: Page, text: string) => page.getByRole("navigation", { name: "Conversations" }).getByText(text, { exact: true });
 const bodyIs = (text: string) => (s: Element) => s.is("message") && s.getChildText("body") === text;
 
 describe("agent desk", () => {
@@ -113,9 +134,13 @@ describe("agent desk", () => {
     await signIn(page, "alice@acme.test", "alice-pw");
     // Signed in means present but not ready, until the agent says so.
     await until(agentState("alice@acme.test"), (a) => a?.state === "not-ready", 5000, "alice not ready after sign-in");
-    await clickReady(page, "alice@acme.test");
+    await chatCount(page, "0 of 1").waitFor(); // Alice's capacity (maxChats 1), from <stats/>
 
-    const ann = await guestJoins("Ann Example", "Invoice 42");
+    // Ann queues while Alice is not ready: her wait starts at queued-at, not when the chat reaches the desk.
+    const queued = await guestQueues({ name: "Ann Example", subject: "Invoice 42", account: "ACC-1009" });
+    await until(() => r.app.cti.session(queued.session), (x) => x?.state === "queued" && Date.now() - x.queuedAt >= 2000, 5000, "Ann queued for 2 s");
+    await clickReady(page, "alice@acme.test");
+    const ann = { ...queued, seat: await assignedSeat(queued.c) };
     expect(ann.seat).toBe("alice@acme.test");
     const tab = page.getByRole("tab", { name: /Ann Example/ });
     await tab.waitFor();
@@ -125,6 +150,13 @@ describe("agent desk", () => {
     await panel.getByText("Billing", { exact: true }).waitFor();
     await panel.getByText(ann.jid, { exact: true }).waitFor();
     await panel.getByText("Waiting", { exact: true }).waitFor();
+    expect(await fact(page, "Account number").textContent()).toBe("ACC-1009"); // the queue's extra field, with its label
+    const times = (await r.app.cti.session(ann.session))!;
+    const inQueue = secondsOf(await fact(page, "In queue").textContent());
+    expect(inQueue).toBeGreaterThanOrEqual(Math.floor((times.assignedAt! - times.queuedAt) / 1000)); // >= 2
+    expect(inQueue).toBeLessThanOrEqual(Math.ceil((times.assignedAt! - times.queuedAt) / 1000) + 1);
+    expect(secondsOf(await fact(page, "Waiting").textContent())).toBeGreaterThanOrEqual(inQueue); // until Alice replies
+    await chatCount(page, "1 of 1").waitFor(); // refreshed when the chat began
 
     // Customer -> agent: typing, then a message asking for a receipt.
     await ann.c.send(xmlFor(ann.c)("message", { to: ann.seat, type: "chat" }, xmlFor(ann.c)("composing", { xmlns: CHATSTATES })));
@@ -183,6 +215,7 @@ describe("agent desk", () => {
     await panel.getByText("Chat ended.").waitFor();
     await panel.getByText(/You ended the chat with/).first().waitFor();
     await until(() => r.app.cti.session(ann.session), (s) => s?.state === "ended", 5000, "session ended");
+    await chatCount(page, "0 of 1").waitFor(); // refreshed when it ended
 
     // Today's figures as the component reports them (or "—" while it cannot).
     const probe = await connectAccount(r.config, "alice@acme.test", "alice-pw", "probe"); // no presence: not a seat resource
@@ -222,7 +255,7 @@ describe("agent desk", () => {
     await until(agentState("bob@acme.test"), (a) => a?.state === "not-ready" && a.reason === "Coaching session", 5000, "bob not ready, coaching");
     await clickReady(page, "bob@acme.test");
 
-    const ann = await guestJoins("Ann Example", "Invoice 42 charged twice");
+    const ann = await guestJoins({ name: "Ann Example", subject: "Invoice 42 charged twice", account: "ACC-2231" });
     await page.getByRole("tab", { name: /Ann Example/ }).waitFor();
     // A registered customer on a plain client: its first message becomes the subject.
     const carol = await connectAccount(r.config, "carol@acme.test", "carol-pw", "phone");
@@ -232,6 +265,7 @@ describe("agent desk", () => {
     const carolSession = carolBegin.getChild(SB.assigned, NS.SB)!.attrs.session!;
     const carolTab = page.getByRole("tab", { name: /carol@acme\.test/ });
     await carolTab.waitFor();
+    await chatCount(page, "2 of 2").waitFor();
     // A new chat does not take over the one the agent is in.
     const annTab = page.getByRole("tab", { name: /Ann Example/ });
     expect(await annTab.getAttribute("aria-selected")).toBe("true");

@@ -18,6 +18,8 @@ export interface ChatOptions {
   name: string;
   queueTitle?: string;
   session?: string;
+  /** When the customer joined the queue (its wait started there; else when the chat arrived). */
+  queuedAt?: number;
   fields: Array<{ label: string; value: string }>;
   canned: string[];
   send(stanza: XmlElement): Promise<void>;
@@ -41,6 +43,8 @@ export class Chat {
   jid: string;
   name: string;
   readonly beganAt = Date.now();
+  /** The customer's wait started when it joined the queue (never later than the chat arrived: clocks differ). */
+  readonly waitingSince: number;
   /** When the agent first replied: the customer's wait ends there. */
   firstReplyAt: number | null = null;
   endedAt: number | null = null;
@@ -80,6 +84,7 @@ export class Chat {
     this.kind = o.kind;
     this.jid = o.jid;
     this.name = o.name;
+    this.waitingSince = Math.min(o.queuedAt ?? this.beganAt, this.beganAt);
     const tabId = nextUid("tab");
     const panelId = nextUid("panel");
 
@@ -104,11 +109,14 @@ export class Chat {
       ? h("button", { class: "btn btn-danger", text: "End chat", attrs: { type: "button" }, on: { click: () => o.onEnd(this) } })
       : h("button", { class: "btn", text: "Close", attrs: { type: "button" }, on: { click: () => o.onClose(this) } });
 
+    // Each label and value in a <div> (allowed in <dl>), so a pair never wraps apart.
     const facts = h("dl", { class: "facts" });
-    if (o.queueTitle) facts.append(h("dt", { text: "Queue" }), h("dd", { text: o.queueTitle }));
-    for (const f of o.fields) facts.append(h("dt", { text: f.label }), h("dd", { text: f.value }));
-    if (o.kind === "customer") facts.append(this.timerLabel, this.timerValue);
-    if (o.session) facts.append(h("dt", { text: "Session" }), h("dd", { class: "mono", text: o.session }));
+    const fact = (dt: HTMLElement, dd: HTMLElement) => facts.append(h("div", { class: "fact" }, dt, dd));
+    if (o.queueTitle) fact(h("dt", { text: "Queue" }), h("dd", { text: o.queueTitle }));
+    for (const f of o.fields) fact(h("dt", { text: f.label }), h("dd", { text: f.value }));
+    if (o.queuedAt !== undefined) fact(h("dt", { text: "In queue" }), h("dd", { class: "timer", text: duration((this.beganAt - this.waitingSince) / 1000) }));
+    if (o.kind === "customer") fact(this.timerLabel, this.timerValue);
+    if (o.session) fact(h("dt", { text: "Session" }), h("dd", { class: "mono", text: o.session }));
 
     this.log = h("div", { class: "log", attrs: { role: "log", "aria-live": "polite", "aria-label": `Conversation with ${o.name}`, tabindex: 0 } });
     this.typing = h("p", { class: "typing", attrs: { "aria-live": "polite" } });
@@ -195,14 +203,14 @@ export class Chat {
       this.tabTimer.textContent = duration((end - this.beganAt) / 1000);
       this.tab.dataset.urgency = "";
     } else if (this.firstReplyAt === null) {
-      const waited = (now - this.beganAt) / 1000;
+      const waited = (now - this.waitingSince) / 1000;
       this.timerLabel.textContent = "Waiting";
       this.timerValue.textContent = duration(waited);
       this.tabTimer.textContent = `waiting ${duration(waited)}`;
       this.tab.dataset.urgency = waited >= 60 ? "high" : waited >= 30 ? "medium" : "low";
     } else {
       this.timerLabel.textContent = "Chat time";
-      this.timerValue.textContent = `${duration((now - this.beganAt) / 1000)} (waited ${duration((this.firstReplyAt - this.beganAt) / 1000)})`;
+      this.timerValue.textContent = `${duration((now - this.beganAt) / 1000)} (waited ${duration((this.firstReplyAt - this.waitingSince) / 1000)})`;
       this.tabTimer.textContent = duration((now - this.beganAt) / 1000);
       this.tab.dataset.urgency = "";
     }

@@ -12,7 +12,7 @@ import { errorText } from "../lib/connect.js";
 import { chatStateOf, receiptFor, receivedId, stanzaErrorText } from "../lib/xep.js";
 import { Chat } from "./chat.js";
 import { fill, h, nextUid } from "./dom.js";
-import { bareOf, endIq, parseBegin, parseEnded, parseStats, presence, statsIq, unavailable, type Begin, type Ended } from "./stanzas.js";
+import { bareOf, endIq, parseBegin, parseEnded, parseStats, presence, statsIq, unavailable, type Begin, type Ended, type Stats } from "./stanzas.js";
 import { duration } from "./text.js";
 
 /** A customer who gave no name: registered ones by address, anonymous visitors by a short tag. */
@@ -37,6 +37,8 @@ export class Desk {
   private readonly bySession = new Map<string, Chat>();
   private readonly ticker: ReturnType<typeof setInterval>;
   private readonly queueTitles: Map<string, string>;
+  /** Live sessions and capacity as the component last told (undefined: not known). */
+  private capacity: Stats["capacity"];
 
   private readonly pill: HTMLElement;
   private readonly readyBtn: HTMLButtonElement;
@@ -196,14 +198,17 @@ export class Desk {
       if (!stats) throw new Error("no stats in the answer");
       this.handled.textContent = String(stats.handled);
       this.aht.textContent = stats.handled ? duration(stats.averageHandleSeconds) : "—";
+      this.capacity = stats.capacity;
       this.statsNote.textContent = "";
       this.handled.parentElement!.removeAttribute("title");
     } catch (err) {
       this.handled.textContent = "—";
       this.aht.textContent = "—";
+      this.capacity = undefined;
       this.statsNote.textContent = "Figures are not available.";
       this.handled.parentElement!.title = `Figures not available (${errorText(err)})`;
     }
+    this.renderList();
   }
 
   // --- routing
@@ -279,7 +284,8 @@ export class Desk {
     const name = b.name || displayName(b.customer, this.config.guestDomain);
     const chat = new Chat({
       id: b.session, kind: "customer", jid: b.customer, name, queueTitle: this.queueTitles.get(b.queue) ?? b.queue,
-      session: b.session, fields: b.fields.filter((f) => f.var !== "name"), canned: this.config.cannedResponses,
+      session: b.session, queuedAt: b.queuedAt, canned: this.config.cannedResponses,
+      fields: b.fields.filter((f) => f.var !== "name").map((f) => ({ label: f.label ?? this.fieldLabel(b.queue, f.var), value: f.value })),
       send: (el) => this.xmpp.send(el), onEnd: (c) => void this.endChat(c), onClose: (c) => this.closeChat(c), onChange: () => this.renderList(),
     });
     this.bySession.set(b.session, chat);
@@ -287,6 +293,13 @@ export class Desk {
     chat.system(b.body || `New customer ${b.customer} (${b.queue}).`);
     chat.markUnread();
     this.announcer.textContent = `New customer: ${name} (${this.queueTitles.get(b.queue) ?? b.queue}).`;
+    void this.refreshStats();
+  }
+
+  /** A form field's label: the queue's pre-chat field as configured, else a plain name. */
+  private fieldLabel(queue: string, v: string): string {
+    const configured = this.config.queues.find((q) => q.name === queue)?.fields.find((f) => f.var === v)?.label;
+    return configured ?? ({ name: "Name", subject: "Subject" } as Record<string, string>)[v] ?? v;
   }
 
   private onEnded(e: Ended): void {
@@ -380,7 +393,10 @@ export class Desk {
 
   private renderList(): void {
     const live = this.chats.filter((c) => c.kind === "customer" && !c.ended).length;
-    this.countLabel.textContent = live === 1 ? "1 live" : `${live} live`;
+    const cap = this.capacity;
+    this.countLabel.textContent = cap ? `${cap.active} of ${cap.maxChats}` : `${live} live`;
+    this.countLabel.title = cap ? `${cap.active} live chat${cap.active === 1 ? "" : "s"}; you take up to ${cap.maxChats} at once` : "";
+    this.countLabel.classList.toggle("full", !!cap && cap.active >= cap.maxChats);
     this.empty.hidden = this.chats.length > 0;
     const unread = this.chats.reduce((n, c) => n + c.unread, 0);
     document.title = `${unread ? `(${unread}) ` : ""}Agent desk · Switchboard`;

@@ -14,10 +14,11 @@ export interface Begin {
   queue: string;
   /** The message body: what plain clients show. */
   body: string;
-  /** Form data: from a data form in <begin/> if the server sends one, else parsed from the body (name, subject). */
-  fields: Array<{ label: string; value: string; var: string }>;
+  /** The customer's form: the data form in <begin/> (labels only if the server gives them), else parsed from the body. */
+  fields: Array<{ var: string; value: string; label?: string }>;
   name?: string;
-  subject?: string;
+  /** When the customer joined the queue (ms, the server's clock), if the server says. */
+  queuedAt?: number;
 }
 
 export interface Ended {
@@ -53,20 +54,24 @@ export function parseBegin(stanza: Element, componentDomain: string): Begin | nu
   const { session, customer, queue } = b?.attrs ?? {};
   if (!b || !session || !customer || !queue) return null;
   const body = stanza.getChildText("body") ?? "";
+  const form = b.getChild("x", NS.DATA);
   const fields: Begin["fields"] = [];
-  for (const f of b.getChild("x", NS.DATA)?.getChildren("field") ?? []) {
-    const value = f.getChildren("value").map((v) => v.getText()).join(", ");
-    if (f.attrs.var && value) fields.push({ var: f.attrs.var, label: f.attrs.label ?? f.attrs.var, value });
+  if (form) {
+    for (const f of form.getChildren("field")) {
+      const value = f.getChildren("value").map((v) => v.getText()).join(", ");
+      if (f.attrs.var && value) fields.push({ var: f.attrs.var, value, label: f.attrs.label });
+    }
+  } else { // an older server: only what the body tells
+    const { name, subject } = formFromBody(body, customer, queue);
+    if (name) fields.push({ var: "name", value: name });
+    if (subject) fields.push({ var: "subject", value: subject });
   }
-  const parsed = formFromBody(body, customer, queue);
-  const fieldValue = (v: string) => fields.find((f) => f.var === v)?.value;
-  const name = fieldValue("name") ?? parsed.name;
-  const subject = fieldValue("subject") ?? parsed.subject;
-  if (!fields.length) {
-    if (name) fields.push({ var: "name", label: "Name", value: name });
-    if (subject) fields.push({ var: "subject", label: "Subject", value: subject });
-  }
-  return { session, customer, queue, body, fields, name, subject };
+  const queuedAt = Date.parse(b.attrs["queued-at"] ?? "");
+  return {
+    session, customer, queue, body, fields,
+    name: fields.find((f) => f.var === "name")?.value,
+    queuedAt: Number.isFinite(queuedAt) ? queuedAt : undefined,
+  };
 }
 
 export function parseEnded(stanza: Element, componentDomain: string): Ended | null {
@@ -86,10 +91,16 @@ export const unavailable = () => xml("presence", { type: "unavailable" });
 export const endIq = (session: string) => xml(SB.end, { xmlns: NS.SB, session });
 export const statsIq = () => xml(SB.stats, { xmlns: NS.SB });
 
-export interface Stats { handled: number; averageHandleSeconds: number }
+export interface Stats {
+  handled: number;
+  averageHandleSeconds: number;
+  /** The agent's live sessions and how many it may hold at once (absent from older servers). */
+  capacity?: { active: number; maxChats: number };
+}
 export function parseStats(el: Element | undefined): Stats | null {
   if (!el?.is(SB.stats, NS.SB)) return null;
-  const handled = Number(el.attrs.handled);
-  const averageHandleSeconds = Number(el.attrs.averageHandleSeconds);
-  return Number.isFinite(handled) && Number.isFinite(averageHandleSeconds) ? { handled, averageHandleSeconds } : null;
+  const num = (attr: string) => Number(el.attrs[attr]); // absent: NaN
+  const handled = num("handled"), averageHandleSeconds = num("averageHandleSeconds"), active = num("active"), maxChats = num("maxChats");
+  if (!Number.isFinite(handled) || !Number.isFinite(averageHandleSeconds)) return null;
+  return { handled, averageHandleSeconds, capacity: active >= 0 && maxChats > 0 ? { active, maxChats } : undefined };
 }
