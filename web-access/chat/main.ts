@@ -69,7 +69,8 @@ function buildScale(): void {
   const scale = $("scale");
   for (let n = 1; n <= 5; n++) {
     const id = `score-${n}`;
-    scale.append(el("input", { type: "radio", name: "score", id, value: String(n) }), el("label", { for: id }, String(n)));
+    // The (transparent) radio covers its label, so a click anywhere on the choice is a click on the radio.
+    scale.append(el("div", { class: "choice" }, el("input", { type: "radio", name: "score", id, value: String(n) }), el("label", { for: id }, String(n))));
   }
 }
 

@@ -36,6 +36,8 @@ export class CustomerSession {
   private xmpp: Client | undefined;
   private unloading = false;
   private recovering = false;
+  /** A depart-queue is in flight: its departed message must not reset the page under it. */
+  private leaving = false;
   private readonly typingOut = new TypingNotifier((state) => this.sendChatState(state));
   private readonly cc: string;
 
@@ -80,6 +82,7 @@ export class CustomerSession {
   async leaveQueue(): Promise<void> {
     if (this.busy) return;
     this.busy = true;
+    this.leaving = true;
     this.changed();
     try {
       await this.iq(this.queue.jid, xml(WG.departQueue, { xmlns: NS.WG }));
@@ -90,6 +93,7 @@ export class CustomerSession {
       }
     } finally {
       this.busy = false;
+      this.leaving = false;
       this.changed();
     }
     await this.reset({ kind: "info", text: "You left the queue." });
@@ -147,6 +151,7 @@ export class CustomerSession {
     try {
       await this.iq(this.cc, xml(SB.feedback, { xmlns: NS.SB, session, score: String(score) }, comment.trim() || undefined));
       this.state.rated = true;
+      void this.stopConnection(); // nothing more to say; "Start a new chat" logs in again
       return null;
     } catch (err) {
       if (errorCondition(err) === "conflict") { this.state.rated = true; return null; } // rated already (e.g. twice from two tabs)
@@ -327,7 +332,7 @@ export class CustomerSession {
         this.changed();
         return;
       }
-      if (s.getChild(WG.departQueue, NS.WG) && this.state.phase === "waiting") {
+      if (s.getChild(WG.departQueue, NS.WG) && this.state.phase === "waiting" && !this.leaving) {
         void this.reset({ kind: "info", text: body || "You left the queue." });
         return;
       }

@@ -69,7 +69,14 @@ export class View {
     notice.hidden = !s.notice;
     notice.textContent = s.notice?.text ?? "";
     notice.classList.toggle("info", s.notice?.kind === "info");
-    notice.setAttribute("role", s.notice?.kind === "info" ? "status" : "alert");
+    // Errors are alerts; progress notes ("Reconnecting…") are only polite, so the queue position stays the page's one status.
+    if (s.notice?.kind === "info") {
+      notice.removeAttribute("role");
+      notice.setAttribute("aria-live", "polite");
+    } else {
+      notice.setAttribute("role", "alert");
+      notice.removeAttribute("aria-live");
+    }
 
     // sections
     this.only(phase === "form" ? "prechat" : phase === "waiting" ? "waiting" : phase === "unavailable" ? "unavailable" : "chat");
@@ -108,11 +115,15 @@ export class View {
 
     if (phase === "unavailable") {
       $("unavailable-text").textContent = state.unavailableText ?? "No agent is available right now.";
+      const name = $<HTMLInputElement>("m-name");
+      if (changed && !name.value) name.value = state.form?.name ?? "";
       $("message-form").hidden = !!state.messageSent;
       $("message-sent").hidden = !state.messageSent;
       $<HTMLButtonElement>("send-message").disabled = s.busy;
     }
 
+    // The log shrinks when the end panel appears, and is refilled after a reload: show its latest lines.
+    if (changed && (phase === "ended" || phase === "chatting")) $("log").scrollTop = $("log").scrollHeight;
     if (changed && !first) this.focusFor(phase);
   }
 

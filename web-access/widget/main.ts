@@ -35,6 +35,7 @@
 
   const host = document.createElement("div");
   host.setAttribute("data-switchboard-widget", "");
+  host.style.setProperty("all", "initial", "important"); // an inline !important beats the page's own rules for div
   const root = host.attachShadow({ mode: "open" });
 
   const style = document.createElement("style");
