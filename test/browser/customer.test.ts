@@ -239,7 +239,7 @@ describe("customer page", () => {
     const { page, errors } = await customerPage();
     await startChat(page);
     await page.getByRole("status").filter({ hasText: "You are next in line." }).waitFor();
-    const [queued] = await until(() => r.app.cti.sessions(0), (s) => s.length === 1, 5000, "queued");
+    await until(() => r.app.cti.sessions(0), (s) => s.length === 1, 5000, "queued");
     await page.reload();
     await page.getByRole("status").filter({ hasText: "in line." }).waitFor();
     await page.getByRole("button", { name: "Leave queue" }).waitFor();
@@ -250,7 +250,6 @@ describe("customer page", () => {
     expect(begin.attrs.queue).toBe("billing");
     // Today the server ends a queued request when its client goes away, so the page joins again (a new
     // session, at the end of the line); if queued sessions get the grace period, the resume keeps the place.
-    expect([queued!.id, begin.attrs.session]).toContain(begin.attrs.session);
     await page.getByText("Alice will help you now.").waitFor();
     expect(await page.getByText("Alice will help you now.").count()).toBe(1);
     expect(errors).toEqual([]);
@@ -268,9 +267,9 @@ describe("customer page", () => {
     await form.getByLabel("Email").fill("dan@example.com");
     await form.getByLabel("Your message").fill("Please call me back about my refund.");
     expect(await form.getByLabel("Name").inputValue()).toBe("Dan"); // carried over from the pre-chat form
+    await page.screenshot({ path: screenshotPath("customer-leave-message.png") });
     await page.getByRole("button", { name: "Send message" }).click();
     await page.getByRole("status").filter({ hasText: "Thank you, your message was sent." }).waitFor();
-    await page.screenshot({ path: screenshotPath("customer-leave-message.png") });
     const messages = await api(r, "/api/messages");
     expect(messages[0]).toMatchObject({ queue: "billing" });
     expect(JSON.stringify(messages[0])).toContain("Please call me back about my refund.");
