@@ -18,7 +18,7 @@ export const CHATSTATES = "http://jabber.org/protocol/chatstates";
 export const RECEIPTS = "urn:xmpp:receipts";
 export const SCREENSHOTS = fileURLToPath(new URL("../../../docs/screenshots/", import.meta.url)); // from dist/test/browser
 
-/** billing has a required extra pre-chat field; closed is closed. Short grace so ended-by-offline sessions clear quickly. */
+/** billing has a required extra pre-chat field; vip refuses guests; closed is closed. Short grace so ended-by-offline sessions clear quickly. */
 export function startCustomerStack(): Promise<Running> {
   return startAll({
     customerGraceSeconds: 8,
@@ -30,6 +30,7 @@ export function startCustomerStack(): Promise<Running> {
           { var: "phone", label: "Phone", required: false },
         ],
       },
+      { name: "vip", title: "VIP desk", skills: ["billing"], allowGuests: false, deny: [], open: true, fields: [] },
       { name: "closed", title: "After hours", skills: ["billing"], allowGuests: true, deny: [], open: false, fields: [] },
     ],
   });

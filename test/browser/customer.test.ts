@@ -234,6 +234,35 @@ describe("customer page", () => {
     expect(errors).toEqual([]);
   }, 90000);
 
+  it("recovers from a lost connection", async () => {
+    const alice = await seat();
+    const p = await openPage(browser);
+    contexts.push(p.ctx);
+    const { page, errors } = p;
+    // Every WebSocket of the page goes through playwright, so the test can cut one.
+    const sockets: Array<{ close(): Promise<void> }> = [];
+    await page.routeWebSocket(/xmpp-websocket/, (ws) => {
+      ws.connectToServer();
+      sockets.push(ws);
+    });
+    await page.goto(webUrl(r, "/chat/?queue=billing"));
+    await startChat(page);
+    await alice.begin();
+    const before = alice.customer;
+    await page.getByText("Alice will help you now.").waitFor();
+    expect(sockets.length).toBe(1);
+    await sockets[0]!.close(); // as a network failure would
+    await page.getByText(/Connection lost|Reconnecting/).waitFor();
+    const again = await alice.begin(20000);
+    expect(alice.customer).not.toBe(before);
+    expect(again.attrs.session).toBe(alice.session);
+    await page.getByRole("textbox", { name: "Message", exact: true }).fill("Still here");
+    await page.getByRole("textbox", { name: "Message", exact: true }).press("Enter");
+    await alice.heard("Still here");
+    await page.getByText(/Connection lost|Reconnecting/).waitFor({ state: "hidden" });
+    expect(errors).toEqual([]);
+  }, 60000);
+
   it("keeps a waiting customer waiting over a reload", async () => {
     const alice = await seat("away");
     const { page, errors } = await customerPage();
@@ -290,12 +319,15 @@ describe("customer page", () => {
 
   it("lets a customer leave the queue, and sign in with an account", async () => {
     const alice = await seat("away");
-    const { page, errors } = await customerPage();
+    const { page, errors } = await customerPage("/chat/?queue=vip");
+    // as a guest: the queue's refusal, and the sign-in part opens
+    await startChat(page, "Carol", "Card", null);
+    await page.getByRole("alert").filter({ hasText: /regist|guest|account|sign/i }).waitFor();
+    await page.getByLabel("Account (user@domain)").waitFor();
     // wrong password: a clear error, still on the form
-    await page.getByText("Have an account? Sign in").click();
     await page.getByLabel("Account (user@domain)").fill("carol@acme.test");
     await page.getByLabel("Password").fill("wrong");
-    await startChat(page, "Carol", "Card");
+    await page.getByRole("button", { name: "Start chat" }).click();
     await page.getByRole("alert").filter({ hasText: "Sign-in failed" }).waitFor();
 
     await page.getByLabel("Password").fill("carol-pw");
