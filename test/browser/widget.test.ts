@@ -91,6 +91,21 @@ describe("widget", () => {
     await chat.getByRole("textbox", { name: "Message", exact: true }).press("Escape");
     await iframe.waitFor({ state: "hidden" });
     expect(await page.evaluate("document.activeElement && document.activeElement.hasAttribute('data-switchboard-widget')")).toBe(true);
+
+    // A reload of the site: the panel is open again and the conversation goes on (the chat resumes its session).
+    // Playwright's contexts block third-party storage, as Chrome does with third-party cookies blocked: the
+    // iframe cannot use its own sessionStorage, so this also proves the widget keeps the chat's state for it.
+    const chatFrame = page.frames().find((f) => f.url().includes("/chat/"))!;
+    expect(await chatFrame.evaluate("(() => { try { sessionStorage.length; return 'available'; } catch { return 'denied'; } })()")).toBe("denied");
+    await launcher.click();
+    await page.reload();
+    await chat.getByText("Hello Wendy! How can I help?").waitFor();
+    expect(await page.getByRole("button", { name: "Close chat" }).getAttribute("aria-expanded")).toBe("true");
+    const again = await alice.begin(15000);
+    expect(again.attrs.session).toBe(begin.attrs.session);
+    await chat.getByRole("textbox", { name: "Message", exact: true }).fill("Still me after the reload");
+    await chat.getByRole("textbox", { name: "Message", exact: true }).press("Enter");
+    await alice.heard("Still me after the reload");
     expect(errors).toEqual([]);
   }, 60000);
 });

@@ -9,7 +9,7 @@ import { splitJid } from "../lib/connect.js";
 import { el } from "../lib/text.js";
 import { JOIN_FIELDS } from "../../protocol/names.js";
 import { CustomerSession, type Account } from "./session.js";
-import { loadState } from "./state.js";
+import { EMBED_MESSAGES, initStorage, loadState } from "./state.js";
 import { $, View } from "./view.js";
 
 const params = new URLSearchParams(location.search);
@@ -17,7 +17,7 @@ const embedded = params.get("embed") === "1";
 if (embedded) {
   document.documentElement.classList.add("embed");
   addEventListener("keydown", (e) => {
-    if (e.key === "Escape" && parent !== window) parent.postMessage({ type: "switchboard:close" }, "*");
+    if (e.key === "Escape" && parent !== window) parent.postMessage({ type: EMBED_MESSAGES.close }, "*");
   });
 }
 
@@ -33,6 +33,7 @@ async function main(): Promise<void> {
     return;
   }
   document.title = `Chat with us: ${queue.title}`;
+  await initStorage(embedded);
 
   const session = new CustomerSession(config, queue, loadState(queue.name));
   const view = new View(queue);

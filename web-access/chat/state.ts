@@ -2,6 +2,10 @@
  * The customer page's state, kept in sessionStorage so a reload (or the
  * widget's iframe being reloaded) continues the same conversation: the
  * transcript, the phase, and the session id and token to resume with.
+ * Inside the widget, when the browser denies the iframe its own storage, the
+ * widget keeps it in the embedding page's sessionStorage: that page then
+ * holds the resume token, which is fine since it runs the widget's script
+ * and so controls the chat anyway.
  */
 
 export type Phase =
@@ -47,26 +51,103 @@ export interface ChatState {
 
 const key = (queue: string) => `switchboard.chat.${queue}`;
 
+/**
+ * Where the state is kept: the page's sessionStorage; or, inside the widget's
+ * iframe on a site whose browser blocks third-party storage (Chrome with
+ * third-party cookies blocked, incognito), the embedding page's
+ * sessionStorage through the widget (postMessage, see ../widget/main.ts);
+ * or only memory.
+ */
+interface KeyValue { get(k: string): string | null; set(k: string, v: string): void }
+function memoryStorage(): KeyValue {
+  const m = new Map<string, string>();
+  return { get: (k) => m.get(k) ?? null, set: (k, v) => { m.set(k, v); } };
+}
+let storage: KeyValue = memoryStorage();
+
+function ownSessionStorage(): KeyValue | null {
+  try {
+    const probe = "switchboard.probe";
+    sessionStorage.setItem(probe, "1");
+    sessionStorage.removeItem(probe);
+    return { get: (k) => sessionStorage.getItem(k), set: (k, v) => sessionStorage.setItem(k, v) };
+  } catch {
+    return null;
+  }
+}
+
+/** The embedding page's origin, as far as the browser tells: where state messages may go. */
+function parentOrigin(): string {
+  const ancestors = (location as Location & { ancestorOrigins?: DOMStringList }).ancestorOrigins;
+  if (ancestors && ancestors.length > 0) return ancestors[0]!;
+  try {
+    if (document.referrer) return new URL(document.referrer).origin;
+  } catch {
+    // no usable referrer
+  }
+  return "*";
+}
+
+/** Message types between the chat page in the widget's iframe and the widget. */
+export const EMBED_MESSAGES = { hello: "switchboard:hello", state: "switchboard:state", save: "switchboard:save", close: "switchboard:close" } as const;
+
+/**
+ * Chooses the storage; call once before loadState. `embedded`: in the
+ * widget's iframe, where the widget answers a hello with what it kept for us
+ * (waits up to `waitMs` for it: a page framed without the widget never answers).
+ */
+export async function initStorage(embedded: boolean, waitMs = 1500): Promise<"session" | "parent" | "memory"> {
+  const own = ownSessionStorage();
+  if (own) {
+    storage = own;
+    return "session";
+  }
+  if (!embedded || parent === window) return "memory";
+  const target = parentOrigin();
+  const entries = await new Promise<Record<string, string> | null>((resolve) => {
+    const timer = setTimeout(() => { removeEventListener("message", on); resolve(null); }, waitMs);
+    function on(e: MessageEvent) {
+      const d = e.data as { type?: string; entries?: unknown } | null;
+      if (e.source !== parent || d?.type !== EMBED_MESSAGES.state || (target !== "*" && e.origin !== target)) return;
+      clearTimeout(timer);
+      removeEventListener("message", on);
+      resolve(d.entries && typeof d.entries === "object" ? (d.entries as Record<string, string>) : {});
+    }
+    addEventListener("message", on);
+    parent.postMessage({ type: EMBED_MESSAGES.hello }, target);
+  });
+  if (!entries) return "memory";
+  const copy = new Map(Object.entries(entries).filter(([, v]) => typeof v === "string"));
+  storage = {
+    get: (k) => copy.get(k) ?? null,
+    set: (k, v) => {
+      copy.set(k, v);
+      parent.postMessage({ type: EMBED_MESSAGES.save, key: k, value: v }, target);
+    },
+  };
+  return "parent";
+}
+
 export function freshState(queue: string): ChatState {
   return { v: 1, queue, phase: "form", lines: [] };
 }
 
 export function loadState(queue: string): ChatState {
   try {
-    const raw = sessionStorage.getItem(key(queue));
+    const raw = storage.get(key(queue));
     const s = raw ? (JSON.parse(raw) as ChatState) : null;
     if (s && s.v === 1 && s.queue === queue && Array.isArray(s.lines)) return s;
   } catch {
-    // storage disabled or corrupt: start over
+    // corrupt: start over
   }
   return freshState(queue);
 }
 
 export function saveState(s: ChatState): void {
   try {
-    sessionStorage.setItem(key(s.queue), JSON.stringify(s));
+    storage.set(key(s.queue), JSON.stringify(s));
   } catch {
-    // storage full or disabled: the page still works, it just cannot survive a reload
+    // storage full: the page still works, it just cannot survive a reload
   }
 }
 

@@ -12,7 +12,9 @@
  * code is the customer page's. The launcher and panel live in a shadow root,
  * so the widget's styles cannot leak into the page either. Whether the panel
  * is open survives a reload of the host page (sessionStorage); the chat
- * itself survives too, since the iframe's page keeps its own state.
+ * itself survives too: the iframe's page keeps its own state, or, where the
+ * browser denies a cross-site iframe its storage, hands it to the widget to
+ * keep in this page's sessionStorage.
  */
 (() => {
   const script = document.currentScript as HTMLScriptElement | null;
@@ -112,9 +114,32 @@
   }
 
   button.addEventListener("click", () => setOpen(panel.hidden, true));
-  // The chat page posts this when Escape is pressed inside it.
+  // Messages from the chat page in our iframe (web-access/chat/state.ts EMBED_MESSAGES): Escape pressed
+  // inside it; and, when the browser denies the iframe its own storage (third-party storage blocked), its
+  // state, which we keep in this page's sessionStorage and hand back when it loads again.
+  const statePrefix = `switchboard-chat:${origin}:`;
   addEventListener("message", (e: MessageEvent) => {
-    if (e.origin === origin && frame && e.source === frame.contentWindow && (e.data as { type?: string } | null)?.type === "switchboard:close") setOpen(false, true);
+    if (e.origin !== origin || !frame || e.source !== frame.contentWindow) return;
+    const d = e.data as { type?: string; key?: unknown; value?: unknown } | null;
+    if (d?.type === "switchboard:close") setOpen(false, true);
+    else if (d?.type === "switchboard:hello") {
+      const entries: Record<string, string> = {};
+      try {
+        for (let i = 0; i < sessionStorage.length; i++) {
+          const k = sessionStorage.key(i);
+          if (k?.startsWith(statePrefix)) entries[k.slice(statePrefix.length)] = sessionStorage.getItem(k) ?? "";
+        }
+      } catch {
+        // no storage here either: the chat starts empty
+      }
+      frame.contentWindow?.postMessage({ type: "switchboard:state", entries }, origin);
+    } else if (d?.type === "switchboard:save" && typeof d.key === "string" && typeof d.value === "string") {
+      try {
+        sessionStorage.setItem(statePrefix + d.key, d.value);
+      } catch {
+        // storage full or denied: the chat just will not survive a reload
+      }
+    }
   });
   root.addEventListener("keydown", (e) => {
     if ((e as KeyboardEvent).key === "Escape" && !panel.hidden) setOpen(false, true);
