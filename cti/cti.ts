@@ -75,9 +75,9 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
   }
 
   /**
-   * The customer's client went away: a queued request leaves the queue; an
-   * assigned or running session waits `graceSeconds` for the customer to
-   * resume it (a page reload), then ends.
+   * The customer's client went away: its session (queued, assigned or
+   * running) waits `graceSeconds` for the customer to resume it (a page
+   * reload), then ends. Plain-chat sessions cannot resume: they end at once.
    */
   async function customerOffline(customer: string): Promise<void> {
     const id = await store.sessionOf(customer);
@@ -174,6 +174,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     const hopeless = new Set<string>(); // needs with no free seat in this pass
     let assigned = 0;
     for (const session of await store.waiting(queueName)) {
+      if (session.awaySince !== null) continue; // keeps its place, but nobody is there to serve yet
       const key = session.needs.join(",");
       if (hopeless.has(key)) continue;
       for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {

@@ -92,7 +92,7 @@ export class MemoryStore implements Store {
 
   async markAway(id: string, now: number, graceMs: number): Promise<boolean> {
     const s = this.sessionsById.get(id);
-    if (!s || (s.state !== "assigned" && s.state !== "in-service")) return false;
+    if (!s || s.state === "ended" || s.plain) return false;
     s.awaySince = now;
     this.away.set(id, now + graceMs);
     this.events.push({ type: "customer-away", session: id, customer: s.customer, at: now });

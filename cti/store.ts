@@ -24,7 +24,7 @@ export interface Store {
   end(sessionId: string, reason: EndReason | "departed", now: number): Promise<Session | null>;
   /** Sets an agent's state (and why it is not ready); going offline ends its sessions (returned). Unknown agents: null. */
   setAgentState(jid: string, state: AgentState, now: number, reason?: string): Promise<{ previous: AgentState; ended: string[] } | null>;
-  /** The customer of an assigned or in-service session went offline: it may resume until now + graceMs. */
+  /** The customer of a live, non-plain session went offline: it may resume until now + graceMs. */
   markAway(sessionId: string, now: number, graceMs: number): Promise<boolean>;
   /** Ends the sessions whose customer stayed away past the grace period; returns their ids. */
   expireAway(now: number): Promise<string[]>;

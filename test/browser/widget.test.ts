@@ -8,7 +8,7 @@ import type { Server } from "node:http";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "@jest/globals";
 import type { Client } from "@xmpp/client";
 import type { Browser, BrowserContext } from "playwright-core";
-import { loadPlaywright } from "./dispose-polyfill.js";
+import { launchBrowser } from "../helpers/browser.js";
 import { agentOnline, type Running } from "../helpers/stack.js";
 import { cleanUp, openPage, screenshotPath, Seat, serveOtherOrigin, startCustomerStack, webUrl } from "./customer-helpers.js";
 
@@ -19,7 +19,6 @@ let agents: Client[] = [];
 let contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
-  const { launchBrowser } = await loadPlaywright();
   [r, browser] = await Promise.all([startCustomerStack(), launchBrowser()]);
   site = await serveOtherOrigin(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Acme shop</title>

@@ -15,7 +15,8 @@ let open: Client[] = [];
 const CC = "cc.acme.test";
 const BILLING = `billing@${CC}`;
 
-beforeAll(async () => { r = await startAll(); });
+// The required minimum: a customer who goes offline is removed at once (no grace for resuming).
+beforeAll(async () => { r = await startAll({ customerGraceSeconds: 0 }); });
 afterAll(async () => { await r?.stop(); });
 afterEach(async () => {
   await stopAll(...open);

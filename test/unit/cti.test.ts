@@ -202,11 +202,19 @@ describe("web access additions", () => {
     expect(store.events.at(-1)).toMatchObject({ type: "resumed", previous: "c1@guest.acme.test/a", seat: "alice@acme.test" });
   });
 
-  it("leaves a queued customer who goes offline out of the queue at once", async () => {
+  it("keeps a queued customer's place while away without routing it, and ends a plain-chat one at once", async () => {
     await graceful.agentState("alice@acme.test", "not-ready");
-    const s = await gjoin("c1@guest.acme.test/a");
+    const away = await gjoin("c1@guest.acme.test/a");
+    const next = await gjoin("c2@guest.acme.test/a");
+    const plain = await graceful.join({ queue: "billing", customer: "c3@guest.acme.test/a", plain: true, extraSkills: [], form: {} });
     await graceful.customerOffline("c1@guest.acme.test/a");
-    expect((await graceful.session(s.id))?.state).toBe("ended");
+    await graceful.customerOffline("c3@guest.acme.test/a");
+    expect((await graceful.session(plain.id))?.state).toBe("ended");
+    await graceful.agentState("alice@acme.test", "ready");
+    expect((await graceful.session(away.id))?.state).toBe("queued"); // skipped: nobody there
+    expect((await graceful.session(next.id))?.seat).toBe("alice@acme.test");
+    await graceful.resume(away.id, away.token, "c1@guest.acme.test/b");
+    expect((await graceful.queueStatus("billing")).map((q) => [q.session.id, q.position])).toEqual([[away.id, 0]]);
   });
 
   it("takes one rating from the customer after the end", async () => {
