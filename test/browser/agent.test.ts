@@ -3,15 +3,12 @@
  * Prosody with the seat module, Redis, the component serving the bundled page.
  * Customers are plain XMPP clients (test/helpers/xmpp.ts).
  */
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import type { Client } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { NS, SB } from "../../protocol/names.js";
-import { launchBrowser } from "../helpers/browser.js";
+import { launchBrowser, screenshotPath } from "../helpers/browser.js";
 import { iq, startAll, until, type Running } from "../helpers/stack.js";
 import { connectAccount, connectGuest, nextId, stopAll, waitFor, xmlFor } from "../helpers/xmpp.js";
 
@@ -28,7 +25,7 @@ const QUEUES = [{
   name: "billing", title: "Billing", skills: ["billing"], allowGuests: true, deny: [], open: true,
   fields: [{ var: "account", label: "Account number", required: false }],
 }];
-const SCREENSHOT = fileURLToPath(new URL("../../../docs/screenshots/agent-desk.png", import.meta.url));
+const SCREENSHOT = screenshotPath("agent-desk.png");
 
 let r: Running;
 let browser: Browser;
@@ -305,7 +302,6 @@ describe("agent desk", () => {
     expect(await page.evaluate(() => document.activeElement?.getAttribute("aria-label") ?? document.activeElement?.tagName)).toBe("TEXTAREA");
     await page.keyboard.type("One moment please");
 
-    mkdirSync(dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, animations: "disabled" });
 
     // Signing out takes the seat offline: the contact center ends both chats.

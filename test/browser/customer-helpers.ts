@@ -3,10 +3,8 @@
  * fields and a closed queue, an XMPP agent that answers like a seat, a page
  * that fails the test on script errors, and a server for another origin.
  */
-import { mkdirSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { fileURLToPath } from "node:url";
 import type { Client } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
 import type { Browser, BrowserContext, Page } from "playwright-core";
@@ -16,7 +14,6 @@ import { stopAll, waitFor, xmlFor } from "../helpers/xmpp.js";
 
 export const CHATSTATES = "http://jabber.org/protocol/chatstates";
 export const RECEIPTS = "urn:xmpp:receipts";
-export const SCREENSHOTS = fileURLToPath(new URL("../../../docs/screenshots/", import.meta.url)); // from dist/test/browser
 
 /** billing has a required extra pre-chat field; vip refuses guests; closed is closed. Short grace so ended-by-offline sessions clear quickly. */
 export function startCustomerStack(): Promise<Running> {
@@ -116,7 +113,4 @@ export async function serveOtherOrigin(html: string): Promise<{ url: string; ser
   return { url: `http://localhost:${(server.address() as AddressInfo).port}/`, server };
 }
 
-export function screenshotPath(name: string): string {
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  return `${SCREENSHOTS}${name}`;
-}
+export { screenshotPath } from "../helpers/browser.js";

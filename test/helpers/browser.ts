@@ -1,5 +1,21 @@
 /** Debian's Chromium driven by playwright-core (never a downloaded browser), for browser tests. */
+import { mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { chromium, type Browser } from "playwright-core";
+
+/**
+ * Where a test's screenshot goes: docs/screenshots/ (for the README) with
+ * UPDATE_SCREENSHOTS=1, else a temp folder, so a test run leaves the tree clean.
+ */
+export function screenshotPath(name: string): string {
+  const dir = process.env.UPDATE_SCREENSHOTS
+    ? fileURLToPath(new URL("../../../docs/screenshots/", import.meta.url)) // from dist/test/helpers
+    : join(tmpdir(), "switchboard-screenshots");
+  mkdirSync(dir, { recursive: true });
+  return join(dir, name);
+}
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 

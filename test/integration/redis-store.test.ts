@@ -49,7 +49,7 @@ function instance(now: () => number = Date.now) {
 describe("RedisStore", () => {
   it("runs the whole lifecycle and logs every transition to the stream", async () => {
     let t = 1000;
-    const { redis, store, cti } = instance(() => t);
+    const { store, cti } = instance(() => t);
     await store.upsertAgent({ jid: "alice@acme.test", skills: ["billing"], maxChats: 1 });
     const reader = new EventReader(connect(), store.keys, "g", "c1");
     await reader.ensureGroup();
