@@ -22,6 +22,9 @@ import { createNotifier } from "./notifier.js";
 import { registerHandlers } from "./xmpp/router.js";
 import { withErrorText } from "./xmpp/stanzas.js";
 
+/** How soon to try again when Prosody cannot be reached at all. */
+const RECONNECT_MS = 1000;
+
 export interface ComponentOptions {
   redisUrl: string;
   log?: Logger;
@@ -50,7 +53,8 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
   const notifier = createNotifier({ cti, componentDomain: cc, send, nameOf, log });
   registerHandlers(entity, {
     cti, config, log, send, nameOf, isAgent: (jid) => agents.has(jid),
-    greet: (queue, id) => notifier.pushStatus(queue, { only: id }),
+    // A lost first status is not lost for long: the periodic tick tells every waiting customer.
+    greet: (queue, id) => notifier.pushStatus(queue, { only: id }).catch((err: Error) => log.warn({ err: err.message }, "first queue-status not sent")),
   });
 
   let online = false;
@@ -79,13 +83,24 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
   });
   const server = http.listen(webPort, config.web.host);
   await once(server, "listening");
-  await entity.start();
+
+  // Prosody takes one connection per component name: while another instance holds it (or Prosody is
+  // away) this one keeps trying, as a standby that shares the Redis state. A refused stream disconnects
+  // and xmpp.js's reconnect retries; a refused TCP connection leaves the entity offline, so we retry.
+  let stopping = false;
+  const connect = (): Promise<void> => entity.start().then(() => undefined, (err: Error) => {
+    log.info({ err: err.message }, "not connected to the XMPP server (another instance holds it, or it is away); retrying");
+    if (!stopping && entity.status === "offline") setTimeout(() => void connect(), RECONNECT_MS);
+  });
+  await connect();
 
   return {
     cti, store, redis,
     webPort: (server.address() as AddressInfo).port,
     isOnline: () => online,
     async stop() {
+      if (stopping) return;
+      stopping = true;
       clearInterval(ticker);
       await new Promise((r) => server.close(r));
       server.closeAllConnections();
