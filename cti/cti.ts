@@ -4,7 +4,7 @@
  * through the injected clock. Knows nothing of XMPP, HTTP or SIP.
  */
 import { randomBytes } from "node:crypto";
-import { CtiError } from "./errors.js";
+import { CtiError, refuse } from "./errors.js";
 import {
   DEFAULT_HANDLE_SECONDS, agentView, authorize, bareOf, canServe, estimateWait, hasCapacity,
   needsFor, pickSeat, servingCapacity, validateFeedback, validateJoin, validateLeftMessage,
@@ -105,7 +105,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
   /** The customer rates an ended session (the patent's service feedback valuation). */
   async function feedback(sessionId: string, actor: string, score: number, comment: string): Promise<void> {
     const session = await store.session(sessionId);
-    if (!session) throw new CtiError("unknown-session", `There is no session ${sessionId.slice(0, 64)}.`);
+    if (!session) throw refuse.unknownSession(sessionId);
     if (bareOf(actor) !== bareOf(session.customer)) throw new CtiError("forbidden", "Only the customer of a session may rate it.");
     validateFeedback(score, comment);
     const result = await store.feedback(sessionId, score, comment, now());
@@ -137,12 +137,12 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
   /** Ends a session at the request of one of its parties (any resource of their bare JID). */
   async function end(sessionId: string, actor: string): Promise<Session> {
     const session = await store.session(sessionId);
-    if (!session) throw new CtiError("unknown-session", `There is no session ${sessionId.slice(0, 64)}.`);
+    if (!session) throw refuse.unknownSession(sessionId);
     const isSeat = session.seat !== null && bareOf(actor) === session.seat;
     if (!isSeat && bareOf(actor) !== bareOf(session.customer))
       throw new CtiError("forbidden", "Only the customer or the agent of a session may end it.");
     const ended = await store.end(sessionId, isSeat ? "seat" : "customer", now());
-    if (!ended) throw new CtiError("session-ended", "This session has already ended.");
+    if (!ended) throw refuse.sessionEnded();
     if (ended.seat) await route();
     return ended;
   }
@@ -150,9 +150,9 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
   /** The seat accepted the customer's first message: the session is in service. */
   async function inService(sessionId: string, seat: string): Promise<"ok" | "already"> {
     const result = await store.markInService(sessionId, bareOf(seat), now());
-    if (result === "unknown") throw new CtiError("unknown-session", `There is no session ${sessionId.slice(0, 64)}.`);
+    if (result === "unknown") throw refuse.unknownSession(sessionId);
     if (result === "wrong-seat") throw new CtiError("forbidden", "Only the seat allocated to this session may report it in service.");
-    if (result === "ended") throw new CtiError("session-ended", "This session has already ended.");
+    if (result === "ended") throw refuse.sessionEnded();
     return result;
   }
 

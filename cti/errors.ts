@@ -32,3 +32,9 @@ export class CtiError extends Error {
     this.name = "CtiError";
   }
 }
+
+/** The refusals several commands share. */
+export const refuse = {
+  unknownSession: (id: string) => new CtiError("unknown-session", `There is no session ${id.slice(0, 64)}.`),
+  sessionEnded: () => new CtiError("session-ended", "This session has already ended."),
+};

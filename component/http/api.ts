@@ -6,7 +6,7 @@
 import { timingSafeEqual } from "node:crypto";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { Cti } from "../../cti/cti.js";
-import { CtiError, ERRORS } from "../../cti/errors.js";
+import { CtiError, ERRORS, refuse } from "../../cti/errors.js";
 import type { Session } from "../../cti/types.js";
 import type { Logger } from "pino";
 
@@ -68,7 +68,7 @@ export function createHttpApp({ cti, home, webConfig, webDir, adminToken, health
   api.get("/messages", async (_req, res) => { res.json((await cti.messages(200)).map((m) => ({ ...m, at: iso(m.at) }))); });
   api.get("/sessions/:id", async (req, res) => {
     const s = await cti.session(String(req.params.id));
-    if (!s) throw new CtiError("unknown-session", `There is no session ${String(req.params.id).slice(0, 64)}.`);
+    if (!s) throw refuse.unknownSession(String(req.params.id));
     res.json(sessionJson(s));
   });
   app.use("/api", api);
