@@ -26,6 +26,8 @@ const queue = z
     deny: z.array(z.string().min(1).max(300)).default([]),
     /** A closed queue refuses joins with service-unavailable. */
     open: z.boolean().default(true),
+    /** Seconds an assigned customer has to write to the seat before it is released (unset: no limit). */
+    assignTimeout: z.number().int().min(1).max(3600).optional(),
     /** Extra pre-chat form fields the customer page shows (name and subject are always there). */
     fields: z.array(z.looseObject({
       var: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/i, "must be a form field name"),
@@ -75,6 +77,8 @@ export const configSchema = z.looseObject({
 });
 
 export type Config = z.infer<typeof configSchema>;
+/** A configuration as written, before defaults are filled in. */
+export type ConfigInput = z.input<typeof configSchema>;
 export type QueueConfig = Config["queues"][number];
 export type AgentConfig = Config["agents"][number];
 

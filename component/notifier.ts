@@ -27,6 +27,10 @@ function endedTexts(e: EndedEvent, seatName: string): { customer?: string; seat?
     case "customer": return { customer: `You ended the chat with ${seatName}.`, seat: `${e.customer} ended the chat.` };
     case "customer-offline": return { seat: `${e.customer} went offline, so the chat has ended.` };
     case "seat-offline": return { customer: `${seatName} is no longer available, so this chat has ended. You are welcome to join the queue again.` };
+    case "assign-timeout": return {
+      customer: `You did not write to ${seatName} in time, so the chat was released. You are welcome to join the queue again.`,
+      seat: `${e.customer} did not write in time, so the chat was released.`,
+    };
     default: return {};
   }
 }
@@ -52,6 +56,9 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log }: 
   async function handle(e: CtiEvent): Promise<void> {
     if (e.type === "assigned") {
       told.delete(e.session);
+      // The tick would catch it too, up to statusIntervalSeconds late: check right when it is due.
+      const limit = cti.queue(e.queue).assignTimeout;
+      if (limit) setTimeout(() => void cti.expire().catch((err: Error) => log.warn({ err: err.message }, "assignment timeout check failed")), limit * 1000).unref();
       await send(st.assigned(st.queueJid(e.queue, cc), e.customer, e.plain, e.session, e.seat, nameOf(e.seat)));
       await send(st.begin(cc, e.seat, e.session, e.customer, e.queue, e.form, { queuedAt: e.queuedAt }));
       await pushStatus(e.queue);
@@ -75,7 +82,7 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log }: 
 
   /** The periodic safety net: route anything a lost trigger left waiting, and tell everyone where they stand. */
   async function tick(): Promise<void> {
-    await cti.expireAway();
+    await cti.expire();
     await cti.route();
     for (const q of cti.queues) await pushStatus(q.name, { all: true });
   }

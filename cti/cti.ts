@@ -87,11 +87,21 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     if (ended?.seat) await route();
   }
 
-  /** Ends the sessions whose customer did not come back in time. */
-  async function expireAway(): Promise<number> {
-    const ended = await store.expireAway(now());
-    if (ended.length > 0) await route();
-    return ended.length;
+  /**
+   * Ends what ran out of time: sessions whose customer did not come back
+   * within the grace period, and assigned sessions whose customer did not
+   * write to the seat within the queue's assignTimeout (the seat is freed).
+   * Returns how many ended.
+   */
+  async function expire(): Promise<number> {
+    const t = now();
+    let ended = (await store.expireAway(t)).length;
+    for (const s of await store.sessions(0)) {
+      const limit = byName.get(s.queue)?.assignTimeout;
+      if (limit && s.state === "assigned" && s.assignedAt! + limit * 1000 <= t && (await store.end(s.id, "assign-timeout", t, "assigned"))) ended++;
+    }
+    if (ended > 0) await route();
+    return ended;
   }
 
   /** The customer takes its session over from a new JID, proving it with the token from the join. */
@@ -215,7 +225,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
   }
 
   return {
-    queues, queue: queueNamed, join, depart, customerOffline, expireAway, resume, end, inService, agentState, route, queueStatus,
+    queues, queue: queueNamed, join, depart, customerOffline, expire, resume, end, inService, agentState, route, queueStatus,
     feedback, leaveMessage, agentStats, agents, queueStats,
     messages: (limit = 100) => store.messages(limit),
     session: (id: string) => store.session(id),

@@ -5,7 +5,7 @@
  */
 import { nextHandleAverage } from "./policy.js";
 import type { ClaimResult, FeedbackResult, InServiceResult, ResumeResult, Store } from "./store.js";
-import type { Agent, AgentProfile, AgentState, CtiEvent, LeftMessage, Session } from "./types.js";
+import type { Agent, AgentProfile, AgentState, CtiEvent, LeftMessage, Session, SessionState } from "./types.js";
 import type { EndReason } from "../protocol/names.js";
 
 export class MemoryStore implements Store {
@@ -54,9 +54,9 @@ export class MemoryStore implements Store {
     return "ok";
   }
 
-  async end(id: string, reason: EndReason | "departed", now: number): Promise<Session | null> {
+  async end(id: string, reason: EndReason | "departed", now: number, onlyFrom?: SessionState): Promise<Session | null> {
     const s = this.sessionsById.get(id);
-    if (!s || s.state === "ended") return null;
+    if (!s || s.state === "ended" || (onlyFrom && s.state !== onlyFrom)) return null;
     const before = structuredClone(s);
     if (s.seat) {
       const a = this.agentsByJid.get(s.seat)!;

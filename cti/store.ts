@@ -4,7 +4,7 @@
  * so two CTI instances sharing a store never assign a customer twice or put a
  * seat over capacity.
  */
-import type { Agent, AgentProfile, AgentState, LeftMessage, Session } from "./types.js";
+import type { Agent, AgentProfile, AgentState, LeftMessage, Session, SessionState } from "./types.js";
 import type { EndReason } from "../protocol/names.js";
 
 export type ClaimResult = "ok" | "not-queued" | "seat-unavailable";
@@ -20,8 +20,8 @@ export interface Store {
   /** Gives a queued session to a ready seat with room. */
   claim(sessionId: string, seat: string, now: number): Promise<ClaimResult>;
   markInService(sessionId: string, seat: string, now: number): Promise<InServiceResult>;
-  /** Ends a live session (a queued one leaves its queue); returns it as it was, or null if not live. */
-  end(sessionId: string, reason: EndReason | "departed", now: number): Promise<Session | null>;
+  /** Ends a live session (a queued one leaves its queue), if in state `onlyFrom` when given; returns it as it was, or null. */
+  end(sessionId: string, reason: EndReason | "departed", now: number, onlyFrom?: SessionState): Promise<Session | null>;
   /** Sets an agent's state (and why it is not ready); going offline ends its sessions (returned). Unknown agents: null. */
   setAgentState(jid: string, state: AgentState, now: number, reason?: string): Promise<{ previous: AgentState; ended: string[] } | null>;
   /** The customer of a live, non-plain session went offline: it may resume until now + graceMs. */

@@ -13,6 +13,8 @@ export interface Queue {
   allowGuests: boolean;
   deny: string[];
   open: boolean;
+  /** Seconds an assigned customer has to write to the seat before the seat is released (none if unset). */
+  assignTimeout?: number;
 }
 
 export interface AgentProfile {

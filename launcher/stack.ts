@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { validateConfig, type Config } from "../component/config.js";
+import { validateConfig, type Config, type ConfigInput } from "../component/config.js";
 import { freePort } from "./ports.js";
 import { registerAccount, startProsody, type RunningProsody } from "./prosody.js";
 import { startRedis, type RunningRedis } from "./redis.js";
@@ -17,7 +17,7 @@ export interface TestStack {
   stop(): Promise<void>;
 }
 
-export async function startTestStack(overrides: Partial<Config> = {}): Promise<TestStack> {
+export async function startTestStack(overrides: Partial<ConfigInput> = {}): Promise<TestStack> {
   const runDir = mkdtempSync(join(tmpdir(), "switchboard-test-"));
   const ports = { c2s: await freePort(), http: await freePort(), component: await freePort(), redis: await freePort(), web: await freePort() };
   const config = validateConfig(

@@ -54,5 +54,6 @@ export const END_REASONS = [
   "seat", // the agent ended it
   "customer-offline", // the customer's client went unavailable
   "seat-offline", // the agent's last client went unavailable
+  "assign-timeout", // the customer did not write to the seat within the queue's assignTimeout
 ] as const;
 export type EndReason = (typeof END_REASONS)[number];

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
 import { HANDLE_WEIGHT } from "../policy.js";
 import type { ClaimResult, FeedbackResult, InServiceResult, ResumeResult, Store } from "../store.js";
-import type { Agent, AgentProfile, AgentState, LeftMessage, Session } from "../types.js";
+import type { Agent, AgentProfile, AgentState, LeftMessage, Session, SessionState } from "../types.js";
 import type { EndReason } from "../../protocol/names.js";
 import { keysFor, luaKeyFunctions, type Keys } from "./keys.js";
 
@@ -83,8 +83,8 @@ export class RedisStore implements Store {
     return this.run<InServiceResult>("in-service", id, seat, now);
   }
 
-  async end(id: string, reason: EndReason | "departed", now: number): Promise<Session | null> {
-    const flat = await this.run<Flat | null>("end", id, reason, now, ENDED_TTL_MS, HANDLE_WEIGHT);
+  async end(id: string, reason: EndReason | "departed", now: number, onlyFrom?: SessionState): Promise<Session | null> {
+    const flat = await this.run<Flat | null>("end", id, reason, now, ENDED_TTL_MS, HANDLE_WEIGHT, onlyFrom ?? "");
     return flat ? parseSession(toMap(flat)) : null;
   }
 

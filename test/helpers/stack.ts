@@ -3,14 +3,14 @@ import type { Client } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
 import { pino } from "pino";
 import { startComponent, type RunningComponent } from "../../component/app.js";
-import type { Config } from "../../component/config.js";
+import type { Config, ConfigInput } from "../../component/config.js";
 import { startTestStack, type TestStack } from "../../launcher/stack.js";
 import { NS } from "../../protocol/names.js";
 import { connectAccount, waitFor, xmlFor } from "./xmpp.js";
 
 export interface Running { stack: TestStack; app: RunningComponent; config: Config; stop(): Promise<void> }
 
-export async function startAll(overrides: Partial<Config> = {}): Promise<Running> {
+export async function startAll(overrides: Partial<ConfigInput> = {}): Promise<Running> {
   const stack = await startTestStack(overrides);
   try {
     const app = await startComponent(stack.config, { redisUrl: stack.redisUrl, log: pino({ level: process.env.LOG_LEVEL ?? "silent" }), webPort: 0 });

@@ -182,9 +182,9 @@ describe("web access additions", () => {
     await graceful.customerOffline("c1@guest.acme.test/a");
     expect(await graceful.session(s.id)).toMatchObject({ state: "assigned", awaySince: clock });
     clock += 29_000;
-    expect(await graceful.expireAway()).toBe(0);
+    expect(await graceful.expire()).toBe(0);
     clock += 1_000;
-    expect(await graceful.expireAway()).toBe(1);
+    expect(await graceful.expire()).toBe(1);
     expect(await graceful.session(s.id)).toMatchObject({ state: "ended", endReason: "customer-offline" });
     expect((await graceful.agent("alice@acme.test"))?.active).toBe(0);
   });
@@ -198,7 +198,7 @@ describe("web access additions", () => {
     expect(await graceful.sessionOf("c2@guest.acme.test/b")).toBe(s.id);
     expect(await graceful.sessionOf("c1@guest.acme.test/a")).toBeNull();
     clock += 60_000;
-    expect(await graceful.expireAway()).toBe(0);
+    expect(await graceful.expire()).toBe(0);
     expect(store.events.at(-1)).toMatchObject({ type: "resumed", previous: "c1@guest.acme.test/a", seat: "alice@acme.test" });
   });
 
@@ -253,5 +253,25 @@ describe("web access additions", () => {
     expect((await graceful.agents()).find((a) => a.jid === "alice@acme.test")).toMatchObject({ state: "not-ready", reason: "Lunch" });
     await graceful.agentState("alice@acme.test", "ready", "Back");
     expect((await graceful.agents()).find((a) => a.jid === "alice@acme.test")?.reason).toBe("");
+  });
+});
+
+describe("assignment timeout", () => {
+  it("releases the seat when an assigned customer does not write in time, and not once it did", async () => {
+    const timed = createCti({
+      store, guestDomain: GUEST, now: () => clock, newId: () => `T${++ids}`,
+      queues: [{ name: "billing", skills: ["billing"], allowGuests: true, deny: [], open: true, assignTimeout: 60 }],
+    });
+    await timed.agentState("bob@acme.test", "ready");
+    const silent = await timed.join({ queue: "billing", customer: "c1@guest.acme.test/a", plain: false, extraSkills: [], form: {} });
+    const writer = await timed.join({ queue: "billing", customer: "c2@guest.acme.test/a", plain: false, extraSkills: [], form: {} });
+    await timed.inService(writer.id, "bob@acme.test");
+    clock += 59_000;
+    expect(await timed.expire()).toBe(0);
+    clock += 1_000;
+    expect(await timed.expire()).toBe(1);
+    expect(await timed.session(silent.id)).toMatchObject({ state: "ended", endReason: "assign-timeout" });
+    expect((await timed.session(writer.id))?.state).toBe("in-service");
+    expect((await timed.agent("bob@acme.test"))?.active).toBe(1);
   });
 });

@@ -13,14 +13,15 @@ local function emit(eventType, fields)
   rcall('XADD', K.events(), 'MAXLEN', '~', '100000', '*', 'type', eventType, 'data', cjson.encode(fields))
 end
 
--- Ends a live session: leaves its queue or frees its seat, updates the queue's
--- handle time, and logs it. Returns the session as it was (flat), or false.
-local function endSession(id, reason, now, ttl, weight)
+-- Ends a live session (only if it is in state `onlyFrom`, when given): leaves its queue or
+-- frees its seat, updates the queue's handle time, and logs it. Returns the session as it
+-- was (flat), or false.
+local function endSession(id, reason, now, ttl, weight, onlyFrom)
   local key = K.session(id)
   local flat = rcall('HGETALL', key)
   if #flat == 0 then return false end
   local s = toMap(flat)
-  if s.state == 'ended' then return false end
+  if s.state == 'ended' or (onlyFrom and onlyFrom ~= '' and s.state ~= onlyFrom) then return false end
   if s.state == 'queued' then
     rcall('ZREM', K.queue(s.queue), id)
     rcall('ZREM', K.waiting(), id)
