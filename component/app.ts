@@ -53,6 +53,7 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
   const notifier = createNotifier({ cti, componentDomain: cc, send, nameOf, log });
   registerHandlers(entity, {
     cti, config, log, send, nameOf, isAgent: (jid) => agents.has(jid),
+    isSupervisor: (jid) => config.supervisors.some((s) => s.jid === jid),
     // A lost first status is not lost for long: the periodic tick tells every waiting customer.
     greet: (queue, id) => notifier.pushStatus(queue, { only: id }).catch((err: Error) => log.warn({ err: err.message }, "first queue-status not sent")),
   });

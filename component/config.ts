@@ -72,6 +72,8 @@ export const configSchema = z.looseObject({
   statusIntervalSeconds: z.number().min(1).max(15).default(15),
   queues: z.array(queue).min(1),
   agents: z.array(agent).default([]),
+  /** Supervisors: staff who may write to any seat and run the supervisor ad-hoc commands. */
+  supervisors: z.array(z.looseObject({ jid: bareJid, password: z.string().min(1), name: z.string().max(100).optional() })).default([]),
   /** Registered customer accounts the launcher provisions (demo and tests); customers may also use their own. */
   customers: z.array(z.looseObject({ jid: bareJid, password: z.string().min(1) })).default([]),
 });
@@ -99,7 +101,7 @@ export function validateConfig(doc: unknown, source = "config"): Config {
   if (dq) throw new ConfigError(`${source} is invalid:\n  queues: the name "${dq}" is used twice`);
   const da = dup(config.agents.map((a) => a.jid));
   if (da) throw new ConfigError(`${source} is invalid:\n  agents: the jid "${da}" is used twice`);
-  for (const [list, accounts] of [["agents", config.agents], ["customers", config.customers]] as const) {
+  for (const [list, accounts] of [["agents", config.agents], ["supervisors", config.supervisors], ["customers", config.customers]] as const) {
     for (const [i, a] of accounts.entries()) {
       if (a.jid.split("@")[1] !== config.domain)
         throw new ConfigError(`${source} is invalid:\n  ${list}[${i}].jid: must be on the domain ${config.domain}`);

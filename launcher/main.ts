@@ -63,6 +63,7 @@ function banner(config: Config, redisUrl: string, webUp: boolean): string {
     `  Guests         anonymous login on ${config.guestDomain}`,
     "  Agents:",
     ...config.agents.map((a) => `    ${a.jid}  password ${a.password}${a.name ? `  (${a.name})` : ""}`),
+    ...(config.supervisors.length ? ["  Supervisors:", ...config.supervisors.map((s) => `    ${s.jid}  password ${s.password}`)] : []),
     ...(config.customers.length ? ["  Customer accounts:", ...config.customers.map((c) => `    ${c.jid}  password ${c.password}`)] : []),
     first
       ? `Try it: profanity, then /connect ${first.jid} server 127.0.0.1 port ${config.ports.c2s} tls trust (password ${first.password}); go available, and have a customer write to ${config.queues[0]!.name}@${cc}.`
@@ -99,7 +100,7 @@ async function main(): Promise<void> {
 
   const prosody = await startProsody({ config, runDir, insecure: false, logLevel: "info", onLine: prefixed("prosody") });
   adopt({ name: "prosody", ...prosody });
-  for (const a of [...config.agents, ...config.customers]) await registerAccount(prosody.configFile, a.jid, a.password);
+  for (const a of [...config.agents, ...config.supervisors, ...config.customers]) await registerAccount(prosody.configFile, a.jid, a.password);
 
   const component = spawnChild("component", process.execPath, [componentEntry], {
     cwd: REPO_ROOT,

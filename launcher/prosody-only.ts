@@ -37,7 +37,7 @@ async function main(): Promise<void> {
     say(`prosody exited unexpectedly (${describeExit(exit)})`);
     void stop(1);
   });
-  for (const a of [...config.agents, ...config.customers]) await registerAccount(prosody.configFile, a.jid, a.password);
+  for (const a of [...config.agents, ...config.supervisors, ...config.customers]) await registerAccount(prosody.configFile, a.jid, a.password);
   say(`prosody is up (${join(runDir, "prosody.cfg.lua")}); ${config.agents.length} agent and ${config.customers.length} customer accounts registered`);
 }
 

@@ -59,6 +59,7 @@ export function renderProsodyConfig(config: Config, { runDir, insecure, logLevel
     componentDomain: config.component.domain,
     componentSecret: config.component.secret,
     seats: config.agents.map((a) => a.jid),
+    staff: config.supervisors.map((s) => s.jid),
     exampleQueue: `${exampleQueue.name}@${config.component.domain}`,
     allowPlain: insecure,
     modulesDisabled: insecure ? ["s2s", "offline", "tls"] : ["s2s", "offline"],

@@ -36,6 +36,7 @@ export async function startTestStack(overrides: Partial<ConfigInput> = {}): Prom
         { jid: "alice@acme.test", name: "Alice", password: "alice-pw", skills: ["billing"], maxChats: 1 },
         { jid: "bob@acme.test", name: "Bob", password: "bob-pw", skills: ["billing"], maxChats: 2 },
       ],
+      supervisors: [{ jid: "sam@acme.test", password: "sam-pw" }],
       customers: [{ jid: "carol@acme.test", password: "carol-pw" }],
       ...overrides,
       runDir,
@@ -52,7 +53,7 @@ export async function startTestStack(overrides: Partial<ConfigInput> = {}): Prom
     redis = await startRedis({ port: config.ports.redis, dir: join(runDir, "redis"), persist: false });
     prosody = await startProsody({ config, runDir, insecure: true, logLevel: "warn" });
     const { configFile } = prosody;
-    await Promise.all([...config.agents, ...config.customers].map((a) => registerAccount(configFile, a.jid, a.password)));
+    await Promise.all([...config.agents, ...config.supervisors, ...config.customers].map((a) => registerAccount(configFile, a.jid, a.password)));
     return { config, redisUrl: redis.url, prosodyConfig: configFile, prosodyOutput: prosody.output, stop };
   } catch (err) {
     await stop();

@@ -36,6 +36,11 @@ local seats = new_set();
 for _, seat in ipairs(module:get_option_array("switchboard_seats", {})) do
 	seats:add(jid_prep(seat) or seat); -- nodeprep, so "Alice@..." matches stanza addresses
 end
+-- Other staff (supervisors): they may write to any seat, but are not seats themselves.
+local staff = new_set();
+for _, jid in ipairs(module:get_option_array("switchboard_staff", {})) do
+	staff:add(jid_prep(jid) or jid);
+end
 
 local sb_errors = errors.init(module.name, {
 	["not-assigned"] = {
@@ -138,7 +143,7 @@ local function check_message_to_seat(event)
 		return;
 	end
 	local sender = jid_bare(from);
-	if sender == host or seats:contains(sender) then return; end -- staff
+	if sender == host or seats:contains(sender) or staff:contains(sender) then return; end -- staff
 
 	local grant = grants[seat] and grants[seat][sender];
 	if grant then

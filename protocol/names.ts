@@ -46,7 +46,12 @@ export const JOIN_FIELDS = { name: "name", skills: "skills", subject: "subject" 
 export const MESSAGE_FIELDS = { name: "name", email: "email", message: "message" } as const;
 
 /** XEP-0050 ad-hoc command nodes on the component. */
-export const COMMAND = { endSession: "end-session" } as const;
+export const COMMAND = {
+  endSession: "end-session", // agents
+  listQueues: "list-queues", // supervisors
+  listAgents: "list-agents", // supervisors
+  setAgentState: "set-agent-state", // supervisors
+} as const;
 
 /** Why a session ended, as carried by <ended reason='...'/>. */
 export const END_REASONS = [

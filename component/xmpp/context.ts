@@ -14,6 +14,7 @@ export interface HandlerDeps {
   /** An agent's display name ("Alice"). */
   nameOf: (jid: string) => string;
   isAgent: (bareJid: string) => boolean;
+  isSupervisor: (bareJid: string) => boolean;
 }
 
 /** Parsed addressing of an incoming stanza. */

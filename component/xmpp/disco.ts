@@ -1,11 +1,12 @@
 /** XEP-0030 service discovery: the component, its queues and its ad-hoc commands. */
 import { xml } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
-import { COMMAND, NS } from "../../protocol/names.js";
+import { NS } from "../../protocol/names.js";
 import type { Addr, HandlerDeps } from "./context.js";
 import { queueJid } from "./stanzas.js";
 
-export function discoHandlers({ cti, config }: HandlerDeps) {
+/** `commands(jid)`: the ad-hoc commands that requester may run. */
+export function discoHandlers({ cti, config }: HandlerDeps, commands: (jid: string) => Array<{ node: string; name: string }>) {
   const cc = config.component.domain;
 
   function info(el: Element, addr: Addr): Element {
@@ -30,7 +31,7 @@ export function discoHandlers({ cti, config }: HandlerDeps) {
     }
     if (el.attrs.node === NS.COMMANDS)
       return xml("query", { xmlns: NS.DISCO_ITEMS, node: NS.COMMANDS },
-        xml("item", { jid: cc, node: COMMAND.endSession, name: "End a customer session" }));
+        ...commands(addr.fromBare).map((c) => xml("item", { jid: cc, node: c.node, name: c.name })));
     return xml("query", { xmlns: NS.DISCO_ITEMS },
       ...cti.queues.map((q) => xml("item", { jid: queueJid(q.name, cc), name: q.title ?? q.name })));
   }

@@ -10,6 +10,7 @@ import { CtiError } from "../../cti/errors.js";
 import { bareOf } from "../../cti/policy.js";
 import { NS, SB, WG } from "../../protocol/names.js";
 import type { Addr, HandlerDeps } from "./context.js";
+import { commandHandlers } from "./commands.js";
 import { discoHandlers } from "./disco.js";
 import { presenceHandlers } from "./presence.js";
 import { queueHandlers } from "./queue.js";
@@ -25,7 +26,8 @@ export function registerHandlers(entity: Component, deps: HandlerDeps): void {
   const cc = config.component.domain;
   const queue = queueHandlers(deps);
   const seat = seatHandlers(deps);
-  const disco = discoHandlers(deps);
+  const commands = commandHandlers(deps);
+  const disco = discoHandlers(deps, commands.available);
   const { presence } = presenceHandlers(deps);
   const pong = () => true as const;
 
@@ -38,7 +40,7 @@ export function registerHandlers(entity: Component, deps: HandlerDeps): void {
     [`set ${NS.SB} ${SB.feedback}`]: { target: "cc", handle: seat.feedback },
     [`get ${NS.SB} ${SB.stats}`]: { target: "cc", handle: seat.stats },
     [`set ${NS.SB} ${SB.leaveMessage}`]: { target: "queue", handle: queue.leaveMessage },
-    [`set ${NS.COMMANDS} command`]: { target: "cc", handle: seat.endSessionCommand },
+    [`set ${NS.COMMANDS} command`]: { target: "cc", handle: commands.execute },
     [`get ${NS.DISCO_INFO} query`]: { target: "any", handle: disco.info },
     [`get ${NS.DISCO_ITEMS} query`]: { target: "any", handle: disco.items },
     [`get ${NS.PING} ping`]: { target: "any", handle: pong },

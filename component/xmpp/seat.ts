@@ -5,8 +5,7 @@
 import { xml } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
 import { CtiError } from "../../cti/errors.js";
-import type { Session } from "../../cti/types.js";
-import { COMMAND, NS, SB } from "../../protocol/names.js";
+import { NS, SB } from "../../protocol/names.js";
 import type { Addr, HandlerDeps } from "./context.js";
 import * as st from "./stanzas.js";
 
@@ -52,36 +51,6 @@ export function seatHandlers({ cti, config, send, isAgent }: HandlerDeps) {
     return xml(SB.stats, { xmlns: NS.SB, handled: String(s.handled), averageHandleSeconds: String(s.averageHandleSeconds), active: String(s.active), maxChats: String(s.maxChats) });
   }
 
-  async function liveSessionsOf(agent: string): Promise<Session[]> {
-    return (await cti.sessions(0)).filter((s) => s.seat === agent && s.state !== "ended");
-  }
-
-  /** XEP-0050 end-session: ends the agent's only session, or asks which one. Stateless between steps. */
-  async function endSessionCommand(el: Element, addr: Addr): Promise<Element> {
-    if (el.attrs.node !== COMMAND.endSession) throw new CtiError("bad-request", `There is no command ${String(el.attrs.node).slice(0, 64)}.`);
-    if (!isAgent(addr.fromBare)) throw new CtiError("forbidden", "Only agents may end sessions with this command.");
-    const sessionid = el.attrs.sessionid ?? `c${Date.now().toString(36)}`;
-    const reply = (status: string, ...children: Element[]) =>
-      xml("command", { xmlns: NS.COMMANDS, node: COMMAND.endSession, sessionid, status }, ...children);
-    const note = (text: string) => xml("note", { type: "info" }, text);
-    if (el.attrs.action === "cancel") return reply("canceled");
-
-    const chosen = el.getChild("x", NS.DATA)?.getChildren("field").find((f) => f.attrs.var === "session")?.getChildText("value");
-    const mine = await liveSessionsOf(addr.fromBare);
-    const target = chosen ?? (mine.length === 1 ? mine[0]!.id : undefined);
-    if (target) {
-      const ended = await cti.end(target, addr.fromBare);
-      return reply("completed", note(`The session with ${ended.customer} has ended.`));
-    }
-    if (mine.length === 0) return reply("completed", note("You have no active session."));
-    return reply("executing",
-      xml("actions", { execute: "complete" }, xml("complete")),
-      xml("x", { xmlns: NS.DATA, type: "form" },
-        xml("title", {}, "End a session"),
-        xml("field", { var: "session", type: "list-single", label: "Session" },
-          ...mine.map((s) => xml("option", { label: `${s.customer} (${s.queue})` }, xml("value", {}, s.id))))));
-  }
-
   /** Agents on plain clients may type "end" (or "end S1") to the component. */
   async function chatToComponent(stanza: Element, addr: Addr): Promise<void> {
     const body = stanza.getChildText("body")?.trim();
@@ -93,12 +62,12 @@ export function seatHandlers({ cti, config, send, isAgent }: HandlerDeps) {
     }
     const match = /^end(?:\s+(\S+))?$/i.exec(body);
     if (!match) return reply('Commands: "end" ends your session (or "end SESSION" when you have several).');
-    const mine = await liveSessionsOf(addr.fromBare);
+    const mine = (await cti.sessions(0)).filter((s) => s.seat === addr.fromBare && s.state !== "ended");
     const target = match[1] ?? (mine.length === 1 ? mine[0]!.id : undefined);
     if (!target) return reply(mine.length ? `Which one? ${mine.map((s) => `"end ${s.id}" (${s.customer})`).join(", ")}` : "You have no active session.");
     const ended = await cti.end(target, addr.fromBare);
     return reply(`The session with ${ended.customer} has ended.`);
   }
 
-  return { inService, end, resume, feedback, stats, endSessionCommand, chatToComponent };
+  return { inService, end, resume, feedback, stats, chatToComponent };
 }

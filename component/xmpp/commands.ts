@@ -1,0 +1,107 @@
+/**
+ * XEP-0050 ad-hoc commands on the component's domain, for plain XMPP
+ * clients: agents end a session; supervisors list queues and agents and
+ * force an agent's state. Stateless between steps: every form carries what
+ * the next step needs.
+ */
+import { xml } from "@xmpp/component";
+import type { Element } from "@xmpp/xml";
+import { CtiError } from "../../cti/errors.js";
+import type { AgentState } from "../../cti/types.js";
+import { COMMAND, NS } from "../../protocol/names.js";
+import type { Addr, HandlerDeps } from "./context.js";
+import { duration } from "./stanzas.js";
+
+type Role = "agent" | "supervisor";
+interface Command { name: string; role: Role; run: (el: Element, addr: Addr, reply: Reply) => Promise<Element> }
+type Reply = (status: "completed" | "executing" | "canceled", ...children: Element[]) => Element;
+
+const note = (text: string) => xml("note", { type: "info" }, text);
+const submitted = (el: Element, field: string) =>
+  el.getChild("x", NS.DATA)?.getChildren("field").find((f) => f.attrs.var === field)?.getChildText("value") ?? undefined;
+const form = (title: string, ...fields: Element[]) =>
+  [xml("actions", { execute: "complete" }, xml("complete")), xml("x", { xmlns: NS.DATA, type: "form" }, xml("title", {}, title), ...fields)];
+const listSingle = (name: string, label: string, options: Array<[value: string, label: string]>) =>
+  xml("field", { var: name, type: "list-single", label }, xml("required"),
+    ...options.map(([value, text]) => xml("option", { label: text }, xml("value", {}, value))));
+/** A result table (XEP-0004 reported + items), for clients that show forms; the note says the same in words. */
+const table = (columns: Array<[name: string, label: string]>, rows: string[][]) =>
+  xml("x", { xmlns: NS.DATA, type: "result" },
+    xml("reported", {}, ...columns.map(([name, label]) => xml("field", { var: name, label }))),
+    ...rows.map((row) => xml("item", {}, ...row.map((v, i) => xml("field", { var: columns[i]![0] }, xml("value", {}, v))))));
+
+const STATES: AgentState[] = ["ready", "not-ready", "offline"];
+
+export function commandHandlers({ cti, isAgent, isSupervisor }: HandlerDeps) {
+  const commands: Record<string, Command> = {
+    [COMMAND.endSession]: {
+      name: "End a customer session", role: "agent",
+      async run(el, addr, reply) {
+        const mine = (await cti.sessions(0)).filter((s) => s.seat === addr.fromBare && s.state !== "ended");
+        const target = submitted(el, "session") ?? (mine.length === 1 ? mine[0]!.id : undefined);
+        if (target) return reply("completed", note(`The session with ${(await cti.end(target, addr.fromBare)).customer} has ended.`));
+        if (mine.length === 0) return reply("completed", note("You have no active session."));
+        return reply("executing", ...form("End a session",
+          listSingle("session", "Session", mine.map((s) => [s.id, `${s.customer} (${s.queue})`]))));
+      },
+    },
+    [COMMAND.listQueues]: {
+      name: "List queues", role: "supervisor",
+      async run(_el, _addr, reply) {
+        const queues = await cti.queueStats();
+        return reply("completed",
+          note(queues.map((q) => `${q.name}: ${q.waiting} waiting${q.waiting ? `, the longest for ${duration(q.oldestWaitSeconds)}` : ""}`).join("\n")),
+          table([["queue", "Queue"], ["waiting", "Waiting"], ["oldest", "Longest wait (s)"]],
+            queues.map((q) => [q.name, String(q.waiting), String(q.oldestWaitSeconds)])));
+      },
+    },
+    [COMMAND.listAgents]: {
+      name: "List agents", role: "supervisor",
+      async run(_el, _addr, reply) {
+        const agents = await cti.agents();
+        return reply("completed",
+          note(agents.map((a) => `${a.jid}: ${a.state}${a.reason ? ` (${a.reason})` : ""}, ${a.activeSessions} of ${a.maxChats} chats`).join("\n")),
+          table([["jid", "Agent"], ["state", "State"], ["reason", "Reason"], ["active", "Chats"], ["maxChats", "Capacity"]],
+            agents.map((a) => [a.jid, a.state, a.reason, String(a.activeSessions), String(a.maxChats)])));
+      },
+    },
+    [COMMAND.setAgentState]: {
+      name: "Set an agent's state", role: "supervisor",
+      async run(el, addr, reply) {
+        const agent = submitted(el, "agent");
+        const state = submitted(el, "state") as AgentState | undefined;
+        if (!agent || !state) {
+          const agents = await cti.agents();
+          return reply("executing", ...form("Set an agent's state",
+            listSingle("agent", "Agent", agents.map((a) => [a.jid, `${a.name ?? a.jid} (${a.state})`])),
+            listSingle("state", "State", STATES.map((s) => [s, s])),
+            xml("field", { var: "reason", type: "text-single", label: "Reason (for not-ready)" })));
+        }
+        if (!STATES.includes(state)) throw new CtiError("bad-request", `The state must be one of ${STATES.join(", ")}.`);
+        const reason = submitted(el, "reason") || `set by ${addr.fromBare}`;
+        if (!(await cti.agentState(agent, state, reason))) throw new CtiError("not-found", `${agent.slice(0, 100)} is not an agent.`);
+        return reply("completed", note(`${agent} is now ${state}, until the agent's own presence changes it.`));
+      },
+    },
+  };
+
+  const allowed = (role: Role, jid: string) => (role === "agent" ? isAgent(jid) : isSupervisor(jid));
+
+  /** The commands this requester may run (XEP-0050 lets the list depend on who asks). */
+  function available(jid: string): Array<{ node: string; name: string }> {
+    return Object.entries(commands).filter(([, c]) => allowed(c.role, jid)).map(([node, c]) => ({ node, name: c.name }));
+  }
+
+  async function execute(el: Element, addr: Addr): Promise<Element> {
+    const node = el.attrs.node ?? "";
+    const command = commands[node];
+    if (!command) throw new CtiError("not-found", `There is no command ${node.slice(0, 64)}.`);
+    if (!allowed(command.role, addr.fromBare)) throw new CtiError("forbidden", `Only ${command.role}s may run ${node}.`);
+    const sessionid = el.attrs.sessionid ?? `c${Date.now().toString(36)}`;
+    const reply: Reply = (status, ...children) => xml("command", { xmlns: NS.COMMANDS, node, sessionid, status }, ...children);
+    if (el.attrs.action === "cancel") return reply("canceled");
+    return command.run(el, addr, reply);
+  }
+
+  return { available, execute };
+}

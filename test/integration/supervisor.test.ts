@@ -1,0 +1,69 @@
+/**
+ * Supervisors on a plain XMPP client: XEP-0050 commands to list queues and
+ * agents and to force an agent's state, and a message to any seat.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import type { Client } from "@xmpp/client";
+import type { Element } from "@xmpp/xml";
+import { NS } from "../../protocol/names.js";
+import { agentOnline, errorOf, iq, startAll, until, type Running } from "../helpers/stack.js";
+import { connectAccount, connectGuest, stopAll, waitFor, xmlFor } from "../helpers/xmpp.js";
+
+let r: Running;
+let sam: Client;
+let alice: Client;
+let guest: Client;
+const CC = "cc.acme.test";
+
+beforeAll(async () => {
+  r = await startAll();
+  sam = await connectAccount(r.config, "sam@acme.test", "sam-pw");
+  alice = await agentOnline(r, "alice@acme.test");
+  guest = await connectGuest(r.config);
+});
+afterAll(async () => { await stopAll(sam, alice, guest); await r?.stop(); });
+
+const command = (c: Client, node: string, fields?: Record<string, string>, sessionid?: string) => {
+  const xml = xmlFor(c);
+  const form = fields && xml("x", { xmlns: NS.DATA, type: "submit" }, ...Object.entries(fields).map(([k, v]) => xml("field", { var: k }, xml("value", {}, v))));
+  return iq(c, CC, "set", xml("command", { xmlns: NS.COMMANDS, node, action: fields ? "complete" : "execute", sessionid }, form));
+};
+const nodes = async (c: Client) =>
+  (await iq(c, CC, "get", xmlFor(c)("query", { xmlns: NS.DISCO_ITEMS, node: NS.COMMANDS }))).getChild("query")!.getChildren("item").map((i: Element) => i.attrs.node);
+
+describe("supervisors", () => {
+  it("see the commands their role may run", async () => {
+    expect(await nodes(sam)).toEqual(["list-queues", "list-agents", "set-agent-state"]);
+    expect(await nodes(alice)).toEqual(["end-session"]);
+    expect(await nodes(guest)).toEqual([]);
+    expect(errorOf(await command(guest, "list-agents"))?.condition).toBe("forbidden");
+    expect(errorOf(await command(sam, "no-such-command"))?.condition).toBe("item-not-found");
+  });
+
+  it("list queues and agents", async () => {
+    const queues = (await command(sam, "list-queues")).getChild("command", NS.COMMANDS)!;
+    expect(queues.attrs.status).toBe("completed");
+    expect(queues.getChildText("note")).toMatch(/billing: 0 waiting/);
+    const agents = (await command(sam, "list-agents")).getChild("command", NS.COMMANDS)!;
+    expect(agents.getChildText("note")).toMatch(/alice@acme.test: ready, 0 of 1 chats/);
+    const rows = agents.getChild("x", NS.DATA)!.getChildren("item");
+    expect(rows.map((row) => row.getChildren("field")[0]!.getChildText("value")).sort()).toEqual(["alice@acme.test", "bob@acme.test"]);
+  });
+
+  it("force an agent's state with a reason, through a two-step form", async () => {
+    const first = (await command(sam, "set-agent-state")).getChild("command", NS.COMMANDS)!;
+    expect(first.attrs.status).toBe("executing");
+    expect(first.getChild("x", NS.DATA)!.getChildren("field").map((f) => f.attrs.var)).toEqual(["agent", "state", "reason"]);
+    const done = (await command(sam, "set-agent-state", { agent: "alice@acme.test", state: "not-ready", reason: "Coaching" }, first.attrs.sessionid))
+      .getChild("command", NS.COMMANDS)!;
+    expect(done.attrs.status).toBe("completed");
+    await until(() => r.app.cti.agents(), (a) => a.some((x) => x.jid === "alice@acme.test" && x.state === "not-ready" && x.reason === "Coaching"), 5000, "alice paused");
+    expect(errorOf(await command(sam, "set-agent-state", { agent: "alice@acme.test", state: "asleep" }))?.condition).toBe("bad-request");
+    expect(errorOf(await command(sam, "set-agent-state", { agent: "nobody@acme.test", state: "ready" }))?.condition).toBe("item-not-found");
+  });
+
+  it("reach any seat, as staff", async () => {
+    await sam.send(xmlFor(sam)("message", { to: "alice@acme.test", type: "chat" }, xmlFor(sam)("body", {}, "Coaching at 3?")));
+    expect((await waitFor(alice, (s) => s.getChildText("body") === "Coaching at 3?")).attrs.from).toMatch(/^sam@acme.test\//);
+  });
+});
