@@ -39,7 +39,7 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
   for (const a of config.agents) await store.upsertAgent({ jid: a.jid, name: a.name, skills: a.skills, maxChats: a.maxChats });
   const cti = createCti({
     store, guestDomain: config.guestDomain, now: Date.now, graceSeconds: config.customerGraceSeconds,
-    queues: config.queues.map((q) => ({ name: q.name, title: q.title, skills: q.skills, allowGuests: q.allowGuests, deny: q.deny, open: q.open, assignTimeout: q.assignTimeout })),
+    queues: config.queues.map((q) => ({ name: q.name, title: q.title, skills: q.skills, allowGuests: q.allowGuests, deny: q.deny, open: q.open, assignTimeout: q.assignTimeout, wrapUpSeconds: q.wrapUpSeconds })),
   });
 
   const agents = new Map(config.agents.map((a) => [a.jid, a]));

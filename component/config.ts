@@ -28,6 +28,8 @@ const queue = z
     open: z.boolean().default(true),
     /** Seconds an assigned customer has to write to the seat before it is released (unset: no limit). */
     assignTimeout: z.number().int().min(1).max(3600).optional(),
+    /** Seconds a seat is not allocated after each session of this queue (after-chat work); the agent may end it early. */
+    wrapUpSeconds: z.number().int().min(0).max(3600).optional(),
     /** Extra pre-chat form fields the customer page shows (name and subject are always there). */
     fields: z.array(z.looseObject({
       var: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/i, "must be a form field name"),

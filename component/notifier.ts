@@ -36,6 +36,10 @@ function endedTexts(e: EndedEvent, seatName: string): { customer?: string; seat?
 }
 
 export function createNotifier({ cti, componentDomain: cc, send, nameOf, log }: NotifierDeps) {
+  /** Runs a CTI check when a timer is due (just after, so the deadline has passed). */
+  const later = (seconds: number, check: () => Promise<unknown>) =>
+    setTimeout(() => void check().catch((err: Error) => log.warn({ err: err.message }, "timed check failed")), seconds * 1000 + 10).unref();
+
   /** What each waiting customer was last told ("position/seconds"), so only changes are pushed. */
   const told = new Map<string, string>();
 
@@ -58,7 +62,7 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log }: 
       told.delete(e.session);
       // The tick would catch it too, up to statusIntervalSeconds late: check right when it is due.
       const limit = cti.queue(e.queue).assignTimeout;
-      if (limit) setTimeout(() => void cti.expire().catch((err: Error) => log.warn({ err: err.message }, "assignment timeout check failed")), limit * 1000).unref();
+      if (limit) later(limit, () => cti.expire());
       await send(st.assigned(st.queueJid(e.queue, cc), e.customer, e.plain, e.session, e.seat, nameOf(e.seat)));
       await send(st.begin(cc, e.seat, e.session, e.customer, e.queue, e.form, { queuedAt: e.queuedAt }));
       await pushStatus(e.queue);
@@ -74,6 +78,9 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log }: 
         await pushStatus(e.queue);
         return;
       }
+      // The seat is free again once its wrap-up is over: route then (the tick would, up to statusIntervalSeconds later).
+      const wrapUp = cti.queue(e.queue).wrapUpSeconds;
+      if (wrapUp) later(wrapUp, () => cti.route());
       const texts = endedTexts(e, nameOf(e.seat!));
       if (texts.customer) await send(st.ended(cc, e.customer, e.plain, e.session, e.reason, texts.customer));
       if (texts.seat) await send(st.ended(cc, e.seat!, true, e.session, e.reason, `${texts.seat} (session ${e.session})`));

@@ -53,7 +53,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     const session: Session = {
       id: newId(), queue: queue.name, customer: req.customer, plain: req.plain, needs, form: req.form,
       state: "queued", seat: null, queuedAt: now(), assignedAt: null, inServiceAt: null, endedAt: null, endReason: null,
-      token: newToken(), awaySince: null, feedback: null,
+      token: newToken(), awaySince: null, feedback: null, wrapUpMs: (queue.wrapUpSeconds ?? 0) * 1000,
     };
     const queued = await store.enqueue(session);
     if (!queued.ok)
@@ -166,6 +166,13 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     return result;
   }
 
+  /** The agent is done with its after-chat work before the wrap-up time is over. */
+  async function endWrapUp(jid: string): Promise<boolean> {
+    const ended = await store.endWrapUp(bareOf(jid), now());
+    if (ended) await route();
+    return ended;
+  }
+
   /** An agent's presence changed (with the status text as the reason when not ready). Returns null when the JID is no agent. */
   async function agentState(jid: string, state: AgentState, reason = "") {
     const result = await store.setAgentState(bareOf(jid), state, now(), reason.slice(0, 200));
@@ -180,7 +187,8 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
    */
   async function route(queueName?: string): Promise<number> {
     let agents = await store.agents();
-    if (!agents.some(hasCapacity)) return 0;
+    const t = now();
+    if (!agents.some((a) => hasCapacity(a, t))) return 0;
     const hopeless = new Set<string>(); // needs with no free seat in this pass
     let assigned = 0;
     for (const session of await store.waiting(queueName)) {
@@ -188,7 +196,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
       const key = session.needs.join(",");
       if (hopeless.has(key)) continue;
       for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
-        const seat = pickSeat(agents, session.needs);
+        const seat = pickSeat(agents, session.needs, t);
         if (!seat) { hopeless.add(key); break; }
         const result = await store.claim(session.id, seat.jid, now());
         if (result === "ok") { seat.active++; assigned++; break; }
@@ -209,9 +217,11 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     }));
   }
 
-  async function agents(): Promise<Array<{ jid: string; name?: string; state: AgentView; reason: string; activeSessions: number; maxChats: number; skills: string[] }>> {
+  async function agents(): Promise<Array<{ jid: string; name?: string; state: AgentView; reason: string; activeSessions: number; maxChats: number; skills: string[]; wrapUpUntil: string | null }>> {
+    const t = now();
     return (await store.agents()).map((a: Agent) => ({
-      jid: a.jid, name: a.name, state: agentView(a), reason: a.reason, activeSessions: a.active, maxChats: a.maxChats, skills: a.skills,
+      jid: a.jid, name: a.name, state: agentView(a, t), reason: a.reason, activeSessions: a.active, maxChats: a.maxChats, skills: a.skills,
+      wrapUpUntil: a.wrapUntil > t ? new Date(a.wrapUntil).toISOString() : null,
     }));
   }
 
@@ -225,7 +235,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
   }
 
   return {
-    queues, queue: queueNamed, join, depart, customerOffline, expire, resume, end, inService, agentState, route, queueStatus,
+    queues, queue: queueNamed, join, depart, customerOffline, expire, resume, end, inService, agentState, endWrapUp, route, queueStatus,
     feedback, leaveMessage, agentStats, agents, queueStats,
     messages: (limit = 100) => store.messages(limit),
     session: (id: string) => store.session(id),

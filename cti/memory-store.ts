@@ -20,7 +20,7 @@ export class MemoryStore implements Store {
 
   async upsertAgent(p: AgentProfile): Promise<void> {
     const old = this.agentsByJid.get(p.jid);
-    this.agentsByJid.set(p.jid, { state: "offline", reason: "", active: 0, freeSince: 0, ...old, ...p });
+    this.agentsByJid.set(p.jid, { state: "offline", reason: "", active: 0, freeSince: 0, wrapUntil: 0, ...old, ...p });
   }
 
   async enqueue(s: Session): Promise<{ ok: true } | { ok: false; existing: string }> {
@@ -36,7 +36,7 @@ export class MemoryStore implements Store {
     const s = this.sessionsById.get(id);
     if (!s || s.state !== "queued") return "not-queued";
     const a = this.agentsByJid.get(seat);
-    if (!a || a.state !== "ready" || a.active >= a.maxChats) return "seat-unavailable";
+    if (!a || a.state !== "ready" || a.active >= a.maxChats || a.wrapUntil > now) return "seat-unavailable";
     Object.assign(s, { state: "assigned", seat, assignedAt: now });
     a.active++;
     this.events.push({ type: "assigned", session: id, queue: s.queue, customer: s.customer, seat, plain: s.plain, form: s.form, queuedAt: s.queuedAt, at: now });
@@ -62,6 +62,7 @@ export class MemoryStore implements Store {
       const a = this.agentsByJid.get(s.seat)!;
       a.active--;
       a.freeSince = now;
+      if (s.wrapUpMs > 0 && reason !== "seat-offline") a.wrapUntil = Math.max(a.wrapUntil, now + s.wrapUpMs);
     }
     if (s.inServiceAt !== null) this.handle.set(s.queue, nextHandleAverage(this.handle.get(s.queue), (now - s.inServiceAt) / 1000));
     Object.assign(s, { state: "ended", endedAt: now, endReason: reason });
@@ -88,6 +89,14 @@ export class MemoryStore implements Store {
       }
     }
     return { previous, ended };
+  }
+
+  async endWrapUp(jid: string, now: number): Promise<boolean> {
+    const a = this.agentsByJid.get(jid);
+    if (!a || a.wrapUntil <= now) return false;
+    a.wrapUntil = 0;
+    this.events.push({ type: "wrap-up-ended", agent: jid, at: now });
+    return true;
   }
 
   async markAway(id: string, now: number, graceMs: number): Promise<boolean> {

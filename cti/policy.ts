@@ -61,14 +61,14 @@ export function canServe(agent: Pick<Agent, "skills">, needs: string[]): boolean
   return needs.every((s) => agent.skills.includes(s));
 }
 
-export function hasCapacity(agent: Agent): boolean {
-  return agent.state === "ready" && agent.active < agent.maxChats;
+export function hasCapacity(agent: Agent, now: number): boolean {
+  return agent.state === "ready" && agent.active < agent.maxChats && agent.wrapUntil <= now;
 }
 
 /** The seat for a customer: a ready one with the skills, fewest active sessions, then longest idle. */
-export function pickSeat(agents: Agent[], needs: string[]): Agent | undefined {
+export function pickSeat(agents: Agent[], needs: string[], now: number): Agent | undefined {
   return agents
-    .filter((a) => hasCapacity(a) && canServe(a, needs))
+    .filter((a) => hasCapacity(a, now) && canServe(a, needs))
     .sort((a, b) => a.active - b.active || a.freeSince - b.freeSince || a.jid.localeCompare(b.jid))[0];
 }
 
@@ -81,8 +81,10 @@ export function stateFromPresence(type: string | undefined, show: string | undef
   return undefined;
 }
 
-export function agentView(agent: Agent): AgentView {
-  return agent.state === "ready" && agent.active >= agent.maxChats ? "busy" : agent.state;
+export function agentView(agent: Agent, now: number): AgentView {
+  if (agent.state !== "ready") return agent.state;
+  if (agent.active >= agent.maxChats) return "busy";
+  return agent.wrapUntil > now ? "wrap-up" : "ready";
 }
 
 /** Until a queue has handled sessions, assume this handle time. */

@@ -24,6 +24,8 @@ export interface Store {
   end(sessionId: string, reason: EndReason | "departed", now: number, onlyFrom?: SessionState): Promise<Session | null>;
   /** Sets an agent's state (and why it is not ready); going offline ends its sessions (returned). Unknown agents: null. */
   setAgentState(jid: string, state: AgentState, now: number, reason?: string): Promise<{ previous: AgentState; ended: string[] } | null>;
+  /** Ends an agent's wrap-up now; false when it was not wrapping up (or is no agent). */
+  endWrapUp(jid: string, now: number): Promise<boolean>;
   /** The customer of a live, non-plain session went offline: it may resume until now + graceMs. */
   markAway(sessionId: string, now: number, graceMs: number): Promise<boolean>;
   /** Ends the sessions whose customer stayed away past the grace period; returns their ids. */

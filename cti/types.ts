@@ -4,7 +4,7 @@ import type { EndReason } from "../protocol/names.js";
 export type SessionState = "queued" | "assigned" | "in-service" | "ended";
 /** Stored agent state, driven by presence. "busy" is derived (ready and at capacity). */
 export type AgentState = "offline" | "not-ready" | "ready";
-export type AgentView = AgentState | "busy";
+export type AgentView = AgentState | "busy" | "wrap-up";
 
 export interface Queue {
   name: string;
@@ -15,6 +15,8 @@ export interface Queue {
   open: boolean;
   /** Seconds an assigned customer has to write to the seat before the seat is released (none if unset). */
   assignTimeout?: number;
+  /** Seconds a seat is not allocated after each session of this queue (after-chat work). */
+  wrapUpSeconds?: number;
 }
 
 export interface AgentProfile {
@@ -31,6 +33,8 @@ export interface Agent extends AgentProfile {
   active: number;
   /** When the agent last became free (ready, or a session ended): longest idle first. */
   freeSince: number;
+  /** Not allocated before this time (wrap-up after a session); 0 when not wrapping up. */
+  wrapUntil: number;
 }
 
 export interface Session {
@@ -55,6 +59,8 @@ export interface Session {
   /** When the customer went offline, while it may still resume; null when present. */
   awaySince: number | null;
   feedback: { score: number; comment: string } | null;
+  /** The seat's wrap-up after this session, from the queue's wrapUpSeconds when it was joined. */
+  wrapUpMs: number;
 }
 
 /** A message left for agents when nobody could take the chat. */
@@ -87,4 +93,5 @@ export type CtiEvent =
   | { type: "customer-away"; session: string; customer: string; at: number }
   | { type: "resumed"; session: string; queue: string; customer: string; previous: string; seat: string | null; plain: boolean; state: SessionState; form: Record<string, string>; at: number }
   | { type: "feedback"; session: string; score: number; at: number }
+  | { type: "wrap-up-ended"; agent: string; at: number }
   | { type: "message-left"; id: string; queue: string; at: number };

@@ -48,6 +48,7 @@ export const MESSAGE_FIELDS = { name: "name", email: "email", message: "message"
 /** XEP-0050 ad-hoc command nodes on the component. */
 export const COMMAND = {
   endSession: "end-session", // agents
+  endWrapUp: "end-wrap-up", // agents
   listQueues: "list-queues", // supervisors
   listAgents: "list-agents", // supervisors
   setAgentState: "set-agent-state", // supervisors

@@ -45,6 +45,13 @@ export function commandHandlers({ cti, isAgent, isSupervisor }: HandlerDeps) {
           listSingle("session", "Session", mine.map((s) => [s.id, `${s.customer} (${s.queue})`]))));
       },
     },
+    [COMMAND.endWrapUp]: {
+      name: "End my wrap-up (ready for the next customer)", role: "agent",
+      async run(_el, addr, reply) {
+        const ended = await cti.endWrapUp(addr.fromBare);
+        return reply("completed", note(ended ? "Wrap-up ended: you are ready for the next customer." : "You are not wrapping up."));
+      },
+    },
     [COMMAND.listQueues]: {
       name: "List queues", role: "supervisor",
       async run(_el, _addr, reply) {

@@ -51,7 +51,7 @@ export function seatHandlers({ cti, config, send, isAgent }: HandlerDeps) {
     return xml(SB.stats, { xmlns: NS.SB, handled: String(s.handled), averageHandleSeconds: String(s.averageHandleSeconds), active: String(s.active), maxChats: String(s.maxChats) });
   }
 
-  /** Agents on plain clients may type "end" (or "end S1") to the component. */
+  /** Agents on plain clients may type "end" (or "end S1"), or "ready" to end their wrap-up, to the component. */
   async function chatToComponent(stanza: Element, addr: Addr): Promise<void> {
     const body = stanza.getChildText("body")?.trim();
     if (!body) return;
@@ -60,8 +60,11 @@ export function seatHandlers({ cti, config, send, isAgent }: HandlerDeps) {
       const queues = cti.queues.map((q) => `${st.queueJid(q.name, cc)} (${q.title ?? q.name})`).join(", ");
       return reply(`To reach an agent, write to a queue: ${queues}.`);
     }
+    if (/^ready$/i.test(body)) {
+      return reply((await cti.endWrapUp(addr.fromBare)) ? "Wrap-up ended: you are ready for the next customer." : "You are not wrapping up.");
+    }
     const match = /^end(?:\s+(\S+))?$/i.exec(body);
-    if (!match) return reply('Commands: "end" ends your session (or "end SESSION" when you have several).');
+    if (!match) return reply('Commands: "end" ends your session (or "end SESSION" when you have several); "ready" ends your wrap-up.');
     const mine = (await cti.sessions(0)).filter((s) => s.seat === addr.fromBare && s.state !== "ended");
     const target = match[1] ?? (mine.length === 1 ? mine[0]!.id : undefined);
     if (!target) return reply(mine.length ? `Which one? ${mine.map((s) => `"end ${s.id}" (${s.customer})`).join(", ")}` : "You have no active session.");

@@ -13,8 +13,12 @@ import { keysFor, luaKeyFunctions, type Keys } from "./keys.js";
 const LUA_DIR = new URL("../../../cti/redis/lua/", import.meta.url);
 const SCRIPTS = [
   "enqueue", "claim", "in-service", "end", "agent-state", "upsert-agent", "away", "expire-away", "resume", "feedback", "leave-message",
+  "end-wrap-up",
 ] as const;
 type ScriptName = (typeof SCRIPTS)[number];
+
+/** The ioredis method a script is defined as: "end-wrap-up" -> "sb_end_wrap_up". */
+const commandName = (script: ScriptName) => `sb_${script.replaceAll("-", "_")}`;
 
 /** How long an ended session stays readable (GET /api/sessions/:id). */
 export const ENDED_TTL_MS = 24 * 3600 * 1000;
@@ -41,6 +45,7 @@ export function parseSession(h: Record<string, string>): Session | null {
     queuedAt: Number(h.queuedAt), assignedAt: num(h.assignedAt), inServiceAt: num(h.inServiceAt), endedAt: num(h.endedAt),
     endReason: (h.endReason || null) as Session["endReason"], token: h.token ?? "", awaySince: num(h.awaySince),
     feedback: h.feedbackScore ? { score: Number(h.feedbackScore), comment: h.feedbackComment ?? "" } : null,
+    wrapUpMs: Number(h.wrapUpMs ?? 0),
   };
 }
 
@@ -49,6 +54,7 @@ function parseAgent(h: Record<string, string>): Agent | null {
   return {
     jid: h.jid, name: h.name || undefined, skills: list(h.skills), maxChats: Number(h.maxChats),
     state: h.state as AgentState, reason: h.reason ?? "", active: Number(h.active), freeSince: Number(h.freeSince),
+    wrapUntil: Number(h.wrapUntil ?? 0),
   };
 }
 
@@ -58,11 +64,11 @@ export class RedisStore implements Store {
 
   constructor(private readonly redis: Redis, readonly prefix = "sb:") {
     this.keys = keysFor(prefix);
-    for (const name of SCRIPTS) redis.defineCommand(`sb_${name.replace("-", "_")}`, { numberOfKeys: 0, lua: this.scripts[name] });
+    for (const name of SCRIPTS) redis.defineCommand(commandName(name), { numberOfKeys: 0, lua: this.scripts[name] });
   }
 
   private run<T>(name: ScriptName, ...args: Array<string | number>): Promise<T> {
-    const command = `sb_${name.replace("-", "_")}`;
+    const command = commandName(name);
     return (this.redis as unknown as Record<string, (...a: Array<string | number>) => Promise<T>>)[command]!(this.prefix, ...args);
   }
 
@@ -71,7 +77,7 @@ export class RedisStore implements Store {
   }
 
   async enqueue(s: Session): Promise<{ ok: true } | { ok: false; existing: string }> {
-    const [ok, id] = await this.run<[number, string]>("enqueue", s.id, s.queue, s.customer, s.plain ? "1" : "0", s.needs.join(","), JSON.stringify(s.form), s.queuedAt, s.token);
+    const [ok, id] = await this.run<[number, string]>("enqueue", s.id, s.queue, s.customer, s.plain ? "1" : "0", s.needs.join(","), JSON.stringify(s.form), s.queuedAt, s.token, s.wrapUpMs);
     return ok ? { ok: true } : { ok: false, existing: id };
   }
 
@@ -91,6 +97,10 @@ export class RedisStore implements Store {
   async setAgentState(jid: string, state: AgentState, now: number, reason = "") {
     const r = await this.run<[AgentState, ...string[]] | null>("agent-state", jid, state, now, ENDED_TTL_MS, HANDLE_WEIGHT, reason);
     return r ? { previous: r[0], ended: r.slice(1) } : null;
+  }
+
+  async endWrapUp(jid: string, now: number): Promise<boolean> {
+    return (await this.run<number>("end-wrap-up", jid, now)) === 1;
   }
 
   async markAway(id: string, now: number, graceMs: number): Promise<boolean> {

@@ -162,6 +162,21 @@ describe("RedisStore", () => {
     expect((await store.messages(10)).map((m) => m.message)).toEqual(["second", "first"]);
   });
 
+  it("refuses to claim a seat during its wrap-up, even for an instance with a stale view", async () => {
+    let t = 1_000;
+    const { store } = instance(() => t);
+    const wrapQueues: Queue[] = [{ ...QUEUES[0]!, wrapUpSeconds: 30 }];
+    const cti = createCti({ store, queues: wrapQueues, guestDomain: "guest.acme.test", now: () => t });
+    await store.upsertAgent({ jid: "alice@acme.test", skills: ["billing"], maxChats: 1 });
+    await cti.agentState("alice@acme.test", "ready");
+    const first = await cti.join({ queue: "billing", customer: "a@x/1", plain: false, extraSkills: [], form: {} });
+    const second = await cti.join({ queue: "billing", customer: "b@x/1", plain: false, extraSkills: [], form: {} });
+    await cti.end(first.id, "alice@acme.test");
+    expect(await store.agent("alice@acme.test")).toMatchObject({ wrapUntil: 31_000, active: 0 });
+    expect(await store.claim(second.id, "alice@acme.test", 30_999)).toBe("seat-unavailable");
+    expect(await store.claim(second.id, "alice@acme.test", 31_000)).toBe("ok");
+  });
+
   it("hands a dead reader's unacknowledged events to another reader", async () => {
     const { redis, store, cti } = instance();
     await store.upsertAgent({ jid: "alice@acme.test", skills: ["billing"], maxChats: 1 });

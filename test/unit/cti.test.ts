@@ -275,3 +275,28 @@ describe("assignment timeout", () => {
     expect((await timed.agent("bob@acme.test"))?.active).toBe(1);
   });
 });
+
+describe("wrap-up", () => {
+  it("keeps a seat out of routing for the queue's wrap-up after each session, unless the agent ends it", async () => {
+    const wrapping = createCti({
+      store, guestDomain: GUEST, now: () => clock, newId: () => `W${++ids}`,
+      queues: [{ name: "billing", skills: ["billing"], allowGuests: true, deny: [], open: true, wrapUpSeconds: 30 }],
+    });
+    const join = (c: string) => wrapping.join({ queue: "billing", customer: c, plain: false, extraSkills: [], form: {} });
+    await wrapping.agentState("alice@acme.test", "ready");
+    const first = await join("c1@guest.acme.test/a");
+    const second = await join("c2@guest.acme.test/a");
+    await wrapping.end(first.id, "alice@acme.test");
+    expect((await wrapping.session(second.id))?.state).toBe("queued");
+    expect((await wrapping.agents()).find((a) => a.jid === "alice@acme.test")).toMatchObject({ state: "wrap-up", wrapUpUntil: new Date(clock + 30_000).toISOString() });
+    clock += 30_000;
+    await wrapping.route();
+    expect((await wrapping.session(second.id))?.seat).toBe("alice@acme.test");
+
+    const third = await join("c3@guest.acme.test/a");
+    await wrapping.end(second.id, "alice@acme.test");
+    expect(await wrapping.endWrapUp("alice@acme.test")).toBe(true);
+    expect((await wrapping.session(third.id))?.seat).toBe("alice@acme.test");
+    expect(await wrapping.endWrapUp("alice@acme.test")).toBe(false);
+  });
+});

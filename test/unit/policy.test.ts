@@ -4,7 +4,7 @@ import { authorize, estimateWait, needsFor, pickSeat, stateFromPresence, validat
 import type { Agent, Queue } from "../../cti/types.js";
 
 const queue = (over: Partial<Queue> = {}): Queue => ({ name: "billing", skills: ["billing"], allowGuests: true, deny: [], open: true, ...over });
-const agent = (jid: string, over: Partial<Agent> = {}): Agent => ({ jid, skills: ["billing"], maxChats: 1, state: "ready", reason: "", active: 0, freeSince: 0, ...over });
+const agent = (jid: string, over: Partial<Agent> = {}): Agent => ({ jid, skills: ["billing"], maxChats: 1, state: "ready", reason: "", active: 0, freeSince: 0, wrapUntil: 0, ...over });
 const code = (fn: () => void) => { try { fn(); return "none"; } catch (e) { return (e as CtiError).code; } };
 
 describe("authorization", () => {
@@ -51,8 +51,13 @@ describe("allocation", () => {
       agent("full@x", { active: 1 }),
       agent("noskill@x", { skills: [] }),
     ];
-    expect(pickSeat(agents, ["billing"])?.jid).toBe("idle@x");
-    expect(pickSeat(agents, ["billing", "fr"])).toBeUndefined();
+    expect(pickSeat(agents, ["billing"], 1000)?.jid).toBe("idle@x");
+    expect(pickSeat(agents, ["billing", "fr"], 1000)).toBeUndefined();
+  });
+  it("skips a seat in wrap-up until it is over", () => {
+    const agents = [agent("wrapping@x", { wrapUntil: 2000 }), agent("later@x", { freeSince: 900 })];
+    expect(pickSeat(agents, ["billing"], 1999)?.jid).toBe("later@x");
+    expect(pickSeat(agents, ["billing"], 2000)?.jid).toBe("wrapping@x");
   });
 });
 

@@ -7,8 +7,10 @@ local key = K.session(id)
 local s = rcall('HMGET', key, 'state', 'queue', 'customer', 'plain', 'form', 'queuedAt')
 if s[1] ~= 'queued' then return 'not-queued' end
 local agent = K.agent(seat)
-local a = rcall('HMGET', agent, 'state', 'active', 'maxChats')
-if a[1] ~= 'ready' or tonumber(a[2]) >= tonumber(a[3]) then return 'seat-unavailable' end
+local a = rcall('HMGET', agent, 'state', 'active', 'maxChats', 'wrapUntil')
+if a[1] ~= 'ready' or tonumber(a[2]) >= tonumber(a[3]) or (tonumber(a[4]) or 0) > tonumber(now) then
+  return 'seat-unavailable'
+end
 rcall('HSET', key, 'state', 'assigned', 'seat', seat, 'assignedAt', now)
 rcall('HINCRBY', agent, 'active', 1)
 rcall('SADD', K.agentSessions(seat), id)

@@ -1,5 +1,6 @@
 -- Queues a new session unless the customer's full JID already has a live one.
--- ARGV: prefix, id, queue, customer, plain ('1'|'0'), needs (comma list), form (JSON), now, token
+-- ARGV: prefix, id, queue, customer, plain ('1'|'0'), needs (comma list), form (JSON), now, token,
+--       wrap-up (ms) the seat gets after this session
 -- Returns: {1, id} when queued, {0, existing id} when the customer already has a live session.
 local id, queue, customer, plain, needs, form, now = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 local existing = rcall('GET', K.customer(customer))
@@ -7,7 +8,7 @@ if existing then return { 0, existing } end
 local seq = rcall('INCR', K.seq())
 rcall('HSET', K.session(id), 'id', id, 'queue', queue, 'customer', customer, 'plain', plain, 'needs', needs,
   'form', form, 'state', 'queued', 'seat', '', 'queuedAt', now, 'assignedAt', '', 'inServiceAt', '',
-  'endedAt', '', 'endReason', '', 'token', ARGV[9], 'awaySince', '')
+  'endedAt', '', 'endReason', '', 'token', ARGV[9], 'awaySince', '', 'wrapUpMs', ARGV[10])
 rcall('SET', K.customer(customer), id)
 rcall('ZADD', K.queue(queue), seq, id)
 rcall('ZADD', K.waiting(), seq, id)

@@ -29,6 +29,11 @@ local function endSession(id, reason, now, ttl, weight, onlyFrom)
     local agent = K.agent(s.seat)
     rcall('HINCRBY', agent, 'active', -1)
     rcall('HSET', agent, 'freeSince', now)
+    local wrap = tonumber(s.wrapUpMs or '0') or 0
+    if wrap > 0 and reason ~= 'seat-offline' then
+      local untilMs = tonumber(now) + wrap
+      if untilMs > (tonumber(rcall('HGET', agent, 'wrapUntil')) or 0) then rcall('HSET', agent, 'wrapUntil', untilMs) end
+    end
     rcall('SREM', K.agentSessions(s.seat), id)
   end
   if s.inServiceAt ~= '' then

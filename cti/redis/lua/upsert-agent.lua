@@ -6,5 +6,6 @@ rcall('HSET', agent, 'jid', jid, 'name', ARGV[3], 'skills', ARGV[4], 'maxChats',
 rcall('HSETNX', agent, 'state', 'offline')
 rcall('HSETNX', agent, 'active', 0)
 rcall('HSETNX', agent, 'freeSince', 0)
+rcall('HSETNX', agent, 'wrapUntil', 0)
 rcall('SADD', K.agents(), jid)
 return 1
