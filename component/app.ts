@@ -14,7 +14,7 @@ import { pino, type Logger } from "pino";
 import { createCti } from "../cti/cti.js";
 import { EventReader } from "../cti/redis/events.js";
 import { RedisStore } from "../cti/redis/store.js";
-import type { Config } from "./config.js";
+import { queueOf, type Config } from "./config.js";
 import { createHttpApp } from "./http/api.js";
 import { homePage } from "./http/home.js";
 import { WEB_DIR, webConfig } from "./http/web-config.js";
@@ -39,7 +39,7 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
   for (const a of config.agents) await store.upsertAgent({ jid: a.jid, name: a.name, skills: a.skills, maxChats: a.maxChats });
   const cti = createCti({
     store, guestDomain: config.guestDomain, now: Date.now, graceSeconds: config.customerGraceSeconds,
-    queues: config.queues.map((q) => ({ name: q.name, title: q.title, skills: q.skills, allowGuests: q.allowGuests, deny: q.deny, open: q.open, assignTimeout: q.assignTimeout, wrapUpSeconds: q.wrapUpSeconds })),
+    queues: config.queues.map((q) => queueOf(config, q)),
   });
 
   const agents = new Map(config.agents.map((a) => [a.jid, a]));

@@ -7,6 +7,17 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
 import { z } from "zod";
+import { DAYS, parseRange, type Hours } from "../cti/hours.js";
+import type { Queue } from "../cti/types.js";
+
+const validTimezone = (tz: string) => {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 const hostname = z
   .string()
@@ -30,6 +41,19 @@ const queue = z
     assignTimeout: z.number().int().min(1).max(3600).optional(),
     /** Seconds a seat is not allocated after each session of this queue (after-chat work); the agent may end it early. */
     wrapUpSeconds: z.number().int().min(0).max(3600).optional(),
+    /** At most this many customers wait; more are refused. */
+    maxWaiting: z.number().int().min(1).optional(),
+    /** A customer who waited this long leaves the queue with a notice. */
+    maxWaitSeconds: z.number().int().min(1).optional(),
+    /** Business hours: { timezone, weekly: { mon: ["09:00-17:00"], ... }, holidays: ["YYYY-MM-DD"] }. */
+    hours: z.looseObject({
+      timezone: z.string().refine(validTimezone, "must be an IANA time zone such as Europe/Paris"),
+      weekly: z.partialRecord(z.enum(DAYS), z.array(z.string().refine((r) => parseRange(r) !== null, "must be a range such as 09:00-17:00"))),
+      holidays: z.array(z.string().regex(/^\d{4}-\d\d-\d\d$/, "must be a date such as 2026-12-25")).default([]),
+    }).optional(),
+    /** After waiting overflowAfter seconds, seats with overflowTo's skills (or those of the queue it names) may serve too. */
+    overflowAfter: z.number().int().min(1).optional(),
+    overflowTo: z.union([z.looseObject({ skills: z.array(skillName).min(1) }), z.looseObject({ queue: z.string() })]).optional(),
     /** Extra pre-chat form fields the customer page shows (name and subject are always there). */
     fields: z.array(z.looseObject({
       var: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/i, "must be a form field name"),
@@ -86,6 +110,19 @@ export type ConfigInput = z.input<typeof configSchema>;
 export type QueueConfig = Config["queues"][number];
 export type AgentConfig = Config["agents"][number];
 
+/** A configured queue as the CTI sees it (overflowTo resolved to skills). */
+export function queueOf(config: Config, q: QueueConfig): Queue {
+  const to = q.overflowTo;
+  const overflowSkills = !to ? undefined
+    : typeof to.queue === "string" ? config.queues.find((other) => other.name === to.queue)!.skills
+    : (to.skills as string[]);
+  return {
+    name: q.name, title: q.title, skills: q.skills, allowGuests: q.allowGuests, deny: q.deny, open: q.open,
+    assignTimeout: q.assignTimeout, wrapUpSeconds: q.wrapUpSeconds, maxWaiting: q.maxWaiting, maxWaitSeconds: q.maxWaitSeconds,
+    hours: q.hours as Hours | undefined, overflowAfter: q.overflowAfter, overflowSkills,
+  };
+}
+
 export class ConfigError extends Error {
   override name = "ConfigError";
 }
@@ -103,6 +140,13 @@ export function validateConfig(doc: unknown, source = "config"): Config {
   if (dq) throw new ConfigError(`${source} is invalid:\n  queues: the name "${dq}" is used twice`);
   const da = dup(config.agents.map((a) => a.jid));
   if (da) throw new ConfigError(`${source} is invalid:\n  agents: the jid "${da}" is used twice`);
+  for (const [i, q] of config.queues.entries()) {
+    const to = q.overflowTo;
+    if (to && "queue" in to && !config.queues.some((other) => other.name === to.queue))
+      throw new ConfigError(`${source} is invalid:\n  queues[${i}].overflowTo.queue: there is no queue "${to.queue}"`);
+    if (Boolean(q.overflowAfter) !== Boolean(to))
+      throw new ConfigError(`${source} is invalid:\n  queues[${i}]: overflowAfter and overflowTo go together`);
+  }
   for (const [list, accounts] of [["agents", config.agents], ["supervisors", config.supervisors], ["customers", config.customers]] as const) {
     for (const [i, a] of accounts.entries()) {
       if (a.jid.split("@")[1] !== config.domain)

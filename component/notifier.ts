@@ -58,7 +58,12 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log }: 
   }
 
   async function handle(e: CtiEvent): Promise<void> {
-    if (e.type === "assigned") {
+    if (e.type === "queued") {
+      // Checks due while the customer waits (the tick catches them too, later).
+      const q = cti.queue(e.queue);
+      if (q.maxWaitSeconds) later(q.maxWaitSeconds, () => cti.expire());
+      if (q.overflowAfter) later(q.overflowAfter, () => cti.route());
+    } else if (e.type === "assigned") {
       told.delete(e.session);
       // The tick would catch it too, up to statusIntervalSeconds late: check right when it is due.
       const limit = cti.queue(e.queue).assignTimeout;
@@ -74,7 +79,10 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log }: 
     } else if (e.type === "ended") {
       told.delete(e.session);
       if (e.from === "queued") {
-        if (e.reason === "departed" || e.reason === "customer") await send(st.departed(st.queueJid(e.queue, cc), e.customer, e.plain, e.queue));
+        const from = st.queueJid(e.queue, cc);
+        if (e.reason === "departed" || e.reason === "customer") await send(st.departed(from, e.customer, e.plain, `You have left the queue ${e.queue}.`));
+        if (e.reason === "expired")
+          await send(st.departed(from, e.customer, e.plain, `Sorry, nobody could take your chat in time, so you have left the queue ${e.queue}. Please leave a message or try again later.`));
         await pushStatus(e.queue);
         return;
       }

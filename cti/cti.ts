@@ -5,6 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { CtiError, refuse } from "./errors.js";
+import { isOpen, nextOpening } from "./hours.js";
 import {
   DEFAULT_HANDLE_SECONDS, agentView, authorize, bareOf, canServe, estimateWait, hasCapacity,
   needsFor, pickSeat, servingCapacity, validateFeedback, validateJoin, validateLeftMessage,
@@ -44,6 +45,10 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
   async function join(req: JoinRequest): Promise<Session> {
     const queue = queueNamed(req.queue);
     authorize(queue, req.customer, guestDomain);
+    if (queue.hours && !isOpen(queue.hours, now())) {
+      const next = nextOpening(queue.hours, now());
+      throw new CtiError("queue-closed", `The queue ${queue.title ?? queue.name} is closed now.${next ? ` It opens ${next}.` : ""}`);
+    }
     validateJoin(req);
     const needs = needsFor(queue, req.extraSkills);
     const able = (await store.agents()).filter((a) => canServe(a, needs));
@@ -55,7 +60,9 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
       state: "queued", seat: null, queuedAt: now(), assignedAt: null, inServiceAt: null, endedAt: null, endReason: null,
       token: newToken(), awaySince: null, feedback: null, wrapUpMs: (queue.wrapUpSeconds ?? 0) * 1000,
     };
-    const queued = await store.enqueue(session);
+    const queued = await store.enqueue(session, queue.maxWaiting);
+    if (queued.ok === "full")
+      throw new CtiError("queue-full", `The queue ${queue.title ?? queue.name} is full right now. Please leave a message or try again later.`);
     if (!queued.ok)
       throw new CtiError("already-queued", "You already have a request waiting or in progress from this client. Leave it first.");
     await route(queue.name);
@@ -89,16 +96,18 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
 
   /**
    * Ends what ran out of time: sessions whose customer did not come back
-   * within the grace period, and assigned sessions whose customer did not
-   * write to the seat within the queue's assignTimeout (the seat is freed).
+   * within the grace period, assigned sessions whose customer did not write
+   * to the seat within the queue's assignTimeout (the seat is freed), and
+   * customers who waited the queue's maxWaitSeconds.
    * Returns how many ended.
    */
   async function expire(): Promise<number> {
     const t = now();
     let ended = (await store.expireAway(t)).length;
     for (const s of await store.sessions(0)) {
-      const limit = byName.get(s.queue)?.assignTimeout;
-      if (limit && s.state === "assigned" && s.assignedAt! + limit * 1000 <= t && (await store.end(s.id, "assign-timeout", t, "assigned"))) ended++;
+      const q = byName.get(s.queue);
+      if (q?.assignTimeout && s.state === "assigned" && s.assignedAt! + q.assignTimeout * 1000 <= t && (await store.end(s.id, "assign-timeout", t, "assigned"))) ended++;
+      if (q?.maxWaitSeconds && s.state === "queued" && s.queuedAt + q.maxWaitSeconds * 1000 <= t && (await store.end(s.id, "expired", t, "queued"))) ended++;
     }
     if (ended > 0) await route();
     return ended;
@@ -193,10 +202,11 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     let assigned = 0;
     for (const session of await store.waiting(queueName)) {
       if (session.awaySince !== null) continue; // keeps its place, but nobody is there to serve yet
-      const key = session.needs.join(",");
+      const overflow = overflowNeeds(session, t);
+      const key = `${session.needs.join(",")}|${overflow?.join(",") ?? ""}`;
       if (hopeless.has(key)) continue;
       for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
-        const seat = pickSeat(agents, session.needs, t);
+        const seat = pickSeat(agents, session.needs, t) ?? (overflow && pickSeat(agents, overflow, t));
         if (!seat) { hopeless.add(key); break; }
         const result = await store.claim(session.id, seat.jid, now());
         if (result === "ok") { seat.active++; assigned++; break; }
@@ -205,6 +215,14 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
       }
     }
     return assigned;
+  }
+
+  /** The skills that may also serve a customer who waited past the queue's overflowAfter (its extras kept). */
+  function overflowNeeds(session: Session, t: number): string[] | undefined {
+    const q = byName.get(session.queue);
+    if (!q?.overflowAfter || !q.overflowSkills || session.queuedAt + q.overflowAfter * 1000 > t) return undefined;
+    const extras = session.needs.filter((s) => !q.skills.includes(s));
+    return [...new Set([...q.overflowSkills, ...extras])].sort();
   }
 
   /** Position and estimated wait of everyone waiting in a queue. */

@@ -12,6 +12,7 @@ export const ERRORS = {
   "not-authorized": { xmpp: "not-authorized", type: "auth", http: 401 },
   "queue-closed": { xmpp: "service-unavailable", type: "cancel", http: 503 },
   "no-agents": { xmpp: "service-unavailable", type: "wait", http: 503 },
+  "queue-full": { xmpp: "service-unavailable", type: "wait", http: 503 },
   "already-queued": { xmpp: "conflict", type: "cancel", http: 409 },
   "already-rated": { xmpp: "conflict", type: "cancel", http: 409 },
   "session-ended": { xmpp: "item-not-found", type: "cancel", http: 410 },

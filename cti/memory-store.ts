@@ -23,9 +23,10 @@ export class MemoryStore implements Store {
     this.agentsByJid.set(p.jid, { state: "offline", reason: "", active: 0, freeSince: 0, wrapUntil: 0, ...old, ...p });
   }
 
-  async enqueue(s: Session): Promise<{ ok: true } | { ok: false; existing: string }> {
+  async enqueue(s: Session, maxWaiting?: number): Promise<{ ok: true } | { ok: false; existing: string } | { ok: "full" }> {
     const existing = this.byCustomer.get(s.customer);
     if (existing) return { ok: false, existing };
+    if (maxWaiting !== undefined && (await this.waiting(s.queue)).length >= maxWaiting) return { ok: "full" };
     this.sessionsById.set(s.id, structuredClone(s));
     this.byCustomer.set(s.customer, s.id);
     this.events.push({ type: "queued", session: s.id, queue: s.queue, customer: s.customer, at: s.queuedAt });

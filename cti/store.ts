@@ -15,8 +15,8 @@ export type FeedbackResult = "ok" | "unknown" | "not-ended" | "already";
 export interface Store {
   /** Adds or updates an agent's profile, keeping its state and sessions. */
   upsertAgent(profile: AgentProfile): Promise<void>;
-  /** Queues a new session unless its customer (full JID) already has a live one; returns that one's id then. */
-  enqueue(session: Session): Promise<{ ok: true } | { ok: false; existing: string }>;
+  /** Queues a new session unless its customer (full JID) already has a live one (its id is returned), or the queue has maxWaiting waiting. */
+  enqueue(session: Session, maxWaiting?: number): Promise<{ ok: true } | { ok: false; existing: string } | { ok: "full" }>;
   /** Gives a queued session to a ready seat with room. */
   claim(sessionId: string, seat: string, now: number): Promise<ClaimResult>;
   markInService(sessionId: string, seat: string, now: number): Promise<InServiceResult>;

@@ -1,5 +1,6 @@
 /** The CTI's vocabulary. Times are epoch milliseconds from the injected clock. */
 import type { EndReason } from "../protocol/names.js";
+import type { Hours } from "./hours.js";
 
 export type SessionState = "queued" | "assigned" | "in-service" | "ended";
 /** Stored agent state, driven by presence. "busy" is derived (ready and at capacity). */
@@ -17,6 +18,15 @@ export interface Queue {
   assignTimeout?: number;
   /** Seconds a seat is not allocated after each session of this queue (after-chat work). */
   wrapUpSeconds?: number;
+  /** At most this many customers wait; more are refused (service-unavailable). */
+  maxWaiting?: number;
+  /** A customer waiting this long leaves the queue with a notice. */
+  maxWaitSeconds?: number;
+  /** Business hours; outside them joins are refused with the next opening. */
+  hours?: Hours;
+  /** After waiting this long, a customer may also be served by seats with the overflowSkills. */
+  overflowAfter?: number;
+  overflowSkills?: string[];
 }
 
 export interface AgentProfile {

@@ -61,5 +61,6 @@ export const END_REASONS = [
   "customer-offline", // the customer's client went unavailable
   "seat-offline", // the agent's last client went unavailable
   "assign-timeout", // the customer did not write to the seat within the queue's assignTimeout
+  "expired", // the customer waited the queue's maxWaitSeconds without being served
 ] as const;
 export type EndReason = (typeof END_REASONS)[number];

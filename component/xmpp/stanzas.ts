@@ -57,9 +57,9 @@ export function ended(from: string, to: string, plain: boolean, session: string,
   return xml("message", { from, to, type: msgType(plain) }, xml("body", {}, body), xml(SB.ended, { xmlns: NS.SB, session, reason }));
 }
 
-export function departed(from: string, to: string, plain: boolean, queue: string): Element {
-  return xml("message", { from, to, type: msgType(plain) },
-    xml("body", {}, `You have left the queue ${queue}.`), xml(WG.departQueue, { xmlns: NS.WG }));
+/** The customer is out of the queue: it left, or waited too long (`body` says which). */
+export function departed(from: string, to: string, plain: boolean, body: string): Element {
+  return xml("message", { from, to, type: msgType(plain) }, xml("body", {}, body), xml(WG.departQueue, { xmlns: NS.WG }));
 }
 
 export function text(from: string, to: string, body: string): Element {

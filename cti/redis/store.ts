@@ -76,9 +76,10 @@ export class RedisStore implements Store {
     await this.run("upsert-agent", p.jid, p.name ?? "", p.skills.join(","), p.maxChats);
   }
 
-  async enqueue(s: Session): Promise<{ ok: true } | { ok: false; existing: string }> {
-    const [ok, id] = await this.run<[number, string]>("enqueue", s.id, s.queue, s.customer, s.plain ? "1" : "0", s.needs.join(","), JSON.stringify(s.form), s.queuedAt, s.token, s.wrapUpMs);
-    return ok ? { ok: true } : { ok: false, existing: id };
+  async enqueue(s: Session, maxWaiting?: number): Promise<{ ok: true } | { ok: false; existing: string } | { ok: "full" }> {
+    const [ok, id] = await this.run<[number, string]>("enqueue", s.id, s.queue, s.customer, s.plain ? "1" : "0", s.needs.join(","),
+      JSON.stringify(s.form), s.queuedAt, s.token, s.wrapUpMs, maxWaiting ?? 0);
+    return ok === 1 ? { ok: true } : ok === -1 ? { ok: "full" } : { ok: false, existing: id };
   }
 
   claim(id: string, seat: string, now: number): Promise<ClaimResult> {

@@ -41,6 +41,15 @@ describe("configuration", () => {
     expect(message({ ...base, queues: [{ name: "a" }, { name: "a" }] })).toMatch(/"a" is used twice/);
   });
 
+  it("checks routing settings: hours, overflow", () => {
+    const q = (over: Record<string, unknown>) => ({ ...base, queues: [{ name: "billing", skills: ["billing"], ...over }] });
+    expect(message(q({ hours: { timezone: "Mars/Olympus", weekly: {} } }))).toMatch(/queues\[0\]\.hours\.timezone: must be an IANA time zone/);
+    expect(message(q({ hours: { timezone: "UTC", weekly: { mon: ["17:00-09:00"] } } }))).toMatch(/queues\[0\]\.hours\.weekly\.mon\[0\]: must be a range/);
+    expect(message(q({ overflowAfter: 60 }))).toMatch(/overflowAfter and overflowTo go together/);
+    expect(message(q({ overflowAfter: 60, overflowTo: { queue: "nope" } }))).toMatch(/overflowTo\.queue: there is no queue "nope"/);
+    expect(message(q({ overflowAfter: 60, overflowTo: { skills: ["fr"] }, hours: { timezone: "Europe/Paris", weekly: { mon: ["09:00-17:00"] } } }))).toBe("");
+  });
+
   it("says when the file is missing or not YAML", () => {
     expect(() => loadConfig("/nonexistent/switchboard.yaml")).toThrow(/cannot read the configuration/);
     const file = join(mkdtempSync(join(tmpdir(), "sb-config-")), "bad.yaml");

@@ -2,6 +2,7 @@ import { beforeEach, describe, expect, it } from "@jest/globals";
 import { createCti, type Cti } from "../../cti/cti.js";
 import type { CtiError } from "../../cti/errors.js";
 import { MemoryStore } from "../../cti/memory-store.js";
+import type { Queue } from "../../cti/types.js";
 
 const GUEST = "guest.acme.test";
 let clock: number;
@@ -298,5 +299,59 @@ describe("wrap-up", () => {
     expect(await wrapping.endWrapUp("alice@acme.test")).toBe(true);
     expect((await wrapping.session(third.id))?.seat).toBe("alice@acme.test");
     expect(await wrapping.endWrapUp("alice@acme.test")).toBe(false);
+  });
+});
+
+describe("escalation and limits", () => {
+  const make = (q: Partial<Queue>) => createCti({
+    store, guestDomain: GUEST, now: () => clock, newId: () => `L${++ids}`,
+    queues: [
+      { name: "billing", skills: ["billing"], allowGuests: true, deny: [], open: true, ...q },
+      { name: "fr", skills: ["fr"], allowGuests: true, deny: [], open: true },
+    ],
+  });
+  const joinAs = (c: Cti, customer: string) => c.join({ queue: "billing", customer, plain: false, extraSkills: [], form: {} });
+
+  it("refuses joins beyond maxWaiting, with a clear reason", async () => {
+    const c = make({ maxWaiting: 2 });
+    await c.agentState("alice@acme.test", "not-ready");
+    await joinAs(c, "c1@g/a");
+    await joinAs(c, "c2@g/a");
+    await expect(joinAs(c, "c3@g/a")).rejects.toMatchObject({ code: "queue-full", text: expect.stringMatching(/full/) });
+  });
+
+  it("lets a customer who waited maxWaitSeconds go, with a notice", async () => {
+    const c = make({ maxWaitSeconds: 600 });
+    await c.agentState("alice@acme.test", "not-ready");
+    const s = await joinAs(c, "c1@g/a");
+    clock += 599_000;
+    expect(await c.expire()).toBe(0);
+    clock += 1_000;
+    expect(await c.expire()).toBe(1);
+    expect(await c.session(s.id)).toMatchObject({ state: "ended", endReason: "expired" });
+  });
+
+  it("refuses joins outside business hours and says when the queue opens", async () => {
+    const c = make({ hours: { timezone: "UTC", weekly: { tue: ["09:00-17:00"] }, holidays: [] } });
+    await c.agentState("alice@acme.test", "ready");
+    clock = Date.parse("2026-11-24T08:00:00Z"); // a Tuesday
+    await expect(joinAs(c, "c1@g/a")).rejects.toMatchObject({ code: "queue-closed", text: expect.stringContaining("opens today at 09:00 (UTC)") });
+    clock = Date.parse("2026-11-24T09:00:00Z");
+    expect((await joinAs(c, "c1@g/a")).state).toBe("assigned");
+  });
+
+  it("widens to the overflow skills after overflowAfter seconds", async () => {
+    await store.upsertAgent({ jid: "pierre@acme.test", skills: ["fr"], maxChats: 1 });
+    const c = make({ overflowAfter: 60, overflowSkills: ["fr"] });
+    await c.agentState("alice@acme.test", "not-ready");
+    await c.agentState("pierre@acme.test", "ready");
+    const s = await joinAs(c, "c1@g/a");
+    expect(s.state).toBe("queued");
+    clock += 59_000;
+    await c.route();
+    expect((await c.session(s.id))?.state).toBe("queued");
+    clock += 1_000;
+    await c.route();
+    expect((await c.session(s.id))?.seat).toBe("pierre@acme.test");
   });
 });

@@ -1,10 +1,13 @@
 -- Queues a new session unless the customer's full JID already has a live one.
 -- ARGV: prefix, id, queue, customer, plain ('1'|'0'), needs (comma list), form (JSON), now, token,
---       wrap-up (ms) the seat gets after this session
--- Returns: {1, id} when queued, {0, existing id} when the customer already has a live session.
+--       wrap-up (ms) the seat gets after this session, max waiting in the queue (0: no limit)
+-- Returns: {1, id} when queued, {0, existing id} when the customer already has a live session,
+--          {-1, ''} when the queue already has max waiting customers.
 local id, queue, customer, plain, needs, form, now = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 local existing = rcall('GET', K.customer(customer))
 if existing then return { 0, existing } end
+local maxWaiting = tonumber(ARGV[11])
+if maxWaiting > 0 and rcall('ZCARD', K.queue(queue)) >= maxWaiting then return { -1, '' } end
 local seq = rcall('INCR', K.seq())
 rcall('HSET', K.session(id), 'id', id, 'queue', queue, 'customer', customer, 'plain', plain, 'needs', needs,
   'form', form, 'state', 'queued', 'seat', '', 'queuedAt', now, 'assignedAt', '', 'inServiceAt', '',
