@@ -41,6 +41,10 @@ const queue = z
     assignTimeout: z.number().int().min(1).max(3600).optional(),
     /** Seconds a seat is not allocated after each session of this queue (after-chat work); the agent may end it early. */
     wrapUpSeconds: z.number().int().min(0).max(3600).optional(),
+    /** Seconds a seat has to answer an assigned customer before the customer goes to another seat. */
+    firstResponseTimeout: z.number().int().min(1).max(3600).optional(),
+    /** Unanswered customers in a row after which the seat is set not ready (with firstResponseTimeout). */
+    maxNoAnswer: z.number().int().min(1).max(100).optional(),
     /** At most this many customers wait; more are refused. */
     maxWaiting: z.number().int().min(1).optional(),
     /** A customer who waited this long leaves the queue with a notice. */
@@ -119,6 +123,7 @@ export function queueOf(config: Config, q: QueueConfig): Queue {
   return {
     name: q.name, title: q.title, skills: q.skills, allowGuests: q.allowGuests, deny: q.deny, open: q.open,
     assignTimeout: q.assignTimeout, wrapUpSeconds: q.wrapUpSeconds, maxWaiting: q.maxWaiting, maxWaitSeconds: q.maxWaitSeconds,
+    firstResponseTimeout: q.firstResponseTimeout, maxNoAnswer: q.maxNoAnswer,
     hours: q.hours as Hours | undefined, overflowAfter: q.overflowAfter, overflowSkills,
   };
 }

@@ -66,11 +66,18 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log }: 
     } else if (e.type === "assigned") {
       told.delete(e.session);
       // The tick would catch it too, up to statusIntervalSeconds late: check right when it is due.
-      const limit = cti.queue(e.queue).assignTimeout;
-      if (limit) later(limit, () => cti.expire());
+      const q = cti.queue(e.queue);
+      for (const limit of [q.assignTimeout, q.firstResponseTimeout]) if (limit) later(limit, () => cti.expire());
       await send(st.assigned(st.queueJid(e.queue, cc), e.customer, e.plain, e.session, e.seat, nameOf(e.seat)));
       await send(st.begin(cc, e.seat, e.session, e.customer, e.queue, e.form, { queuedAt: e.queuedAt }));
       await pushStatus(e.queue);
+    } else if (e.type === "requeued") {
+      // The seat did not answer: withdraw its grant, tell it why, and put the customer back in line.
+      const q = cti.queue(e.queue);
+      const paused = e.paused ? ` You have been set not ready after ${q.maxNoAnswer} unanswered customers: write "ready" to ${cc} when you are back.` : "";
+      await send(st.ended(cc, e.seat, true, e.session, "no-answer", `You did not answer ${e.customer} within ${q.firstResponseTimeout} seconds, so the customer goes to another agent.${paused}`));
+      await send(st.text(st.queueJid(e.queue, cc), e.customer, `${nameOf(e.seat)} did not answer in time. You are first in line for the next agent.`));
+      await pushStatus(e.queue, { only: e.session });
     } else if (e.type === "resumed") {
       // The customer is back under a new JID: tell it where it stands, and re-grant the seat.
       if (e.state === "queued") return pushStatus(e.queue, { only: e.session });

@@ -58,7 +58,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     const session: Session = {
       id: newId(), queue: queue.name, customer: req.customer, plain: req.plain, needs, form: req.form,
       state: "queued", seat: null, queuedAt: now(), assignedAt: null, inServiceAt: null, endedAt: null, endReason: null,
-      token: newToken(), awaySince: null, feedback: null, wrapUpMs: (queue.wrapUpSeconds ?? 0) * 1000,
+      token: newToken(), awaySince: null, feedback: null, wrapUpMs: (queue.wrapUpSeconds ?? 0) * 1000, answeredAt: null, missedBy: [],
     };
     const queued = await store.enqueue(session, queue.maxWaiting);
     if (queued.ok === "full")
@@ -97,9 +97,10 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
   /**
    * Ends what ran out of time: sessions whose customer did not come back
    * within the grace period, assigned sessions whose customer did not write
-   * to the seat within the queue's assignTimeout (the seat is freed), and
-   * customers who waited the queue's maxWaitSeconds.
-   * Returns how many ended.
+   * to the seat within the queue's assignTimeout (the seat is freed),
+   * customers who waited the queue's maxWaitSeconds, and customers whose seat
+   * did not answer within firstResponseTimeout (back to the head of the queue).
+   * Returns how many changed.
    */
   async function expire(): Promise<number> {
     const t = now();
@@ -108,6 +109,10 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
       const q = byName.get(s.queue);
       if (q?.assignTimeout && s.state === "assigned" && s.assignedAt! + q.assignTimeout * 1000 <= t && (await store.end(s.id, "assign-timeout", t, "assigned"))) ended++;
       if (q?.maxWaitSeconds && s.state === "queued" && s.queuedAt + q.maxWaitSeconds * 1000 <= t && (await store.end(s.id, "expired", t, "queued"))) ended++;
+      if (q?.firstResponseTimeout && s.seat && s.answeredAt === null && s.assignedAt! + q.firstResponseTimeout * 1000 <= t) {
+        const reason = `No answer to ${q.maxNoAnswer} customer${q.maxNoAnswer === 1 ? "" : "s"} in a row`;
+        if (await store.requeue(s.id, t, q.maxNoAnswer ?? 0, reason)) ended++;
+      }
     }
     if (ended > 0) await route();
     return ended;
@@ -166,11 +171,11 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     return ended;
   }
 
-  /** The seat accepted the customer's first message: the session is in service. */
-  async function inService(sessionId: string, seat: string): Promise<"ok" | "already"> {
-    const result = await store.markInService(sessionId, bareOf(seat), now());
+  /** The seat accepted the customer's first message (in-service), or first answered it (answered). */
+  async function seatReport(what: "in-service" | "answered", sessionId: string, seat: string): Promise<"ok" | "already"> {
+    const result = await (what === "in-service" ? store.markInService : store.markAnswered).call(store, sessionId, bareOf(seat), now());
     if (result === "unknown") throw refuse.unknownSession(sessionId);
-    if (result === "wrong-seat") throw new CtiError("forbidden", "Only the seat allocated to this session may report it in service.");
+    if (result === "wrong-seat") throw new CtiError("forbidden", `Only the seat allocated to this session may report it ${what}.`);
     if (result === "ended") throw refuse.sessionEnded();
     return result;
   }
@@ -206,7 +211,10 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
       const key = `${session.needs.join(",")}|${overflow?.join(",") ?? ""}`;
       if (hopeless.has(key)) continue;
       for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
-        const seat = pickSeat(agents, session.needs, t) ?? (overflow && pickSeat(agents, overflow, t));
+        // Seats that let this customer go unanswered come last.
+        const fresh = session.missedBy.length ? agents.filter((a) => !session.missedBy.includes(a.jid)) : agents;
+        const seat = pickSeat(fresh, session.needs, t) ?? (overflow && pickSeat(fresh, overflow, t))
+          ?? (fresh !== agents ? pickSeat(agents, session.needs, t) : undefined);
         if (!seat) { hopeless.add(key); break; }
         const result = await store.claim(session.id, seat.jid, now());
         if (result === "ok") { seat.active++; assigned++; break; }
@@ -253,7 +261,9 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
   }
 
   return {
-    queues, queue: queueNamed, join, depart, customerOffline, expire, resume, end, inService, agentState, endWrapUp, route, queueStatus,
+    queues, queue: queueNamed, join, depart, customerOffline, expire, resume, end, agentState, endWrapUp, route, queueStatus,
+    inService: (sessionId: string, seat: string) => seatReport("in-service", sessionId, seat),
+    answered: (sessionId: string, seat: string) => seatReport("answered", sessionId, seat),
     feedback, leaveMessage, agentStats, agents, queueStats,
     messages: (limit = 100) => store.messages(limit),
     session: (id: string) => store.session(id),

@@ -14,13 +14,15 @@ export class MemoryStore implements Store {
   private readonly byCustomer = new Map<string, string>();
   private readonly agentsByJid = new Map<string, Agent>();
   private readonly handle = new Map<string, number>();
+  /** session id -> arrival number (FIFO, kept when a customer is re-routed) */
+  private readonly seq = new Map<string, number>();
   /** session id -> when its grace period ends */
   private readonly away = new Map<string, number>();
   private readonly left: LeftMessage[] = [];
 
   async upsertAgent(p: AgentProfile): Promise<void> {
     const old = this.agentsByJid.get(p.jid);
-    this.agentsByJid.set(p.jid, { state: "offline", reason: "", active: 0, freeSince: 0, wrapUntil: 0, ...old, ...p });
+    this.agentsByJid.set(p.jid, { state: "offline", reason: "", active: 0, freeSince: 0, wrapUntil: 0, missed: 0, ...old, ...p });
   }
 
   async enqueue(s: Session, maxWaiting?: number): Promise<{ ok: true } | { ok: false; existing: string } | { ok: "full" }> {
@@ -28,6 +30,7 @@ export class MemoryStore implements Store {
     if (existing) return { ok: false, existing };
     if (maxWaiting !== undefined && (await this.waiting(s.queue)).length >= maxWaiting) return { ok: "full" };
     this.sessionsById.set(s.id, structuredClone(s));
+    this.seq.set(s.id, this.seq.size + 1);
     this.byCustomer.set(s.customer, s.id);
     this.events.push({ type: "queued", session: s.id, queue: s.queue, customer: s.customer, at: s.queuedAt });
     return { ok: true };
@@ -90,6 +93,35 @@ export class MemoryStore implements Store {
       }
     }
     return { previous, ended };
+  }
+
+  async markAnswered(id: string, seat: string, now: number): Promise<InServiceResult> {
+    const s = this.sessionsById.get(id);
+    if (!s) return "unknown";
+    if (s.seat !== seat) return "wrong-seat";
+    if (s.state === "ended") return "ended";
+    if (s.answeredAt !== null) return "already";
+    s.answeredAt = now;
+    this.agentsByJid.get(seat)!.missed = 0;
+    this.events.push({ type: "answered", session: id, seat, at: now });
+    return "ok";
+  }
+
+  async requeue(id: string, now: number, maxNoAnswer: number, pauseReason: string): Promise<{ paused: boolean } | null> {
+    const s = this.sessionsById.get(id);
+    if (!s || (s.state !== "assigned" && s.state !== "in-service") || s.answeredAt !== null) return null;
+    const seat = s.seat!;
+    const a = this.agentsByJid.get(seat)!;
+    a.active--;
+    a.missed++;
+    const paused = maxNoAnswer > 0 && a.missed >= maxNoAnswer && a.state === "ready";
+    if (paused) {
+      Object.assign(a, { state: "not-ready", reason: pauseReason, missed: 0 });
+      this.events.push({ type: "agent-state", agent: seat, state: "not-ready", at: now });
+    }
+    Object.assign(s, { state: "queued", seat: null, assignedAt: null, inServiceAt: null, missedBy: [...s.missedBy, seat] });
+    this.events.push({ type: "requeued", session: id, queue: s.queue, customer: s.customer, seat, plain: s.plain, paused, at: now });
+    return { paused };
   }
 
   async endWrapUp(jid: string, now: number): Promise<boolean> {
@@ -160,8 +192,10 @@ export class MemoryStore implements Store {
   async handleSeconds(queue: string) { return this.handle.get(queue); }
 
   async waiting(queue?: string): Promise<Session[]> {
-    // Map iteration is insertion order, which is arrival order.
-    return [...this.sessionsById.values()].filter((s) => s.state === "queued" && (!queue || s.queue === queue)).map((s) => structuredClone(s));
+    return [...this.sessionsById.values()]
+      .filter((s) => s.state === "queued" && (!queue || s.queue === queue))
+      .sort((a, b) => this.seq.get(a.id)! - this.seq.get(b.id)!)
+      .map((s) => structuredClone(s));
   }
 
   async sessions(recentEnded: number): Promise<Session[]> {

@@ -24,6 +24,13 @@ export interface Store {
   end(sessionId: string, reason: EndReason | "departed", now: number, onlyFrom?: SessionState): Promise<Session | null>;
   /** Sets an agent's state (and why it is not ready); going offline ends its sessions (returned). Unknown agents: null. */
   setAgentState(jid: string, state: AgentState, now: number, reason?: string): Promise<{ previous: AgentState; ended: string[] } | null>;
+  /** The seat's first reply reached the customer. */
+  markAnswered(sessionId: string, seat: string, now: number): Promise<InServiceResult>;
+  /**
+   * The seat did not answer in time: the customer goes back to the head of its queue and the seat counts
+   * a miss, pausing (not ready, with the reason) after maxNoAnswer in a row. Null when not applicable.
+   */
+  requeue(sessionId: string, now: number, maxNoAnswer: number, pauseReason: string): Promise<{ paused: boolean } | null>;
   /** Ends an agent's wrap-up now; false when it was not wrapping up (or is no agent). */
   endWrapUp(jid: string, now: number): Promise<boolean>;
   /** The customer of a live, non-plain session went offline: it may resume until now + graceMs. */

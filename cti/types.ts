@@ -22,6 +22,10 @@ export interface Queue {
   maxWaiting?: number;
   /** A customer waiting this long leaves the queue with a notice. */
   maxWaitSeconds?: number;
+  /** Seconds a seat has to answer an assigned customer before the customer is re-routed. */
+  firstResponseTimeout?: number;
+  /** Unanswered customers in a row after which the seat is set not ready. */
+  maxNoAnswer?: number;
   /** Business hours; outside them joins are refused with the next opening. */
   hours?: Hours;
   /** After waiting this long, a customer may also be served by seats with the overflowSkills. */
@@ -45,6 +49,8 @@ export interface Agent extends AgentProfile {
   freeSince: number;
   /** Not allocated before this time (wrap-up after a session); 0 when not wrapping up. */
   wrapUntil: number;
+  /** Customers left unanswered in a row. */
+  missed: number;
 }
 
 export interface Session {
@@ -71,6 +77,10 @@ export interface Session {
   feedback: { score: number; comment: string } | null;
   /** The seat's wrap-up after this session, from the queue's wrapUpSeconds when it was joined. */
   wrapUpMs: number;
+  /** When the seat first answered the customer. */
+  answeredAt: number | null;
+  /** Seats that let this customer go unanswered: routing tries others first. */
+  missedBy: string[];
 }
 
 /** A message left for agents when nobody could take the chat. */
@@ -104,4 +114,6 @@ export type CtiEvent =
   | { type: "resumed"; session: string; queue: string; customer: string; previous: string; seat: string | null; plain: boolean; state: SessionState; form: Record<string, string>; at: number }
   | { type: "feedback"; session: string; score: number; at: number }
   | { type: "wrap-up-ended"; agent: string; at: number }
+  | { type: "answered"; session: string; seat: string; at: number }
+  | { type: "requeued"; session: string; queue: string; customer: string; seat: string; plain: boolean; paused: boolean; at: number }
   | { type: "message-left"; id: string; queue: string; at: number };

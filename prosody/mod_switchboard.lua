@@ -97,12 +97,14 @@ local function announce(username, to, force)
 	module:send(presence);
 end
 
-local function report_in_service(seat, session_id)
+-- Tells the component about a session on the seat's behalf: "in-service" (the customer's first
+-- message reached the seat) or "answered" (the seat's first reply reached the customer).
+local function report(what, seat, session_id)
 	local iq = st.iq({ type = "set", from = host, to = component, id = new_id() })
-		:tag("in-service", { xmlns = xmlns_sb, session = session_id, seat = seat });
+		:tag(what, { xmlns = xmlns_sb, session = session_id, seat = seat });
 	-- send_iq consumes the reply, so neither a result nor an error reaches the unhandled-stanza logs.
 	module:send_iq(iq):catch(function (err)
-		module:log(err.type == "wait" and "debug" or "warn", "in-service of %s for %s refused: %s", session_id, seat, err);
+		module:log(err.type == "wait" and "debug" or "warn", "%s of %s for %s refused: %s", what, session_id, seat, err);
 	end);
 end
 
@@ -149,7 +151,7 @@ local function check_message_to_seat(event)
 	if grant then
 		if not grant.in_service and stanza:get_child("body") then
 			grant.in_service = true;
-			report_in_service(seat, grant.session);
+			report("in-service", seat, grant.session);
 		end
 		return;
 	end
@@ -157,6 +159,18 @@ local function check_message_to_seat(event)
 		origin.send(st.error_reply(stanza, sb_errors.new("not-assigned")));
 	end
 	return true;
+end
+
+-- The seat's first reply to its customer: the CTI stops the no-answer clock.
+local function note_seat_reply(event)
+	local origin, stanza = event.origin, event.stanza;
+	if not (is_seat_session(origin) and stanza.attr.to and stanza:get_child("body")) then return; end
+	local seat = origin.username.."@"..origin.host;
+	local grant = grants[seat] and grants[seat][jid_bare(stanza.attr.to)];
+	if grant and not grant.answered then
+		grant.answered = true;
+		report("answered", seat, grant.session);
+	end
 end
 
 -- Probes and bounced presences from the component to a seat; neither concerns mod_presence.
@@ -213,6 +227,8 @@ if seats_here > 0 then
 	module:hook("message/bare", check_message_to_seat, 50); -- before mod_carbons, mod_mam, mod_message
 	module:hook("message/full", check_message_to_seat, 50);
 	module:hook("presence/bare", handle_presence_from_component, 50); -- before mod_presence
+	module:hook("pre-message/bare", note_seat_reply, 900); -- only observes
+	module:hook("pre-message/full", note_seat_reply, 900);
 	module:wrap_event("presence/bare", after_seat_broadcast);
 	module:log("info", "guarding %d seat(s) for component %s", seats_here, component);
 end

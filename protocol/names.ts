@@ -22,6 +22,7 @@ export const SB = {
   begin: "begin",
   assigned: "assigned",
   inService: "in-service",
+  answered: "answered",
   end: "end",
   ended: "ended",
   session: "session",
@@ -62,5 +63,6 @@ export const END_REASONS = [
   "seat-offline", // the agent's last client went unavailable
   "assign-timeout", // the customer did not write to the seat within the queue's assignTimeout
   "expired", // the customer waited the queue's maxWaitSeconds without being served
+  "no-answer", // (to the seat only) the seat did not answer within firstResponseTimeout: the customer goes to another seat
 ] as const;
 export type EndReason = (typeof END_REASONS)[number];

@@ -34,7 +34,8 @@ export function registerHandlers(entity: Component, deps: HandlerDeps): void {
   const iqs: Record<string, { target: Target | "any"; handle: IqHandler }> = {
     [`set ${NS.WG} ${WG.joinQueue}`]: { target: "queue", handle: queue.joinQueue },
     [`set ${NS.WG} ${WG.departQueue}`]: { target: "queue", handle: queue.departQueue },
-    [`set ${NS.SB} ${SB.inService}`]: { target: "cc", handle: seat.inService },
+    [`set ${NS.SB} ${SB.inService}`]: { target: "cc", handle: seat.seatReport },
+    [`set ${NS.SB} ${SB.answered}`]: { target: "cc", handle: seat.seatReport },
     [`set ${NS.SB} ${SB.end}`]: { target: "cc", handle: seat.end },
     [`set ${NS.SB} ${SB.resume}`]: { target: "cc", handle: seat.resume },
     [`set ${NS.SB} ${SB.feedback}`]: { target: "cc", handle: seat.feedback },

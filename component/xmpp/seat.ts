@@ -18,12 +18,15 @@ function sessionAttr(el: Element): string {
 export function seatHandlers({ cti, config, send, isAgent }: HandlerDeps) {
   const cc = config.component.domain;
 
-  /** The seat module reports from the users' host with a seat attribute; an agent's client reports for itself. */
-  async function inService(el: Element, addr: Addr): Promise<true> {
+  /**
+   * <in-service/> and <answered/>: the seat module reports from the users' host with a seat
+   * attribute; an agent's client may report for itself.
+   */
+  async function seatReport(el: Element, addr: Addr): Promise<true> {
     const fromHost = addr.from === config.domain;
     const seat = fromHost ? el.attrs.seat : addr.fromBare;
-    if (!seat) throw new CtiError("bad-request", "<in-service/> from the server needs a seat attribute.");
-    await cti.inService(sessionAttr(el), seat);
+    if (!seat) throw new CtiError("bad-request", `<${el.name}/> from the server needs a seat attribute.`);
+    await (el.name === SB.answered ? cti.answered : cti.inService)(sessionAttr(el), seat);
     return true;
   }
 
@@ -61,7 +64,11 @@ export function seatHandlers({ cti, config, send, isAgent }: HandlerDeps) {
       return reply(`To reach an agent, write to a queue: ${queues}.`);
     }
     if (/^ready$/i.test(body)) {
-      return reply((await cti.endWrapUp(addr.fromBare)) ? "Wrap-up ended: you are ready for the next customer." : "You are not wrapping up.");
+      // Ends a wrap-up, and an auto-pause (the agent's client still shows available, so no presence comes).
+      const wrapped = await cti.endWrapUp(addr.fromBare);
+      const paused = (await cti.agent(addr.fromBare))?.state === "not-ready";
+      if (paused) await cti.agentState(addr.fromBare, "ready");
+      return reply(wrapped || paused ? "You are ready for the next customer." : "You are ready already.");
     }
     const match = /^end(?:\s+(\S+))?$/i.exec(body);
     if (!match) return reply('Commands: "end" ends your session (or "end SESSION" when you have several); "ready" ends your wrap-up.');
@@ -72,5 +79,5 @@ export function seatHandlers({ cti, config, send, isAgent }: HandlerDeps) {
     return reply(`The session with ${ended.customer} has ended.`);
   }
 
-  return { inService, end, resume, feedback, stats, chatToComponent };
+  return { seatReport, end, resume, feedback, stats, chatToComponent };
 }

@@ -18,6 +18,7 @@ export function parseEvent(fields: string[]): CtiEvent {
   const e: Record<string, unknown> = { ...data, type, at: Number(data.at) };
   if ("queuedAt" in data) e.queuedAt = Number(data.queuedAt);
   if ("plain" in data) e.plain = data.plain === "1";
+  if ("paused" in data) e.paused = data.paused === "1";
   if ("form" in data) e.form = typeof data.form === "string" && data.form ? JSON.parse(data.form) : {};
   if ("seat" in data) e.seat = data.seat || null;
   return e as unknown as CtiEvent;

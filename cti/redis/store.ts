@@ -13,7 +13,7 @@ import { keysFor, luaKeyFunctions, type Keys } from "./keys.js";
 const LUA_DIR = new URL("../../../cti/redis/lua/", import.meta.url);
 const SCRIPTS = [
   "enqueue", "claim", "in-service", "end", "agent-state", "upsert-agent", "away", "expire-away", "resume", "feedback", "leave-message",
-  "end-wrap-up",
+  "end-wrap-up", "answered", "requeue",
 ] as const;
 type ScriptName = (typeof SCRIPTS)[number];
 
@@ -45,7 +45,7 @@ export function parseSession(h: Record<string, string>): Session | null {
     queuedAt: Number(h.queuedAt), assignedAt: num(h.assignedAt), inServiceAt: num(h.inServiceAt), endedAt: num(h.endedAt),
     endReason: (h.endReason || null) as Session["endReason"], token: h.token ?? "", awaySince: num(h.awaySince),
     feedback: h.feedbackScore ? { score: Number(h.feedbackScore), comment: h.feedbackComment ?? "" } : null,
-    wrapUpMs: Number(h.wrapUpMs ?? 0),
+    wrapUpMs: Number(h.wrapUpMs ?? 0), answeredAt: num(h.answeredAt), missedBy: list(h.missedBy),
   };
 }
 
@@ -54,7 +54,7 @@ function parseAgent(h: Record<string, string>): Agent | null {
   return {
     jid: h.jid, name: h.name || undefined, skills: list(h.skills), maxChats: Number(h.maxChats),
     state: h.state as AgentState, reason: h.reason ?? "", active: Number(h.active), freeSince: Number(h.freeSince),
-    wrapUntil: Number(h.wrapUntil ?? 0),
+    wrapUntil: Number(h.wrapUntil ?? 0), missed: Number(h.missed ?? 0),
   };
 }
 
@@ -98,6 +98,15 @@ export class RedisStore implements Store {
   async setAgentState(jid: string, state: AgentState, now: number, reason = "") {
     const r = await this.run<[AgentState, ...string[]] | null>("agent-state", jid, state, now, ENDED_TTL_MS, HANDLE_WEIGHT, reason);
     return r ? { previous: r[0], ended: r.slice(1) } : null;
+  }
+
+  markAnswered(id: string, seat: string, now: number): Promise<InServiceResult> {
+    return this.run<InServiceResult>("answered", id, seat, now);
+  }
+
+  async requeue(id: string, now: number, maxNoAnswer: number, pauseReason: string): Promise<{ paused: boolean } | null> {
+    const r = await this.run<[number] | null>("requeue", id, now, maxNoAnswer, pauseReason);
+    return r ? { paused: r[0] === 1 } : null;
   }
 
   async endWrapUp(jid: string, now: number): Promise<boolean> {

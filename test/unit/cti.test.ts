@@ -355,3 +355,49 @@ describe("escalation and limits", () => {
     expect((await c.session(s.id))?.seat).toBe("pierre@acme.test");
   });
 });
+
+describe("no answer", () => {
+  it("puts the customer back at the head of the queue when the seat does not answer, and pauses the seat after maxNoAnswer", async () => {
+    const c = createCti({
+      store, guestDomain: GUEST, now: () => clock, newId: () => `N${++ids}`,
+      queues: [{ name: "billing", skills: ["billing"], allowGuests: true, deny: [], open: true, firstResponseTimeout: 30, maxNoAnswer: 2 }],
+    });
+    const join = (customer: string) => c.join({ queue: "billing", customer, plain: false, extraSkills: [], form: {} });
+    await c.agentState("alice@acme.test", "ready"); // maxChats 1
+    const first = await join("c1@g/a");
+    const second = await join("c2@g/a");
+    expect(first.seat).toBe("alice@acme.test");
+    clock += 30_000;
+    expect(await c.expire()).toBe(1);
+    // back at the head, ahead of the second customer; alice (the only seat) gets it again
+    expect((await c.session(first.id))).toMatchObject({ state: "assigned", seat: "alice@acme.test", missedBy: ["alice@acme.test"] });
+    expect((await c.session(second.id))?.state).toBe("queued");
+    expect(await c.answered(first.id, "alice@acme.test")).toBe("ok");
+    clock += 30_000;
+    expect(await c.expire()).toBe(0); // answered: the clock stopped
+
+    await c.end(first.id, "alice@acme.test"); // the second customer gets alice
+    clock += 30_000;
+    await c.expire(); // first miss in a row (answering reset the count)
+    expect((await c.agent("alice@acme.test"))?.state).toBe("ready");
+    clock += 30_000;
+    await c.expire(); // second miss: paused
+    expect(await c.agent("alice@acme.test")).toMatchObject({ state: "not-ready", reason: "No answer to 2 customers in a row" });
+    expect((await c.session(second.id))?.state).toBe("queued");
+  });
+
+  it("prefers a seat that did not miss the customer", async () => {
+    const c = createCti({
+      store, guestDomain: GUEST, now: () => clock, newId: () => `P${++ids}`,
+      queues: [{ name: "billing", skills: ["billing"], allowGuests: true, deny: [], open: true, firstResponseTimeout: 30 }],
+    });
+    await c.agentState("bob@acme.test", "ready");
+    clock += 1000;
+    await c.agentState("alice@acme.test", "ready");
+    const s = await c.join({ queue: "billing", customer: "c1@g/a", plain: false, extraSkills: [], form: {} });
+    expect(s.seat).toBe("bob@acme.test"); // longest idle
+    clock += 30_000;
+    await c.expire();
+    expect((await c.session(s.id))?.seat).toBe("alice@acme.test");
+  });
+});

@@ -11,7 +11,8 @@ if maxWaiting > 0 and rcall('ZCARD', K.queue(queue)) >= maxWaiting then return {
 local seq = rcall('INCR', K.seq())
 rcall('HSET', K.session(id), 'id', id, 'queue', queue, 'customer', customer, 'plain', plain, 'needs', needs,
   'form', form, 'state', 'queued', 'seat', '', 'queuedAt', now, 'assignedAt', '', 'inServiceAt', '',
-  'endedAt', '', 'endReason', '', 'token', ARGV[9], 'awaySince', '', 'wrapUpMs', ARGV[10])
+  'endedAt', '', 'endReason', '', 'token', ARGV[9], 'awaySince', '', 'wrapUpMs', ARGV[10], 'seq', seq,
+  'answeredAt', '', 'missedBy', '')
 rcall('SET', K.customer(customer), id)
 rcall('ZADD', K.queue(queue), seq, id)
 rcall('ZADD', K.waiting(), seq, id)

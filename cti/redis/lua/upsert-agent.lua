@@ -7,5 +7,6 @@ rcall('HSETNX', agent, 'state', 'offline')
 rcall('HSETNX', agent, 'active', 0)
 rcall('HSETNX', agent, 'freeSince', 0)
 rcall('HSETNX', agent, 'wrapUntil', 0)
+rcall('HSETNX', agent, 'missed', 0)
 rcall('SADD', K.agents(), jid)
 return 1
