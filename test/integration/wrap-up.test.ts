@@ -64,7 +64,7 @@ describe("wrap-up", () => {
     await waitFor(c3, (s) => !!s.getChild("queue-status", NS.WG));
     await end(alice, s2);
     await alice.send(xml("message", { to: "cc.acme.test", type: "chat" }, xml("body", {}, "ready")));
-    expect((await waitFor(alice, (s) => /Wrap-up ended/.test(s.getChildText("body") ?? ""))).attrs.from).toBe("cc.acme.test");
+    expect((await waitFor(alice, (s) => /ready for the next customer/.test(s.getChildText("body") ?? ""))).attrs.from).toBe("cc.acme.test");
     expect((await waitFor(c3, sb("assigned"))).getChild("assigned", NS.SB)!.attrs.seat).toBe("alice@acme.test");
   });
 });
