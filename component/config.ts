@@ -96,6 +96,8 @@ export const configSchema = z.looseObject({
   runDir: z.string().default("run"),
   /** An assigned customer who goes offline may resume within this many seconds (a page reload). */
   customerGraceSeconds: z.number().min(0).max(600).default(30),
+  /** Reasons an agent may pick when pausing (ad-hoc command "pause"); free text is allowed too. */
+  pauseReasons: z.array(z.string().min(1).max(100)).default(["Break", "Lunch", "Meeting", "Training", "After-call work"]),
   /** Ready-made replies offered on the agent desk. */
   cannedResponses: z.array(z.string().min(1).max(1000)).default([]),
   /** Seconds between unconditional queue-status pushes (protocol: at most 15). */

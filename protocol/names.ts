@@ -50,6 +50,8 @@ export const MESSAGE_FIELDS = { name: "name", email: "email", message: "message"
 export const COMMAND = {
   endSession: "end-session", // agents
   endWrapUp: "end-wrap-up", // agents
+  pause: "pause", // agents: not ready, with a reason
+  ready: "ready", // agents: ready again (ends a pause or a wrap-up)
   listQueues: "list-queues", // supervisors
   listAgents: "list-agents", // supervisors
   setAgentState: "set-agent-state", // supervisors

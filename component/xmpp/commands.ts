@@ -32,7 +32,7 @@ const table = (columns: Array<[name: string, label: string]>, rows: string[][]) 
 
 const STATES: AgentState[] = ["ready", "not-ready", "offline"];
 
-export function commandHandlers({ cti, isAgent, isSupervisor }: HandlerDeps) {
+export function commandHandlers({ cti, config, isAgent, isSupervisor }: HandlerDeps) {
   const commands: Record<string, Command> = {
     [COMMAND.endSession]: {
       name: "End a customer session", role: "agent",
@@ -50,6 +50,27 @@ export function commandHandlers({ cti, isAgent, isSupervisor }: HandlerDeps) {
       async run(_el, addr, reply) {
         const ended = await cti.endWrapUp(addr.fromBare);
         return reply("completed", note(ended ? "Wrap-up ended: you are ready for the next customer." : "You are not wrapping up."));
+      },
+    },
+    [COMMAND.pause]: {
+      name: "Pause (not ready, with a reason)", role: "agent",
+      async run(el, addr, reply) {
+        const reason = submitted(el, "other")?.trim() || submitted(el, "reason");
+        if (!reason) {
+          return reply("executing", ...form("Pause",
+            listSingle("reason", "Reason", config.pauseReasons.map((r) => [r, r])),
+            xml("field", { var: "other", type: "text-single", label: "Or another reason" })));
+        }
+        await cti.agentState(addr.fromBare, "not-ready", reason);
+        return reply("completed", note(`You are paused (${reason}). Run "ready" or set yourself available when you are back.`));
+      },
+    },
+    [COMMAND.ready]: {
+      name: "Ready for customers", role: "agent",
+      async run(_el, addr, reply) {
+        await cti.endWrapUp(addr.fromBare);
+        await cti.agentState(addr.fromBare, "ready");
+        return reply("completed", note("You are ready for the next customer."));
       },
     },
     [COMMAND.listQueues]: {

@@ -34,7 +34,7 @@ const nodes = async (c: Client) =>
 describe("supervisors", () => {
   it("see the commands their role may run", async () => {
     expect(await nodes(sam)).toEqual(["list-queues", "list-agents", "set-agent-state"]);
-    expect(await nodes(alice)).toEqual(["end-session", "end-wrap-up"]);
+    expect(await nodes(alice)).toEqual(["end-session", "end-wrap-up", "pause", "ready"]);
     expect(await nodes(guest)).toEqual([]);
     expect(errorOf(await command(guest, "list-agents"))?.condition).toBe("forbidden");
     expect(errorOf(await command(sam, "no-such-command"))?.condition).toBe("item-not-found");
@@ -60,6 +60,20 @@ describe("supervisors", () => {
     await until(() => r.app.cti.agents(), (a) => a.some((x) => x.jid === "alice@acme.test" && x.state === "not-ready" && x.reason === "Coaching"), 5000, "alice paused");
     expect(errorOf(await command(sam, "set-agent-state", { agent: "alice@acme.test", state: "asleep" }))?.condition).toBe("bad-request");
     expect(errorOf(await command(sam, "set-agent-state", { agent: "nobody@acme.test", state: "ready" }))?.condition).toBe("item-not-found");
+  });
+
+  it("see an agent's own pause, set with the ad-hoc command, and its end", async () => {
+    const first = (await command(alice, "pause")).getChild("command", NS.COMMANDS)!;
+    expect(first.attrs.status).toBe("executing");
+    const options = first.getChild("x", NS.DATA)!.getChildren("field")[0]!.getChildren("option").map((o) => o.getChildText("value"));
+    expect(options).toContain("Lunch");
+    await command(alice, "pause", { reason: "Lunch" }, first.attrs.sessionid);
+    const listed = (await command(sam, "list-agents")).getChild("command", NS.COMMANDS)!.getChildText("note");
+    expect(listed).toMatch(/alice@acme.test: not-ready \(Lunch\)/);
+    await command(alice, "pause", { reason: "Lunch", other: "Dentist" });
+    expect((await r.app.cti.agents()).find((a) => a.jid === "alice@acme.test")?.reason).toBe("Dentist");
+    await command(alice, "ready", {});
+    expect((await r.app.cti.agents()).find((a) => a.jid === "alice@acme.test")).toMatchObject({ state: "ready", reason: "" });
   });
 
   it("reach any seat, as staff", async () => {
