@@ -78,6 +78,17 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log }: 
       await send(st.ended(cc, e.seat, true, e.session, "no-answer", `You did not answer ${e.customer} within ${q.firstResponseTimeout} seconds, so the customer goes to another agent.${paused}`));
       await send(st.text(st.queueJid(e.queue, cc), e.customer, `${nameOf(e.seat)} did not answer in time. You are first in line for the next agent.`));
       await pushStatus(e.queue, { only: e.session });
+    } else if (e.type === "transferred") {
+      const from = nameOf(e.from);
+      const to = e.seat ? nameOf(e.seat) : `the queue ${cti.queue(e.queue).title ?? e.queue}`;
+      await send(st.ended(cc, e.from, true, e.session, "transferred", `You transferred ${e.customer} to ${to}. (session ${e.session})`));
+      await send(st.text(st.queueJid(e.queue, cc), e.customer, `${from} transferred you to ${to}.`));
+      if (e.seat) {
+        await send(st.assigned(st.queueJid(e.queue, cc), e.customer, e.plain, e.session, e.seat, nameOf(e.seat)));
+        await send(st.begin(cc, e.seat, e.session, e.customer, e.queue, e.form, { transfer: { by: from, note: e.note } }));
+      } else {
+        await pushStatus(e.queue, { only: e.session });
+      }
     } else if (e.type === "resumed") {
       // The customer is back under a new JID: tell it where it stands, and re-grant the seat.
       if (e.state === "queued") return pushStatus(e.queue, { only: e.session });

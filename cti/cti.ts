@@ -180,6 +180,25 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     return result;
   }
 
+  /**
+   * The seat hands its session to another agent (ready, with room) or to a
+   * queue (the customer keeps its arrival order there); `note` goes to the
+   * next agent with the customer's context.
+   */
+  async function transfer(sessionId: string, fromSeat: string, target: { agent: string } | { queue: string }, note = ""): Promise<void> {
+    const session = await store.session(sessionId);
+    if (!session) throw refuse.unknownSession(sessionId);
+    const to = "queue" in target
+      ? { queue: queueNamed(target.queue).name, needs: needsFor(queueNamed(target.queue), session.needs.filter((s) => !queueNamed(session.queue).skills.includes(s))) }
+      : { agent: bareOf(target.agent) };
+    const result = await store.transfer(sessionId, bareOf(fromSeat), to, note.slice(0, 1000), now());
+    if (result === "unknown") throw refuse.unknownSession(sessionId);
+    if (result === "not-yours") throw new CtiError("forbidden", "Only the seat serving a session may transfer it.");
+    if (result === "not-live") throw new CtiError("bad-request", "Only a session that is being served can be transferred.");
+    if (result === "seat-unavailable") throw new CtiError("unavailable", `${"agent" in to ? to.agent : ""} cannot take a customer now (not ready, or at capacity).`);
+    await route();
+  }
+
   /** The agent is done with its after-chat work before the wrap-up time is over. */
   async function endWrapUp(jid: string): Promise<boolean> {
     const ended = await store.endWrapUp(bareOf(jid), now());
@@ -261,7 +280,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
   }
 
   return {
-    queues, queue: queueNamed, join, depart, customerOffline, expire, resume, end, agentState, endWrapUp, route, queueStatus,
+    queues, queue: queueNamed, join, depart, customerOffline, expire, resume, end, transfer, agentState, endWrapUp, route, queueStatus,
     inService: (sessionId: string, seat: string) => seatReport("in-service", sessionId, seat),
     answered: (sessionId: string, seat: string) => seatReport("answered", sessionId, seat),
     feedback, leaveMessage, agentStats, agents, queueStats,

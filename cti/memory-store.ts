@@ -4,7 +4,7 @@
  * contract tests in test/).
  */
 import { nextHandleAverage } from "./policy.js";
-import type { ClaimResult, FeedbackResult, InServiceResult, ResumeResult, Store } from "./store.js";
+import type { ClaimResult, FeedbackResult, InServiceResult, ResumeResult, Store, TransferResult, TransferTarget } from "./store.js";
 import type { Agent, AgentProfile, AgentState, CtiEvent, LeftMessage, Session, SessionState } from "./types.js";
 import type { EndReason } from "../protocol/names.js";
 
@@ -93,6 +93,27 @@ export class MemoryStore implements Store {
       }
     }
     return { previous, ended };
+  }
+
+  async transfer(id: string, fromSeat: string, target: TransferTarget, note: string, now: number): Promise<TransferResult> {
+    const s = this.sessionsById.get(id);
+    if (!s) return "unknown";
+    if (s.seat !== fromSeat) return "not-yours";
+    if (s.state !== "assigned" && s.state !== "in-service") return "not-live";
+    const to = "agent" in target ? this.agentsByJid.get(target.agent) : undefined;
+    if ("agent" in target && (!to || to.jid === fromSeat || to.state !== "ready" || to.active >= to.maxChats || to.wrapUntil > now)) return "seat-unavailable";
+    const old = this.agentsByJid.get(fromSeat)!;
+    old.active--;
+    old.freeSince = now;
+    const fromQueue = s.queue;
+    if (to) {
+      to.active++;
+      Object.assign(s, { seat: to.jid, assignedAt: now, answeredAt: null });
+    } else if ("queue" in target) {
+      Object.assign(s, { queue: target.queue, needs: target.needs, state: "queued", seat: null, assignedAt: null, inServiceAt: null, answeredAt: null });
+    }
+    this.events.push({ type: "transferred", session: id, customer: s.customer, from: fromSeat, fromQueue, queue: s.queue, seat: s.seat, plain: s.plain, form: s.form, note, at: now });
+    return "ok";
   }
 
   async markAnswered(id: string, seat: string, now: number): Promise<InServiceResult> {

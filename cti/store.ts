@@ -11,6 +11,8 @@ export type ClaimResult = "ok" | "not-queued" | "seat-unavailable";
 export type InServiceResult = "ok" | "already" | "unknown" | "wrong-seat" | "ended";
 export type ResumeResult = "ok" | "unknown" | "ended" | "forbidden" | "conflict";
 export type FeedbackResult = "ok" | "unknown" | "not-ended" | "already";
+export type TransferResult = "ok" | "unknown" | "not-yours" | "not-live" | "seat-unavailable";
+export type TransferTarget = { agent: string } | { queue: string; needs: string[] };
 
 export interface Store {
   /** Adds or updates an agent's profile, keeping its state and sessions. */
@@ -24,6 +26,8 @@ export interface Store {
   end(sessionId: string, reason: EndReason | "departed", now: number, onlyFrom?: SessionState): Promise<Session | null>;
   /** Sets an agent's state (and why it is not ready); going offline ends its sessions (returned). Unknown agents: null. */
   setAgentState(jid: string, state: AgentState, now: number, reason?: string): Promise<{ previous: AgentState; ended: string[] } | null>;
+  /** The seat hands its session to another (ready, not full) agent, or back to a queue; the old seat is freed. */
+  transfer(sessionId: string, fromSeat: string, target: TransferTarget, note: string, now: number): Promise<TransferResult>;
   /** The seat's first reply reached the customer. */
   markAnswered(sessionId: string, seat: string, now: number): Promise<InServiceResult>;
   /**

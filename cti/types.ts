@@ -115,5 +115,6 @@ export type CtiEvent =
   | { type: "feedback"; session: string; score: number; at: number }
   | { type: "wrap-up-ended"; agent: string; at: number }
   | { type: "answered"; session: string; seat: string; at: number }
+  | { type: "transferred"; session: string; customer: string; from: string; fromQueue: string; queue: string; seat: string | null; plain: boolean; form: Record<string, string>; note: string; at: number }
   | { type: "requeued"; session: string; queue: string; customer: string; seat: string; plain: boolean; paused: boolean; at: number }
   | { type: "message-left"; id: string; queue: string; at: number };

@@ -52,6 +52,7 @@ export const COMMAND = {
   endWrapUp: "end-wrap-up", // agents
   pause: "pause", // agents: not ready, with a reason
   ready: "ready", // agents: ready again (ends a pause or a wrap-up)
+  transfer: "transfer", // agents: hand a session to another agent or queue
   listQueues: "list-queues", // supervisors
   listAgents: "list-agents", // supervisors
   setAgentState: "set-agent-state", // supervisors
@@ -66,5 +67,6 @@ export const END_REASONS = [
   "assign-timeout", // the customer did not write to the seat within the queue's assignTimeout
   "expired", // the customer waited the queue's maxWaitSeconds without being served
   "no-answer", // (to the seat only) the seat did not answer within firstResponseTimeout: the customer goes to another seat
+  "transferred", // (to the seat only) the seat handed the session to another agent or queue
 ] as const;
 export type EndReason = (typeof END_REASONS)[number];

@@ -52,6 +52,29 @@ export function commandHandlers({ cti, config, isAgent, isSupervisor }: HandlerD
         return reply("completed", note(ended ? "Wrap-up ended: you are ready for the next customer." : "You are not wrapping up."));
       },
     },
+    [COMMAND.transfer]: {
+      name: "Transfer a customer to another agent or queue", role: "agent",
+      async run(el, addr, reply) {
+        const mine = (await cti.sessions(0)).filter((s) => s.seat === addr.fromBare && s.state !== "ended");
+        const session = submitted(el, "session") ?? (mine.length === 1 ? mine[0]!.id : undefined);
+        const target = submitted(el, "target");
+        if (!session || !target) {
+          if (mine.length === 0) return reply("completed", note("You have no active session."));
+          const agents = (await cti.agents()).filter((a) => a.jid !== addr.fromBare);
+          return reply("executing", ...form("Transfer a customer",
+            listSingle("session", "Customer", mine.map((s) => [s.id, `${s.customer} (${s.queue})`])),
+            listSingle("target", "To", [
+              ...agents.map((a): [string, string] => [`agent:${a.jid}`, `${a.name ?? a.jid} (${a.state})`]),
+              ...cti.queues.map((q): [string, string] => [`queue:${q.name}`, `Queue ${q.title ?? q.name}`]),
+            ]),
+            xml("field", { var: "note", type: "text-single", label: "Note for the next agent" })));
+        }
+        const [kind, name] = [target.slice(0, target.indexOf(":")), target.slice(target.indexOf(":") + 1)];
+        if ((kind !== "agent" && kind !== "queue") || !name) throw new CtiError("bad-request", 'The target must be "agent:JID" or "queue:NAME".');
+        await cti.transfer(session, addr.fromBare, kind === "agent" ? { agent: name } : { queue: name }, submitted(el, "note") ?? "");
+        return reply("completed", note(`Transferred to ${name}.`));
+      },
+    },
     [COMMAND.pause]: {
       name: "Pause (not ready, with a reason)", role: "agent",
       async run(el, addr, reply) {

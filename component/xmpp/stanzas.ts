@@ -39,13 +39,16 @@ export function assigned(from: string, to: string, plain: boolean, session: stri
  * result form, so a desk can show every field; `queuedAt` tells how long the
  * customer has waited; `previous` is set when the customer came back under a new JID.
  */
-export function begin(from: string, seat: string, session: string, customer: string, queue: string, form: Record<string, string>, opts: { queuedAt?: number; previous?: string } = {}): Element {
-  const { previous } = opts;
+export function begin(from: string, seat: string, session: string, customer: string, queue: string, form: Record<string, string>,
+  opts: { queuedAt?: number; previous?: string; transfer?: { by: string; note: string } } = {}): Element {
+  const { previous, transfer } = opts;
   const who = form.name ? `${form.name} (${customer})` : customer;
   const about = form.subject ? `${queue}, "${form.subject}"` : queue;
   const body = previous
     ? `Your customer ${previous} reconnected as ${who} (${about}). Write to them there.`
-    : `New customer ${who} (${about}). They will write to you now.`;
+    : transfer
+      ? `${transfer.by} transferred ${who} (${about}) to you.${transfer.note ? ` Note: ${transfer.note}` : ""} Write to them.`
+      : `New customer ${who} (${about}). They will write to you now.`;
   return xml("message", { from, to: seat, type: "chat" },
     xml("body", {}, body),
     xml(SB.begin, { xmlns: NS.SB, session, customer, queue, "queued-at": opts.queuedAt ? new Date(opts.queuedAt).toISOString() : undefined },

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
 import { HANDLE_WEIGHT } from "../policy.js";
-import type { ClaimResult, FeedbackResult, InServiceResult, ResumeResult, Store } from "../store.js";
+import type { ClaimResult, FeedbackResult, InServiceResult, ResumeResult, Store, TransferResult, TransferTarget } from "../store.js";
 import type { Agent, AgentProfile, AgentState, LeftMessage, Session, SessionState } from "../types.js";
 import type { EndReason } from "../../protocol/names.js";
 import { keysFor, luaKeyFunctions, type Keys } from "./keys.js";
@@ -13,7 +13,7 @@ import { keysFor, luaKeyFunctions, type Keys } from "./keys.js";
 const LUA_DIR = new URL("../../../cti/redis/lua/", import.meta.url);
 const SCRIPTS = [
   "enqueue", "claim", "in-service", "end", "agent-state", "upsert-agent", "away", "expire-away", "resume", "feedback", "leave-message",
-  "end-wrap-up", "answered", "requeue",
+  "end-wrap-up", "answered", "requeue", "transfer",
 ] as const;
 type ScriptName = (typeof SCRIPTS)[number];
 
@@ -98,6 +98,12 @@ export class RedisStore implements Store {
   async setAgentState(jid: string, state: AgentState, now: number, reason = "") {
     const r = await this.run<[AgentState, ...string[]] | null>("agent-state", jid, state, now, ENDED_TTL_MS, HANDLE_WEIGHT, reason);
     return r ? { previous: r[0], ended: r.slice(1) } : null;
+  }
+
+  transfer(id: string, fromSeat: string, target: TransferTarget, note: string, now: number): Promise<TransferResult> {
+    return "agent" in target
+      ? this.run<TransferResult>("transfer", id, fromSeat, "agent", target.agent, "", now, note)
+      : this.run<TransferResult>("transfer", id, fromSeat, "queue", target.queue, target.needs.join(","), now, note);
   }
 
   markAnswered(id: string, seat: string, now: number): Promise<InServiceResult> {

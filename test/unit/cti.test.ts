@@ -401,3 +401,38 @@ describe("no answer", () => {
     expect((await c.session(s.id))?.seat).toBe("alice@acme.test");
   });
 });
+
+describe("transfer", () => {
+  const make = () => createCti({
+    store, guestDomain: GUEST, now: () => clock, newId: () => `X${++ids}`,
+    queues: [
+      { name: "billing", skills: ["billing"], allowGuests: true, deny: [], open: true },
+      { name: "fr", skills: ["fr"], allowGuests: true, deny: [], open: true },
+    ],
+  });
+
+  it("hands a session to another ready agent, freeing the old seat", async () => {
+    const c = make();
+    await c.agentState("alice@acme.test", "ready");
+    const s = await c.join({ queue: "billing", customer: "c1@g/a", plain: false, extraSkills: [], form: { subject: "refund" } });
+    expect(s.seat).toBe("alice@acme.test");
+    await expect(c.transfer(s.id, "alice@acme.test", { agent: "bob@acme.test" })).rejects.toMatchObject({ code: "unavailable" }); // bob offline
+    await c.agentState("bob@acme.test", "ready");
+    await expect(c.transfer(s.id, "bob@acme.test", { agent: "alice@acme.test" })).rejects.toMatchObject({ code: "forbidden" });
+    clock += 1000;
+    await c.transfer(s.id, "alice@acme.test", { agent: "bob@acme.test" }, "wants a refund");
+    expect(await c.session(s.id)).toMatchObject({ seat: "bob@acme.test", assignedAt: clock, state: "assigned" });
+    expect((await c.agent("alice@acme.test"))?.active).toBe(0);
+    expect((await c.agent("bob@acme.test"))?.active).toBe(1);
+    expect(store.events.at(-1)).toMatchObject({ type: "transferred", from: "alice@acme.test", seat: "bob@acme.test", note: "wants a refund" });
+  });
+
+  it("hands a session to another queue, where it is routed by that queue's skills", async () => {
+    const c = make();
+    await c.agentState("alice@acme.test", "ready");
+    const s = await c.join({ queue: "billing", customer: "c1@g/a", plain: false, extraSkills: [], form: {} });
+    await c.agentState("bob@acme.test", "ready"); // bob has fr, alice does not
+    await c.transfer(s.id, "alice@acme.test", { queue: "fr" });
+    expect(await c.session(s.id)).toMatchObject({ queue: "fr", needs: ["fr"], seat: "bob@acme.test" });
+  });
+});

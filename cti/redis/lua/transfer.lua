@@ -1,0 +1,35 @@
+-- An agent hands its session to another agent (who must be ready with room) or to another queue
+-- (the customer keeps its original arrival number there). The old seat is freed either way.
+-- ARGV: prefix, session id, from seat, mode ('agent'|'queue'), target (agent JID or queue name),
+--       needs in the target queue (comma list; mode queue), now, note for the next agent
+-- Returns: 'ok' | 'unknown' | 'not-yours' | 'not-live' | 'seat-unavailable'
+local id, fromSeat, mode, target, needs, now, note = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+local key = K.session(id)
+local s = toMap(rcall('HGETALL', key))
+if not s.state then return 'unknown' end
+if s.seat ~= fromSeat then return 'not-yours' end
+if s.state ~= 'assigned' and s.state ~= 'in-service' then return 'not-live' end
+if mode == 'agent' then
+  local a = rcall('HMGET', K.agent(target), 'state', 'active', 'maxChats', 'wrapUntil')
+  if target == fromSeat or a[1] ~= 'ready' or tonumber(a[2]) >= tonumber(a[3]) or (tonumber(a[4]) or 0) > tonumber(now) then
+    return 'seat-unavailable'
+  end
+end
+local old = K.agent(fromSeat)
+rcall('HINCRBY', old, 'active', -1)
+rcall('HSET', old, 'freeSince', now)
+rcall('SREM', K.agentSessions(fromSeat), id)
+local queue = s.queue
+if mode == 'agent' then
+  rcall('HINCRBY', K.agent(target), 'active', 1)
+  rcall('SADD', K.agentSessions(target), id)
+  rcall('HSET', key, 'seat', target, 'assignedAt', now, 'answeredAt', '')
+else
+  queue = target
+  rcall('HSET', key, 'queue', target, 'needs', needs, 'state', 'queued', 'seat', '', 'assignedAt', '', 'inServiceAt', '', 'answeredAt', '')
+  rcall('ZADD', K.queue(target), s.seq, id)
+  rcall('ZADD', K.waiting(), s.seq, id)
+end
+emit('transferred', { session = id, customer = s.customer, from = fromSeat, fromQueue = s.queue, queue = queue,
+  seat = (mode == 'agent') and target or '', plain = s.plain, form = s.form, note = note, at = now })
+return 'ok'
