@@ -14,7 +14,7 @@ import { pino, type Logger } from "pino";
 import { createCti } from "../cti/cti.js";
 import { EventReader } from "../cti/redis/events.js";
 import { RedisStore } from "../cti/redis/store.js";
-import { queueOf, type Config } from "./config.js";
+import { queueOf, skillLevels, skillNames, type Config } from "./config.js";
 import { createHttpApp } from "./http/api.js";
 import { homePage } from "./http/home.js";
 import { WEB_DIR, webConfig } from "./http/web-config.js";
@@ -36,9 +36,9 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 2 });
   const blocking = redis.duplicate(); // XREADGROUP BLOCK holds its connection
   const store = new RedisStore(redis, config.redis.prefix);
-  for (const a of config.agents) await store.upsertAgent({ jid: a.jid, name: a.name, skills: a.skills, maxChats: a.maxChats });
+  for (const a of config.agents) await store.upsertAgent({ jid: a.jid, name: a.name, skills: skillNames(a.skills), levels: skillLevels(a.skills), maxChats: a.maxChats });
   const cti = createCti({
-    store, guestDomain: config.guestDomain, now: Date.now, graceSeconds: config.customerGraceSeconds,
+    store, guestDomain: config.guestDomain, now: Date.now, graceSeconds: config.customerGraceSeconds, tiers: config.priorities,
     queues: config.queues.map((q) => queueOf(config, q)),
   });
 

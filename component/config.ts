@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
 import { z } from "zod";
+import { STRATEGIES } from "../cti/allocation.js";
 import { DAYS, parseRange, type Hours } from "../cti/hours.js";
 import type { Queue } from "../cti/types.js";
 
@@ -27,11 +28,29 @@ const port = z.number().int().min(1).max(65535);
 /** A skill name: short, so a customer cannot send an absurd one. */
 export const skillName = z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,31}$/i, "must be 1-32 letters, digits, '_', '.' or '-'");
 
+/** Skills as a list ([billing, fr]) or with levels 1-10 ({billing: 8, fr: 3}). */
+const skillSet = z.union([
+  z.array(skillName),
+  z.record(skillName, z.number().int().min(1).max(10)),
+], { error: "must be a list of skills, e.g. [billing], or skills with levels 1-10, e.g. {billing: 8}" }).default([]);
+/** The names of a skill set, and the levels it gives. */
+export const skillNames = (set: string[] | Record<string, number>) => (Array.isArray(set) ? set : Object.keys(set));
+export const skillLevels = (set: string[] | Record<string, number>) => (Array.isArray(set) ? {} : set);
+
 const queue = z
   .looseObject({
     name: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, "must be lowercase letters, digits, '_', '.' or '-'"),
     title: z.string().max(100).optional(),
-    skills: z.array(skillName).default([]),
+    /** Skills every seat must have; with levels, the minimum level of each. */
+    skills: skillSet,
+    /** How to choose among the seats that can serve. */
+    strategy: z.enum(STRATEGIES).optional(),
+    /** Customers of this queue start with this priority (higher first). */
+    priority: z.number().int().min(-100).max(100).optional(),
+    /** A waiting customer gains one priority step per this many seconds. */
+    agingSeconds: z.number().int().min(1).optional(),
+    /** A returning customer is kept for the seat that served it last, if it is free within this many seconds. */
+    stickySeconds: z.number().int().min(1).max(3600).optional(),
     allowGuests: z.boolean().default(true),
     /** JIDs or domains refused by this queue. */
     deny: z.array(z.string().min(1).max(300)).default([]),
@@ -70,7 +89,8 @@ const agent = z.looseObject({
   jid: bareJid,
   password: z.string().min(1),
   name: z.string().max(100).optional(),
-  skills: z.array(skillName).default([]),
+  /** Skills as a list, or with levels 1-10. */
+  skills: skillSet,
   maxChats: z.number().int().min(1).max(100).default(1),
 });
 
@@ -104,6 +124,8 @@ export const configSchema = z.looseObject({
   statusIntervalSeconds: z.number().min(1).max(15).default(15),
   queues: z.array(queue).min(1),
   agents: z.array(agent).default([]),
+  /** Customer tiers: priority added for a bare JID or a whole domain. */
+  priorities: z.record(z.string().min(1).max(300), z.number().int().min(-100).max(100)).default({}),
   /** Supervisors: staff who may write to any seat and run the supervisor ad-hoc commands. */
   supervisors: z.array(z.looseObject({ jid: bareJid, password: z.string().min(1), name: z.string().max(100).optional() })).default([]),
   /** Registered customer accounts the launcher provisions (demo and tests); customers may also use their own. */
@@ -120,10 +142,12 @@ export type AgentConfig = Config["agents"][number];
 export function queueOf(config: Config, q: QueueConfig): Queue {
   const to = q.overflowTo;
   const overflowSkills = !to ? undefined
-    : typeof to.queue === "string" ? config.queues.find((other) => other.name === to.queue)!.skills
+    : typeof to.queue === "string" ? skillNames(config.queues.find((other) => other.name === to.queue)!.skills)
     : (to.skills as string[]);
   return {
-    name: q.name, title: q.title, skills: q.skills, allowGuests: q.allowGuests, deny: q.deny, open: q.open,
+    name: q.name, title: q.title, skills: skillNames(q.skills), minLevels: skillLevels(q.skills), strategy: q.strategy,
+    priority: q.priority, agingSeconds: q.agingSeconds, stickySeconds: q.stickySeconds,
+    allowGuests: q.allowGuests, deny: q.deny, open: q.open,
     assignTimeout: q.assignTimeout, wrapUpSeconds: q.wrapUpSeconds, maxWaiting: q.maxWaiting, maxWaitSeconds: q.maxWaitSeconds,
     firstResponseTimeout: q.firstResponseTimeout, maxNoAnswer: q.maxNoAnswer,
     hours: q.hours as Hours | undefined, overflowAfter: q.overflowAfter, overflowSkills,

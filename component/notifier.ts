@@ -40,19 +40,21 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log }: 
   const later = (seconds: number, check: () => Promise<unknown>) =>
     setTimeout(() => void check().catch((err: Error) => log.warn({ err: err.message }, "timed check failed")), seconds * 1000 + 10).unref();
 
-  /** What each waiting customer was last told ("position/seconds"), so only changes are pushed. */
-  const told = new Map<string, string>();
+  /** What each waiting customer was last told, so only changes are pushed. */
+  const told = new Map<string, { position: number; wait: number }>();
 
   /**
    * Pushes queue-status messages. `only`: just that customer (its first);
    * `all`: everyone (the periodic push); neither: those whose status changed.
    */
   async function pushStatus(queue: string, mode: { only?: string; all?: boolean } = {}): Promise<void> {
-    for (const { session, position, waitSeconds } of await cti.queueStatus(queue)) {
-      const now = `${position}/${waitSeconds}`;
+    for (const { session, position: actual, waitSeconds } of await cti.queueStatus(queue)) {
       const before = told.get(session.id);
-      if (mode.only ? session.id !== mode.only : !mode.all && (before === undefined || before === now)) continue;
-      told.set(session.id, now);
+      // A newcomer of higher priority may go ahead; the protocol promises a position never goes up.
+      const position = before ? Math.min(before.position, actual) : actual;
+      const same = before?.position === position && before.wait === waitSeconds;
+      if (mode.only ? session.id !== mode.only : !mode.all && (before === undefined || same)) continue;
+      told.set(session.id, { position, wait: waitSeconds });
       await send(st.queueStatus(st.queueJid(queue, cc), session.customer, session.plain, position, waitSeconds));
     }
   }
@@ -63,6 +65,7 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log }: 
       const q = cti.queue(e.queue);
       if (q.maxWaitSeconds) later(q.maxWaitSeconds, () => cti.expire());
       if (q.overflowAfter) later(q.overflowAfter, () => cti.route());
+      if (q.stickySeconds) later(q.stickySeconds, () => cti.route()); // the preferred seat did not free up: anyone may serve
     } else if (e.type === "assigned") {
       told.delete(e.session);
       // The tick would catch it too, up to statusIntervalSeconds late: check right when it is due.

@@ -7,9 +7,10 @@ import { randomBytes } from "node:crypto";
 import { CtiError, refuse } from "./errors.js";
 import { isOpen, nextOpening } from "./hours.js";
 import {
-  DEFAULT_HANDLE_SECONDS, agentView, authorize, bareOf, canServe, estimateWait, hasCapacity,
-  needsFor, pickSeat, servingCapacity, validateFeedback, validateJoin, validateLeftMessage,
+  DEFAULT_HANDLE_SECONDS, agentView, authorize, bareOf, domainOf, estimateWait, needsFor, servingCapacity, validateFeedback, validateJoin,
+  validateLeftMessage,
 } from "./policy.js";
+import { canServe, hasCapacity, pickSeat, routingOrder } from "./allocation.js";
 import type { Store } from "./store.js";
 import type { Agent, AgentState, AgentView, JoinRequest, LeftMessage, Queue, Session } from "./types.js";
 
@@ -21,6 +22,8 @@ export interface CtiDeps {
   newId?: () => string;
   /** How long an assigned customer who went offline may come back (0: the session ends at once). */
   graceSeconds?: number;
+  /** Priority added for customers by bare JID or domain (their tier). */
+  tiers?: Record<string, number>;
 }
 
 export interface QueueStatus { session: Session; position: number; waitSeconds: number }
@@ -32,8 +35,10 @@ export type Cti = ReturnType<typeof createCti>;
 
 const newToken = () => randomBytes(16).toString("base64url");
 
-export function createCti({ store, queues, guestDomain, now, newId = () => "s" + randomBytes(6).toString("hex"), graceSeconds = 0 }: CtiDeps) {
+export function createCti({ store, queues, guestDomain, now, newId = () => "s" + randomBytes(6).toString("hex"), graceSeconds = 0, tiers = {} }: CtiDeps) {
   const byName = new Map(queues.map((q) => [q.name, q]));
+  /** A customer's tier: the priority configured for its JID, else for its domain. */
+  const tierOf = (customer: string) => tiers[bareOf(customer)] ?? tiers[domainOf(customer)] ?? 0;
 
   function queueNamed(name: string): Queue {
     const q = byName.get(name);
@@ -51,7 +56,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     }
     validateJoin(req);
     const needs = needsFor(queue, req.extraSkills);
-    const able = (await store.agents()).filter((a) => canServe(a, needs));
+    const able = (await store.agents()).filter((a) => canServe(a, needs, queue.minLevels));
     if (able.length === 0) throw new CtiError("unavailable", `No agent here has the skills ${needs.join(", ")}.`);
     if (!able.some((a) => a.state !== "offline"))
       throw new CtiError("no-agents", `No agent of the queue ${queue.name} is logged in right now. Please try again later.`);
@@ -59,6 +64,8 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
       id: newId(), queue: queue.name, customer: req.customer, plain: req.plain, needs, form: req.form,
       state: "queued", seat: null, queuedAt: now(), assignedAt: null, inServiceAt: null, endedAt: null, endReason: null,
       token: newToken(), awaySince: null, feedback: null, wrapUpMs: (queue.wrapUpSeconds ?? 0) * 1000, answeredAt: null, missedBy: [],
+      priority: (queue.priority ?? 0) + tierOf(req.customer),
+      preferredSeat: queue.stickySeconds ? await store.lastSeat(bareOf(req.customer)) : null,
     };
     const queued = await store.enqueue(session, queue.maxWaiting);
     if (queued.ok === "full")
@@ -222,27 +229,39 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     let agents = await store.agents();
     const t = now();
     if (!agents.some((a) => hasCapacity(a, t))) return 0;
-    const hopeless = new Set<string>(); // needs with no free seat in this pass
+    const hopeless = new Set<string>(); // queue and needs with no free seat in this pass
     let assigned = 0;
-    for (const session of await store.waiting(queueName)) {
+    for (const session of routingOrder(await store.waiting(queueName), (name) => byName.get(name), t)) {
       if (session.awaySince !== null) continue; // keeps its place, but nobody is there to serve yet
       const overflow = overflowNeeds(session, t);
-      const key = `${session.needs.join(",")}|${overflow?.join(",") ?? ""}`;
+      const key = `${session.queue}|${session.needs.join(",")}|${overflow?.join(",") ?? ""}`;
       if (hopeless.has(key)) continue;
       for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
-        // Seats that let this customer go unanswered come last.
-        const fresh = session.missedBy.length ? agents.filter((a) => !session.missedBy.includes(a.jid)) : agents;
-        const seat = pickSeat(fresh, session.needs, t) ?? (overflow && pickSeat(fresh, overflow, t))
-          ?? (fresh !== agents ? pickSeat(agents, session.needs, t) : undefined);
+        const seat = chooseSeat(session, agents, overflow, t);
+        if (seat === "hold") break;
         if (!seat) { hopeless.add(key); break; }
         const result = await store.claim(session.id, seat.jid, now());
-        if (result === "ok") { seat.active++; assigned++; break; }
+        if (result === "ok") { seat.active++; seat.lastAssigned = t; assigned++; break; }
         if (result === "not-queued") break;
         agents = await store.agents(); // the seat changed under us
       }
     }
     return assigned;
   }
+
+  /**
+   * The seat for one waiting customer, by its queue's strategy: the seat that served it last while
+   * stickySeconds run ("hold": wait for it), else seats that did not leave it unanswered, else any.
+   */
+  function chooseSeat(session: Session, agents: Agent[], overflow: string[] | undefined, t: number): Agent | "hold" | undefined {
+    const q = byName.get(session.queue);
+    const pick = (list: Agent[]) => pickSeat(list, session.needs, t, q) ?? (overflow && pickSeat(list, overflow, t, q));
+    if (session.preferredSeat && q?.stickySeconds && session.queuedAt + q.stickySeconds * 1000 > t)
+      return pick(agents.filter((a) => a.jid === session.preferredSeat)) ?? "hold";
+    const fresh = session.missedBy.length ? agents.filter((a) => !session.missedBy.includes(a.jid)) : agents;
+    return pick(fresh) ?? (fresh !== agents ? pick(agents) : undefined);
+  }
+
 
   /** The skills that may also serve a customer who waited past the queue's overflowAfter (its extras kept). */
   function overflowNeeds(session: Session, t: number): string[] | undefined {
@@ -256,8 +275,8 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
   async function queueStatus(queueName: string): Promise<QueueStatus[]> {
     const queue = queueNamed(queueName);
     const [waiting, agents, handle] = await Promise.all([store.waiting(queueName), store.agents(), store.handleSeconds(queueName)]);
-    const seats = servingCapacity(agents, queue.skills);
-    return waiting.map((session, position) => ({
+    const seats = servingCapacity(agents, queue);
+    return routingOrder(waiting, () => queue, now()).map((session, position) => ({
       session, position, waitSeconds: estimateWait(position, handle ?? DEFAULT_HANDLE_SECONDS, seats),
     }));
   }
@@ -270,12 +289,13 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     }));
   }
 
-  async function queueStats(): Promise<Array<{ name: string; waiting: number; oldestWaitSeconds: number }>> {
+  /** Each queue's waiting count, longest wait, and its routing rules (as configured). */
+  async function queueStats(): Promise<Array<{ name: string; waiting: number; oldestWaitSeconds: number; rules: Omit<Queue, "name"> }>> {
     const t = now();
-    return Promise.all(queues.map(async (q) => {
-      const waiting = await store.waiting(q.name);
-      const oldest = waiting[0];
-      return { name: q.name, waiting: waiting.length, oldestWaitSeconds: oldest ? Math.max(0, Math.floor((t - oldest.queuedAt) / 1000)) : 0 };
+    return Promise.all(queues.map(async ({ name, ...rules }) => {
+      const waiting = await store.waiting(name);
+      const oldest = Math.min(...waiting.map((s) => s.queuedAt));
+      return { name, waiting: waiting.length, oldestWaitSeconds: waiting.length ? Math.max(0, Math.floor((t - oldest) / 1000)) : 0, rules };
     }));
   }
 

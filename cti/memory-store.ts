@@ -14,6 +14,8 @@ export class MemoryStore implements Store {
   private readonly byCustomer = new Map<string, string>();
   private readonly agentsByJid = new Map<string, Agent>();
   private readonly handle = new Map<string, number>();
+  /** customer bare JID -> the seat that last served it */
+  private readonly last = new Map<string, string>();
   /** session id -> arrival number (FIFO, kept when a customer is re-routed) */
   private readonly seq = new Map<string, number>();
   /** session id -> when its grace period ends */
@@ -22,7 +24,7 @@ export class MemoryStore implements Store {
 
   async upsertAgent(p: AgentProfile): Promise<void> {
     const old = this.agentsByJid.get(p.jid);
-    this.agentsByJid.set(p.jid, { state: "offline", reason: "", active: 0, freeSince: 0, wrapUntil: 0, missed: 0, ...old, ...p });
+    this.agentsByJid.set(p.jid, { state: "offline", reason: "", active: 0, freeSince: 0, wrapUntil: 0, missed: 0, lastAssigned: 0, ...old, ...p, levels: p.levels ?? {} });
   }
 
   async enqueue(s: Session, maxWaiting?: number): Promise<{ ok: true } | { ok: false; existing: string } | { ok: "full" }> {
@@ -43,6 +45,7 @@ export class MemoryStore implements Store {
     if (!a || a.state !== "ready" || a.active >= a.maxChats || a.wrapUntil > now) return "seat-unavailable";
     Object.assign(s, { state: "assigned", seat, assignedAt: now });
     a.active++;
+    a.lastAssigned = now;
     this.events.push({ type: "assigned", session: id, queue: s.queue, customer: s.customer, seat, plain: s.plain, form: s.form, queuedAt: s.queuedAt, at: now });
     return "ok";
   }
@@ -68,6 +71,7 @@ export class MemoryStore implements Store {
       a.freeSince = now;
       if (s.wrapUpMs > 0 && reason !== "seat-offline") a.wrapUntil = Math.max(a.wrapUntil, now + s.wrapUpMs);
     }
+    if (s.inServiceAt !== null && s.seat) this.last.set(s.customer.split("/")[0]!, s.seat);
     if (s.inServiceAt !== null) this.handle.set(s.queue, nextHandleAverage(this.handle.get(s.queue), (now - s.inServiceAt) / 1000));
     Object.assign(s, { state: "ended", endedAt: now, endReason: reason });
     this.away.delete(id);
@@ -206,6 +210,7 @@ export class MemoryStore implements Store {
     return [...this.sessionsById.values()].filter((s) => s.state === "ended" && s.endedAt! >= since).map((s) => structuredClone(s));
   }
 
+  async lastSeat(customerBare: string) { return this.last.get(customerBare) ?? null; }
   async session(id: string) { const s = this.sessionsById.get(id); return s ? structuredClone(s) : null; }
   async sessionOf(customer: string) { return this.byCustomer.get(customer) ?? null; }
   async agent(jid: string) { const a = this.agentsByJid.get(jid); return a ? { ...a } : null; }

@@ -1,4 +1,5 @@
 /** Pure routing and authorization rules: no I/O, no clock. */
+import { canServe } from "./allocation.js";
 import { CtiError } from "./errors.js";
 import type { Agent, AgentState, AgentView, JoinRequest, LeftMessage, Queue } from "./types.js";
 
@@ -57,20 +58,8 @@ export function needsFor(queue: Queue, extraSkills: string[]): string[] {
   return [...new Set([...queue.skills, ...extraSkills.map((s) => s.toLowerCase())])].sort();
 }
 
-export function canServe(agent: Pick<Agent, "skills">, needs: string[]): boolean {
-  return needs.every((s) => agent.skills.includes(s));
-}
 
-export function hasCapacity(agent: Agent, now: number): boolean {
-  return agent.state === "ready" && agent.active < agent.maxChats && agent.wrapUntil <= now;
-}
 
-/** The seat for a customer: a ready one with the skills, fewest active sessions, then longest idle. */
-export function pickSeat(agents: Agent[], needs: string[], now: number): Agent | undefined {
-  return agents
-    .filter((a) => hasCapacity(a, now) && canServe(a, needs))
-    .sort((a, b) => a.active - b.active || a.freeSince - b.freeSince || a.jid.localeCompare(b.jid))[0];
-}
 
 /** Presence drives agent state: available/chat -> ready; away, xa, dnd -> not ready; unavailable -> offline. */
 export function stateFromPresence(type: string | undefined, show: string | undefined): AgentState | undefined {
@@ -100,8 +89,8 @@ export function estimateWait(position: number, handleSeconds: number, seats: num
 }
 
 /** Seats that can work a queue: the total capacity of logged-in agents with its skills. */
-export function servingCapacity(agents: Agent[], needs: string[]): number {
-  return agents.filter((a) => a.state !== "offline" && canServe(a, needs)).reduce((n, a) => n + a.maxChats, 0);
+export function servingCapacity(agents: Agent[], queue: Queue): number {
+  return agents.filter((a) => a.state !== "offline" && canServe(a, queue.skills, queue.minLevels)).reduce((n, a) => n + a.maxChats, 0);
 }
 
 /** Weight of the newest handle time in the queue's moving average, so recent sessions weigh most. */

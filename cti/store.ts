@@ -52,6 +52,8 @@ export interface Store {
   endedSince(since: number): Promise<Session[]>;
 
   session(id: string): Promise<Session | null>;
+  /** The seat that last served a customer (bare JID) in service, for sticky routing. */
+  lastSeat(customerBare: string): Promise<string | null>;
   /** The live session of a customer's full JID. */
   sessionOf(customer: string): Promise<string | null>;
   agent(jid: string): Promise<Agent | null>;

@@ -1,5 +1,6 @@
 /** The CTI's vocabulary. Times are epoch milliseconds from the injected clock. */
 import type { EndReason } from "../protocol/names.js";
+import type { Strategy } from "./allocation.js";
 import type { Hours } from "./hours.js";
 
 export type SessionState = "queued" | "assigned" | "in-service" | "ended";
@@ -11,6 +12,16 @@ export interface Queue {
   name: string;
   title?: string;
   skills: string[];
+  /** Minimum levels for some of the skills (default 1). */
+  minLevels?: Record<string, number>;
+  /** How to choose among the seats that can serve (default fewest-active). */
+  strategy?: Strategy;
+  /** Customers of this queue start with this priority (higher is served first; default 0). */
+  priority?: number;
+  /** A waiting customer gains one priority step per this many seconds (default 120). */
+  agingSeconds?: number;
+  /** Keep a returning customer for the seat that served it last, if that seat is free within this many seconds. */
+  stickySeconds?: number;
   allowGuests: boolean;
   deny: string[];
   open: boolean;
@@ -37,10 +48,13 @@ export interface AgentProfile {
   jid: string;
   name?: string;
   skills: string[];
+  /** Levels of some skills, 1-10 (a listed skill without one has DEFAULT_LEVEL). */
+  levels?: Record<string, number>;
   maxChats: number;
 }
 
 export interface Agent extends AgentProfile {
+  levels: Record<string, number>;
   state: AgentState;
   /** Why the agent is not ready (presence status text), "" otherwise. */
   reason: string;
@@ -51,6 +65,8 @@ export interface Agent extends AgentProfile {
   wrapUntil: number;
   /** Customers left unanswered in a row. */
   missed: number;
+  /** When the agent was last given a customer (round-robin). */
+  lastAssigned: number;
 }
 
 export interface Session {
@@ -81,6 +97,10 @@ export interface Session {
   answeredAt: number | null;
   /** Seats that let this customer go unanswered: routing tries others first. */
   missedBy: string[];
+  /** The queue's priority plus the customer's tier; aging adds to it while waiting. */
+  priority: number;
+  /** The seat that served this customer last, kept for it for the queue's stickySeconds. */
+  preferredSeat: string | null;
 }
 
 /** A message left for agents when nobody could take the chat. */

@@ -28,6 +28,8 @@ export const KEY_TEMPLATES = {
   away: "away",
   /** list: messages left for agents, newest first (JSON) */
   messages: "messages",
+  /** string: the seat that last served a customer's bare JID (sticky routing; expires) */
+  lastSeat: "last:{jid}",
   /** hash: queue name -> moving average handle time in seconds */
   handle: "handle",
   /** stream: the append-only event log (the patent's log server) */

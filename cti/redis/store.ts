@@ -46,6 +46,7 @@ export function parseSession(h: Record<string, string>): Session | null {
     endReason: (h.endReason || null) as Session["endReason"], token: h.token ?? "", awaySince: num(h.awaySince),
     feedback: h.feedbackScore ? { score: Number(h.feedbackScore), comment: h.feedbackComment ?? "" } : null,
     wrapUpMs: Number(h.wrapUpMs ?? 0), answeredAt: num(h.answeredAt), missedBy: list(h.missedBy),
+    priority: Number(h.priority ?? 0), preferredSeat: h.preferredSeat || null,
   };
 }
 
@@ -54,7 +55,8 @@ function parseAgent(h: Record<string, string>): Agent | null {
   return {
     jid: h.jid, name: h.name || undefined, skills: list(h.skills), maxChats: Number(h.maxChats),
     state: h.state as AgentState, reason: h.reason ?? "", active: Number(h.active), freeSince: Number(h.freeSince),
-    wrapUntil: Number(h.wrapUntil ?? 0), missed: Number(h.missed ?? 0),
+    wrapUntil: Number(h.wrapUntil ?? 0), missed: Number(h.missed ?? 0), lastAssigned: Number(h.lastAssigned ?? 0),
+    levels: Object.fromEntries(list(h.levels).map((pair) => pair.split(":")).map(([k, v]) => [k!, Number(v)])),
   };
 }
 
@@ -73,12 +75,13 @@ export class RedisStore implements Store {
   }
 
   async upsertAgent(p: AgentProfile): Promise<void> {
-    await this.run("upsert-agent", p.jid, p.name ?? "", p.skills.join(","), p.maxChats);
+    await this.run("upsert-agent", p.jid, p.name ?? "", p.skills.join(","), p.maxChats,
+      Object.entries(p.levels ?? {}).map(([k, v]) => `${k}:${v}`).join(","));
   }
 
   async enqueue(s: Session, maxWaiting?: number): Promise<{ ok: true } | { ok: false; existing: string } | { ok: "full" }> {
     const [ok, id] = await this.run<[number, string]>("enqueue", s.id, s.queue, s.customer, s.plain ? "1" : "0", s.needs.join(","),
-      JSON.stringify(s.form), s.queuedAt, s.token, s.wrapUpMs, maxWaiting ?? 0);
+      JSON.stringify(s.form), s.queuedAt, s.token, s.wrapUpMs, maxWaiting ?? 0, s.priority, s.preferredSeat ?? "");
     return ok === 1 ? { ok: true } : ok === -1 ? { ok: "full" } : { ok: false, existing: id };
   }
 
@@ -145,6 +148,10 @@ export class RedisStore implements Store {
 
   async endedSince(since: number): Promise<Session[]> {
     return this.sessionsById(await this.redis.zrangebyscore(this.keys.ended(), since, "+inf"));
+  }
+
+  lastSeat(customerBare: string): Promise<string | null> {
+    return this.redis.get(this.keys.lastSeat(customerBare));
   }
 
   async session(id: string): Promise<Session | null> {

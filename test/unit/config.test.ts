@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@jest/globals";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { parse } from "yaml";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, DEFAULT_CONFIG_PATH, loadConfig, validateConfig } from "../../component/config.js";
@@ -32,7 +33,7 @@ describe("configuration", () => {
   });
 
   it("names the bad key and what is wrong", () => {
-    expect(message({ ...base, queues: [{ name: "billing", skills: "billing" }] })).toMatch(/queues\[0\]\.skills: .*array/);
+    expect(message({ ...base, queues: [{ name: "billing", skills: "billing" }] })).toMatch(/queues\[0\]\.skills: must be a list of skills/);
     expect(message({ ...base, ports: { ...base.ports, web: "8080" } })).toMatch(/ports\.web: .*number/);
     expect(message({ ...base, agents: [{ ...base.agents[0], maxChats: 0 }] })).toMatch(/agents\[0\]\.maxChats/);
     const { domain: _d, ...noDomain } = base;
@@ -48,6 +49,13 @@ describe("configuration", () => {
     expect(message(q({ overflowAfter: 60 }))).toMatch(/overflowAfter and overflowTo go together/);
     expect(message(q({ overflowAfter: 60, overflowTo: { queue: "nope" } }))).toMatch(/overflowTo\.queue: there is no queue "nope"/);
     expect(message(q({ overflowAfter: 60, overflowTo: { skills: ["fr"] }, hours: { timezone: "Europe/Paris", weekly: { mon: ["09:00-17:00"] } } }))).toBe("");
+  });
+
+  it("accepts the example of docs/routing.md", () => {
+    const doc = readFileSync(new URL("../../../docs/routing.md", import.meta.url), "utf8");
+    const example = parse(/```yaml\n([\s\S]*?)```/.exec(doc)![1]!) as { queues: Array<Record<string, unknown>> };
+    const queues = [...example.queues, { name: "support", skills: ["support"] }];
+    expect(message({ ...base, queues })).toBe("");
   });
 
   it("says when the file is missing or not YAML", () => {

@@ -436,3 +436,48 @@ describe("transfer", () => {
     expect(await c.session(s.id)).toMatchObject({ queue: "fr", needs: ["fr"], seat: "bob@acme.test" });
   });
 });
+
+describe("priorities and sticky agents", () => {
+  it("routes a higher-priority customer first, from the queue's priority and the customer's tier", async () => {
+    const c = createCti({
+      store, guestDomain: GUEST, now: () => clock, newId: () => `R${++ids}`, tiers: { "gold.example": 5 },
+      queues: [{ name: "billing", skills: ["billing"], allowGuests: true, deny: [], open: true, agingSeconds: 3600 }],
+    });
+    await c.agentState("alice@acme.test", "not-ready");
+    const plain = await c.join({ queue: "billing", customer: "c1@g/a", plain: false, extraSkills: [], form: {} });
+    clock += 1000;
+    const gold = await c.join({ queue: "billing", customer: "ann@gold.example/a", plain: false, extraSkills: [], form: {} });
+    expect(gold.priority).toBe(5);
+    expect((await c.queueStatus("billing")).map((q) => q.session.id)).toEqual([gold.id, plain.id]);
+    await c.agentState("alice@acme.test", "ready");
+    expect((await c.session(gold.id))?.seat).toBe("alice@acme.test");
+    expect((await c.session(plain.id))?.state).toBe("queued");
+  });
+
+  it("keeps a returning customer for the seat that served it last, within stickySeconds", async () => {
+    const c = createCti({
+      store, guestDomain: GUEST, now: () => clock, newId: () => `K${++ids}`,
+      queues: [{ name: "billing", skills: ["billing"], allowGuests: true, deny: [], open: true, stickySeconds: 60 }],
+    });
+    await c.agentState("bob@acme.test", "ready");
+    const first = await c.join({ queue: "billing", customer: "carol@acme.test/a", plain: false, extraSkills: [], form: {} });
+    await c.inService(first.id, "bob@acme.test");
+    await c.end(first.id, "bob@acme.test");
+    await c.agentState("bob@acme.test", "not-ready");
+    clock += 1000;
+    await c.agentState("alice@acme.test", "ready");
+    const again = await c.join({ queue: "billing", customer: "carol@acme.test/b", plain: false, extraSkills: [], form: {} });
+    expect(again).toMatchObject({ state: "queued", preferredSeat: "bob@acme.test" }); // alice is free, but bob served her
+    await c.agentState("bob@acme.test", "ready");
+    expect((await c.session(again.id))?.seat).toBe("bob@acme.test");
+
+    // Once stickySeconds have passed, anyone may serve.
+    await c.end(again.id, "carol@acme.test");
+    await c.agentState("bob@acme.test", "not-ready");
+    const third = await c.join({ queue: "billing", customer: "carol@acme.test/c", plain: false, extraSkills: [], form: {} });
+    expect(third.state).toBe("queued");
+    clock += 60_000;
+    await c.route();
+    expect((await c.session(third.id))?.seat).toBe("alice@acme.test");
+  });
+});

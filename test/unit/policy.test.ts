@@ -1,10 +1,11 @@
 import { describe, expect, it } from "@jest/globals";
 import { CtiError } from "../../cti/errors.js";
-import { authorize, estimateWait, needsFor, pickSeat, stateFromPresence, validateJoin } from "../../cti/policy.js";
+import { pickSeat } from "../../cti/allocation.js";
+import { authorize, estimateWait, needsFor, stateFromPresence, validateJoin } from "../../cti/policy.js";
 import type { Agent, Queue } from "../../cti/types.js";
 
 const queue = (over: Partial<Queue> = {}): Queue => ({ name: "billing", skills: ["billing"], allowGuests: true, deny: [], open: true, ...over });
-const agent = (jid: string, over: Partial<Agent> = {}): Agent => ({ jid, skills: ["billing"], maxChats: 1, state: "ready", reason: "", active: 0, freeSince: 0, wrapUntil: 0, missed: 0, ...over });
+const agent = (jid: string, over: Partial<Agent> = {}): Agent => ({ jid, skills: ["billing"], maxChats: 1, state: "ready", reason: "", active: 0, freeSince: 0, wrapUntil: 0, missed: 0, lastAssigned: 0, levels: {}, ...over });
 const code = (fn: () => void) => { try { fn(); return "none"; } catch (e) { return (e as CtiError).code; } };
 
 describe("authorization", () => {

@@ -13,6 +13,7 @@ if a[1] ~= 'ready' or tonumber(a[2]) >= tonumber(a[3]) or (tonumber(a[4]) or 0) 
 end
 rcall('HSET', key, 'state', 'assigned', 'seat', seat, 'assignedAt', now)
 rcall('HINCRBY', agent, 'active', 1)
+rcall('HSET', agent, 'lastAssigned', now)
 rcall('SADD', K.agentSessions(seat), id)
 rcall('ZREM', K.queue(s[2]), id)
 rcall('ZREM', K.waiting(), id)

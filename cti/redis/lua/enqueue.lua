@@ -1,6 +1,7 @@
 -- Queues a new session unless the customer's full JID already has a live one.
 -- ARGV: prefix, id, queue, customer, plain ('1'|'0'), needs (comma list), form (JSON), now, token,
---       wrap-up (ms) the seat gets after this session, max waiting in the queue (0: no limit)
+--       wrap-up (ms) the seat gets after this session, max waiting in the queue (0: no limit),
+--       priority, preferred seat ('' for none)
 -- Returns: {1, id} when queued, {0, existing id} when the customer already has a live session,
 --          {-1, ''} when the queue already has max waiting customers.
 local id, queue, customer, plain, needs, form, now = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
@@ -12,7 +13,7 @@ local seq = rcall('INCR', K.seq())
 rcall('HSET', K.session(id), 'id', id, 'queue', queue, 'customer', customer, 'plain', plain, 'needs', needs,
   'form', form, 'state', 'queued', 'seat', '', 'queuedAt', now, 'assignedAt', '', 'inServiceAt', '',
   'endedAt', '', 'endReason', '', 'token', ARGV[9], 'awaySince', '', 'wrapUpMs', ARGV[10], 'seq', seq,
-  'answeredAt', '', 'missedBy', '')
+  'answeredAt', '', 'missedBy', '', 'priority', ARGV[12], 'preferredSeat', ARGV[13])
 rcall('SET', K.customer(customer), id)
 rcall('ZADD', K.queue(queue), seq, id)
 rcall('ZADD', K.waiting(), seq, id)

@@ -36,6 +36,9 @@ local function endSession(id, reason, now, ttl, weight, onlyFrom)
     end
     rcall('SREM', K.agentSessions(s.seat), id)
   end
+  if s.inServiceAt ~= '' and s.seat ~= '' then
+    rcall('SET', K.lastSeat(string.match(s.customer, '^[^/]+')), s.seat, 'EX', 30 * 86400)
+  end
   if s.inServiceAt ~= '' then
     local seconds = (tonumber(now) - tonumber(s.inServiceAt)) / 1000
     local previous = tonumber(rcall('HGET', K.handle(), s.queue))
