@@ -274,10 +274,12 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
   /** Position and estimated wait of everyone waiting in a queue. */
   async function queueStatus(queueName: string): Promise<QueueStatus[]> {
     const queue = queueNamed(queueName);
-    const [waiting, agents, handle] = await Promise.all([store.waiting(queueName), store.agents(), store.handleSeconds(queueName)]);
+    const [waiting, agents, handle, pace] = await Promise.all([
+      store.waiting(queueName), store.agents(), store.handleSeconds(queueName), store.paceMs(queueName),
+    ]);
     const seats = servingCapacity(agents, queue);
     return routingOrder(waiting, () => queue, now()).map((session, position) => ({
-      session, position, waitSeconds: estimateWait(position, handle ?? DEFAULT_HANDLE_SECONDS, seats),
+      session, position, waitSeconds: estimateWait(position, handle ?? DEFAULT_HANDLE_SECONDS, seats, pace),
     }));
   }
 

@@ -3,7 +3,7 @@
  * unit tests with fake time. The Redis store must behave the same (shared
  * contract tests in test/).
  */
-import { nextHandleAverage } from "./policy.js";
+import { PACE_WEIGHT, nextHandleAverage } from "./policy.js";
 import type { ClaimResult, FeedbackResult, InServiceResult, ResumeResult, Store, TransferResult, TransferTarget } from "./store.js";
 import type { Agent, AgentProfile, AgentState, CtiEvent, LeftMessage, Session, SessionState } from "./types.js";
 import type { EndReason } from "../protocol/names.js";
@@ -14,6 +14,7 @@ export class MemoryStore implements Store {
   private readonly byCustomer = new Map<string, string>();
   private readonly agentsByJid = new Map<string, Agent>();
   private readonly handle = new Map<string, number>();
+  private readonly pace = new Map<string, { last?: number; gap?: number }>();
   /** customer bare JID -> the seat that last served it */
   private readonly last = new Map<string, string>();
   /** session id -> arrival number (FIFO, kept when a customer is re-routed) */
@@ -43,6 +44,12 @@ export class MemoryStore implements Store {
     if (!s || s.state !== "queued") return "not-queued";
     const a = this.agentsByJid.get(seat);
     if (!a || a.state !== "ready" || a.active >= a.maxChats || a.wrapUntil > now) return "seat-unavailable";
+    const pace = this.pace.get(s.queue) ?? {};
+    if (pace.last !== undefined && s.queuedAt <= pace.last) {
+      const gap = now - pace.last;
+      pace.gap = pace.gap === undefined ? gap : pace.gap * (1 - PACE_WEIGHT) + gap * PACE_WEIGHT;
+    }
+    this.pace.set(s.queue, { ...pace, last: now });
     Object.assign(s, { state: "assigned", seat, assignedAt: now });
     a.active++;
     a.lastAssigned = now;
@@ -216,6 +223,7 @@ export class MemoryStore implements Store {
   async agent(jid: string) { const a = this.agentsByJid.get(jid); return a ? { ...a } : null; }
   async agents() { return [...this.agentsByJid.values()].map((a) => ({ ...a })); }
   async handleSeconds(queue: string) { return this.handle.get(queue); }
+  async paceMs(queue: string) { return this.pace.get(queue)?.gap; }
 
   async waiting(queue?: string): Promise<Session[]> {
     return [...this.sessionsById.values()]

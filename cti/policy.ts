@@ -76,15 +76,21 @@ export function agentView(agent: Agent, now: number): AgentView {
   return agent.wrapUntil > now ? "wrap-up" : "ready";
 }
 
+/** Weight of the newest gap in a queue's moving average time between claims. */
+export const PACE_WEIGHT = 0.1;
+
 /** Until a queue has handled sessions, assume this handle time. */
 export const DEFAULT_HANDLE_SECONDS = 120;
 
 /**
- * Estimated wait in seconds for the customer at `position` (0 = next): the
- * customers ahead and this one are served `seats` at a time, each taking
- * about `handleSeconds`.
+ * Estimated wait in seconds for the customer at `position` (0 = next). With
+ * the queue's measured pace (ms between claims while customers waited), the
+ * customers ahead and this one are served one per pace; before there is one,
+ * `seats` at a time, each taking about `handleSeconds`. The pace captures what
+ * the capacity alone misses: agents shared with other queues.
  */
-export function estimateWait(position: number, handleSeconds: number, seats: number): number {
+export function estimateWait(position: number, handleSeconds: number, seats: number, paceMs?: number): number {
+  if (paceMs !== undefined) return Math.round(((position + 1) * paceMs) / 1000);
   return Math.round(((position + 1) * handleSeconds) / Math.max(1, seats));
 }
 

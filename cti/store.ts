@@ -62,6 +62,8 @@ export interface Store {
   waiting(queue?: string): Promise<Session[]>;
   /** Live (not ended) sessions and the most recently ended ones. */
   sessions(recentEnded: number): Promise<Session[]>;
+  /** Average time between a queue's claims while customers were waiting, in ms (its service pace), if known. */
+  paceMs(queue: string): Promise<number | undefined>;
   /** Average handle time in seconds, if the queue has handled any session. */
   handleSeconds(queue: string): Promise<number | undefined>;
 }

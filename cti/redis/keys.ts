@@ -30,6 +30,8 @@ export const KEY_TEMPLATES = {
   messages: "messages",
   /** string: the seat that last served a customer's bare JID (sticky routing; expires) */
   lastSeat: "last:{jid}",
+  /** hash: "<queue>:last" the last claim's time, "<queue>:gap" moving average ms between claims while customers wait */
+  pace: "pace",
   /** hash: queue name -> moving average handle time in seconds */
   handle: "handle",
   /** stream: the append-only event log (the patent's log server) */

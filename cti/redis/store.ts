@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
-import { HANDLE_WEIGHT } from "../policy.js";
+import { HANDLE_WEIGHT, PACE_WEIGHT } from "../policy.js";
 import type { ClaimResult, FeedbackResult, InServiceResult, ResumeResult, Store, TransferResult, TransferTarget } from "../store.js";
 import type { Agent, AgentProfile, AgentState, LeftMessage, Session, SessionState } from "../types.js";
 import type { EndReason } from "../../protocol/names.js";
@@ -86,7 +86,7 @@ export class RedisStore implements Store {
   }
 
   claim(id: string, seat: string, now: number): Promise<ClaimResult> {
-    return this.run<ClaimResult>("claim", id, seat, now);
+    return this.run<ClaimResult>("claim", id, seat, now, PACE_WEIGHT);
   }
 
   markInService(id: string, seat: string, now: number): Promise<InServiceResult> {
@@ -182,6 +182,11 @@ export class RedisStore implements Store {
       recentEnded > 0 ? this.redis.zrevrange(this.keys.ended(), "0", String(recentEnded - 1)) : Promise.resolve([]),
     ]);
     return this.sessionsById([...live, ...ended]);
+  }
+
+  async paceMs(queue: string): Promise<number | undefined> {
+    const v = await this.redis.hget(this.keys.pace(), `${queue}:gap`);
+    return v === null ? undefined : Number(v);
   }
 
   async handleSeconds(queue: string): Promise<number | undefined> {

@@ -1,6 +1,8 @@
 -- Claims a seat for a queued customer: the one transition that allocates, so a
 -- customer is never assigned twice and a seat never goes over its capacity.
--- ARGV: prefix, session id, seat (agent bare JID), now
+-- It also keeps the queue's pace: the moving average time between claims while customers were
+-- waiting (the claimed one was already waiting at the previous claim), for wait estimates.
+-- ARGV: prefix, session id, seat (agent bare JID), now, pace weight
 -- Returns: 'ok' | 'not-queued' | 'seat-unavailable'
 local id, seat, now = ARGV[2], ARGV[3], ARGV[4]
 local key = K.session(id)
@@ -17,6 +19,15 @@ rcall('HSET', agent, 'lastAssigned', now)
 rcall('SADD', K.agentSessions(seat), id)
 rcall('ZREM', K.queue(s[2]), id)
 rcall('ZREM', K.waiting(), id)
+local pace, q = K.pace(), s[2]
+local last = tonumber(rcall('HGET', pace, q .. ':last'))
+rcall('HSET', pace, q .. ':last', now)
+if last and tonumber(s[6]) <= last then
+  local gap = tonumber(now) - last
+  local previous = tonumber(rcall('HGET', pace, q .. ':gap'))
+  local weight = tonumber(ARGV[5])
+  rcall('HSET', pace, q .. ':gap', tostring(previous and (previous * (1 - weight) + gap * weight) or gap))
+end
 emit('assigned', { session = id, queue = s[2], customer = s[3], seat = seat, plain = s[4], form = s[5], queuedAt = s[6],
   at = now })
 return 'ok'
