@@ -7,7 +7,7 @@ import type { Element } from "@xmpp/xml";
 import { CtiError } from "../../cti/errors.js";
 import type { JoinRequest } from "../../cti/types.js";
 import { xml } from "@xmpp/component";
-import { JOIN_FIELDS, NS, SB } from "../../protocol/names.js";
+import { JOIN_FIELDS, NS, SB, WG } from "../../protocol/names.js";
 import type { Addr, HandlerDeps } from "./context.js";
 import * as st from "./stanzas.js";
 
@@ -39,6 +39,13 @@ export function queueHandlers({ cti, config, send, greet, nameOf }: HandlerDeps)
     const session = await cti.join(parseJoin(el, addr.queue, addr.from));
     if (session.state === "queued") setImmediate(() => void greet(session.queue, session.id)); // after the iq result
     return xml(SB.session, { xmlns: NS.SB, id: session.id, token: session.token });
+  }
+
+  /** XEP-0142 status poll: where the requester stands in this queue. */
+  async function pollStatus(_el: Element, addr: Addr): Promise<Element> {
+    const mine = (await cti.queueStatus(addr.queue)).find((q) => q.session.customer === addr.from);
+    if (!mine) throw new CtiError("not-authorized", `You are not waiting in the queue ${addr.queue}.`);
+    return xml(WG.queueStatus, { xmlns: NS.WG }, xml("position", {}, String(mine.position)), xml("time", {}, String(mine.waitSeconds)));
   }
 
   async function leaveMessage(el: Element, addr: Addr): Promise<true> {
@@ -84,5 +91,5 @@ export function queueHandlers({ cti, config, send, greet, nameOf }: HandlerDeps)
     }
   }
 
-  return { joinQueue, departQueue, leaveMessage, chatToQueue };
+  return { joinQueue, departQueue, pollStatus, leaveMessage, chatToQueue };
 }

@@ -34,6 +34,7 @@ export function registerHandlers(entity: Component, deps: HandlerDeps): void {
   const iqs: Record<string, { target: Target | "any"; handle: IqHandler }> = {
     [`set ${NS.WG} ${WG.joinQueue}`]: { target: "queue", handle: queue.joinQueue },
     [`set ${NS.WG} ${WG.departQueue}`]: { target: "queue", handle: queue.departQueue },
+    [`get ${NS.WG} ${WG.queueStatus}`]: { target: "queue", handle: queue.pollStatus },
     [`set ${NS.SB} ${SB.inService}`]: { target: "cc", handle: seat.seatReport },
     [`set ${NS.SB} ${SB.answered}`]: { target: "cc", handle: seat.seatReport },
     [`set ${NS.SB} ${SB.end}`]: { target: "cc", handle: seat.end },

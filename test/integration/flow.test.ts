@@ -129,6 +129,10 @@ describe("waiting", () => {
     expect(st2.getChildText("time")).toMatch(/^\d+$/); // seconds, from this suite's short sessions
     await joinQueue(c3);
     expect((await waitFor(c3, statusMsg)).getChild("queue-status", NS.WG)!.getChildText("position")).toBe("1");
+    // XEP-0142's status poll answers the same; someone not waiting gets not-authorized
+    const polled = await iq(c3, BILLING, "get", xmlFor(c3)("queue-status", { xmlns: NS.WG }));
+    expect(polled.getChild("queue-status", NS.WG)!.getChildText("position")).toBe("1");
+    expect(errorOf(await iq(c1, BILLING, "get", xmlFor(c1)("queue-status", { xmlns: NS.WG })))?.condition).toBe("not-authorized");
     expect((await api("/api/queues")).body).toContainEqual(expect.objectContaining({ name: "billing", waiting: 2 }));
 
     await iq(alice, CC, "set", xmlFor(alice)("end", { xmlns: NS.SB, session: s1 }));
