@@ -62,6 +62,8 @@ const queue = z
     wrapUpSeconds: z.number().int().min(0).max(3600).optional(),
     /** Seconds a seat has to answer an assigned customer before the customer goes to another seat. */
     firstResponseTimeout: z.number().int().min(1).max(3600).optional(),
+    /** Seconds an XEP-0142 offer to an agent's client stands (default 20). */
+    offerTimeout: z.number().int().min(1).max(600).optional(),
     /** Unanswered customers in a row after which the seat is set not ready (with firstResponseTimeout). */
     maxNoAnswer: z.number().int().min(1).max(100).optional(),
     /** At most this many customers wait; more are refused. */
@@ -149,7 +151,7 @@ export function queueOf(config: Config, q: QueueConfig): Queue {
     priority: q.priority, agingSeconds: q.agingSeconds, stickySeconds: q.stickySeconds,
     allowGuests: q.allowGuests, deny: q.deny, open: q.open,
     assignTimeout: q.assignTimeout, wrapUpSeconds: q.wrapUpSeconds, maxWaiting: q.maxWaiting, maxWaitSeconds: q.maxWaitSeconds,
-    firstResponseTimeout: q.firstResponseTimeout, maxNoAnswer: q.maxNoAnswer,
+    firstResponseTimeout: q.firstResponseTimeout, maxNoAnswer: q.maxNoAnswer, offerTimeout: q.offerTimeout,
     hours: q.hours as Hours | undefined, overflowAfter: q.overflowAfter, overflowSkills,
   };
 }

@@ -66,8 +66,19 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log }: 
       if (q.maxWaitSeconds) later(q.maxWaitSeconds, () => cti.expire());
       if (q.overflowAfter) later(q.overflowAfter, () => cti.route());
       if (q.stickySeconds) later(q.stickySeconds, () => cti.route()); // the preferred seat did not free up: anyone may serve
+    } else if (e.type === "offered") {
+      for (const agent of e.agents) await send(st.offer(st.queueJid(e.queue, cc), agent, e.customer, e.session, e.timeout, e.form));
+      later(e.timeout, () => cti.expire()); // nobody accepted: revoke, and route again
+    } else if (e.type === "offer-withdrawn") {
+      if (e.reason === "timeout") {
+        const s = await cti.session(e.session);
+        for (const agent of e.agents) await send(st.offerRevoke(st.queueJid(s?.queue ?? "", cc), agent, s?.customer ?? "", e.session, "Nobody accepted the offer in time."));
+      }
     } else if (e.type === "assigned") {
       told.delete(e.session);
+      // Offered to several: the one who accepted has it, the others' offers are revoked.
+      for (const agent of e.rang.filter((a) => !a.startsWith(`${e.seat}/`)))
+        await send(st.offerRevoke(st.queueJid(e.queue, cc), agent, e.customer, e.session, "Another agent accepted this customer."));
       // The tick would catch it too, up to statusIntervalSeconds late: check right when it is due.
       const q = cti.queue(e.queue);
       for (const limit of [q.assignTimeout, q.firstResponseTimeout]) if (limit) later(limit, () => cti.expire());

@@ -10,7 +10,7 @@ export const DEFAULT_LEVEL = 5;
 /** Without a queue's agingSeconds, a waiting customer gains one priority step per this many seconds. */
 export const DEFAULT_AGING_SECONDS = 120;
 
-export const STRATEGIES = ["fewest-active", "longest-idle", "least-occupied", "round-robin", "skill-level"] as const;
+export const STRATEGIES = ["fewest-active", "longest-idle", "least-occupied", "round-robin", "skill-level", "ring-all"] as const;
 export type Strategy = (typeof STRATEGIES)[number];
 
 export function levelOf(agent: Pick<Agent, "skills" | "levels">, skill: string): number {
@@ -34,13 +34,19 @@ const PREFER: Record<Strategy, (a: Agent, b: Agent, needs: string[]) => number> 
   "least-occupied": (a, b) => a.active / a.maxChats - b.active / b.maxChats,
   "round-robin": (a, b) => a.lastAssigned - b.lastAssigned,
   "skill-level": (a, b, needs) => needs.reduce((sum, s) => sum + levelOf(b, s) - levelOf(a, s), 0),
+  // ring-all offers to every eligible seat whose client takes offers; otherwise it routes as the default.
+  "ring-all": (a, b) => a.active - b.active,
 };
+
+/** The seats that can take this customer now: ready, with room and the skills. */
+export function eligibleSeats(agents: Agent[], needs: string[], now: number, queue?: Pick<Queue, "minLevels">): Agent[] {
+  return agents.filter((a) => hasCapacity(a, now) && canServe(a, needs, queue?.minLevels));
+}
 
 /** The seat for a customer: ready, with room and the skills, chosen by the strategy. */
 export function pickSeat(agents: Agent[], needs: string[], now: number, queue?: Pick<Queue, "strategy" | "minLevels">): Agent | undefined {
   const prefer = PREFER[queue?.strategy ?? "fewest-active"];
-  return agents
-    .filter((a) => hasCapacity(a, now) && canServe(a, needs, queue?.minLevels))
+  return eligibleSeats(agents, needs, now, queue)
     .sort((a, b) => prefer(a, b, needs) || a.freeSince - b.freeSince || a.jid.localeCompare(b.jid))[0];
 }
 

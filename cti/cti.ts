@@ -10,7 +10,7 @@ import {
   DEFAULT_HANDLE_SECONDS, agentView, authorize, bareOf, domainOf, estimateWait, needsFor, servingCapacity, validateFeedback, validateJoin,
   validateLeftMessage,
 } from "./policy.js";
-import { canServe, hasCapacity, pickSeat, routingOrder } from "./allocation.js";
+import { canServe, eligibleSeats, hasCapacity, pickSeat, routingOrder } from "./allocation.js";
 import type { Store } from "./store.js";
 import type { Agent, AgentState, AgentView, JoinRequest, LeftMessage, Queue, Session } from "./types.js";
 
@@ -27,6 +27,9 @@ export interface CtiDeps {
 }
 
 export interface QueueStatus { session: Session; position: number; waitSeconds: number }
+
+/** How long an XEP-0142 offer stands without a queue's offerTimeout. */
+const DEFAULT_OFFER_SECONDS = 20;
 
 /** How often a claim may lose a race for a seat before the customer waits for the next trigger. */
 const CLAIM_ATTEMPTS = 5;
@@ -66,6 +69,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
       token: newToken(), awaySince: null, feedback: null, wrapUpMs: (queue.wrapUpSeconds ?? 0) * 1000, answeredAt: null, missedBy: [],
       priority: (queue.priority ?? 0) + tierOf(req.customer),
       preferredSeat: queue.stickySeconds ? await store.lastSeat(bareOf(req.customer)) : null,
+      ringing: [], ringUntil: null,
     };
     const queued = await store.enqueue(session, queue.maxWaiting);
     if (queued.ok === "full")
@@ -106,7 +110,8 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
    * within the grace period, assigned sessions whose customer did not write
    * to the seat within the queue's assignTimeout (the seat is freed),
    * customers who waited the queue's maxWaitSeconds, and customers whose seat
-   * did not answer within firstResponseTimeout (back to the head of the queue).
+   * did not answer within firstResponseTimeout (back to the head of the queue),
+   * and offers nobody accepted in time (the customer is routed again).
    * Returns how many changed.
    */
   async function expire(): Promise<number> {
@@ -116,6 +121,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
       const q = byName.get(s.queue);
       if (q?.assignTimeout && s.state === "assigned" && s.assignedAt! + q.assignTimeout * 1000 <= t && (await store.end(s.id, "assign-timeout", t, "assigned"))) ended++;
       if (q?.maxWaitSeconds && s.state === "queued" && s.queuedAt + q.maxWaitSeconds * 1000 <= t && (await store.end(s.id, "expired", t, "queued"))) ended++;
+      if (s.state === "queued" && s.ringUntil !== null && s.ringUntil <= t && (await store.withdrawOffer(s.id, "", t))) ended++;
       if (q?.firstResponseTimeout && s.seat && s.answeredAt === null && s.assignedAt! + q.firstResponseTimeout * 1000 <= t) {
         const reason = `No answer to ${q.maxNoAnswer} customer${q.maxNoAnswer === 1 ? "" : "s"} in a row`;
         if (await store.requeue(s.id, t, q.maxNoAnswer ?? 0, reason)) ended++;
@@ -233,6 +239,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     let assigned = 0;
     for (const session of routingOrder(await store.waiting(queueName), (name) => byName.get(name), t)) {
       if (session.awaySince !== null) continue; // keeps its place, but nobody is there to serve yet
+      if (session.ringUntil !== null && session.ringUntil > t) continue; // an offer stands: the agent decides
       const overflow = overflowNeeds(session, t);
       const key = `${session.queue}|${session.needs.join(",")}|${overflow?.join(",") ?? ""}`;
       if (hopeless.has(key)) continue;
@@ -240,6 +247,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
         const seat = chooseSeat(session, agents, overflow, t);
         if (seat === "hold") break;
         if (!seat) { hopeless.add(key); break; }
+        if (await offered(session, seat, agents, t)) break;
         const result = await store.claim(session.id, seat.jid, now());
         if (result === "ok") { seat.active++; seat.lastAssigned = t; assigned++; break; }
         if (result === "not-queued") break;
@@ -248,6 +256,45 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     }
     return assigned;
   }
+
+  /**
+   * Agents whose client takes XEP-0142 offers get an offer instead of the customer: the chosen seat,
+   * or for a ring-all queue every eligible seat that takes offers. True when an offer went out.
+   */
+  async function offered(session: Session, seat: Agent, agents: Agent[], t: number): Promise<boolean> {
+    const q = byName.get(session.queue);
+    const targets = q?.strategy === "ring-all"
+      ? eligibleSeats(agents, session.needs, t, q).filter((a) => a.offerJid)
+      : seat.offerJid ? [seat] : [];
+    if (targets.length === 0) return false;
+    const until = t + (q?.offerTimeout ?? DEFAULT_OFFER_SECONDS) * 1000;
+    await store.offer(session.id, targets.map((a) => a.offerJid), t, until);
+    return true;
+  }
+
+  /** An agent's client accepts an offer: the customer is its, unless another took it first or it is full. */
+  async function acceptOffer(customer: string, agentClient: string): Promise<"ok" | "gone" | "full"> {
+    const id = await store.sessionOf(customer);
+    const session = id ? await store.session(id) : null;
+    if (!session || !session.ringing.includes(agentClient)) return "gone";
+    const result = await store.claim(session.id, bareOf(agentClient), now());
+    if (result === "ok") return "ok";
+    if (result === "seat-unavailable") {
+      await store.withdrawOffer(session.id, agentClient, now());
+      await route();
+      return "full";
+    }
+    return "gone";
+  }
+
+  /** An agent's client turns an offer down: the others keep theirs, or the customer is routed again. */
+  async function rejectOffer(customer: string, agentClient: string): Promise<void> {
+    const id = await store.sessionOf(customer);
+    if (id && (await store.withdrawOffer(id, agentClient, now()))) await route();
+  }
+
+  /** An agent's client announces that it takes offers (fullJid), or went away ("" with `onlyIf` = that client). */
+  const offerTarget = (jid: string, fullJid: string, onlyIf?: string) => store.setOfferTarget(bareOf(jid), fullJid, onlyIf);
 
   /**
    * The seat for one waiting customer, by its queue's strategy: the seat that served it last while
@@ -303,6 +350,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
 
   return {
     queues, queue: queueNamed, join, depart, customerOffline, expire, resume, end, transfer, agentState, endWrapUp, route, queueStatus,
+    acceptOffer, rejectOffer, offerTarget,
     inService: (sessionId: string, seat: string) => seatReport("in-service", sessionId, seat),
     answered: (sessionId: string, seat: string) => seatReport("answered", sessionId, seat),
     feedback, leaveMessage, agentStats, agents, queueStats,

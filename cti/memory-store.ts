@@ -25,7 +25,7 @@ export class MemoryStore implements Store {
 
   async upsertAgent(p: AgentProfile): Promise<void> {
     const old = this.agentsByJid.get(p.jid);
-    this.agentsByJid.set(p.jid, { state: "offline", reason: "", active: 0, freeSince: 0, wrapUntil: 0, missed: 0, lastAssigned: 0, ...old, ...p, levels: p.levels ?? {} });
+    this.agentsByJid.set(p.jid, { state: "offline", reason: "", active: 0, freeSince: 0, wrapUntil: 0, missed: 0, lastAssigned: 0, offerJid: "", ...old, ...p, levels: p.levels ?? {} });
   }
 
   async enqueue(s: Session, maxWaiting?: number): Promise<{ ok: true } | { ok: false; existing: string } | { ok: "full" }> {
@@ -50,10 +50,11 @@ export class MemoryStore implements Store {
       pace.gap = pace.gap === undefined ? gap : pace.gap * (1 - PACE_WEIGHT) + gap * PACE_WEIGHT;
     }
     this.pace.set(s.queue, { ...pace, last: now });
-    Object.assign(s, { state: "assigned", seat, assignedAt: now });
+    const rang = s.ringing;
+    Object.assign(s, { state: "assigned", seat, assignedAt: now, ringing: [], ringUntil: null });
     a.active++;
     a.lastAssigned = now;
-    this.events.push({ type: "assigned", session: id, queue: s.queue, customer: s.customer, seat, plain: s.plain, form: s.form, queuedAt: s.queuedAt, at: now });
+    this.events.push({ type: "assigned", session: id, queue: s.queue, customer: s.customer, seat, plain: s.plain, form: s.form, queuedAt: s.queuedAt, rang, at: now });
     return "ok";
   }
 
@@ -104,6 +105,33 @@ export class MemoryStore implements Store {
       }
     }
     return { previous, ended };
+  }
+
+  async offer(id: string, agents: string[], now: number, until: number): Promise<boolean> {
+    const s = this.sessionsById.get(id);
+    if (!s || s.state !== "queued" || (s.ringUntil !== null && s.ringUntil > now)) return false;
+    Object.assign(s, { ringing: [...agents], ringUntil: until });
+    this.events.push({ type: "offered", session: id, queue: s.queue, customer: s.customer, plain: s.plain, form: s.form, agents, timeout: Math.floor((until - now) / 1000), at: now });
+    return true;
+  }
+
+  async withdrawOffer(id: string, agent: string, now: number): Promise<string[] | null> {
+    const s = this.sessionsById.get(id);
+    if (!s || s.state !== "queued" || s.ringing.length === 0) return null;
+    const gone = s.ringing.filter((j) => agent === "" || j === agent);
+    if (gone.length === 0) return null;
+    s.ringing = s.ringing.filter((j) => !gone.includes(j));
+    s.missedBy = [...s.missedBy, ...gone.map((j) => j.split("/")[0]!)];
+    if (s.ringing.length === 0) s.ringUntil = null;
+    this.events.push({ type: "offer-withdrawn", session: id, agents: gone, reason: agent === "" ? "timeout" : "rejected", at: now });
+    return gone;
+  }
+
+  async setOfferTarget(jid: string, fullJid: string, onlyIf = ""): Promise<boolean> {
+    const a = this.agentsByJid.get(jid);
+    if (!a || (onlyIf && a.offerJid !== onlyIf)) return false;
+    a.offerJid = fullJid;
+    return true;
   }
 
   async transfer(id: string, fromSeat: string, target: TransferTarget, note: string, now: number): Promise<TransferResult> {

@@ -26,6 +26,12 @@ export interface Store {
   end(sessionId: string, reason: EndReason | "departed", now: number, onlyFrom?: SessionState): Promise<Session | null>;
   /** Sets an agent's state (and why it is not ready); going offline ends its sessions (returned). Unknown agents: null. */
   setAgentState(jid: string, state: AgentState, now: number, reason?: string): Promise<{ previous: AgentState; ended: string[] } | null>;
+  /** Offers a queued customer to agents' clients (full JIDs) until `until`; false when not queued or an offer stands. */
+  offer(sessionId: string, agents: string[], now: number, until: number): Promise<boolean>;
+  /** Takes back a standing offer from one client, or from all ("" : timed out); returns who had it, or null. */
+  withdrawOffer(sessionId: string, agent: string, now: number): Promise<string[] | null>;
+  /** The client of an agent that takes offers ("" to forget; `onlyIf`: only when that is the current one). */
+  setOfferTarget(jid: string, fullJid: string, onlyIf?: string): Promise<boolean>;
   /** The seat hands its session to another (ready, not full) agent, or back to a queue; the old seat is freed. */
   transfer(sessionId: string, fromSeat: string, target: TransferTarget, note: string, now: number): Promise<TransferResult>;
   /** The seat's first reply reached the customer. */

@@ -37,6 +37,8 @@ export interface Queue {
   firstResponseTimeout?: number;
   /** Unanswered customers in a row after which the seat is set not ready. */
   maxNoAnswer?: number;
+  /** Seconds an XEP-0142 offer stands before it is revoked (default 20). */
+  offerTimeout?: number;
   /** Business hours; outside them joins are refused with the next opening. */
   hours?: Hours;
   /** After waiting this long, a customer may also be served by seats with the overflowSkills. */
@@ -67,6 +69,8 @@ export interface Agent extends AgentProfile {
   missed: number;
   /** When the agent was last given a customer (round-robin). */
   lastAssigned: number;
+  /** The agent's client that takes XEP-0142 offers (full JID), "" when none does. */
+  offerJid: string;
 }
 
 export interface Session {
@@ -101,6 +105,9 @@ export interface Session {
   priority: number;
   /** The seat that served this customer last, kept for it for the queue's stickySeconds. */
   preferredSeat: string | null;
+  /** Agents' clients (full JIDs) the customer is offered to, until ringUntil; empty when no offer stands. */
+  ringing: string[];
+  ringUntil: number | null;
 }
 
 /** A message left for agents when nobody could take the chat. */
@@ -126,7 +133,9 @@ export interface JoinRequest {
 /** Transitions, appended to the event log atomically with the change they describe. */
 export type CtiEvent =
   | { type: "queued"; session: string; queue: string; customer: string; at: number }
-  | { type: "assigned"; session: string; queue: string; customer: string; seat: string; plain: boolean; form: Record<string, string>; queuedAt: number; at: number }
+  | { type: "assigned"; session: string; queue: string; customer: string; seat: string; plain: boolean; form: Record<string, string>; queuedAt: number; rang: string[]; at: number }
+  | { type: "offered"; session: string; queue: string; customer: string; plain: boolean; form: Record<string, string>; agents: string[]; timeout: number; at: number }
+  | { type: "offer-withdrawn"; session: string; agents: string[]; reason: "rejected" | "timeout"; at: number }
   | { type: "in-service"; session: string; queue: string; customer: string; seat: string; at: number }
   | { type: "ended"; session: string; queue: string; customer: string; seat: string | null; plain: boolean; from: SessionState; reason: string; at: number }
   | { type: "agent-state"; agent: string; state: AgentState; at: number }

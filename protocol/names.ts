@@ -38,6 +38,11 @@ export const WG = {
   departQueue: "depart-queue",
   queueStatus: "queue-status",
   queueNotifications: "queue-notifications",
+  agentStatus: "agent-status",
+  offer: "offer",
+  offerAccept: "offer-accept",
+  offerReject: "offer-reject",
+  offerRevoke: "offer-revoke",
 } as const;
 
 /** Form fields a customer may send with join-queue. */

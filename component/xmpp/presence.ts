@@ -6,6 +6,7 @@
 import { xml } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
 import { stateFromPresence } from "../../cti/policy.js";
+import { NS, WG } from "../../protocol/names.js";
 import type { Addr, HandlerDeps } from "./context.js";
 
 export function presenceHandlers({ cti, isAgent }: HandlerDeps) {
@@ -14,8 +15,13 @@ export function presenceHandlers({ cti, isAgent }: HandlerDeps) {
     const to = stanza.attrs.to!;
     if (isAgent(addr.fromBare)) {
       // Only the seat module's aggregate (from the bare JID) counts: a directed presence
-      // from one of several resources would not tell the agent's state.
-      if (addr.from !== addr.fromBare) return undefined;
+      // from one of several resources would not tell the agent's state. A client that
+      // announces itself with XEP-0142 <agent-status/> takes offers, until it goes away.
+      if (addr.from !== addr.fromBare) {
+        if (type === "unavailable") await cti.offerTarget(addr.fromBare, "", addr.from);
+        else if (!type && stanza.getChild(WG.agentStatus, NS.WG)) await cti.offerTarget(addr.fromBare, addr.from);
+        return undefined;
+      }
       const state = stateFromPresence(type, stanza.getChildText("show") ?? undefined);
       if (state) await cti.agentState(addr.fromBare, state, stanza.getChildText("status") ?? "");
       return undefined;

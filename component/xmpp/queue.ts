@@ -31,7 +31,7 @@ const LEAVE_WORDS = /^(leave|quit|stop|cancel|bye)$/i;
 /** A plain customer's first message becomes the subject the agent sees, cut to this length. */
 const SUBJECT_LENGTH = 200;
 
-export function queueHandlers({ cti, config, send, greet, nameOf }: HandlerDeps) {
+export function queueHandlers({ cti, config, send, greet, nameOf, isAgent }: HandlerDeps) {
   const cc = config.component.domain;
 
   /** The result carries the session and its resume token (for a page that reloads). */
@@ -39,6 +39,23 @@ export function queueHandlers({ cti, config, send, greet, nameOf }: HandlerDeps)
     const session = await cti.join(parseJoin(el, addr.queue, addr.from));
     if (session.state === "queued") setImmediate(() => void greet(session.queue, session.id)); // after the iq result
     return xml(SB.session, { xmlns: NS.SB, id: session.id, token: session.token });
+  }
+
+  /** XEP-0142 offer-accept / offer-reject from an agent's client; the service answers only with a result. */
+  async function answerOffer(el: Element, addr: Addr): Promise<true> {
+    if (!isAgent(addr.fromBare)) throw new CtiError("forbidden", "Only agents answer offers.");
+    const customer = el.attrs.jid;
+    if (!customer) throw new CtiError("bad-request", `<${el.name}/> needs the customer's jid.`);
+    if (el.name === WG.offerReject) {
+      await cti.rejectOffer(customer, addr.from);
+      return true;
+    }
+    const result = await cti.acceptOffer(customer, addr.from);
+    if (result !== "ok") {
+      const why = result === "full" ? "You are at capacity." : "The customer is no longer waiting for you.";
+      setImmediate(() => void send(st.offerRevoke(st.queueJid(addr.queue, cc), addr.from, customer, el.attrs.id ?? "", why)).catch(() => undefined));
+    }
+    return true;
   }
 
   /** XEP-0142 status poll: where the requester stands in this queue. */
@@ -91,5 +108,5 @@ export function queueHandlers({ cti, config, send, greet, nameOf }: HandlerDeps)
     }
   }
 
-  return { joinQueue, departQueue, pollStatus, leaveMessage, chatToQueue };
+  return { joinQueue, departQueue, pollStatus, answerOffer, leaveMessage, chatToQueue };
 }

@@ -35,6 +35,8 @@ export function registerHandlers(entity: Component, deps: HandlerDeps): void {
     [`set ${NS.WG} ${WG.joinQueue}`]: { target: "queue", handle: queue.joinQueue },
     [`set ${NS.WG} ${WG.departQueue}`]: { target: "queue", handle: queue.departQueue },
     [`get ${NS.WG} ${WG.queueStatus}`]: { target: "queue", handle: queue.pollStatus },
+    [`set ${NS.WG} ${WG.offerAccept}`]: { target: "queue", handle: queue.answerOffer },
+    [`set ${NS.WG} ${WG.offerReject}`]: { target: "queue", handle: queue.answerOffer },
     [`set ${NS.SB} ${SB.inService}`]: { target: "cc", handle: seat.seatReport },
     [`set ${NS.SB} ${SB.answered}`]: { target: "cc", handle: seat.seatReport },
     [`set ${NS.SB} ${SB.end}`]: { target: "cc", handle: seat.end },

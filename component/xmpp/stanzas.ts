@@ -56,6 +56,20 @@ export function begin(from: string, seat: string, session: string, customer: str
         ...Object.entries(form).map(([k, v]) => xml("field", { var: k }, xml("value", {}, v))))));
 }
 
+/** XEP-0142 offer to an agent's client: the customer, the session, how long it stands, and the form. */
+export function offer(from: string, to: string, customer: string, session: string, timeout: number, form: Record<string, string>): Element {
+  return xml("iq", { type: "set", from, to, id: `offer-${session}-${Date.now().toString(36)}` },
+    xml(WG.offer, { xmlns: NS.WG, jid: customer, id: session },
+      xml("timeout", {}, String(timeout)),
+      Object.keys(form).length > 0 && xml("x", { xmlns: NS.DATA, type: "result" },
+        ...Object.entries(form).map(([k, v]) => xml("field", { var: k }, xml("value", {}, v))))));
+}
+
+export function offerRevoke(from: string, to: string, customer: string, session: string, reason: string): Element {
+  return xml("iq", { type: "set", from, to, id: `revoke-${session}-${Date.now().toString(36)}` },
+    xml(WG.offerRevoke, { xmlns: NS.WG, jid: customer, id: session }, xml("reason", {}, reason)));
+}
+
 export function ended(from: string, to: string, plain: boolean, session: string, reason: string, body: string): Element {
   return xml("message", { from, to, type: msgType(plain) }, xml("body", {}, body), xml(SB.ended, { xmlns: NS.SB, session, reason }));
 }

@@ -19,6 +19,8 @@ export function parseEvent(fields: string[]): CtiEvent {
   if ("queuedAt" in data) e.queuedAt = Number(data.queuedAt);
   if ("plain" in data) e.plain = data.plain === "1";
   if ("paused" in data) e.paused = data.paused === "1";
+  for (const k of ["agents", "rang"]) if (k in data) e[k] = data[k] ? String(data[k]).split(",") : [];
+  if ("timeout" in data) e.timeout = Number(data.timeout);
   if ("form" in data) e.form = typeof data.form === "string" && data.form ? JSON.parse(data.form) : {};
   if ("seat" in data) e.seat = data.seat || null;
   return e as unknown as CtiEvent;

@@ -13,7 +13,7 @@ import { keysFor, luaKeyFunctions, type Keys } from "./keys.js";
 const LUA_DIR = new URL("../../../cti/redis/lua/", import.meta.url);
 const SCRIPTS = [
   "enqueue", "claim", "in-service", "end", "agent-state", "upsert-agent", "away", "expire-away", "resume", "feedback", "leave-message",
-  "end-wrap-up", "answered", "requeue", "transfer",
+  "end-wrap-up", "answered", "requeue", "transfer", "offer", "withdraw-offer", "offer-target",
 ] as const;
 type ScriptName = (typeof SCRIPTS)[number];
 
@@ -47,6 +47,7 @@ export function parseSession(h: Record<string, string>): Session | null {
     feedback: h.feedbackScore ? { score: Number(h.feedbackScore), comment: h.feedbackComment ?? "" } : null,
     wrapUpMs: Number(h.wrapUpMs ?? 0), answeredAt: num(h.answeredAt), missedBy: list(h.missedBy),
     priority: Number(h.priority ?? 0), preferredSeat: h.preferredSeat || null,
+    ringing: list(h.ringing), ringUntil: num(h.ringUntil),
   };
 }
 
@@ -55,7 +56,7 @@ function parseAgent(h: Record<string, string>): Agent | null {
   return {
     jid: h.jid, name: h.name || undefined, skills: list(h.skills), maxChats: Number(h.maxChats),
     state: h.state as AgentState, reason: h.reason ?? "", active: Number(h.active), freeSince: Number(h.freeSince),
-    wrapUntil: Number(h.wrapUntil ?? 0), missed: Number(h.missed ?? 0), lastAssigned: Number(h.lastAssigned ?? 0),
+    wrapUntil: Number(h.wrapUntil ?? 0), missed: Number(h.missed ?? 0), lastAssigned: Number(h.lastAssigned ?? 0), offerJid: h.offerJid ?? "",
     levels: Object.fromEntries(list(h.levels).map((pair) => pair.split(":")).map(([k, v]) => [k!, Number(v)])),
   };
 }
@@ -101,6 +102,19 @@ export class RedisStore implements Store {
   async setAgentState(jid: string, state: AgentState, now: number, reason = "") {
     const r = await this.run<[AgentState, ...string[]] | null>("agent-state", jid, state, now, ENDED_TTL_MS, HANDLE_WEIGHT, reason);
     return r ? { previous: r[0], ended: r.slice(1) } : null;
+  }
+
+  async offer(id: string, agents: string[], now: number, until: number): Promise<boolean> {
+    return (await this.run<number>("offer", id, agents.join(","), now, until)) === 1;
+  }
+
+  async withdrawOffer(id: string, agent: string, now: number): Promise<string[] | null> {
+    const gone = await this.run<string | null>("withdraw-offer", id, agent, now);
+    return gone ? gone.split(",") : null;
+  }
+
+  async setOfferTarget(jid: string, fullJid: string, onlyIf = ""): Promise<boolean> {
+    return (await this.run<number>("offer-target", jid, fullJid, onlyIf)) === 1;
   }
 
   transfer(id: string, fromSeat: string, target: TransferTarget, note: string, now: number): Promise<TransferResult> {

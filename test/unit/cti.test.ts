@@ -481,3 +481,57 @@ describe("priorities and sticky agents", () => {
     expect((await c.session(third.id))?.seat).toBe("alice@acme.test");
   });
 });
+
+describe("XEP-0142 offers", () => {
+  const make = (q: Partial<Queue> = {}) => createCti({
+    store, guestDomain: GUEST, now: () => clock, newId: () => `O${++ids}`,
+    queues: [{ name: "billing", skills: ["billing"], allowGuests: true, deny: [], open: true, offerTimeout: 20, ...q }],
+  });
+  const join = (c: Cti, customer = "c1@g/a") => c.join({ queue: "billing", customer, plain: false, extraSkills: [], form: {} });
+
+  it("offers the customer to a seat whose client takes offers; accepting assigns it", async () => {
+    const c = make();
+    await c.agentState("alice@acme.test", "ready");
+    await c.offerTarget("alice@acme.test", "alice@acme.test/desk");
+    const s = await join(c);
+    expect(s).toMatchObject({ state: "queued", ringing: ["alice@acme.test/desk"] });
+    expect(await c.acceptOffer("c1@g/a", "alice@acme.test/phone")).toBe("gone"); // not the client it was offered to
+    expect(await c.acceptOffer("c1@g/a", "alice@acme.test/desk")).toBe("ok");
+    expect(await c.session(s.id)).toMatchObject({ state: "assigned", seat: "alice@acme.test", ringing: [] });
+  });
+
+  it("routes a rejected customer to another seat, and revokes an offer nobody takes in time", async () => {
+    const c = make();
+    await c.agentState("alice@acme.test", "ready");
+    await c.offerTarget("alice@acme.test", "alice@acme.test/desk");
+    const s = await join(c);
+    await c.rejectOffer("c1@g/a", "alice@acme.test/desk");
+    expect((await c.session(s.id))?.missedBy).toEqual(["alice@acme.test"]);
+    // alice is the only seat: the customer is offered to her again (seats that let go come last, not never)
+    expect((await c.session(s.id))?.ringing).toEqual(["alice@acme.test/desk"]);
+    clock += 20_000;
+    await c.expire();
+    expect(store.events.filter((e) => e.type === "offer-withdrawn").map((e) => (e as { reason: string }).reason)).toEqual(["rejected", "timeout"]);
+  });
+
+  it("rings every eligible seat that takes offers on a ring-all queue; the first to accept wins", async () => {
+    const c = make({ strategy: "ring-all" });
+    for (const jid of ["alice@acme.test", "bob@acme.test"]) {
+      await c.agentState(jid, "ready");
+      await c.offerTarget(jid, `${jid}/desk`);
+    }
+    const s = await join(c);
+    expect([...(await c.session(s.id))!.ringing].sort()).toEqual(["alice@acme.test/desk", "bob@acme.test/desk"]);
+    expect(await c.acceptOffer("c1@g/a", "bob@acme.test/desk")).toBe("ok");
+    expect(await c.acceptOffer("c1@g/a", "alice@acme.test/desk")).toBe("gone");
+    const assigned = store.events.find((e) => e.type === "assigned") as { seat: string; rang: string[] };
+    expect(assigned.seat).toBe("bob@acme.test");
+    expect(assigned.rang.sort()).toEqual(["alice@acme.test/desk", "bob@acme.test/desk"]);
+  });
+
+  it("assigns directly when no seat takes offers", async () => {
+    const c = make({ strategy: "ring-all" });
+    await c.agentState("alice@acme.test", "ready");
+    expect((await join(c)).seat).toBe("alice@acme.test");
+  });
+});

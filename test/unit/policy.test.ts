@@ -5,7 +5,7 @@ import { authorize, estimateWait, needsFor, stateFromPresence, validateJoin } fr
 import type { Agent, Queue } from "../../cti/types.js";
 
 const queue = (over: Partial<Queue> = {}): Queue => ({ name: "billing", skills: ["billing"], allowGuests: true, deny: [], open: true, ...over });
-const agent = (jid: string, over: Partial<Agent> = {}): Agent => ({ jid, skills: ["billing"], maxChats: 1, state: "ready", reason: "", active: 0, freeSince: 0, wrapUntil: 0, missed: 0, lastAssigned: 0, levels: {}, ...over });
+const agent = (jid: string, over: Partial<Agent> = {}): Agent => ({ jid, skills: ["billing"], maxChats: 1, state: "ready", reason: "", active: 0, freeSince: 0, wrapUntil: 0, missed: 0, lastAssigned: 0, offerJid: "", levels: {}, ...over });
 const code = (fn: () => void) => { try { fn(); return "none"; } catch (e) { return (e as CtiError).code; } };
 
 describe("authorization", () => {

@@ -6,14 +6,15 @@
 -- Returns: 'ok' | 'not-queued' | 'seat-unavailable'
 local id, seat, now = ARGV[2], ARGV[3], ARGV[4]
 local key = K.session(id)
-local s = rcall('HMGET', key, 'state', 'queue', 'customer', 'plain', 'form', 'queuedAt')
+local s = rcall('HMGET', key, 'state', 'queue', 'customer', 'plain', 'form', 'queuedAt', 'ringing')
 if s[1] ~= 'queued' then return 'not-queued' end
 local agent = K.agent(seat)
 local a = rcall('HMGET', agent, 'state', 'active', 'maxChats', 'wrapUntil')
 if a[1] ~= 'ready' or tonumber(a[2]) >= tonumber(a[3]) or (tonumber(a[4]) or 0) > tonumber(now) then
   return 'seat-unavailable'
 end
-rcall('HSET', key, 'state', 'assigned', 'seat', seat, 'assignedAt', now)
+-- An offer to several agents ends with this claim: the others' offers are revoked (see the event).
+rcall('HSET', key, 'state', 'assigned', 'seat', seat, 'assignedAt', now, 'ringing', '', 'ringUntil', '')
 rcall('HINCRBY', agent, 'active', 1)
 rcall('HSET', agent, 'lastAssigned', now)
 rcall('SADD', K.agentSessions(seat), id)
@@ -29,5 +30,5 @@ if last and tonumber(s[6]) <= last then
   rcall('HSET', pace, q .. ':gap', tostring(previous and (previous * (1 - weight) + gap * weight) or gap))
 end
 emit('assigned', { session = id, queue = s[2], customer = s[3], seat = seat, plain = s[4], form = s[5], queuedAt = s[6],
-  at = now })
+  rang = s[7] or '', at = now })
 return 'ok'
