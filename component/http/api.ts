@@ -29,7 +29,7 @@ export function sessionJson(s: Session) {
   return {
     id: s.id, queue: s.queue, customer: s.customer, seat: s.seat, state: s.state, skills: s.needs, form: s.form,
     queuedAt: iso(s.queuedAt), assignedAt: iso(s.assignedAt), inServiceAt: iso(s.inServiceAt), endedAt: iso(s.endedAt),
-    endReason: s.endReason, feedback: s.feedback,
+    endReason: s.endReason, feedback: s.feedback, priority: s.priority,
   };
 }
 
