@@ -14,17 +14,21 @@ import { connectAccount, connectGuest, nextId, stopAll, waitFor, xmlFor } from "
 
 const CC = "cc.acme.test";
 const BILLING = `billing@${CC}`;
+const RETURNS = `returns@${CC}`;
 const CHATSTATES = "http://jabber.org/protocol/chatstates";
 const RECEIPTS = "urn:xmpp:receipts";
 const CANNED = [
   "Thanks for waiting! Let me look into that for you.",
   "Is there anything else I can help you with today?",
 ];
-/** billing asks one extra pre-chat field; the desk shows it with the configured label. */
+/**
+ * billing asks one extra pre-chat field; the desk shows it with the configured label.
+ * The desk takes XEP-0142 offers: on returns they stand 2 s instead of 20.
+ */
 const QUEUES = [{
   name: "billing", title: "Billing", skills: ["billing"], allowGuests: true, deny: [], open: true,
   fields: [{ var: "account", label: "Account number", required: false }],
-}];
+}, { name: "returns", title: "Returns", skills: ["billing"], allowGuests: true, offerTimeout: 2 }];
 const SCREENSHOT = screenshotPath("agent-desk.png");
 
 let r: Running;
@@ -58,12 +62,15 @@ async function newPage(viewport = { width: 1280, height: 800 }): Promise<Page> {
 const deskUrl = () => `http://127.0.0.1:${r.app.webPort}/agent/`;
 const agentState = (jid: string) => () => r.app.cti.agent(jid);
 
+/** Signs in, and waits until the CTI knows the desk takes offers (it announces itself to the queues). */
 async function signIn(page: Page, jid: string, password: string): Promise<void> {
+  const before = (await r.app.cti.agent(jid))?.offerJid;
   await page.goto(deskUrl());
   await page.getByLabel("JID").fill(jid);
   await page.getByLabel("Password").fill(password);
   await page.getByLabel("Password").press("Enter"); // the keyboard way; the button is clicked in the first test
   await page.getByRole("button", { name: "Sign out" }).waitFor();
+  await until(agentState(jid), (a) => !!a?.offerJid && a.offerJid !== before, 5000, `${jid} takes offers`);
 }
 
 async function clickReady(page: Page, jid: string): Promise<void> {
@@ -74,12 +81,12 @@ async function clickReady(page: Page, jid: string): Promise<void> {
 
 const is = (name: string, ns: string) => (s: Element) => s.is("message") && !!s.getChild(name, ns);
 
-/** A web visitor joins billing with a form (name, subject and extra fields). */
-async function guestQueues(form: Record<string, string>) {
+/** A web visitor joins billing (or another queue) with a form (name, subject and extra fields). */
+async function guestQueues(form: Record<string, string>, queue = BILLING) {
   const c = await connectGuest(r.config);
   clients.push(c);
   const xml = xmlFor(c);
-  const res = await iq(c, BILLING, "set", xml("join-queue", { xmlns: NS.WG }, xml("queue-notifications"),
+  const res = await iq(c, queue, "set", xml("join-queue", { xmlns: NS.WG }, xml("queue-notifications"),
     xml("x", { xmlns: NS.DATA, type: "submit" }, ...Object.entries(form).map(([v, value]) => xml("field", { var: v }, xml("value", {}, value))))));
   expect(res.attrs.type).toBe("result");
   return { c, jid: c.jid!.toString(), session: res.getChild(SB.session, NS.SB)!.attrs.id! };
@@ -90,9 +97,13 @@ async function assignedSeat(c: Client): Promise<string> {
   return (await waitFor(c, is(SB.assigned, NS.SB), 10000, "assigned")).getChild(SB.assigned, NS.SB)!.attrs.seat!;
 }
 
-/** ...and resolves once the CTI assigned it a seat. */
-async function guestJoins(form: Record<string, string>) {
+/** A customer's offer on the desk (one card per customer offered). */
+const offerOf = (page: Page, name: string | RegExp) => page.getByRole("article", { name });
+
+/** ...whose offer the agent accepts on the desk; resolves once the CTI assigned it a seat. */
+async function guestJoins(page: Page, form: Record<string, string>) {
   const g = await guestQueues(form);
+  await offerOf(page, form.name!).getByRole("button", { name: "Accept" }).click();
   return { ...g, seat: await assignedSeat(g.c) };
 }
 
@@ -137,6 +148,7 @@ describe("agent desk", () => {
     const queued = await guestQueues({ name: "Ann Example", subject: "Invoice 42", account: "ACC-1009" });
     await until(() => r.app.cti.session(queued.session), (x) => x?.state === "queued" && Date.now() - x.queuedAt >= 2000, 5000, "Ann queued for 2 s");
     await clickReady(page, "alice@acme.test");
+    await offerOf(page, "Ann Example").getByRole("button", { name: "Accept" }).click(); // the desk takes offers
     const ann = { ...queued, seat: await assignedSeat(queued.c) };
     expect(ann.seat).toBe("alice@acme.test");
     const tab = page.getByRole("tab", { name: /Ann Example/ });
@@ -252,12 +264,13 @@ describe("agent desk", () => {
     await until(agentState("bob@acme.test"), (a) => a?.state === "not-ready" && a.reason === "Coaching session", 5000, "bob not ready, coaching");
     await clickReady(page, "bob@acme.test");
 
-    const ann = await guestJoins({ name: "Ann Example", subject: "Invoice 42 charged twice", account: "ACC-2231" });
+    const ann = await guestJoins(page, { name: "Ann Example", subject: "Invoice 42 charged twice", account: "ACC-2231" });
     await page.getByRole("tab", { name: /Ann Example/ }).waitFor();
     // A registered customer on a plain client: its first message becomes the subject.
     const carol = await connectAccount(r.config, "carol@acme.test", "carol-pw", "phone");
     clients.push(carol);
     await carol.send(xmlFor(carol)("message", { to: BILLING, type: "chat" }, xmlFor(carol)("body", {}, "Can I change my delivery address?")));
+    await offerOf(page, "carol@acme.test").getByRole("button", { name: "Accept" }).press("Enter"); // by keyboard
     const carolBegin = await waitFor(carol, is(SB.assigned, NS.SB), 10000, "carol assigned");
     const carolSession = carolBegin.getChild(SB.assigned, NS.SB)!.attrs.session!;
     const carolTab = page.getByRole("tab", { name: /carol@acme\.test/ });
@@ -315,4 +328,45 @@ describe("agent desk", () => {
     await until(() => r.app.cti.session(carolSession), (s) => s?.state === "ended", 5000, "carol's session ended");
     await until(agentState("bob@acme.test"), (x) => x?.state === "offline", 5000, "bob offline");
   }, 60000);
+
+  it("takes offers: Accept opens the chat, Reject has the customer offered again, an unanswered offer is revoked", async () => {
+    const page = await newPage();
+    await signIn(page, "bob@acme.test", "bob-pw"); // maxChats 2; the only agent online
+    await clickReady(page, "bob@acme.test");
+
+    // Ann joins billing: the desk shows her offer (queue, form, countdown from 20 s) until Bob answers.
+    const ann = await guestQueues({ name: "Ann Example", subject: "Invoice 42", account: "ACC-3310" });
+    const annOffer = offerOf(page, "Ann Example");
+    await annOffer.getByText("Billing", { exact: true }).waitFor();
+    await annOffer.getByText("Invoice 42", { exact: true }).waitFor();
+    expect(await annOffer.locator('dt:text-is("Account number") + dd').textContent()).toBe("ACC-3310");
+    const left = (await annOffer.getByRole("timer").textContent())!;
+    expect(left).toMatch(/^0:\d\d left$/);
+    expect(secondsOf(left.replace(" left", ""))).toBeGreaterThan(10);
+    expect((await r.app.cti.session(ann.session))?.state).toBe("queued"); // offered, not assigned
+    await annOffer.getByRole("button", { name: "Accept" }).click();
+    expect(await assignedSeat(ann.c)).toBe("bob@acme.test");
+    await page.getByRole("tab", { name: /Ann Example/ }).waitFor();
+    await panelOf(page).getByText("Invoice 42", { exact: true }).waitFor();
+    expect(await annOffer.count()).toBe(0);
+
+    // Ben joins returns (offers stand 2 s): Bob rejects; being the only seat, he is offered Ben again.
+    const ben = await guestQueues({ name: "Ben Example", subject: "Return a parcel" }, RETURNS);
+    const benOffer = offerOf(page, "Ben Example");
+    await benOffer.getByText("Returns", { exact: true }).waitFor();
+    const firstRing = (await r.app.cti.session(ben.session))!.ringUntil;
+    await benOffer.getByRole("button", { name: "Reject" }).click();
+    await until(() => r.app.cti.session(ben.session), (s) => s?.state === "queued" && s.ringUntil !== null && s.ringUntil !== firstRing, 5000, "Ben offered again");
+    await benOffer.getByRole("timer").waitFor();
+    expect(await benOffer.count()).toBe(1);
+    expect(await page.getByText(/^Offer of Ben Example withdrawn/).count()).toBe(0); // rejected in time, not revoked
+
+    // Bob steps away and leaves the offer unanswered: revoked after 2 s, the desk removes it and says why.
+    await page.getByRole("button", { name: "Not ready", exact: true }).click();
+    await until(agentState("bob@acme.test"), (a) => a?.state === "not-ready", 5000, "bob not ready");
+    await page.getByText("Offer of Ben Example withdrawn: Nobody accepted the offer in time.").waitFor();
+    expect(await benOffer.count()).toBe(0);
+    expect((await r.app.cti.session(ben.session))?.state).toBe("queued"); // waiting for another seat
+    expect(await page.getByRole("tab").count()).toBe(1); // Ann's chat only
+  }, 30000);
 });

@@ -4,15 +4,22 @@
  * module in Prosody decides who may write to the seat; the desk shows what
  * arrives: customers of beginning messages in their own tabs, anyone else
  * (staff) in a tab of their own, the component's other texts as notices.
+ * The desk takes XEP-0142 offers: it announces itself to every queue, and the
+ * customers offered to it wait above the chats until the agent answers.
  */
 import type { Client } from "@xmpp/client";
 import type { Element as XmlElement } from "@xmpp/xml";
-import type { WebConfig } from "../lib/config.js";
+import type { QueueInfo, WebConfig } from "../lib/config.js";
 import { errorText } from "../lib/connect.js";
 import { chatStateOf, receiptFor, receivedId, stanzaErrorText } from "../lib/xep.js";
+import { NS, WG } from "../../protocol/names.js";
 import { Chat } from "./chat.js";
 import { fill, h, nextUid } from "./dom.js";
-import { bareOf, endIq, parseBegin, parseEnded, parseStats, presence, statsIq, unavailable, type Begin, type Ended, type Stats } from "./stanzas.js";
+import { Offers, type OfferCard } from "./offers.js";
+import {
+  agentStatus, bareOf, endIq, iqError, offerAnswer, parseBegin, parseEnded, parseOffer, parseRevoke, parseStats, presence, statsIq, unavailable,
+  type Begin, type Ended, type Stats,
+} from "./stanzas.js";
 import { duration } from "./text.js";
 
 /** A customer who gave no name: registered ones by address, anonymous visitors by a short tag. */
@@ -37,6 +44,9 @@ export class Desk {
   private readonly bySession = new Map<string, Chat>();
   private readonly ticker: ReturnType<typeof setInterval>;
   private readonly queueTitles: Map<string, string>;
+  /** The queues by JID: the only senders of offers. */
+  private readonly queueByJid: Map<string, QueueInfo>;
+  private readonly offers: Offers;
   /** Live sessions and capacity as the component last told (undefined: not known). */
   private capacity: Stats["capacity"];
 
@@ -62,6 +72,8 @@ export class Desk {
     this.cc = config.componentDomain;
     this.me = xmpp.jid ? xmpp.jid.bare().toString() : "";
     this.queueTitles = new Map(config.queues.map((q) => [q.name, q.title]));
+    this.queueByJid = new Map(config.queues.map((q) => [bareOf(q.jid), q]));
+    this.offers = new Offers((offer, accept) => void this.answerOffer(offer, accept));
 
     // --- header: state, figures, account
     this.pill = h("span", { class: "pill", attrs: { role: "status", "aria-live": "polite" } });
@@ -113,7 +125,7 @@ export class Desk {
             h("div", { class: "stat" }, h("span", { class: "stat-label", text: "Handled today" }), this.handled),
             h("div", { class: "stat" }, h("span", { class: "stat-label", text: "Avg handle time" }), this.aht),
             this.statsNote))),
-      this.connBanner, this.notices, this.announcer,
+      this.connBanner, this.notices, this.offers.root, this.announcer,
       h("main", { class: "workspace" },
         h("nav", { class: "sidebar", attrs: { "aria-label": "Conversations" } },
           h("div", { class: "sidebar-head" }, h("h2", { text: "Chats" }), this.countLabel),
@@ -132,19 +144,33 @@ export class Desk {
         console.error("desk: stanza handling failed", err, String(s));
       }
     });
+    xmpp.iqCallee.set(NS.WG, WG.offer, (ctx: { element: XmlElement; stanza: XmlElement }) => this.onOffer(ctx.element, ctx.stanza.attrs.from ?? ""));
+    xmpp.iqCallee.set(NS.WG, WG.offerRevoke, (ctx: { element: XmlElement; stanza: XmlElement }) => this.onRevoke(ctx.element, ctx.stanza.attrs.from ?? ""));
     xmpp.on("status", (status: string) => this.onStatus(status));
     document.addEventListener("keydown", this.onGlobalKey);
     document.addEventListener("visibilitychange", this.onVisible);
-    this.ticker = setInterval(() => { const now = Date.now(); for (const c of this.chats) c.tick(now); }, 1000);
+    this.ticker = setInterval(() => {
+      const now = Date.now();
+      for (const c of this.chats) c.tick(now);
+      this.offers.tick(now);
+    }, 1000);
     this.renderState();
     this.renderList();
   }
 
-  /** After sign-in: not ready until the agent says otherwise, then today's figures. */
+  /** After sign-in: not ready until the agent says otherwise, taking offers, then today's figures. */
   async start(): Promise<void> {
     (this.xmpp.reconnect as unknown as { start(): void }).start();
     await this.sendPresence();
+    await this.announce();
     await this.refreshStats();
+  }
+
+  /** XEP-0142: this client takes offers, on every queue (again after each reconnection). */
+  private async announce(): Promise<void> {
+    try {
+      for (const q of this.config.queues) await this.xmpp.send(agentStatus(q.jid));
+    } catch { /* offline: announced again when the connection comes back */ }
   }
 
   // --- agent state
@@ -209,6 +235,43 @@ export class Desk {
       this.handled.parentElement!.title = `Figures not available (${errorText(err)})`;
     }
     this.renderList();
+  }
+
+  // --- offers
+
+  private onOffer(el: XmlElement, from: string): true | XmlElement {
+    const queue = this.queueByJid.get(bareOf(from));
+    if (!queue) return iqError("not-allowed");
+    const offer = parseOffer(el, from);
+    if (!offer) return iqError("bad-request");
+    const name = offer.fields.find((f) => f.var === "name")?.value || displayName(offer.customer, this.config.guestDomain);
+    this.offers.add({
+      queue: offer.queue, queueTitle: queue.title, customer: offer.customer, session: offer.session, name, timeout: offer.timeout,
+      fields: offer.fields.filter((f) => f.var !== "name").map((f) => ({ label: f.label ?? this.fieldLabel(queue.name, f.var), value: f.value })),
+    });
+    this.announcer.textContent = `Customer offered: ${name} (${queue.title}). Accept or Reject.`;
+    return true;
+  }
+
+  private onRevoke(el: XmlElement, from: string): true | XmlElement {
+    const queue = bareOf(from);
+    if (!this.queueByJid.has(queue)) return iqError("not-allowed");
+    const revoke = parseRevoke(el);
+    if (!revoke) return iqError("bad-request");
+    const [gone] = this.offers.remove((o) => o.queue === queue && ((!!revoke.session && o.session === revoke.session) || (!!revoke.customer && o.customer === revoke.customer)));
+    const who = gone?.name ?? (revoke.customer ? displayName(revoke.customer, this.config.guestDomain) : "a customer");
+    this.notice(`Offer of ${who} withdrawn${revoke.reason ? `: ${revoke.reason}` : "."}`);
+    return true;
+  }
+
+  /** The card is gone already; on accept the customer's chat begins as usual (or a revoke says why not). */
+  private async answerOffer(offer: OfferCard, accept: boolean): Promise<void> {
+    if (document.activeElement === document.body) this.chats.find((c) => c.active)?.focusComposer();
+    try {
+      await this.xmpp.iqCaller.set(offerAnswer(accept, offer.customer), offer.queue, 10000);
+    } catch (err) {
+      this.notice(`Could not ${accept ? "accept" : "reject"} the offer of ${offer.name}: ${errorText(err)}`);
+    }
   }
 
   // --- routing
@@ -409,12 +472,13 @@ export class Desk {
       this.online = false;
       this.connBanner.textContent = "Connection lost. Reconnecting… Customers cannot reach you meanwhile.";
       this.connBanner.hidden = false;
+      this.offers.clear(); // they go to this connection: the contact center revokes them or offers again
       this.renderState();
     } else if (status === "online" && !this.online) {
       this.online = true;
       this.connBanner.hidden = true;
       this.renderState();
-      void this.sendPresence();
+      void this.sendPresence().then(() => this.announce());
       void this.refreshStats();
       for (const c of this.chats) {
         if (c.kind === "customer" && !c.ended) c.system("The connection was lost for a while. If no other device of yours stayed online, the contact center has ended this chat: end it here too.");
@@ -444,6 +508,7 @@ export class Desk {
 
   private dispose(): void {
     clearInterval(this.ticker);
+    this.offers.clear();
     document.removeEventListener("keydown", this.onGlobalKey);
     document.removeEventListener("visibilitychange", this.onVisible);
     for (const c of this.chats) c.dispose();

@@ -1,11 +1,12 @@
 /**
  * Switchboard's own stanzas as the desk reads and writes them (docs/protocol.md):
- * beginning and ended messages, the agent's presence, end and stats iqs. Chat
- * states and receipts are in ../lib/xep.ts. Pure functions over xmpp.js elements.
+ * beginning and ended messages, the agent's presence, end and stats iqs, and
+ * XEP-0142 offers. Chat states and receipts are in ../lib/xep.ts. Pure
+ * functions over xmpp.js elements.
  */
 import { xml } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
-import { NS, SB } from "../../protocol/names.js";
+import { NS, SB, WG } from "../../protocol/names.js";
 
 export interface Begin {
   session: string;
@@ -55,13 +56,8 @@ export function parseBegin(stanza: Element, componentDomain: string): Begin | nu
   if (!b || !session || !customer || !queue) return null;
   const body = stanza.getChildText("body") ?? "";
   const form = b.getChild("x", NS.DATA);
-  const fields: Begin["fields"] = [];
-  if (form) {
-    for (const f of form.getChildren("field")) {
-      const value = f.getChildren("value").map((v) => v.getText()).join(", ");
-      if (f.attrs.var && value) fields.push({ var: f.attrs.var, value, label: f.attrs.label });
-    }
-  } else { // an older server: only what the body tells
+  const fields = formFields(form);
+  if (!form) { // an older server: only what the body tells
     const { name, subject } = formFromBody(body, customer, queue);
     if (name) fields.push({ var: "name", value: name });
     if (subject) fields.push({ var: "subject", value: subject });
@@ -72,6 +68,16 @@ export function parseBegin(stanza: Element, componentDomain: string): Begin | nu
     name: fields.find((f) => f.var === "name")?.value,
     queuedAt: Number.isFinite(queuedAt) ? queuedAt : undefined,
   };
+}
+
+/** The filled fields of a data form (values joined), in order. */
+function formFields(form: Element | undefined): Begin["fields"] {
+  const fields: Begin["fields"] = [];
+  for (const f of form?.getChildren("field") ?? []) {
+    const value = f.getChildren("value").map((v) => v.getText()).join(", ");
+    if (f.attrs.var && value) fields.push({ var: f.attrs.var, value, label: f.attrs.label });
+  }
+  return fields;
 }
 
 export function parseEnded(stanza: Element, componentDomain: string): Ended | null {
@@ -103,4 +109,38 @@ export function parseStats(el: Element | undefined): Stats | null {
   const handled = num("handled"), averageHandleSeconds = num("averageHandleSeconds"), active = num("active"), maxChats = num("maxChats");
   if (!Number.isFinite(handled) || !Number.isFinite(averageHandleSeconds)) return null;
   return { handled, averageHandleSeconds, capacity: active >= 0 && maxChats > 0 ? { active, maxChats } : undefined };
+}
+
+// --- XEP-0142 offers (docs/protocol.md "XEP-0142 offers")
+
+/** Tells a queue that this client takes offers. */
+export const agentStatus = (queueJid: string) => xml("presence", { to: queueJid }, xml(WG.agentStatus, { xmlns: NS.WG }));
+
+export interface Offer {
+  /** The queue's JID, where the answer goes. */
+  queue: string;
+  customer: string;
+  session: string;
+  /** Seconds the offer stands. */
+  timeout: number;
+  fields: Begin["fields"];
+}
+
+/** An <offer/> (the iq's child) from `from`, or null. */
+export function parseOffer(el: Element, from: string): Offer | null {
+  const { jid: customer, id: session = "" } = el.attrs;
+  if (!el.is(WG.offer, NS.WG) || !customer) return null;
+  const timeout = Number(el.getChildText("timeout"));
+  return { queue: bareOf(from), customer, session, timeout: timeout > 0 ? timeout : 20, fields: formFields(el.getChild("x", NS.DATA)) };
+}
+
+/** The error child of an iq reply (xmpp.js's iqCallee wraps it). */
+export const iqError = (condition: string) => xml("error", { type: "cancel" }, xml(condition, { xmlns: NS.STANZAS }));
+
+export const offerAnswer = (accept: boolean, customer: string) => xml(accept ? WG.offerAccept : WG.offerReject, { xmlns: NS.WG, jid: customer });
+
+/** An <offer-revoke/>: whose offer (customer JID and/or session), and why. */
+export function parseRevoke(el: Element): { customer: string; session: string; reason: string } | null {
+  if (!el.is(WG.offerRevoke, NS.WG)) return null;
+  return { customer: el.attrs.jid ?? "", session: el.attrs.id ?? "", reason: el.getChildText("reason") ?? "" };
 }
