@@ -112,6 +112,7 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log }: 
       told.delete(e.session);
       if (e.from === "queued") {
         const from = st.queueJid(e.queue, cc);
+        for (const agent of e.rang) await send(st.offerRevoke(from, agent, e.customer, e.session, "The customer left the queue."));
         if (e.reason === "departed" || e.reason === "customer") await send(st.departed(from, e.customer, e.plain, `You have left the queue ${e.queue}.`));
         if (e.reason === "expired")
           await send(st.departed(from, e.customer, e.plain, `Sorry, nobody could take your chat in time, so you have left the queue ${e.queue}. Please leave a message or try again later.`));

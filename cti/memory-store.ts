@@ -84,7 +84,7 @@ export class MemoryStore implements Store {
     Object.assign(s, { state: "ended", endedAt: now, endReason: reason });
     this.away.delete(id);
     this.byCustomer.delete(s.customer);
-    this.events.push({ type: "ended", session: id, queue: s.queue, customer: s.customer, seat: s.seat, plain: s.plain, from: before.state, reason, at: now });
+    this.events.push({ type: "ended", session: id, queue: s.queue, customer: s.customer, seat: s.seat, plain: s.plain, from: before.state, reason, rang: before.state === "queued" ? before.ringing : [], at: now });
     return before;
   }
 

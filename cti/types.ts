@@ -137,7 +137,7 @@ export type CtiEvent =
   | { type: "offered"; session: string; queue: string; customer: string; plain: boolean; form: Record<string, string>; agents: string[]; timeout: number; at: number }
   | { type: "offer-withdrawn"; session: string; agents: string[]; reason: "rejected" | "timeout"; at: number }
   | { type: "in-service"; session: string; queue: string; customer: string; seat: string; at: number }
-  | { type: "ended"; session: string; queue: string; customer: string; seat: string | null; plain: boolean; from: SessionState; reason: string; at: number }
+  | { type: "ended"; session: string; queue: string; customer: string; seat: string | null; plain: boolean; from: SessionState; reason: string; rang: string[]; at: number }
   | { type: "agent-state"; agent: string; state: AgentState; at: number }
   | { type: "customer-away"; session: string; customer: string; at: number }
   | { type: "resumed"; session: string; queue: string; customer: string; previous: string; seat: string | null; plain: boolean; state: SessionState; form: Record<string, string>; at: number }

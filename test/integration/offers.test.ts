@@ -73,4 +73,12 @@ describe("offers", () => {
     expect((await waitFor(customer, (s) => !!s.getChild("assigned", NS.SB))).getChild("assigned", NS.SB)!.attrs.seat).toBe("bob@acme.test");
     expect((await waitFor(alice, revoke)).getChild("offer-revoke", NS.WG)!.getChildText("reason")).toMatch(/Another agent/);
   });
+
+  it("are revoked when the customer leaves the queue meanwhile", async () => {
+    const alice = open.find((c) => c.jid?.toString().startsWith("alice@"))!;
+    const customer = await join("billing");
+    await waitFor(alice, (s) => offerFor(s) && s.getChild("offer", NS.WG)!.attrs.jid === customer.jid!.toString());
+    await iq(customer, "billing@cc.acme.test", "set", xmlFor(customer)("depart-queue", { xmlns: NS.WG }));
+    expect((await waitFor(alice, revoke)).getChild("offer-revoke", NS.WG)!.getChildText("reason")).toMatch(/left the queue/);
+  });
 });

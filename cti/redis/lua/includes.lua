@@ -53,6 +53,6 @@ local function endSession(id, reason, now, ttl, weight, onlyFrom)
   rcall('ZADD', K.ended(), now, id)
   rcall('ZREMRANGEBYSCORE', K.ended(), '-inf', tonumber(now) - ttl)
   emit('ended', { session = id, queue = s.queue, customer = s.customer, seat = s.seat, plain = s.plain,
-    from = s.state, reason = reason, at = now })
+    from = s.state, reason = reason, rang = s.state == 'queued' and (s.ringing or '') or '', at = now })
   return flat
 end
