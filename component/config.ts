@@ -122,6 +122,8 @@ export const configSchema = z.looseObject({
   pauseReasons: z.array(z.string().min(1).max(100)).default(["Break", "Lunch", "Meeting", "Training", "After-call work"]),
   /** Ready-made replies offered on the agent desk. */
   cannedResponses: z.array(z.string().min(1).max(1000)).default([]),
+  /** Stanzas one client (full JID) may send the component: a burst, then so many a second. */
+  rateLimit: z.looseObject({ burst: z.number().int().min(1), perSecond: z.number().min(0.1) }).default({ burst: 50, perSecond: 20 }),
   /** Seconds between unconditional queue-status pushes (protocol: at most 15). */
   statusIntervalSeconds: z.number().min(1).max(15).default(15),
   queues: z.array(queue).min(1),

@@ -17,6 +17,7 @@ export const ERRORS = {
   "already-rated": { xmpp: "conflict", type: "cancel", http: 409 },
   "session-ended": { xmpp: "item-not-found", type: "cancel", http: 410 },
   unsupported: { xmpp: "feature-not-implemented", type: "cancel", http: 501 },
+  "rate-limited": { xmpp: "resource-constraint", type: "wait", http: 429 },
   unavailable: { xmpp: "service-unavailable", type: "cancel", http: 503 },
   internal: { xmpp: "internal-server-error", type: "wait", http: 500 },
 } as const;

@@ -14,6 +14,7 @@ import { commandHandlers } from "./commands.js";
 import { discoHandlers } from "./disco.js";
 import { presenceHandlers } from "./presence.js";
 import { queueHandlers } from "./queue.js";
+import { rateLimiter } from "./rate-limit.js";
 import { seatHandlers } from "./seat.js";
 import * as st from "./stanzas.js";
 
@@ -30,6 +31,7 @@ export function registerHandlers(entity: Component, deps: HandlerDeps): void {
   const disco = discoHandlers(deps, commands.available);
   const { presence } = presenceHandlers(deps);
   const pong = () => true as const;
+  const allow = rateLimiter(config.rateLimit);
 
   const iqs: Record<string, { target: Target | "any"; handle: IqHandler }> = {
     [`set ${NS.WG} ${WG.joinQueue}`]: { target: "queue", handle: queue.joinQueue },
@@ -117,6 +119,12 @@ export function registerHandlers(entity: Component, deps: HandlerDeps): void {
     if (!addr) {
       log.warn({ stanza: stanza.toString().slice(0, 500) }, "stanza without from/to for this component");
       return stanza.is("iq") ? st.errorElement("bad-request", "The stanza is not addressed to this service.") : undefined;
+    }
+    // A customer's going away is always heard; anything else beyond the sender's rate is refused.
+    if (stanza.attrs.type !== "unavailable" && !allow(addr.from)) {
+      const error = st.errorElement("rate-limited", "Too many requests: please slow down.");
+      if (stanza.is("iq")) return error;
+      return stanza.is("message") ? st.messageError(stanza, error) : undefined;
     }
     if (stanza.is("iq")) return onIq(stanza, addr);
     if (stanza.is("message")) return onMessage(stanza, addr);
