@@ -1,0 +1,268 @@
+/**
+ * npm run bench: starts its own stack (Redis, Prosody, the component) on free ports, measures in one
+ * run the XMPP ceiling, the end-to-end routing rate and latencies, Redis commands per routed customer
+ * and the routing core alone, prints a table and writes bench/results/latest.json. docs/benchmarks.md
+ * explains every figure.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { fileURLToPath } from "node:url";
+import { Redis } from "ioredis";
+import { pino } from "pino";
+import { startComponent, type RunningComponent } from "../component/app.js";
+import { startTestStack, type TestStack } from "../launcher/stack.js";
+import { closedLoops, echoing } from "./ceiling.js";
+import { type Client, type Component, type Element, componentXml, connect, connectComponent, stopAll, xml } from "./clients.js";
+import { benchCore, type CoreResult } from "./core.js";
+import { routingDriver } from "./routing.js";
+import { cpuMeter, findPid, latency, sleep } from "./stats.js";
+
+const PAIRS = 8; // client pairs for the ceiling
+const WINDOW = 8; // messages in flight per sender
+const AGENTS = 16;
+const CUSTOMERS = 32; // twice the seats: the peak phase always has customers waiting
+const RESULTS = fileURLToPath(new URL("../../bench/results/", import.meta.url));
+
+const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+const log = (...a: unknown[]) => console.error("bench:", ...a);
+
+function sh(cmd: string, args: string[]): string {
+  try { return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim(); } catch { return "unknown"; }
+}
+
+function machine() {
+  const model = readFileSync("/proc/cpuinfo", "utf8").match(/^model name\s*:\s*(.*)$/m)?.[1] ?? "unknown";
+  return {
+    nproc: Number(sh("nproc", [])), cpuModel: model, cpusSeen: cpus().length, memoryGiB: round(totalmem() / 2 ** 30, 1),
+    node: process.version, prosody: sh("dpkg-query", ["-W", "-f", "${Version}", "prosody"]),
+    redis: sh("redis-server", ["--version"]).match(/v=(\S+)/)?.[1] ?? "unknown", kernel: sh("uname", ["-r"]),
+  };
+}
+
+async function commandstats(redis: Redis): Promise<Map<string, number>> {
+  const info = await redis.info("commandstats");
+  const m = new Map<string, number>();
+  for (const line of info.split(/\r?\n/)) {
+    const hit = line.match(/^cmdstat_([^:]+):calls=(\d+)/);
+    if (hit) m.set(hit[1]!, Number(hit[2]));
+  }
+  return m;
+}
+
+const delta = (a: Map<string, number>, b: Map<string, number>) =>
+  new Map([...b].map(([k, v]) => [k, v - (a.get(k) ?? 0)] as [string, number]).filter(([k, v]) => v > 0 && k !== "info"));
+
+/** Event types in the log between two times (stream ids are milliseconds). */
+async function eventTypes(redis: Redis, key: string, from: number, to: number): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  let start = String(from);
+  for (;;) {
+    const batch = await redis.xrange(key, start, String(to), "COUNT", 5000);
+    for (const [, fields] of batch) { const t = fields[fields.indexOf("type") + 1]!; counts[t] = (counts[t] ?? 0) + 1; }
+    if (batch.length < 5000) return counts;
+    start = "(" + batch[batch.length - 1]![0];
+  }
+}
+
+/** One ping every `everyMs` between two clients (window 1): round-trip times under whatever else runs. */
+async function pacedPings(a: Client, b: Client, everyMs: number, ms: number): Promise<number[]> {
+  const samples: number[] = [];
+  const sent = new Map<string, number>();
+  const off = echoing([b]);
+  const h = (s: Element) => { const t = sent.get(String(s.attrs.id)); if (t !== undefined && s.is("message")) { samples.push(performance.now() - t); sent.delete(String(s.attrs.id)); } };
+  a.on("stanza", h);
+  const to = b.jid!.toString();
+  const t0 = performance.now();
+  for (let k = 0; performance.now() - t0 < ms; k++) {
+    const id = `paced${k}`;
+    sent.set(id, performance.now());
+    a.send(xml("message", { to, type: "chat", id }, xml("body", {}, "ping"))).catch(() => undefined);
+    await sleep(everyMs);
+  }
+  await sleep(200);
+  a.off("stanza", h);
+  off();
+  return samples;
+}
+
+async function main() {
+  const startedAt = new Date();
+  const t0 = performance.now();
+
+  // ---- (e) the routing core alone, before anything else competes for the CPU
+  log("core: 1k / 10k / 100k waiting, 2,000 agents, 100 skills");
+  const core: CoreResult[] = [];
+  core.push(await benchCore({ waiting: 1_000, maxDecisions: 5_000, budgetMs: 3_000 }));
+  core.push(await benchCore({ waiting: 10_000, maxDecisions: 2_000, budgetMs: 4_000 }));
+  core.push(await benchCore({ waiting: 100_000, maxDecisions: 40, budgetMs: 5_000 }));
+  const core10k = core[1]!;
+
+  // ---- the stack
+  log("starting Redis and Prosody");
+  const agentsConfig = Array.from({ length: AGENTS }, (_, i) => ({ jid: `agent${i}@acme.test`, name: `Agent ${i}`, password: `agent${i}-pw`, skills: ["bench"], maxChats: 1 }));
+  const stack: TestStack = await startTestStack({
+    queues: [{ name: "bench", title: "Bench", skills: ["bench"] }],
+    agents: agentsConfig, supervisors: [], customers: [], customerGraceSeconds: 0,
+    rateLimit: { burst: 1_000_000, perSecond: 1_000_000 }, // the bench is one client sending fast, not an abuser
+  });
+  const { config } = stack;
+  const cc = config.component.domain;
+  const prosodyPid = findPid(stack.prosodyConfig);
+  const open: Array<Client | Component> = [];
+  let app: RunningComponent | undefined;
+  const redis = new Redis(stack.redisUrl);
+  try {
+    // ---- (a) the ceiling
+    log("ceiling: plain client-to-client round trips");
+    const guests: Client[] = [];
+    for (let i = 0; i < 2 * PAIRS; i++) guests.push(await connect(config.ports.c2s, config.guestDomain));
+    open.push(...guests);
+    const [senders, peers] = [guests.slice(0, PAIRS), guests.slice(PAIRS)];
+    const offEcho = echoing(peers);
+    const plain = await closedLoops({ senders, targetOf: (i) => peers[i]!.jid!.toString(), window: WINDOW, ms: 4000, warmupMs: 700, maxRoundTrips: 100_000, prosodyPid });
+    const plainLight = await closedLoops({ senders: senders.slice(0, 1), targetOf: () => peers[0]!.jid!.toString(), window: 1, ms: 1500, warmupMs: 200, maxRoundTrips: 100_000, prosodyPid });
+    offEcho();
+
+    log("ceiling: round trips through a trivial echo component (a raw XEP-0114 connection as", cc, "before ours connects)");
+    const echo = await connectComponent(config.ports.component, cc, config.component.secret);
+    echo.on("stanza", (s: Element) => {
+      if (s.is("message") && s.getChildText("body") === "ping")
+        echo.send(componentXml("message", { from: s.attrs.to, to: s.attrs.from, type: "chat", id: s.attrs.id }, componentXml("body", {}, "pong"))).catch(() => undefined);
+    });
+    const viaComponent = await closedLoops({ senders, targetOf: () => `echo@${cc}`, window: WINDOW, ms: 4000, warmupMs: 700, maxRoundTrips: 100_000, prosodyPid });
+    await echo.stop();
+    await sleep(200);
+
+    // ---- the component, agents, customers
+    log("starting the component;", AGENTS, "agents and", CUSTOMERS, "customers log in");
+    app = await startComponent(config, { redisUrl: stack.redisUrl, log: pino({ level: "silent" }), webPort: 0 });
+    const agents: Client[] = [];
+    for (const a of agentsConfig) {
+      const c = await connect(config.ports.c2s, config.domain, a.jid.split("@")[0], a.password);
+      open.push(c);
+      agents.push(c);
+      await c.send(xml("presence"));
+    }
+    for (const a of agentsConfig) {
+      const deadline = Date.now() + 10_000;
+      while ((await app.cti.agent(a.jid))?.state !== "ready") {
+        if (Date.now() > deadline) throw new Error(`${a.jid} never became ready`);
+        await sleep(20);
+      }
+    }
+    const customers: Client[] = [];
+    for (let i = 0; i < CUSTOMERS; i++) customers.push(await connect(config.ports.c2s, config.guestDomain));
+    open.push(...customers);
+    const driver = routingDriver({ customers, agents, queueJid: `bench@${cc}`, cc });
+
+    // ---- (b), (c), (d) peak: closed loop, twice as many customers as seats
+    log("routing: warm-up");
+    await driver.closed(2000);
+    log("routing: peak (closed loop, 10 s)");
+    const before = await commandstats(redis);
+    const eventsFrom = Date.now();
+    const meter = cpuMeter(prosodyPid);
+    const peak = await driver.closed(10_000);
+    const peakCpu = meter();
+    const eventsTo = Date.now();
+    const after = await commandstats(redis);
+    const redisDelta = delta(before, after);
+    const events = await eventTypes(redis, `${config.redis.prefix}events`, eventsFrom, eventsTo);
+    const routedPerSecond = peak.inWindow / peak.seconds;
+    const pc = peak.counts;
+    // Stanzas routed by Prosody per customer: what the clients sent, what the component sent them, and the
+    // seat module's in-service and answered iqs to the component with their results (4, not seen by clients).
+    const stanzasPerRouted = (pc.clientSent + pc.fromComponent + 4 * pc.completed) / pc.completed;
+    const stanzaRoundTripsPerRouted = stanzasPerRouted / 2;
+    const redisTotal = [...redisDelta.values()].reduce((a, b) => a + b, 0);
+    const scriptCalls = (redisDelta.get("evalsha") ?? 0) + (redisDelta.get("eval") ?? 0);
+
+    // ---- half the peak load: open loop, and a paced plain ping alongside
+    const halfRate = routedPerSecond / 2;
+    log(`routing: half load (open loop, ${round(halfRate, 1)} customers/s, 8 s) with paced plain pings`);
+    const [half, halfPings] = await Promise.all([driver.open(halfRate, 8000), pacedPings(guests[0]!, guests[PAIRS]!, 20, 8000)]);
+    log("stopping");
+
+    const plainLat = plain.latencyMs;
+    const joinHalf = latency(half.counts.joinToAssignedMs);
+    const results = {
+      startedAt: startedAt.toISOString(),
+      command: "npm run bench",
+      machine: machine(),
+      // the keys issue 5 asks for
+      routedPerSecond: round(routedPerSecond),
+      plainRoundTripsPerSecond: round(plain.perSecond),
+      stanzaRoundTripsPerRouted: round(stanzaRoundTripsPerRouted),
+      routingEfficiency: round(routedPerSecond / (plain.perSecond / stanzaRoundTripsPerRouted), 3),
+      componentOverhead: round(viaComponent.perSecond / plain.perSecond, 3),
+      joinToAssignedP99Ms: joinHalf.p99,
+      plainRoundTripP99Ms: plainLat.p99,
+      redisCommandsPerRouted: round(redisTotal / pc.completed),
+      coreDecisionsPerSecond: round(core10k.decisionsPerSecond),
+      // more detail
+      ceiling: {
+        pairs: PAIRS, window: WINDOW,
+        plain: { ...plain, perSecond: round(plain.perSecond), prosodyCores: round(plain.prosodyCores), benchCores: round(plain.benchCores) },
+        plainOnePairWindowOne: { perSecond: round(plainLight.perSecond), latencyMs: plainLight.latencyMs },
+        echoComponent: { how: `raw XEP-0114 connection as ${cc} answering chat messages to echo@${cc}, before the Switchboard component connects`, ...viaComponent, perSecond: round(viaComponent.perSecond), prosodyCores: round(viaComponent.prosodyCores), benchCores: round(viaComponent.benchCores) },
+      },
+      routing: {
+        agents: AGENTS, customers: CUSTOMERS, maxChats: 1,
+        peak: {
+          seconds: round(peak.seconds), routedInWindow: peak.inWindow, routedWithDrain: pc.completed,
+          joinToAssignedMs: latency(pc.joinToAssignedMs), releaseToNextAssignmentMs: latency(pc.releaseToNextMs),
+          joinErrors: pc.joinErrors, bounces: pc.bounces, endErrors: pc.endErrors,
+          stanzasPerRouted: round(stanzasPerRouted),
+          prosodyCores: round(peakCpu.otherCores), benchProcessCores: round(peakCpu.selfCores),
+          routedPerProsodyCpuSecond: round(pc.completed / peakCpu.otherCpuSeconds),
+          eventLog: events,
+        },
+        halfLoad: {
+          targetPerSecond: round(halfRate), started: half.started, skipped: half.skipped, routed: half.counts.completed,
+          joinToAssignedMs: joinHalf, plainRoundTripMs: latency(halfPings), joinErrors: half.counts.joinErrors, bounces: half.counts.bounces,
+        },
+      },
+      redis: {
+        commandsPerRouted: round(redisTotal / pc.completed), scriptCallsPerRouted: round(scriptCalls / pc.completed),
+        byCommandPerRouted: Object.fromEntries([...redisDelta].sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, round(v / pc.completed, 3)])),
+      },
+      core: core.map((c) => ({ ...c, seconds: round(c.seconds), decisionsPerSecond: round(c.decisionsPerSecond), microsPerDecision: round(c.microsPerDecision), setupSeconds: round(c.setupSeconds) })),
+      totalSeconds: 0,
+    };
+    results.totalSeconds = round((performance.now() - t0) / 1000, 1);
+    mkdirSync(RESULTS, { recursive: true });
+    writeFileSync(`${RESULTS}latest.json`, JSON.stringify(results, null, 2) + "\n");
+    print(results);
+  } finally {
+    await stopAll(open);
+    await app?.stop();
+    redis.disconnect();
+    await stack.stop();
+  }
+}
+
+function print(r: any) {
+  const rows: Array<[string, string]> = [
+    ["plain round trips/s (8 pairs x 8 in flight)", `${r.plainRoundTripsPerSecond}  (p50 ${r.ceiling.plain.latencyMs.p50} / p99 ${r.plainRoundTripP99Ms} ms; Prosody ${r.ceiling.plain.prosodyCores} cores)`],
+    ["plain round trip, 1 pair, 1 in flight", `${r.ceiling.plainOnePairWindowOne.perSecond}/s  (p50 ${r.ceiling.plainOnePairWindowOne.latencyMs.p50} / p99 ${r.ceiling.plainOnePairWindowOne.latencyMs.p99} ms)`],
+    ["echo component round trips/s", `${r.ceiling.echoComponent.perSecond}  (p99 ${r.ceiling.echoComponent.latencyMs.p99} ms; Prosody ${r.ceiling.echoComponent.prosodyCores} cores)`],
+    ["componentOverhead (echo / plain)", `${r.componentOverhead}`],
+    ["routed customers/s (16 agents, 32 customers)", `${r.routedPerSecond}  (Prosody ${r.routing.peak.prosodyCores} cores, bench+component ${r.routing.peak.benchProcessCores} cores)`],
+    ["stanza round trips per routed customer", `${r.stanzaRoundTripsPerRouted}`],
+    ["routingEfficiency (target >= 0.5)", `${r.routingEfficiency}`],
+    ["join -> assigned at peak, p50/p95/p99 ms", `${r.routing.peak.joinToAssignedMs.p50} / ${r.routing.peak.joinToAssignedMs.p95} / ${r.routing.peak.joinToAssignedMs.p99}`],
+    ["release -> next assignment at peak, p50/p95/p99 ms", `${r.routing.peak.releaseToNextAssignmentMs.p50} / ${r.routing.peak.releaseToNextAssignmentMs.p95} / ${r.routing.peak.releaseToNextAssignmentMs.p99}`],
+    [`join -> assigned at half load (${r.routing.halfLoad.targetPerSecond}/s), p50/p95/p99 ms`, `${r.routing.halfLoad.joinToAssignedMs.p50} / ${r.routing.halfLoad.joinToAssignedMs.p95} / ${r.joinToAssignedP99Ms}`],
+    ["plain round trip at half load, p50/p99 ms", `${r.routing.halfLoad.plainRoundTripMs.p50} / ${r.routing.halfLoad.plainRoundTripMs.p99}`],
+    ["Redis commands per routed customer", `${r.redisCommandsPerRouted}  (script calls ${r.redis.scriptCallsPerRouted})`],
+    ...r.core.map((c: CoreResult) => [`core decisions/s, ${c.waiting} waiting`, `${c.decisionsPerSecond}  (${c.microsPerDecision} us each, ${c.decisions} decisions)`] as [string, string]),
+    ["total bench time", `${r.totalSeconds} s`],
+  ];
+  const w = Math.max(...rows.map(([k]) => k.length));
+  console.log(`\nSwitchboard bench, ${r.startedAt}, ${r.machine.nproc} x ${r.machine.cpuModel}, Node ${r.machine.node}, Prosody ${r.machine.prosody}, Redis ${r.machine.redis}\n`);
+  for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
+  console.log(`\nwritten: bench/results/latest.json`);
+}
+
+main().then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });

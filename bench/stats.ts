@@ -1,0 +1,62 @@
+/** Small measuring helpers for the bench: percentiles, CPU time of this process and of another one. */
+import { readFileSync, readdirSync } from "node:fs";
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+export interface Latency { count: number; p50: number; p95: number; p99: number; max: number }
+
+export function latency(samples: number[]): Latency {
+  const s = [...samples].sort((a, b) => a - b);
+  const r = (x: number) => Math.round(x * 100) / 100;
+  return { count: s.length, p50: r(percentile(s, 50)), p95: r(percentile(s, 95)), p99: r(percentile(s, 99)), max: r(s[s.length - 1] ?? NaN) };
+}
+
+/** Seconds of CPU (user + system) used so far by a process, from /proc/<pid>/stat (clock ticks of 1/100 s). */
+export function procCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // fields from "state" (3rd) on
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime = fields 14, 15
+}
+
+export const selfCpuSeconds = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
+
+/** The pid of the process whose command line contains `needle` (e.g. a generated config file's path). */
+export function findPid(needle: string): number | undefined {
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (readFileSync(`/proc/${d}/cmdline`, "utf8").includes(needle)) return Number(d);
+    } catch { /* gone */ }
+  }
+  return undefined;
+}
+
+/** CPU use of this process and of another one over a measured interval, as a fraction of one core. */
+export function cpuMeter(otherPid?: number) {
+  const t0 = performance.now(), self0 = selfCpuSeconds(), other0 = otherPid ? procCpuSeconds(otherPid) : 0;
+  return () => {
+    const wall = (performance.now() - t0) / 1000;
+    return {
+      wallSeconds: wall,
+      selfCores: (selfCpuSeconds() - self0) / wall,
+      otherCores: otherPid ? (procCpuSeconds(otherPid) - other0) / wall : NaN,
+      otherCpuSeconds: otherPid ? procCpuSeconds(otherPid) - other0 : NaN,
+    };
+  };
+}
+
+/** mulberry32: a seeded PRNG, so runs are repeatable. */
+export function prng(seed: number) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
