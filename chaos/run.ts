@@ -149,7 +149,7 @@ export async function runChaos({ cycles, arrivalsPerSecond = 8, cycleSeconds = 5
     });
   };
 
-  const startAgent = async (a: (typeof agentsCfg)[number]) => {
+  const startAgent = async (a: (typeof agentsCfg)[number], index: number) => {
     const c = await connect(config.domain, a.jid.split("@")[0]!, a.password, true);
     const endedSessions = new Set<string>();
     c.on("online", () => { c.send(xml("presence")).catch(() => {}); });
@@ -165,7 +165,7 @@ export async function runChaos({ cycles, arrivalsPerSecond = 8, cycleSeconds = 5
         begins.set(id, seats);
         // Accept: serve a little, then end the chat (retrying through faults).
         void (async () => {
-          await sleep(rand(300, 1200));
+          await sleep(rand(800, 2500)); // slower than arrivals at times: a queue builds
           for (let i = 0; i < 30 && !endedSessions.has(id) && !stopping; i++) {
             const reply = c.status === "online" ? await iq(c, CC, xml("end", { xmlns: NS.SB, session: id }), 3000) : null;
             if (reply?.attrs.type === "result") return;
@@ -177,7 +177,7 @@ export async function runChaos({ cycles, arrivalsPerSecond = 8, cycleSeconds = 5
       }
     });
     await c.send(xml("presence"));
-    agents.push(c);
+    agents[index] = c;
   };
 
   const customer = async (leave: boolean): Promise<Tracked | undefined> => {
@@ -285,9 +285,21 @@ export async function runChaos({ cycles, arrivalsPerSecond = 8, cycleSeconds = 5
         redis = await startRedis({ port: ports.redis, dir: redisDir, persist: true });
         await recovery(kind, t0);
       } else if (kind === "agent-tcp-cut") {
-        const victim = agents[i % agents.length]!;
-        (victim as unknown as { socket?: { socket?: { destroy(): void } } }).socket?.socket?.destroy();
+        const victim = agents[Math.floor(i / kinds.length) % agents.length]!;
+        // The TCP connection dies under the client: no unavailable presence is sent. xmpp.js reconnects.
+        const jid = agentsCfg[Math.floor(i / kinds.length) % agents.length]!.jid;
+        (victim as unknown as { socket?: { destroy(): void } | null }).socket?.destroy();
+        log(`  ${jid}: TCP connection destroyed`);
         await recovery(kind, t0);
+        // Recovery of the agent itself: back online and ready in Redis.
+        const until = Date.now() + 30_000;
+        while (Date.now() < until) {
+          if (victim.status === "online" && (await checker.hget(keys.agent(jid), "state").catch(() => null)) === "ready") break;
+          await sleep(100);
+        }
+        const s = (Date.now() - t0) / 1000;
+        (recoverySeconds["agent-back-ready"] ??= []).push(Math.round(s * 100) / 100);
+        log(`  ${jid} ready again after ${s.toFixed(2)} s`);
       } else {
         await Promise.all(Array.from({ length: 40 }, (_, k) => customer(k % 2 === 0)));
         await recovery(kind, t0);
