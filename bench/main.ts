@@ -109,6 +109,7 @@ async function main() {
   const { config } = stack;
   const cc = config.component.domain;
   const prosodyPid = findPid(stack.prosodyConfig);
+  const redisPid = findPid(`redis-server 127.0.0.1:${config.ports.redis}`);
   const open: Array<Client | Component> = [];
   let app: RunningComponent | undefined;
   const redis = new Redis(stack.redisUrl);
@@ -163,8 +164,10 @@ async function main() {
     const before = await commandstats(redis);
     const eventsFrom = Date.now();
     const meter = cpuMeter(prosodyPid);
+    const redisMeter = cpuMeter(redisPid);
     const peak = await driver.closed(10_000);
     const peakCpu = meter();
+    const redisCpu = redisMeter();
     const eventsTo = Date.now();
     const after = await commandstats(redis);
     const redisDelta = delta(before, after);
@@ -214,7 +217,7 @@ async function main() {
           joinToAssignedMs: latency(pc.joinToAssignedMs), releaseToNextAssignmentMs: latency(pc.releaseToNextMs),
           joinErrors: pc.joinErrors, bounces: pc.bounces, endErrors: pc.endErrors,
           stanzasPerRouted: round(stanzasPerRouted),
-          prosodyCores: round(peakCpu.otherCores), benchProcessCores: round(peakCpu.selfCores),
+          prosodyCores: round(peakCpu.otherCores), benchProcessCores: round(peakCpu.selfCores), redisCores: round(redisCpu.otherCores),
           routedPerProsodyCpuSecond: round(pc.completed / peakCpu.otherCpuSeconds),
           eventLog: events,
         },
@@ -248,7 +251,7 @@ function print(r: any) {
     ["plain round trip, 1 pair, 1 in flight", `${r.ceiling.plainOnePairWindowOne.perSecond}/s  (p50 ${r.ceiling.plainOnePairWindowOne.latencyMs.p50} / p99 ${r.ceiling.plainOnePairWindowOne.latencyMs.p99} ms)`],
     ["echo component round trips/s", `${r.ceiling.echoComponent.perSecond}  (p99 ${r.ceiling.echoComponent.latencyMs.p99} ms; Prosody ${r.ceiling.echoComponent.prosodyCores} cores)`],
     ["componentOverhead (echo / plain)", `${r.componentOverhead}`],
-    ["routed customers/s (16 agents, 32 customers)", `${r.routedPerSecond}  (Prosody ${r.routing.peak.prosodyCores} cores, bench+component ${r.routing.peak.benchProcessCores} cores)`],
+    ["routed customers/s (16 agents, 32 customers)", `${r.routedPerSecond}  (Prosody ${r.routing.peak.prosodyCores}, Redis ${r.routing.peak.redisCores}, bench+component ${r.routing.peak.benchProcessCores} cores)`],
     ["stanza round trips per routed customer", `${r.stanzaRoundTripsPerRouted}`],
     ["routingEfficiency (target >= 0.5)", `${r.routingEfficiency}`],
     ["join -> assigned at peak, p50/p95/p99 ms", `${r.routing.peak.joinToAssignedMs.p50} / ${r.routing.peak.joinToAssignedMs.p95} / ${r.routing.peak.joinToAssignedMs.p99}`],
