@@ -82,8 +82,10 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log }: 
       // The tick would catch it too, up to statusIntervalSeconds late: check right when it is due.
       const q = cti.queue(e.queue);
       for (const limit of [q.assignTimeout, q.firstResponseTimeout]) if (limit) later(limit, () => cti.expire());
-      await send(st.assigned(st.queueJid(e.queue, cc), e.customer, e.plain, e.session, e.seat, nameOf(e.seat)));
+      // The beginning message first: Prosody handles our stanzas in order, so the seat module holds the
+      // grant before the customer learns whom to write to, and its first message cannot bounce.
       await send(st.begin(cc, e.seat, e.session, e.customer, e.queue, e.form, { queuedAt: e.queuedAt }));
+      await send(st.assigned(st.queueJid(e.queue, cc), e.customer, e.plain, e.session, e.seat, nameOf(e.seat)));
       await pushStatus(e.queue);
     } else if (e.type === "requeued") {
       // The seat did not answer: withdraw its grant, tell it why, and put the customer back in line.
@@ -98,16 +100,16 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log }: 
       await send(st.ended(cc, e.from, true, e.session, "transferred", `You transferred ${e.customer} to ${to}. (session ${e.session})`));
       await send(st.text(st.queueJid(e.queue, cc), e.customer, `${from} transferred you to ${to}.`));
       if (e.seat) {
+        await send(st.begin(cc, e.seat, e.session, e.customer, e.queue, e.form, { transfer: { by: from, note: e.note } })); // grant first
         await send(st.assigned(st.queueJid(e.queue, cc), e.customer, e.plain, e.session, e.seat, nameOf(e.seat)));
-        await send(st.begin(cc, e.seat, e.session, e.customer, e.queue, e.form, { transfer: { by: from, note: e.note } }));
       } else {
         await pushStatus(e.queue, { only: e.session });
       }
     } else if (e.type === "resumed") {
       // The customer is back under a new JID: tell it where it stands, and re-grant the seat.
       if (e.state === "queued") return pushStatus(e.queue, { only: e.session });
+      await send(st.begin(cc, e.seat!, e.session, e.customer, e.queue, e.form, { previous: e.previous })); // grant first
       await send(st.assigned(st.queueJid(e.queue, cc), e.customer, e.plain, e.session, e.seat!, nameOf(e.seat!)));
-      await send(st.begin(cc, e.seat!, e.session, e.customer, e.queue, e.form, { previous: e.previous }));
     } else if (e.type === "ended") {
       told.delete(e.session);
       if (e.from === "queued") {

@@ -117,6 +117,28 @@ describe("the instant-messaging call flow", () => {
   });
 });
 
+describe("the seat's check, under a race", () => {
+  it("never bounces a customer who writes the moment it is assigned", async () => {
+    const bob = await agent("bob@acme.test"); // maxChats 2
+    const customers = await Promise.all(Array.from({ length: 12 }, () => guest()));
+    let bounced = 0;
+    for (const [i, c] of customers.entries()) {
+      // write as soon as the assigned message arrives, before anything else happens
+      c.on("stanza", (s: Element) => {
+        if (s.getChild("assigned", NS.SB)) void chat(c, s.getChild("assigned", NS.SB)!.attrs.seat!, `hello ${i}`);
+        if (s.attrs.type === "error" && s.is("message")) bounced++;
+      });
+    }
+    for (const [i, c] of customers.entries()) {
+      await joinQueue(c);
+      await waitFor(bob, (s) => s.getChildText("body") === `hello ${i}`);
+      const session = (await r.app.cti.sessionOf(c.jid!.toString()))!;
+      await iq(bob, CC, "set", xmlFor(bob)("end", { xmlns: NS.SB, session }));
+    }
+    expect(bounced).toBe(0);
+  });
+});
+
 describe("waiting", () => {
   it("tells waiting customers their position and wait, and serves them first come first served", async () => {
     const alice = await agent("alice@acme.test"); // maxChats 1
