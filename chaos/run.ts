@@ -43,6 +43,8 @@ export interface ChaosReport {
   overCapacity: number;
   maxRecoverySeconds: number;
   recoverySeconds: Record<string, number[]>;
+  /** Served customers whose seat never received the beginning message (information, not an invariant). */
+  servedWithoutBegin: number;
   /** Redis sessions still live at the end whose customer had been disconnected by a fault. */
   ghostsLeftLive: number;
   lostDetails: string[];
@@ -335,7 +337,7 @@ export async function runChaos({ cycles, arrivalsPerSecond = 8, cycleSeconds = 5
 
     const report: ChaosReport = {
       cycles, faults, acknowledged: 0, assigned: 0, departedOrExpiredWithNotice: 0, droppedWithConnection: 0, stillQueued: 0,
-      lost: 0, duplicated: 0, overCapacity: overCapacityDetails.length, maxRecoverySeconds: 0, recoverySeconds, ghostsLeftLive: 0,
+      lost: 0, duplicated: 0, overCapacity: overCapacityDetails.length, maxRecoverySeconds: 0, recoverySeconds, servedWithoutBegin: 0, ghostsLeftLive: 0,
       lostDetails: [], duplicatedDetails: [], overCapacityDetails: overCapacityDetails.slice(0, 20), durationSeconds: 0, componentLogs: logFile,
     };
     for (const t of customers) {
@@ -348,7 +350,7 @@ export async function runChaos({ cycles, arrivalsPerSecond = 8, cycleSeconds = 5
         report.duplicatedDetails.push(`${t.jid}: seats told ${[...t.assignedSeats]}, begins ${[...(dupSeats ?? [])]}, sessions ${sessions.map((h) => h.id)}`);
       }
       const live = sessions.find((h) => h.state !== "ended");
-      if (t.assignedSeats.size) report.assigned++;
+      if (t.assignedSeats.size) { report.assigned++; if (t.sessionId && !begins.has(t.sessionId)) report.servedWithoutBegin++; }
       else if (t.endedNotice || t.departNotice) report.departedOrExpiredWithNotice++;
       else if (live && live.state === "queued" && queued.has(live.id!) && !t.dropped && !t.closedByUs) report.stillQueued++;
       else if (t.dropped) { report.droppedWithConnection++; if (live) report.ghostsLeftLive++; }
