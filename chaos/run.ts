@@ -45,6 +45,8 @@ export interface ChaosReport {
   recoverySeconds: Record<string, number[]>;
   /** Served customers whose seat never received the beginning message (information, not an invariant). */
   servedWithoutBegin: number;
+  /** How Redis ended the sessions of customers dropped by a fault (endReason -> count, "live" if not ended). */
+  droppedEndReasons: Record<string, number>;
   /** Redis sessions still live at the end whose customer had been disconnected by a fault. */
   ghostsLeftLive: number;
   lostDetails: string[];
@@ -337,7 +339,7 @@ export async function runChaos({ cycles, arrivalsPerSecond = 8, cycleSeconds = 5
 
     const report: ChaosReport = {
       cycles, faults, acknowledged: 0, assigned: 0, departedOrExpiredWithNotice: 0, droppedWithConnection: 0, stillQueued: 0,
-      lost: 0, duplicated: 0, overCapacity: overCapacityDetails.length, maxRecoverySeconds: 0, recoverySeconds, servedWithoutBegin: 0, ghostsLeftLive: 0,
+      lost: 0, duplicated: 0, overCapacity: overCapacityDetails.length, maxRecoverySeconds: 0, recoverySeconds, servedWithoutBegin: 0, droppedEndReasons: {}, ghostsLeftLive: 0,
       lostDetails: [], duplicatedDetails: [], overCapacityDetails: overCapacityDetails.slice(0, 20), durationSeconds: 0, componentLogs: logFile,
     };
     for (const t of customers) {
@@ -353,7 +355,14 @@ export async function runChaos({ cycles, arrivalsPerSecond = 8, cycleSeconds = 5
       if (t.assignedSeats.size) { report.assigned++; if (t.sessionId && !begins.has(t.sessionId)) report.servedWithoutBegin++; }
       else if (t.endedNotice || t.departNotice) report.departedOrExpiredWithNotice++;
       else if (live && live.state === "queued" && queued.has(live.id!) && !t.dropped && !t.closedByUs) report.stillQueued++;
-      else if (t.dropped) { report.droppedWithConnection++; if (live) report.ghostsLeftLive++; }
+      else if (t.dropped) {
+        report.droppedWithConnection++;
+        if (live) report.ghostsLeftLive++;
+        for (const h of sessions) {
+          const why = h.state === "ended" ? `${h.endReason || "?"}${h.assignedAt ? " (after being assigned)" : ""}` : "live";
+          report.droppedEndReasons[why] = (report.droppedEndReasons[why] ?? 0) + 1;
+        }
+      }
       else {
         report.lost++;
         report.lostDetails.push(`customer #${t.n} ${t.jid}: ${sessions.length ? sessions.map((h) => `session ${h.id} state=${h.state} seat=${h.seat || "-"} endReason=${h.endReason || "-"} assignedAt=${h.assignedAt || "-"}`).join("; ") : "no session in Redis"}`);
