@@ -50,6 +50,7 @@ export interface ChaosReport {
   /** Redis sessions still live at the end whose customer had been disconnected by a fault. */
   ghostsLeftLive: number;
   lostDetails: string[];
+  servedWithoutBeginDetails: string[];
   duplicatedDetails: string[];
   overCapacityDetails: string[];
   durationSeconds: number;
@@ -340,7 +341,7 @@ export async function runChaos({ cycles, arrivalsPerSecond = 8, cycleSeconds = 5
     const report: ChaosReport = {
       cycles, faults, acknowledged: 0, assigned: 0, departedOrExpiredWithNotice: 0, droppedWithConnection: 0, stillQueued: 0,
       lost: 0, duplicated: 0, overCapacity: overCapacityDetails.length, maxRecoverySeconds: 0, recoverySeconds, servedWithoutBegin: 0, droppedEndReasons: {}, ghostsLeftLive: 0,
-      lostDetails: [], duplicatedDetails: [], overCapacityDetails: overCapacityDetails.slice(0, 20), durationSeconds: 0, componentLogs: logFile,
+      lostDetails: [], servedWithoutBeginDetails: [], duplicatedDetails: [], overCapacityDetails: overCapacityDetails.slice(0, 20), durationSeconds: 0, componentLogs: logFile,
     };
     for (const t of customers) {
       report.acknowledged++;
@@ -352,7 +353,11 @@ export async function runChaos({ cycles, arrivalsPerSecond = 8, cycleSeconds = 5
         report.duplicatedDetails.push(`${t.jid}: seats told ${[...t.assignedSeats]}, begins ${[...(dupSeats ?? [])]}, sessions ${sessions.map((h) => h.id)}`);
       }
       const live = sessions.find((h) => h.state !== "ended");
-      if (t.assignedSeats.size) { report.assigned++; if (t.sessionId && !begins.has(t.sessionId)) report.servedWithoutBegin++; }
+      if (t.assignedSeats.size) { report.assigned++; if (t.sessionId && !begins.has(t.sessionId)) {
+        report.servedWithoutBegin++;
+        const h = sessions.find((x) => x.id === t.sessionId);
+        report.servedWithoutBeginDetails.push(`${t.jid}: session ${t.sessionId} state=${h?.state} seat=${h?.seat} endReason=${h?.endReason || "-"}; customer told ended=${t.endedNotice}, dropped=${t.dropped}`);
+      } }
       else if (t.endedNotice || t.departNotice) report.departedOrExpiredWithNotice++;
       else if (live && live.state === "queued" && queued.has(live.id!) && !t.dropped && !t.closedByUs) report.stillQueued++;
       else if (t.dropped) {
