@@ -158,6 +158,9 @@ export function queueOf(config: Config, q: QueueConfig): Queue {
   };
 }
 
+/** Every account the launcher registers in Prosody: agents, supervisors, customers. */
+export const accountsOf = (config: Config) => [...config.agents, ...config.supervisors, ...config.customers];
+
 export class ConfigError extends Error {
   override name = "ConfigError";
 }

@@ -357,6 +357,8 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     messages: (limit = 100) => store.messages(limit),
     session: (id: string) => store.session(id),
     sessions: (recentEnded = 100) => store.sessions(recentEnded),
+    /** The sessions a seat is serving now. */
+    liveSessionsOf: async (seat: string) => (await store.sessions(0)).filter((s) => s.seat === bareOf(seat) && s.state !== "ended"),
     sessionOf: (customer: string) => store.sessionOf(customer),
     agent: (jid: string) => store.agent(bareOf(jid)),
   };

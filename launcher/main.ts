@@ -6,7 +6,7 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ConfigError, DEFAULT_CONFIG_PATH, loadConfig, type Config } from "../component/config.js";
+import { accountsOf, ConfigError, DEFAULT_CONFIG_PATH, loadConfig, type Config } from "../component/config.js";
 import { describeExit, spawnChild, type ChildExit } from "./child.js";
 import { assertPortsFree, waitForPorts } from "./ports.js";
 import { ensureCertificate, registerAccount, startProsody } from "./prosody.js";
@@ -100,7 +100,7 @@ async function main(): Promise<void> {
 
   const prosody = await startProsody({ config, runDir, insecure: false, logLevel: "info", onLine: prefixed("prosody") });
   adopt({ name: "prosody", ...prosody });
-  for (const a of [...config.agents, ...config.supervisors, ...config.customers]) await registerAccount(prosody.configFile, a.jid, a.password);
+  for (const a of accountsOf(config)) await registerAccount(prosody.configFile, a.jid, a.password);
 
   const component = spawnChild("component", process.execPath, [componentEntry], {
     cwd: REPO_ROOT,

@@ -7,7 +7,7 @@
  */
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ConfigError, loadConfig } from "../component/config.js";
+import { accountsOf, ConfigError, loadConfig } from "../component/config.js";
 import { describeExit } from "./child.js";
 import { ensureCertificate, registerAccount, startProsody, type LogLevel, type RunningProsody } from "./prosody.js";
 
@@ -37,7 +37,7 @@ async function main(): Promise<void> {
     say(`prosody exited unexpectedly (${describeExit(exit)})`);
     void stop(1);
   });
-  for (const a of [...config.agents, ...config.supervisors, ...config.customers]) await registerAccount(prosody.configFile, a.jid, a.password);
+  for (const a of accountsOf(config)) await registerAccount(prosody.configFile, a.jid, a.password);
   say(`prosody is up (${join(runDir, "prosody.cfg.lua")}); ${config.agents.length} agent and ${config.customers.length} customer accounts registered`);
 }
 

@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { validateConfig, type Config, type ConfigInput } from "../component/config.js";
+import { accountsOf, validateConfig, type Config, type ConfigInput } from "../component/config.js";
 import { freePort } from "./ports.js";
 import { registerAccount, startProsody, type RunningProsody } from "./prosody.js";
 import { startRedis, type RunningRedis } from "./redis.js";
@@ -53,7 +53,7 @@ export async function startTestStack(overrides: Partial<ConfigInput> = {}): Prom
     redis = await startRedis({ port: config.ports.redis, dir: join(runDir, "redis"), persist: false });
     prosody = await startProsody({ config, runDir, insecure: true, logLevel: "warn" });
     const { configFile } = prosody;
-    await Promise.all([...config.agents, ...config.supervisors, ...config.customers].map((a) => registerAccount(configFile, a.jid, a.password)));
+    await Promise.all(accountsOf(config).map((a) => registerAccount(configFile, a.jid, a.password)));
     return { config, redisUrl: redis.url, prosodyConfig: configFile, prosodyOutput: prosody.output, stop };
   } catch (err) {
     await stop();

@@ -37,7 +37,7 @@ export function commandHandlers({ cti, config, isAgent, isSupervisor }: HandlerD
     [COMMAND.endSession]: {
       name: "End a customer session", role: "agent",
       async run(el, addr, reply) {
-        const mine = (await cti.sessions(0)).filter((s) => s.seat === addr.fromBare && s.state !== "ended");
+        const mine = await cti.liveSessionsOf(addr.fromBare);
         const target = submitted(el, "session") ?? (mine.length === 1 ? mine[0]!.id : undefined);
         if (target) return reply("completed", note(`The session with ${(await cti.end(target, addr.fromBare)).customer} has ended.`));
         if (mine.length === 0) return reply("completed", note("You have no active session."));
@@ -55,7 +55,7 @@ export function commandHandlers({ cti, config, isAgent, isSupervisor }: HandlerD
     [COMMAND.transfer]: {
       name: "Transfer a customer to another agent or queue", role: "agent",
       async run(el, addr, reply) {
-        const mine = (await cti.sessions(0)).filter((s) => s.seat === addr.fromBare && s.state !== "ended");
+        const mine = await cti.liveSessionsOf(addr.fromBare);
         const session = submitted(el, "session") ?? (mine.length === 1 ? mine[0]!.id : undefined);
         const target = submitted(el, "target");
         if (!session || !target) {

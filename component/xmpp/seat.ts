@@ -72,7 +72,7 @@ export function seatHandlers({ cti, config, send, isAgent }: HandlerDeps) {
     }
     const match = /^end(?:\s+(\S+))?$/i.exec(body);
     if (!match) return reply('Commands: "end" ends your session (or "end SESSION" when you have several); "ready" ends your wrap-up.');
-    const mine = (await cti.sessions(0)).filter((s) => s.seat === addr.fromBare && s.state !== "ended");
+    const mine = await cti.liveSessionsOf(addr.fromBare);
     const target = match[1] ?? (mine.length === 1 ? mine[0]!.id : undefined);
     if (!target) return reply(mine.length ? `Which one? ${mine.map((s) => `"end ${s.id}" (${s.customer})`).join(", ")}` : "You have no active session.");
     const ended = await cti.end(target, addr.fromBare);
