@@ -10,7 +10,7 @@ import {
   DEFAULT_HANDLE_SECONDS, agentView, authorize, bareOf, domainOf, estimateWait, needsFor, servingCapacity, validateFeedback, validateJoin,
   validateLeftMessage,
 } from "./policy.js";
-import { canServe, eligibleSeats, hasCapacity, pickSeat, routingOrder } from "./allocation.js";
+import { canServe, eligibleSeats, hasCapacity, lineKey, parseLine, pickSeat, routingOrder, type Line } from "./allocation.js";
 import type { Store } from "./store.js";
 import type { Agent, AgentState, AgentView, JoinRequest, LeftMessage, Queue, Session } from "./types.js";
 
@@ -33,6 +33,9 @@ const DEFAULT_OFFER_SECONDS = 20;
 
 /** How often a claim may lose a race for a seat before the customer waits for the next trigger. */
 const CLAIM_ATTEMPTS = 5;
+
+/** A routing pass reads at most this many customers per line; the next pass reads on. */
+const HEADS = 16;
 
 export type Cti = ReturnType<typeof createCti>;
 
@@ -59,10 +62,8 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     }
     validateJoin(req);
     const needs = needsFor(queue, req.extraSkills);
-    const able = (await store.agents()).filter((a) => canServe(a, needs, queue.minLevels));
-    if (able.length === 0) throw new CtiError("unavailable", `No agent here has the skills ${needs.join(", ")}.`);
-    if (!able.some((a) => a.state !== "offline"))
-      throw new CtiError("no-agents", `No agent of the queue ${queue.name} is logged in right now. Please try again later.`);
+    const free = (await store.seats("free", needs)).filter((a) => canServe(a, needs, queue.minLevels));
+    if (free.length === 0) await checkStaffed(queue, needs);
     const session: Session = {
       id: newId(), queue: queue.name, customer: req.customer, plain: req.plain, needs, form: req.form,
       state: "queued", seat: null, queuedAt: now(), assignedAt: null, inServiceAt: null, endedAt: null, endReason: null,
@@ -76,8 +77,18 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
       throw new CtiError("queue-full", `The queue ${queue.title ?? queue.name} is full right now. Please leave a message or try again later.`);
     if (!queued.ok)
       throw new CtiError("already-queued", "You already have a request waiting or in progress from this client. Leave it first.");
-    await route(queue.name);
+    if (free.length > 0) await routeSeats(free);
     return (await store.session(session.id)) ?? session;
+  }
+
+  /** Refuses a join when no agent has the skills, or none of them is logged in. */
+  async function checkStaffed(queue: Queue, needs: string[]): Promise<void> {
+    // Without minimum levels, having the skills is enough, so one agent found answers it.
+    const limit = queue.minLevels && Object.keys(queue.minLevels).length ? undefined : 1;
+    const some = async (kind: "on" | "all") => (await store.seats(kind, needs, limit)).some((a) => canServe(a, needs, queue.minLevels));
+    if (await some("on")) return;
+    if (!(await some("all"))) throw new CtiError("unavailable", `No agent here has the skills ${needs.join(", ")}.`);
+    throw new CtiError("no-agents", `No agent of the queue ${queue.name} is logged in right now. Please try again later.`);
   }
 
   /** The customer leaves: a queued request is withdrawn, an assigned or running one ended. */
@@ -88,7 +99,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     if (!session || session.queue !== queueName)
       throw new CtiError("not-queued", `You are not waiting in the queue ${queueName}.`);
     const ended = await store.end(session.id, session.state === "queued" ? "departed" : "customer", now());
-    if (ended?.seat) await route();
+    if (ended?.seat) await routeSeat(ended.seat);
     return ended ?? session;
   }
 
@@ -102,7 +113,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     if (!id) return;
     if (graceSeconds > 0 && (await store.markAway(id, now(), graceSeconds * 1000))) return;
     const ended = await store.end(id, "customer-offline", now());
-    if (ended?.seat) await route();
+    if (ended?.seat) await routeSeat(ended.seat);
   }
 
   /**
@@ -180,7 +191,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
       throw new CtiError("forbidden", "Only the customer or the agent of a session may end it.");
     const ended = await store.end(sessionId, isSeat ? "seat" : "customer", now());
     if (!ended) throw refuse.sessionEnded();
-    if (ended.seat) await route();
+    if (ended.seat) await routeSeat(ended.seat);
     return ended;
   }
 
@@ -215,44 +226,118 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
   /** The agent is done with its after-chat work before the wrap-up time is over. */
   async function endWrapUp(jid: string): Promise<boolean> {
     const ended = await store.endWrapUp(bareOf(jid), now());
-    if (ended) await route();
+    if (ended) await routeSeat(bareOf(jid));
     return ended;
   }
 
   /** An agent's presence changed (with the status text as the reason when not ready). Returns null when the JID is no agent. */
   async function agentState(jid: string, state: AgentState, reason = "") {
     const result = await store.setAgentState(bareOf(jid), state, now(), reason.slice(0, 200));
-    if (result && (state === "ready" || result.ended.length > 0)) await route();
+    if (result && state === "ready") await routeSeat(bareOf(jid)); // an agent going offline ends its sessions: nobody to route
     return result;
   }
 
+  /** The periodic safety net and the catch-all after rare changes: every free seat looks for customers. */
+  const route = async (): Promise<number> => routeSeats(await store.seats("free", []));
+
+  /** A seat may have room now (a session ended, the agent is ready, its wrap-up is over). */
+  async function routeSeat(jid: string): Promise<number> {
+    const seat = await store.agent(jid);
+    return seat ? routeSeats([seat]) : 0;
+  }
+
+  /** Lines parsed once (with their queue and overflow needs): their number is bounded by the configuration, not by the customers. */
+  const parsedLines = new Map<string, Line & { rules?: Queue; overflow?: string[] }>();
+  function lineNamed(key: string) {
+    let line = parsedLines.get(key);
+    if (!line) {
+      const parsed = parseLine(key);
+      const rules = byName.get(parsed.queue);
+      const overflow = rules?.overflowSkills && [...new Set([...rules.overflowSkills, ...parsed.needs.filter((s) => !rules.skills.includes(s))])].sort();
+      parsedLines.set(key, (line = { ...parsed, rules, overflow }));
+    }
+    return line;
+  }
+
+  /** Could any of these seats (`skills`: all of theirs) serve this line's customers, by its needs or, once they waited, its overflow? */
+  function servable(seats: Agent[], skills: Set<string>, line: ReturnType<typeof lineNamed>): boolean {
+    for (const needs of line.overflow ? [line.needs, line.overflow] : [line.needs]) {
+      // The set rules most lines out at the cost of a lookup; levels are checked only for the rest.
+      if (needs.every((s) => skills.has(s)) && seats.some((a) => canServe(a, needs, line.rules?.minLevels))) return true;
+    }
+    return false;
+  }
+
   /**
-   * Allocates free seats to waiting customers, first come first, until no
-   * waiting customer has a free seat with its skills. Safe to run from any
-   * instance at any time: a claim that loses a race just looks again.
+   * Lines indexed by the first skill they need and the first they may overflow to ("*": none), so a
+   * seat, which must have all of one or the other, finds its lines by its own skills. Rebuilt only
+   * when the store hands out another list of lines.
    */
-  async function route(queueName?: string): Promise<number> {
-    let agents = await store.agents();
-    const t = now();
-    if (!agents.some((a) => hasCapacity(a, t))) return 0;
+  let lineIndex: { of: readonly string[]; bySkill: Map<string, Array<ReturnType<typeof lineNamed>>> } | undefined;
+  function linesFor(keys: readonly string[], skills: Set<string>) {
+    if (lineIndex?.of !== keys) {
+      const bySkill = new Map<string, Array<ReturnType<typeof lineNamed>>>();
+      for (const line of keys.map(lineNamed)) {
+        for (const skill of new Set([line.needs[0] ?? "*", ...(line.overflow ? [line.overflow[0] ?? "*"] : [])])) {
+          const list = bySkill.get(skill);
+          if (list) list.push(line); else bySkill.set(skill, [line]);
+        }
+      }
+      lineIndex = { of: keys, bySkill };
+    }
+    const found = new Set(lineIndex.bySkill.get("*"));
+    for (const skill of skills) for (const line of lineIndex.bySkill.get(skill) ?? []) found.add(line);
+    return [...found];
+  }
+
+  /**
+   * Allocates these seats (those with room) to waiting customers: it reads only the heads of the
+   * lines the seats can serve, in routing order (priority with aging, then arrival), and gives each
+   * customer the best of these seats by its queue's strategy. So the work per decision grows with the
+   * number of lines (bounded by the configuration), not with the customers waiting or the agents.
+   * Safe to run from any instance at any time: a claim that loses a race just looks again.
+   */
+  async function routeSeats(candidates: Agent[]): Promise<number> {
+    let assigned = 0;
+    for (;;) {
+      const t = now();
+      const seats = candidates.filter((a) => hasCapacity(a, t));
+      if (seats.length === 0) return assigned;
+      const skills = new Set(seats.flatMap((a) => a.skills));
+      const lines = linesFor(await store.lines(), skills).filter((line) => servable(seats, skills, line));
+      if (lines.length === 0) return assigned;
+      // One more per line where a customer may be held for another seat (stickySeconds), so this seat gets the next.
+      const count = Math.min(seats.reduce((n, a) => n + a.maxChats - a.active, 0), HEADS) + (lines.some((l) => l.rules?.stickySeconds) ? 1 : 0);
+      const heads = await store.heads(lines.map((l) => l.key), count);
+      const pass = await allocate(heads, seats, t);
+      assigned += pass;
+      if (pass === 0) return assigned;
+      candidates = seats; // seats still free may serve customers beyond the heads read
+
+    }
+  }
+
+  /** One pass: each waiting customer, in routing order, gets the best of the seats, until none is left. */
+  async function allocate(waiting: Session[], seats: Agent[], t: number): Promise<number> {
     const hopeless = new Set<string>(); // queue and needs with no free seat in this pass
     let assigned = 0;
-    for (const session of routingOrder(await store.waiting(queueName), (name) => byName.get(name), t)) {
-      if (session.awaySince !== null) continue; // keeps its place, but nobody is there to serve yet
-      if (session.ringUntil !== null && session.ringUntil > t) continue; // an offer stands: the agent decides
+    for (const session of routingOrder(waiting, (name) => byName.get(name), t)) {
       const overflow = overflowNeeds(session, t);
       const key = `${session.queue}|${session.needs.join(",")}|${overflow?.join(",") ?? ""}`;
       if (hopeless.has(key)) continue;
       for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
-        const seat = chooseSeat(session, agents, overflow, t);
+        const seat = chooseSeat(session, seats, overflow, t);
         if (seat === "hold") break;
         if (!seat) { hopeless.add(key); break; }
-        if (await offered(session, seat, agents, t)) break;
+        if (await offered(session, seat, t)) break;
         const result = await store.claim(session.id, seat.jid, now());
         if (result === "ok") { seat.active++; seat.lastAssigned = t; assigned++; break; }
         if (result === "not-queued") break;
-        agents = await store.agents(); // the seat changed under us
+        // The seat changed under us (another instance, a presence): look at it again.
+        const fresh = await store.agent(seat.jid);
+        seats.splice(seats.indexOf(seat), 1, ...(fresh ? [fresh] : []));
       }
+      if (!seats.some((a) => hasCapacity(a, t))) break;
     }
     return assigned;
   }
@@ -261,10 +346,10 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
    * Agents whose client takes XEP-0142 offers get an offer instead of the customer: the chosen seat,
    * or for a ring-all queue every eligible seat that takes offers. True when an offer went out.
    */
-  async function offered(session: Session, seat: Agent, agents: Agent[], t: number): Promise<boolean> {
+  async function offered(session: Session, seat: Agent, t: number): Promise<boolean> {
     const q = byName.get(session.queue);
     const targets = q?.strategy === "ring-all"
-      ? eligibleSeats(agents, session.needs, t, q).filter((a) => a.offerJid)
+      ? eligibleSeats(await store.seats("free", session.needs), session.needs, t, q).filter((a) => a.offerJid)
       : seat.offerJid ? [seat] : [];
     if (targets.length === 0) return false;
     const until = t + (q?.offerTimeout ?? DEFAULT_OFFER_SECONDS) * 1000;
@@ -313,18 +398,16 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
   /** The skills that may also serve a customer who waited past the queue's overflowAfter (its extras kept). */
   function overflowNeeds(session: Session, t: number): string[] | undefined {
     const q = byName.get(session.queue);
-    if (!q?.overflowAfter || !q.overflowSkills || session.queuedAt + q.overflowAfter * 1000 > t) return undefined;
-    const extras = session.needs.filter((s) => !q.skills.includes(s));
-    return [...new Set([...q.overflowSkills, ...extras])].sort();
+    if (!q?.overflowAfter || session.queuedAt + q.overflowAfter * 1000 > t) return undefined;
+    return lineNamed(lineKey(session)).overflow;
   }
 
   /** Position and estimated wait of everyone waiting in a queue. */
   async function queueStatus(queueName: string): Promise<QueueStatus[]> {
     const queue = queueNamed(queueName);
-    const [waiting, agents, handle, pace] = await Promise.all([
-      store.waiting(queueName), store.agents(), store.handleSeconds(queueName), store.paceMs(queueName),
-    ]);
-    const seats = servingCapacity(agents, queue);
+    const [waiting, handle, pace] = await Promise.all([store.waiting(queueName), store.handleSeconds(queueName), store.paceMs(queueName)]);
+    // The capacity is only needed until the queue has a measured pace.
+    const seats = pace === undefined ? servingCapacity(await store.seats("on", queue.skills), queue) : 0;
     return routingOrder(waiting, () => queue, now()).map((session, position) => ({
       session, position, waitSeconds: estimateWait(position, handle ?? DEFAULT_HANDLE_SECONDS, seats, pace),
     }));

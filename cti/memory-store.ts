@@ -3,10 +3,17 @@
  * unit tests with fake time. The Redis store must behave the same (shared
  * contract tests in test/).
  */
+import { lineKey } from "./allocation.js";
+import { ArrivalLine } from "./arrival-line.js";
 import { PACE_WEIGHT, nextHandleAverage } from "./policy.js";
-import type { ClaimResult, FeedbackResult, InServiceResult, ResumeResult, Store, TransferResult, TransferTarget } from "./store.js";
+import type { ClaimResult, FeedbackResult, InServiceResult, ResumeResult, SeatKind, Store, TransferResult, TransferTarget } from "./store.js";
 import type { Agent, AgentProfile, AgentState, CtiEvent, LeftMessage, Session, SessionState } from "./types.js";
 import type { EndReason } from "../protocol/names.js";
+
+/** A copy the caller may change (structuredClone is ten times slower, and this is the routing path). */
+const copy = (s: Session): Session => ({
+  ...s, needs: [...s.needs], form: { ...s.form }, missedBy: [...s.missedBy], ringing: [...s.ringing], feedback: s.feedback && { ...s.feedback },
+});
 
 export class MemoryStore implements Store {
   readonly events: CtiEvent[] = [];
@@ -22,19 +29,72 @@ export class MemoryStore implements Store {
   /** session id -> when its grace period ends */
   private readonly away = new Map<string, number>();
   private readonly left: LeftMessage[] = [];
+  /** Routing lines of routable sessions, and the line each session is in. */
+  private readonly lines_ = new Map<string, ArrivalLine>();
+  /** The keys of lines_, kept while no line comes or goes (the routing path asks on every decision). */
+  private lineList: readonly string[] | null = null;
+  private readonly lineOf = new Map<string, string>();
+  /** Agents by kind and skill ("*": every agent), as the Redis store's seat sets. */
+  private readonly seatSets: Record<SeatKind, Map<string, Set<string>>> = { free: new Map(), on: new Map(), all: new Map() };
+  /** What each agent is indexed as, so only a change touches the sets. */
+  private readonly indexed = new Map<string, "free" | "on" | "off">();
+
+  /** Keeps a session in its routing line exactly while it can be routed (as reline in includes.lua). */
+  private reline(s: Session): void {
+    const want = s.state === "queued" && s.awaySince === null && s.ringing.length === 0 ? lineKey(s) : "";
+    const have = this.lineOf.get(s.id) ?? "";
+    if (want === have) return;
+    if (have) {
+      const line = this.lines_.get(have)!;
+      line.remove(s.id);
+      if (line.size === 0) { this.lines_.delete(have); this.lineList = null; }
+      this.lineOf.delete(s.id);
+    }
+    if (want) {
+      let line = this.lines_.get(want);
+      if (!line) { this.lines_.set(want, (line = new ArrivalLine())); this.lineList = null; }
+      line.add(s.id, this.seq.get(s.id)!);
+      this.lineOf.set(s.id, want);
+    }
+  }
+
+  /** Keeps an agent in the seat sets of its skills (as reseat in includes.lua); `before`: skills it had. */
+  private reseat(a: Agent, before?: string[]): void {
+    const want = a.state === "ready" && a.active < a.maxChats ? "free" : a.state !== "offline" ? "on" : "off";
+    const was = before ? undefined : this.indexed.get(a.jid);
+    if (was === want) return;
+    this.indexed.set(a.jid, want);
+    const update = (kind: SeatKind, member: boolean) => {
+      const sets = this.seatSets[kind];
+      for (const skill of before ?? []) sets.get(skill)?.delete(a.jid);
+      for (const skill of a.skills.length ? [...a.skills, "*"] : ["*"]) {
+        let set = sets.get(skill);
+        if (!set) sets.set(skill, (set = new Set()));
+        if (member) set.add(a.jid); else set.delete(a.jid);
+      }
+    };
+    // Only the sets whose membership changes are touched: a claim or an end moves an agent between free and on.
+    if (was === undefined || (was === "free") !== (want === "free")) update("free", want === "free");
+    if (was === undefined || (was === "off") !== (want === "off")) update("on", want !== "off");
+    if (was === undefined) update("all", true);
+  }
 
   async upsertAgent(p: AgentProfile): Promise<void> {
     const old = this.agentsByJid.get(p.jid);
-    this.agentsByJid.set(p.jid, { state: "offline", reason: "", active: 0, freeSince: 0, wrapUntil: 0, missed: 0, lastAssigned: 0, offerJid: "", ...old, ...p, levels: p.levels ?? {} });
+    const agent: Agent = { state: "offline", reason: "", active: 0, freeSince: 0, wrapUntil: 0, missed: 0, lastAssigned: 0, offerJid: "", ...old, ...p, levels: p.levels ?? {} };
+    this.agentsByJid.set(p.jid, agent);
+    this.reseat(agent, old?.skills ?? []);
   }
 
   async enqueue(s: Session, maxWaiting?: number): Promise<{ ok: true } | { ok: false; existing: string } | { ok: "full" }> {
     const existing = this.byCustomer.get(s.customer);
     if (existing) return { ok: false, existing };
     if (maxWaiting !== undefined && (await this.waiting(s.queue)).length >= maxWaiting) return { ok: "full" };
-    this.sessionsById.set(s.id, structuredClone(s));
+    const stored = copy(s);
+    this.sessionsById.set(s.id, stored);
     this.seq.set(s.id, this.seq.size + 1);
     this.byCustomer.set(s.customer, s.id);
+    this.reline(stored);
     this.events.push({ type: "queued", session: s.id, queue: s.queue, customer: s.customer, at: s.queuedAt });
     return { ok: true };
   }
@@ -54,6 +114,8 @@ export class MemoryStore implements Store {
     Object.assign(s, { state: "assigned", seat, assignedAt: now, ringing: [], ringUntil: null });
     a.active++;
     a.lastAssigned = now;
+    this.reline(s);
+    this.reseat(a);
     this.events.push({ type: "assigned", session: id, queue: s.queue, customer: s.customer, seat, plain: s.plain, form: s.form, queuedAt: s.queuedAt, rang, at: now });
     return "ok";
   }
@@ -72,16 +134,18 @@ export class MemoryStore implements Store {
   async end(id: string, reason: EndReason | "departed", now: number, onlyFrom?: SessionState): Promise<Session | null> {
     const s = this.sessionsById.get(id);
     if (!s || s.state === "ended" || (onlyFrom && s.state !== onlyFrom)) return null;
-    const before = structuredClone(s);
+    const before = copy(s);
     if (s.seat) {
       const a = this.agentsByJid.get(s.seat)!;
       a.active--;
       a.freeSince = now;
       if (s.wrapUpMs > 0 && reason !== "seat-offline") a.wrapUntil = Math.max(a.wrapUntil, now + s.wrapUpMs);
+      this.reseat(a);
     }
     if (s.inServiceAt !== null && s.seat) this.last.set(s.customer.split("/")[0]!, s.seat);
     if (s.inServiceAt !== null) this.handle.set(s.queue, nextHandleAverage(this.handle.get(s.queue), (now - s.inServiceAt) / 1000));
     Object.assign(s, { state: "ended", endedAt: now, endReason: reason });
+    this.reline(s);
     this.away.delete(id);
     this.byCustomer.delete(s.customer);
     this.events.push({ type: "ended", session: id, queue: s.queue, customer: s.customer, seat: s.seat, plain: s.plain, from: before.state, reason, rang: before.state === "queued" ? before.ringing : [], at: now });
@@ -97,6 +161,7 @@ export class MemoryStore implements Store {
     if (previous !== state) {
       a.state = state;
       if (state === "ready") a.freeSince = now;
+      this.reseat(a);
       this.events.push({ type: "agent-state", agent: jid, state, at: now });
     }
     if (state === "offline") {
@@ -111,6 +176,7 @@ export class MemoryStore implements Store {
     const s = this.sessionsById.get(id);
     if (!s || s.state !== "queued" || (s.ringUntil !== null && s.ringUntil > now)) return false;
     Object.assign(s, { ringing: [...agents], ringUntil: until });
+    this.reline(s);
     this.events.push({ type: "offered", session: id, queue: s.queue, customer: s.customer, plain: s.plain, form: s.form, agents, timeout: Math.floor((until - now) / 1000), at: now });
     return true;
   }
@@ -123,6 +189,7 @@ export class MemoryStore implements Store {
     s.ringing = s.ringing.filter((j) => !gone.includes(j));
     s.missedBy = [...s.missedBy, ...gone.map((j) => j.split("/")[0]!)];
     if (s.ringing.length === 0) s.ringUntil = null;
+    this.reline(s);
     this.events.push({ type: "offer-withdrawn", session: id, agents: gone, reason: agent === "" ? "timeout" : "rejected", at: now });
     return gone;
   }
@@ -151,6 +218,9 @@ export class MemoryStore implements Store {
     } else if ("queue" in target) {
       Object.assign(s, { queue: target.queue, needs: target.needs, state: "queued", seat: null, assignedAt: null, inServiceAt: null, answeredAt: null });
     }
+    this.reseat(old);
+    if (to) this.reseat(to);
+    this.reline(s);
     this.events.push({ type: "transferred", session: id, customer: s.customer, from: fromSeat, fromQueue, queue: s.queue, seat: s.seat, plain: s.plain, form: s.form, note, at: now });
     return "ok";
   }
@@ -180,6 +250,8 @@ export class MemoryStore implements Store {
       this.events.push({ type: "agent-state", agent: seat, state: "not-ready", at: now });
     }
     Object.assign(s, { state: "queued", seat: null, assignedAt: null, inServiceAt: null, missedBy: [...s.missedBy, seat] });
+    this.reseat(a);
+    this.reline(s);
     this.events.push({ type: "requeued", session: id, queue: s.queue, customer: s.customer, seat, plain: s.plain, paused, at: now });
     return { paused };
   }
@@ -196,6 +268,7 @@ export class MemoryStore implements Store {
     const s = this.sessionsById.get(id);
     if (!s || s.state === "ended" || s.plain) return false;
     s.awaySince = now;
+    this.reline(s);
     this.away.set(id, now + graceMs);
     this.events.push({ type: "customer-away", session: id, customer: s.customer, at: now });
     return true;
@@ -219,6 +292,7 @@ export class MemoryStore implements Store {
     this.byCustomer.delete(previous);
     this.byCustomer.set(customer, id);
     Object.assign(s, { customer, awaySince: null });
+    this.reline(s);
     this.away.delete(id);
     this.events.push({ type: "resumed", session: id, queue: s.queue, customer, previous, seat: s.seat, plain: s.plain, state: s.state, form: s.form, at: now });
     return "ok";
@@ -242,27 +316,45 @@ export class MemoryStore implements Store {
   async messages(limit: number) { return this.left.slice(0, limit).map((m) => ({ ...m })); }
 
   async endedSince(since: number): Promise<Session[]> {
-    return [...this.sessionsById.values()].filter((s) => s.state === "ended" && s.endedAt! >= since).map((s) => structuredClone(s));
+    return [...this.sessionsById.values()].filter((s) => s.state === "ended" && s.endedAt! >= since).map(copy);
   }
 
   async lastSeat(customerBare: string) { return this.last.get(customerBare) ?? null; }
-  async session(id: string) { const s = this.sessionsById.get(id); return s ? structuredClone(s) : null; }
+  async session(id: string) { const s = this.sessionsById.get(id); return s ? copy(s) : null; }
   async sessionOf(customer: string) { return this.byCustomer.get(customer) ?? null; }
   async agent(jid: string) { const a = this.agentsByJid.get(jid); return a ? { ...a } : null; }
   async agents() { return [...this.agentsByJid.values()].map((a) => ({ ...a })); }
   async handleSeconds(queue: string) { return this.handle.get(queue); }
   async paceMs(queue: string) { return this.pace.get(queue)?.gap; }
 
+  async seats(kind: SeatKind, skills: string[], limit = Infinity): Promise<Agent[]> {
+    const sets = (skills.length ? skills : ["*"]).map((skill) => this.seatSets[kind].get(skill) ?? new Set<string>());
+    const smallest = sets.reduce((a, b) => (b.size < a.size ? b : a));
+    const out: Agent[] = [];
+    for (const jid of smallest) {
+      if (out.length >= limit) break;
+      if (sets.every((set) => set.has(jid))) out.push({ ...this.agentsByJid.get(jid)! });
+    }
+    return out;
+  }
+
+  async lines(): Promise<readonly string[]> { return (this.lineList ??= [...this.lines_.keys()]); }
+
+  async heads(lines: string[], count: number): Promise<Session[]> {
+    const found = lines.flatMap((key) => this.lines_.get(key)?.first(count) ?? []);
+    return found.sort((a, b) => a[1] - b[1]).map(([id]) => copy(this.sessionsById.get(id)!));
+  }
+
   async waiting(queue?: string): Promise<Session[]> {
     return [...this.sessionsById.values()]
       .filter((s) => s.state === "queued" && (!queue || s.queue === queue))
       .sort((a, b) => this.seq.get(a.id)! - this.seq.get(b.id)!)
-      .map((s) => structuredClone(s));
+      .map(copy);
   }
 
   async sessions(recentEnded: number): Promise<Session[]> {
     const all = [...this.sessionsById.values()];
     const ended = all.filter((s) => s.state === "ended").sort((a, b) => b.endedAt! - a.endedAt!).slice(0, recentEnded);
-    return [...all.filter((s) => s.state !== "ended"), ...ended].map((s) => structuredClone(s));
+    return [...all.filter((s) => s.state !== "ended"), ...ended].map(copy);
   }
 }

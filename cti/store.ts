@@ -12,6 +12,8 @@ export type InServiceResult = "ok" | "already" | "unknown" | "wrong-seat" | "end
 export type ResumeResult = "ok" | "unknown" | "ended" | "forbidden" | "conflict";
 export type FeedbackResult = "ok" | "unknown" | "not-ended" | "already";
 export type TransferResult = "ok" | "unknown" | "not-yours" | "not-live" | "seat-unavailable";
+/** Which agents `seats` lists: ready with room (wrap-up not checked), logged in, or all. */
+export type SeatKind = "free" | "on" | "all";
 export type TransferTarget = { agent: string } | { queue: string; needs: string[] };
 
 export interface Store {
@@ -64,6 +66,15 @@ export interface Store {
   sessionOf(customer: string): Promise<string | null>;
   agent(jid: string): Promise<Agent | null>;
   agents(): Promise<Agent[]>;
+  /** Agents that have every one of these skills (any agent for none), of a kind; at most `limit`. Indexed: no scan of all agents. */
+  seats(kind: SeatKind, skills: string[], limit?: number): Promise<Agent[]>;
+  /**
+   * The routing lines (allocation.ts lineKey) that have customers who can be routed now: queued, present
+   * (not away) and without a standing offer. The others keep their place but wait outside the lines.
+   */
+  lines(): Promise<readonly string[]>;
+  /** The first `count` routable sessions of each of these lines, all in arrival order. */
+  heads(lines: string[], count: number): Promise<Session[]>;
   /** Queued sessions, first come first. */
   waiting(queue?: string): Promise<Session[]>;
   /** Live (not ended) sessions and the most recently ended ones. */

@@ -10,6 +10,16 @@ export const KEY_TEMPLATES = {
   customer: "c:{jid}",
   /** sorted set: waiting session ids of one queue, by arrival number */
   queue: "q:{name}",
+  /** sorted set: the routable waiting session ids of one routing line (allocation.ts lineKey), by arrival number */
+  line: "l:{line}",
+  /** set: the routing lines that have routable sessions */
+  lines: "lines",
+  /** set: agents ready with room that have a skill ("*": any agent) */
+  freeSeats: "f:{skill}",
+  /** set: logged-in agents that have a skill ("*": any agent) */
+  onSeats: "o:{skill}",
+  /** set: agents that have a skill ("*": any agent) */
+  allSeats: "k:{skill}",
   /** sorted set: waiting session ids of all queues, by arrival number */
   waiting: "waiting",
   /** counter: arrival numbers, so FIFO holds across instances */

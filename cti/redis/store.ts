@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
 import { HANDLE_WEIGHT, PACE_WEIGHT } from "../policy.js";
-import type { ClaimResult, FeedbackResult, InServiceResult, ResumeResult, Store, TransferResult, TransferTarget } from "../store.js";
+import type { ClaimResult, FeedbackResult, InServiceResult, ResumeResult, SeatKind, Store, TransferResult, TransferTarget } from "../store.js";
 import type { Agent, AgentProfile, AgentState, LeftMessage, Session, SessionState } from "../types.js";
 import type { EndReason } from "../../protocol/names.js";
 import { keysFor, luaKeyFunctions, type Keys } from "./keys.js";
@@ -13,7 +13,7 @@ import { keysFor, luaKeyFunctions, type Keys } from "./keys.js";
 const LUA_DIR = new URL("../../../cti/redis/lua/", import.meta.url);
 const SCRIPTS = [
   "enqueue", "claim", "in-service", "end", "agent-state", "upsert-agent", "away", "expire-away", "resume", "feedback", "leave-message",
-  "end-wrap-up", "answered", "requeue", "transfer", "offer", "withdraw-offer", "offer-target",
+  "end-wrap-up", "answered", "requeue", "transfer", "offer", "withdraw-offer", "offer-target", "heads",
 ] as const;
 type ScriptName = (typeof SCRIPTS)[number];
 
@@ -183,6 +183,23 @@ export class RedisStore implements Store {
   async agents(): Promise<Agent[]> {
     const jids = await this.redis.smembers(this.keys.agents());
     return (await this.hashes(jids.map((j) => this.keys.agent(j)))).map(parseAgent).filter((a): a is Agent => a !== null);
+  }
+
+  async seats(kind: SeatKind, skills: string[], limit = Infinity): Promise<Agent[]> {
+    const set = kind === "free" ? this.keys.freeSeats : kind === "on" ? this.keys.onSeats : this.keys.allSeats;
+    const keys = (skills.length ? skills : ["*"]).map((skill) => set(skill));
+    const jids = keys.length === 1 ? await this.redis.smembers(keys[0]!) : await this.redis.sinter(...keys);
+    return (await this.hashes(jids.slice(0, limit).map((j) => this.keys.agent(j)))).map(parseAgent).filter((a): a is Agent => a !== null);
+  }
+
+  lines(): Promise<string[]> {
+    return this.redis.smembers(this.keys.lines());
+  }
+
+  async heads(lines: string[], count: number): Promise<Session[]> {
+    if (lines.length === 0) return [];
+    const flats = await this.run<Flat[]>("heads", count, ...lines);
+    return flats.map(toMap).sort((a, b) => Number(a.seq) - Number(b.seq)).map(parseSession).filter((s): s is Session => s !== null);
   }
 
   async waiting(queue?: string): Promise<Session[]> {

@@ -18,4 +18,5 @@ if state == 'offline' then
     if endSession(id, 'seat-offline', now, ttl, weight) then table.insert(result, id) end
   end
 end
+reseat(jid)
 return result

@@ -10,5 +10,6 @@ if s[1] ~= 'queued' and s[1] ~= 'assigned' and s[1] ~= 'in-service' then return 
 if s[3] == '1' then return 0 end
 rcall('HSET', key, 'awaySince', now)
 rcall('ZADD', K.away(), tonumber(now) + grace, id)
+reline(id)
 emit('customer-away', { session = id, customer = s[2], at = now })
 return 1

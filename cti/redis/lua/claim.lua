@@ -20,6 +20,8 @@ rcall('HSET', agent, 'lastAssigned', now)
 rcall('SADD', K.agentSessions(seat), id)
 rcall('ZREM', K.queue(s[2]), id)
 rcall('ZREM', K.waiting(), id)
+reline(id)
+reseat(seat)
 local pace, q = K.pace(), s[2]
 local last = tonumber(rcall('HGET', pace, q .. ':last'))
 rcall('HSET', pace, q .. ':last', now)

@@ -18,5 +18,6 @@ rcall('SET', K.customer(customer), id)
 rcall('ZADD', K.queue(queue), seq, id)
 rcall('ZADD', K.waiting(), seq, id)
 rcall('SADD', K.live(), id)
+reline(id)
 emit('queued', { session = id, queue = queue, customer = customer, at = now })
 return { 1, id }

@@ -13,6 +13,57 @@ local function emit(eventType, fields)
   rcall('XADD', K.events(), 'MAXLEN', '~', '100000', '*', 'type', eventType, 'data', cjson.encode(fields))
 end
 
+-- Keeps a session in its routing line exactly while it can be routed: queued, its customer present,
+-- no offer standing. The line key must match lineKey() in cti/allocation.ts; the session remembers its
+-- line, so a transfer to another queue leaves the old one.
+local function reline(id)
+  local key = K.session(id)
+  local s = rcall('HMGET', key, 'state', 'queue', 'needs', 'priority', 'awaySince', 'ringing', 'seq', 'line')
+  local want = ''
+  if s[1] == 'queued' and (s[5] or '') == '' and (s[6] or '') == '' then
+    want = s[2] .. '|' .. (s[3] or '') .. '|' .. (s[4] or '0')
+  end
+  local have = s[8] or ''
+  if have == want then return end
+  if have ~= '' then
+    rcall('ZREM', K.line(have), id)
+    if rcall('EXISTS', K.line(have)) == 0 then rcall('SREM', K.lines(), have) end
+  end
+  if want ~= '' then
+    rcall('ZADD', K.line(want), s[7], id)
+    rcall('SADD', K.lines(), want)
+  end
+  rcall('HSET', key, 'line', want)
+end
+
+-- Keeps an agent in the seat sets of its skills and '*': f: while ready with room, o: while logged in.
+-- The agent remembers what it is indexed as, so only a change touches the sets. `before`: skills it
+-- had (a profile update), to leave their sets.
+local function reseat(jid, before)
+  local agent = K.agent(jid)
+  local a = rcall('HMGET', agent, 'state', 'active', 'maxChats', 'skills', 'indexed')
+  if not a[1] then return end
+  local free = a[1] == 'ready' and tonumber(a[2]) < tonumber(a[3])
+  local want = free and 'free' or (a[1] ~= 'offline' and 'on' or 'off')
+  if want == a[5] and not before then return end
+  if before then
+    for skill in string.gmatch(before, '[^,]+') do
+      rcall('SREM', K.freeSeats(skill), jid)
+      rcall('SREM', K.onSeats(skill), jid)
+      rcall('SREM', K.allSeats(skill), jid)
+    end
+  end
+  local wasOn = a[5] == 'free' or a[5] == 'on'
+  for skill in string.gmatch('*,' .. (a[4] or ''), '[^,]+') do
+    if free then rcall('SADD', K.freeSeats(skill), jid) else rcall('SREM', K.freeSeats(skill), jid) end
+    if before or wasOn ~= (want ~= 'off') then
+      if want ~= 'off' then rcall('SADD', K.onSeats(skill), jid) else rcall('SREM', K.onSeats(skill), jid) end
+    end
+    if before then rcall('SADD', K.allSeats(skill), jid) end
+  end
+  rcall('HSET', agent, 'indexed', want)
+end
+
 -- Ends a live session (only if it is in state `onlyFrom`, when given): leaves its queue or
 -- frees its seat, updates the queue's handle time, and logs it. Returns the session as it
 -- was (flat), or false.
@@ -35,6 +86,7 @@ local function endSession(id, reason, now, ttl, weight, onlyFrom)
       if untilMs > (tonumber(rcall('HGET', agent, 'wrapUntil')) or 0) then rcall('HSET', agent, 'wrapUntil', untilMs) end
     end
     rcall('SREM', K.agentSessions(s.seat), id)
+    reseat(s.seat)
   end
   if s.inServiceAt ~= '' and s.seat ~= '' then
     rcall('SET', K.lastSeat(string.match(s.customer, '^[^/]+')), s.seat, 'EX', 30 * 86400)
@@ -46,6 +98,7 @@ local function endSession(id, reason, now, ttl, weight, onlyFrom)
     rcall('HSET', K.handle(), s.queue, tostring(average))
   end
   rcall('HSET', key, 'state', 'ended', 'endedAt', now, 'endReason', reason)
+  reline(id)
   rcall('PEXPIRE', key, ttl)
   if rcall('GET', K.customer(s.customer)) == id then rcall('DEL', K.customer(s.customer)) end
   rcall('SREM', K.live(), id)

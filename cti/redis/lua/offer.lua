@@ -8,6 +8,7 @@ local key = K.session(id)
 local s = rcall('HMGET', key, 'state', 'ringUntil', 'queue', 'customer', 'plain', 'form')
 if s[1] ~= 'queued' or (s[2] and s[2] ~= '' and tonumber(s[2]) > tonumber(now)) then return 0 end
 rcall('HSET', key, 'ringing', agents, 'ringUntil', untilMs)
+reline(id)
 emit('offered', { session = id, queue = s[3], customer = s[4], plain = s[5], form = s[6], agents = agents,
   timeout = tostring(math.floor((tonumber(untilMs) - tonumber(now)) / 1000)), at = now })
 return 1

@@ -21,6 +21,8 @@ local missedBy = (s.missedBy and s.missedBy ~= '') and (s.missedBy .. ',' .. sea
 rcall('HSET', key, 'state', 'queued', 'seat', '', 'assignedAt', '', 'inServiceAt', '', 'missedBy', missedBy)
 rcall('ZADD', K.queue(s.queue), s.seq, id)
 rcall('ZADD', K.waiting(), s.seq, id)
+reseat(seat)
+reline(id)
 emit('requeued', { session = id, queue = s.queue, customer = s.customer, seat = seat, plain = s.plain,
   paused = tostring(paused), at = now })
 return { paused }

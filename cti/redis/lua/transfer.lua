@@ -30,6 +30,8 @@ else
   rcall('ZADD', K.queue(target), s.seq, id)
   rcall('ZADD', K.waiting(), s.seq, id)
 end
+reseat(fromSeat)
+if mode == 'agent' then reseat(target) else reline(id) end
 emit('transferred', { session = id, customer = s.customer, from = fromSeat, fromQueue = s.queue, queue = queue,
   seat = (mode == 'agent') and target or '', plain = s.plain, form = s.form, note = note, at = now })
 return 'ok'

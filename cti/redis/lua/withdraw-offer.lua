@@ -16,6 +16,7 @@ local missed = (s[3] and s[3] ~= '') and { s[3] } or {}
 for _, jid in ipairs(gone) do table.insert(missed, string.match(jid, '^[^/]+')) end
 rcall('HSET', key, 'ringing', table.concat(keep, ','), 'missedBy', table.concat(missed, ','))
 if #keep == 0 then rcall('HSET', key, 'ringUntil', '') end
+reline(id)
 emit('offer-withdrawn', { session = id, agents = table.concat(gone, ','), reason = agent == '' and 'timeout' or 'rejected',
   at = now })
 return table.concat(gone, ',')
