@@ -35,6 +35,9 @@ function endedTexts(e: EndedEvent, seatName: string): { customer?: string; seat?
   }
 }
 
+/** Waiting customers hear of their new position at most this often (and on every periodic tick). */
+export const STATUS_EVERY_MS = 500;
+
 export function createNotifier({ cti, componentDomain: cc, send, nameOf, log }: NotifierDeps) {
   /** Runs a CTI check when a timer is due (just after, so the deadline has passed). */
   const later = (seconds: number, check: () => Promise<unknown>) =>
@@ -44,8 +47,8 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log }: 
   const told = new Map<string, { position: number; wait: number }>();
 
   /**
-   * Pushes queue-status messages. `only`: just that customer (its first);
-   * `all`: everyone (the periodic push); neither: those whose status changed.
+   * Pushes queue-status messages. `only`: just that customer (it asked);
+   * `all`: everyone (the periodic push); neither: newcomers and those whose status changed.
    */
   async function pushStatus(queue: string, mode: { only?: string; all?: boolean } = {}): Promise<void> {
     for (const { session, position: actual, waitSeconds } of await cti.queueStatus(queue)) {
@@ -53,14 +56,19 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log }: 
       // A newcomer of higher priority may go ahead; the protocol promises a position never goes up.
       const position = before ? Math.min(before.position, actual) : actual;
       const same = before?.position === position && before.wait === waitSeconds;
-      if (mode.only ? session.id !== mode.only : !mode.all && (before === undefined || same)) continue;
+      if (mode.only ? session.id !== mode.only : !mode.all && same) continue;
       told.set(session.id, { position, wait: waitSeconds });
       await send(st.queueStatus(st.queueJid(queue, cc), session.customer, session.plain, position, waitSeconds));
     }
   }
 
+  /** Queues whose customers moved up since their last status push, and when that was. */
+  const moved = new Set<string>();
+  const pushedAt = new Map<string, number>();
+
   async function handle(e: CtiEvent): Promise<void> {
     if (e.type === "queued") {
+      moved.add(e.queue); // the newcomer's first status, with the next push (unless it is served first)
       // Checks due while the customer waits (the tick catches them too, later).
       const q = cti.queue(e.queue);
       if (q.maxWaitSeconds) later(q.maxWaitSeconds, () => cti.expire());
@@ -86,7 +94,7 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log }: 
       // grant before the customer learns whom to write to, and its first message cannot bounce.
       await send(st.begin(cc, e.seat, e.session, e.customer, e.queue, e.form, { queuedAt: e.queuedAt }));
       await send(st.assigned(st.queueJid(e.queue, cc), e.customer, e.plain, e.session, e.seat, nameOf(e.seat)));
-      await pushStatus(e.queue);
+      moved.add(e.queue);
     } else if (e.type === "requeued") {
       // The seat did not answer: withdraw its grant, tell it why, and put the customer back in line.
       const q = cti.queue(e.queue);
@@ -118,7 +126,7 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log }: 
         if (e.reason === "departed" || e.reason === "customer") await send(st.departed(from, e.customer, e.plain, `You have left the queue ${e.queue}.`));
         if (e.reason === "expired")
           await send(st.departed(from, e.customer, e.plain, `Sorry, nobody could take your chat in time, so you have left the queue ${e.queue}. Please leave a message or try again later.`));
-        await pushStatus(e.queue);
+        moved.add(e.queue);
         return;
       }
       // The seat is free again once its wrap-up is over: route then (the tick would, up to statusIntervalSeconds later).
@@ -146,20 +154,31 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log }: 
         if (!online()) { await whenOnline(); continue; }
         let batch;
         try {
-          batch = await reader.read(1000);
+          batch = await reader.read(moved.size > 0 ? STATUS_EVERY_MS : 1000); // a moved queue is pushed soon even when all is quiet
         } catch (err) {
           if (!stopped) log.error({ err }, "reading the event log failed");
           if (!stopped) await new Promise((r) => setTimeout(r, 500)); // back off from a Redis outage
           continue;
         }
+        // Acknowledged together after the batch; a failed event stays pending and is retried (XAUTOCLAIM).
+        const done: string[] = [];
         for (const { id, event } of batch) {
           try {
             await handle(event);
-            await reader.ack([id]);
+            done.push(id);
           } catch (err) {
             log.warn({ err, event }, "could not deliver an event's stanzas; it will be retried");
           }
         }
+        // Positions at most every STATUS_EVERY_MS per queue, not once per event: each push reads the
+        // queue and writes to everyone in it, so per assignment it would cost O(customers waiting).
+        for (const queue of [...moved]) {
+          if (Date.now() - (pushedAt.get(queue) ?? 0) < STATUS_EVERY_MS) continue;
+          moved.delete(queue);
+          pushedAt.set(queue, Date.now());
+          await pushStatus(queue).catch((err: Error) => log.warn({ err: err.message, queue }, "queue status not pushed"));
+        }
+        await reader.ack(done).catch((err: Error) => log.warn({ err: err.message }, "events not acknowledged; they will be handled again"));
       }
     })();
     return { stop: async () => { stopped = true; await done.catch(() => undefined); } };

@@ -62,8 +62,8 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     }
     validateJoin(req);
     const needs = needsFor(queue, req.extraSkills);
-    const free = (await store.seats("free", needs)).filter((a) => canServe(a, needs, queue.minLevels));
-    if (free.length === 0) await checkStaffed(queue, needs);
+    const free = await store.seats("free", needs);
+    if (free.length === 0 || hasMinLevels(queue)) await checkStaffed(queue, needs);
     const session: Session = {
       id: newId(), queue: queue.name, customer: req.customer, plain: req.plain, needs, form: req.form,
       state: "queued", seat: null, queuedAt: now(), assignedAt: null, inServiceAt: null, endedAt: null, endReason: null,
@@ -81,15 +81,18 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     return (await store.session(session.id)) ?? session;
   }
 
-  /** Refuses a join when no agent has the skills, or none of them is logged in. */
+  /** Refuses a join when no agent has the skills (at the queue's levels), or none of them is logged in. */
   async function checkStaffed(queue: Queue, needs: string[]): Promise<void> {
     // Without minimum levels, having the skills is enough, so one agent found answers it.
-    const limit = queue.minLevels && Object.keys(queue.minLevels).length ? undefined : 1;
-    const some = async (kind: "on" | "all") => (await store.seats(kind, needs, limit)).some((a) => canServe(a, needs, queue.minLevels));
+    const some = async (kind: "on" | "all") => hasMinLevels(queue)
+      ? (await store.agentsNamed(await store.seats(kind, needs))).some((a) => canServe(a, needs, queue.minLevels))
+      : (await store.seats(kind, needs, 1)).length > 0;
     if (await some("on")) return;
     if (!(await some("all"))) throw new CtiError("unavailable", `No agent here has the skills ${needs.join(", ")}.`);
     throw new CtiError("no-agents", `No agent of the queue ${queue.name} is logged in right now. Please try again later.`);
   }
+
+  const hasMinLevels = (queue: Queue) => Object.keys(queue.minLevels ?? {}).length > 0;
 
   /** The customer leaves: a queued request is withdrawn, an assigned or running one ended. */
   async function depart(customer: string, queueName: string): Promise<Session> {
@@ -241,10 +244,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
   const route = async (): Promise<number> => routeSeats(await store.seats("free", []));
 
   /** A seat may have room now (a session ended, the agent is ready, its wrap-up is over). */
-  async function routeSeat(jid: string): Promise<number> {
-    const seat = await store.agent(jid);
-    return seat ? routeSeats([seat]) : 0;
-  }
+  const routeSeat = (jid: string) => routeSeats([jid]);
 
   /** Lines parsed once (with their queue and overflow needs): their number is bounded by the configuration, not by the customers. */
   const parsedLines = new Map<string, Line & { rules?: Queue; overflow?: string[] }>();
@@ -291,36 +291,66 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
   }
 
   /**
+   * Routing passes run one at a time in an instance, each for every seat asked for while the previous
+   * ran: seats freed together then share one read of the lines and do not race each other for the
+   * same customers (instances still may; their claims settle it). Resolves when the seats' pass is done.
+   */
+  let running: Promise<unknown> | undefined;
+  let nextPass: { seats: Set<string>; done: Promise<number>; start: (pass: Promise<number>) => void } | undefined;
+  function routeSeats(jids: string[]): Promise<number> {
+    if (!running) return startPass(jids);
+    if (!nextPass) {
+      let start!: (pass: Promise<number>) => void;
+      nextPass = { seats: new Set(), done: new Promise<number>((resolve) => { start = resolve; }), start };
+    }
+    for (const jid of jids) nextPass.seats.add(jid);
+    return nextPass.done;
+  }
+  function startPass(jids: string[]): Promise<number> {
+    const pass = routePass(jids);
+    running = pass.catch(() => undefined).then(() => {
+      running = undefined;
+      const next = nextPass;
+      nextPass = undefined;
+      if (next) next.start(startPass([...next.seats]));
+    });
+    return pass;
+  }
+
+  /**
    * Allocates these seats (those with room) to waiting customers: it reads only the heads of the
    * lines the seats can serve, in routing order (priority with aging, then arrival), and gives each
    * customer the best of these seats by its queue's strategy. So the work per decision grows with the
    * number of lines (bounded by the configuration), not with the customers waiting or the agents.
    * Safe to run from any instance at any time: a claim that loses a race just looks again.
    */
-  async function routeSeats(candidates: Agent[]): Promise<number> {
+  async function routePass(jids: string[]): Promise<number> {
+    if (jids.length === 0) return 0;
+    let candidates = await store.agentsNamed(jids); // read now: the seats may have changed while this pass waited
     let assigned = 0;
-    for (;;) {
+    for (let lost = 0; lost < CLAIM_ATTEMPTS;) {
       const t = now();
       const seats = candidates.filter((a) => hasCapacity(a, t));
       if (seats.length === 0) return assigned;
       const skills = new Set(seats.flatMap((a) => a.skills));
       const lines = linesFor(await store.lines(), skills).filter((line) => servable(seats, skills, line));
       if (lines.length === 0) return assigned;
-      // One more per line where a customer may be held for another seat (stickySeconds), so this seat gets the next.
-      const count = Math.min(seats.reduce((n, a) => n + a.maxChats - a.active, 0), HEADS) + (lines.some((l) => l.rules?.stickySeconds) ? 1 : 0);
-      const heads = await store.heads(lines.map((l) => l.key), count);
-      const pass = await allocate(heads, seats, t);
-      assigned += pass;
-      if (pass === 0) return assigned;
+      // One more than the seats can take, for a customer another instance takes meanwhile; two where a
+      // customer may be held for another seat (stickySeconds).
+      const count = Math.min(seats.reduce((n, a) => n + a.maxChats - a.active, 0), HEADS) + (lines.some((l) => l.rules?.stickySeconds) ? 2 : 1);
+      const pass = await allocate(await store.heads(lines.map((l) => l.key), count), seats, t);
+      assigned += pass.assigned;
+      if (pass.lostRaces > 0) lost++; // read again: others took the heads we saw
+      else if (pass.assigned === 0) return assigned;
       candidates = seats; // seats still free may serve customers beyond the heads read
-
     }
+    return assigned;
   }
 
   /** One pass: each waiting customer, in routing order, gets the best of the seats, until none is left. */
-  async function allocate(waiting: Session[], seats: Agent[], t: number): Promise<number> {
+  async function allocate(waiting: Session[], seats: Agent[], t: number): Promise<{ assigned: number; lostRaces: number }> {
     const hopeless = new Set<string>(); // queue and needs with no free seat in this pass
-    let assigned = 0;
+    let assigned = 0, lostRaces = 0;
     for (const session of routingOrder(waiting, (name) => byName.get(name), t)) {
       const overflow = overflowNeeds(session, t);
       const key = `${session.queue}|${session.needs.join(",")}|${overflow?.join(",") ?? ""}`;
@@ -332,14 +362,14 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
         if (await offered(session, seat, t)) break;
         const result = await store.claim(session.id, seat.jid, now());
         if (result === "ok") { seat.active++; seat.lastAssigned = t; assigned++; break; }
-        if (result === "not-queued") break;
+        if (result === "not-queued") { lostRaces++; break; } // another seat took this customer
         // The seat changed under us (another instance, a presence): look at it again.
         const fresh = await store.agent(seat.jid);
         seats.splice(seats.indexOf(seat), 1, ...(fresh ? [fresh] : []));
       }
       if (!seats.some((a) => hasCapacity(a, t))) break;
     }
-    return assigned;
+    return { assigned, lostRaces };
   }
 
   /**
@@ -349,7 +379,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
   async function offered(session: Session, seat: Agent, t: number): Promise<boolean> {
     const q = byName.get(session.queue);
     const targets = q?.strategy === "ring-all"
-      ? eligibleSeats(await store.seats("free", session.needs), session.needs, t, q).filter((a) => a.offerJid)
+      ? eligibleSeats(await store.agentsNamed(await store.seats("free", session.needs)), session.needs, t, q).filter((a) => a.offerJid)
       : seat.offerJid ? [seat] : [];
     if (targets.length === 0) return false;
     const until = t + (q?.offerTimeout ?? DEFAULT_OFFER_SECONDS) * 1000;
@@ -407,7 +437,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     const queue = queueNamed(queueName);
     const [waiting, handle, pace] = await Promise.all([store.waiting(queueName), store.handleSeconds(queueName), store.paceMs(queueName)]);
     // The capacity is only needed until the queue has a measured pace.
-    const seats = pace === undefined ? servingCapacity(await store.seats("on", queue.skills), queue) : 0;
+    const seats = pace === undefined ? servingCapacity(await store.agentsNamed(await store.seats("on", queue.skills)), queue) : 0;
     return routingOrder(waiting, () => queue, now()).map((session, position) => ({
       session, position, waitSeconds: estimateWait(position, handle ?? DEFAULT_HANDLE_SECONDS, seats, pace),
     }));

@@ -67,11 +67,13 @@ export class MemoryStore implements Store {
     const update = (kind: SeatKind, member: boolean) => {
       const sets = this.seatSets[kind];
       for (const skill of before ?? []) sets.get(skill)?.delete(a.jid);
-      for (const skill of a.skills.length ? [...a.skills, "*"] : ["*"]) {
+      const put = (skill: string) => {
         let set = sets.get(skill);
         if (!set) sets.set(skill, (set = new Set()));
         if (member) set.add(a.jid); else set.delete(a.jid);
-      }
+      };
+      put("*");
+      a.skills.forEach(put);
     };
     // Only the sets whose membership changes are touched: a claim or an end moves an agent between free and on.
     if (was === undefined || (was === "free") !== (want === "free")) update("free", want === "free");
@@ -327,15 +329,19 @@ export class MemoryStore implements Store {
   async handleSeconds(queue: string) { return this.handle.get(queue); }
   async paceMs(queue: string) { return this.pace.get(queue)?.gap; }
 
-  async seats(kind: SeatKind, skills: string[], limit = Infinity): Promise<Agent[]> {
+  async seats(kind: SeatKind, skills: string[], limit = Infinity): Promise<string[]> {
     const sets = (skills.length ? skills : ["*"]).map((skill) => this.seatSets[kind].get(skill) ?? new Set<string>());
     const smallest = sets.reduce((a, b) => (b.size < a.size ? b : a));
-    const out: Agent[] = [];
+    const out: string[] = [];
     for (const jid of smallest) {
       if (out.length >= limit) break;
-      if (sets.every((set) => set.has(jid))) out.push({ ...this.agentsByJid.get(jid)! });
+      if (sets.every((set) => set.has(jid))) out.push(jid);
     }
     return out;
+  }
+
+  async agentsNamed(jids: string[]): Promise<Agent[]> {
+    return jids.flatMap((jid) => { const a = this.agentsByJid.get(jid); return a ? [{ ...a }] : []; });
   }
 
   async lines(): Promise<readonly string[]> { return (this.lineList ??= [...this.lines_.keys()]); }

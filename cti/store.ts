@@ -66,8 +66,10 @@ export interface Store {
   sessionOf(customer: string): Promise<string | null>;
   agent(jid: string): Promise<Agent | null>;
   agents(): Promise<Agent[]>;
-  /** Agents that have every one of these skills (any agent for none), of a kind; at most `limit`. Indexed: no scan of all agents. */
-  seats(kind: SeatKind, skills: string[], limit?: number): Promise<Agent[]>;
+  /** The JIDs of agents that have every one of these skills (any agent for none), of a kind; at most `limit`. Indexed: no scan of all agents. */
+  seats(kind: SeatKind, skills: string[], limit?: number): Promise<string[]>;
+  /** These agents (unknown ones left out). */
+  agentsNamed(jids: string[]): Promise<Agent[]>;
   /**
    * The routing lines (allocation.ts lineKey) that have customers who can be routed now: queued, present
    * (not away) and without a standing offer. The others keep their place but wait outside the lines.

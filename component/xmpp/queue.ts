@@ -36,8 +36,8 @@ export function queueHandlers({ cti, config, send, greet, nameOf, isAgent }: Han
 
   /** The result carries the session and its resume token (for a page that reloads). */
   async function joinQueue(el: Element, addr: Addr): Promise<Element> {
+    // The first queue status follows from the "queued" event (the notifier's next push for the queue).
     const session = await cti.join(parseJoin(el, addr.queue, addr.from));
-    if (session.state === "queued") setImmediate(() => void greet(session.queue, session.id)); // after the iq result
     return xml(SB.session, { xmlns: NS.SB, id: session.id, token: session.token });
   }
 
@@ -103,8 +103,7 @@ export function queueHandlers({ cti, config, send, greet, nameOf, isAgent }: Han
       form: { [JOIN_FIELDS.subject]: body.slice(0, SUBJECT_LENGTH) },
     });
     if (session.state === "queued") {
-      await send(st.text(from, addr.from, `You are in the queue ${cti.queue(addr.queue).title ?? addr.queue}. Write "leave" to leave it.`));
-      await greet(session.queue, session.id);
+      await send(st.text(from, addr.from, `You are in the queue ${cti.queue(addr.queue).title ?? addr.queue}. Write "leave" to leave it.`)); // its position follows
     }
   }
 

@@ -181,15 +181,18 @@ export class RedisStore implements Store {
   }
 
   async agents(): Promise<Agent[]> {
-    const jids = await this.redis.smembers(this.keys.agents());
-    return (await this.hashes(jids.map((j) => this.keys.agent(j)))).map(parseAgent).filter((a): a is Agent => a !== null);
+    return this.agentsNamed(await this.redis.smembers(this.keys.agents()));
   }
 
-  async seats(kind: SeatKind, skills: string[], limit = Infinity): Promise<Agent[]> {
+  async seats(kind: SeatKind, skills: string[], limit = Infinity): Promise<string[]> {
     const set = kind === "free" ? this.keys.freeSeats : kind === "on" ? this.keys.onSeats : this.keys.allSeats;
     const keys = (skills.length ? skills : ["*"]).map((skill) => set(skill));
     const jids = keys.length === 1 ? await this.redis.smembers(keys[0]!) : await this.redis.sinter(...keys);
-    return (await this.hashes(jids.slice(0, limit).map((j) => this.keys.agent(j)))).map(parseAgent).filter((a): a is Agent => a !== null);
+    return jids.slice(0, limit);
+  }
+
+  async agentsNamed(jids: string[]): Promise<Agent[]> {
+    return (await this.hashes(jids.map((j) => this.keys.agent(j)))).map(parseAgent).filter((a): a is Agent => a !== null);
   }
 
   lines(): Promise<string[]> {

@@ -11,7 +11,9 @@ import { Redis } from "ioredis";
 import { createCti } from "../../cti/cti.js";
 import { EventReader } from "../../cti/redis/events.js";
 import { RedisStore } from "../../cti/redis/store.js";
-import type { Queue } from "../../cti/types.js";
+import { MemoryStore } from "../../cti/memory-store.js";
+import type { Store } from "../../cti/store.js";
+import type { Queue, Session } from "../../cti/types.js";
 import { freePort } from "../../launcher/ports.js";
 import { startRedis, type RunningRedis } from "../../launcher/redis.js";
 
@@ -189,5 +191,54 @@ describe("RedisStore", () => {
     await redis.call("XCLAIM", store.keys.events(), "g", "dead", "0", got[0]!.id, "IDLE", "60000"); // age it past STALE_MS
     const taken = await other.read(100);
     expect(taken.map((e) => e.id)).toEqual([got[0]!.id]);
+  });
+
+  it("keeps the same routing lines and seat sets as the memory store through every kind of transition", async () => {
+    const memory = new MemoryStore();
+    const { store: redis } = instance();
+    const session = (id: string, needs: string[], priority = 0): Session => ({
+      id, queue: needs[0]!, customer: `${id}@guest.acme.test/w`, plain: false, needs, form: {}, state: "queued", seat: null,
+      queuedAt: 1000, assignedAt: null, inServiceAt: null, endedAt: null, endReason: null, token: "t", awaySince: null, feedback: null,
+      wrapUpMs: 0, answeredAt: null, missedBy: [], priority, preferredSeat: null, ringing: [], ringUntil: null,
+    });
+    const snapshot = async (store: Store) => {
+      const lines = [...(await store.lines())].sort();
+      const seats: Record<string, string[]> = {};
+      for (const kind of ["free", "on", "all"] as const)
+        for (const skills of [[], ["billing"], ["fr"], ["sales"], ["billing", "fr"]])
+          seats[`${kind}:${skills.join("+")}`] = [...(await store.seats(kind, skills))].sort();
+      return { lines, heads: (await store.heads(lines, 10)).map((s) => s.id), seats };
+    };
+    const steps: Array<[string, (s: Store) => Promise<unknown>]> = [
+      ["agents", async (s) => {
+        await s.upsertAgent({ jid: "a@x", skills: ["billing", "fr"], maxChats: 1 });
+        await s.upsertAgent({ jid: "b@x", skills: ["billing"], maxChats: 2 });
+        await s.upsertAgent({ jid: "c@x", skills: ["sales"], maxChats: 1 });
+      }],
+      ["states", async (s) => { await s.setAgentState("a@x", "ready", 1000); await s.setAgentState("b@x", "ready", 1000); await s.setAgentState("c@x", "not-ready", 1000); }],
+      ["enqueue", async (s) => {
+        for (const x of [session("s1", ["billing"]), session("s2", ["billing", "fr"]), session("s3", ["sales"], 2), session("s4", ["billing"])]) await s.enqueue(x);
+      }],
+      ["claim", (s) => s.claim("s1", "a@x", 2000)],
+      ["offer", (s) => s.offer("s2", ["b@x/desk"], 2000, 9000)],
+      ["away", (s) => s.markAway("s4", 2000, 60_000)],
+      ["offer withdrawn", (s) => s.withdrawOffer("s2", "", 3000)],
+      ["resume", (s) => s.resume("s4", "t", "s4@guest.acme.test/w2", 3000)],
+      ["requeue", (s) => s.requeue("s1", 4000, 0, "")],
+      ["claim by b", (s) => s.claim("s4", "b@x", 4000)],
+      ["b takes a second", (s) => s.claim("s1", "b@x", 4000)],
+      ["transfer to a queue", (s) => s.transfer("s4", "b@x", { queue: "sales", needs: ["sales"] }, "", 5000)],
+      ["departed", (s) => s.end("s3", "departed", 5000)],
+      ["skills change", (s) => s.upsertAgent({ jid: "b@x", skills: ["sales"], maxChats: 2 })],
+      ["offline", (s) => s.setAgentState("b@x", "offline", 6000)],
+    ];
+    for (const [name, step] of steps) {
+      await step(memory);
+      await step(redis);
+      const expected = await snapshot(memory);
+      expect({ name, ...(await snapshot(redis)) }).toEqual({ name, ...expected });
+    }
+    // Spelled out: s1 ended with b going offline, s3 left; s2 and s4 (now in sales) wait, in arrival order.
+    expect((await snapshot(memory)).heads).toEqual(["s2", "s4"]);
   });
 });
