@@ -56,20 +56,6 @@ export function effectivePriority(session: Pick<Session, "priority" | "queuedAt"
   return session.priority + Math.floor(Math.max(0, now - session.queuedAt) / aging);
 }
 
-/**
- * The routing line of a waiting customer: its queue, needs and base priority. Within a line every
- * customer ages alike, so arrival order is routing order and only a line's first customers need
- * comparing with other lines'. Both stores keep lines (the Redis scripts build the same key).
- */
-export const lineKey = (s: Pick<Session, "queue" | "needs" | "priority">) => `${s.queue}|${s.needs.join(",")}|${s.priority}`;
-
-export interface Line { key: string; queue: string; needs: string[]; priority: number }
-
-export function parseLine(key: string): Line {
-  const [queue = "", needs = "", priority = "0"] = key.split("|");
-  return { key, queue, needs: needs ? needs.split(",") : [], priority: Number(priority) };
-}
-
 /** Waiting customers (given in arrival order) in the order they are routed: higher priority first, then arrival. */
 export function routingOrder<S extends Pick<Session, "priority" | "queuedAt" | "queue">>(waiting: S[], queueOf: (name: string) => Pick<Queue, "agingSeconds"> | undefined, now: number): S[] {
   return waiting

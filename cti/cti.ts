@@ -10,7 +10,8 @@ import {
   DEFAULT_HANDLE_SECONDS, agentView, authorize, bareOf, domainOf, estimateWait, needsFor, servingCapacity, validateFeedback, validateJoin,
   validateLeftMessage,
 } from "./policy.js";
-import { canServe, eligibleSeats, hasCapacity, lineKey, parseLine, pickSeat, routingOrder, type Line } from "./allocation.js";
+import { canServe, eligibleSeats, hasCapacity, pickSeat, routingOrder } from "./allocation.js";
+import { createLineIndex, lineKey } from "./lines.js";
 import type { Store } from "./store.js";
 import type { Agent, AgentState, AgentView, JoinRequest, LeftMessage, Queue, Session } from "./types.js";
 
@@ -246,49 +247,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
   /** A seat may have room now (a session ended, the agent is ready, its wrap-up is over). */
   const routeSeat = (jid: string) => routeSeats([jid]);
 
-  /** Lines parsed once (with their queue and overflow needs): their number is bounded by the configuration, not by the customers. */
-  const parsedLines = new Map<string, Line & { rules?: Queue; overflow?: string[] }>();
-  function lineNamed(key: string) {
-    let line = parsedLines.get(key);
-    if (!line) {
-      const parsed = parseLine(key);
-      const rules = byName.get(parsed.queue);
-      const overflow = rules?.overflowSkills && [...new Set([...rules.overflowSkills, ...parsed.needs.filter((s) => !rules.skills.includes(s))])].sort();
-      parsedLines.set(key, (line = { ...parsed, rules, overflow }));
-    }
-    return line;
-  }
-
-  /** Could any of these seats (`skills`: all of theirs) serve this line's customers, by its needs or, once they waited, its overflow? */
-  function servable(seats: Agent[], skills: Set<string>, line: ReturnType<typeof lineNamed>): boolean {
-    for (const needs of line.overflow ? [line.needs, line.overflow] : [line.needs]) {
-      // The set rules most lines out at the cost of a lookup; levels are checked only for the rest.
-      if (needs.every((s) => skills.has(s)) && seats.some((a) => canServe(a, needs, line.rules?.minLevels))) return true;
-    }
-    return false;
-  }
-
-  /**
-   * Lines indexed by the first skill they need and the first they may overflow to ("*": none), so a
-   * seat, which must have all of one or the other, finds its lines by its own skills. Rebuilt only
-   * when the store hands out another list of lines.
-   */
-  let lineIndex: { of: readonly string[]; bySkill: Map<string, Array<ReturnType<typeof lineNamed>>> } | undefined;
-  function linesFor(keys: readonly string[], skills: Set<string>) {
-    if (lineIndex?.of !== keys) {
-      const bySkill = new Map<string, Array<ReturnType<typeof lineNamed>>>();
-      for (const line of keys.map(lineNamed)) {
-        for (const skill of new Set([line.needs[0] ?? "*", ...(line.overflow ? [line.overflow[0] ?? "*"] : [])])) {
-          const list = bySkill.get(skill);
-          if (list) list.push(line); else bySkill.set(skill, [line]);
-        }
-      }
-      lineIndex = { of: keys, bySkill };
-    }
-    const found = new Set(lineIndex.bySkill.get("*"));
-    for (const skill of skills) for (const line of lineIndex.bySkill.get(skill) ?? []) found.add(line);
-    return [...found];
-  }
+  const lineIndex = createLineIndex((name) => byName.get(name));
 
   /**
    * Routing passes run one at a time in an instance, each for every seat asked for while the previous
@@ -332,8 +291,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
       const t = now();
       const seats = candidates.filter((a) => hasCapacity(a, t));
       if (seats.length === 0) return assigned;
-      const skills = new Set(seats.flatMap((a) => a.skills));
-      const lines = linesFor(await store.lines(), skills).filter((line) => servable(seats, skills, line));
+      const lines = lineIndex.servableBy(await store.lines(), seats);
       if (lines.length === 0) return assigned;
       // One more than the seats can take, for a customer another instance takes meanwhile; two where a
       // customer may be held for another seat (stickySeconds).
@@ -429,7 +387,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
   function overflowNeeds(session: Session, t: number): string[] | undefined {
     const q = byName.get(session.queue);
     if (!q?.overflowAfter || session.queuedAt + q.overflowAfter * 1000 > t) return undefined;
-    return lineNamed(lineKey(session)).overflow;
+    return lineIndex.line(lineKey(session)).overflow;
   }
 
   /** Position and estimated wait of everyone waiting in a queue. */

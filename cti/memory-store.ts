@@ -3,7 +3,7 @@
  * unit tests with fake time. The Redis store must behave the same (shared
  * contract tests in test/).
  */
-import { lineKey } from "./allocation.js";
+import { lineKey } from "./lines.js";
 import { ArrivalLine } from "./arrival-line.js";
 import { PACE_WEIGHT, nextHandleAverage } from "./policy.js";
 import type { ClaimResult, FeedbackResult, InServiceResult, ResumeResult, SeatKind, Store, TransferResult, TransferTarget } from "./store.js";
