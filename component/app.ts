@@ -38,6 +38,7 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
   const blocking = redis.duplicate(); // XREADGROUP BLOCK holds its connection
   const store = new RedisStore(redis, config.redis.prefix);
   for (const a of config.agents) await store.upsertAgent({ jid: a.jid, name: a.name, skills: skillNames(a.skills), levels: skillLevels(a.skills), maxChats: a.maxChats });
+  await store.reindex();
   const cti = createCti({
     store, guestDomain: config.guestDomain, now: Date.now, graceSeconds: config.customerGraceSeconds, tiers: config.priorities,
     queues: config.queues.map((q) => queueOf(config, q)),

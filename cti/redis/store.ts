@@ -13,7 +13,7 @@ import { keysFor, luaKeyFunctions, type Keys } from "./keys.js";
 const LUA_DIR = new URL("../../../cti/redis/lua/", import.meta.url);
 const SCRIPTS = [
   "enqueue", "claim", "in-service", "end", "agent-state", "upsert-agent", "away", "expire-away", "resume", "feedback", "leave-message",
-  "end-wrap-up", "answered", "requeue", "transfer", "offer", "withdraw-offer", "offer-target", "heads",
+  "end-wrap-up", "answered", "requeue", "transfer", "offer", "withdraw-offer", "offer-target", "heads", "reindex",
 ] as const;
 type ScriptName = (typeof SCRIPTS)[number];
 
@@ -182,6 +182,11 @@ export class RedisStore implements Store {
 
   async agents(): Promise<Agent[]> {
     return this.agentsNamed(await this.redis.smembers(this.keys.agents()));
+  }
+
+  /** Puts every live session in its routing line again (start-up: data from before routing lines). */
+  async reindex(): Promise<number> {
+    return this.run<number>("reindex");
   }
 
   async seats(kind: SeatKind, skills: string[], limit = Infinity): Promise<string[]> {

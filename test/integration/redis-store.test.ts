@@ -241,4 +241,21 @@ describe("RedisStore", () => {
     // Spelled out: s1 ended with b going offline, s3 left; s2 and s4 (now in sales) wait, in arrival order.
     expect((await snapshot(memory)).heads).toEqual(["s2", "s4"]);
   });
+
+  it("puts queued customers written without routing lines back in line at start-up (reindex)", async () => {
+    const { redis, store, cti } = instance(() => 1000);
+    await store.upsertAgent({ jid: "alice@acme.test", skills: ["billing"], maxChats: 1 });
+    await cti.agentState("alice@acme.test", "not-ready");
+    const joined = [];
+    for (const c of ["c1", "c2"]) joined.push((await cti.join({ queue: "billing", customer: `${c}@guest.acme.test/w`, plain: false, extraSkills: [], form: {} })).id);
+    // What an earlier version left: sessions queued, no lines.
+    for (const line of await store.lines()) await redis.del(store.keys.line(line));
+    await redis.del(store.keys.lines());
+    for (const id of joined) await redis.hdel(store.keys.session(id), "line");
+    expect(await store.lines()).toEqual([]);
+    expect(await store.reindex()).toBe(2);
+    expect((await store.heads([...(await store.lines())], 10)).map((s) => s.id)).toEqual(joined);
+    await cti.agentState("alice@acme.test", "ready"); // and they are routed
+    expect((await store.session(joined[0]!))?.seat).toBe("alice@acme.test");
+  });
 });
