@@ -99,13 +99,25 @@ end
 
 -- Tells the component about a session on the seat's behalf: "in-service" (the customer's first
 -- message reached the seat) or "answered" (the seat's first reply reached the customer).
+-- Sent at once, in the stanza flow: module:send_iq sends on the next tick (it is a promise), after
+-- what the seat sends next, so the component saw a seat's <end/> before the report of the reply just
+-- before it (measured: 42% of sessions in the bench, where agents end right after replying).
+local report_prefix = "sb-report-";
 local function report(what, seat, session_id)
-	local iq = st.iq({ type = "set", from = host, to = component, id = new_id() })
-		:tag(what, { xmlns = xmlns_sb, session = session_id, seat = seat });
-	-- send_iq consumes the reply, so neither a result nor an error reaches the unhandled-stanza logs.
-	module:send_iq(iq):catch(function (err)
-		module:log(err.type == "wait" and "debug" or "warn", "%s of %s for %s refused: %s", what, session_id, seat, err);
-	end);
+	module:send(st.iq({ type = "set", from = host, to = component, id = report_prefix..new_id() })
+		:tag(what, { xmlns = xmlns_sb, session = session_id, seat = seat }));
+end
+
+-- The component's replies to reports end here, so none reaches the unhandled-stanza logs.
+local function handle_report_reply(event)
+	local stanza = event.stanza;
+	if stanza.attr.type ~= "result" and stanza.attr.type ~= "error" then return; end
+	if stanza.attr.from ~= component or (stanza.attr.id or ""):sub(1, #report_prefix) ~= report_prefix then return; end
+	if stanza.attr.type == "error" then
+		local err_type, condition, text = stanza:get_error();
+		module:log(err_type == "wait" and "debug" or "warn", "a report to the component was refused: %s (%s)", tostring(condition), tostring(text));
+	end
+	return true;
 end
 
 -- A message from the component to a seat: grant or withdraw.
@@ -227,6 +239,7 @@ if seats_here > 0 then
 	module:hook("message/bare", check_message_to_seat, 50); -- before mod_carbons, mod_mam, mod_message
 	module:hook("message/full", check_message_to_seat, 50);
 	module:hook("presence/bare", handle_presence_from_component, 50); -- before mod_presence
+	module:hook("iq/host", handle_report_reply, 10); -- before mod_iq, which would find no handler for them
 	module:hook("pre-message/bare", note_seat_reply, 900); -- only observes
 	module:hook("pre-message/full", note_seat_reply, 900);
 	module:wrap_event("presence/bare", after_seat_broadcast);

@@ -95,6 +95,8 @@ beforeAll(async () => {
   stack = await startTestStack({ agents: AGENTS.map((a) => ({ ...a })) });
   cc = await connectComponent(stack.config);
   cc.iqCallee.set(NS.SB, "in-service", () => true);
+  cc.iqCallee.set(NS.SB, "answered", () => true);
+  cc.iqCallee.set(NS.SB, "end", () => true);
   alice = await agent("alice@acme.test");
   await presence(alice);
 });
@@ -131,6 +133,19 @@ describe("mod_switchboard", () => {
     await barrier(alice, cc, ccDomain()); // anything the second message caused is at cc by now
     const inService = received(cc).filter((s) => s.getChild("in-service", NS.SB)?.attrs.session === "S-begin");
     expect(inService).toHaveLength(1);
+  });
+
+  it("reports the seat's first reply before what the seat sends next (its <end/> in the same breath)", async () => {
+    const customer = await guest();
+    await begin(alice, customer, "S-order");
+    const x = xmlFor(alice);
+    // Both in one tick, so Prosody reads them together: module:send_iq would have sent the report after the <end/>.
+    const reply = alice.send(x("message", { to: fullJid(customer), type: "chat" }, x("body", {}, "Hello, how can I help?")));
+    const end = alice.send(x("iq", { to: ccDomain(), type: "set", id: nextId("end") }, x("end", { xmlns: NS.SB, session: "S-order" })));
+    await Promise.all([reply, end]);
+    await waitFor(cc, (s) => s.is("iq") && s.getChild("end", NS.SB)?.attrs.session === "S-order");
+    const order = received(cc).filter((s) => s.is("iq") && s.getChildElements().some((c) => c.attrs.session === "S-order")).map((s) => s.getChildElements()[0]!.name);
+    expect(order).toEqual(["answered", "end"]);
   });
 
   it("always lets staff reach a seat: another agent, the component domain and a queue JID on it", async () => {
