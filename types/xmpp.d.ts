@@ -72,6 +72,8 @@ declare module "@xmpp/client" {
     start(): Promise<JID>;
     stop(): Promise<void>;
     send(...el: Element[]): Promise<void>;
+    /** Raw bytes onto the stream (tests use it to send what the xml builder cannot: DOCTYPEs, entities). */
+    write(raw: string): Promise<void>;
     sendReceive?(el: Element): Promise<Element>;
     on(event: "stanza", cb: (el: Element) => void): void;
     on(event: "online", cb: (jid: JID) => void): void;

@@ -5,11 +5,32 @@
  */
 import type { Element } from "@xmpp/xml";
 import { CtiError } from "../../cti/errors.js";
+import { LIMITS } from "../../cti/policy.js";
 import type { JoinRequest } from "../../cti/types.js";
 import { xml } from "@xmpp/component";
 import { JOIN_FIELDS, NS, SB, WG } from "../../protocol/names.js";
 import type { Addr, HandlerDeps } from "./context.js";
 import * as st from "./stanzas.js";
+
+/**
+ * A submitted data form's fields as var -> values (as sent). Refuses
+ * what XEP-0004 forbids (a field without var, a var twice: one would silently
+ * overwrite the other) and absurd sizes before anything is read: the CTI's
+ * own limit counts only non-empty fields, so 1000 empty ones would pass it.
+ */
+export function readForm(form: Element): Map<string, string[]> {
+  const fields = form.getChildren("field");
+  // room for FORM_TYPE and skills beside the LIMITS.formFields fields validateJoin counts
+  if (fields.length > LIMITS.formFields + 2) throw new CtiError("bad-request", `At most ${LIMITS.formFields} form fields are accepted.`);
+  const read = new Map<string, string[]>();
+  for (const field of fields) {
+    const name = field.attrs.var;
+    if (!name) throw new CtiError("bad-request", "Every form field needs a var attribute.");
+    if (read.has(name)) throw new CtiError("bad-request", `The form field ${name.slice(0, 40)} is given more than once.`);
+    read.set(name, field.getChildren("value").map((v) => v.text()));
+  }
+  return read;
+}
 
 /** Reads join-queue's optional data form into a join request; the CTI validates the values. */
 export function parseJoin(el: Element, queue: string, customer: string): JoinRequest {
@@ -17,15 +38,16 @@ export function parseJoin(el: Element, queue: string, customer: string): JoinReq
   const form = el.getChild("x", NS.DATA);
   if (!form) return req;
   if (form.attrs.type && form.attrs.type !== "submit") throw new CtiError("bad-request", "The join form must be of type submit.");
-  for (const field of form.getChildren("field")) {
-    const name = field.attrs.var;
-    if (!name) throw new CtiError("bad-request", "Every form field needs a var attribute.");
-    const values = field.getChildren("value").map((v) => v.text().trim()).filter(Boolean);
+  for (const [name, sent] of readForm(form)) {
+    const values = sent.map((v) => v.trim()).filter(Boolean);
     if (name === JOIN_FIELDS.skills) req.extraSkills.push(...values);
     else if (name !== "FORM_TYPE" && values.length > 0) req.form[name] = values.join(", ");
   }
   return req;
 }
+
+/** The first `max` characters (code points): cutting UTF-16 units could split an emoji into a lone surrogate, stored as U+FFFD. */
+const clip = (text: string, max: number) => (text.length <= max ? text : [...text.slice(0, max * 2)].slice(0, max).join(""));
 
 const LEAVE_WORDS = /^(leave|quit|stop|cancel|bye)$/i;
 /** A plain customer's first message becomes the subject the agent sees, cut to this length. */
@@ -66,10 +88,8 @@ export function queueHandlers({ cti, config, send, greet, nameOf, isAgent }: Han
   }
 
   async function leaveMessage(el: Element, addr: Addr): Promise<true> {
-    const fields: Record<string, string> = {};
-    for (const field of el.getChild("x", NS.DATA)?.getChildren("field") ?? []) {
-      if (field.attrs.var) fields[field.attrs.var] = field.getChildren("value").map((v) => v.text()).join("\n").trim();
-    }
+    const form = el.getChild("x", NS.DATA);
+    const fields = Object.fromEntries([...(form ? readForm(form) : [])].map(([k, vs]) => [k, vs.join("\n").trim()]));
     await cti.leaveMessage(addr.queue, addr.from, fields);
     return true;
   }
@@ -100,7 +120,7 @@ export function queueHandlers({ cti, config, send, greet, nameOf, isAgent }: Han
     }
     const session = await cti.join({
       queue: addr.queue, customer: addr.from, plain: true, extraSkills: [],
-      form: { [JOIN_FIELDS.subject]: body.slice(0, SUBJECT_LENGTH) },
+      form: { [JOIN_FIELDS.subject]: clip(body, SUBJECT_LENGTH) },
     });
     if (session.state === "queued") {
       await send(st.text(from, addr.from, `You are in the queue ${cti.queue(addr.queue).title ?? addr.queue}. Write "leave" to leave it.`)); // its position follows
