@@ -262,7 +262,7 @@ export async function runChaos({ cycles, arrivalsPerSecond = 8, cycleSeconds = 5
       }
     })();
 
-    const kinds = ["kill9-component", "prosody-restart", "redis-restart", "agent-tcp-cut", "flood", "active-handover"] as const;
+    const kinds = ["kill9-component", "prosody-restart", "redis-restart", "agent-tcp-cut", "flood", "active-handover", "redis-kill9"] as const;
     let nextName = 0;
     for (let i = 0; i < cycles; i++) {
       const kind = kinds[i % kinds.length]!;
@@ -285,8 +285,9 @@ export async function runChaos({ cycles, arrivalsPerSecond = 8, cycleSeconds = 5
         await prosody.stop();
         prosody = await startProsody({ config, runDir, insecure: true, logLevel: "error" });
         await recovery(kind, t0);
-      } else if (kind === "redis-restart") {
-        await redis.stop();
+      } else if (kind === "redis-restart" || kind === "redis-kill9") {
+        // kill -9: no shutdown, no last fsync; what was acknowledged must be in the AOF already.
+        if (kind === "redis-kill9") { process.kill(redis.pid, "SIGKILL"); await redis.exited; } else await redis.stop();
         redis = await startRedis({ port: ports.redis, dir: redisDir, persist: true });
         await recovery(kind, t0);
       } else if (kind === "agent-tcp-cut") {
