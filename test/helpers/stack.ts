@@ -35,6 +35,12 @@ export async function until<T>(probe: () => Promise<T>, ok: (v: T) => boolean, m
   }
 }
 
+/** Waits until nobody is waiting or served and every agent is offline: the clean start of the next test. */
+export async function cleanSlate(r: Running, ms = 5000): Promise<void> {
+  await until(() => r.app.cti.sessions(0), (s) => s.length === 0, ms, "no live session");
+  await until(() => r.app.cti.agents(), (a) => a.every((x) => x.state === "offline"), ms, "agents offline");
+}
+
 /** Logs an agent in with a plain presence, and waits until the CTI has it in that state. */
 export async function agentOnline(r: Running, jid: string, show?: string): Promise<Client> {
   const agent = r.config.agents.find((a) => a.jid === jid)!;

@@ -15,7 +15,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "@jest/glob
 import type { Client } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
 import { NS } from "../../protocol/names.js";
-import { agentOnline, errorOf, iq, startAll, until, type Running } from "../helpers/stack.js";
+import { agentOnline, cleanSlate, errorOf, iq, startAll, until, type Running } from "../helpers/stack.js";
 import { connectGuest, stopAll, waitFor, xmlFor } from "../helpers/xmpp.js";
 
 let r: Running;
@@ -28,9 +28,7 @@ afterAll(async () => { await r?.stop(); });
 afterEach(async () => {
   await stopAll(...open);
   open = [];
-  // every case starts with nobody waiting and no agent logged in, and the component still up
-  await until(() => r.app.cti.sessions(0), (s) => s.length === 0, 5000, "no live session");
-  await until(() => r.app.cti.agents(), (a) => a.every((x) => x.state === "offline"), 5000, "agents offline");
+  await cleanSlate(r);
   expect(r.app.isOnline()).toBe(true);
 });
 

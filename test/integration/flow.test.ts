@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "@jest/glob
 import type { Client } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
 import { NS } from "../../protocol/names.js";
-import { agentOnline, errorOf, iq, startAll, until, type Running } from "../helpers/stack.js";
+import { agentOnline, cleanSlate, errorOf, iq, startAll, until, type Running } from "../helpers/stack.js";
 import { connectAccount, connectGuest, received, stopAll, waitFor, xmlFor } from "../helpers/xmpp.js";
 
 let r: Running;
@@ -21,9 +21,7 @@ afterAll(async () => { await r?.stop(); });
 afterEach(async () => {
   await stopAll(...open);
   open = [];
-  // every test starts with no agent logged in and nobody waiting
-  await until(() => r.app.cti.sessions(0), (s) => s.length === 0, 5000, "no live session");
-  await until(() => r.app.cti.agents(), (a) => a.every((x) => x.state === "offline"), 5000, "agents offline");
+  await cleanSlate(r);
 });
 
 const track = <T extends Client>(c: T) => { open.push(c); return c; };
