@@ -70,6 +70,7 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
     log.info({ domain: cc }, "connected to the XMPP server");
     // After any restart the truth about agents is in Prosody: ask the seat module.
     for (const jid of agents.keys()) void send(xml("presence", { from: cc, to: jid, type: "probe" })).catch(() => undefined);
+    notifier.regrant().catch((err: Error) => log.warn({ err: err.message }, "grants not restored"));
     wake();
   });
   const whenOnline = () => new Promise<void>((resolve) => { wake = resolve; });

@@ -138,6 +138,18 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log }: 
     }
   }
 
+  /**
+   * Sends every live session's beginning message again, without a body: the seat module keeps its grants in
+   * Prosody's memory, so after Prosody restarted (or the component reconnected to another one) the seats'
+   * customers would bounce until their sessions ended. Clients ignore a begin for a session they know.
+   */
+  async function regrant(): Promise<void> {
+    for (const s of await cti.sessions(0)) {
+      if (s.seat && (s.state === "assigned" || s.state === "in-service"))
+        await send(st.begin(cc, s.seat, s.id, s.customer, s.queue, s.form, { queuedAt: s.queuedAt, regrant: true }));
+    }
+  }
+
   /** The periodic safety net: route anything a lost trigger left waiting, and tell everyone where they stand. */
   async function tick(): Promise<void> {
     await cti.expire();
@@ -184,5 +196,5 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log }: 
     return { stop: async () => { stopped = true; await done.catch(() => undefined); } };
   }
 
-  return { pushStatus, handle, tick, run };
+  return { pushStatus, handle, tick, run, regrant };
 }

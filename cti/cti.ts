@@ -65,13 +65,14 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     const needs = needsFor(queue, req.extraSkills);
     const free = await store.seats("free", needs);
     if (free.length === 0 || hasMinLevels(queue)) await checkStaffed(queue, needs);
+    const preferredSeat = queue.stickySeconds ? await store.lastSeat(bareOf(req.customer)) : null;
+    // No await between the clock and the enqueue: arrival numbers then follow queuedAt in each instance.
     const session: Session = {
       id: newId(), queue: queue.name, customer: req.customer, plain: req.plain, needs, form: req.form,
       state: "queued", seat: null, queuedAt: now(), assignedAt: null, inServiceAt: null, endedAt: null, endReason: null,
       token: newToken(), awaySince: null, feedback: null, wrapUpMs: (queue.wrapUpSeconds ?? 0) * 1000, answeredAt: null, missedBy: [],
       priority: (queue.priority ?? 0) + tierOf(req.customer),
-      preferredSeat: queue.stickySeconds ? await store.lastSeat(bareOf(req.customer)) : null,
-      ringing: [], ringUntil: null,
+      preferredSeat, ringing: [], ringUntil: null,
     };
     const queued = await store.enqueue(session, queue.maxWaiting);
     if (queued.ok === "full")

@@ -14,6 +14,11 @@ export interface TestStack {
   prosodyConfig: string;
   /** Prosody's recent console output (log level "warn"). */
   prosodyOutput(): string;
+  /**
+   * Stops Prosody (SIGTERM: it says goodbye to everyone first; SIGKILL: a crash, nobody hears of anyone
+   * leaving) and starts it again on the same ports and data: every client and the component are cut off.
+   */
+  restartProsody(signal?: "SIGTERM" | "SIGKILL"): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -54,7 +59,11 @@ export async function startTestStack(overrides: Partial<ConfigInput> = {}): Prom
     prosody = await startProsody({ config, runDir, insecure: true, logLevel: "warn" });
     const { configFile } = prosody;
     await Promise.all(accountsOf(config).map((a) => registerAccount(configFile, a.jid, a.password)));
-    return { config, redisUrl: redis.url, prosodyConfig: configFile, prosodyOutput: prosody.output, stop };
+    const restartProsody = async (signal: "SIGTERM" | "SIGKILL" = "SIGTERM") => {
+      if (signal === "SIGKILL" && prosody) { process.kill(prosody.pid, "SIGKILL"); await prosody.exited; } else await prosody?.stop();
+      prosody = await startProsody({ config, runDir, insecure: true, logLevel: "warn" });
+    };
+    return { config, redisUrl: redis.url, prosodyConfig: configFile, prosodyOutput: () => prosody?.output() ?? "", restartProsody, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -40,7 +40,7 @@ export function assigned(from: string, to: string, plain: boolean, session: stri
  * customer has waited; `previous` is set when the customer came back under a new JID.
  */
 export function begin(from: string, seat: string, session: string, customer: string, queue: string, form: Record<string, string>,
-  opts: { queuedAt?: number; previous?: string; transfer?: { by: string; note: string } } = {}): Element {
+  opts: { queuedAt?: number; previous?: string; transfer?: { by: string; note: string }; regrant?: boolean } = {}): Element {
   const { previous, transfer } = opts;
   const who = form.name ? `${form.name} (${customer})` : customer;
   const about = form.subject ? `${queue}, "${form.subject}"` : queue;
@@ -50,7 +50,7 @@ export function begin(from: string, seat: string, session: string, customer: str
       ? `${transfer.by} transferred ${who} (${about}) to you.${transfer.note ? ` Note: ${transfer.note}` : ""} Write to them.`
       : `New customer ${who} (${about}). They will write to you now.`;
   return xml("message", { from, to: seat, type: "chat" },
-    xml("body", {}, body),
+    !opts.regrant && xml("body", {}, body), // a re-grant only restores the seat module's grant: nothing to show
     xml(SB.begin, { xmlns: NS.SB, session, customer, queue, "queued-at": opts.queuedAt ? new Date(opts.queuedAt).toISOString() : undefined },
       Object.keys(form).length > 0 && xml("x", { xmlns: NS.DATA, type: "result" },
         ...Object.entries(form).map(([k, v]) => xml("field", { var: k }, xml("value", {}, v))))));

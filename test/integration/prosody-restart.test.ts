@@ -1,0 +1,64 @@
+/**
+ * Prosody crashed under live sessions (kill -9: nobody is told that anyone left, so the sessions stay),
+ * and the agent and its customer were back before the component: the component restores the seat
+ * module's grants, which lived in Prosody's memory, so the customer reaches its seat again instead of
+ * bouncing. (After a clean restart Prosody first reports everyone unavailable, and the agents' sessions
+ * end with a notice; an agent still away when the component reconnects is set offline by its probe.)
+ */
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import type { Client } from "@xmpp/client";
+import { pino } from "pino";
+import { startComponent, type RunningComponent } from "../../component/app.js";
+import { startTestStack, type TestStack } from "../../launcher/stack.js";
+import { NS } from "../../protocol/names.js";
+import { until } from "../helpers/stack.js";
+import { connectAccount, stopAll, waitFor, xmlFor } from "../helpers/xmpp.js";
+
+let stack: TestStack;
+let app: RunningComponent | undefined;
+const open: Client[] = [];
+const start = async () => (app = await startComponent(stack.config, { redisUrl: stack.redisUrl, log: pino({ level: "silent" }), webPort: 0 }));
+const connect = async (jid: string, password: string, resource: string) => {
+  const c = await connectAccount(stack.config, jid, password, resource);
+  open.push(c);
+  return c;
+};
+const alice = async () => {
+  const c = await connect("alice@acme.test", "alice-pw", "desk");
+  await c.send(xmlFor(c)("presence"));
+  return c;
+};
+
+beforeAll(async () => { stack = await startTestStack(); });
+afterAll(async () => { await stopAll(...open); await app?.stop(); await stack?.stop(); });
+
+describe("a Prosody crash", () => {
+  it("keeps a session's seat reachable for its customer once all are back", async () => {
+    await start();
+    const seat = await alice();
+    await until(() => app!.cti.agent("alice@acme.test"), (a) => a?.state === "ready", 5000, "alice ready");
+    const customer = await connect("carol@acme.test", "carol-pw", "laptop");
+    const x = xmlFor(customer);
+    const assigned = waitFor(customer, (s) => !!s.getChild("assigned", NS.SB));
+    await customer.send(x("iq", { to: "billing@cc.acme.test", type: "set", id: "join1" }, x("join-queue", { xmlns: NS.WG })));
+    const session = (await assigned).getChild("assigned", NS.SB)!.attrs.session as string;
+    const first = waitFor(seat, (s) => s.is("message") && s.getChildText("body") === "before");
+    await customer.send(x("message", { to: "alice@acme.test", type: "chat" }, x("body", {}, "before")));
+    await first;
+
+    // The component goes first (so its reconnection comes last), then Prosody crashes and comes back.
+    await app!.stop();
+    await stack.restartProsody("SIGKILL");
+    const seat2 = await alice();
+    const customer2 = await connect("carol@acme.test", "carol-pw", "laptop");
+    const regranted = waitFor(seat2, (s) => s.getChild("begin", NS.SB)?.attrs.session === session, 10_000, "the re-grant");
+    await start();
+    expect((await regranted).getChild("body")).toBeUndefined(); // nothing for the agent's client to show
+    expect((await app!.cti.session(session))?.state).toBe("in-service");
+
+    const x2 = xmlFor(customer2);
+    const after = waitFor(seat2, (s) => s.is("message") && s.getChildText("body") === "after", 5000, "the message after the crash");
+    await customer2.send(x2("message", { to: "alice@acme.test", type: "chat" }, x2("body", {}, "after")));
+    await after;
+  });
+});
