@@ -48,7 +48,8 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log }: 
 
   /**
    * Pushes queue-status messages. `only`: just that customer (it asked);
-   * `all`: everyone (the periodic push); neither: newcomers and those whose status changed.
+   * `all`: everyone (the periodic push); neither: newcomers (after their first half second) and those
+   * whose status changed.
    */
   async function pushStatus(queue: string, mode: { only?: string; all?: boolean } = {}): Promise<void> {
     for (const { session, position: actual, waitSeconds } of await cti.queueStatus(queue)) {
@@ -57,6 +58,9 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log }: 
       const position = before ? Math.min(before.position, actual) : actual;
       const same = before?.position === position && before.wait === waitSeconds;
       if (mode.only ? session.id !== mode.only : !mode.all && same) continue;
+      // A newcomer is likely being served this very moment (its claim follows its enqueue): first
+      // statuses wait for the next push, so a customer served at once hears nothing of a queue.
+      if (!mode.only && !before && Date.now() - session.queuedAt < STATUS_EVERY_MS) { moved.add(queue); continue; }
       told.set(session.id, { position, wait: waitSeconds });
       await send(st.queueStatus(st.queueJid(queue, cc), session.customer, session.plain, position, waitSeconds));
     }
