@@ -20,9 +20,10 @@ export function duration(seconds: number): string {
 }
 
 export function queueStatus(from: string, to: string, plain: boolean, position: number, waitSeconds: number): Element {
+  const wait = waitSeconds < 60 ? duration(waitSeconds) : `about ${duration(waitSeconds)}`; // not "about less than a minute"
   const body = position === 0
-    ? `You are next in line (about ${duration(waitSeconds)}).`
-    : `There ${position === 1 ? "is 1 customer" : `are ${position} customers`} ahead of you (about ${duration(waitSeconds)}).`;
+    ? `You are next in line (${wait}).`
+    : `There ${position === 1 ? "is 1 customer" : `are ${position} customers`} ahead of you (${wait}).`;
   return xml("message", { from, to, type: msgType(plain) },
     xml("body", {}, body),
     xml(WG.queueStatus, { xmlns: NS.WG }, xml("position", {}, String(position)), xml("time", {}, String(waitSeconds))));
