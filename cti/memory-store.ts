@@ -30,8 +30,8 @@ export class MemoryStore implements Store {
   private readonly away = new Map<string, number>();
   private readonly left: LeftMessage[] = [];
   /** Routing lines of routable sessions, and the line each session is in. */
-  private readonly lines_ = new Map<string, ArrivalLine>();
-  /** The keys of lines_, kept while no line comes or goes (the routing path asks on every decision). */
+  private readonly byLine = new Map<string, ArrivalLine>();
+  /** The keys of byLine, kept while no line comes or goes (the routing path asks on every decision). */
   private lineList: readonly string[] | null = null;
   private readonly lineOf = new Map<string, string>();
   /** Agents by kind and skill ("*": every agent), as the Redis store's seat sets. */
@@ -45,14 +45,14 @@ export class MemoryStore implements Store {
     const have = this.lineOf.get(s.id) ?? "";
     if (want === have) return;
     if (have) {
-      const line = this.lines_.get(have)!;
+      const line = this.byLine.get(have)!;
       line.remove(s.id);
-      if (line.size === 0) { this.lines_.delete(have); this.lineList = null; }
+      if (line.size === 0) { this.byLine.delete(have); this.lineList = null; }
       this.lineOf.delete(s.id);
     }
     if (want) {
-      let line = this.lines_.get(want);
-      if (!line) { this.lines_.set(want, (line = new ArrivalLine())); this.lineList = null; }
+      let line = this.byLine.get(want);
+      if (!line) { this.byLine.set(want, (line = new ArrivalLine())); this.lineList = null; }
       line.add(s.id, this.seq.get(s.id)!);
       this.lineOf.set(s.id, want);
     }
@@ -344,10 +344,10 @@ export class MemoryStore implements Store {
     return jids.flatMap((jid) => { const a = this.agentsByJid.get(jid); return a ? [{ ...a }] : []; });
   }
 
-  async lines(): Promise<readonly string[]> { return (this.lineList ??= [...this.lines_.keys()]); }
+  async lines(): Promise<readonly string[]> { return (this.lineList ??= [...this.byLine.keys()]); }
 
   async heads(lines: string[], count: number): Promise<Session[]> {
-    const found = lines.flatMap((key) => this.lines_.get(key)?.first(count) ?? []);
+    const found = lines.flatMap((key) => this.byLine.get(key)?.first(count) ?? []);
     return found.sort((a, b) => a[1] - b[1]).map(([id]) => copy(this.sessionsById.get(id)!));
   }
 
