@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { runChaos } from "./run.js";
 
-const cycles = Number(process.env.CHAOS_CYCLES ?? 28);
+const cycles = Number(process.env.CHAOS_CYCLES ?? 32);
 const report = await runChaos({ cycles, log: (line) => console.log(line) });
 const out = fileURLToPath(new URL("../../bench/results/chaos.json", import.meta.url));
 mkdirSync(fileURLToPath(new URL("../../bench/results/", import.meta.url)), { recursive: true });

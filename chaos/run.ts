@@ -262,33 +262,46 @@ export async function runChaos({ cycles, arrivalsPerSecond = 8, cycleSeconds = 5
       }
     })();
 
-    const kinds = ["kill9-component", "prosody-restart", "redis-restart", "agent-tcp-cut", "flood", "active-handover", "redis-kill9"] as const;
     let nextName = 0;
+    const kinds = ["kill9-component", "prosody-restart", "redis-restart", "agent-tcp-cut", "flood", "active-handover", "redis-kill9", "overlap"] as const;
+    // In the middle of assignments: a burst of joins, then the active instance goes (the caller starts a new
+    // process, which becomes the standby).
+    const burstThenKillActive = async (signal: "SIGKILL" | "SIGTERM") => {
+      for (let k = 0; k < 8; k++) void customer(false);
+      await sleep(rand(50, 400));
+      const victim = await active();
+      if (!victim) return;
+      victim.proc.kill(signal);
+      log(`  ${victim.name} (pid ${victim.proc.pid}) ${signal === "SIGKILL" ? "killed with SIGKILL" : "stopped with SIGTERM"}`);
+      components.splice(components.indexOf(victim), 1);
+    };
+    const newComponent = () => startComponentProcess(`r${++nextName}`);
+    // kill -9: no shutdown, no last fsync; what was acknowledged must be in the AOF already.
+    const restartRedis = async (signal: "SIGKILL" | "SIGTERM") => {
+      if (signal === "SIGKILL") { process.kill(redis!.pid, "SIGKILL"); await redis!.exited; } else await redis!.stop();
+      redis = await startRedis({ port: ports.redis, dir: redisDir, persist: true });
+    };
     for (let i = 0; i < cycles; i++) {
       const kind = kinds[i % kinds.length]!;
       faults[kind] = (faults[kind] ?? 0) + 1;
       log(`cycle ${i + 1}/${cycles}: ${kind}`);
       const t0 = Date.now();
       if (kind === "kill9-component" || kind === "active-handover") {
-        // In the middle of assignments: a burst of joins, then the active instance goes.
-        for (let k = 0; k < 8; k++) void customer(false);
-        await sleep(rand(50, 400));
-        const victim = await active();
-        if (victim) {
-          victim.proc.kill(kind === "kill9-component" ? "SIGKILL" : "SIGTERM");
-          log(`  ${victim.name} (pid ${victim.proc.pid}) ${kind === "kill9-component" ? "killed with SIGKILL" : "stopped with SIGTERM"}`);
-          components.splice(components.indexOf(victim), 1);
-          await startComponentProcess(`r${++nextName}`);
-        }
+        await burstThenKillActive(kind === "kill9-component" ? "SIGKILL" : "SIGTERM");
+        await newComponent();
         await recovery(kind, t0);
       } else if (kind === "prosody-restart") {
         await prosody.stop();
         prosody = await startProsody({ config, runDir, insecure: true, logLevel: "error" });
         await recovery(kind, t0);
       } else if (kind === "redis-restart" || kind === "redis-kill9") {
-        // kill -9: no shutdown, no last fsync; what was acknowledged must be in the AOF already.
-        if (kind === "redis-kill9") { process.kill(redis.pid, "SIGKILL"); await redis.exited; } else await redis.stop();
-        redis = await startRedis({ port: ports.redis, dir: redisDir, persist: true });
+        await restartRedis(kind === "redis-kill9" ? "SIGKILL" : "SIGTERM");
+        await recovery(kind, t0);
+      } else if (kind === "overlap") {
+        // Two faults at once: the active component killed in the middle of assignments, then Redis killed
+        // while the standby takes over.
+        await burstThenKillActive("SIGKILL");
+        await Promise.all([newComponent(), sleep(rand(0, 300)).then(() => restartRedis("SIGKILL"))]);
         await recovery(kind, t0);
       } else if (kind === "agent-tcp-cut") {
         const victim = agents[Math.floor(i / kinds.length) % agents.length]!;
