@@ -75,12 +75,12 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log }: 
       moved.add(e.queue); // the newcomer's first status, with the next push (unless it is served first)
       // Checks due while the customer waits (the tick catches them too, later).
       const q = cti.queue(e.queue);
-      if (q.maxWaitSeconds) later(q.maxWaitSeconds, () => cti.expire());
+      if (q.maxWaitSeconds) later(q.maxWaitSeconds, () => cti.expireSession(e.session));
       if (q.overflowAfter) later(q.overflowAfter, () => cti.route());
       if (q.stickySeconds) later(q.stickySeconds, () => cti.route()); // the preferred seat did not free up: anyone may serve
     } else if (e.type === "offered") {
       for (const agent of e.agents) await send(st.offer(st.queueJid(e.queue, cc), agent, e.customer, e.session, e.timeout, e.form));
-      later(e.timeout, () => cti.expire()); // nobody accepted: revoke, and route again
+      later(e.timeout, () => cti.expireSession(e.session)); // nobody accepted: revoke, and route again
     } else if (e.type === "offer-withdrawn") {
       if (e.reason === "timeout") {
         const s = await cti.session(e.session);
@@ -93,7 +93,7 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log }: 
         await send(st.offerRevoke(st.queueJid(e.queue, cc), agent, e.customer, e.session, "Another agent accepted this customer."));
       // The tick would catch it too, up to statusIntervalSeconds late: check right when it is due.
       const q = cti.queue(e.queue);
-      for (const limit of [q.assignTimeout, q.firstResponseTimeout]) if (limit) later(limit, () => cti.expire());
+      for (const limit of [q.assignTimeout, q.firstResponseTimeout]) if (limit) later(limit, () => cti.expireSession(e.session));
       // The beginning message first: Prosody handles our stanzas in order, so the seat module holds the
       // grant before the customer learns whom to write to, and its first message cannot bounce.
       await send(st.begin(cc, e.seat, e.session, e.customer, e.queue, e.form, { queuedAt: e.queuedAt }));

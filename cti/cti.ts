@@ -133,17 +133,32 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
   async function expire(): Promise<number> {
     const t = now();
     let ended = (await store.expireAway(t)).length;
-    for (const s of await store.sessions(0)) {
-      const q = byName.get(s.queue);
-      if (q?.assignTimeout && s.state === "assigned" && s.assignedAt! + q.assignTimeout * 1000 <= t && (await store.end(s.id, "assign-timeout", t, "assigned"))) ended++;
-      if (q?.maxWaitSeconds && s.state === "queued" && s.queuedAt + q.maxWaitSeconds * 1000 <= t && (await store.end(s.id, "expired", t, "queued"))) ended++;
-      if (s.state === "queued" && s.ringUntil !== null && s.ringUntil <= t && (await store.withdrawOffer(s.id, "", t))) ended++;
-      if (q?.firstResponseTimeout && s.seat && s.answeredAt === null && s.assignedAt! + q.firstResponseTimeout * 1000 <= t) {
-        const reason = `No answer to ${q.maxNoAnswer} customer${q.maxNoAnswer === 1 ? "" : "s"} in a row`;
-        if (await store.requeue(s.id, t, q.maxNoAnswer ?? 0, reason)) ended++;
-      }
-    }
+    for (const s of await store.sessions(0)) ended += await expireOne(s, t);
     if (ended > 0) await route();
+    return ended;
+  }
+
+  /**
+   * The same for one session, when its own deadline is due (the notifier's timers): no scan of every live
+   * session per customer. The periodic expire() still catches what a timer missed (another instance, a restart).
+   */
+  async function expireSession(id: string): Promise<number> {
+    const s = await store.session(id);
+    const ended = s ? await expireOne(s, now()) : 0;
+    if (ended > 0) await route();
+    return ended;
+  }
+
+  async function expireOne(s: Session, t: number): Promise<number> {
+    const q = byName.get(s.queue);
+    let ended = 0;
+    if (q?.assignTimeout && s.state === "assigned" && s.assignedAt! + q.assignTimeout * 1000 <= t && (await store.end(s.id, "assign-timeout", t, "assigned"))) ended++;
+    if (q?.maxWaitSeconds && s.state === "queued" && s.queuedAt + q.maxWaitSeconds * 1000 <= t && (await store.end(s.id, "expired", t, "queued"))) ended++;
+    if (s.state === "queued" && s.ringUntil !== null && s.ringUntil <= t && (await store.withdrawOffer(s.id, "", t))) ended++;
+    if (q?.firstResponseTimeout && s.seat && s.answeredAt === null && s.assignedAt! + q.firstResponseTimeout * 1000 <= t) {
+      const reason = `No answer to ${q.maxNoAnswer} customer${q.maxNoAnswer === 1 ? "" : "s"} in a row`;
+      if (await store.requeue(s.id, t, q.maxNoAnswer ?? 0, reason)) ended++;
+    }
     return ended;
   }
 
@@ -421,7 +436,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
   }
 
   return {
-    queues, queue: queueNamed, join, depart, customerOffline, expire, resume, end, transfer, agentState, endWrapUp, route, queueStatus,
+    queues, queue: queueNamed, join, depart, customerOffline, expire, expireSession, resume, end, transfer, agentState, endWrapUp, route, queueStatus,
     acceptOffer, rejectOffer, offerTarget,
     inService: (sessionId: string, seat: string) => seatReport("in-service", sessionId, seat),
     answered: (sessionId: string, seat: string) => seatReport("answered", sessionId, seat),
