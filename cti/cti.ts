@@ -1,5 +1,5 @@
 /**
- * The CTI: authorization, queuing, allocation and the session lifecycle.
+ * The CTI: authorization, queuing and the session lifecycle (allocation: router.ts).
  * Commands in, decisions out; all state goes through the store port, time
  * through the injected clock. Knows nothing of XMPP, HTTP or SIP.
  */
@@ -10,8 +10,8 @@ import {
   DEFAULT_HANDLE_SECONDS, agentView, authorize, bareOf, domainOf, estimateWait, needsFor, servingCapacity, validateFeedback, validateJoin,
   validateLeftMessage,
 } from "./policy.js";
-import { canServe, eligibleSeats, hasCapacity, pickSeat, routingOrder } from "./allocation.js";
-import { createLineIndex, lineKey } from "./lines.js";
+import { canServe, routingOrder } from "./allocation.js";
+import { createRouter } from "./router.js";
 import type { Store } from "./store.js";
 import type { Agent, AgentState, AgentView, JoinRequest, LeftMessage, Queue, Session } from "./types.js";
 
@@ -28,15 +28,6 @@ export interface CtiDeps {
 }
 
 export interface QueueStatus { session: Session; position: number; waitSeconds: number }
-
-/** How long an XEP-0142 offer stands without a queue's offerTimeout. */
-const DEFAULT_OFFER_SECONDS = 20;
-
-/** How often a claim may lose a race for a seat before the customer waits for the next trigger. */
-const CLAIM_ATTEMPTS = 5;
-
-/** A routing pass reads at most this many customers per line; the next pass reads on. */
-const HEADS = 16;
 
 export type Cti = ReturnType<typeof createCti>;
 
@@ -257,109 +248,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     return result;
   }
 
-  /** The periodic safety net and the catch-all after rare changes: every free seat looks for customers. */
-  const route = async (): Promise<number> => routeSeats(await store.seats("free", []));
-
-  /** A seat may have room now (a session ended, the agent is ready, its wrap-up is over). */
-  const routeSeat = (jid: string) => routeSeats([jid]);
-
-  const lineIndex = createLineIndex((name) => byName.get(name));
-
-  /**
-   * Routing passes run one at a time in an instance, each for every seat asked for while the previous
-   * ran: seats freed together then share one read of the lines and do not race each other for the
-   * same customers (instances still may; their claims settle it). Resolves when the seats' pass is done.
-   */
-  let running: Promise<unknown> | undefined;
-  let nextPass: { seats: Set<string>; done: Promise<number>; start: (pass: Promise<number>) => void } | undefined;
-  function routeSeats(jids: string[]): Promise<number> {
-    if (!running) return startPass(jids);
-    if (!nextPass) {
-      let start!: (pass: Promise<number>) => void;
-      nextPass = { seats: new Set(), done: new Promise<number>((resolve) => { start = resolve; }), start };
-    }
-    for (const jid of jids) nextPass.seats.add(jid);
-    return nextPass.done;
-  }
-  function startPass(jids: string[]): Promise<number> {
-    const pass = routePass(jids);
-    running = pass.catch(() => undefined).then(() => {
-      running = undefined;
-      const next = nextPass;
-      nextPass = undefined;
-      if (next) next.start(startPass([...next.seats]));
-    });
-    return pass;
-  }
-
-  /**
-   * Allocates these seats (those with room) to waiting customers: it reads only the heads of the
-   * lines the seats can serve, in routing order (priority with aging, then arrival), and gives each
-   * customer the best of these seats by its queue's strategy. So the work per decision grows with the
-   * number of lines (bounded by the configuration), not with the customers waiting or the agents.
-   * Safe to run from any instance at any time: a claim that loses a race just looks again.
-   */
-  async function routePass(jids: string[]): Promise<number> {
-    if (jids.length === 0) return 0;
-    let candidates = await store.agentsNamed(jids); // read now: the seats may have changed while this pass waited
-    let assigned = 0;
-    for (let lost = 0; lost < CLAIM_ATTEMPTS;) {
-      const t = now();
-      const seats = candidates.filter((a) => hasCapacity(a, t));
-      if (seats.length === 0) return assigned;
-      const lines = lineIndex.servableBy(await store.lines(), seats);
-      if (lines.length === 0) return assigned;
-      // One more than the seats can take, for a customer another instance takes meanwhile; two where a
-      // customer may be held for another seat (stickySeconds).
-      const count = Math.min(seats.reduce((n, a) => n + a.maxChats - a.active, 0), HEADS) + (lines.some((l) => l.rules?.stickySeconds) ? 2 : 1);
-      const pass = await allocate(await store.heads(lines.map((l) => l.key), count), seats, t);
-      assigned += pass.assigned;
-      if (pass.lostRaces > 0) lost++; // read again: others took the heads we saw
-      else if (pass.assigned === 0) return assigned;
-      candidates = seats; // seats still free may serve customers beyond the heads read
-    }
-    return assigned;
-  }
-
-  /** One pass: each waiting customer, in routing order, gets the best of the seats, until none is left. */
-  async function allocate(waiting: Session[], seats: Agent[], t: number): Promise<{ assigned: number; lostRaces: number }> {
-    const hopeless = new Set<string>(); // queue and needs with no free seat in this pass
-    let assigned = 0, lostRaces = 0;
-    for (const session of routingOrder(waiting, (name) => byName.get(name), t)) {
-      const overflow = overflowNeeds(session, t);
-      const key = `${session.queue}|${session.needs.join(",")}|${overflow?.join(",") ?? ""}`;
-      if (hopeless.has(key)) continue;
-      for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
-        const seat = chooseSeat(session, seats, overflow, t);
-        if (seat === "hold") break;
-        if (!seat) { hopeless.add(key); break; }
-        if (await offered(session, seat, t)) break;
-        const result = await store.claim(session.id, seat.jid, now());
-        if (result === "ok") { seat.active++; seat.lastAssigned = t; assigned++; break; }
-        if (result === "not-queued") { lostRaces++; break; } // another seat took this customer
-        // The seat changed under us (another instance, a presence): look at it again.
-        const fresh = await store.agent(seat.jid);
-        seats.splice(seats.indexOf(seat), 1, ...(fresh ? [fresh] : []));
-      }
-      if (!seats.some((a) => hasCapacity(a, t))) break;
-    }
-    return { assigned, lostRaces };
-  }
-
-  /**
-   * Agents whose client takes XEP-0142 offers get an offer instead of the customer: the chosen seat,
-   * or for a ring-all queue every eligible seat that takes offers. True when an offer went out.
-   */
-  async function offered(session: Session, seat: Agent, t: number): Promise<boolean> {
-    const q = byName.get(session.queue);
-    const targets = q?.strategy === "ring-all"
-      ? eligibleSeats(await store.agentsNamed(await store.seats("free", session.needs)), session.needs, t, q).filter((a) => a.offerJid)
-      : seat.offerJid ? [seat] : [];
-    if (targets.length === 0) return false;
-    const until = t + (q?.offerTimeout ?? DEFAULT_OFFER_SECONDS) * 1000;
-    await store.offer(session.id, targets.map((a) => a.offerJid), t, until);
-    return true;
-  }
+  const { route, routeSeat, routeSeats } = createRouter({ store, queueOf: (name) => byName.get(name), now });
 
   /** An agent's client accepts an offer: the customer is its, unless another took it first or it is full. */
   async function acceptOffer(customer: string, agentClient: string): Promise<"ok" | "gone" | "full"> {
@@ -384,27 +273,6 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
 
   /** An agent's client announces that it takes offers (fullJid), or went away ("" with `onlyIf` = that client). */
   const offerTarget = (jid: string, fullJid: string, onlyIf?: string) => store.setOfferTarget(bareOf(jid), fullJid, onlyIf);
-
-  /**
-   * The seat for one waiting customer, by its queue's strategy: the seat that served it last while
-   * stickySeconds run ("hold": wait for it), else seats that did not leave it unanswered, else any.
-   */
-  function chooseSeat(session: Session, agents: Agent[], overflow: string[] | undefined, t: number): Agent | "hold" | undefined {
-    const q = byName.get(session.queue);
-    const pick = (list: Agent[]) => pickSeat(list, session.needs, t, q) ?? (overflow && pickSeat(list, overflow, t, q));
-    if (session.preferredSeat && q?.stickySeconds && session.queuedAt + q.stickySeconds * 1000 > t)
-      return pick(agents.filter((a) => a.jid === session.preferredSeat)) ?? "hold";
-    const fresh = session.missedBy.length ? agents.filter((a) => !session.missedBy.includes(a.jid)) : agents;
-    return pick(fresh) ?? (fresh !== agents ? pick(agents) : undefined);
-  }
-
-
-  /** The skills that may also serve a customer who waited past the queue's overflowAfter (its extras kept). */
-  function overflowNeeds(session: Session, t: number): string[] | undefined {
-    const q = byName.get(session.queue);
-    if (!q?.overflowAfter || session.queuedAt + q.overflowAfter * 1000 > t) return undefined;
-    return lineIndex.line(lineKey(session)).overflow;
-  }
 
   /** Position and estimated wait of everyone waiting in a queue. */
   async function queueStatus(queueName: string): Promise<QueueStatus[]> {
