@@ -7,10 +7,12 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
-import { pino } from "pino";
-import { startComponent, type RunningComponent } from "../component/app.js";
+import { spawnChild, type Child } from "../launcher/child.js";
+import { freePort } from "../launcher/ports.js";
+import { keysFor } from "../cti/redis/keys.js";
 import { startTestStack, type TestStack } from "../launcher/stack.js";
 import { closedLoops, echoing } from "./ceiling.js";
 import { type Client, type Component, type Element, componentXml, connect, connectComponent, stopAll, xml } from "./clients.js";
@@ -25,6 +27,7 @@ const WINDOW = 8; // messages in flight per sender
 const AGENTS = Number(process.env.BENCH_AGENTS ?? 64);
 const CUSTOMERS = 2 * AGENTS;
 const RESULTS = fileURLToPath(new URL("../../bench/results/", import.meta.url));
+const COMPONENT_MAIN = fileURLToPath(new URL("../component/main.js", import.meta.url));
 
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 const log = (...a: unknown[]) => console.error("bench:", ...a);
@@ -112,7 +115,7 @@ async function main() {
   const prosodyPid = findPid(stack.prosodyConfig);
   const redisPid = findPid(`redis-server 127.0.0.1:${config.ports.redis}`);
   const open: Array<Client | Component> = [];
-  let app: RunningComponent | undefined;
+  let component: Child | undefined;
   const redis = new Redis(stack.redisUrl);
   try {
     // ---- (a) the ceiling
@@ -138,7 +141,19 @@ async function main() {
 
     // ---- the component, agents, customers
     log("starting the component;", AGENTS, "agents and", CUSTOMERS, "customers log in");
-    app = await startComponent(config, { redisUrl: stack.redisUrl, log: pino({ level: "silent" }), webPort: 0 });
+    // Its own process, as in production, so its CPU is measured apart from the bench's clients.
+    const configFile = join(stack.config.runDir, "bench-component.json");
+    const webPort = await freePort();
+    writeFileSync(configFile, JSON.stringify({ ...config, ports: { ...config.ports, web: webPort } }));
+    component = spawnChild("component", process.execPath, [COMPONENT_MAIN], {
+      env: { ...process.env, SWITCHBOARD_CONFIG: configFile, SWITCHBOARD_REDIS_URL: stack.redisUrl, LOG_LEVEL: "warn" },
+    });
+    const healthDeadline = Date.now() + 15_000;
+    while ((await fetch(`http://127.0.0.1:${webPort}/healthz`).then((r) => r.status, () => 0)) !== 200) {
+      if (Date.now() > healthDeadline) throw new Error(`the component did not become healthy:\n${component.output()}`);
+      await sleep(100);
+    }
+    const agentKey = keysFor(config.redis.prefix).agent;
     const agents: Client[] = [];
     for (const a of agentsConfig) {
       const c = await connect(config.ports.c2s, config.domain, a.jid.split("@")[0], a.password);
@@ -148,7 +163,7 @@ async function main() {
     }
     for (const a of agentsConfig) {
       const deadline = Date.now() + 10_000;
-      while ((await app.cti.agent(a.jid))?.state !== "ready") {
+      while ((await redis.hget(agentKey(a.jid), "state")) !== "ready") {
         if (Date.now() > deadline) throw new Error(`${a.jid} never became ready`);
         await sleep(20);
       }
@@ -166,9 +181,11 @@ async function main() {
     const eventsFrom = Date.now();
     const meter = cpuMeter(prosodyPid);
     const redisMeter = cpuMeter(redisPid);
+    const componentMeter = cpuMeter(component.pid);
     const peak = await driver.closed(10_000);
     const peakCpu = meter();
     const redisCpu = redisMeter();
+    const componentCpu = componentMeter();
     const eventsTo = Date.now();
     const after = await commandstats(redis);
     const redisDelta = delta(before, after);
@@ -218,7 +235,7 @@ async function main() {
           joinToAssignedMs: latency(pc.joinToAssignedMs), releaseToNextAssignmentMs: latency(pc.releaseToNextMs),
           joinErrors: pc.joinErrors, bounces: pc.bounces, endErrors: pc.endErrors,
           stanzasPerRouted: round(stanzasPerRouted),
-          prosodyCores: round(peakCpu.otherCores), benchProcessCores: round(peakCpu.selfCores), redisCores: round(redisCpu.otherCores),
+          prosodyCores: round(peakCpu.otherCores), componentCores: round(componentCpu.otherCores), clientsCores: round(peakCpu.selfCores), redisCores: round(redisCpu.otherCores),
           routedPerProsodyCpuSecond: round(pc.completed / peakCpu.otherCpuSeconds),
           eventLog: events,
         },
@@ -240,7 +257,7 @@ async function main() {
     print(results);
   } finally {
     await stopAll(open);
-    await app?.stop();
+    await component?.stop();
     redis.disconnect();
     await stack.stop();
   }
@@ -252,7 +269,7 @@ function print(r: any) {
     ["plain round trip, 1 pair, 1 in flight", `${r.ceiling.plainOnePairWindowOne.perSecond}/s  (p50 ${r.ceiling.plainOnePairWindowOne.latencyMs.p50} / p99 ${r.ceiling.plainOnePairWindowOne.latencyMs.p99} ms)`],
     ["echo component round trips/s", `${r.ceiling.echoComponent.perSecond}  (p99 ${r.ceiling.echoComponent.latencyMs.p99} ms; Prosody ${r.ceiling.echoComponent.prosodyCores} cores)`],
     ["componentOverhead (echo / plain)", `${r.componentOverhead}`],
-    [`routed customers/s (${AGENTS} agents, ${CUSTOMERS} customers)`, `${r.routedPerSecond}  (Prosody ${r.routing.peak.prosodyCores}, Redis ${r.routing.peak.redisCores}, bench+component ${r.routing.peak.benchProcessCores} cores)`],
+    [`routed customers/s (${AGENTS} agents, ${CUSTOMERS} customers)`, `${r.routedPerSecond}  (cores: Prosody ${r.routing.peak.prosodyCores}, component ${r.routing.peak.componentCores}, Redis ${r.routing.peak.redisCores}, bench clients ${r.routing.peak.clientsCores})`],
     ["stanza round trips per routed customer", `${r.stanzaRoundTripsPerRouted}`],
     ["routingEfficiency (target >= 0.5)", `${r.routingEfficiency}`],
     ["join -> assigned at peak, p50/p95/p99 ms", `${r.routing.peak.joinToAssignedMs.p50} / ${r.routing.peak.joinToAssignedMs.p95} / ${r.routing.peak.joinToAssignedMs.p99}`],
