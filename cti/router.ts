@@ -73,9 +73,9 @@ export function createRouter({ store, queueOf, now }: RouterDeps) {
       if (seats.length === 0) return assigned;
       const lines = lineIndex.servableBy(await store.lines(), seats);
       if (lines.length === 0) return assigned;
-      // One more than the seats can take, for a customer another instance takes meanwhile; two where a
+      // As many as the seats can take (a claim lost to another instance reads again), one more where a
       // customer may be held for another seat (stickySeconds).
-      const count = Math.min(seats.reduce((n, a) => n + a.maxChats - a.active, 0), HEADS) + (lines.some((l) => l.rules?.stickySeconds) ? 2 : 1);
+      const count = Math.min(seats.reduce((n, a) => n + a.maxChats - a.active, 0), HEADS) + (lines.some((l) => l.rules?.stickySeconds) ? 1 : 0);
       const pass = await allocate(await store.heads(lines.map((l) => l.key), count), seats, t);
       assigned += pass.assigned;
       if (pass.lostRaces > 0) lost++; // read again: others took the heads we saw
