@@ -202,7 +202,7 @@ async function main() {
     // ---- half the peak load: open loop, and a paced plain ping alongside
     const halfRate = routedPerSecond / 2;
     log(`routing: half load (open loop, ${round(halfRate, 1)} customers/s, 8 s) with paced plain pings`);
-    const [half, halfPings] = await Promise.all([driver.open(halfRate, 8000), pacedPings(guests[0]!, guests[PAIRS]!, 20, 8000)]);
+    const [half, halfPings] = await Promise.all([driver.open(halfRate, 8000), pacedPings(guests[0]!, guests[PAIRS]!, 5, 8000)]);
     log("stopping");
 
     const plainLat = plain.latencyMs;

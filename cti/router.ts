@@ -65,13 +65,14 @@ export function createRouter({ store, queueOf, now }: RouterDeps) {
    */
   async function routePass(jids: string[]): Promise<number> {
     if (jids.length === 0) return 0;
-    let candidates = await store.agentsNamed(jids); // read now: the seats may have changed while this pass waited
+    // The seats read now (they may have changed while this pass waited), with the lines in the same round trip.
+    let [candidates, keys] = await Promise.all([store.agentsNamed(jids), store.lines()]);
     let assigned = 0;
-    for (let lost = 0; lost < CLAIM_ATTEMPTS;) {
+    for (let lost = 0; lost < CLAIM_ATTEMPTS; keys = await store.lines()) {
       const t = now();
       const seats = candidates.filter((a) => hasCapacity(a, t));
       if (seats.length === 0) return assigned;
-      const lines = lineIndex.servableBy(await store.lines(), seats);
+      const lines = lineIndex.servableBy(keys, seats);
       if (lines.length === 0) return assigned;
       // As many as the seats can take (a claim lost to another instance reads again), one more where a
       // customer may be held for another seat (stickySeconds).

@@ -1,17 +1,34 @@
 /** TCP port helpers for the launcher and the tests. */
+import { readFileSync } from "node:fs";
 import { createConnection, createServer } from "node:net";
 
-/** A port the OS considers free right now on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
+/** Where the kernel takes the source ports of outgoing connections (Linux; 32768 elsewhere or unreadable). */
+function ephemeralStart(): number {
+  try {
+    return Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]) || 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+/** Ports this process handed out, so two stacks of one test run never get the same one. */
+const handedOut = new Set<number>();
+
+/**
+ * A port free right now on 127.0.0.1, below the kernel's ephemeral range: a port from that range (what
+ * listen(0) gives) may be taken at any moment as the source port of some outgoing connection (the tests
+ * open hundreds) between choosing it and the server binding it, which made a test fail now and then.
+ */
+export async function freePort(): Promise<number> {
+  const top = Math.min(ephemeralStart(), 32768);
+  for (let attempt = 0; attempt < 500; attempt++) {
+    const port = 10_000 + Math.floor(Math.random() * (top - 10_000));
+    if (!handedOut.has(port) && (await isPortFree(port))) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error(`no free TCP port found between 10000 and ${top}`);
 }
 
 /** Whether we could listen on host:port (false when something already does). */
