@@ -194,7 +194,9 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log }: 
           pushedAt.set(queue, Date.now());
           await pushStatus(queue).catch((err: Error) => log.warn({ err: err.message, queue }, "queue status not pushed"));
         }
-        await reader.ack(done).catch((err: Error) => log.warn({ err: err.message }, "events not acknowledged; they will be handled again"));
+        // Not awaited: the acknowledgement goes out ahead of the next read on the same connection, which saves
+        // a round trip per batch on the way to the next events.
+        void reader.ack(done).catch((err: Error) => log.warn({ err: err.message }, "events not acknowledged; they will be handled again"));
       }
     })();
     return { stop: async () => { stopped = true; await done.catch(() => undefined); } };
