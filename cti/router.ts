@@ -90,7 +90,7 @@ export function createRouter({ store, queueOf, now }: RouterDeps) {
   async function allocate(waiting: Session[], seats: Agent[], t: number): Promise<{ assigned: number; lostRaces: number }> {
     const hopeless = new Set<string>(); // queue and needs with no free seat in this pass
     let assigned = 0, lostRaces = 0;
-    for (const session of routingOrder(waiting, (name) => queueOf(name), t)) {
+    for (const session of routingOrder(waiting, queueOf, t)) {
       const overflow = overflowNeeds(session, t);
       const key = `${session.queue}|${session.needs.join(",")}|${overflow?.join(",") ?? ""}`;
       if (hopeless.has(key)) continue;
