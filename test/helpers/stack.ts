@@ -1,4 +1,5 @@
 /** The whole stack for a test: Prosody + Redis (launcher/stack.ts) and the component in-process. */
+import { afterAll, afterEach, beforeAll } from "@jest/globals";
 import type { Client } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
 import { pino } from "pino";
@@ -6,7 +7,7 @@ import { startComponent, type RunningComponent } from "../../component/app.js";
 import type { Config, ConfigInput } from "../../component/config.js";
 import { startTestStack, type TestStack } from "../../launcher/stack.js";
 import { NS } from "../../protocol/names.js";
-import { connectAccount, waitFor, xmlFor } from "./xmpp.js";
+import { connectAccount, connectGuest, stopAll, waitFor, xmlFor } from "./xmpp.js";
 
 export interface Running { stack: TestStack; app: RunningComponent; config: Config; stop(): Promise<void> }
 
@@ -39,6 +40,33 @@ export async function until<T>(probe: () => Promise<T>, ok: (v: T) => boolean, m
 export async function cleanSlate(r: Running, ms = 5000): Promise<void> {
   await until(() => r.app.cti.sessions(0), (s) => s.length === 0, ms, "no live session");
   await until(() => r.app.cti.agents(), (a) => a.every((x) => x.state === "offline"), ms, "agents offline");
+}
+
+/** The component domain and a queue of the test stack. */
+export const CC = "cc.acme.test";
+export const BILLING = `billing@${CC}`;
+
+/**
+ * One stack for a test file: started before its tests (handed over by `onStart`), stopped after them.
+ * After each test the clients made with `track`, `guest` or `agent` are stopped and, with `clean`, the
+ * CTI is back to nobody waiting and no agent logged in.
+ */
+export function useStack(overrides: Partial<ConfigInput>, onStart: (r: Running) => void, { clean = true } = {}) {
+  let r: Running | undefined;
+  let open: Client[] = [];
+  beforeAll(async () => { r = await startAll(overrides); onStart(r); });
+  afterAll(async () => { await r?.stop(); });
+  afterEach(async () => {
+    await stopAll(...open);
+    open = [];
+    if (clean && r) await cleanSlate(r);
+  });
+  const track = <T extends Client>(c: T) => { open.push(c); return c; };
+  return {
+    track,
+    guest: async () => track(await connectGuest(r!.config)),
+    agent: async (jid: string, show?: string) => track(await agentOnline(r!, jid, show)),
+  };
 }
 
 /** Logs an agent in with a plain presence, and waits until the CTI has it in that state. */

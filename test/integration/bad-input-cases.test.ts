@@ -11,30 +11,16 @@
  * 512 KB component limit.
  */
 import { connect } from "node:net";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "@jest/globals";
+import { afterEach, describe, expect, it } from "@jest/globals";
 import type { Client } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
 import { NS } from "../../protocol/names.js";
-import { agentOnline, cleanSlate, errorOf, iq, startAll, until, type Running } from "../helpers/stack.js";
-import { connectGuest, stopAll, waitFor, xmlFor } from "../helpers/xmpp.js";
+import { BILLING, CC, errorOf, iq, until, useStack, type Running } from "../helpers/stack.js";
+import { waitFor, xmlFor } from "../helpers/xmpp.js";
 
 let r: Running;
-let open: Client[] = [];
-const CC = "cc.acme.test";
-const BILLING = `billing@${CC}`;
-
-beforeAll(async () => { r = await startAll({ customerGraceSeconds: 0 }); });
-afterAll(async () => { await r?.stop(); });
-afterEach(async () => {
-  await stopAll(...open);
-  open = [];
-  await cleanSlate(r);
-  expect(r.app.isOnline()).toBe(true);
-});
-
-const track = <T extends Client>(c: T) => { open.push(c); return c; };
-const guest = async () => track(await connectGuest(r.config));
-const agent = async (jid: string, show?: string) => track(await agentOnline(r, jid, show));
+const { guest, agent } = useStack({ customerGraceSeconds: 0 }, (running) => { r = running; });
+afterEach(() => { expect(r.app.isOnline()).toBe(true); }); // and the component still up after every case
 
 type Field = { var?: string; values: string[] };
 /** join-queue with a data form built field by field, so a test can make it malformed. */

@@ -3,30 +3,16 @@
  * seat module), real Redis, the component, and customers and agents on real
  * XMPP connections.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "@jest/globals";
+import { describe, expect, it } from "@jest/globals";
 import type { Client } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
 import { NS } from "../../protocol/names.js";
-import { agentOnline, cleanSlate, errorOf, iq, startAll, until, type Running } from "../helpers/stack.js";
-import { connectAccount, connectGuest, received, stopAll, waitFor, xmlFor } from "../helpers/xmpp.js";
+import { BILLING, CC, errorOf, iq, until, useStack, type Running } from "../helpers/stack.js";
+import { connectAccount, received, waitFor, xmlFor } from "../helpers/xmpp.js";
 
 let r: Running;
-let open: Client[] = [];
-const CC = "cc.acme.test";
-const BILLING = `billing@${CC}`;
-
 // The required minimum: a customer who goes offline is removed at once (no grace for resuming).
-beforeAll(async () => { r = await startAll({ customerGraceSeconds: 0 }); });
-afterAll(async () => { await r?.stop(); });
-afterEach(async () => {
-  await stopAll(...open);
-  open = [];
-  await cleanSlate(r);
-});
-
-const track = <T extends Client>(c: T) => { open.push(c); return c; };
-const guest = async () => track(await connectGuest(r.config));
-const agent = async (jid: string, show?: string) => track(await agentOnline(r, jid, show));
+const { track, guest, agent } = useStack({ customerGraceSeconds: 0 }, (running) => { r = running; });
 
 function joinQueue(c: Client, fields: Record<string, string[]> = {}, to = BILLING) {
   const xml = xmlFor(c);

@@ -3,23 +3,15 @@
  * after a reload (the seat module moves the grant), feedback, leave a
  * message, agent figures and the not-ready reason.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "@jest/globals";
+import { describe, expect, it } from "@jest/globals";
 import type { Client } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
 import { NS } from "../../protocol/names.js";
-import { agentOnline, errorOf, iq, startAll, until, type Running } from "../helpers/stack.js";
-import { connectGuest, stopAll, waitFor, xmlFor } from "../helpers/xmpp.js";
+import { agentOnline, BILLING, CC, errorOf, iq, until, useStack, type Running } from "../helpers/stack.js";
+import { connectGuest, waitFor, xmlFor } from "../helpers/xmpp.js";
 
 let r: Running;
-let open: Client[] = [];
-const CC = "cc.acme.test";
-const BILLING = `billing@${CC}`;
-
-beforeAll(async () => { r = await startAll({ customerGraceSeconds: 30 }); });
-afterAll(async () => { await r?.stop(); });
-afterEach(async () => { await stopAll(...open); open = []; });
-
-const track = <T extends Client>(c: T) => { open.push(c); return c; };
+const { track } = useStack({ customerGraceSeconds: 30 }, (running) => { r = running; }, { clean: false });
 const sb = (name: string) => (s: Element) => s.is("message") && !!s.getChild(name, NS.SB);
 const chat = (c: Client, to: string, body: string) => c.send(xmlFor(c)("message", { to, type: "chat" }, xmlFor(c)("body", {}, body)));
 const api = async (path: string) =>
