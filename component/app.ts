@@ -21,7 +21,7 @@ import { WEB_DIR, webConfig } from "./http/web-config.js";
 import { createNotifier } from "./notifier.js";
 import { noDelay } from "./xmpp/no-delay.js";
 import { registerHandlers } from "./xmpp/router.js";
-import { withErrorText } from "./xmpp/stanzas.js";
+import { asSent } from "./xmpp/stanzas.js";
 
 /** How soon to try again when Prosody cannot be reached at all. */
 const RECONNECT_MS = 1000;
@@ -52,7 +52,7 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
   const entity = component({ service: `xmpp://${config.component.host}:${config.ports.component}`, domain: cc, password: config.component.secret });
   noDelay(entity);
   const sendRaw = entity.send.bind(entity);
-  entity.send = (stanza: Element) => sendRaw(withErrorText(stanza)); // the iq callee's replies pass here too
+  entity.send = (stanza: Element) => sendRaw(asSent(stanza)); // the iq callee's replies pass here too
   const send = (stanza: Element) => entity.send(stanza);
   const notifier = createNotifier({ cti, componentDomain: cc, send, nameOf, log });
   registerHandlers(entity, {

@@ -23,7 +23,8 @@ const validTimezone = (tz: string) => {
 const hostname = z
   .string()
   .regex(/^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/, "must be a lowercase DNS name");
-const bareJid = z.string().regex(/^[^@/\s"&'<>:]{1,64}@[a-z0-9.-]{1,253}$/, "must be a bare JID such as alice@example.test");
+// Lower case, as Prosody prepares the JIDs it stamps on stanzas (a configured "Alice@..." would match none).
+const bareJid = z.string().regex(/^[^@/\s"&'<>:]{1,64}@[a-z0-9.-]{1,253}$/, "must be a bare JID such as alice@example.test").transform((j) => j.toLowerCase());
 const port = z.number().int().min(1).max(65535);
 /** A skill name: short, so a customer cannot send an absurd one. */
 export const skillName = z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,31}$/i, "must be 1-32 letters, digits, '_', '.' or '-'");

@@ -40,7 +40,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
 
   function queueNamed(name: string): Queue {
     const q = byName.get(name);
-    if (!q) throw new CtiError("unknown-queue", `There is no queue named ${name.slice(0, 64)}.`);
+    if (!q) throw new CtiError("unknown-queue", "There is no such queue.");
     return q;
   }
 
@@ -164,7 +164,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
   /** The customer rates an ended session (the patent's service feedback valuation). */
   async function feedback(sessionId: string, actor: string, score: number, comment: string): Promise<void> {
     const session = await store.session(sessionId);
-    if (!session) throw refuse.unknownSession(sessionId);
+    if (!session) throw refuse.unknownSession();
     if (bareOf(actor) !== bareOf(session.customer)) throw new CtiError("forbidden", "Only the customer of a session may rate it.");
     validateFeedback(score, comment);
     const result = await store.feedback(sessionId, score, comment, now());
@@ -196,7 +196,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
   /** Ends a session at the request of one of its parties (any resource of their bare JID). */
   async function end(sessionId: string, actor: string): Promise<Session> {
     const session = await store.session(sessionId);
-    if (!session) throw refuse.unknownSession(sessionId);
+    if (!session) throw refuse.unknownSession();
     const isSeat = session.seat !== null && bareOf(actor) === session.seat;
     if (!isSeat && bareOf(actor) !== bareOf(session.customer))
       throw new CtiError("forbidden", "Only the customer or the agent of a session may end it.");
@@ -209,7 +209,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
   /** The seat accepted the customer's first message (in-service), or first answered it (answered). */
   async function seatReport(what: "in-service" | "answered", sessionId: string, seat: string): Promise<"ok" | "already"> {
     const result = await (what === "in-service" ? store.markInService : store.markAnswered).call(store, sessionId, bareOf(seat), now());
-    if (result === "unknown") throw refuse.unknownSession(sessionId);
+    if (result === "unknown") throw refuse.unknownSession();
     if (result === "wrong-seat") throw new CtiError("forbidden", `Only the seat allocated to this session may report it ${what}.`);
     if (result === "ended") throw refuse.sessionEnded();
     return result;
@@ -222,15 +222,21 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
    */
   async function transfer(sessionId: string, fromSeat: string, target: { agent: string } | { queue: string }, note = ""): Promise<void> {
     const session = await store.session(sessionId);
-    if (!session) throw refuse.unknownSession(sessionId);
-    const to = "queue" in target
-      ? { queue: queueNamed(target.queue).name, needs: needsFor(queueNamed(target.queue), session.needs.filter((s) => !queueNamed(session.queue).skills.includes(s))) }
-      : { agent: bareOf(target.agent) };
+    if (!session) throw refuse.unknownSession();
+    let to: { queue: string; needs: string[] } | { agent: string };
+    if ("queue" in target) {
+      to = { queue: queueNamed(target.queue).name, needs: needsFor(queueNamed(target.queue), session.needs.filter((s) => !queueNamed(session.queue).skills.includes(s))) };
+    } else {
+      const agent = bareOf(target.agent).toLowerCase(); // JIDs compare without case (RFC 7622), and agents' are lower case
+      if (!(await store.agent(agent))) throw new CtiError("not-found", "There is no such agent.");
+      if (agent === bareOf(fromSeat)) throw new CtiError("bad-request", "You cannot transfer a customer to yourself: choose another agent or a queue.");
+      to = { agent };
+    }
     const result = await store.transfer(sessionId, bareOf(fromSeat), to, note.slice(0, 1000), now());
-    if (result === "unknown") throw refuse.unknownSession(sessionId);
+    if (result === "unknown") throw refuse.unknownSession();
     if (result === "not-yours") throw new CtiError("forbidden", "Only the seat serving a session may transfer it.");
     if (result === "not-live") throw new CtiError("bad-request", "Only a session that is being served can be transferred.");
-    if (result === "seat-unavailable") throw new CtiError("unavailable", `${"agent" in to ? to.agent : ""} cannot take a customer now (not ready, or at capacity).`);
+    if (result === "seat-unavailable") throw new CtiError("unavailable", `${"agent" in to ? to.agent : "That agent"} cannot take a customer now (not ready, or at capacity).`);
     await route();
   }
 

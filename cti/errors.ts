@@ -4,6 +4,10 @@
  */
 export const ERRORS = {
   "bad-request": { xmpp: "bad-request", type: "modify", http: 400 },
+  /** XEP-0050: an ad-hoc command action the service does not know (bad-request with an application condition). */
+  "bad-action": { xmpp: "bad-request", type: "modify", http: 400, app: "bad-action" },
+  /** Deeper or larger than any request of ours needs (docs/threat-model.md): refused before it is read. */
+  "too-large": { xmpp: "policy-violation", type: "modify", http: 413 },
   "unknown-queue": { xmpp: "item-not-found", type: "cancel", http: 404 },
   "unknown-session": { xmpp: "item-not-found", type: "cancel", http: 404 },
   "not-found": { xmpp: "item-not-found", type: "cancel", http: 404 },
@@ -37,6 +41,7 @@ export class CtiError extends Error {
 
 /** The refusals several commands share. */
 export const refuse = {
-  unknownSession: (id: string) => new CtiError("unknown-session", `There is no session ${id.slice(0, 64)}.`),
+  // Replies never repeat what a client sent: a name it made up could be anything.
+  unknownSession: () => new CtiError("unknown-session", "There is no such session."),
   sessionEnded: () => new CtiError("session-ended", "This session has already ended."),
 };

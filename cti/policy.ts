@@ -8,6 +8,17 @@ export const LIMITS = { extraSkills: 10, formFields: 20, fieldName: 64, fieldVal
 const SKILL = /^[a-z0-9][a-z0-9_.-]{0,31}$/i;
 const FIELD = /^[a-z0-9][a-z0-9_.-]*$/i;
 
+/**
+ * Length in characters (code points), as people count: an emoji is one, not two UTF-16 units.
+ * Stops counting past `max`, so a huge string costs no more than a short one.
+ */
+export function charCount(text: string, max = Infinity): number {
+  let n = 0;
+  for (const _ of text) if (++n > max) break;
+  return n;
+}
+const longer = (text: string, max: number) => text.length > max && charCount(text, max) > max;
+
 export function bareOf(jid: string): string {
   const slash = jid.indexOf("/");
   return slash === -1 ? jid : jid.slice(0, slash);
@@ -33,24 +44,24 @@ export function authorize(queue: Queue, customer: string, guestDomain: string): 
 export function validateJoin(req: JoinRequest): void {
   const bad = (text: string) => new CtiError("bad-request", text);
   if (req.extraSkills.length > LIMITS.extraSkills) throw bad(`At most ${LIMITS.extraSkills} skills may be requested.`);
-  for (const s of req.extraSkills) if (!SKILL.test(s)) throw bad(`"${s.slice(0, 40)}" is not a skill name (1-32 letters, digits, '_', '.' or '-').`);
+  for (const s of req.extraSkills) if (!SKILL.test(s)) throw bad("A requested skill is not a skill name (1-32 letters, digits, '_', '.' or '-').");
   const fields = Object.entries(req.form);
   if (fields.length > LIMITS.formFields) throw bad(`At most ${LIMITS.formFields} form fields are accepted.`);
   for (const [k, v] of fields) {
-    if (k.length > LIMITS.fieldName || !FIELD.test(k)) throw bad(`"${k.slice(0, 40)}" is not a valid form field name.`);
-    if (v.length > LIMITS.fieldValue) throw bad(`The form field ${k} is longer than ${LIMITS.fieldValue} characters.`);
+    if (k.length > LIMITS.fieldName || !FIELD.test(k)) throw bad("A form field name is not a valid form field name (letters, digits, '_', '.' or '-').");
+    if (longer(v, LIMITS.fieldValue)) throw bad(`The form field ${k} is longer than ${LIMITS.fieldValue} characters.`); // k passed FIELD
   }
 }
 
 export function validateFeedback(score: number, comment: string): void {
   if (!Number.isInteger(score) || score < 1 || score > 5) throw new CtiError("bad-request", "The score must be a whole number from 1 to 5.");
-  if (comment.length > LIMITS.comment) throw new CtiError("bad-request", `The comment is longer than ${LIMITS.comment} characters.`);
+  if (longer(comment, LIMITS.comment)) throw new CtiError("bad-request", `The comment is longer than ${LIMITS.comment} characters.`);
 }
 
 export function validateLeftMessage(m: Pick<LeftMessage, "name" | "email" | "message">): void {
   if (!m.message.trim()) throw new CtiError("bad-request", "Please write a message.");
-  if (m.message.length > LIMITS.message) throw new CtiError("bad-request", `The message is longer than ${LIMITS.message} characters.`);
-  if (m.name.length > 100 || m.email.length > 200) throw new CtiError("bad-request", "The name or e-mail address is too long.");
+  if (longer(m.message, LIMITS.message)) throw new CtiError("bad-request", `The message is longer than ${LIMITS.message} characters.`);
+  if (longer(m.name, 100) || longer(m.email, 200)) throw new CtiError("bad-request", "The name or e-mail address is too long.");
 }
 
 /** The skills a seat must have: the queue's plus the customer's extras, sorted and unique. */

@@ -3,7 +3,7 @@
  * the web server serves: dist/web/chat/ (page + app.js), dist/web/agent/,
  * dist/web/widget.js. Static files (.html, .css, .svg) beside an entry are copied.
  */
-import { cpSync, existsSync, mkdirSync, readdirSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, type Plugin } from "esbuild";
@@ -23,6 +23,7 @@ const noNodeBuiltins: Plugin = {
 
 /** Page folders: web-access/<name>/main.ts -> dist/web/<name>/app.js; the widget is a single script. */
 const pages = ["chat", "agent"];
+rmSync(OUT, { recursive: true, force: true }); // no stale bundle or source map survives a build
 const entries: Record<string, string> = {};
 for (const page of pages) {
   const main = join(SRC, page, "main.ts");
@@ -38,7 +39,8 @@ if (existsSync(join(SRC, "widget/main.ts"))) entries.widget = join(SRC, "widget/
 if (Object.keys(entries).length > 0) {
   await build({
     entryPoints: entries, outdir: OUT, bundle: true, platform: "browser", format: "iife", target: "es2022", // iife: the widget loads as a classic <script> on any site
-    minify: true, sourcemap: true, plugins: [noNodeBuiltins], logLevel: "warning",
+    // Source maps would publish the source next to the bundle: only when asked for, while developing.
+    minify: true, sourcemap: process.env.SWITCHBOARD_SOURCEMAPS === "1", plugins: [noNodeBuiltins], logLevel: "warning",
   });
 }
 console.log(`build-web: ${Object.keys(entries).join(", ") || "nothing to bundle yet"}`);

@@ -43,11 +43,13 @@ export function createHttpApp({ cti, home, webConfig, webDir, adminToken, health
   const app = express();
   app.disable("x-powered-by");
 
+  // No response may be read as another type than it says (a JSON error as HTML, say).
+  app.use((_req, res, next) => { res.set("X-Content-Type-Options", "nosniff"); next(); });
   app.get("/", (_req, res) => { res.type("html").send(home); });
-  // The widget and its configuration are fetched by pages on other origins.
-  const anyOrigin = (_req: Request, res: Response, next: NextFunction) => { res.set("Access-Control-Allow-Origin", "*"); next(); };
-  app.get("/web-config.json", anyOrigin, (_req, res) => { res.json(webConfig); });
-  app.use(anyOrigin, express.static(webDir, { index: "index.html", redirect: true }));
+  // The widget and its configuration are fetched by pages on other origins; the API is not.
+  const anyOrigin = (res: Response) => res.set("Access-Control-Allow-Origin", "*");
+  app.get("/web-config.json", (_req, res) => { anyOrigin(res).json(webConfig); });
+  app.use(express.static(webDir, { index: "index.html", redirect: true, setHeaders: anyOrigin }));
 
   app.get("/healthz", async (_req, res) => {
     const h = await health();
@@ -68,12 +70,13 @@ export function createHttpApp({ cti, home, webConfig, webDir, adminToken, health
   api.get("/messages", async (_req, res) => { res.json((await cti.messages(200)).map((m) => ({ ...m, at: iso(m.at) }))); });
   api.get("/sessions/:id", async (req, res) => {
     const s = await cti.session(String(req.params.id));
-    if (!s) throw refuse.unknownSession(String(req.params.id));
+    if (!s) throw refuse.unknownSession();
     res.json(sessionJson(s));
   });
   app.use("/api", api);
 
-  app.use((req, _res, next) => next(new CtiError("not-found", `Nothing here: ${req.method} ${req.path.slice(0, 200)}`)));
+  // Errors never repeat the request: what a client sent could be anything.
+  app.use((_req, _res, next) => next(new CtiError("not-found", "There is nothing at this address.")));
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     if (err instanceof CtiError) {
       const status = ERRORS[err.code].http;
@@ -81,7 +84,8 @@ export function createHttpApp({ cti, home, webConfig, webDir, adminToken, health
       return res.status(status).json({ error: { code: err.code, message: err.text } });
     }
     const status = (err as { status?: number }).status;
-    if (status && status >= 400 && status < 500) return res.status(status).json({ error: { code: "bad-request", message: (err as Error).message } });
+    // Express's own refusals (a malformed path encoding, a body too large) carry texts that quote the request.
+    if (status && status >= 400 && status < 500) return res.status(status).json({ error: { code: "bad-request", message: "The request is malformed." } });
     log.error({ err }, "http handler failed");
     res.status(500).json({ error: { code: "internal", message: "Something went wrong on our side." } });
   });

@@ -31,6 +31,8 @@ const table = (columns: Array<[name: string, label: string]>, rows: string[][]) 
     ...rows.map((row) => xml("item", {}, ...row.map((v, i) => xml("field", { var: columns[i]![0] }, xml("value", {}, v))))));
 
 const STATES: AgentState[] = ["ready", "not-ready", "offline"];
+/** XEP-0050 actions: our commands have one step, so "prev" (or anything else) is a bad action. */
+const ACTIONS = new Set(["execute", "next", "complete", "cancel"]);
 
 export function commandHandlers({ cti, config, isAgent, isSupervisor }: HandlerDeps) {
   const commands: Record<string, Command> = {
@@ -130,7 +132,7 @@ export function commandHandlers({ cti, config, isAgent, isSupervisor }: HandlerD
         }
         if (!STATES.includes(state)) throw new CtiError("bad-request", `The state must be one of ${STATES.join(", ")}.`);
         const reason = submitted(el, "reason") || `set by ${addr.fromBare}`;
-        if (!(await cti.agentState(agent, state, reason))) throw new CtiError("not-found", `${agent.slice(0, 100)} is not an agent.`);
+        if (!(await cti.agentState(agent, state, reason))) throw new CtiError("not-found", "There is no such agent.");
         return reply("completed", note(`${agent} is now ${state}, until the agent's own presence changes it.`));
       },
     },
@@ -143,16 +145,24 @@ export function commandHandlers({ cti, config, isAgent, isSupervisor }: HandlerD
     return Object.entries(commands).filter(([, c]) => allowed(c.role, jid)).map(([node, c]) => ({ node, name: c.name }));
   }
 
+  /** The command at a node; hasOwn, so "__proto__" or "toString" name no command. */
+  const commandAt = (node: string | undefined) => (node && Object.hasOwn(commands, node) ? commands[node] : undefined);
+
   async function execute(el: Element, addr: Addr): Promise<Element> {
     const node = el.attrs.node ?? "";
-    const command = commands[node];
-    if (!command) throw new CtiError("not-found", `There is no command ${node.slice(0, 64)}.`);
+    const command = commandAt(node);
+    if (!command) throw new CtiError("not-found", "There is no such command: list them with service discovery (node http://jabber.org/protocol/commands).");
     if (!allowed(command.role, addr.fromBare)) throw new CtiError("forbidden", `Only ${command.role}s may run ${node}.`);
-    const sessionid = el.attrs.sessionid ?? `c${Date.now().toString(36)}`;
+    const action = el.attrs.action ?? "execute";
+    if (!ACTIONS.has(action)) throw new CtiError("bad-action", "The action must be execute, next, complete or cancel.");
+    const sessionid = /^[\w-]{1,64}$/.test(el.attrs.sessionid ?? "") ? el.attrs.sessionid! : `c${Date.now().toString(36)}`;
     const reply: Reply = (status, ...children) => xml("command", { xmlns: NS.COMMANDS, node, sessionid, status }, ...children);
-    if (el.attrs.action === "cancel") return reply("canceled");
+    const data = el.getChild("x", NS.DATA);
+    // XEP-0004: a form of type cancel withdraws the submission; only a submitted form is applied.
+    if (action === "cancel" || data?.attrs.type === "cancel") return reply("canceled");
+    if (data && data.attrs.type !== "submit") throw new CtiError("bad-request", "A command's form must be of type submit (or cancel).");
     return command.run(el, addr, reply);
   }
 
-  return { available, execute };
+  return { available, execute, commandAt };
 }

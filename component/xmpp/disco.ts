@@ -1,9 +1,12 @@
 /** XEP-0030 service discovery: the component, its queues and its ad-hoc commands. */
 import { xml } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
+import { CtiError } from "../../cti/errors.js";
 import { NS } from "../../protocol/names.js";
 import type { Addr, HandlerDeps } from "./context.js";
 import { queueJid } from "./stanzas.js";
+
+const noSuchNode = () => new CtiError("not-found", "There is no such node here.");
 
 /** `commands(jid)`: the ad-hoc commands that requester may run. */
 export function discoHandlers({ cti, config }: HandlerDeps, commands: (jid: string) => Array<{ node: string; name: string }>) {
@@ -11,25 +14,40 @@ export function discoHandlers({ cti, config }: HandlerDeps, commands: (jid: stri
 
   function info(el: Element, addr: Addr): Element {
     const features = (...vars: string[]) => vars.map((v) => xml("feature", { var: v }));
+    const node = el.attrs.node;
     if (addr.queue) {
       const q = cti.queue(addr.queue);
+      if (node !== undefined) throw noSuchNode();
       return xml("query", { xmlns: NS.DISCO_INFO },
         xml("identity", { category: "collaboration", type: "workgroup", name: q.title ?? q.name }),
         ...features(NS.DISCO_INFO, NS.WG, NS.SB));
     }
-    if (el.attrs.node === NS.COMMANDS)
+    if (node === NS.COMMANDS)
       return xml("query", { xmlns: NS.DISCO_INFO, node: NS.COMMANDS }, xml("identity", { category: "automation", type: "command-list" }));
+    if (node !== undefined) {
+      // XEP-0050 §2.3: a command node the requester may run describes itself.
+      const command = commands(addr.fromBare).find((c) => c.node === node);
+      if (!command) throw noSuchNode();
+      return xml("query", { xmlns: NS.DISCO_INFO, node: command.node },
+        xml("identity", { category: "automation", type: "command-node", name: command.name }), ...features(NS.COMMANDS, NS.DATA));
+    }
     return xml("query", { xmlns: NS.DISCO_INFO },
       xml("identity", { category: "component", type: "generic", name: "Switchboard contact center" }),
       ...features(NS.DISCO_INFO, NS.DISCO_ITEMS, NS.COMMANDS, NS.WG, NS.SB, NS.PING));
   }
 
   function items(el: Element, addr: Addr): Element {
+    const node = el.attrs.node;
     if (addr.queue) {
       cti.queue(addr.queue); // unknown queue: item-not-found
+      if (node !== undefined) throw noSuchNode();
       return xml("query", { xmlns: NS.DISCO_ITEMS });
     }
-    if (el.attrs.node === NS.COMMANDS)
+    if (node !== undefined && node !== NS.COMMANDS) {
+      if (!commands(addr.fromBare).some((c) => c.node === node)) throw noSuchNode();
+      return xml("query", { xmlns: NS.DISCO_ITEMS, node }); // a command node has no items
+    }
+    if (node === NS.COMMANDS)
       return xml("query", { xmlns: NS.DISCO_ITEMS, node: NS.COMMANDS },
         ...commands(addr.fromBare).map((c) => xml("item", { jid: cc, node: c.node, name: c.name })));
     return xml("query", { xmlns: NS.DISCO_ITEMS },

@@ -26,7 +26,7 @@ export function readForm(form: Element): Map<string, string[]> {
   for (const field of fields) {
     const name = field.attrs.var;
     if (!name) throw new CtiError("bad-request", "Every form field needs a var attribute.");
-    if (read.has(name)) throw new CtiError("bad-request", `The form field ${name.slice(0, 40)} is given more than once.`);
+    if (read.has(name)) throw new CtiError("bad-request", "A form field is given more than once.");
     read.set(name, field.getChildren("value").map((v) => v.text()));
   }
   return read;
@@ -38,12 +38,14 @@ export function parseJoin(el: Element, queue: string, customer: string): JoinReq
   const form = el.getChild("x", NS.DATA);
   if (!form) return req;
   if (form.attrs.type && form.attrs.type !== "submit") throw new CtiError("bad-request", "The join form must be of type submit.");
+  const fields: Array<[string, string]> = [];
   for (const [name, sent] of readForm(form)) {
     const values = sent.map((v) => v.trim()).filter(Boolean);
     if (name === JOIN_FIELDS.skills) req.extraSkills.push(...values);
-    else if (name !== "FORM_TYPE" && values.length > 0) req.form[name] = values.join(", ");
+    else if (name !== "FORM_TYPE" && values.length > 0) fields.push([name, values.join(", ")]);
   }
-  return req;
+  // fromEntries, not form[name] = ...: a field named __proto__ becomes a field the CTI refuses, not a prototype.
+  return { ...req, form: Object.fromEntries(fields) };
 }
 
 /** The first `max` characters (code points): cutting UTF-16 units could split an emoji into a lone surrogate, stored as U+FFFD. */

@@ -12,6 +12,7 @@ import { NS, SB, WG } from "../../protocol/names.js";
 import type { Addr, HandlerDeps } from "./context.js";
 import { commandHandlers } from "./commands.js";
 import { discoHandlers } from "./disco.js";
+import { exceedsBounds, STANZA_BOUNDS } from "./bounds.js";
 import { presenceHandlers } from "./presence.js";
 import { queueHandlers } from "./queue.js";
 import { rateLimiter } from "./rate-limit.js";
@@ -62,16 +63,31 @@ export function registerHandlers(entity: Component, deps: HandlerDeps): void {
   function address(stanza: Element): Addr | undefined {
     const { from, to } = stanza.attrs;
     if (!from || !to) return undefined;
-    const at = to.indexOf("@");
-    const domain = bareOf(to).slice(at + 1);
-    if (domain !== cc) return undefined;
-    return { from, fromBare: bareOf(from), queue: at === -1 ? "" : to.slice(0, at) };
+    const bare = bareOf(to); // an '@' after the '/' belongs to the resource
+    const at = bare.indexOf("@");
+    if (bare.slice(at + 1) !== cc) return undefined;
+    return { from, fromBare: bareOf(from), queue: at === -1 ? "" : bare.slice(0, at) };
+  }
+
+  /**
+   * What the seat module sends on the server's behalf (an agent's aggregate presence from its bare
+   * JID, reports from the users' host) is never rate-limited: a dropped presence would leave the
+   * agent's state wrong. Prosody stamps clients' stanzas with their full JID, so no client can send these.
+   */
+  const fromSeatModule = (stanza: Element, addr: Addr) =>
+    addr.from === config.domain || (stanza.is("presence") && addr.from === addr.fromBare && deps.isAgent(addr.from));
+
+  /** The reply to a stanza we refuse before reading it: an iq or message error, never one to an error. */
+  function refuse(stanza: Element, error: Element): Element | undefined {
+    if (stanza.attrs.type === "error") return undefined;
+    if (stanza.is("iq")) return error;
+    return stanza.is("message") ? st.messageError(stanza, error) : st.presenceError(stanza, error);
   }
 
   async function onIq(stanza: Element, addr: Addr): Promise<Element | true> {
     const child = stanza.getChildElements()[0]!; // the iq callee already refused zero or several children
     const route = iqs[`${stanza.attrs.type} ${child.attrs.xmlns} ${child.name}`];
-    if (!route) return st.errorElement("unavailable", `This service does not answer <${child.name} xmlns='${child.attrs.xmlns ?? ""}'/> ${stanza.attrs.type} requests.`);
+    if (!route) return st.errorElement("unavailable", `This service does not answer this ${stanza.attrs.type} request (see docs/protocol.md).`);
     if (route.target === "queue" && !addr.queue)
       return st.errorElement("bad-request", `Send <${child.name}/> to a queue's JID, such as ${st.queueJid(deps.cti.queues[0]!.name, cc)}.`);
     if (route.target === "cc" && addr.queue)
@@ -115,16 +131,18 @@ export function registerHandlers(entity: Component, deps: HandlerDeps): void {
     const { stanza } = ctx;
     if (!["iq", "message", "presence"].includes(stanza.name)) return undefined; // e.g. the XEP-0114 handshake
     if (stanza.attrs.type === "result" || (stanza.is("iq") && stanza.attrs.type === "error")) return undefined;
+    // First, before anything walks the tree: nothing past this point meets a pathological one.
+    if (exceedsBounds(stanza))
+      return refuse(stanza, st.errorElement("too-large", `The stanza is too large or too deeply nested (at most ${STANZA_BOUNDS.depth} levels and ${STANZA_BOUNDS.elements} elements).`));
     const addr = address(stanza);
     if (!addr) {
-      log.warn({ stanza: stanza.toString().slice(0, 500) }, "stanza without from/to for this component");
+      log.warn({ from: stanza.attrs.from?.slice(0, 300), to: stanza.attrs.to?.slice(0, 300) }, "stanza without from/to for this component");
       return stanza.is("iq") ? st.errorElement("bad-request", "The stanza is not addressed to this service.") : undefined;
     }
     // A customer's going away is always heard; anything else beyond the sender's rate is refused.
-    if (stanza.attrs.type !== "unavailable" && !allow(addr.from)) {
+    if (stanza.attrs.type !== "unavailable" && !fromSeatModule(stanza, addr) && !allow(addr.from)) {
       const error = st.errorElement("rate-limited", "Too many requests: please slow down.");
-      if (stanza.is("iq")) return error;
-      return stanza.is("message") ? st.messageError(stanza, error) : undefined;
+      return stanza.is("presence") ? undefined : refuse(stanza, error); // a presence error would make a client show the queue as broken
     }
     if (stanza.is("iq")) return onIq(stanza, addr);
     if (stanza.is("message")) return onMessage(stanza, addr);

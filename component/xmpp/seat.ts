@@ -42,7 +42,8 @@ export function seatHandlers({ cti, config, send, isAgent }: HandlerDeps) {
   }
 
   async function feedback(el: Element, addr: Addr): Promise<true> {
-    const score = Number(el.attrs.score);
+    // Exactly one digit: Number() would also take "1e0", "0x5" or " 4".
+    const score = /^[1-5]$/.test(el.attrs.score ?? "") ? Number(el.attrs.score) : NaN;
     await cti.feedback(sessionAttr(el), addr.from, score, el.text().trim());
     return true;
   }

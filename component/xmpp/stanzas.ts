@@ -84,10 +84,11 @@ export function text(from: string, to: string, body: string): Element {
   return xml("message", { from, to, type: "chat" }, xml("body", {}, body));
 }
 
-/** The <error/> child for a refusal, with its human text. */
+/** The <error/> child for a refusal, with its human text (and an application condition where the table has one). */
 export function errorElement(code: keyof typeof ERRORS, message: string): Element {
-  const e = ERRORS[code];
-  return xml("error", { type: e.type }, xml(e.xmpp, { xmlns: NS.STANZAS }), xml("text", { xmlns: NS.STANZAS, "xml:lang": "en" }, message));
+  const e: { type: string; xmpp: string; app?: string } = ERRORS[code];
+  return xml("error", { type: e.type }, xml(e.xmpp, { xmlns: NS.STANZAS }), xml("text", { xmlns: NS.STANZAS, "xml:lang": "en" }, message),
+    e.app ? xml(e.app, { xmlns: NS.COMMANDS }) : undefined);
 }
 
 export const ctiErrorElement = (err: CtiError) => errorElement(err.code, err.text);
@@ -104,12 +105,17 @@ export function presenceError(stanza: Element, error: Element): Element {
 }
 
 /**
- * xmpp.js's iq callee answers an iq with no or several children with a bare
- * bad-request (and an unhandled one with a bare service-unavailable): give
- * every outgoing error a human text.
+ * Every outgoing error, as sent: only the <error/> and always a human text.
+ * xmpp.js's iq callee copies the request's payload into an iq error (RFC 6120
+ * allows it): whatever a client sent would come back, grown by escaping
+ * (Prosody writes '>' as '&gt;') past what Prosody accepts from a component,
+ * which then drops the component's stream. It also answers an iq with no or
+ * several children with a bare bad-request, and an unhandled one with a bare
+ * service-unavailable.
  */
-export function withErrorText(stanza: Element): Element {
+export function asSent(stanza: Element): Element {
   const error = stanza.attrs.type === "error" ? stanza.getChild("error") : undefined;
+  if (error && stanza.is("iq")) stanza.children = [error];
   if (error && !error.getChild("text", NS.STANZAS)) {
     const condition = error.getChildElements().find((c) => c.attrs.xmlns === NS.STANZAS)?.name;
     error.append(xml("text", { xmlns: NS.STANZAS, "xml:lang": "en" },

@@ -138,9 +138,10 @@ describe("malformed forms", () => {
     ["a field with no var", [{ values: ["Ann"] }], "submit", /needs a var attribute/],
     ["a duplicate var", [{ var: "name", values: ["Ann"] }, { var: "name", values: ["Bob"] }], "submit", /more than once/],
     ["a form of type form", [{ var: "name", values: ["Ann"] }], "form", /type submit/],
-    ["1000 fields with values", many(1000, "v"), "submit", /At most/],
-    ["1000 empty fields", many(1000, null), "submit", /At most/],
-    ["1000 skills", [{ var: "skills", values: Array.from({ length: 1000 }, (_, i) => `s${i}`) }], "submit", /At most 10 skills/],
+    // (1000 of them would be refused earlier, as a stanza of more than 1000 elements: policy-violation)
+    ["100 fields with values", many(100, "v"), "submit", /At most/],
+    ["100 empty fields", many(100, null), "submit", /At most/],
+    ["100 skills", [{ var: "skills", values: Array.from({ length: 100 }, (_, i) => `s${i}`) }], "submit", /At most 10 skills/],
     ["a field name that is markup", [{ var: "<b>", values: ["x"] }], "submit", /not a valid form field name/],
   ])("%s: bad-request with a text, nothing queued", async (_what, fields, type, text) => {
     await agent("alice@acme.test", "away"); // a valid join would wait, so a queued one would show
@@ -170,7 +171,7 @@ describe("malformed forms", () => {
     const leave = (...fields: Element[]) => iq(customer, BILLING, "set", xml("leave-message", { xmlns: NS.SB }, xml("x", { xmlns: NS.DATA, type: "submit" }, ...fields)));
     expect(errorOf(await leave(xml("field", { var: "name" }, xml("value", {}, "Ann"))))).toMatchObject({ condition: "bad-request", text: "Please write a message." });
     expect(errorOf(await leave(xml("field", {}, xml("value", {}, "hi"))))).toMatchObject({ condition: "bad-request", text: "Every form field needs a var attribute." });
-    expect(errorOf(await leave(...["message", "message"].map((v) => xml("field", { var: v }, xml("value", {}, "hi")))))).toMatchObject({ condition: "bad-request", text: "The form field message is given more than once." });
+    expect(errorOf(await leave(...["message", "message"].map((v) => xml("field", { var: v }, xml("value", {}, "hi")))))).toMatchObject({ condition: "bad-request", text: "A form field is given more than once." });
     expect(await api("/api/messages")).toEqual([]);
   });
 });
