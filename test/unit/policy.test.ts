@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@jest/globals";
 import { CtiError } from "../../cti/errors.js";
 import { pickSeat } from "../../cti/allocation.js";
-import { authorize, estimateWait, needsFor, stateFromPresence, validateJoin } from "../../cti/policy.js";
+import { authorize, charCount, estimateWait, needsFor, stateFromPresence, validateFeedback, validateJoin } from "../../cti/policy.js";
 import type { Agent, Queue } from "../../cti/types.js";
 
 const queue = (over: Partial<Queue> = {}): Queue => ({ name: "billing", skills: ["billing"], allowGuests: true, deny: [], open: true, ...over });
@@ -21,6 +21,21 @@ describe("authorization", () => {
   });
   it("refuses a closed queue as unavailable", () => {
     expect(code(() => authorize(queue({ open: false }), "carol@acme.test/x", "g"))).toBe("queue-closed");
+  });
+});
+
+describe("lengths", () => {
+  it("count characters as people do: an emoji is one", () => {
+    expect(charCount("😀".repeat(900))).toBe(900);
+    expect(charCount("e\u0301")).toBe(2); // code points, not grapheme clusters
+    expect(charCount("x".repeat(1_000_000), 10)).toBe(11); // stops just past the limit
+  });
+  it("let 1000 emoji through a form field and a feedback comment, and refuse 1001", () => {
+    const join = (v: string) => ({ queue: "billing", customer: "c@d/r", plain: false, extraSkills: [], form: { subject: v } });
+    expect(code(() => validateJoin(join("😀".repeat(1000))))).toBe("none");
+    expect(code(() => validateJoin(join("😀".repeat(1001))))).toBe("bad-request");
+    expect(code(() => validateFeedback(5, "😀".repeat(2000)))).toBe("none");
+    expect(code(() => validateFeedback(5, "😀".repeat(2001)))).toBe("bad-request");
   });
 });
 
