@@ -37,9 +37,22 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
   // Auto-pipelining: commands issued in the same tick share one socket write (under load, fewer syscalls).
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 2, enableAutoPipelining: true });
   const blocking = redis.duplicate(); // XREADGROUP BLOCK holds its connection
+  // A lost Redis connection is an event (ioredis reconnects by itself), not an unhandled 'error'.
+  for (const [conn, name] of [[redis, "commands"], [blocking, "events"]] as const)
+    conn.on("error", (err: Error) => log.warn({ err: err.message, connection: name }, "redis connection error; reconnecting"));
   const store = new RedisStore(redis, config.redis.prefix);
-  for (const a of config.agents) await store.upsertAgent({ jid: a.jid, name: a.name, skills: skillNames(a.skills), levels: skillLevels(a.skills), maxChats: a.maxChats });
-  await store.reindex();
+  // Started while Redis restarts (a standby replacing a killed instance): wait for it rather than exit.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      for (const a of config.agents) await store.upsertAgent({ jid: a.jid, name: a.name, skills: skillNames(a.skills), levels: skillLevels(a.skills), maxChats: a.maxChats });
+      await store.reindex();
+      break;
+    } catch (err) {
+      if (attempt >= 60) throw err;
+      log.warn({ err: (err as Error).message, attempt }, "redis not ready at start; retrying");
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
   const cti = createCti({
     store, guestDomain: config.guestDomain, now: Date.now, graceSeconds: config.customerGraceSeconds, tiers: config.priorities,
     queues: config.queues.map((q) => queueOf(config, q)),
@@ -94,7 +107,7 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
   // away) this one keeps trying, as a standby that shares the Redis state. A refused stream disconnects
   // and xmpp.js's reconnect retries; a refused TCP connection leaves the entity offline, so we retry.
   let stopping = false;
-  const connect = (): Promise<void> => entity.start().then(() => undefined, (err: Error) => {
+  const connect = (): Promise<void> => startEntity(entity).then(() => undefined, (err: Error) => {
     log.info({ err: err.message }, "not connected to the XMPP server (another instance holds it, or it is away); retrying");
     if (!stopping && entity.status === "offline") setTimeout(() => void connect(), RECONNECT_MS);
   });
@@ -122,3 +135,35 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
 }
 
 export type RunningComponent = Awaited<ReturnType<typeof startComponent>>;
+
+/**
+ * entity.start() without xmpp.js's dangling promise: start() listens for "online" (rejecting on the next
+ * "error") before it opens the stream, and when the open fails (Prosody resets the socket as it goes down)
+ * it throws the open's error and leaves that promise rejected with no handler, an unhandled rejection
+ * that ends the process. Here both are awaited together.
+ */
+function startEntity(entity: ReturnType<typeof component>): Promise<void> {
+  if (entity.status !== "offline") return Promise.reject(new Error("Connection is not offline"));
+  const conn = entity as unknown as {
+    options: { service: string; domain: string; lang?: string };
+    connect(service: string): Promise<unknown>;
+    open(o: { domain: string; lang?: string }): Promise<unknown>;
+  };
+  const { service, domain, lang } = conn.options;
+  const online = new Promise<void>((resolve, reject) => {
+    const done = (err?: unknown) => {
+      entity.off("online", onOnline);
+      entity.off("error", onError);
+      if (err) reject(err); else resolve();
+    };
+    const onOnline = () => done();
+    const onError = (err: unknown) => done(err);
+    entity.on("online", onOnline);
+    entity.on("error", onError);
+  });
+  const opened = (async () => {
+    await conn.connect(service);
+    await conn.open({ domain, lang });
+  })();
+  return Promise.all([opened, online]).then(() => undefined);
+}
