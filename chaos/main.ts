@@ -5,8 +5,9 @@ import { runChaos } from "./run.js";
 
 const cycles = Number(process.env.CHAOS_CYCLES ?? 32);
 const cycleSeconds = process.env.CHAOS_CYCLE_SECONDS ? Number(process.env.CHAOS_CYCLE_SECONDS) : undefined;
+const foldEvery = process.env.CHAOS_FOLD_EVERY ? Number(process.env.CHAOS_FOLD_EVERY) : undefined;
 const started = Date.now();
-const report = await runChaos({ cycles, cycleSeconds, log: (line) => console.log(`${((Date.now() - started) / 1000).toFixed(0).padStart(5)}s ${line}`) })
+const report = await runChaos({ cycles, cycleSeconds, foldEvery, log: (line) => console.log(`${((Date.now() - started) / 1000).toFixed(0).padStart(5)}s ${line}`) })
   .catch((err: Error) => {
     console.error(`chaos: the run could not go on: ${err.stack ?? err.message}`);
     process.exit(2);

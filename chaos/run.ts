@@ -28,6 +28,11 @@ export interface ChaosOptions {
   arrivalsPerSecond?: number;
   /** Seconds between one fault's recovery and the next fault (default 1.5; the recovery itself is waited for first). */
   cycleSeconds?: number;
+  /**
+   * Every this many cycles, customers gone for 30 s whose Redis sessions have all ended are classified and
+   * their records dropped, so a long run keeps a bounded number (default 50).
+   */
+  foldEvery?: number;
   log?: (line: string) => void;
 }
 
@@ -53,6 +58,8 @@ export interface ChaosReport {
   recoverySeconds: Record<string, number[]>;
   /** Per fault kind: how many, median, 90th percentile and worst recovery (s). */
   recoverySummary: Record<string, { n: number; p50: number; p90: number; max: number }>;
+  /** Customers classified (and dropped from memory) during the run rather than at the end. */
+  classifiedDuringRun: number;
   /** Served customers whose seat never received the beginning message (information, not an invariant). */
   servedWithoutBegin: number;
   /** How Redis ended the sessions of customers dropped by a fault (endReason -> count, "live" if not ended). */
@@ -122,6 +129,8 @@ interface Tracked {
   departNotice: boolean;
   dropped: boolean;
   closedByUs: boolean;
+  /** When the client was let go (closed by us or dropped by a fault). */
+  releasedAt?: number;
 }
 
 /** A full garbage collection before each resource sample, so the heap figure is what is really kept. */
@@ -176,7 +185,7 @@ async function startClient(c: Client, timeoutMs = 10_000): Promise<void> {
   }
 }
 
-export async function runChaos({ cycles, arrivalsPerSecond = 8, cycleSeconds = 1.5, log = () => {} }: ChaosOptions): Promise<ChaosReport> {
+export async function runChaos({ cycles, arrivalsPerSecond = 8, cycleSeconds = 1.5, foldEvery = 50, log = () => {} }: ChaosOptions): Promise<ChaosReport> {
   const started = Date.now();
   const runDir = mkdtempSync(join(tmpdir(), "switchboard-chaos-"));
   const ports = { c2s: await freePort(), http: await freePort(), component: await freePort(), redis: await freePort(), web: await freePort() };
@@ -367,6 +376,7 @@ export async function runChaos({ cycles, arrivalsPerSecond = 8, cycleSeconds = 1
     const release = () => {
       if (!t.client) return;
       t.client = undefined;
+      t.releasedAt = Date.now();
       c.stop().catch(() => {});
     };
     const close = () => { t.closedByUs = true; release(); };
@@ -420,6 +430,80 @@ export async function runChaos({ cycles, arrivalsPerSecond = 8, cycleSeconds = 1
         }
       }
     } catch { /* Redis restarting */ }
+  };
+
+  // ---- classification (during the run for customers long gone, at the end for the rest) ----
+  const counts = {
+    acknowledged: 0, assigned: 0, departedOrExpiredWithNotice: 0, droppedWithConnection: 0, stillQueued: 0, lost: 0, duplicated: 0,
+    servedWithoutBegin: 0, ghostsLeftLive: 0, classifiedDuringRun: 0, droppedEndReasons: {} as Record<string, number>,
+    lostDetails: [] as string[], servedWithoutBeginDetails: [] as string[], duplicatedDetails: [] as string[],
+  };
+  const detail = (list: string[], line: string) => { if (list.length < 100) list.push(line); };
+  /** Session hashes by customer JID, for the customers in `jids`. */
+  const readSessions = async (jids: Set<string>) => {
+    const byCustomer = new Map<string, Array<Record<string, string>>>();
+    let cursor = "0";
+    do {
+      const [next, found] = await checker!.scan(cursor, "MATCH", `${config.redis.prefix}s:*`, "COUNT", "1000");
+      cursor = next;
+      const owners = await Promise.all(found.map((k) => checker!.hget(k, "customer")));
+      const mine = found.filter((_, i) => jids.has(owners[i] ?? ""));
+      const hashes = await Promise.all(mine.map((k) => checker!.hgetall(k)));
+      for (const h of hashes) if (h.customer) byCustomer.set(h.customer, [...(byCustomer.get(h.customer) ?? []), h]);
+    } while (cursor !== "0");
+    return byCustomer;
+  };
+  const classify = (t: Tracked, sessions: Array<Record<string, string>>, queued: Set<string>) => {
+    counts.acknowledged++;
+    const assignedSessions = sessions.filter((h) => h.assignedAt);
+    const conflict = t.sessionId ? beginConflicts.get(t.sessionId) : undefined;
+    if (t.seats.length > 1 || conflict || assignedSessions.length > 1) {
+      counts.duplicated++;
+      detail(counts.duplicatedDetails, `${t.jid}: seats told ${t.seats}, begins ${[...(conflict ?? [])]}, sessions ${sessions.map((h) => h.id)}`);
+    }
+    const live = sessions.find((h) => h.state !== "ended");
+    if (t.seats.length) {
+      counts.assigned++;
+      if (t.sessionId && !begins.has(t.sessionId)) {
+        counts.servedWithoutBegin++;
+        const h = sessions.find((x) => x.id === t.sessionId);
+        detail(counts.servedWithoutBeginDetails, `${t.jid}: session ${t.sessionId} state=${h?.state} seat=${h?.seat} endReason=${h?.endReason || "-"}; customer told ended=${t.endedNotice}, dropped=${t.dropped}`);
+      }
+    } else if (t.endedNotice || t.departNotice) counts.departedOrExpiredWithNotice++;
+    else if (live && live.state === "queued" && queued.has(live.id!) && !t.dropped && !t.closedByUs) counts.stillQueued++;
+    else if (t.dropped) {
+      counts.droppedWithConnection++;
+      if (live) counts.ghostsLeftLive++;
+      for (const h of sessions) {
+        const why = h.state === "ended" ? `${h.endReason || "?"}${h.assignedAt ? " (after being assigned)" : ""}` : "live";
+        counts.droppedEndReasons[why] = (counts.droppedEndReasons[why] ?? 0) + 1;
+      }
+    } else {
+      counts.lost++;
+      detail(counts.lostDetails, `customer #${t.n} ${t.jid}: ${sessions.length ? sessions.map((h) => `session ${h.id} state=${h.state} seat=${h.seat || "-"} endReason=${h.endReason || "-"} assignedAt=${h.assignedAt || "-"}`).join("; ") : "no session in Redis"}`);
+    }
+  };
+  /**
+   * Classifies the customers whose client was let go over 30 s ago and whose Redis sessions have all ended:
+   * nothing can change for them any more (a new session needs a join from their JID, which is gone; a begin
+   * is only ever re-sent for a live session). Their records are dropped; the others wait for the next fold.
+   */
+  const fold = async () => {
+    const now = Date.now();
+    const ready = new Set(customers.filter((t) => !t.client && t.releasedAt !== undefined && now - t.releasedAt > 30_000).map((t) => t.jid));
+    if (!ready.size) return;
+    let byCustomer: Map<string, Array<Record<string, string>>>;
+    try { byCustomer = await readSessions(ready); } catch { return; } // Redis restarting: at the next fold
+    const keep: Tracked[] = [];
+    for (const t of customers) {
+      const sessions = ready.has(t.jid) ? (byCustomer.get(t.jid) ?? []) : undefined;
+      if (!sessions || sessions.some((h) => h.state !== "ended")) { keep.push(t); continue; }
+      classify(t, sessions, new Set());
+      counts.classifiedDuringRun++;
+      if (t.sessionId) { begins.delete(t.sessionId); beginConflicts.delete(t.sessionId); }
+    }
+    customers.length = 0;
+    for (const t of keep) customers.push(t);
   };
 
   const rssMB = (pid: number | undefined) => {
@@ -551,6 +635,7 @@ export async function runChaos({ cycles, arrivalsPerSecond = 8, cycleSeconds = 1
         await Promise.all(Array.from({ length: 40 }, (_, k) => customer(k % 2 === 0)));
         await recovery(kind, t0);
       }
+      if ((i + 1) % foldEvery === 0) await fold();
       if ((i + 1) % 100 === 0 && i + 1 < cycles) await sampleResources(i + 1);
       await sleep(cycleSeconds * 1000);
     }
@@ -572,53 +657,16 @@ export async function runChaos({ cycles, arrivalsPerSecond = 8, cycleSeconds = 1
     stopping = true;
 
     // ---- classify ----
-    const byCustomer = new Map<string, Array<Record<string, string>>>();
-    let cursor = "0";
-    do {
-      const [next, found] = await checker.scan(cursor, "MATCH", `${config.redis.prefix}s:*`, "COUNT", "1000");
-      cursor = next;
-      const hashes = await Promise.all(found.map((k) => checker!.hgetall(k)));
-      for (const h of hashes) if (h.customer) byCustomer.set(h.customer, [...(byCustomer.get(h.customer) ?? []), h]);
-    } while (cursor !== "0");
+    const byCustomer = await readSessions(new Set(customers.map((t) => t.jid)));
     const queued = new Set(await checker.zrange(keys.queue("billing"), "0", "-1"));
+    for (const t of customers) classify(t, byCustomer.get(t.jid) ?? [], queued);
 
     const report: ChaosReport = {
-      cycles, faults, acknowledged: 0, assigned: 0, departedOrExpiredWithNotice: 0, droppedWithConnection: 0, stillQueued: 0,
-      lost: 0, duplicated: 0, overCapacity, crashes: 0, crashDetails: [],
-      maxRecoverySeconds: 0, recoverySeconds, recoverySummary: {}, servedWithoutBegin: 0, droppedEndReasons: {}, ghostsLeftLive: 0,
-      lostDetails: [], servedWithoutBeginDetails: [], duplicatedDetails: [], overCapacityDetails: overCapacityDetails.slice(0, 20), durationSeconds: 0,
+      cycles, faults, ...counts, overCapacity, crashes: 0, crashDetails: [],
+      maxRecoverySeconds: 0, recoverySeconds, recoverySummary: {},
+      overCapacityDetails: overCapacityDetails.slice(0, 20), durationSeconds: 0,
       componentProcesses, componentLogLines, resources, componentLogs: logFile,
     };
-    for (const t of customers) {
-      report.acknowledged++;
-      const sessions = byCustomer.get(t.jid) ?? [];
-      const assignedSessions = sessions.filter((h) => h.assignedAt);
-      const conflict = t.sessionId ? beginConflicts.get(t.sessionId) : undefined;
-      if (t.seats.length > 1 || conflict || assignedSessions.length > 1) {
-        report.duplicated++;
-        report.duplicatedDetails.push(`${t.jid}: seats told ${t.seats}, begins ${[...(conflict ?? [])]}, sessions ${sessions.map((h) => h.id)}`);
-      }
-      const live = sessions.find((h) => h.state !== "ended");
-      if (t.seats.length) { report.assigned++; if (t.sessionId && !begins.has(t.sessionId)) {
-        report.servedWithoutBegin++;
-        const h = sessions.find((x) => x.id === t.sessionId);
-        report.servedWithoutBeginDetails.push(`${t.jid}: session ${t.sessionId} state=${h?.state} seat=${h?.seat} endReason=${h?.endReason || "-"}; customer told ended=${t.endedNotice}, dropped=${t.dropped}`);
-      } }
-      else if (t.endedNotice || t.departNotice) report.departedOrExpiredWithNotice++;
-      else if (live && live.state === "queued" && queued.has(live.id!) && !t.dropped && !t.closedByUs) report.stillQueued++;
-      else if (t.dropped) {
-        report.droppedWithConnection++;
-        if (live) report.ghostsLeftLive++;
-        for (const h of sessions) {
-          const why = h.state === "ended" ? `${h.endReason || "?"}${h.assignedAt ? " (after being assigned)" : ""}` : "live";
-          report.droppedEndReasons[why] = (report.droppedEndReasons[why] ?? 0) + 1;
-        }
-      }
-      else {
-        report.lost++;
-        report.lostDetails.push(`customer #${t.n} ${t.jid}: ${sessions.length ? sessions.map((h) => `session ${h.id} state=${h.state} seat=${h.seat || "-"} endReason=${h.endReason || "-"} assignedAt=${h.assignedAt || "-"}`).join("; ") : "no session in Redis"}`);
-      }
-    }
     for (const [kind, values] of Object.entries(recoverySeconds)) {
       const sorted = [...values].sort((a, b) => a - b);
       const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
