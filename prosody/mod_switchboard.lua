@@ -5,6 +5,8 @@
 --   * keeps grants: the component's <begin/> to a seat lets that customer write to it,
 --     <ended/> withdraws the grant;
 --   * bounces every other message to a seat, except from staff;
+--   * refuses strangers' iqs to the seat's clients and every presence of theirs to the seat
+--     (subscriptions, probes, directed presence): see check_iq_to_seat and check_presence_to_seat;
 --   * reports the first legitimate message of a session to the component (<in-service/>);
 --   * tells the component each seat's aggregate presence, and answers its probes.
 -- On every host it tells the component when a customer that contacted it goes away,
@@ -17,6 +19,7 @@ local jid_prep = require "util.jid".prep;
 local new_id = require "util.id".short;
 local new_set = require "util.set".new;
 local errors = require "util.error";
+local rostermanager = require "core.rostermanager";
 
 local pairs, ipairs = pairs, ipairs;
 
@@ -24,6 +27,7 @@ local xmlns_sb = "urn:switchboard:0";
 
 local host = module.host;
 local user_sessions = prosody.hosts[host].sessions;
+local full_sessions = prosody.full_sessions;
 
 local component = module:get_option_string("switchboard_component");
 if not component then
@@ -48,11 +52,26 @@ local sb_errors = errors.init(module.name, {
 		text = "This agent only accepts messages from the customer assigned by the contact center. "
 			.."To reach an agent, write to a queue such as "..example_queue..".";
 	};
+	-- Fixed texts: a refusal never echoes anything the sender sent (only the id an iq reply needs).
+	["not-assigned-iq"] = {
+		type = "cancel", condition = "forbidden",
+		text = "This agent only accepts requests from the customer assigned by the contact center. "
+			.."To reach an agent, write to a queue such as "..example_queue..".";
+	};
+	["not-assigned-presence"] = {
+		type = "cancel", condition = "forbidden",
+		text = "This agent only shares presence with the customer assigned by the contact center. "
+			.."To reach an agent, write to a queue such as "..example_queue..".";
+	};
 });
 
 -- seat bare JID -> customer bare JID -> { session = id, in_service = bool }.
 -- Shared so that a module reload keeps the sessions in progress.
 local grants = module:shared("grants");
+-- seat bare JID -> full JID of a customer -> true: its directed available presence reached the seat
+-- while it was granted, so its unavailable still may after the grant ended (or the seat's client
+-- would show it online for ever). Shared like the grants.
+local directed = module:shared("directed");
 -- seat bare JID -> last aggregate sent to the component ("show/status", show "unavailable" when offline).
 local announced = {};
 
@@ -89,6 +108,7 @@ local function announce(username, to, force)
 	announced[seat] = state;
 	if not show then
 		grants[seat] = nil; -- a logged-out seat serves nobody
+		directed[seat] = nil; -- and its clients, gone, showed nobody's presence
 	end
 	local presence = st.presence({ from = seat, to = to or component, type = show == nil and "unavailable" or nil });
 	if show and show ~= "" then presence:text_tag("show", show); end
@@ -144,6 +164,18 @@ local function handle_component_message(seat, stanza)
 	end
 end
 
+-- Staff: the seat's own server, every seat (the seat's own other resources too), the supervisors,
+-- and the contact center (its domain and its queue JIDs).
+local function is_staff(jid)
+	local bare = jid_bare(jid);
+	return bare == host or seats:contains(bare) or staff:contains(bare) or jid_host(jid) == component;
+end
+
+-- The grant of `seat` to the sender `from`, if any (by bare JID, as the beginning message names it).
+local function grant_of(seat, from)
+	return grants[seat] and grants[seat][jid_bare(from)];
+end
+
 -- The seat's check: only staff and the assigned customer reach a seat.
 local function check_message_to_seat(event)
 	local origin, stanza = event.origin, event.stanza;
@@ -156,10 +188,9 @@ local function check_message_to_seat(event)
 		handle_component_message(seat, stanza);
 		return;
 	end
-	local sender = jid_bare(from);
-	if sender == host or seats:contains(sender) or staff:contains(sender) then return; end -- staff
+	if is_staff(from) then return; end
 
-	local grant = grants[seat] and grants[seat][sender];
+	local grant = grant_of(seat, from);
 	if grant then
 		if not grant.in_service and stanza:get_child("body") then
 			grant.in_service = true;
@@ -183,6 +214,116 @@ local function note_seat_reply(event)
 		grant.answered = true;
 		report("answered", seat, grant.session);
 	end
+end
+
+-- iqs. Those to a seat's bare JID are left alone: Prosody answers them itself on the user's behalf
+-- (disco, ping, and whatever other modules a deployment adds, such as vCards), and delivers none to
+-- the agent's clients, unhandled ones get service-unavailable from the server; the agent's public
+-- account data is no secret, and refusing them would tell nothing more than "write to a queue".
+-- Those to a full JID reach one of the agent's clients: a get or set from a stranger (not staff,
+-- not the granted customer) is refused with forbidden; a result or error is dropped without a
+-- reply (answering one could loop), unless it answers a request that very client sent to that JID
+-- (the agent's client asking a file-upload service, a proxy, or anyone else: the seat chose to ask).
+
+-- A seat's requests still owed a reply, per client session: "to id" -> true, [0] = how many.
+-- Bounded: past max_owed (a client whose requests are never answered), the oldest are forgotten
+-- wholesale, and a reply to one of those is dropped like any stranger's.
+local max_owed = 128;
+
+-- A seat's client sends an iq get/set to someone who is not staff: its reply may come back.
+local function note_seat_request(event)
+	local origin, stanza = event.origin, event.stanza;
+	local to, iq_type = stanza.attr.to, stanza.attr.type;
+	if not to or (iq_type ~= "get" and iq_type ~= "set") or not is_seat_session(origin) or is_staff(to) then return; end
+	local owed = origin.switchboard_owed;
+	if not owed or owed[0] >= max_owed then
+		owed = { [0] = 0 };
+		origin.switchboard_owed = owed;
+	end
+	local key = to.." "..(stanza.attr.id or "");
+	if not owed[key] then
+		owed[key] = true;
+		owed[0] = owed[0] + 1;
+	end
+end
+
+local function check_iq_to_seat(event)
+	local origin, stanza = event.origin, event.stanza;
+	local to = stanza.attr.to;
+	if not seats:contains(jid_bare(to)) then return; end
+	local from = stanza.attr.from or host;
+	if is_staff(from) or grant_of(jid_bare(to), from) then return; end
+	local iq_type = stanza.attr.type;
+	if iq_type == "get" or iq_type == "set" then
+		origin.send(st.error_reply(stanza, sb_errors.new("not-assigned-iq")));
+		return true;
+	end
+	local session = full_sessions[to];
+	local owed = session and session.switchboard_owed;
+	local key = from.." "..(stanza.attr.id or "");
+	if owed and owed[key] then -- the answer to this client's own request
+		owed[key] = nil;
+		owed[0] = owed[0] - 1;
+		return;
+	end
+	module:log("debug", "dropped an unsolicited iq %s from %s to seat %s", tostring(iq_type), from, to);
+	return true;
+end
+
+-- Presence to a seat, bare or full JID. From a stranger none reaches the agent's clients, nor the
+-- seat's roster or presence: not subscribe, subscribed, unsubscribe, unsubscribed, probe, nor
+-- directed available or unavailable presence. Those that ask something (subscribe, probe,
+-- directed presence, anything invalid) get forbidden; subscribed, unsubscribe and unsubscribed only
+-- answer or withdraw about the sender's own roster, as RFC 6121 lets a server ignore them silently
+-- when nothing is pending, and errors are never answered (loops). Staff, the component (its probes
+-- and bounces go on to handle_presence_from_component), the seat's own broadcasts (no `to`) and the
+-- granted customer pass to mod_presence untouched.
+local silent_presence = { error = true, subscribed = true, unsubscribe = true, unsubscribed = true };
+local function check_presence_to_seat(event)
+	local origin, stanza = event.origin, event.stanza;
+	local to = stanza.attr.to;
+	if not to then return; end -- the seat's own presence broadcast
+	local seat = jid_bare(to);
+	if not seats:contains(seat) then return; end
+	local from = stanza.attr.from or host;
+	if is_staff(from) then return; end
+	local presence_type = stanza.attr.type;
+	if grant_of(seat, from) then
+		if presence_type == nil then
+			directed[seat] = directed[seat] or {};
+			directed[seat][from] = true;
+		elseif presence_type == "unavailable" and directed[seat] then
+			directed[seat][from] = nil;
+		end
+		return;
+	end
+	if presence_type == "unavailable" and directed[seat] and directed[seat][from] then
+		directed[seat][from] = nil; -- a former customer leaves: the end of a presence the seat was shown
+		return;
+	end
+	if presence_type == "unsubscribe" or presence_type == "unsubscribed" then
+		-- Roster state left from before the seat was guarded (or set by an admin) only loosens here:
+		-- apply it, as mod_presence would, so the seat stops sharing presence with this stranger,
+		-- with the roster push to the agent's clients but without the stanza itself.
+		local username, contact = seat:match("^[^@]+"), jid_bare(from);
+		local changed;
+		if presence_type == "unsubscribe" then
+			changed = rostermanager.process_inbound_unsubscribe(username, host, contact);
+		else
+			changed = rostermanager.process_inbound_subscription_cancellation(username, host, contact);
+		end
+		if changed then rostermanager.roster_push(username, host, contact); end
+	end
+	if not silent_presence[presence_type] then
+		origin.send(st.error_reply(stanza, sb_errors.new("not-assigned-presence")));
+	end
+	if origin.directed then
+		-- mod_presence noted the refused presence on the sender's session; forget it, or the
+		-- sender's going offline would send the seat an unavailable to refuse again.
+		origin.directed[to] = nil;
+	end
+	module:log("debug", "refused a presence %s from %s to seat %s", presence_type or "available", from, to);
+	return true;
 end
 
 -- Probes and bounced presences from the component to a seat; neither concerns mod_presence.
@@ -238,10 +379,16 @@ end
 if seats_here > 0 then
 	module:hook("message/bare", check_message_to_seat, 50); -- before mod_carbons, mod_mam, mod_message
 	module:hook("message/full", check_message_to_seat, 50);
+	module:hook("iq/full", check_iq_to_seat, 50); -- before mod_iq
 	module:hook("presence/bare", handle_presence_from_component, 50); -- before mod_presence
+	module:hook("presence/bare", check_presence_to_seat, 40); -- after the component's, before mod_presence
+	module:hook("presence/full", check_presence_to_seat, 40);
 	module:hook("iq/host", handle_report_reply, 10); -- before mod_iq, which would find no handler for them
 	module:hook("pre-message/bare", note_seat_reply, 900); -- only observes
 	module:hook("pre-message/full", note_seat_reply, 900);
+	for _, to_type in ipairs({ "bare", "full", "host" }) do
+		module:hook("pre-iq/"..to_type, note_seat_request, 900); -- only observes
+	end
 	module:wrap_event("presence/bare", after_seat_broadcast);
 	module:log("info", "guarding %d seat(s) for component %s", seats_here, component);
 end

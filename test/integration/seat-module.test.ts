@@ -18,6 +18,9 @@ const AGENTS = [
   { jid: "dave@acme.test", password: "dave-pw", skills: [], maxChats: 1 },
 ];
 const STANZAS = NS.STANZAS;
+/** A namespace the test clients answer with an empty result, standing in for file transfer, Jingle... */
+const NS_TEST = "urn:example:switchboard-test";
+const SUPERVISOR = { jid: "sam@acme.test", password: "sam-pw" }; // startTestStack's supervisor
 
 let stack: TestStack;
 let cc: Component;
@@ -86,6 +89,44 @@ async function nextAggregate(seat: string): Promise<string> {
   return p.attrs.type === "unavailable" ? "unavailable" : p.getChildText("show") ?? "online";
 }
 
+/** Sends an iq get/set (or a result) with `NS_TEST`'s element; resolves to its id. */
+async function sendIq(from: Client, to: string, type: "get" | "set" | "result" = "get") {
+  const id = nextId("iq");
+  const x = xmlFor(from);
+  await from.send(type === "result" ? x("iq", { to, type, id }) : x("iq", { to, type, id }, x("q", { xmlns: NS_TEST })));
+  return id;
+}
+
+const reply = (c: Client, name: "iq" | "presence", id: string) => waitFor(c, (s) => s.is(name) && s.attrs.id === id);
+
+/** A refusal by the seat module: forbidden (cancel) from `from`, a fixed human text, nothing of the sender's echoed. */
+function expectRefused(stanza: Element, from: string, text: RegExp) {
+  expect(stanza.attrs.type).toBe("error");
+  expect(stanza.attrs.from).toBe(from);
+  expect(stanza.getChildElements().map((c) => c.name)).toEqual(["error"]);
+  const e = stanza.getChild("error")!;
+  expect(e.attrs.type).toBe("cancel");
+  expect(e.getChild("forbidden", STANZAS)).toBeDefined();
+  expect(e.getChildText("text", STANZAS)).toMatch(text);
+}
+const REQUEST_TEXT = /only accepts requests from the customer assigned.*billing@cc\.acme\.test/;
+const PRESENCE_TEXT = /only shares presence with the customer assigned.*billing@cc\.acme\.test/;
+
+/** What `seat` received from `other`'s bare JID (any resource), e.g. after a barrier. */
+const receivedFrom = (seat: Client, other: Client) => received(seat).filter((s) => s.attrs.from?.split("/")[0] === bareJid(other));
+
+/** Makes `c` answer iq get and set in `NS_TEST` with an empty result, as a client that supports the feature. */
+function answersTestIqs(c: Client) {
+  c.iqCallee.get(NS_TEST, "q", () => true);
+  c.iqCallee.set(NS_TEST, "q", () => true);
+}
+
+async function supervisor(): Promise<Client> {
+  const c = await connectAccount(stack.config, SUPERVISOR.jid, SUPERVISOR.password);
+  opened.push(c);
+  return c;
+}
+
 function presence(c: Client, show?: string) {
   const x = xmlFor(c);
   return c.send(show ? x("presence", {}, x("show", {}, show)) : x("presence"));
@@ -98,6 +139,7 @@ beforeAll(async () => {
   cc.iqCallee.set(NS.SB, "answered", () => true);
   cc.iqCallee.set(NS.SB, "end", () => true);
   alice = await agent("alice@acme.test");
+  answersTestIqs(alice);
   await presence(alice);
 });
 
@@ -222,6 +264,148 @@ describe("mod_switchboard", () => {
     expect(gone.attrs).toMatchObject({ type: "unavailable", to: ccDomain() });
     // The silent guest left well before the customer even connected.
     expect(received(cc).filter((s) => s.attrs.from === silentJid)).toEqual([]);
+  });
+
+  it("refuses a guest's iq get to a seat's full JID with forbidden and a human text, and the seat's client receives nothing", async () => {
+    const stranger = await guest();
+    const id = await sendIq(stranger, fullJid(alice));
+    expectRefused(await reply(stranger, "iq", id), fullJid(alice), REQUEST_TEXT);
+    await barrier(cc, alice, fullJid(alice), ccDomain());
+    expect(receivedFrom(alice, stranger)).toEqual([]);
+  });
+
+  it("drops a stranger's unsolicited iq result to a seat's full JID without delivering or answering it", async () => {
+    const stranger = await guest();
+    const result = await sendIq(stranger, fullJid(alice), "result");
+    // Prosody handles the stranger's stanzas in order: a reply to the result would come before this refusal.
+    const marker = await sendIq(stranger, fullJid(alice));
+    await reply(stranger, "iq", marker);
+    expect(received(stranger).filter((s) => s.attrs.id === result)).toEqual([]);
+    await barrier(cc, alice, fullJid(alice), ccDomain());
+    expect(receivedFrom(alice, stranger)).toEqual([]);
+  });
+
+  it("still delivers to a seat's client the answer to its own iq to someone who is not its customer", async () => {
+    const other = await guest();
+    answersTestIqs(other);
+    const id = await sendIq(alice, fullJid(other));
+    const answer = await reply(alice, "iq", id);
+    expect(answer.attrs).toMatchObject({ type: "result", from: fullJid(other) });
+  });
+
+  it("lets the customer of a beginning message send iqs to the seat's client and get its answers", async () => {
+    const customer = await guest();
+    await begin(alice, customer, "S-iq");
+    const id = await sendIq(customer, fullJid(alice), "set");
+    await waitFor(alice, (s) => s.is("iq") && s.attrs.id === id && s.attrs.from === fullJid(customer));
+    expect((await reply(customer, "iq", id)).attrs).toMatchObject({ type: "result", from: fullJid(alice) });
+    await ended(alice, "S-iq");
+  });
+
+  it("lets a supervisor's iq reach a seat's client", async () => {
+    const sam = await supervisor();
+    const id = await sendIq(sam, fullJid(alice));
+    await waitFor(alice, (s) => s.is("iq") && s.attrs.id === id && s.attrs.from === fullJid(sam));
+    expect((await reply(sam, "iq", id)).attrs).toMatchObject({ type: "result", from: fullJid(alice) });
+  });
+
+  it("refuses a guest's presence subscription to a seat with a presence error, and the seat gets no subscription request", async () => {
+    const stranger = await guest();
+    const id = nextId("subscribe");
+    await send(stranger, "presence", { to: "alice@acme.test", type: "subscribe", id });
+    expectRefused(await reply(stranger, "presence", id), "alice@acme.test", PRESENCE_TEXT);
+    await barrier(cc, alice, fullJid(alice), ccDomain());
+    expect(receivedFrom(alice, stranger)).toEqual([]);
+  });
+
+  it("refuses a guest's directed presence to a seat's client with a presence error, and the client sees nothing", async () => {
+    const stranger = await guest();
+    const id = nextId("directed");
+    await send(stranger, "presence", { to: fullJid(alice), id });
+    expectRefused(await reply(stranger, "presence", id), fullJid(alice), PRESENCE_TEXT);
+    await barrier(cc, alice, fullJid(alice), ccDomain());
+    expect(receivedFrom(alice, stranger)).toEqual([]);
+  });
+
+  it("refuses a guest's presence probe of a seat, so the seat's presence is not revealed", async () => {
+    const stranger = await guest();
+    const id = nextId("probe");
+    await send(stranger, "presence", { to: "alice@acme.test", type: "probe", id });
+    expectRefused(await reply(stranger, "presence", id), "alice@acme.test", PRESENCE_TEXT);
+    await barrier(alice, stranger, fullJid(stranger)); // anything alice's server sent the stranger is there by now
+    expect(receivedFrom(stranger, alice).filter((s) => s.is("presence") && s.attrs.type !== "error")).toEqual([]);
+  });
+
+  it("lets the customer of a beginning message send directed presence to the seat's client", async () => {
+    const customer = await guest();
+    await begin(alice, customer, "S-presence");
+    const id = nextId("directed");
+    await send(customer, "presence", { to: fullJid(alice), id });
+    const p = await waitFor(alice, (s) => s.is("presence") && s.attrs.id === id);
+    expect(p.attrs.from).toBe(fullJid(customer));
+    await ended(alice, "S-presence");
+  });
+
+  it("still passes a former customer's unavailable presence after its session ended, so the seat shows no ghost", async () => {
+    const customer = await guest();
+    await begin(alice, customer, "S-ghost");
+    await send(customer, "presence", { to: fullJid(alice) });
+    await waitFor(alice, (s) => s.is("presence") && s.attrs.from === fullJid(customer) && !s.attrs.type);
+    await ended(alice, "S-ghost");
+    const customerJid = fullJid(customer);
+    await customer.stop(); // Prosody sends the seat its unavailable: the customer had sent it presence
+    await waitFor(alice, (s) => s.is("presence") && s.attrs.from === customerJid && s.attrs.type === "unavailable");
+  });
+
+  it("applies a former customer's unsubscribe to the seat's roster without showing the seat the stanza", async () => {
+    const customer = await guest();
+    const customerBare = bareJid(customer);
+    await begin(alice, customer, "S-roster");
+    await send(customer, "presence", { to: "alice@acme.test", type: "subscribe" }); // granted: allowed
+    await waitFor(alice, (s) => s.is("presence") && s.attrs.type === "subscribe" && s.attrs.from === customerBare);
+    await send(alice, "presence", { to: customerBare, type: "subscribed" });
+    const rosterItem = async () => {
+      const id = nextId("roster");
+      const x = xmlFor(alice);
+      await alice.send(x("iq", { type: "get", id }, x("query", { xmlns: "jabber:iq:roster" })));
+      const result = await reply(alice, "iq", id);
+      return result.getChild("query")!.getChildren("item").find((i) => i.attrs.jid === customerBare)?.attrs.subscription;
+    };
+    expect(await rosterItem()).toBe("from"); // handled after alice's subscribed: same connection
+    await ended(alice, "S-roster");
+    await send(customer, "presence", { to: "alice@acme.test", type: "unsubscribe" });
+    // The customer's stanzas are handled in order: once a refused one is answered, the unsubscribe was handled.
+    const marker = await sendIq(customer, fullJid(alice));
+    await reply(customer, "iq", marker);
+    expect(await rosterItem()).toBe("none");
+    await barrier(cc, alice, fullJid(alice), ccDomain());
+    expect(receivedFrom(alice, customer).filter((s) => s.is("presence") && s.attrs.type === "unsubscribe")).toEqual([]);
+  });
+
+  it("lets a supervisor's presence subscription reach a seat", async () => {
+    const sam = await supervisor();
+    const id = nextId("subscribe");
+    await send(sam, "presence", { to: "alice@acme.test", type: "subscribe", id });
+    const request = await waitFor(alice, (s) => s.is("presence") && s.attrs.id === id);
+    expect(request.attrs).toMatchObject({ type: "subscribe", from: bareJid(sam) });
+  });
+
+  it("lets another seat's directed presence reach a seat's client", async () => {
+    const bob = await agent("bob@acme.test", "presence");
+    const id = nextId("directed");
+    await send(bob, "presence", { to: fullJid(alice), id });
+    const p = await waitFor(alice, (s) => s.is("presence") && s.attrs.id === id);
+    expect(p.attrs.from).toBe(fullJid(bob));
+  });
+
+  it("still shows an agent's resources each other's presence", async () => {
+    const phone = await agent("alice@acme.test", "phone");
+    await presence(phone, "away");
+    await waitFor(alice, (s) => s.is("presence") && s.attrs.from === fullJid(phone) && s.getChildText("show") === "away");
+    await waitFor(phone, (s) => s.is("presence") && s.attrs.from === fullJid(alice) && !s.attrs.type);
+    const phoneJid = fullJid(phone);
+    await phone.stop();
+    await waitFor(alice, (s) => s.is("presence") && s.attrs.from === phoneJid && s.attrs.type === "unavailable");
   });
 
   it("logs no Lua errors or module warnings while doing all of the above", () => {
