@@ -16,6 +16,7 @@ local st = require "util.stanza";
 local jid_bare = require "util.jid".bare;
 local jid_host = require "util.jid".host;
 local jid_prep = require "util.jid".prep;
+local jid_split = require "util.jid".split;
 local new_id = require "util.id".short;
 local new_set = require "util.set".new;
 local errors = require "util.error";
@@ -53,6 +54,10 @@ local sb_errors = errors.init(module.name, {
 			.."To reach an agent, write to a queue such as "..example_queue..".";
 	};
 	-- Fixed texts: a refusal never echoes anything the sender sent (only the id an iq reply needs).
+	["guest-contact"] = {
+		type = "cancel", condition = "forbidden",
+		text = "Visitors can write only to the contact center, such as "..example_queue..".";
+	};
 	["not-assigned-iq"] = {
 		type = "cancel", condition = "forbidden",
 		text = "This agent only accepts requests from the customer assigned by the contact center. "
@@ -368,6 +373,27 @@ local function on_resource_unbind(event)
 	end
 end
 
+-- Anonymous visitors may write only to the contact center: the component and its queues, the seats
+-- (where the seat's check decides), servers and services (no local part), and themselves. Nobody can
+-- be disturbed by a visitor they never dealt with: not registered customers, not supervisors.
+local function check_from_guest(event)
+	local origin, stanza = event.origin, event.stanza;
+	local to = stanza.attr.to;
+	if origin.type ~= "c2s" or origin.host ~= guest_host or not to then return; end
+	local node, to_host = jid_split(to);
+	if not node or to_host == component or seats:contains(jid_bare(to)) or jid_bare(to) == jid_bare(origin.full_jid or "") then return; end
+	-- Refuse aloud what asks something; drop errors, iq results and presence answers quietly.
+	local stanza_type = stanza.attr.type;
+	local asks;
+	if stanza.name == "presence" then
+		asks = stanza_type == nil or stanza_type == "subscribe" or stanza_type == "probe";
+	else
+		asks = stanza_type ~= "error" and stanza_type ~= "result";
+	end
+	if asks then origin.send(st.error_reply(stanza, sb_errors.new("guest-contact"))); end
+	return true;
+end
+
 local seats_here = 0;
 for seat in seats do
 	if jid_host(seat) == host then seats_here = seats_here + 1; end
@@ -396,6 +422,10 @@ end
 for _, kind in ipairs({ "message", "iq", "presence" }) do
 	for _, to_type in ipairs({ "bare", "full", "host" }) do
 		module:hook("pre-"..kind.."/"..to_type, note_contact, 1000); -- only observes, so first
+	end
+	if host == guest_host then
+		module:hook("pre-"..kind.."/bare", check_from_guest, 900);
+		module:hook("pre-"..kind.."/full", check_from_guest, 900);
 	end
 end
 

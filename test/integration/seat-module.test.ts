@@ -408,6 +408,32 @@ describe("mod_switchboard", () => {
     await waitFor(alice, (s) => s.is("presence") && s.attrs.from === phoneJid && s.attrs.type === "unavailable");
   });
 
+  it("refuses an anonymous visitor's message, iq, subscription and directed presence to an account that is no seat, which receives none of them", async () => {
+    const sam = await supervisor();
+    const stranger = await guest();
+    const ids = [await chat(stranger, bareJid(sam), "hello"), await sendIq(stranger, fullJid(sam))];
+    for (const [to, type] of [[bareJid(sam), "subscribe"], [fullJid(sam), undefined]] as const) {
+      const id = nextId("presence");
+      await send(stranger, "presence", { to, type, id });
+      ids.push(id);
+    }
+    for (const id of ids) {
+      const refusal = await waitFor(stranger, (s) => s.attrs.id === id);
+      expectRefused(refusal, refusal.attrs.from!, /Visitors can write only to the contact center, such as billing@cc\.acme\.test/);
+    }
+    await barrier(cc, sam, fullJid(sam), ccDomain());
+    expect(receivedFrom(sam, stranger)).toEqual([]);
+  });
+
+  it("lets an anonymous visitor reach its own server and the contact center", async () => {
+    const visitor = await guest();
+    const ping = nextId("ping");
+    await send(visitor, "iq", { to: stack.config.guestDomain, type: "get", id: ping }, xmlFor(visitor)("ping", { xmlns: NS.PING }));
+    expect((await reply(visitor, "iq", ping)).attrs.type).toBe("result");
+    const id = await chat(visitor, `billing@${ccDomain()}`, "hi");
+    await waitFor(cc, (s) => s.is("message") && s.attrs.id === id && s.attrs.from === fullJid(visitor));
+  });
+
   it("logs no Lua errors or module warnings while doing all of the above", () => {
     const output = stack.prosodyOutput();
     expect(output).not.toMatch(/traceback|error in|switchboard/i);
