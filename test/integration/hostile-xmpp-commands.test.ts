@@ -85,7 +85,7 @@ describe("an unknown queue: item-not-found, whatever is sent to it", () => {
     const c = await h.guest();
     const to = `${name}@${CC}`;
     const reply = await send(c, to);
-    expectError(reply, NOT_FOUND, name.length > 100 ? [name.slice(0, 64)] : []);
+    expectError(reply, NOT_FOUND, [name.slice(0, 64)]); // in the error's text: never (the addresses may name it)
     if (kind.startsWith("presence")) {
       // and no available presence (or subscribed) from the unknown queue, ever: a ping after it tells
       await timedIq(c, CC, "get", xmlFor(c)("ping", { xmlns: NS.PING }));
@@ -103,7 +103,7 @@ describe("disco nodes on cc", () => {
   it.each(unknownRows)("%s", async (_name, node, kind) => {
     const c = await h.guest();
     const reply = await timedIq(c, CC, "get", xmlFor(c)("query", { xmlns: kind === "disco#info" ? NS.DISCO_INFO : NS.DISCO_ITEMS, node }));
-    expectError(reply, NOT_FOUND, node.length > 100 ? [node.slice(0, 64)] : []);
+    expectError(reply, NOT_FOUND, node.length >= 5 ? [node.slice(0, 64)] : []);
   });
 
   const AGENT_NODES = [COMMAND.endSession, COMMAND.endWrapUp, COMMAND.transfer, COMMAND.pause, COMMAND.ready];
@@ -156,7 +156,7 @@ describe("ad-hoc commands: unknown nodes are item-not-found for anyone", () => {
   const rows = NODES.flatMap((node) => (["guest", "alice", "sam"] as Who[]).map((who) => [`${node === null ? "no node attribute" : label(node)} from ${who}`, node, who] as const));
   it.each(rows)("%s", async (_name, node, who) => {
     const c = await client(who);
-    expectError(await command(c, node, { action: "execute" }), NOT_FOUND, node && node.length > 100 ? [node.slice(0, 64)] : []);
+    expectError(await command(c, node, { action: "execute" }), NOT_FOUND, node && node.length >= 5 ? [node.slice(0, 64)] : []);
   });
 });
 
@@ -248,7 +248,7 @@ describe("ad-hoc commands: an unknown action is bad-request with <bad-action/>",
   it.each(rows)("%s", async (_name, action, who, node) => {
     const c = await client(who);
     const reply = await command(c, node, { action });
-    expectError(reply, BAD, action.length > 100 ? [action.slice(0, 64)] : []);
+    expectError(reply, BAD, action.length >= 6 && !/cancel/i.test(action) ? [action.slice(0, 64)] : []);
     expect(badAction(reply)).toBeTruthy();
     expect((await agentState(ALICE)).state).toBe("ready");
   });
@@ -285,13 +285,14 @@ describe("transfer: targets that are not another ready agent or a queue", () => 
     if (expected === "bob") await h.agent(BOB);
     if (name.includes("bob is away")) await h.agent(BOB, "away");
     const c = await client("alice");
-    const reply = await command(c, COMMAND.transfer, { action: "complete", form: { type: "submit", fields: { session, target: target(customer.jid!.toString()), note: "n" } } });
+    const to = target(customer.jid!.toString());
+    const reply = await command(c, COMMAND.transfer, { action: "complete", form: { type: "submit", fields: { session, target: to, note: "n" } } });
     if (expected === "bob") {
       expect(statusOf(reply)).toBe("completed");
       expect(await h.r().app.cti.session(session)).toMatchObject({ state: "assigned", seat: BOB });
       return;
     }
-    expectError(reply, expected, ["z".repeat(64)]);
+    expectError(reply, expected, to.length > 8 ? [to.slice(0, 64)] : []);
     expect(await h.r().app.cti.session(session)).toMatchObject({ state: "assigned", seat: ALICE });
   });
 

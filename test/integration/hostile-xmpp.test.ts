@@ -231,3 +231,13 @@ describe("at the bounds (32 levels, 1,000 elements): processed as usual", () => 
     expect(ms).toBeLessThan(1000);
   });
 });
+
+describe("Prosody's own limit (more in bad-input-cases)", () => {
+  it("a 300 KB join-queue closes that client's stream with policy-violation; the component never sees it", async () => {
+    const c = await h.guest();
+    const closed = new Promise<{ condition: string }>((resolve) => c.on("error", (e: { name?: string; condition: string }) => { if (e.name === "StreamError") resolve(e); }));
+    await c.write(stanza("iq", { type: "set", to: BILLING, id: nextId("big") }, joinForm([["subject", ">".repeat(300_000)]])));
+    expect((await closed).condition).toBe("policy-violation");
+    expect(await h.r().app.cti.sessionOf(c.jid!.toString())).toBeNull();
+  });
+});
