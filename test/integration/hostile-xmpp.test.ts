@@ -15,7 +15,8 @@ import type { Element } from "@xmpp/xml";
 import {
   BILLING, CC, NS, SB, WG, el, escAttr, escText, exchange, expectError, hostileSuite, joinForm, label, nest, rawIq, siblings, stanza,
 } from "../helpers/hostile.js";
-import { nextId } from "../helpers/xmpp.js";
+import { errorOf } from "../helpers/stack.js";
+import { nextId, waitFor } from "../helpers/xmpp.js";
 
 const h = hostileSuite();
 
@@ -92,6 +93,23 @@ describe("escaping-heavy payloads: the exact error, small, nothing echoed", () =
       expect(reply.toString().length).toBeLessThan(4096);
       expect(reply.getChildText("body")!.includes(echoOf(text))).toBe(false);
     });
+});
+
+describe("the largest form the limits allow, all escaping: accepted, relayed to the seat intact", () => {
+  // 20 fields of 1,000 characters: the beginning message carries them escaped (up to 6 bytes each)
+  // twice over (body and form), still far under what Prosody accepts from the component (512 KB).
+  it.each(UNITS)("20 fields of 1,000 x %s", async (_name, unit) => {
+    const c = await h.guest();
+    const value = unit.repeat(Math.ceil(1000 / unit.length)).slice(0, 1000);
+    const fields: Array<[string, string]> = [["name", value], ["subject", value], ...Array.from({ length: 18 }, (_, i): [string, string] => [`f${i}`, value])];
+    const { reply, ms } = await rawIq(c, BILLING, "set", joinForm(fields));
+    expect(ms).toBeLessThan(1000);
+    const session = reply.getChild(SB.session, NS.SB)?.attrs.id;
+    expect(session).toBeTruthy();
+    const begin = await waitFor(h.alice(), (s) => s.getChild(SB.begin, NS.SB)?.attrs.session === session, 3000, "the beginning message");
+    const form = Object.fromEntries(begin.getChild(SB.begin, NS.SB)!.getChild("x", NS.DATA)!.getChildren("field").map((f) => [f.attrs.var, f.getChildText("value")]));
+    expect(form).toEqual(Object.fromEntries(fields.map(([k]) => [k, value.trim()])));
+  });
 });
 
 // -------------------------------------------------------------------------------------------------
@@ -239,5 +257,32 @@ describe("Prosody's own limit (more in bad-input-cases)", () => {
     await c.write(stanza("iq", { type: "set", to: BILLING, id: nextId("big") }, joinForm([["subject", ">".repeat(300_000)]])));
     expect((await closed).condition).toBe("policy-violation");
     expect(await h.r().app.cti.sessionOf(c.jid!.toString())).toBeNull();
+  });
+});
+
+describe("iq shape: Prosody refuses an iq without exactly one payload, a type or an id before the component sees it", () => {
+  const CHILDREN = "Incorrect number of children for IQ stanza";
+  const rows: Array<[string, string, string | undefined, string, string, boolean]> = [
+    ["no payload (get)", CC, "get", "", CHILDREN, true],
+    ["no payload (set)", BILLING, "set", "", CHILDREN, true],
+    ["text only", CC, "get", escText(">".repeat(1000)), CHILDREN, true],
+    ["two pings", CC, "get", `<ping xmlns='${NS.PING}'/><ping xmlns='${NS.PING}'/>`, CHILDREN, true],
+    ["two children, the first of 140,000 '>'", CC, "get", `${unknownText(">".repeat(140_000))}<ping xmlns='${NS.PING}'/>`, CHILDREN, true],
+    ["two children to billing, the first a join-queue", BILLING, "set", `${joinForm([["subject", "two"]])}<ping xmlns='${NS.PING}'/>`, CHILDREN, true],
+    ["two children, the first 30,000 levels deep", CC, "get", `${nest(29_999)}<ping xmlns='${NS.PING}'/>`, CHILDREN, true],
+    ["600 + 600 children in two payloads", CC, "get", `<a>${siblings(600)}</a><b>${siblings(600)}</b>`, CHILDREN, true],
+    ["type 'bogus'", CC, "bogus", `<ping xmlns='${NS.PING}'/>`, "Invalid IQ type", true],
+    ["no type", CC, undefined, `<ping xmlns='${NS.PING}'/>`, "Invalid IQ type", true],
+    ["no id", CC, "get", `<ping xmlns='${NS.PING}'/>`, "Missing required 'id' attribute", false],
+  ];
+  it.each(rows)("%s", async (_name, to, type, payload, text, withId) => {
+    const c = await h.guest();
+    const id = nextId("shape");
+    const { reply, ms } = await exchange(c, stanza("iq", { type, to, id: withId ? id : undefined }, payload),
+      withId ? (s) => s.attrs.id === id : (s) => s.is("iq") && s.attrs.type === "error" && !s.attrs.id);
+    expect(ms).toBeLessThan(1000);
+    expect(errorOf(reply)).toEqual({ type: "modify", condition: "bad-request", text });
+    expect(reply.getChildElements().map((e) => e.name)).toEqual(["error"]);
+    expect(reply.toString().length).toBeLessThan(4096);
   });
 });
