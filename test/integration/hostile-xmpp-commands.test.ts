@@ -254,6 +254,29 @@ describe("ad-hoc commands: an unknown action is bad-request with <bad-action/>",
   });
 });
 
+describe("set-agent-state (sam) with hostile agent JIDs and states: bob's state unchanged", () => {
+  type Fields = (guestJid: string) => Record<string, string>;
+  const rows: Array<[string, Fields, { condition: string; type: string }]> = [
+    ["agent nosuch@acme.test: item-not-found", () => ({ agent: "nosuch@acme.test", state: "not-ready" }), NOT_FOUND],
+    ["agent sam@acme.test (a supervisor): item-not-found", () => ({ agent: SAM, state: "not-ready" }), NOT_FOUND],
+    ["agent <a guest's JID>: item-not-found", (g) => ({ agent: g, state: "offline" }), NOT_FOUND],
+    ["agent __proto__: item-not-found", () => ({ agent: "__proto__", state: "ready" }), NOT_FOUND],
+    ["agent of 10 KB: item-not-found", () => ({ agent: `${"a".repeat(10_000)}@acme.test`, state: "not-ready" }), NOT_FOUND],
+    ["state 'bogus': bad-request", () => ({ agent: BOB, state: "bogus" }), BAD],
+    ["state 'Ready' (the states are lower case): bad-request", () => ({ agent: BOB, state: "Ready" }), BAD],
+    ["state of 10 KB: bad-request", () => ({ agent: BOB, state: "s".repeat(10_000) }), BAD],
+  ];
+  it.each(rows)("%s", async (_name, fields, expected) => {
+    await h.agent(BOB);
+    const stranger = await h.guest();
+    const c = await client("sam");
+    const sent = fields(stranger.jid!.toString());
+    const reply = await command(c, COMMAND.setAgentState, { action: "complete", form: { type: "submit", fields: { ...sent, reason: "hostile" } } });
+    expectError(reply, expected, Object.values(sent).filter((v) => v.length > 100).map((v) => v.slice(0, 64)));
+    expect(await agentState(BOB)).toMatchObject({ state: "ready", reason: "" });
+  });
+});
+
 // -------------------------------------------------------------------------------------------------
 // Transfer
 
