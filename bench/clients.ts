@@ -2,7 +2,7 @@
 import { client, xml, type Client } from "@xmpp/client";
 import { component, xml as componentXml, type Component } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
-import { noDelay } from "../component/xmpp/no-delay.js";
+import { tuneSocket } from "../component/xmpp/tcp-socket.js";
 
 export { xml, componentXml };
 export type { Client, Component, Element };
@@ -16,7 +16,7 @@ export async function connect(port: number, domain: string, username?: string, p
   });
   c.reconnect.stop();
   c.on("error", () => {});
-  noDelay(c); // as browsers do for WebSockets: the bench measures the servers, not the clients' Nagle
+  tuneSocket(c); // as browsers do for WebSockets: the bench measures the servers, not the clients' Nagle
   await c.start();
   return c;
 }
@@ -26,7 +26,7 @@ export async function connectComponent(port: number, domain: string, password: s
   const c = component({ service: `xmpp://127.0.0.1:${port}`, domain, password });
   c.reconnect.stop();
   c.on("error", () => {});
-  noDelay(c);
+  tuneSocket(c);
   await c.start();
   return c;
 }

@@ -19,7 +19,7 @@ import { createHttpApp } from "./http/api.js";
 import { homePage } from "./http/home.js";
 import { WEB_DIR, webConfig } from "./http/web-config.js";
 import { createNotifier } from "./notifier.js";
-import { noDelay } from "./xmpp/no-delay.js";
+import { tuneSocket } from "./xmpp/tcp-socket.js";
 import { registerHandlers } from "./xmpp/router.js";
 import { asSent } from "./xmpp/stanzas.js";
 
@@ -63,7 +63,7 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
   const cc = config.component.domain;
 
   const entity = component({ service: `xmpp://${config.component.host}:${config.ports.component}`, domain: cc, password: config.component.secret });
-  noDelay(entity);
+  tuneSocket(entity);
   const sendRaw = entity.send.bind(entity);
   entity.send = (stanza: Element) => sendRaw(asSent(stanza)); // the iq callee's replies pass here too
   const send = (stanza: Element) => entity.send(stanza);

@@ -8,6 +8,7 @@ import { client, xml as clientXml, type Client } from "@xmpp/client";
 import { component, xml as componentXml, type Component } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
 import type { Config } from "../../component/config.js";
+import { tuneSocket } from "../../component/xmpp/tcp-socket.js";
 
 export type Entity = Client | Component;
 export type Predicate = (stanza: Element) => boolean;
@@ -120,6 +121,7 @@ export async function connectClient({ port, domain, username, password, resource
   });
   xmpp.reconnect.stop(); // a test's stop() must really disconnect
   xmpp.on("error", () => {}); // failures surface through start() and waitFor()
+  tuneSocket(xmpp); // as the component does: characters split between reads stay whole
   track(xmpp, clientXml);
   await xmpp.start();
   return xmpp;
