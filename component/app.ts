@@ -76,12 +76,14 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
   });
 
   let online = false;
+  let connections = 0; // streams opened with Prosody: one more means this instance was cut off and came back
   let wake: () => void = () => undefined;
   entity.on("error", (err) => log.warn({ err: err.message, condition: err.condition }, "xmpp connection error"));
   entity.on("offline", () => { online = false; });
   entity.on("disconnect", () => { online = false; });
   entity.on("online", () => {
     online = true;
+    connections++;
     log.info({ domain: cc }, "connected to the XMPP server");
     // After any restart the truth about agents is in Prosody: ask the seat module.
     for (const jid of agents.keys()) void send(xml("presence", { from: cc, to: jid, type: "probe" })).catch(() => undefined);
@@ -117,6 +119,7 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
     cti, store, redis,
     webPort: (server.address() as AddressInfo).port,
     isOnline: () => online,
+    connections: () => connections,
     async stop() {
       if (stopping) return;
       stopping = true;
