@@ -55,6 +55,7 @@ export function spawnChild(name: string, command: string, args: string[], option
       lines.forEach(line);
     });
     stream.on("end", () => partial && line(partial));
+    stream.on("error", (err) => line(`(${name}'s output: ${err.message})`)); // a pipe error is not the launcher's crash
   }
   let exit: ChildExit | undefined;
   const exited = new Promise<ChildExit>((resolve) => {
