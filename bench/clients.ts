@@ -2,6 +2,7 @@
 import { client, xml, type Client } from "@xmpp/client";
 import { component, xml as componentXml, type Component } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
+import { startEntity } from "../component/xmpp/start-entity.js";
 import { tuneSocket } from "../component/xmpp/tcp-socket.js";
 
 export { xml, componentXml };
@@ -17,7 +18,7 @@ export async function connect(port: number, domain: string, username?: string, p
   c.reconnect.stop();
   c.on("error", () => {});
   tuneSocket(c); // as browsers do for WebSockets: the bench measures the servers, not the clients' Nagle
-  await c.start();
+  await startEntity(c);
   return c;
 }
 
@@ -27,7 +28,7 @@ export async function connectComponent(port: number, domain: string, password: s
   c.reconnect.stop();
   c.on("error", () => {});
   tuneSocket(c);
-  await c.start();
+  await startEntity(c);
   return c;
 }
 

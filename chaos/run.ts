@@ -22,6 +22,7 @@ import { freePort } from "../launcher/ports.js";
 import { registerAccount, startProsody, type RunningProsody } from "../launcher/prosody.js";
 import { startRedis, type RunningRedis } from "../launcher/redis.js";
 import { NS } from "../protocol/names.js";
+import { startEntity } from "../component/xmpp/start-entity.js";
 
 export interface ChaosOptions {
   cycles: number;
@@ -145,46 +146,6 @@ const collectGarbage: () => void = (() => {
 })();
 
 const errorText = (err: unknown) => (err instanceof Error ? (err.stack ?? err.message) : String(err)).split("\n").slice(0, 6).join(" | ");
-
-/**
- * Like xmpp.js's entity.start(), without its flaw: start() creates its "online" promise (which rejects on
- * the entity's next "error") before opening the stream, and when the open fails (a socket reset while
- * Prosody goes down) it throws the open's error and leaves that promise rejected with nobody listening:
- * an unhandled rejection (`Error: read ECONNRESET`) that ended a 200-cycle run at cycle 26. Here the
- * online promise is awaited together with the open, and has a deadline.
- */
-async function startClient(c: Client, timeoutMs = 10_000): Promise<void> {
-  const entity = c as unknown as {
-    options: { service: string; domain: string; lang?: string };
-    connect(service: string): Promise<unknown>;
-    open(o: { domain: string; lang?: string }): Promise<unknown>;
-  };
-  const { service, domain, lang } = entity.options;
-  let settle: (err?: unknown) => void = () => undefined;
-  const online = new Promise<void>((resolve, reject) => {
-    const onOnline = () => settle();
-    const onError = (err: unknown) => settle(err);
-    const timer = setTimeout(() => settle(new Error(`not online after ${timeoutMs} ms`)), timeoutMs);
-    settle = (err?: unknown) => {
-      clearTimeout(timer);
-      c.off("online", onOnline);
-      c.off("error", onError);
-      if (err) reject(err); else resolve();
-    };
-    c.on("online", onOnline);
-    c.on("error", onError);
-  });
-  const opened = (async () => {
-    await entity.connect(service);
-    await entity.open({ domain, lang });
-  })();
-  try {
-    await Promise.all([opened, online]);
-  } catch (err) {
-    settle(err); // whichever failed first, the other is handled by Promise.all
-    throw err;
-  }
-}
 
 export async function runChaos({ cycles, arrivalsPerSecond = 8, cycleSeconds = 1.5, foldEvery = 50, log = () => {} }: ChaosOptions): Promise<ChaosReport> {
   const started = Date.now();
@@ -310,7 +271,7 @@ export async function runChaos({ cycles, arrivalsPerSecond = 8, cycleSeconds = 1
     if (!reconnect) c.reconnect.stop();
     c.on("error", () => {}); // a lost connection is an event: "disconnect"/"offline" below
     try {
-      await startClient(c);
+      await startEntity(c);
     } catch (err) {
       c.reconnect.stop();
       (c as unknown as { socket?: { destroy(): void } | null }).socket?.destroy();

@@ -19,6 +19,7 @@ import { createHttpApp } from "./http/api.js";
 import { homePage } from "./http/home.js";
 import { WEB_DIR, webConfig } from "./http/web-config.js";
 import { createNotifier } from "./notifier.js";
+import { startEntity } from "./xmpp/start-entity.js";
 import { tuneSocket } from "./xmpp/tcp-socket.js";
 import { registerHandlers } from "./xmpp/router.js";
 import { asSent } from "./xmpp/stanzas.js";
@@ -138,35 +139,3 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
 }
 
 export type RunningComponent = Awaited<ReturnType<typeof startComponent>>;
-
-/**
- * entity.start() without xmpp.js's dangling promise: start() listens for "online" (rejecting on the next
- * "error") before it opens the stream, and when the open fails (Prosody resets the socket as it goes down)
- * it throws the open's error and leaves that promise rejected with no handler, an unhandled rejection
- * that ends the process. Here both are awaited together.
- */
-function startEntity(entity: ReturnType<typeof component>): Promise<void> {
-  if (entity.status !== "offline") return Promise.reject(new Error("Connection is not offline"));
-  const conn = entity as unknown as {
-    options: { service: string; domain: string; lang?: string };
-    connect(service: string): Promise<unknown>;
-    open(o: { domain: string; lang?: string }): Promise<unknown>;
-  };
-  const { service, domain, lang } = conn.options;
-  const online = new Promise<void>((resolve, reject) => {
-    const done = (err?: unknown) => {
-      entity.off("online", onOnline);
-      entity.off("error", onError);
-      if (err) reject(err); else resolve();
-    };
-    const onOnline = () => done();
-    const onError = (err: unknown) => done(err);
-    entity.on("online", onOnline);
-    entity.on("error", onError);
-  });
-  const opened = (async () => {
-    await conn.connect(service);
-    await conn.open({ domain, lang });
-  })();
-  return Promise.all([opened, online]).then(() => undefined);
-}

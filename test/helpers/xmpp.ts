@@ -8,6 +8,7 @@ import { client, xml as clientXml, type Client } from "@xmpp/client";
 import { component, xml as componentXml, type Component } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
 import type { Config } from "../../component/config.js";
+import { startEntity } from "../../component/xmpp/start-entity.js";
 import { tuneSocket } from "../../component/xmpp/tcp-socket.js";
 
 export type Entity = Client | Component;
@@ -123,7 +124,7 @@ export async function connectClient({ port, domain, username, password, resource
   xmpp.on("error", () => {}); // failures surface through start() and waitFor()
   tuneSocket(xmpp); // as the component does: characters split between reads stay whole
   track(xmpp, clientXml);
-  await xmpp.start();
+  await startEntity(xmpp);
   return xmpp;
 }
 
@@ -143,7 +144,7 @@ export async function connectComponent(config: Config): Promise<Component> {
   xmpp.reconnect.stop();
   xmpp.on("error", () => {});
   track(xmpp, componentXml);
-  await xmpp.start();
+  await startEntity(xmpp);
   return xmpp;
 }
 
