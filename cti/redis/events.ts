@@ -11,6 +11,8 @@ export interface LoggedEvent { id: string; event: CtiEvent }
 
 /** An unacknowledged event idle this long belongs to a dead reader and is taken over. */
 export const STALE_MS = 10_000;
+/** A consumer with nothing pending and idle this long is a reader gone for good (or a standby that reads again later). */
+export const IDLE_CONSUMER_MS = 60_000;
 
 export function parseEvent(fields: string[]): CtiEvent {
   const type = fields[fields.indexOf("type") + 1]!;
@@ -41,6 +43,25 @@ export class EventReader {
     } catch (err) {
       if (!String(err).includes("BUSYGROUP")) throw err;
     }
+    await this.forgetIdleConsumers();
+  }
+
+  /**
+   * Every instance reads under a name of its own, and a killed one leaves its name behind: without this,
+   * the group's consumers grow by one per restart (375 after a 1,000-cycle chaos run). A consumer with
+   * nothing pending owns nothing, so removing it loses nothing; a live one that was only idle (a standby)
+   * is created again by its next read.
+   */
+  async forgetIdleConsumers(minIdleMs = IDLE_CONSUMER_MS): Promise<number> {
+    const consumers = (await this.redis.xinfo("CONSUMERS", this.stream, this.group)) as Array<Array<string | number>>;
+    let forgotten = 0;
+    for (const info of consumers) {
+      const field = (name: string) => info[info.indexOf(name) + 1];
+      if (field("name") === this.consumer || Number(field("pending")) > 0 || Number(field("idle")) < minIdleMs) continue;
+      await this.redis.xgroup("DELCONSUMER", this.stream, this.group, String(field("name")));
+      forgotten++;
+    }
+    return forgotten;
   }
 
   /** Events of dead readers first, then new ones, waiting up to blockMs for some. */

@@ -193,6 +193,22 @@ describe("RedisStore", () => {
     expect(taken.map((e) => e.id)).toEqual([got[0]!.id]);
   });
 
+  it("forgets readers gone for good (nothing pending, idle), and keeps any that still owns an event", async () => {
+    const { store, cti } = instance();
+    await store.upsertAgent({ jid: "alice@acme.test", skills: ["billing"], maxChats: 1 });
+    const gone = new EventReader(connect(), store.keys, "g", "gone");
+    await gone.ensureGroup();
+    await cti.agentState("alice@acme.test", "ready");
+    await gone.ack((await gone.read(100)).map((e) => e.id)); // a reader that did its work and died
+    const owner = new EventReader(connect(), store.keys, "g", "owner");
+    await cti.agentState("alice@acme.test", "not-ready");
+    expect(await owner.read(100)).toHaveLength(1); // read, never acknowledged: pending on "owner"
+    const next = new EventReader(connect(), store.keys, "g", "next");
+    expect(await next.forgetIdleConsumers(0)).toBe(1);
+    const names = ((await connect().xinfo("CONSUMERS", store.keys.events(), "g")) as Array<Array<string | number>>).map((c) => c[1]);
+    expect(names).toEqual(["owner"]);
+  });
+
   it("keeps the same routing lines and seat sets as the memory store through every kind of transition", async () => {
     const memory = new MemoryStore();
     const { store: redis } = instance();
