@@ -21,6 +21,7 @@ import { routingDriver } from "./routing.js";
 import { cpuMeter, findPid, latency, sleep } from "./stats.js";
 
 const PAIRS = 8; // client pairs for the ceiling
+const PLAIN_ACCOUNTS = Array.from({ length: 2 * PAIRS }, (_, i) => ({ jid: `plain${i}@acme.test`, password: `plain${i}-pw` }));
 const WINDOW = 8; // messages in flight per sender
 // Enough seats that the closed loop's round trips do not cap the rate (each seat is held for a few
 // hops through Prosody per customer); twice as many customers, so the peak always has some waiting.
@@ -107,7 +108,8 @@ async function main() {
   const agentsConfig = Array.from({ length: AGENTS }, (_, i) => ({ jid: `agent${i}@acme.test`, name: `Agent ${i}`, password: `agent${i}-pw`, skills: ["bench"], maxChats: 1 }));
   const stack: TestStack = await startTestStack({
     queues: [{ name: "bench", title: "Bench", skills: ["bench"] }],
-    agents: agentsConfig, supervisors: [], customers: [], customerGraceSeconds: 0,
+    // Plain pairs are registered customers: anonymous visitors may write only to the contact center (docs/threat-model.md).
+    agents: agentsConfig, supervisors: [], customers: PLAIN_ACCOUNTS, customerGraceSeconds: 0,
     rateLimit: { burst: 1_000_000, perSecond: 1_000_000 }, // the bench is one client sending fast, not an abuser
   });
   const { config } = stack;
@@ -120,10 +122,10 @@ async function main() {
   try {
     // ---- (a) the ceiling
     log("ceiling: plain client-to-client round trips");
-    const guests: Client[] = [];
-    for (let i = 0; i < 2 * PAIRS; i++) guests.push(await connect(config.ports.c2s, config.guestDomain));
-    open.push(...guests);
-    const [senders, peers] = [guests.slice(0, PAIRS), guests.slice(PAIRS)];
+    const plainClients: Client[] = [];
+    for (const a of PLAIN_ACCOUNTS) plainClients.push(await connect(config.ports.c2s, config.domain, a.jid.split("@")[0], a.password));
+    open.push(...plainClients);
+    const [senders, peers] = [plainClients.slice(0, PAIRS), plainClients.slice(PAIRS)];
     const offEcho = echoing(peers);
     const plain = await closedLoops({ senders, targetOf: (i) => peers[i]!.jid!.toString(), window: WINDOW, ms: 4000, warmupMs: 700, maxRoundTrips: 100_000, prosodyPid });
     const plainLight = await closedLoops({ senders: senders.slice(0, 1), targetOf: () => peers[0]!.jid!.toString(), window: 1, ms: 1500, warmupMs: 200, maxRoundTrips: 100_000, prosodyPid });
@@ -202,7 +204,7 @@ async function main() {
     // ---- half the peak load: open loop, and a paced plain ping alongside
     const halfRate = routedPerSecond / 2;
     log(`routing: half load (open loop, ${round(halfRate, 1)} customers/s, 8 s) with paced plain pings`);
-    const [half, halfPings] = await Promise.all([driver.open(halfRate, 8000), pacedPings(guests[0]!, guests[PAIRS]!, 5, 8000)]);
+    const [half, halfPings] = await Promise.all([driver.open(halfRate, 8000), pacedPings(plainClients[0]!, plainClients[PAIRS]!, 5, 8000)]);
     log("stopping");
 
     const plainLat = plain.latencyMs;
