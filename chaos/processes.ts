@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import type { Config } from "../component/config.js";
+import { eachLine } from "../launcher/child.js";
 import { freePort } from "../launcher/ports.js";
 import { startProsody, type RunningProsody } from "../launcher/prosody.js";
 import { startRedis, type RunningRedis } from "../launcher/redis.js";
@@ -119,17 +120,7 @@ export function componentProcesses({ runDir, doc, ports, recordCrash }: Pick<Cha
     });
     stats.started++;
     const c: Component = { proc, webPort, name };
-    for (const stream of [proc.stdout!, proc.stderr!]) {
-      let partial = "";
-      stream.setEncoding("utf8");
-      stream.on("data", (chunk: string) => {
-        const lines = (partial + chunk).split("\n");
-        partial = lines.pop() ?? "";
-        for (const l of lines) line(name, l);
-      });
-      stream.on("end", () => line(name, partial));
-      stream.on("error", () => undefined); // the pipe of a killed process
-    }
+    for (const stream of [proc.stdout!, proc.stderr!]) eachLine(stream, (l) => line(name, l)); // a killed process's pipe errors are ignored
     proc.on("error", (err) => recordCrash(`component ${name}: cannot run: ${err.message}`));
     proc.on("exit", (code, signal) => {
       // Told to go: SIGKILL, or SIGTERM answered by a clean stop (exit code 0).

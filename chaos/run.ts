@@ -94,6 +94,9 @@ export async function runChaos({ cycles, arrivalsPerSecond = 8, cycleSeconds = 1
   const servers = serverProcesses({ config, runDir, redisPort: ports.redis, log });
   const people = population({ config, ports, agents, background: crashes.background });
   let inspector: Redis | undefined;
+  // Stopped in finally too: a run that fails half-way must not leave arrivals and sampling going (in jest).
+  let sampler: NodeJS.Timeout | undefined;
+  let arrivals: { stop(): Promise<void> } | undefined;
 
   try {
     await servers.start();
@@ -111,8 +114,8 @@ export async function runChaos({ cycles, arrivalsPerSecond = 8, cycleSeconds = 1
     await sleep(1000);
     await resources.sample(0);
 
-    const sampler = setInterval(() => void checker.sampleCapacity(), 200);
-    const arrivals = people.arrivals(arrivalsPerSecond);
+    sampler = setInterval(() => void checker.sampleCapacity(), 200);
+    arrivals = people.arrivals(arrivalsPerSecond);
     const faults = faultInjector({ components, servers, people, inspector, keys, agents, background: crashes.background, log });
     for (let i = 0; i < cycles; i++) {
       await faults.inject(i, cycles);
@@ -150,6 +153,8 @@ export async function runChaos({ cycles, arrivalsPerSecond = 8, cycleSeconds = 1
     report.durationSeconds = Math.round((Date.now() - started) / 1000);
     return report;
   } finally {
+    clearInterval(sampler);
+    await arrivals?.stop();
     people.stopServing();
     await people.stopClients();
     await components.killAll();

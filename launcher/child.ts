@@ -1,4 +1,5 @@
 /** Child processes (Prosody, Redis, the component) that live and die with the launcher. */
+import type { Readable } from "node:stream";
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { delimiter, join } from "node:path";
@@ -47,15 +48,7 @@ export function spawnChild(name: string, command: string, args: string[], option
     options.onLine?.(l);
   };
   for (const stream of [proc.stdout!, proc.stderr!]) {
-    let partial = "";
-    stream.setEncoding("utf8");
-    stream.on("data", (chunk: string) => {
-      const lines = (partial + chunk).split("\n");
-      partial = lines.pop() ?? "";
-      lines.forEach(line);
-    });
-    stream.on("end", () => partial && line(partial));
-    stream.on("error", (err) => line(`(${name}'s output: ${err.message})`)); // a pipe error is not the launcher's crash
+    eachLine(stream, line, (err) => line(`(${name}'s output: ${err.message})`)); // a pipe error is not the launcher's crash
   }
   let exit: ChildExit | undefined;
   const exited = new Promise<ChildExit>((resolve) => {
@@ -83,4 +76,17 @@ export function spawnChild(name: string, command: string, args: string[], option
 
 export function describeExit({ code, signal }: ChildExit): string {
   return signal ? `killed by ${signal}` : `exit code ${code}`;
+}
+
+/** Calls `onLine` for each line a child writes to `stream` (the last one even without a newline); a pipe error is an event, not a crash. */
+export function eachLine(stream: Readable, onLine: (line: string) => void, onError: (err: Error) => void = () => undefined): void {
+  let partial = "";
+  stream.setEncoding("utf8");
+  stream.on("data", (chunk: string) => {
+    const lines = (partial + chunk).split("\n");
+    partial = lines.pop() ?? "";
+    lines.forEach(onLine);
+  });
+  stream.on("end", () => partial && onLine(partial));
+  stream.on("error", onError);
 }
