@@ -77,8 +77,8 @@ export function registerHandlers(entity: Component, deps: HandlerDeps): void {
   const fromSeatModule = (stanza: Element, addr: Addr) =>
     addr.from === config.domain || (stanza.is("presence") && addr.from === addr.fromBare && deps.isAgent(addr.from));
 
-  /** The reply to a stanza we refuse before reading it: an iq or message error, never one to an error. */
-  function refuse(stanza: Element, error: Element): Element | undefined {
+  /** The reply to a stanza refused before it is read: an iq, message or presence error, never one to an error. */
+  function errorReply(stanza: Element, error: Element): Element | undefined {
     if (stanza.attrs.type === "error") return undefined;
     if (stanza.is("iq")) return error;
     return stanza.is("message") ? st.messageError(stanza, error) : st.presenceError(stanza, error);
@@ -133,7 +133,7 @@ export function registerHandlers(entity: Component, deps: HandlerDeps): void {
     if (stanza.attrs.type === "result" || (stanza.is("iq") && stanza.attrs.type === "error")) return undefined;
     // First, before anything walks the tree: nothing past this point meets a pathological one.
     if (exceedsBounds(stanza))
-      return refuse(stanza, st.errorElement("too-large", `The stanza is too large or too deeply nested (at most ${STANZA_BOUNDS.depth} levels and ${STANZA_BOUNDS.elements} elements).`));
+      return errorReply(stanza, st.errorElement("too-large", `The stanza is too large or too deeply nested (at most ${STANZA_BOUNDS.depth} levels and ${STANZA_BOUNDS.elements} elements).`));
     const addr = address(stanza);
     if (!addr) {
       log.warn({ from: stanza.attrs.from?.slice(0, 300), to: stanza.attrs.to?.slice(0, 300) }, "stanza without from/to for this component");
@@ -142,7 +142,7 @@ export function registerHandlers(entity: Component, deps: HandlerDeps): void {
     // A customer's going away is always heard; anything else beyond the sender's rate is refused.
     if (stanza.attrs.type !== "unavailable" && !fromSeatModule(stanza, addr) && !allow(addr.from)) {
       const error = st.errorElement("rate-limited", "Too many requests: please slow down.");
-      return stanza.is("presence") ? undefined : refuse(stanza, error); // a presence error would make a client show the queue as broken
+      return stanza.is("presence") ? undefined : errorReply(stanza, error); // a presence error would make a client show the queue as broken
     }
     if (stanza.is("iq")) return onIq(stanza, addr);
     if (stanza.is("message")) return onMessage(stanza, addr);
