@@ -26,7 +26,7 @@ export interface ResourceSample {
   redisKeys: number | null;
   /** Entries in the event stream (XADD MAXLEN ~ 100000 caps it). */
   eventStreamLength: number | null;
-  /** Consumers in the notifier's group: one per component process that ever read (none is ever deleted). */
+  /** Consumers in the notifier's group: one per component process that read, until a starting one forgets it (idle a minute, nothing pending). */
   eventConsumers: number | null;
   /** Redis's append-only files on disk (rewritten by Redis when they double, from 64 MB). */
   redisAofMB: number;

@@ -14,6 +14,23 @@ export const STALE_MS = 10_000;
 /** A consumer with nothing pending and idle this long is a reader gone for good (or a standby that reads again later). */
 export const IDLE_CONSUMER_MS = 60_000;
 
+/**
+ * One script, so that no consumer can take an event between the check (nothing pending) and the
+ * deletion (which would drop that event from the pending list, and with it its redelivery).
+ * KEYS[1] the stream; ARGV: group, the caller's own consumer, minimum idle ms. Returns how many went.
+ */
+const FORGET_IDLE_CONSUMERS = `
+local gone = 0
+for _, info in ipairs(redis.call("XINFO", "CONSUMERS", KEYS[1], ARGV[1])) do
+  local c = {}
+  for i = 1, #info, 2 do c[info[i]] = info[i + 1] end
+  if c.name ~= ARGV[2] and c.pending == 0 and c.idle >= tonumber(ARGV[3]) then
+    redis.call("XGROUP", "DELCONSUMER", KEYS[1], ARGV[1], c.name)
+    gone = gone + 1
+  end
+end
+return gone`;
+
 export function parseEvent(fields: string[]): CtiEvent {
   const type = fields[fields.indexOf("type") + 1]!;
   const data = JSON.parse(fields[fields.indexOf("data") + 1]!) as Record<string, unknown>;
@@ -53,15 +70,7 @@ export class EventReader {
    * is created again by its next read.
    */
   async forgetIdleConsumers(minIdleMs = IDLE_CONSUMER_MS): Promise<number> {
-    const consumers = (await this.redis.xinfo("CONSUMERS", this.stream, this.group)) as Array<Array<string | number>>;
-    let forgotten = 0;
-    for (const info of consumers) {
-      const field = (name: string) => info[info.indexOf(name) + 1];
-      if (field("name") === this.consumer || Number(field("pending")) > 0 || Number(field("idle")) < minIdleMs) continue;
-      await this.redis.xgroup("DELCONSUMER", this.stream, this.group, String(field("name")));
-      forgotten++;
-    }
-    return forgotten;
+    return Number(await this.redis.eval(FORGET_IDLE_CONSUMERS, 1, this.stream, this.group, this.consumer, minIdleMs));
   }
 
   /** Events of dead readers first, then new ones, waiting up to blockMs for some. */
