@@ -164,5 +164,5 @@ export function commandHandlers({ cti, config, isAgent, isSupervisor }: HandlerD
     return command.run(el, addr, reply);
   }
 
-  return { available, execute, commandAt };
+  return { available, execute };
 }
