@@ -80,6 +80,8 @@ const queue = z
     /** After waiting overflowAfter seconds, seats with overflowTo's skills (or those of the queue it names) may serve too. */
     overflowAfter: z.number().int().min(1).optional(),
     overflowTo: z.union([z.looseObject({ skills: z.array(skillName).min(1) }), z.looseObject({ queue: z.string() })]).optional(),
+    /** What the queue takes: chats (XMPP) and calls (SIP, sip:<queue>@<component domain>). */
+    media: z.array(z.enum(["chat", "voice"])).min(1).default(["chat", "voice"]),
     /** Extra pre-chat form fields the customer page shows (name and subject are always there). */
     fields: z.array(z.looseObject({
       var: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/i, "must be a form field name"),
@@ -95,6 +97,8 @@ const agent = z.looseObject({
   /** Skills as a list, or with levels 1-10. */
   skills: skillSet,
   maxChats: z.number().int().min(1).max(100).default(1),
+  /** Takes calls on the SIP phones registered with its account (sip:user@domain, same password). */
+  voice: z.boolean().default(false),
 });
 
 export const configSchema = z.looseObject({
@@ -112,7 +116,19 @@ export const configSchema = z.looseObject({
     /** Prosody's WebSocket as browsers reach it; default ws://127.0.0.1:<ports.http>/xmpp-websocket. */
     websocketUrl: z.string().regex(/^wss?:\/\//, "must be a ws:// or wss:// URL").optional(),
   }).default({ host: "127.0.0.1" }),
-  ports: z.looseObject({ c2s: port, http: port, component: port, redis: port, web: port }),
+  /**
+   * sip (UDP and TCP, phones), sipWs (WebSocket, browsers) and sipEvents (the switch's evapi socket, for
+   * the component) switch voice on: npm start then runs Kamailio.
+   */
+  ports: z.looseObject({ c2s: port, http: port, component: port, redis: port, web: port, sip: port.optional(), sipWs: port.optional(), sipEvents: port.optional() }),
+  /** The soft switch (Kamailio): where it listens, and how calls share a seat with chats. */
+  softswitch: z.looseObject({
+    host: z.string().default("127.0.0.1"),
+    /** Seconds a seat's phones ring before the call goes back to the head of its queue (a queue's firstResponseTimeout wins). */
+    ringSeconds: z.number().int().min(5).max(300).default(20),
+    /** A seat on a call may still be given chats (by default a call takes the whole seat). */
+    chatsDuringCalls: z.boolean().default(false),
+  }).default({ host: "127.0.0.1", ringSeconds: 20, chatsDuringCalls: false }),
   admin: z.looseObject({ token: z.string().min(8, "must be at least 8 characters") }),
   redis: z.looseObject({ url: z.string().url().optional(), prefix: z.string().default("sb:") }).default({ prefix: "sb:" }),
   /** Where the launcher writes Prosody's config, data and pid files. */
@@ -192,8 +208,14 @@ export function validateConfig(doc: unknown, source = "config"): Config {
         throw new ConfigError(`${source} is invalid:\n  ${list}[${i}].jid: must be on the domain ${config.domain}`);
     }
   }
+  const sipPorts = [config.ports.sip, config.ports.sipWs, config.ports.sipEvents].filter((p) => p !== undefined).length;
+  if (sipPorts !== 0 && sipPorts !== 3) throw new ConfigError(`${source} is invalid:\n  ports: sip, sipWs and sipEvents go together (voice)`);
   return config;
 }
+
+/** Whether the configuration switches voice on (the soft switch runs). */
+export const hasVoice = (config: Config): config is VoiceConfig => config.ports.sip !== undefined;
+export type VoiceConfig = Config & { ports: { sip: number; sipWs: number; sipEvents: number } };
 
 function formatPath(path: PropertyKey[]): string {
   return path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i ? "." : ""}${String(p)}`)).join("");

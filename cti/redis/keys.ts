@@ -46,6 +46,10 @@ export const KEY_TEMPLATES = {
   handle: "handle",
   /** stream: the append-only event log (the patent's log server) */
   events: "events",
+  /** string: the session id of an adapter's handle for a customer's connection (a call's Call-ID) */
+  callHandle: "h:{handle}",
+  /** stream: what the soft switch reports (calls, registrations), written by Kamailio (softswitch/kamailio.cfg) */
+  softswitch: "sip",
 } as const;
 
 type Templates = typeof KEY_TEMPLATES;
