@@ -36,7 +36,7 @@ export async function benchCore({ waiting, agents = 2000, skills = 100, maxDecis
     const skill = skillNames[Math.floor(random() * skills)]!;
     const id = `s${++n}`;
     const session: Session = {
-      id, queue: `q-${skill}`, customer: `c${++customers}@guest.acme.test/web`, plain: false, needs: [skill], form: {},
+      id, queue: `q-${skill}`, customer: `c${++customers}@guest.acme.test/web`, plain: false, media: "chat", handle: "", needs: [skill], form: {},
       state: "queued", seat: null, queuedAt: clock, assignedAt: null, inServiceAt: null, endedAt: null, endReason: null,
       token: "t", awaySince: null, feedback: null, wrapUpMs: 0, answeredAt: null, missedBy: [], priority: 0, preferredSeat: null,
       ringing: [], ringUntil: null,

@@ -14,11 +14,13 @@ import { pino, type Logger } from "pino";
 import { createCti } from "../cti/cti.js";
 import { EventReader } from "../cti/redis/events.js";
 import { RedisStore } from "../cti/redis/store.js";
-import { queueOf, skillLevels, skillNames, type Config } from "./config.js";
+import { hasVoice, queueOf, skillLevels, skillNames, type Config } from "./config.js";
 import { createHttpApp } from "./http/api.js";
 import { homePage } from "./http/home.js";
 import { WEB_DIR, webConfig } from "./http/web-config.js";
 import { createNotifier } from "./notifier.js";
+import { createCalls, parseSwitchEvent, type Calls } from "./sip/calls.js";
+import { createSwitchLink, type SwitchLink } from "./sip/switch-link.js";
 import { startEntity } from "./xmpp/start-entity.js";
 import { tuneSocket } from "./xmpp/tcp-socket.js";
 import { registerHandlers } from "./xmpp/router.js";
@@ -45,7 +47,12 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
   // Started while Redis restarts (a standby replacing a killed instance): wait for it rather than exit.
   for (let attempt = 1; ; attempt++) {
     try {
-      for (const a of config.agents) await store.upsertAgent({ jid: a.jid, name: a.name, skills: skillNames(a.skills), levels: skillLevels(a.skills), maxChats: a.maxChats });
+      for (const a of config.agents) {
+        await store.upsertAgent({
+          jid: a.jid, name: a.name, skills: skillNames(a.skills), levels: skillLevels(a.skills), maxChats: a.maxChats,
+          voice: a.voice && hasVoice(config), chatsDuringCalls: config.softswitch.chatsDuringCalls,
+        });
+      }
       await store.reindex();
       break;
     } catch (err) {
@@ -68,7 +75,23 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
   const sendRaw = entity.send.bind(entity);
   entity.send = (stanza: Element) => sendRaw(asSent(stanza)); // the iq callee's replies pass here too
   const send = (stanza: Element) => entity.send(stanza);
-  const notifier = createNotifier({ cti, componentDomain: cc, send, nameOf, log });
+  // Voice: the soft switch's reports come through a stream of their own, read like the event log.
+  let link: SwitchLink | undefined;
+  let calls: Calls | undefined;
+  const consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
+  const switchBlocking = hasVoice(config) ? redis.duplicate() : undefined;
+  if (hasVoice(config)) {
+    const voiceAgents = config.agents.filter((a) => a.voice).map((a) => a.jid);
+    link = createSwitchLink({
+      host: config.softswitch.host, port: config.ports.sipEvents, log,
+      onConnect: () => void calls?.resync(voiceAgents).catch((err: Error) => log.warn({ err: err.message }, "soft switch resync failed")),
+    });
+    calls = createCalls({ cti, link, domain: config.domain, componentDomain: cc, ringSeconds: config.softswitch.ringSeconds, send, nameOf, log });
+  }
+  const switchReports = calls && switchBlocking
+    ? calls.run(new EventReader(switchBlocking, store.keys, "softswitch", consumer, { stream: store.keys.softswitch(), parse: parseSwitchEvent }))
+    : undefined;
+  const notifier = createNotifier({ cti, componentDomain: cc, send, nameOf, log, calls });
   registerHandlers(entity, {
     cti, config, log, send, nameOf, isAgent: (jid) => agents.has(jid),
     isSupervisor: (jid) => config.supervisors.some((s) => s.jid === jid),
@@ -93,7 +116,7 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
   });
   const whenOnline = () => new Promise<void>((resolve) => { wake = resolve; });
 
-  const reader = new EventReader(blocking, store.keys, "notifier", `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`);
+  const reader = new EventReader(blocking, store.keys, "notifier", consumer);
   const events = notifier.run(reader, () => online, whenOnline);
   const ticker = setInterval(() => {
     if (online) notifier.tick().catch((err) => log.warn({ err }, "periodic tick failed"));
@@ -101,7 +124,7 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
 
   const http = createHttpApp({
     cti, home: homePage(config), webConfig: webConfig(config), webDir: WEB_DIR, adminToken: config.admin.token, log,
-    health: async () => ({ xmpp: online, redis: await redis.ping().then(() => true, () => false) }),
+    health: async () => ({ xmpp: online, redis: await redis.ping().then(() => true, () => false), ...(link ? { softswitch: link.isUp() } : {}) }),
   });
   const server = http.listen(webPort, config.web.host);
   await once(server, "listening");
@@ -132,7 +155,9 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
       online = false;
       wake();
       blocking.disconnect();
-      await events.stop();
+      switchBlocking?.disconnect();
+      link?.stop();
+      await Promise.all([events.stop(), switchReports?.stop()]);
       redis.disconnect();
     },
   };

@@ -171,7 +171,7 @@ export function queueOf(config: Config, q: QueueConfig): Queue {
     allowGuests: q.allowGuests, deny: q.deny, open: q.open,
     assignTimeout: q.assignTimeout, wrapUpSeconds: q.wrapUpSeconds, maxWaiting: q.maxWaiting, maxWaitSeconds: q.maxWaitSeconds,
     firstResponseTimeout: q.firstResponseTimeout, maxNoAnswer: q.maxNoAnswer, offerTimeout: q.offerTimeout,
-    hours: q.hours as Hours | undefined, overflowAfter: q.overflowAfter, overflowSkills,
+    hours: q.hours as Hours | undefined, overflowAfter: q.overflowAfter, overflowSkills, media: q.media,
   };
 }
 

@@ -9,6 +9,7 @@ import type { Logger } from "pino";
 import type { Cti } from "../cti/cti.js";
 import type { EventReader } from "../cti/redis/events.js";
 import type { CtiEvent } from "../cti/types.js";
+import type { Calls } from "./sip/calls.js";
 import * as st from "./xmpp/stanzas.js";
 
 export interface NotifierDeps {
@@ -17,6 +18,8 @@ export interface NotifierDeps {
   send: (stanza: Element) => Promise<void>;
   nameOf: (jid: string) => string;
   log: Logger;
+  /** The SIP side, when voice is on: calls' decisions go to the soft switch, not to XMPP. */
+  calls?: Pick<Calls, "decided">;
 }
 
 type EndedEvent = Extract<CtiEvent, { type: "ended" }>;
@@ -38,7 +41,7 @@ function endedTexts(e: EndedEvent, seatName: string): { customer?: string; seat?
 /** Waiting customers hear of their new position at most this often (and on every periodic tick). */
 export const STATUS_EVERY_MS = 500;
 
-export function createNotifier({ cti, componentDomain: cc, send, nameOf, log }: NotifierDeps) {
+export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, calls }: NotifierDeps) {
   /** Runs a CTI check when a timer is due (just after, so the deadline has passed). */
   const later = (seconds: number, check: () => Promise<unknown>) =>
     setTimeout(() => void check().catch((err: Error) => log.warn({ err: err.message }, "timed check failed")), seconds * 1000 + 10).unref();
@@ -53,6 +56,7 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log }: 
    */
   async function pushStatus(queue: string, mode: { only?: string; all?: boolean } = {}): Promise<void> {
     for (const { session, position: actual, waitSeconds } of await cti.queueStatus(queue)) {
+      if (session.media === "voice") continue; // a caller hears ringing; its place counts for the others
       const before = told.get(session.id);
       // A newcomer of higher priority may go ahead; the protocol promises a position never goes up.
       const position = before ? Math.min(before.position, actual) : actual;
@@ -71,6 +75,14 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log }: 
   const pushedAt = new Map<string, number>();
 
   async function handle(e: CtiEvent): Promise<void> {
+    if ((e.type === "assigned" || e.type === "requeued" || e.type === "ended") && e.media === "voice") {
+      if (e.type === "ended" && e.from !== "queued") {
+        const wrapUp = cti.queue(e.queue).wrapUpSeconds;
+        if (wrapUp) later(wrapUp, () => cti.route());
+      }
+      if (e.type !== "assigned") moved.add(e.queue);
+      return calls?.decided(e);
+    }
     if (e.type === "queued") {
       moved.add(e.queue); // the newcomer's first status, with the next push (unless it is served first)
       // Checks due while the customer waits (the tick catches them too, later).
@@ -149,7 +161,7 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log }: 
    */
   async function regrant(): Promise<void> {
     for (const s of await cti.sessions(0)) {
-      if (s.seat && (s.state === "assigned" || s.state === "in-service"))
+      if (s.seat && s.media === "chat" && (s.state === "assigned" || s.state === "in-service"))
         await send(st.begin(cc, s.seat, s.id, s.customer, s.queue, s.form, { queuedAt: s.queuedAt, regrant: true }));
     }
   }

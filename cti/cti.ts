@@ -7,13 +7,13 @@ import { randomBytes } from "node:crypto";
 import { CtiError, refuse } from "./errors.js";
 import { isOpen, nextOpening } from "./hours.js";
 import {
-  DEFAULT_HANDLE_SECONDS, agentView, authorize, bareOf, domainOf, estimateWait, needsFor, servingCapacity, validateFeedback, validateJoin,
+  DEFAULT_HANDLE_SECONDS, VOICE_SKILL, agentView, authorize, bareOf, domainOf, estimateWait, needsFor, servingCapacity, validateFeedback, validateJoin,
   validateLeftMessage,
 } from "./policy.js";
 import { canServe, routingOrder } from "./allocation.js";
 import { createRouter } from "./router.js";
 import type { Store } from "./store.js";
-import type { Agent, AgentState, AgentView, JoinRequest, LeftMessage, Queue, Session } from "./types.js";
+import type { Agent, AgentState, AgentView, JoinRequest, LeftMessage, Media, Queue, Session } from "./types.js";
 
 export interface CtiDeps {
   store: Store;
@@ -47,19 +47,22 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
   /** Queues a customer (after authorization) and routes at once if a seat is free. */
   async function join(req: JoinRequest): Promise<Session> {
     const queue = queueNamed(req.queue);
-    authorize(queue, req.customer, guestDomain);
+    const media = req.media ?? "chat";
+    if (!(queue.media ?? ["chat", "voice"]).includes(media))
+      throw new CtiError("forbidden", `The queue ${queue.title ?? queue.name} takes no ${media === "voice" ? "calls" : "chats"}.`);
+    authorize(queue, req.customer, guestDomain, req.guest);
     if (queue.hours && !isOpen(queue.hours, now())) {
       const next = nextOpening(queue.hours, now());
       throw new CtiError("queue-closed", `The queue ${queue.title ?? queue.name} is closed now.${next ? ` It opens ${next}.` : ""}`);
     }
     validateJoin(req);
-    const needs = needsFor(queue, req.extraSkills);
+    const needs = media === "voice" ? [...needsFor(queue, req.extraSkills), VOICE_SKILL].sort() : needsFor(queue, req.extraSkills);
     const free = await store.seats("free", needs);
-    if (free.length === 0 || hasMinLevels(queue)) await checkStaffed(queue, needs);
+    if (free.length === 0 || hasMinLevels(queue)) await checkStaffed(queue, needs, media);
     const preferredSeat = queue.stickySeconds ? await store.lastSeat(bareOf(req.customer)) : null;
     // No await between the clock and the enqueue: arrival numbers then follow queuedAt in each instance.
     const session: Session = {
-      id: newId(), queue: queue.name, customer: req.customer, plain: req.plain, needs, form: req.form,
+      id: newId(), queue: queue.name, customer: req.customer, plain: req.plain, media, handle: req.handle ?? "", needs, form: req.form,
       state: "queued", seat: null, queuedAt: now(), assignedAt: null, inServiceAt: null, endedAt: null, endReason: null,
       token: newToken(), awaySince: null, feedback: null, wrapUpMs: (queue.wrapUpSeconds ?? 0) * 1000, answeredAt: null, missedBy: [],
       priority: (queue.priority ?? 0) + tierOf(req.customer),
@@ -68,19 +71,22 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     const queued = await store.enqueue(session, queue.maxWaiting);
     if (queued.ok === "full")
       throw new CtiError("queue-full", `The queue ${queue.title ?? queue.name} is full right now. Please leave a message or try again later.`);
-    if (!queued.ok)
+    if (!queued.ok) {
+      if (media === "voice") throw new CtiError("already-queued", "You already have a call waiting or in progress.");
       throw new CtiError("already-queued", "You already have a request waiting or in progress from this client. Leave it first.");
+    }
     if (free.length > 0) await routeSeats(free);
     return (await store.session(session.id)) ?? session;
   }
 
   /** Refuses a join when no agent has the skills (at the queue's levels), or none of them is logged in. */
-  async function checkStaffed(queue: Queue, needs: string[]): Promise<void> {
+  async function checkStaffed(queue: Queue, needs: string[], media: Media): Promise<void> {
     // Without minimum levels, having the skills is enough, so one agent found answers it.
     const some = async (kind: "on" | "all") => hasMinLevels(queue)
       ? (await store.agentsNamed(await store.seats(kind, needs))).some((a) => canServe(a, needs, queue.minLevels))
       : (await store.seats(kind, needs, 1)).length > 0;
     if (await some("on")) return;
+    if (media === "voice") throw new CtiError("no-agents", `No agent of the queue ${queue.title ?? queue.name} can take calls right now. Please try again later.`);
     if (!(await some("all"))) throw new CtiError("unavailable", `No agent here has the skills ${needs.join(", ")}.`);
     throw new CtiError("no-agents", `No agent of the queue ${queue.name} is logged in right now. Please try again later.`);
   }
@@ -143,6 +149,10 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
   async function expireOne(s: Session, t: number): Promise<number> {
     const q = byName.get(s.queue);
     let ended = 0;
+    if (s.media === "voice") { // the soft switch times the ringing, and a call needs no first message
+      if (q?.maxWaitSeconds && s.state === "queued" && s.queuedAt + q.maxWaitSeconds * 1000 <= t && (await store.end(s.id, "expired", t, "queued"))) ended++;
+      return ended;
+    }
     if (q?.assignTimeout && s.state === "assigned" && s.assignedAt! + q.assignTimeout * 1000 <= t && (await store.end(s.id, "assign-timeout", t, "assigned"))) ended++;
     if (q?.maxWaitSeconds && s.state === "queued" && s.queuedAt + q.maxWaitSeconds * 1000 <= t && (await store.end(s.id, "expired", t, "queued"))) ended++;
     if (s.state === "queued" && s.ringUntil !== null && s.ringUntil <= t && (await store.withdrawOffer(s.id, "", t))) ended++;
@@ -223,6 +233,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
   async function transfer(sessionId: string, fromSeat: string, target: { agent: string } | { queue: string }, note = ""): Promise<void> {
     const session = await store.session(sessionId);
     if (!session) throw refuse.unknownSession();
+    if (session.media === "voice") throw new CtiError("unsupported", "Calls cannot be transferred yet: end the call, or ask the caller to call the other queue.");
     let to: { queue: string; needs: string[] } | { agent: string };
     if ("queue" in target) {
       to = { queue: queueNamed(target.queue).name, needs: needsFor(queueNamed(target.queue), session.needs.filter((s) => !queueNamed(session.queue).skills.includes(s))) };
@@ -252,6 +263,50 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     const result = await store.setAgentState(bareOf(jid), state, now(), reason.slice(0, 200));
     if (result && state === "ready") await routeSeat(bareOf(jid)); // an agent going offline ends its sessions: nobody to route
     return result;
+  }
+
+  /** A voice agent's phone registered (or its last registration went): it can take calls now, or not. */
+  async function phone(jid: string, registered: boolean): Promise<boolean | null> {
+    const changed = await store.setPhone(bareOf(jid), registered, now());
+    if (changed && registered) await routeSeat(bareOf(jid));
+    return changed;
+  }
+
+  /** The seat's phone answered a call: it is in service (and answered) at once. */
+  async function callAnswered(sessionId: string): Promise<void> {
+    const s = await store.session(sessionId);
+    if (!s?.seat) return;
+    await store.markInService(sessionId, s.seat, now());
+    await store.markAnswered(sessionId, s.seat, now());
+  }
+
+  /**
+   * The seat's phones did not answer: the caller goes back to the head of the queue and the seat counts a
+   * miss (pausing it after the queue's maxNoAnswer), as for a chat.
+   */
+  async function callNotAnswered(sessionId: string): Promise<void> {
+    const s = await store.session(sessionId);
+    const q = s && byName.get(s.queue);
+    if (!q) return;
+    const reason = `No answer to ${q.maxNoAnswer} call${q.maxNoAnswer === 1 ? "" : "s"} in a row`;
+    if (await store.requeue(sessionId, now(), q.maxNoAnswer ?? 0, reason)) await route();
+  }
+
+  /** A call ended in the soft switch: hung up by either side, cancelled, or lost (`reason`). */
+  async function callEnded(sessionId: string, reason: "customer" | "seat" | "call-failed"): Promise<Session | null> {
+    const s = await store.session(sessionId);
+    if (!s || s.state === "ended") return null;
+    const ended = await store.end(sessionId, s.state === "queued" && reason === "customer" ? "departed" : reason, now());
+    if (ended?.seat) await routeSeat(ended.seat);
+    return ended;
+  }
+
+  /** A supervisor or an admin ends a session (a call: the soft switch ends it). */
+  async function forceEnd(sessionId: string): Promise<Session> {
+    const ended = await store.end(sessionId, "supervisor", now());
+    if (!ended) throw (await store.session(sessionId)) ? refuse.sessionEnded() : refuse.unknownSession();
+    if (ended.seat) await routeSeat(ended.seat);
+    return ended;
   }
 
   const { route, routeSeat, routeSeats } = createRouter({ store, queueOf: (name) => byName.get(name), now });
@@ -291,10 +346,11 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     }));
   }
 
-  async function agents(): Promise<Array<{ jid: string; name?: string; state: AgentView; reason: string; activeSessions: number; maxChats: number; skills: string[]; wrapUpUntil: string | null }>> {
+  async function agents(): Promise<Array<{ jid: string; name?: string; state: AgentView; reason: string; activeSessions: number; maxChats: number; skills: string[]; voice: boolean; phoneRegistered: boolean; onCall: boolean; wrapUpUntil: string | null }>> {
     const t = now();
     return (await store.agents()).map((a: Agent) => ({
-      jid: a.jid, name: a.name, state: agentView(a, t), reason: a.reason, activeSessions: a.active, maxChats: a.maxChats, skills: a.skills,
+      jid: a.jid, name: a.name, state: agentView(a, t), reason: a.reason, activeSessions: a.active, maxChats: a.maxChats,
+      skills: a.skills.filter((s) => s !== VOICE_SKILL), voice: a.voice, phoneRegistered: a.phone, onCall: a.calls > 0,
       wrapUpUntil: a.wrapUntil > t ? new Date(a.wrapUntil).toISOString() : null,
     }));
   }
@@ -311,7 +367,8 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
 
   return {
     queues, queue: queueNamed, join, depart, customerOffline, expire, expireSession, resume, end, transfer, agentState, endWrapUp, route, queueStatus,
-    acceptOffer, rejectOffer, offerTarget,
+    acceptOffer, rejectOffer, offerTarget, phone, callAnswered, callNotAnswered, callEnded, forceEnd,
+    sessionByHandle: (handle: string) => store.sessionByHandle(handle),
     inService: (sessionId: string, seat: string) => seatReport("in-service", sessionId, seat),
     answered: (sessionId: string, seat: string) => seatReport("answered", sessionId, seat),
     feedback, leaveMessage, agentStats, agents, queueStats,

@@ -5,7 +5,7 @@
  */
 import { lineKey } from "./lines.js";
 import { ArrivalLine } from "./arrival-line.js";
-import { PACE_WEIGHT, nextHandleAverage } from "./policy.js";
+import { PACE_WEIGHT, VOICE_SKILL, nextHandleAverage } from "./policy.js";
 import type { ClaimResult, FeedbackResult, InServiceResult, ResumeResult, SeatKind, Store, TransferResult, TransferTarget } from "./store.js";
 import type { Agent, AgentProfile, AgentState, CtiEvent, LeftMessage, Session, SessionState } from "./types.js";
 import type { EndReason } from "../protocol/names.js";
@@ -15,10 +15,16 @@ const copy = (s: Session): Session => ({
   ...s, needs: [...s.needs], form: { ...s.form }, missedBy: [...s.missedBy], ringing: [...s.ringing], feedback: s.feedback && { ...s.feedback },
 });
 
+/** An agent's skills with or without the voice skill (as withVoice in includes.lua). */
+const withVoice = (skills: string[], on: boolean) => [...skills.filter((s) => s !== VOICE_SKILL), ...(on ? [VOICE_SKILL] : [])];
+
 export class MemoryStore implements Store {
   readonly events: CtiEvent[] = [];
   private readonly sessionsById = new Map<string, Session>();
   private readonly byCustomer = new Map<string, string>();
+  private readonly byHandle = new Map<string, string>();
+  /** session id -> what it added to its seat's active count (claim.lua's weight) */
+  private readonly weight = new Map<string, number>();
   private readonly agentsByJid = new Map<string, Agent>();
   private readonly handle = new Map<string, number>();
   private readonly pace = new Map<string, { last?: number; gap?: number }>();
@@ -81,9 +87,36 @@ export class MemoryStore implements Store {
     if (was === undefined) update("all", true);
   }
 
+  /** Gives back what a session took of its seat (as release in includes.lua). */
+  private release(s: Session, a: Agent): void {
+    a.active -= this.weight.get(s.id) ?? 1;
+    this.weight.delete(s.id);
+    if (s.media === "voice") a.calls--;
+  }
+
+  async sessionByHandle(handle: string): Promise<string | null> {
+    return this.byHandle.get(handle) ?? null;
+  }
+
+  async setPhone(jid: string, registered: boolean, now: number): Promise<boolean | null> {
+    const a = this.agentsByJid.get(jid);
+    if (!a?.voice) return null;
+    if (a.phone === registered) return false;
+    const before = a.skills;
+    Object.assign(a, { phone: registered, skills: withVoice(a.skills, registered) });
+    this.reseat(a, before);
+    this.events.push({ type: "phone", agent: jid, registered, at: now });
+    return true;
+  }
+
   async upsertAgent(p: AgentProfile): Promise<void> {
     const old = this.agentsByJid.get(p.jid);
-    const agent: Agent = { state: "offline", reason: "", active: 0, freeSince: 0, wrapUntil: 0, missed: 0, lastAssigned: 0, offerJid: "", ...old, ...p, levels: p.levels ?? {} };
+    const voice = p.voice ?? false;
+    const phone = voice && (old?.phone ?? false);
+    const agent: Agent = {
+      state: "offline", reason: "", active: 0, freeSince: 0, wrapUntil: 0, missed: 0, lastAssigned: 0, offerJid: "", calls: 0, ...old, ...p,
+      levels: p.levels ?? {}, voice, phone, chatsDuringCalls: p.chatsDuringCalls ?? false, skills: withVoice(p.skills, phone),
+    };
     this.agentsByJid.set(p.jid, agent);
     this.reseat(agent, old?.skills ?? []);
   }
@@ -96,6 +129,7 @@ export class MemoryStore implements Store {
     this.sessionsById.set(s.id, stored);
     this.seq.set(s.id, this.seq.size + 1);
     this.byCustomer.set(s.customer, s.id);
+    if (s.handle) this.byHandle.set(s.handle, s.id);
     this.reline(stored);
     this.events.push({ type: "queued", session: s.id, queue: s.queue, customer: s.customer, at: s.queuedAt });
     return { ok: true };
@@ -106,6 +140,7 @@ export class MemoryStore implements Store {
     if (!s || s.state !== "queued") return "not-queued";
     const a = this.agentsByJid.get(seat);
     if (!a || a.state !== "ready" || a.active >= a.maxChats || a.wrapUntil > now) return "seat-unavailable";
+    if (s.media === "voice" && (!a.phone || a.calls > 0)) return "seat-unavailable";
     const pace = this.pace.get(s.queue) ?? {};
     if (pace.last !== undefined && s.queuedAt <= pace.last) {
       const gap = now - pace.last;
@@ -114,11 +149,14 @@ export class MemoryStore implements Store {
     this.pace.set(s.queue, { ...pace, last: now });
     const rang = s.ringing;
     Object.assign(s, { state: "assigned", seat, assignedAt: now, ringing: [], ringUntil: null });
-    a.active++;
+    const weight = s.media === "voice" && !a.chatsDuringCalls ? a.maxChats - a.active : 1;
+    this.weight.set(id, weight);
+    a.active += weight;
+    if (s.media === "voice") a.calls++;
     a.lastAssigned = now;
     this.reline(s);
     this.reseat(a);
-    this.events.push({ type: "assigned", session: id, queue: s.queue, customer: s.customer, seat, plain: s.plain, form: s.form, queuedAt: s.queuedAt, rang, at: now });
+    this.events.push({ type: "assigned", session: id, queue: s.queue, customer: s.customer, seat, plain: s.plain, form: s.form, queuedAt: s.queuedAt, rang, media: s.media, handle: s.handle, at: now });
     return "ok";
   }
 
@@ -139,7 +177,7 @@ export class MemoryStore implements Store {
     const before = copy(s);
     if (s.seat) {
       const a = this.agentsByJid.get(s.seat)!;
-      a.active--;
+      this.release(s, a);
       a.freeSince = now;
       if (s.wrapUpMs > 0 && reason !== "seat-offline") a.wrapUntil = Math.max(a.wrapUntil, now + s.wrapUpMs);
       this.reseat(a);
@@ -150,7 +188,7 @@ export class MemoryStore implements Store {
     this.reline(s);
     this.away.delete(id);
     this.byCustomer.delete(s.customer);
-    this.events.push({ type: "ended", session: id, queue: s.queue, customer: s.customer, seat: s.seat, plain: s.plain, from: before.state, reason, rang: before.state === "queued" ? before.ringing : [], at: now });
+    this.events.push({ type: "ended", session: id, queue: s.queue, customer: s.customer, seat: s.seat, plain: s.plain, from: before.state, reason, rang: before.state === "queued" ? before.ringing : [], media: s.media, handle: s.handle, at: now });
     return before;
   }
 
@@ -244,7 +282,7 @@ export class MemoryStore implements Store {
     if (!s || (s.state !== "assigned" && s.state !== "in-service") || s.answeredAt !== null) return null;
     const seat = s.seat!;
     const a = this.agentsByJid.get(seat)!;
-    a.active--;
+    this.release(s, a);
     a.missed++;
     const paused = maxNoAnswer > 0 && a.missed >= maxNoAnswer && a.state === "ready";
     if (paused) {
@@ -254,7 +292,7 @@ export class MemoryStore implements Store {
     Object.assign(s, { state: "queued", seat: null, assignedAt: null, inServiceAt: null, missedBy: [...s.missedBy, seat] });
     this.reseat(a);
     this.reline(s);
-    this.events.push({ type: "requeued", session: id, queue: s.queue, customer: s.customer, seat, plain: s.plain, paused, at: now });
+    this.events.push({ type: "requeued", session: id, queue: s.queue, customer: s.customer, seat, plain: s.plain, paused, media: s.media, handle: s.handle, at: now });
     return { paused };
   }
 

@@ -30,13 +30,13 @@ export function domainOf(jid: string): string {
 }
 
 /** Is this customer allowed to join this queue? Throws the reason if not. */
-export function authorize(queue: Queue, customer: string, guestDomain: string): void {
+export function authorize(queue: Queue, customer: string, guestDomain: string, guest = false): void {
   if (!queue.open) throw new CtiError("queue-closed", `The queue ${queue.name} is closed right now. Please try again later.`);
   const bare = bareOf(customer);
   const domain = domainOf(customer);
   if (queue.deny.includes(bare) || queue.deny.includes(domain))
     throw new CtiError("forbidden", `You are not allowed to use the queue ${queue.name}.`);
-  if (!queue.allowGuests && domain === guestDomain)
+  if (!queue.allowGuests && (guest || domain === guestDomain))
     throw new CtiError("forbidden", `The queue ${queue.name} serves registered customers only. Please sign in with your account.`);
 }
 
@@ -116,3 +116,10 @@ export const HANDLE_WEIGHT = 0.2;
 export function nextHandleAverage(previous: number | undefined, seconds: number): number {
   return previous === undefined ? seconds : previous * (1 - HANDLE_WEIGHT) + seconds * HANDLE_WEIGHT;
 }
+
+/**
+ * The skill a call needs on top of its queue's: agents that take calls have it while a phone of theirs is
+ * registered (and not on a call), so calls are routed by the same seat sets, lines and strategies as chats.
+ * Not a valid configured skill name, so no configuration can give it.
+ */
+export const VOICE_SKILL = "~voice";

@@ -64,6 +64,10 @@ export interface Store {
   lastSeat(customerBare: string): Promise<string | null>;
   /** The live session of a customer's full JID. */
   sessionOf(customer: string): Promise<string | null>;
+  /** The session (live or recently ended) with this adapter handle (a call's Call-ID). */
+  sessionByHandle(handle: string): Promise<string | null>;
+  /** Whether a voice agent has a phone registered now; true when that changed, null for an agent that takes no calls. */
+  setPhone(jid: string, registered: boolean, now: number): Promise<boolean | null>;
   agent(jid: string): Promise<Agent | null>;
   agents(): Promise<Agent[]>;
   /** The JIDs of agents that have every one of these skills (any agent for none), of a kind; at most `limit`. Indexed: no scan of all agents. */

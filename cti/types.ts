@@ -3,6 +3,8 @@ import type { EndReason } from "../protocol/names.js";
 import type { Strategy } from "./allocation.js";
 import type { Hours } from "./hours.js";
 
+/** How the customer reached us: a chat (XMPP) or a call (SIP, through the soft switch). */
+export type Media = "chat" | "voice";
 export type SessionState = "queued" | "assigned" | "in-service" | "ended";
 /** Stored agent state, driven by presence. "busy" is derived (ready and at capacity). */
 export type AgentState = "offline" | "not-ready" | "ready";
@@ -44,6 +46,8 @@ export interface Queue {
   /** After waiting this long, a customer may also be served by seats with the overflowSkills. */
   overflowAfter?: number;
   overflowSkills?: string[];
+  /** What the queue takes (default both). */
+  media?: Media[];
 }
 
 export interface AgentProfile {
@@ -53,9 +57,18 @@ export interface AgentProfile {
   /** Levels of some skills, 1-10 (a listed skill without one has DEFAULT_LEVEL). */
   levels?: Record<string, number>;
   maxChats: number;
+  /** Takes calls on the phones registered with its account. */
+  voice?: boolean;
+  /** A call leaves the seat's other capacity to chats (by default a call takes the whole seat). */
+  chatsDuringCalls?: boolean;
 }
 
 export interface Agent extends AgentProfile {
+  voice: boolean;
+  /** One of its phones is registered now (voice agents only). */
+  phone: boolean;
+  /** Calls it is on (0 or 1). */
+  calls: number;
   levels: Record<string, number>;
   state: AgentState;
   /** Why the agent is not ready (presence status text), "" otherwise. */
@@ -80,6 +93,9 @@ export interface Session {
   customer: string;
   /** The customer used a plain chat client: every answer carries a body, as type chat. */
   plain: boolean;
+  media: Media;
+  /** The adapter's handle for the customer's connection (a call's Call-ID), "" when it needs none. */
+  handle: string;
   /** Every skill the seat must have: the queue's plus the customer's extras, sorted. */
   needs: string[];
   form: Record<string, string>;
@@ -128,16 +144,21 @@ export interface JoinRequest {
   plain: boolean;
   extraSkills: string[];
   form: Record<string, string>;
+  /** A call (default: a chat). */
+  media?: Media;
+  handle?: string;
+  /** The caller proved no identity (an anonymous SIP caller): treated as a guest. */
+  guest?: boolean;
 }
 
 /** Transitions, appended to the event log atomically with the change they describe. */
 export type CtiEvent =
   | { type: "queued"; session: string; queue: string; customer: string; at: number }
-  | { type: "assigned"; session: string; queue: string; customer: string; seat: string; plain: boolean; form: Record<string, string>; queuedAt: number; rang: string[]; at: number }
+  | { type: "assigned"; session: string; queue: string; customer: string; seat: string; plain: boolean; form: Record<string, string>; queuedAt: number; rang: string[]; media: Media; handle: string; at: number }
   | { type: "offered"; session: string; queue: string; customer: string; plain: boolean; form: Record<string, string>; agents: string[]; timeout: number; at: number }
   | { type: "offer-withdrawn"; session: string; agents: string[]; reason: "rejected" | "timeout"; at: number }
   | { type: "in-service"; session: string; queue: string; customer: string; seat: string; at: number }
-  | { type: "ended"; session: string; queue: string; customer: string; seat: string | null; plain: boolean; from: SessionState; reason: string; rang: string[]; at: number }
+  | { type: "ended"; session: string; queue: string; customer: string; seat: string | null; plain: boolean; from: SessionState; reason: string; rang: string[]; media: Media; handle: string; at: number }
   | { type: "agent-state"; agent: string; state: AgentState; at: number }
   | { type: "customer-away"; session: string; customer: string; at: number }
   | { type: "resumed"; session: string; queue: string; customer: string; previous: string; seat: string | null; plain: boolean; state: SessionState; form: Record<string, string>; at: number }
@@ -145,5 +166,6 @@ export type CtiEvent =
   | { type: "wrap-up-ended"; agent: string; at: number }
   | { type: "answered"; session: string; seat: string; at: number }
   | { type: "transferred"; session: string; customer: string; from: string; fromQueue: string; queue: string; seat: string | null; plain: boolean; form: Record<string, string>; note: string; at: number }
-  | { type: "requeued"; session: string; queue: string; customer: string; seat: string; plain: boolean; paused: boolean; at: number }
+  | { type: "requeued"; session: string; queue: string; customer: string; seat: string; plain: boolean; paused: boolean; media: Media; handle: string; at: number }
+  | { type: "phone"; agent: string; registered: boolean; at: number }
   | { type: "message-left"; id: string; queue: string; at: number };

@@ -16,20 +16,26 @@ if [ ! -d node_modules ] || [ ! -e node_modules/.package-lock.json ] || [ packag
   npm ci --no-audit --no-fund
 fi
 
+# Debian packages: Prosody, Redis, Kamailio (the soft switch, with the modules softswitch/kamailio.cfg
+# loads: evapi in extra, ndb_redis in redis, websocket), SIPp (the tests' and bench's SIP phones).
+packages=(prosody redis-server openssl kamailio kamailio-extra-modules kamailio-redis-modules kamailio-websocket-modules sip-tester)
 missing=()
-for tool in prosody prosodyctl redis-server openssl; do
+for tool in prosody prosodyctl redis-server openssl kamailio sipp; do
   command -v "$tool" >/dev/null || missing+=("$tool")
+done
+for module in evapi ndb_redis websocket; do
+  [ -e "/usr/lib/x86_64-linux-gnu/kamailio/modules/$module.so" ] || [ -n "$(find /usr/lib -path "*kamailio/modules/$module.so" -print -quit 2>/dev/null)" ] || missing+=("kamailio module $module")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
-    fail "missing ${missing[*]}; install them with: sudo apt-get install prosody redis-server openssl"
+    fail "missing ${missing[*]}; install them with: sudo apt-get install ${packages[*]}"
   fi
-  echo "ensure-deps: installing prosody redis-server openssl (missing: ${missing[*]})"
+  echo "ensure-deps: installing ${packages[*]} (missing: ${missing[*]})"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update
-  apt-get install -y --no-install-recommends prosody redis-server openssl
+  apt-get install -y --no-install-recommends "${packages[@]}"
   # Some systems start the packaged services; ours run from their own configs and ports.
-  for service in prosody redis-server; do
+  for service in prosody redis-server kamailio; do
     if command -v systemctl >/dev/null && systemctl is-active --quiet "$service" 2>/dev/null; then
       systemctl disable --now "$service" || true
     elif command -v service >/dev/null && service "$service" status >/dev/null 2>&1; then

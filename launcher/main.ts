@@ -1,16 +1,17 @@
 /**
- * `npm start`: Redis, Prosody and the component as children of this process,
+ * `npm start`: Redis, Prosody, Kamailio (with voice) and the component as children of this process,
  * in that order, and stopped in the reverse order on Ctrl-C or SIGTERM. If any
  * child dies on its own, the rest are stopped and we exit 1.
  */
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { accountsOf, ConfigError, DEFAULT_CONFIG_PATH, loadConfig, type Config } from "../component/config.js";
+import { accountsOf, ConfigError, DEFAULT_CONFIG_PATH, hasVoice, loadConfig, type Config } from "../component/config.js";
 import { describeExit, spawnChild, type ChildExit } from "./child.js";
 import { assertPortsFree, waitForPorts } from "./ports.js";
 import { ensureCertificate, registerAccount, startProsody } from "./prosody.js";
 import { startRedis } from "./redis.js";
+import { startSoftswitch } from "./softswitch.js";
 
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -59,6 +60,10 @@ function banner(config: Config, redisUrl: string, webUp: boolean): string {
     `  Widget         <script src="http://127.0.0.1:${config.ports.web}/widget.js" data-queue="${config.queues[0]!.name}" async></script>`,
     `  Health         http://127.0.0.1:${config.ports.web}/healthz`,
     `  Redis          ${redisUrl}`,
+    ...(hasVoice(config) ? [
+      `  SIP            ${config.softswitch.host}:${config.ports.sip} (UDP, TCP)  WebSocket ws://${config.softswitch.host}:${config.ports.sipWs}/`,
+      `  Call a queue   ${config.queues.filter((q) => q.media.includes("voice")).map((q) => `sip:${q.name}@${cc}`).join(", ")}`,
+    ] : []),
     `  Queues         ${config.queues.map((q) => `${q.name}@${cc}`).join(", ")}`,
     `  Guests         anonymous login on ${config.guestDomain}`,
     "  Agents:",
@@ -101,6 +106,14 @@ async function main(): Promise<void> {
   const prosody = await startProsody({ config, runDir, insecure: false, logLevel: "info", onLine: prefixed("prosody") });
   adopt({ name: "prosody", ...prosody });
   for (const a of accountsOf(config)) await registerAccount(prosody.configFile, a.jid, a.password);
+
+  if (hasVoice(config)) {
+    const redis = new URL(redisUrl);
+    const softswitch = await startSoftswitch({
+      config, runDir, redisHost: redis.hostname || "127.0.0.1", redisPort: Number(redis.port || 6379), onLine: prefixed("kamailio"),
+    });
+    adopt({ name: "kamailio", ...softswitch });
+  }
 
   const component = spawnChild("component", process.execPath, [componentEntry], {
     cwd: REPO_ROOT,

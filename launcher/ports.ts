@@ -1,5 +1,6 @@
 /** TCP port helpers for the launcher and the tests. */
 import { readFileSync } from "node:fs";
+import { createSocket } from "node:dgram";
 import { createConnection, createServer } from "node:net";
 
 /** Where the kernel takes the source ports of outgoing connections (Linux; 32768 elsewhere or unreadable). */
@@ -19,11 +20,11 @@ const handedOut = new Set<number>();
  * listen(0) gives) may be taken at any moment as the source port of some outgoing connection (the tests
  * open hundreds) between choosing it and the server binding it, which made a test fail now and then.
  */
-export async function freePort(): Promise<number> {
+export async function freePort({ udp = false } = {}): Promise<number> {
   const top = Math.min(ephemeralStart(), 32768);
   for (let attempt = 0; attempt < 500; attempt++) {
     const port = 10_000 + Math.floor(Math.random() * (top - 10_000));
-    if (!handedOut.has(port) && (await isPortFree(port))) {
+    if (!handedOut.has(port) && (await isPortFree(port)) && (!udp || (await isUdpPortFree(port)))) {
       handedOut.add(port);
       return port;
     }
@@ -38,6 +39,15 @@ export function isPortFree(port: number, host = "127.0.0.1"): Promise<boolean> {
     server.unref();
     server.once("error", () => resolve(false));
     server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+/** Whether we could bind a UDP socket on host:port (SIP listens on UDP and TCP). */
+export function isUdpPortFree(port: number, host = "127.0.0.1"): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createSocket("udp4");
+    socket.once("error", () => { socket.close(); resolve(false); });
+    socket.bind(port, host, () => socket.close(() => resolve(true)));
   });
 }
 

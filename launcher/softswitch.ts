@@ -8,7 +8,7 @@ import { promisify } from "node:util";
 import { accountsOf, type VoiceConfig } from "../component/config.js";
 import { keysFor } from "../cti/redis/keys.js";
 import { spawnChild, type ChildExit } from "./child.js";
-import { assertPortsFree, waitForPorts } from "./ports.js";
+import { assertPortsFree, isUdpPortFree, waitForPorts } from "./ports.js";
 
 const run = promisify(execFile);
 
@@ -78,6 +78,7 @@ export function renderSoftswitchConfig(config: VoiceConfig, { runDir, redisHost,
 
 export async function startSoftswitch({ config, onLine, timeoutMs = 15_000, ...options }: SoftswitchOptions): Promise<RunningSoftswitch> {
   await assertPortsFree({ "ports.sip": config.ports.sip, "ports.sipWs": config.ports.sipWs, "ports.sipEvents": config.ports.sipEvents });
+  if (!(await isUdpPortFree(config.ports.sip, config.softswitch.host))) throw new Error(`ports.sip ${config.ports.sip} (UDP) is in use (is another instance running?)`);
   const dir = join(resolve(options.runDir), "softswitch");
   mkdirSync(dir, { recursive: true });
   const configFile = join(dir, "kamailio.cfg");

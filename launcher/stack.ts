@@ -1,11 +1,12 @@
-/** Prosody + Redis on free ports in a temp dir, for integration tests. */
+/** Prosody + Redis (and Kamailio, with voice) on free ports in a temp dir, for integration tests. */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { accountsOf, validateConfig, type Config, type ConfigInput } from "../component/config.js";
+import { accountsOf, hasVoice, validateConfig, type Config, type ConfigInput } from "../component/config.js";
 import { freePort } from "./ports.js";
 import { registerAccount, startProsody, type RunningProsody } from "./prosody.js";
 import { startRedis, type RunningRedis } from "./redis.js";
+import { startSoftswitch, type RunningSoftswitch } from "./softswitch.js";
 
 export interface TestStack {
   config: Config;
@@ -19,12 +20,20 @@ export interface TestStack {
    * leaving) and starts it again on the same ports and data: every client and the component are cut off.
    */
   restartProsody(signal?: "SIGTERM" | "SIGKILL"): Promise<void>;
+  /** Kamailio's recent output (voice stacks). */
+  softswitchOutput(): string;
+  /** Stops Kamailio (SIGKILL: a crash) and starts it again on the same ports: queued calls' transactions are gone. */
+  restartSoftswitch(signal?: "SIGTERM" | "SIGKILL"): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startTestStack(overrides: Partial<ConfigInput> = {}): Promise<TestStack> {
+/** `voice`: Kamailio too, on ports of its own (the SIP port is free for UDP as well: freePort checks TCP). */
+export async function startTestStack(overrides: Partial<ConfigInput> = {}, { voice = false } = {}): Promise<TestStack> {
   const runDir = mkdtempSync(join(tmpdir(), "switchboard-test-"));
-  const ports = { c2s: await freePort(), http: await freePort(), component: await freePort(), redis: await freePort(), web: await freePort() };
+  const ports = {
+    c2s: await freePort(), http: await freePort(), component: await freePort(), redis: await freePort(), web: await freePort(),
+    ...(voice ? { sip: await freePort({ udp: true }), sipWs: await freePort(), sipEvents: await freePort() } : {}),
+  };
   const config = validateConfig(
     {
       domain: "acme.test",
@@ -50,7 +59,9 @@ export async function startTestStack(overrides: Partial<ConfigInput> = {}): Prom
   );
   let redis: RunningRedis | undefined;
   let prosody: RunningProsody | undefined;
+  let softswitch: RunningSoftswitch | undefined;
   const stop = async () => {
+    await softswitch?.stop();
     await Promise.all([prosody?.stop(), redis?.stop()]);
     rmSync(runDir, { recursive: true, force: true });
   };
@@ -58,12 +69,21 @@ export async function startTestStack(overrides: Partial<ConfigInput> = {}): Prom
     redis = await startRedis({ port: config.ports.redis, dir: join(runDir, "redis"), persist: false });
     prosody = await startProsody({ config, runDir, insecure: true, logLevel: "warn" });
     const { configFile } = prosody;
+    const startSwitch = () => (hasVoice(config) ? startSoftswitch({ config, runDir, redisHost: "127.0.0.1", redisPort: config.ports.redis }) : undefined);
+    softswitch = await startSwitch();
     await Promise.all(accountsOf(config).map((a) => registerAccount(configFile, a.jid, a.password)));
     const restartProsody = async (signal: "SIGTERM" | "SIGKILL" = "SIGTERM") => {
       if (signal === "SIGKILL" && prosody) { process.kill(prosody.pid, "SIGKILL"); await prosody.exited; } else await prosody?.stop();
       prosody = await startProsody({ config, runDir, insecure: true, logLevel: "warn" });
     };
-    return { config, redisUrl: redis.url, prosodyConfig: configFile, prosodyOutput: () => prosody?.output() ?? "", restartProsody, stop };
+    const restartSoftswitch = async (signal: "SIGTERM" | "SIGKILL" = "SIGTERM") => {
+      if (signal === "SIGKILL" && softswitch) { process.kill(softswitch.pid, "SIGKILL"); await softswitch.exited; } else await softswitch?.stop();
+      softswitch = await startSwitch();
+    };
+    return {
+      config, redisUrl: redis.url, prosodyConfig: configFile, prosodyOutput: () => prosody?.output() ?? "", restartProsody,
+      softswitchOutput: () => softswitch?.output() ?? "", restartSoftswitch, stop,
+    };
   } catch (err) {
     await stop();
     throw err;

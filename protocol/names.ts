@@ -61,6 +61,7 @@ export const COMMAND = {
   listQueues: "list-queues", // supervisors
   listAgents: "list-agents", // supervisors
   setAgentState: "set-agent-state", // supervisors
+  endAnySession: "end-any-session", // supervisors: end a chat or a call (the soft switch hangs it up)
 } as const;
 
 /** Why a session ended, as carried by <ended reason='...'/>. */
@@ -73,5 +74,7 @@ export const END_REASONS = [
   "expired", // the customer waited the queue's maxWaitSeconds without being served
   "no-answer", // (to the seat only) the seat did not answer within firstResponseTimeout: the customer goes to another seat
   "transferred", // (to the seat only) the seat handed the session to another agent or queue
+  "supervisor", // a supervisor or an admin ended it
+  "call-failed", // a call could not reach its seat, or the soft switch lost it (a restart)
 ] as const;
 export type EndReason = (typeof END_REASONS)[number];

@@ -1,12 +1,12 @@
 /**
- * The web server: health for orchestration and a read-only admin API over
- * the CTI. Errors are JSON {error: {code, message}} with the status from the
+ * The web server: health for orchestration and an admin API over the CTI (reads, and ending a session). Errors are JSON {error: {code, message}} with the status from the
  * one error table.
  */
 import { timingSafeEqual } from "node:crypto";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { Cti } from "../../cti/cti.js";
 import { CtiError, ERRORS, refuse } from "../../cti/errors.js";
+import { VOICE_SKILL } from "../../cti/policy.js";
 import type { Session } from "../../cti/types.js";
 import type { Logger } from "pino";
 
@@ -19,7 +19,7 @@ export interface HttpDeps {
   /** The bundled browser code (dist/web). */
   webDir: string;
   adminToken: string;
-  health: () => Promise<{ xmpp: boolean; redis: boolean }>;
+  health: () => Promise<{ xmpp: boolean; redis: boolean; softswitch?: boolean }>;
   log: Logger;
 }
 
@@ -27,7 +27,8 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 
 export function sessionJson(s: Session) {
   return {
-    id: s.id, queue: s.queue, customer: s.customer, seat: s.seat, state: s.state, skills: s.needs, form: s.form,
+    id: s.id, queue: s.queue, media: s.media, customer: s.customer, seat: s.seat, state: s.state,
+    skills: s.needs.filter((n) => n !== VOICE_SKILL), form: s.form, ...(s.media === "voice" ? { callerName: s.form.name ?? null } : {}),
     queuedAt: iso(s.queuedAt), assignedAt: iso(s.assignedAt), inServiceAt: iso(s.inServiceAt), endedAt: iso(s.endedAt),
     endReason: s.endReason, feedback: s.feedback, priority: s.priority,
   };
@@ -72,6 +73,11 @@ export function createHttpApp({ cti, home, webConfig, webDir, adminToken, health
     const s = await cti.session(String(req.params.id));
     if (!s) throw refuse.unknownSession();
     res.json(sessionJson(s));
+  });
+  // Ends a chat or a call (the soft switch hangs it up); answers with the session as it ended.
+  api.post("/sessions/:id/end", async (req, res) => {
+    await cti.forceEnd(String(req.params.id));
+    res.json(sessionJson((await cti.session(String(req.params.id)))!));
   });
   app.use("/api", api);
 

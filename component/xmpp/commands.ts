@@ -118,6 +118,20 @@ export function commandHandlers({ cti, config, isAgent, isSupervisor }: HandlerD
             agents.map((a) => [a.jid, a.state, a.reason, String(a.activeSessions), String(a.maxChats)])));
       },
     },
+    [COMMAND.endAnySession]: {
+      name: "End a session or call (any agent's)", role: "supervisor",
+      async run(el, _addr, reply) {
+        const target = submitted(el, "session");
+        if (target) {
+          const ended = await cti.forceEnd(target);
+          return reply("completed", note(`The ${ended.media === "voice" ? "call" : "session"} of ${ended.customer} has ended.`));
+        }
+        const live = (await cti.sessions(0)).filter((s) => s.state !== "ended");
+        if (live.length === 0) return reply("completed", note("No session is live."));
+        return reply("executing", ...form("End a session",
+          listSingle("session", "Session", live.slice(0, 200).map((s) => [s.id, `${s.customer} (${s.queue}, ${s.media}, ${s.state}${s.seat ? `, ${s.seat}` : ""})`]))));
+      },
+    },
     [COMMAND.setAgentState]: {
       name: "Set an agent's state", role: "supervisor",
       async run(el, addr, reply) {

@@ -7,7 +7,7 @@ import type { Redis } from "ioredis";
 import type { CtiEvent } from "../types.js";
 import type { Keys } from "./keys.js";
 
-export interface LoggedEvent { id: string; event: CtiEvent }
+export interface LoggedEvent<T = CtiEvent> { id: string; event: T }
 
 /** An unacknowledged event idle this long belongs to a dead reader and is taken over. */
 export const STALE_MS = 10_000;
@@ -45,12 +45,19 @@ export function parseEvent(fields: string[]): CtiEvent {
   return e as unknown as CtiEvent;
 }
 
-export class EventReader {
+/**
+ * A reader of the CTI's event log (the default), or of another stream read the same way (`stream`, with
+ * its own `parse`): the soft switch's reports.
+ */
+export class EventReader<T = CtiEvent> {
   private readonly stream: string;
+  private readonly parse: (fields: string[]) => T;
 
   /** `redis` must be a connection of its own: XREADGROUP BLOCK holds it. */
-  constructor(private readonly redis: Redis, keys: Keys, private readonly group: string, private readonly consumer: string) {
-    this.stream = keys.events();
+  constructor(private readonly redis: Redis, keys: Keys, private readonly group: string, private readonly consumer: string,
+    other?: { stream: string; parse: (fields: string[]) => T }) {
+    this.stream = other?.stream ?? keys.events();
+    this.parse = other?.parse ?? (parseEvent as unknown as (fields: string[]) => T);
   }
 
   async ensureGroup(): Promise<void> {
@@ -74,9 +81,10 @@ export class EventReader {
   }
 
   /** Events of dead readers first, then new ones, waiting up to blockMs for some. */
-  async read(blockMs: number, count = 100): Promise<LoggedEvent[]> {
+  async read(blockMs: number, count = 100): Promise<Array<LoggedEvent<T>>> {
     const [, stale] = (await this.redis.xautoclaim(this.stream, this.group, this.consumer, STALE_MS, "0-0", "COUNT", count)) as [string, Array<[string, string[]] | null>];
     const claimed = stale.filter((e): e is [string, string[]] => e !== null);
+    const toLogged = ([id, fields]: [string, string[]]): LoggedEvent<T> => ({ id, event: this.parse(fields) });
     if (claimed.length > 0) return claimed.map(toLogged);
     const reply = (await this.redis.xreadgroup("GROUP", this.group, this.consumer, "COUNT", count, "BLOCK", blockMs, "STREAMS", this.stream, ">")) as Array<[string, Array<[string, string[]]>]> | null;
     return (reply?.[0]?.[1] ?? []).map(toLogged);
@@ -86,5 +94,3 @@ export class EventReader {
     if (ids.length > 0) await this.redis.xack(this.stream, this.group, ...ids);
   }
 }
-
-const toLogged = ([id, fields]: [string, string[]]): LoggedEvent => ({ id, event: parseEvent(fields) });

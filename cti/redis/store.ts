@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
-import { HANDLE_WEIGHT, PACE_WEIGHT } from "../policy.js";
+import { HANDLE_WEIGHT, PACE_WEIGHT, VOICE_SKILL } from "../policy.js";
 import type { ClaimResult, FeedbackResult, InServiceResult, ResumeResult, SeatKind, Store, TransferResult, TransferTarget } from "../store.js";
 import type { Agent, AgentProfile, AgentState, LeftMessage, Session, SessionState } from "../types.js";
 import type { EndReason } from "../../protocol/names.js";
@@ -13,7 +13,7 @@ import { keysFor, luaKeyFunctions, type Keys } from "./keys.js";
 const LUA_DIR = new URL("../../../cti/redis/lua/", import.meta.url);
 const SCRIPTS = [
   "enqueue", "claim", "in-service", "end", "agent-state", "upsert-agent", "away", "expire-away", "resume", "feedback", "leave-message",
-  "end-wrap-up", "answered", "requeue", "transfer", "offer", "withdraw-offer", "offer-target", "heads", "reindex",
+  "end-wrap-up", "answered", "requeue", "transfer", "offer", "withdraw-offer", "offer-target", "heads", "reindex", "phone",
 ] as const;
 type ScriptName = (typeof SCRIPTS)[number];
 
@@ -40,7 +40,8 @@ const list = (v: string | undefined) => (v ? v.split(",") : []);
 export function parseSession(h: Record<string, string>): Session | null {
   if (!h.id) return null;
   return {
-    id: h.id, queue: h.queue!, customer: h.customer!, plain: h.plain === "1", needs: list(h.needs),
+    id: h.id, queue: h.queue!, customer: h.customer!, plain: h.plain === "1", media: h.media === "voice" ? "voice" : "chat", handle: h.handle ?? "",
+    needs: list(h.needs),
     form: h.form ? JSON.parse(h.form) : {}, state: h.state as Session["state"], seat: h.seat || null,
     queuedAt: Number(h.queuedAt), assignedAt: num(h.assignedAt), inServiceAt: num(h.inServiceAt), endedAt: num(h.endedAt),
     endReason: (h.endReason || null) as Session["endReason"], token: h.token ?? "", awaySince: num(h.awaySince),
@@ -53,8 +54,11 @@ export function parseSession(h: Record<string, string>): Session | null {
 
 function parseAgent(h: Record<string, string>): Agent | null {
   if (!h.jid) return null;
+  const calls = Number(h.calls ?? 0);
   return {
-    jid: h.jid, name: h.name || undefined, skills: list(h.skills), maxChats: Number(h.maxChats),
+    // On a call, the voice skill is not offered again (claim.lua would refuse a second call anyway).
+    jid: h.jid, name: h.name || undefined, skills: list(h.skills).filter((s) => calls === 0 || s !== VOICE_SKILL), maxChats: Number(h.maxChats),
+    voice: h.voice === "1", phone: h.phone === "1", calls, chatsDuringCalls: h.chatsInCall === "1",
     state: h.state as AgentState, reason: h.reason ?? "", active: Number(h.active), freeSince: Number(h.freeSince),
     wrapUntil: Number(h.wrapUntil ?? 0), missed: Number(h.missed ?? 0), lastAssigned: Number(h.lastAssigned ?? 0), offerJid: h.offerJid ?? "",
     levels: Object.fromEntries(list(h.levels).map((pair) => pair.split(":")).map(([k, v]) => [k!, Number(v)])),
@@ -77,12 +81,12 @@ export class RedisStore implements Store {
 
   async upsertAgent(p: AgentProfile): Promise<void> {
     await this.run("upsert-agent", p.jid, p.name ?? "", p.skills.join(","), p.maxChats,
-      Object.entries(p.levels ?? {}).map(([k, v]) => `${k}:${v}`).join(","));
+      Object.entries(p.levels ?? {}).map(([k, v]) => `${k}:${v}`).join(","), p.voice ? "1" : "0", p.chatsDuringCalls ? "1" : "0");
   }
 
   async enqueue(s: Session, maxWaiting?: number): Promise<{ ok: true } | { ok: false; existing: string } | { ok: "full" }> {
     const [ok, id] = await this.run<[number, string]>("enqueue", s.id, s.queue, s.customer, s.plain ? "1" : "0", s.needs.join(","),
-      JSON.stringify(s.form), s.queuedAt, s.token, s.wrapUpMs, maxWaiting ?? 0, s.priority, s.preferredSeat ?? "");
+      JSON.stringify(s.form), s.queuedAt, s.token, s.wrapUpMs, maxWaiting ?? 0, s.priority, s.preferredSeat ?? "", s.media, s.handle);
     return ok === 1 ? { ok: true } : ok === -1 ? { ok: "full" } : { ok: false, existing: id };
   }
 
@@ -174,6 +178,15 @@ export class RedisStore implements Store {
 
   sessionOf(customer: string): Promise<string | null> {
     return this.redis.get(this.keys.customer(customer));
+  }
+
+  sessionByHandle(handle: string): Promise<string | null> {
+    return this.redis.get(this.keys.callHandle(handle));
+  }
+
+  async setPhone(jid: string, registered: boolean, now: number): Promise<boolean | null> {
+    const r = await this.run<number | null>("phone", jid, registered ? "1" : "0", now);
+    return r === null ? null : r === 1;
   }
 
   async agent(jid: string): Promise<Agent | null> {

@@ -213,7 +213,7 @@ describe("RedisStore", () => {
     const memory = new MemoryStore();
     const { store: redis } = instance();
     const session = (id: string, needs: string[], priority = 0): Session => ({
-      id, queue: needs[0]!, customer: `${id}@guest.acme.test/w`, plain: false, needs, form: {}, state: "queued", seat: null,
+      id, queue: needs[0]!, customer: `${id}@guest.acme.test/w`, plain: false, media: "chat", handle: "", needs, form: {}, state: "queued", seat: null,
       queuedAt: 1000, assignedAt: null, inServiceAt: null, endedAt: null, endReason: null, token: "t", awaySince: null, feedback: null,
       wrapUpMs: 0, answeredAt: null, missedBy: [], priority, preferredSeat: null, ringing: [], ringUntil: null,
     });

@@ -4,7 +4,7 @@ import type { Agent } from "../../cti/types.js";
 
 const agent = (jid: string, over: Partial<Agent> = {}): Agent => ({
   jid, skills: ["billing", "fr"], levels: {}, maxChats: 2, state: "ready", reason: "", active: 0, freeSince: 0,
-  wrapUntil: 0, missed: 0, lastAssigned: 0, offerJid: "", ...over,
+  wrapUntil: 0, missed: 0, lastAssigned: 0, offerJid: "", voice: false, phone: false, calls: 0, ...over,
 });
 
 describe("skill levels", () => {

@@ -5,7 +5,7 @@ import type { Agent, Queue } from "../../cti/types.js";
 const queue = (name: string, skills: string[], extra: Partial<Queue> = {}): Queue => ({ name, skills, allowGuests: true, deny: [], open: true, ...extra });
 const QUEUES = [queue("billing", ["billing"], { minLevels: { billing: 7 } }), queue("sales", ["sales"], { overflowAfter: 60, overflowSkills: ["support"] }), queue("any", [])];
 const agent = (skills: string[], levels: Record<string, number> = {}): Agent => ({
-  jid: skills.join("+") + "@x", skills, levels, maxChats: 1, state: "ready", reason: "", active: 0, freeSince: 0, wrapUntil: 0, missed: 0, lastAssigned: 0, offerJid: "",
+  jid: skills.join("+") + "@x", skills, levels, maxChats: 1, state: "ready", reason: "", active: 0, freeSince: 0, wrapUntil: 0, missed: 0, lastAssigned: 0, offerJid: "", voice: false, phone: false, calls: 0,
 });
 
 describe("routing lines", () => {

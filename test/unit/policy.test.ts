@@ -5,7 +5,7 @@ import { authorize, charCount, estimateWait, needsFor, stateFromPresence, valida
 import type { Agent, Queue } from "../../cti/types.js";
 
 const queue = (over: Partial<Queue> = {}): Queue => ({ name: "billing", skills: ["billing"], allowGuests: true, deny: [], open: true, ...over });
-const agent = (jid: string, over: Partial<Agent> = {}): Agent => ({ jid, skills: ["billing"], maxChats: 1, state: "ready", reason: "", active: 0, freeSince: 0, wrapUntil: 0, missed: 0, lastAssigned: 0, offerJid: "", levels: {}, ...over });
+const agent = (jid: string, over: Partial<Agent> = {}): Agent => ({ jid, skills: ["billing"], maxChats: 1, state: "ready", reason: "", active: 0, freeSince: 0, wrapUntil: 0, missed: 0, lastAssigned: 0, offerJid: "", levels: {}, voice: false, phone: false, calls: 0, ...over });
 const code = (fn: () => void) => { try { fn(); return "none"; } catch (e) { return (e as CtiError).code; } };
 
 describe("authorization", () => {

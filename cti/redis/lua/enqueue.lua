@@ -1,7 +1,8 @@
 -- Queues a new session unless the customer's full JID already has a live one.
 -- ARGV: prefix, id, queue, customer, plain ('1'|'0'), needs (comma list), form (JSON), now, token,
 --       wrap-up (ms) the seat gets after this session, max waiting in the queue (0: no limit),
---       priority, preferred seat ('' for none)
+--       priority, preferred seat ('' for none), media ('chat'|'voice'), handle (the adapter's handle for the
+--       customer's connection, e.g. a call's Call-ID; '' for none)
 -- Returns: {1, id} when queued, {0, existing id} when the customer already has a live session,
 --          {-1, ''} when the queue already has max waiting customers.
 local id, queue, customer, plain, needs, form, now = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
@@ -13,8 +14,9 @@ local seq = rcall('INCR', K.seq())
 rcall('HSET', K.session(id), 'id', id, 'queue', queue, 'customer', customer, 'plain', plain, 'needs', needs,
   'form', form, 'state', 'queued', 'seat', '', 'queuedAt', now, 'assignedAt', '', 'inServiceAt', '',
   'endedAt', '', 'endReason', '', 'token', ARGV[9], 'awaySince', '', 'wrapUpMs', ARGV[10], 'seq', seq,
-  'answeredAt', '', 'missedBy', '', 'priority', ARGV[12], 'preferredSeat', ARGV[13])
+  'answeredAt', '', 'missedBy', '', 'priority', ARGV[12], 'preferredSeat', ARGV[13], 'media', ARGV[14], 'handle', ARGV[15])
 rcall('SET', K.customer(customer), id)
+if ARGV[15] ~= '' then rcall('SET', K.callHandle(ARGV[15]), id) end
 rcall('ZADD', K.queue(queue), seq, id)
 rcall('ZADD', K.waiting(), seq, id)
 rcall('SADD', K.live(), id)

@@ -36,6 +36,17 @@ local function reline(id)
   rcall('HSET', key, 'line', want)
 end
 
+-- An agent's skills with or without the voice skill (cti/policy.ts VOICE_SKILL): an agent that takes
+-- calls has it while one of its phones is registered, so calls are routed through the same seat sets.
+local function withVoice(skills, on)
+  local list = {}
+  for skill in string.gmatch(skills, '[^,]+') do
+    if skill ~= '~voice' then table.insert(list, skill) end
+  end
+  if on then table.insert(list, '~voice') end
+  return table.concat(list, ',')
+end
+
 -- Keeps an agent in the seat sets of its skills and '*': f: while ready with room, o: while logged in.
 -- The agent remembers what it is indexed as, so only a change touches the sets. `before`: skills it
 -- had (a profile update), to leave their sets.
@@ -64,6 +75,13 @@ local function reseat(jid, before)
   rcall('HSET', agent, 'indexed', want)
 end
 
+-- Gives back what a session took of its seat (its weight; a call also its phone).
+local function release(s)
+  local agent = K.agent(s.seat)
+  rcall('HINCRBY', agent, 'active', -(tonumber(s.weight or '1') or 1))
+  if s.media == 'voice' then rcall('HINCRBY', agent, 'calls', -1) end
+end
+
 -- Ends a live session (only if it is in state `onlyFrom`, when given): leaves its queue or
 -- frees its seat, updates the queue's handle time, and logs it. Returns the session as it
 -- was (flat), or false.
@@ -78,7 +96,7 @@ local function endSession(id, reason, now, ttl, weight, onlyFrom)
     rcall('ZREM', K.waiting(), id)
   else
     local agent = K.agent(s.seat)
-    rcall('HINCRBY', agent, 'active', -1)
+    release(s)
     rcall('HSET', agent, 'freeSince', now)
     local wrap = tonumber(s.wrapUpMs or '0') or 0
     if wrap > 0 and reason ~= 'seat-offline' then
@@ -101,11 +119,13 @@ local function endSession(id, reason, now, ttl, weight, onlyFrom)
   reline(id)
   rcall('PEXPIRE', key, ttl)
   if rcall('GET', K.customer(s.customer)) == id then rcall('DEL', K.customer(s.customer)) end
+  if (s.handle or '') ~= '' then rcall('PEXPIRE', K.callHandle(s.handle), ttl) end
   rcall('SREM', K.live(), id)
   rcall('ZREM', K.away(), id)
   rcall('ZADD', K.ended(), now, id)
   rcall('ZREMRANGEBYSCORE', K.ended(), '-inf', tonumber(now) - ttl)
   emit('ended', { session = id, queue = s.queue, customer = s.customer, seat = s.seat, plain = s.plain,
-    from = s.state, reason = reason, rang = s.state == 'queued' and (s.ringing or '') or '', at = now })
+    from = s.state, reason = reason, rang = s.state == 'queued' and (s.ringing or '') or '', media = s.media or 'chat',
+    handle = s.handle or '', at = now })
   return flat
 end

@@ -8,7 +8,7 @@ local key = K.session(id)
 local s = toMap(rcall('HGETALL', key))
 if (s.state ~= 'assigned' and s.state ~= 'in-service') or (s.answeredAt and s.answeredAt ~= '') then return false end
 local seat, agent = s.seat, K.agent(s.seat)
-rcall('HINCRBY', agent, 'active', -1)
+release(s)
 rcall('SREM', K.agentSessions(seat), id)
 local missed = rcall('HINCRBY', agent, 'missed', 1)
 local paused = 0
@@ -18,11 +18,11 @@ if maxNoAnswer > 0 and missed >= maxNoAnswer and rcall('HGET', agent, 'state') =
   paused = 1
 end
 local missedBy = (s.missedBy and s.missedBy ~= '') and (s.missedBy .. ',' .. seat) or seat
-rcall('HSET', key, 'state', 'queued', 'seat', '', 'assignedAt', '', 'inServiceAt', '', 'missedBy', missedBy)
+rcall('HSET', key, 'state', 'queued', 'seat', '', 'assignedAt', '', 'inServiceAt', '', 'missedBy', missedBy, 'weight', 1)
 rcall('ZADD', K.queue(s.queue), s.seq, id)
 rcall('ZADD', K.waiting(), s.seq, id)
 reseat(seat)
 reline(id)
 emit('requeued', { session = id, queue = s.queue, customer = s.customer, seat = seat, plain = s.plain,
-  paused = tostring(paused), at = now })
+  paused = tostring(paused), media = s.media or 'chat', handle = s.handle or '', at = now })
 return { paused }

@@ -1,9 +1,13 @@
 -- Adds or updates an agent's profile, keeping its state and sessions.
--- ARGV: prefix, JID, name, skills (comma list), maxChats, levels ("skill:level" comma list)
+-- ARGV: prefix, JID, name, skills (comma list), maxChats, levels ("skill:level" comma list),
+--       voice ('1': takes calls), chats during calls ('1': a call does not take the whole seat)
 local jid = ARGV[2]
 local agent = K.agent(jid)
 local before = rcall('HGET', agent, 'skills') or ''
-rcall('HSET', agent, 'jid', jid, 'name', ARGV[3], 'skills', ARGV[4], 'maxChats', ARGV[5], 'levels', ARGV[6])
+local phone = ARGV[7] == '1' and rcall('HGET', agent, 'phone') == '1'
+rcall('HSET', agent, 'jid', jid, 'name', ARGV[3], 'skills', withVoice(ARGV[4], phone), 'maxChats', ARGV[5], 'levels', ARGV[6],
+  'voice', ARGV[7], 'chatsInCall', ARGV[8], 'phone', phone and '1' or '0')
+rcall('HSETNX', agent, 'calls', 0)
 rcall('HSETNX', agent, 'state', 'offline')
 rcall('HSETNX', agent, 'active', 0)
 rcall('HSETNX', agent, 'freeSince', 0)

@@ -1,0 +1,151 @@
+/**
+ * The SIP side of the CTI, beside the XMPP one: what the soft switch reports (a call to a queue, an
+ * answer, a hang-up, a registration) becomes CTI commands, and the CTI's decisions about calls (a seat
+ * allocated, a refusal, an end) become switch commands. Calls use the same transitions and events as chats.
+ */
+import type { Element } from "@xmpp/xml";
+import type { Logger } from "pino";
+import type { Cti } from "../../cti/cti.js";
+import { CtiError, ERRORS } from "../../cti/errors.js";
+import type { EventReader } from "../../cti/redis/events.js";
+import type { CtiEvent, Queue } from "../../cti/types.js";
+import * as st from "../xmpp/stanzas.js";
+import type { SwitchLink } from "./switch-link.js";
+
+/** A report of the soft switch (softswitch/kamailio.cfg): e = what, c = Call-ID (or user), d = data. */
+export interface SwitchEvent { e: string; c: string; d: string }
+
+export function parseSwitchEvent(fields: string[]): SwitchEvent {
+  const get = (name: string) => { const i = fields.indexOf(name); return i >= 0 ? fields[i + 1] ?? "" : ""; };
+  return { e: get("e"), c: get("c"), d: get("d") };
+}
+
+/** Reason phrases of the responses we send (RFC 3261 section 21). */
+const PHRASES: Record<number, string> = {
+  400: "Bad Request", 403: "Forbidden", 404: "Not Found", 409: "Conflict", 480: "Temporarily Unavailable", 481: "Call Does Not Exist",
+  486: "Busy Here", 500: "Server Internal Error", 501: "Not Implemented", 503: "Service Unavailable", 513: "Message Too Large",
+};
+
+/** A caller as the switch reports it: user@host, both plain (the switch's parser let it through; we are stricter). */
+const CALLER = /^[A-Za-z0-9._~+*!=$-]{1,64}@[A-Za-z0-9.-]{1,253}$/;
+const QUEUE_NAME = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
+
+type VoiceEvent = Extract<CtiEvent, { type: "assigned" | "ended" | "requeued" }>;
+
+export interface CallsDeps {
+  cti: Cti;
+  link: SwitchLink;
+  domain: string;
+  componentDomain: string;
+  /** Seconds a seat's phones ring (a queue's firstResponseTimeout wins). */
+  ringSeconds: number;
+  /** XMPP, to tell the seat's chat client about its calls. */
+  send: (stanza: Element) => Promise<void>;
+  nameOf: (jid: string) => string;
+  log: Logger;
+}
+
+export function createCalls({ cti, link, domain, componentDomain: cc, ringSeconds, send, nameOf, log }: CallsDeps) {
+  const refuse = (callId: string, code: number, text: string) => link.send("refuse", callId, String(code), PHRASES[code] ?? "Unavailable", text);
+  const sessionOf = (callId: string) => cti.sessionByHandle(callId);
+  const ringFor = (q: Queue) => q.firstResponseTimeout ?? ringSeconds;
+
+  /** The call queuing information: a call to a queue address joins the queue as a chat would. */
+  async function invite(callId: string, data: string): Promise<void> {
+    const [from = "", auth = "", queue = "", ...rest] = data.split("|");
+    const name = rest.join("|").replace(/^\s*"|"\s*$/g, "").trim().slice(0, 100);
+    if (!CALLER.test(from) || !QUEUE_NAME.test(queue) || (auth && !CALLER.test(`${auth}@${domain}`)))
+      return refuse(callId, 400, "The caller or the queue address is not one we can take");
+    const customer = `sip:${auth ? `${auth}@${domain}` : from.toLowerCase()}`;
+    try {
+      await cti.join({ queue, customer, plain: false, extraSkills: [], form: name ? { name } : {}, media: "voice", handle: callId, guest: !auth });
+    } catch (err) {
+      if (!(err instanceof CtiError)) throw err;
+      if (err.code === "already-queued" && (await sessionOf(callId))) return; // this report again (a retry): queued already
+      refuse(callId, ERRORS[err.code].sip, err.text);
+    }
+  }
+
+  /** Acts on one report of the switch. Throws when it must be retried (the switch or Redis unreachable). */
+  async function handle(ev: SwitchEvent): Promise<void> {
+    if (ev.e === "invite") return invite(ev.c, ev.d);
+    if (ev.e === "reg") { await cti.phone(`${ev.c}@${domain}`, Number(ev.d) > 0); return; }
+    if (ev.e === "expired") return link.send("query", ev.c); // the switch reports what is left
+    const id = await sessionOf(ev.c);
+    if (!id) return; // a call the CTI never queued (refused at once), or long gone
+    if (ev.e === "answered") return cti.callAnswered(id);
+    if (ev.e === "noanswer") return cti.callNotAnswered(id);
+    if (ev.e === "cancel") { await cti.callEnded(id, "customer"); return; }
+    if (ev.e === "bye") { await cti.callEnded(id, ev.d === "seat" ? "seat" : "customer"); return; }
+    if (ev.e === "unreachable" || ev.e === "gone") { await cti.callEnded(id, "call-failed"); return; }
+    log.warn({ event: ev.e }, "unknown soft switch report");
+  }
+
+  /** The CTI decided about a call (events of the log, read once across instances). */
+  async function decided(e: VoiceEvent): Promise<void> {
+    const q = cti.queue(e.queue);
+    if (e.type === "assigned") {
+      link.send("route", e.handle, e.seat.split("@")[0]!, String(ringFor(q)));
+      const caller = e.form.name ? `${e.form.name} <${e.customer}>` : e.customer;
+      await send(st.text(cc, e.seat, `Call from ${caller} for ${q.title ?? q.name}: your phone is ringing. (session ${e.session})`));
+    } else if (e.type === "requeued") {
+      await send(st.text(cc, e.seat, `You did not answer the call from ${e.customer} within ${ringFor(q)} seconds, so it goes to another agent. (session ${e.session})`));
+    } else if (e.from === "queued") {
+      if (e.reason === "expired") refuse(e.handle, 480, "Sorry, nobody could take your call in time. Please try again later");
+      else if (e.reason === "supervisor") refuse(e.handle, 480, "The contact center ended the call");
+      // departed: the caller hung up, which the switch has answered already
+    } else if (e.reason === "supervisor" || e.reason === "seat-offline") {
+      link.send("end", e.handle); // hang-ups and failures were the switch's own news
+      if (e.reason === "supervisor") await send(st.text(cc, e.seat!, `A supervisor ended your call with ${e.customer}. (session ${e.session})`));
+    }
+  }
+
+  /**
+   * The switch connected (or reconnected, perhaps after its own restart): ask for the voice agents'
+   * registrations, and for every call still waiting or ringing whether the switch holds it yet.
+   */
+  async function resync(voiceAgents: string[]): Promise<void> {
+    for (const jid of voiceAgents) link.send("query", jid.split("@")[0]!);
+    for (const s of await cti.sessions(0)) if (s.media === "voice" && s.state !== "in-service" && s.state !== "ended") link.send("check", s.handle);
+  }
+
+  /** Reads and acts on the switch's reports until stop(); one that fails stays pending and is retried. */
+  function run(reader: EventReader<SwitchEvent>) {
+    let stopped = false;
+    const done = (async () => {
+      while (!stopped) {
+        try {
+          await reader.ensureGroup();
+          break;
+        } catch (err) {
+          log.warn({ err: (err as Error).message }, "soft switch report group not ready; retrying");
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
+      while (!stopped) {
+        try {
+          const batch = await reader.read(1000);
+          const ok: string[] = [];
+          for (const { id, event } of batch) {
+            try {
+              await handle(event);
+              ok.push(id);
+            } catch (err) {
+              log.warn({ err: (err as Error).message, event: event.e }, "soft switch report not handled; it will be retried");
+            }
+          }
+          await reader.ack(ok);
+        } catch (err) {
+          if (stopped) break;
+          log.error({ err: (err as Error).message }, "reading the soft switch reports failed");
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
+    })();
+    return { stop: async () => { stopped = true; await done.catch(() => undefined); } };
+  }
+
+  return { handle, decided, resync, run };
+}
+
+export type Calls = ReturnType<typeof createCalls>;
