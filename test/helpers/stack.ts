@@ -9,13 +9,27 @@ import { startTestStack, type TestStack } from "../../launcher/stack.js";
 import { NS } from "../../protocol/names.js";
 import { connectAccount, connectGuest, stopAll, waitFor, xmlFor } from "./xmpp.js";
 
-export interface Running { stack: TestStack; app: RunningComponent; config: Config; stop(): Promise<void> }
+export interface Running {
+  stack: TestStack;
+  /** The component running now (a new one after restartComponent). */
+  app: RunningComponent;
+  config: Config;
+  /** Stops the component (as a restart or a crash would: its Redis state stays) and starts another. */
+  restartComponent(): Promise<void>;
+  stop(): Promise<void>;
+}
 
-export async function startAll(overrides: Partial<ConfigInput> = {}): Promise<Running> {
-  const stack = await startTestStack(overrides);
+/** `voice`: Kamailio too (the soft switch, on ports of its own). */
+export async function startAll(overrides: Partial<ConfigInput> = {}, { voice = false } = {}): Promise<Running> {
+  const stack = await startTestStack(overrides, { voice });
+  const start = () => startComponent(stack.config, { redisUrl: stack.redisUrl, log: pino({ level: process.env.LOG_LEVEL ?? "silent" }), webPort: 0 });
   try {
-    const app = await startComponent(stack.config, { redisUrl: stack.redisUrl, log: pino({ level: process.env.LOG_LEVEL ?? "silent" }), webPort: 0 });
-    return { stack, app, config: stack.config, stop: async () => { await app.stop(); await stack.stop(); } };
+    const running: Running = {
+      stack, app: await start(), config: stack.config,
+      async restartComponent() { await running.app.stop(); running.app = await start(); },
+      stop: async () => { await running.app.stop(); await stack.stop(); },
+    };
+    return running;
   } catch (err) {
     await stack.stop();
     throw err;
