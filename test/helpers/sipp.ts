@@ -110,6 +110,9 @@ async function startSipp(name: string, args: string[]): Promise<Sipp> {
   };
 }
 
+/** SIPp places its first call one call period (1/rate) after it starts: 100 ms at its default 10/s. */
+const FIRST_CALL_AT_ONCE = ["-r", "1000"];
+
 /** -set NAME VALUE for each variable the scenario declares as <Global>. */
 const setAll = (vars: Record<string, string | number>) => Object.entries(vars).flatMap(([k, v]) => ["-set", k, String(v)]);
 const scenario = (file: string) => join(SCENARIOS, file);
@@ -162,7 +165,7 @@ export async function startAgentPhone(options: AgentPhoneOptions): Promise<Agent
   const stopCallId = `stop-${randomUUID()}@${HOST}`;
   const sipp = await startSipp(`phone ${user}`, [
     `${proxy.host}:${proxy.port}`, "-sf", scenario("agent.xml"), "-oocsf", scenario("agent-call.xml"),
-    "-i", HOST, "-bind_local", "-p", String(port), "-m", "1", "-cid_str", stopCallId, "-au", user, "-ap", password,
+    "-i", HOST, "-bind_local", "-p", String(port), "-m", "1", ...FIRST_CALL_AT_ONCE, "-cid_str", stopCallId, "-au", user, "-ap", password,
     // SIPp keeps an ended call's Call-ID for 33 s and drops what comes for it; but the switch offers a
     // queued call again (same Call-ID, new branch) after a busy or unanswered ring.
     "-deadcall_wait", "0",
@@ -277,7 +280,7 @@ export async function call(options: CallOptions): Promise<CallResult> {
   const { proxy, service, domain, caller, callerDomain, displayName = "", user, password = "", holdMs = 0, cancelAfterMs = 0, timeoutMs = 10_000, callId } = options;
   const port = await freePort({ udp: true });
   const sipp = await startSipp(`call ${caller} to ${service}`, [
-    `${proxy.host}:${proxy.port}`, "-sf", scenario("caller.xml"), "-i", HOST, "-bind_local", "-p", String(port), "-m", "1",
+    `${proxy.host}:${proxy.port}`, "-sf", scenario("caller.xml"), "-i", HOST, "-bind_local", "-p", String(port), "-m", "1", ...FIRST_CALL_AT_ONCE,
     ...setAll({ service, domain, caller, callerDomain, displayName: displayName.replace(/["\\]/g, "\\$&"), holdMs, cancelAfterMs, auth: user ? "yes" : "no" }),
     ...(user ? ["-au", user, "-ap", password] : []),
     ...(callId ? ["-cid_str", callId.replace(/%/g, "%%")] : []),
