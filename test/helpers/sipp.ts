@@ -5,7 +5,8 @@
  *
  * What happened is read from the scenarios' <log> lines, "<event> <seconds> <microseconds> [detail]",
  * which SIPp writes to a file of its own (-trace_logs), flushed line by line: its stdout is a screen
- * it draws at the end, and its stderr carries its warnings. Times are SIPp's own clock readings.
+ * it draws at the end, its stderr carries its warnings, and it opens the log by name (a Node child's
+ * /dev/stdout is a socket, which cannot be opened). Times are SIPp's own clock readings.
  */
 import { randomUUID } from "node:crypto";
 import { createSocket } from "node:dgram";
