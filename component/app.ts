@@ -86,12 +86,13 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
       host: config.softswitch.host, port: config.ports.sipEvents, log,
       onConnect: () => void calls?.resync(voiceAgents).catch((err: Error) => log.warn({ err: err.message }, "soft switch resync failed")),
     });
-    calls = createCalls({ cti, link, domain: config.domain, componentDomain: cc, ringSeconds: config.softswitch.ringSeconds, send, nameOf, log });
+    calls = createCalls({ cti, link, domain: config.domain, componentDomain: cc, ringSeconds: config.softswitch.ringSeconds,
+      retrySeconds: config.softswitch.retrySeconds, send, nameOf, log });
   }
   const switchReports = calls && switchBlocking
     ? calls.run(new EventReader(switchBlocking, store.keys, "softswitch", consumer, { stream: store.keys.softswitch(), parse: parseSwitchEvent }))
     : undefined;
-  const notifier = createNotifier({ cti, componentDomain: cc, send, nameOf, log, calls });
+  const notifier = createNotifier({ cti, componentDomain: cc, send, nameOf, log, calls, retrySeconds: config.softswitch.retrySeconds });
   registerHandlers(entity, {
     cti, config, log, send, nameOf, isAgent: (jid) => agents.has(jid),
     isSupervisor: (jid) => config.supervisors.some((s) => s.jid === jid),

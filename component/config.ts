@@ -126,9 +126,11 @@ export const configSchema = z.looseObject({
     host: z.string().default("127.0.0.1"),
     /** Seconds a seat's phones ring before the call goes back to the head of its queue (a queue's firstResponseTimeout wins). */
     ringSeconds: z.number().int().min(5).max(300).default(20),
+    /** Seconds a seat whose phone missed a call (no answer, busy) is not offered calls or chats again. */
+    retrySeconds: z.number().int().min(0).max(300).default(5),
     /** A seat on a call may still be given chats (by default a call takes the whole seat). */
     chatsDuringCalls: z.boolean().default(false),
-  }).default({ host: "127.0.0.1", ringSeconds: 20, chatsDuringCalls: false }),
+  }).default({ host: "127.0.0.1", ringSeconds: 20, retrySeconds: 5, chatsDuringCalls: false }),
   admin: z.looseObject({ token: z.string().min(8, "must be at least 8 characters") }),
   redis: z.looseObject({ url: z.string().url().optional(), prefix: z.string().default("sb:") }).default({ prefix: "sb:" }),
   /** Where the launcher writes Prosody's config, data and pid files. */

@@ -20,6 +20,8 @@ export interface NotifierDeps {
   log: Logger;
   /** The SIP side, when voice is on: calls' decisions go to the soft switch, not to XMPP. */
   calls?: Pick<Calls, "decided">;
+  /** softswitch.retrySeconds: a seat that missed a call rests this long. */
+  retrySeconds?: number;
 }
 
 type EndedEvent = Extract<CtiEvent, { type: "ended" }>;
@@ -41,7 +43,7 @@ function endedTexts(e: EndedEvent, seatName: string): { customer?: string; seat?
 /** Waiting customers hear of their new position at most this often (and on every periodic tick). */
 export const STATUS_EVERY_MS = 500;
 
-export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, calls }: NotifierDeps) {
+export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, calls, retrySeconds }: NotifierDeps) {
   /** Runs a CTI check when a timer is due (just after, so the deadline has passed). */
   const later = (seconds: number, check: () => Promise<unknown>) =>
     setTimeout(() => void check().catch((err: Error) => log.warn({ err: err.message }, "timed check failed")), seconds * 1000 + 10).unref();
@@ -80,6 +82,7 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, ca
         const wrapUp = cti.queue(e.queue).wrapUpSeconds;
         if (wrapUp) later(wrapUp, () => cti.route());
       }
+      if (e.type === "requeued" && retrySeconds) later(retrySeconds, () => cti.route()); // the seat's rest is over
       if (e.type !== "assigned") moved.add(e.queue);
       return calls?.decided(e);
     }

@@ -281,15 +281,16 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
   }
 
   /**
-   * The seat's phones did not answer: the caller goes back to the head of the queue and the seat counts a
-   * miss (pausing it after the queue's maxNoAnswer), as for a chat.
+   * The seat's phones did not answer (or were busy): the caller goes back to the head of the queue and the
+   * seat counts a miss (pausing it after the queue's maxNoAnswer), as for a chat; the seat rests
+   * `restSeconds` first, so a busy phone is not rung again and again (app_queue's "retry").
    */
-  async function callNotAnswered(sessionId: string): Promise<void> {
+  async function callNotAnswered(sessionId: string, restSeconds: number): Promise<void> {
     const s = await store.session(sessionId);
     const q = s && byName.get(s.queue);
     if (!q) return;
     const reason = `No answer to ${q.maxNoAnswer} call${q.maxNoAnswer === 1 ? "" : "s"} in a row`;
-    if (await store.requeue(sessionId, now(), q.maxNoAnswer ?? 0, reason)) await route();
+    if (await store.requeue(sessionId, now(), q.maxNoAnswer ?? 0, reason, restSeconds * 1000)) await route();
   }
 
   /** A call ended in the soft switch: hung up by either side, cancelled, or lost (`reason`). */

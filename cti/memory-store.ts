@@ -277,12 +277,13 @@ export class MemoryStore implements Store {
     return "ok";
   }
 
-  async requeue(id: string, now: number, maxNoAnswer: number, pauseReason: string): Promise<{ paused: boolean } | null> {
+  async requeue(id: string, now: number, maxNoAnswer: number, pauseReason: string, restMs = 0): Promise<{ paused: boolean } | null> {
     const s = this.sessionsById.get(id);
     if (!s || (s.state !== "assigned" && s.state !== "in-service") || s.answeredAt !== null) return null;
     const seat = s.seat!;
     const a = this.agentsByJid.get(seat)!;
     this.release(s, a);
+    if (restMs > 0) a.wrapUntil = Math.max(a.wrapUntil, now + restMs);
     a.missed++;
     const paused = maxNoAnswer > 0 && a.missed >= maxNoAnswer && a.state === "ready";
     if (paused) {

@@ -40,9 +40,10 @@ export interface Store {
   markAnswered(sessionId: string, seat: string, now: number): Promise<InServiceResult>;
   /**
    * The seat did not answer in time: the customer goes back to the head of its queue and the seat counts
-   * a miss, pausing (not ready, with the reason) after maxNoAnswer in a row. Null when not applicable.
+   * a miss, pausing (not ready, with the reason) after maxNoAnswer in a row; with `restMs` the seat is not
+   * allocated for that long (a phone that did not answer is not rung again at once). Null when not applicable.
    */
-  requeue(sessionId: string, now: number, maxNoAnswer: number, pauseReason: string): Promise<{ paused: boolean } | null>;
+  requeue(sessionId: string, now: number, maxNoAnswer: number, pauseReason: string, restMs?: number): Promise<{ paused: boolean } | null>;
   /** Ends an agent's wrap-up now; false when it was not wrapping up (or is no agent). */
   endWrapUp(jid: string, now: number): Promise<boolean>;
   /** The customer of a live, non-plain session went offline: it may resume until now + graceMs. */

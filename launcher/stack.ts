@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { accountsOf, hasVoice, validateConfig, type Config, type ConfigInput } from "../component/config.js";
-import { freePort } from "./ports.js";
+import { freePort, isPortFree, isUdpPortFree } from "./ports.js";
 import { registerAccount, startProsody, type RunningProsody } from "./prosody.js";
 import { startRedis, type RunningRedis } from "./redis.js";
 import { startSoftswitch, type RunningSoftswitch } from "./softswitch.js";
@@ -28,6 +28,14 @@ export interface TestStack {
 }
 
 /** `voice`: Kamailio too, on ports of its own (the SIP port is free for UDP as well: freePort checks TCP). */
+/** Waits (at most 5 s) until nothing listens on the port, TCP or UDP. */
+async function portsReleased(port: number): Promise<void> {
+  for (const deadline = Date.now() + 5000; Date.now() < deadline;) {
+    if ((await isPortFree(port)) && (await isUdpPortFree(port))) return;
+    await new Promise((r) => setTimeout(r, 20)); // polling interval, not a stand-in for an event
+  }
+}
+
 export async function startTestStack(overrides: Partial<ConfigInput> = {}, { voice = false } = {}): Promise<TestStack> {
   const runDir = mkdtempSync(join(tmpdir(), "switchboard-test-"));
   const ports = {
@@ -77,7 +85,9 @@ export async function startTestStack(overrides: Partial<ConfigInput> = {}, { voi
       prosody = await startProsody({ config, runDir, insecure: true, logLevel: "warn" });
     };
     const restartSoftswitch = async (signal: "SIGTERM" | "SIGKILL" = "SIGTERM") => {
-      if (signal === "SIGKILL" && softswitch) { process.kill(softswitch.pid, "SIGKILL"); await softswitch.exited; } else await softswitch?.stop();
+      // A crash takes every Kamailio process (the main one and its workers, one process group) at once.
+      if (signal === "SIGKILL" && softswitch) { process.kill(-softswitch.pid, "SIGKILL"); await softswitch.exited; } else await softswitch?.stop();
+      await portsReleased(config.ports.sip!); // the workers' sockets close as they die, after the main process
       softswitch = await startSwitch();
     };
     return {

@@ -39,13 +39,15 @@ export interface CallsDeps {
   componentDomain: string;
   /** Seconds a seat's phones ring (a queue's firstResponseTimeout wins). */
   ringSeconds: number;
+  /** Seconds a seat whose phone missed a call rests before it is offered another. */
+  retrySeconds: number;
   /** XMPP, to tell the seat's chat client about its calls. */
   send: (stanza: Element) => Promise<void>;
   nameOf: (jid: string) => string;
   log: Logger;
 }
 
-export function createCalls({ cti, link, domain, componentDomain: cc, ringSeconds, send, nameOf, log }: CallsDeps) {
+export function createCalls({ cti, link, domain, componentDomain: cc, ringSeconds, retrySeconds, send, nameOf, log }: CallsDeps) {
   const refuse = (callId: string, code: number, text: string) => link.send("refuse", callId, String(code), PHRASES[code] ?? "Unavailable", text);
   const sessionOf = (callId: string) => cti.sessionByHandle(callId);
   const ringFor = (q: Queue) => q.firstResponseTimeout ?? ringSeconds;
@@ -74,7 +76,7 @@ export function createCalls({ cti, link, domain, componentDomain: cc, ringSecond
     const id = await sessionOf(ev.c);
     if (!id) return; // a call the CTI never queued (refused at once), or long gone
     if (ev.e === "answered") return cti.callAnswered(id);
-    if (ev.e === "noanswer") return cti.callNotAnswered(id);
+    if (ev.e === "noanswer") return cti.callNotAnswered(id, retrySeconds);
     if (ev.e === "cancel") { await cti.callEnded(id, "customer"); return; }
     if (ev.e === "bye") { await cti.callEnded(id, ev.d === "seat" ? "seat" : "customer"); return; }
     if (ev.e === "unreachable" || ev.e === "gone") { await cti.callEnded(id, "call-failed"); return; }

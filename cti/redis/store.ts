@@ -131,8 +131,8 @@ export class RedisStore implements Store {
     return this.run<InServiceResult>("answered", id, seat, now);
   }
 
-  async requeue(id: string, now: number, maxNoAnswer: number, pauseReason: string): Promise<{ paused: boolean } | null> {
-    const r = await this.run<[number] | null>("requeue", id, now, maxNoAnswer, pauseReason);
+  async requeue(id: string, now: number, maxNoAnswer: number, pauseReason: string, restMs = 0): Promise<{ paused: boolean } | null> {
+    const r = await this.run<[number] | null>("requeue", id, now, maxNoAnswer, pauseReason, restMs);
     return r ? { paused: r[0] === 1 } : null;
   }
 

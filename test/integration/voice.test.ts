@@ -1,0 +1,272 @@
+/**
+ * Calls end to end, with real parts: Kamailio as the soft switch (started by the test stack), SIPp as the
+ * callers' and the agents' phones, Prosody for the agents' presence, the component in-process. A call to
+ * sip:<queue>@cc.acme.test joins the same queue as chats, rings the allocated seat's registered phone, is
+ * in service when the seat answers and ends with a BYE; every refusal is a SIP response with a Reason.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "@jest/globals";
+import type { Client } from "@xmpp/client";
+import { NS } from "../../protocol/names.js";
+import { agentOnline, iq, startAll, until, type Running } from "../helpers/stack.js";
+import { call, startAgentPhone, type AgentPhone } from "../helpers/sipp.js";
+import { connectGuest, stopAll, waitFor, xmlFor } from "../helpers/xmpp.js";
+
+let r: Running;
+const clients: Client[] = [];
+const phones: AgentPhone[] = [];
+
+beforeAll(async () => {
+  r = await startAll({
+    queues: [
+      { name: "billing", title: "Billing", skills: ["billing"] },
+      { name: "vip", title: "VIP desk", allowGuests: false },
+      { name: "closed", title: "Closed desk", open: false },
+      { name: "small", title: "Small desk", skills: ["billing"], maxWaiting: 1 },
+      { name: "brief", title: "Brief desk", skills: ["billing"], maxWaitSeconds: 1 },
+      { name: "chatonly", title: "Chat only", media: ["chat"] },
+      { name: "hasty", title: "Hasty desk", skills: ["billing"], firstResponseTimeout: 5, maxNoAnswer: 1 },
+    ],
+    agents: [
+      { jid: "alice@acme.test", name: "Alice", password: "alice-pw", skills: ["billing"], maxChats: 1, voice: true },
+      { jid: "bob@acme.test", name: "Bob", password: "bob-pw", skills: ["billing"], maxChats: 1, voice: true },
+    ],
+  }, { voice: true });
+}, 60_000);
+afterAll(async () => { await r?.stop(); });
+afterEach(async () => {
+  await stopAll(...clients.splice(0));
+  await Promise.all(phones.splice(0).map((p) => p.stop()));
+  await until(() => r.app.cti.sessions(0), (s) => s.length === 0, 10_000, "no live session");
+  await until(() => r.app.cti.agents(), (a) => a.every((x) => x.state === "offline" && !x.phoneRegistered), 10_000, "agents offline, phones gone");
+});
+
+const proxy = () => ({ host: "127.0.0.1", port: r.config.ports.sip! });
+const PASSWORDS: Record<string, string> = { alice: "alice-pw", bob: "bob-pw" };
+
+/** An agent available in XMPP with a registered phone that answers (or not), as the CTI sees it. */
+async function seat(user: "alice" | "bob", mode: "answer" | "noanswer" | "busy" = "answer", extra: { hangupMs?: number; answerMs?: number } = {}) {
+  clients.push(await agentOnline(r, `${user}@acme.test`));
+  const phone = await startAgentPhone({ proxy: proxy(), user, password: PASSWORDS[user]!, domain: "acme.test", mode, ...extra });
+  phones.push(phone);
+  await phone.registered;
+  await until(() => r.app.cti.agent(`${user}@acme.test`), (a) => a?.phone === true, 5000, `${user}'s phone registered`);
+  return phone;
+}
+
+const dial = (service: string, opts: Partial<Parameters<typeof call>[0]> = {}) =>
+  call({ proxy: proxy(), service, domain: "cc.acme.test", caller: "dave", callerDomain: "customer.test", displayName: "Dave", timeoutMs: 20_000, ...opts });
+
+const sessionOf = async (customer: string) => (await r.app.cti.sessions(20)).find((s) => s.customer === customer);
+
+describe("a call to a queue", () => {
+  it("rings the allocated seat's phone; answering puts it in service; the caller's BYE ends it and frees the seat", async () => {
+    await seat("alice");
+    const result = await dial("billing", { holdMs: 1500 });
+    expect(result.code).toBe(200);
+    const s = await until(() => sessionOf("sip:dave@customer.test"), (x) => x?.state === "ended", 5000, "session ended");
+    expect(s).toMatchObject({ media: "voice", seat: "alice@acme.test", endReason: "customer", queue: "billing", form: { name: "Dave" } });
+    expect(s!.inServiceAt! - s!.assignedAt!).toBeGreaterThanOrEqual(0);
+    expect(s!.endedAt! - s!.inServiceAt!).toBeGreaterThanOrEqual(1000); // in service while the caller held
+    expect(await r.app.cti.agent("alice@acme.test")).toMatchObject({ active: 0, calls: 0 });
+  });
+
+  it("is shown as voice and in service in /api/sessions while it lasts, with the caller's URI and name", async () => {
+    await seat("alice");
+    const pending = dial("billing", { holdMs: 3000 });
+    await until(() => sessionOf("sip:dave@customer.test"), (x) => x?.state === "in-service", 10_000, "in service");
+    const res = await fetch(`http://127.0.0.1:${r.app.webPort}/api/sessions`, { headers: { authorization: `Bearer ${r.config.admin.token}` } });
+    const live = ((await res.json()) as Array<Record<string, unknown>>).find((x) => x.customer === "sip:dave@customer.test");
+    expect(live).toMatchObject({ media: "voice", state: "in-service", seat: "alice@acme.test", callerName: "Dave", skills: ["billing"] });
+    const agents = await (await fetch(`http://127.0.0.1:${r.app.webPort}/api/agents`, { headers: { authorization: `Bearer ${r.config.admin.token}` } })).json();
+    expect(agents).toEqual(expect.arrayContaining([expect.objectContaining({ jid: "alice@acme.test", phoneRegistered: true, onCall: true, state: "busy" })]));
+    expect((await pending).code).toBe(200);
+  });
+
+  it("waits (ringing) while no seat is free, and connects when the seat's chat ends", async () => {
+    await seat("alice");
+    const customer = await connectGuest(r.config);
+    clients.push(customer);
+    await iq(customer, "billing@cc.acme.test", "set", xmlFor(customer)("join-queue", { xmlns: NS.WG }));
+    const assigned = await waitFor(customer, (s) => !!s.getChild("assigned", NS.SB));
+    const pending = dial("billing", { holdMs: 500 });
+    const queued = await until(() => sessionOf("sip:dave@customer.test"), (x) => x?.state === "queued", 10_000, "call queued");
+    expect(queued!.media).toBe("voice");
+    await iq(customer, "cc.acme.test", "set", xmlFor(customer)("end", { xmlns: NS.SB, session: assigned.getChild("assigned", NS.SB)!.attrs.session }));
+    expect((await pending).code).toBe(200);
+    expect((await sessionOf("sip:dave@customer.test"))).toMatchObject({ seat: "alice@acme.test", state: "ended" });
+  });
+
+  it("takes the whole seat: a chat waits while the seat is on a call, and gets the seat when the call ends", async () => {
+    await seat("alice", "answer", { hangupMs: 2000 });
+    const pending = dial("billing");
+    await until(() => sessionOf("sip:dave@customer.test"), (x) => x?.state === "in-service", 10_000, "call in service");
+    const customer = await connectGuest(r.config);
+    clients.push(customer);
+    await iq(customer, "billing@cc.acme.test", "set", xmlFor(customer)("join-queue", { xmlns: NS.WG }));
+    expect((await r.app.cti.sessions(0)).find((s) => s.media === "chat")?.state).toBe("queued");
+    const result = await pending; // the seat hung up (BYE from the seat's side)
+    expect(result.code).toBe(200);
+    expect(await sessionOf("sip:dave@customer.test")).toMatchObject({ endReason: "seat" });
+    const assigned = await waitFor(customer, (s) => !!s.getChild("assigned", NS.SB), 5000);
+    expect(assigned.getChild("assigned", NS.SB)!.attrs.seat).toBe("alice@acme.test");
+  });
+
+  it("two calls and one seat: the first caller is served first, the second waits and is served next", async () => {
+    await seat("alice");
+    const first = dial("billing", { caller: "first", holdMs: 1500 });
+    await until(() => sessionOf("sip:first@customer.test"), (x) => x?.state === "in-service", 10_000, "first in service");
+    const second = dial("billing", { caller: "second", holdMs: 200 });
+    await until(() => sessionOf("sip:second@customer.test"), (x) => x?.state === "queued", 10_000, "second queued");
+    const [a, b] = await Promise.all([first, second]);
+    expect([a.code, b.code]).toEqual([200, 200]);
+    const [s1, s2] = [await sessionOf("sip:first@customer.test"), await sessionOf("sip:second@customer.test")];
+    expect(s2!.inServiceAt!).toBeGreaterThanOrEqual(s1!.endedAt!);
+  });
+
+  it("goes back to the head of the queue when the seat does not answer, and the seat counts a miss (paused after maxNoAnswer)", async () => {
+    await seat("alice", "noanswer");
+    const bob = await seat("bob");
+    // alice's phone rings first (she is the longest idle); it does not answer within the queue's 5 s.
+    await r.app.cti.agentState("bob@acme.test", "not-ready", "busy elsewhere");
+    const pending = dial("hasty", { holdMs: 300 });
+    await until(() => sessionOf("sip:dave@customer.test"), (x) => x?.state === "assigned", 10_000, "ringing alice");
+    await r.app.cti.agentState("bob@acme.test", "ready");
+    expect((await pending).code).toBe(200);
+    const s = await sessionOf("sip:dave@customer.test");
+    expect(s).toMatchObject({ seat: "bob@acme.test", missedBy: ["alice@acme.test"] });
+    expect(await r.app.cti.agent("alice@acme.test")).toMatchObject({ state: "not-ready", reason: "No answer to 1 call in a row" });
+    expect(bob.calls()).toBe(1);
+  });
+
+  it("a busy phone is not rung again at once: the seat rests (softswitch.retrySeconds) while the call waits for another seat", async () => {
+    const alice = await seat("alice", "busy");
+    await seat("bob");
+    await r.app.cti.agentState("bob@acme.test", "not-ready", "busy elsewhere");
+    const pending = dial("billing", { holdMs: 300 });
+    await alice.waitFor("busy", 1, 10_000);
+    await until(() => sessionOf("sip:dave@customer.test"), (x) => x?.state === "queued" && x.missedBy.includes("alice@acme.test"), 5000, "back in line");
+    expect((await r.app.cti.agents()).find((a) => a.jid === "alice@acme.test")?.state).toBe("wrap-up");
+    await r.app.cti.agentState("bob@acme.test", "ready");
+    expect((await pending).code).toBe(200);
+    expect(await sessionOf("sip:dave@customer.test")).toMatchObject({ seat: "bob@acme.test" });
+    expect(alice.calls()).toBe(1);
+  });
+
+  it("can be ended by a supervisor through the admin API: the switch hangs up both sides", async () => {
+    await seat("alice");
+    const pending = dial("billing"); // holds until the other side hangs up
+    const live = await until(() => sessionOf("sip:dave@customer.test"), (x) => x?.state === "in-service", 10_000, "in service");
+    const res = await fetch(`http://127.0.0.1:${r.app.webPort}/api/sessions/${live!.id}/end`, { method: "POST", headers: { authorization: `Bearer ${r.config.admin.token}` } });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ state: "ended", endReason: "supervisor", media: "voice" });
+    expect((await pending).code).toBe(200); // the caller got a BYE and the call ended
+    expect(await r.app.cti.agent("alice@acme.test")).toMatchObject({ active: 0, calls: 0 });
+  });
+});
+
+describe("refusals: a SIP response with a Reason header", () => {
+  it("unknown queue: 404", async () => {
+    expect(await dial("nosuchqueue")).toMatchObject({ code: 404, reason: "There is no such queue." });
+  });
+
+  it("a queue for registered customers, called anonymously: 403", async () => {
+    await seat("alice");
+    expect(await dial("vip")).toMatchObject({ code: 403, reason: expect.stringMatching(/registered customers only/) });
+  });
+
+  it("a closed queue: 480", async () => {
+    expect(await dial("closed")).toMatchObject({ code: 480, reason: expect.stringMatching(/closed/) });
+  });
+
+  it("a queue that takes no calls: 403", async () => {
+    expect(await dial("chatonly")).toMatchObject({ code: 403, reason: expect.stringMatching(/takes no calls/) });
+  });
+
+  it("nobody who can take calls is logged in: 480 (an agent available on XMPP without a registered phone cannot)", async () => {
+    clients.push(await agentOnline(r, "alice@acme.test"));
+    expect(await dial("billing")).toMatchObject({ code: 480, reason: expect.stringMatching(/can take calls right now/) });
+  });
+
+  it("a full queue: 486", async () => {
+    await seat("alice", "answer", { hangupMs: 3000 });
+    const busy = dial("billing", { caller: "first" });
+    await until(() => sessionOf("sip:first@customer.test"), (x) => x?.state === "in-service", 10_000, "seat busy");
+    const waiting = dial("small", { caller: "second", holdMs: 100 });
+    await until(() => sessionOf("sip:second@customer.test"), (x) => x?.state === "queued", 10_000, "one waiting");
+    expect(await dial("small", { caller: "third" })).toMatchObject({ code: 486, reason: expect.stringMatching(/full/) });
+    expect((await busy).code).toBe(200);
+    expect((await waiting).code).toBe(200);
+  });
+
+  it("waited too long: 480 after the queue's maxWaitSeconds", async () => {
+    await seat("alice", "answer", { hangupMs: 4000 });
+    const busy = dial("billing", { caller: "first" });
+    await until(() => sessionOf("sip:first@customer.test"), (x) => x?.state === "in-service", 10_000, "seat busy");
+    const started = Date.now();
+    expect(await dial("brief", { caller: "second" })).toMatchObject({ code: 480, reason: expect.stringMatching(/nobody could take your call in time/) });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    expect(await sessionOf("sip:second@customer.test")).toMatchObject({ endReason: "expired" });
+    expect((await busy).code).toBe(200);
+  });
+
+  it("a caller who hangs up while queued leaves the queue (487 to its INVITE)", async () => {
+    clients.push(await agentOnline(r, "alice@acme.test"));
+    await seat("bob", "answer", { hangupMs: 3000 });
+    const busy = dial("billing", { caller: "first" });
+    await until(() => sessionOf("sip:first@customer.test"), (x) => x?.state === "in-service", 10_000, "seat busy");
+    expect(await dial("billing", { caller: "second", cancelAfterMs: 800 })).toMatchObject({ code: 487 });
+    expect(await until(() => sessionOf("sip:second@customer.test"), (x) => x?.state === "ended", 5000, "ended")).toMatchObject({ endReason: "departed" });
+    expect((await busy).code).toBe(200);
+  });
+});
+
+describe("the seat's check for calls", () => {
+  it("a call straight to an agent that the CTI did not allocate is refused with 403", async () => {
+    await seat("alice");
+    const direct = await call({ proxy: proxy(), service: "alice", domain: "acme.test", caller: "dave", callerDomain: "customer.test", timeoutMs: 10_000 });
+    expect(direct).toMatchObject({ code: 403, reason: expect.stringMatching(/only through the contact center/) });
+  });
+
+  it("a supervisor may call a seat directly (digest-authenticated as staff)", async () => {
+    await seat("alice", "answer", { hangupMs: 300 });
+    const direct = await call({
+      proxy: proxy(), service: "alice", domain: "acme.test", caller: "sam", callerDomain: "acme.test", user: "sam", password: "sam-pw", timeoutMs: 10_000,
+    });
+    expect(direct.code).toBe(200);
+  });
+
+  it("a caller who claims an account of ours must prove it (407, then 403 with wrong credentials)", async () => {
+    const spoofed = await call({
+      proxy: proxy(), service: "alice", domain: "acme.test", caller: "sam", callerDomain: "acme.test", user: "sam", password: "wrong", timeoutMs: 10_000,
+    });
+    expect([403, 407]).toContain(spoofed.code);
+  });
+});
+
+describe("restarts lose no call", () => {
+  it("a component restart while a call waits and another is in service: both are served", async () => {
+    await seat("alice", "answer", { hangupMs: 2500 });
+    const first = dial("billing", { caller: "first" });
+    await until(() => sessionOf("sip:first@customer.test"), (x) => x?.state === "in-service", 10_000, "first in service");
+    const second = dial("billing", { caller: "second", holdMs: 200 });
+    await until(() => sessionOf("sip:second@customer.test"), (x) => x?.state === "queued", 10_000, "second queued");
+    await r.restartComponent();
+    const [a, b] = await Promise.all([first, second]);
+    expect([a.code, b.code]).toEqual([200, 200]);
+    expect(await sessionOf("sip:second@customer.test")).toMatchObject({ state: "ended", seat: "alice@acme.test" });
+  });
+
+  it("a Kamailio restart: a call in service goes on and its BYE still ends it; a queued call's lost transaction ends its session", async () => {
+    await seat("alice", "answer", { hangupMs: 4000 });
+    const first = dial("billing", { caller: "first" });
+    await until(() => sessionOf("sip:first@customer.test"), (x) => x?.state === "in-service", 10_000, "first in service");
+    const second = dial("billing", { caller: "second", timeoutMs: 8000 }).catch((err: Error) => err);
+    await until(() => sessionOf("sip:second@customer.test"), (x) => x?.state === "queued", 10_000, "second queued");
+    await r.stack.restartSoftswitch("SIGKILL");
+    expect((await first).code).toBe(200);
+    expect(await sessionOf("sip:first@customer.test")).toMatchObject({ endReason: "seat" });
+    expect(await until(() => sessionOf("sip:second@customer.test"), (x) => x?.state === "ended", 10_000, "queued call ended"))
+      .toMatchObject({ endReason: "call-failed" });
+    await second;
+  });
+});
