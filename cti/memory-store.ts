@@ -15,6 +15,9 @@ const copy = (s: Session): Session => ({
   ...s, needs: [...s.needs], form: { ...s.form }, missedBy: [...s.missedBy], ringing: [...s.ringing], feedback: s.feedback && { ...s.feedback },
 });
 
+/** A copy of an agent as the Redis store reads it: on a call, the voice skill is not offered again. */
+const view = (a: Agent): Agent => ({ ...a, skills: a.calls > 0 ? a.skills.filter((s) => s !== VOICE_SKILL) : [...a.skills] });
+
 /** An agent's skills with or without the voice skill (as withVoice in includes.lua). */
 const withVoice = (skills: string[], on: boolean) => [...skills.filter((s) => s !== VOICE_SKILL), ...(on ? [VOICE_SKILL] : [])];
 
@@ -363,7 +366,7 @@ export class MemoryStore implements Store {
   async lastSeat(customerBare: string) { return this.last.get(customerBare) ?? null; }
   async session(id: string) { const s = this.sessionsById.get(id); return s ? copy(s) : null; }
   async sessionOf(customer: string) { return this.byCustomer.get(customer) ?? null; }
-  async agent(jid: string) { const a = this.agentsByJid.get(jid); return a ? { ...a } : null; }
+  async agent(jid: string) { const a = this.agentsByJid.get(jid); return a ? view(a) : null; }
   async agents() { return [...this.agentsByJid.values()].map((a) => ({ ...a })); }
   async handleSeconds(queue: string) { return this.handle.get(queue); }
   async paceMs(queue: string) { return this.pace.get(queue)?.gap; }
@@ -380,7 +383,7 @@ export class MemoryStore implements Store {
   }
 
   async agentsNamed(jids: string[]): Promise<Agent[]> {
-    return jids.flatMap((jid) => { const a = this.agentsByJid.get(jid); return a ? [{ ...a }] : []; });
+    return jids.flatMap((jid) => { const a = this.agentsByJid.get(jid); return a ? [view(a)] : []; });
   }
 
   async lines(): Promise<readonly string[]> { return (this.lineList ??= [...this.byLine.keys()]); }

@@ -1,0 +1,123 @@
+/**
+ * Calls in the CTI, pure (memory store, fake time): a call needs a seat that takes calls with a phone
+ * registered now, takes the whole seat unless chats may go on during calls, and a seat whose phone missed
+ * it rests before it is offered another. The same transitions as chats; nothing here knows SIP.
+ */
+import { beforeEach, describe, expect, it } from "@jest/globals";
+import { createCti, type Cti } from "../../cti/cti.js";
+import type { CtiError } from "../../cti/errors.js";
+import { MemoryStore } from "../../cti/memory-store.js";
+
+let clock: number;
+let ids: number;
+let store: MemoryStore;
+let cti: Cti;
+
+async function setUp(chatsDuringCalls = false) {
+  clock = 1_000_000;
+  ids = 0;
+  store = new MemoryStore();
+  cti = createCti({
+    store, guestDomain: "guest.acme.test", now: () => clock, newId: () => `S${++ids}`,
+    queues: [
+      { name: "billing", skills: ["billing"], allowGuests: true, deny: [], open: true },
+      { name: "chats", skills: ["billing"], allowGuests: true, deny: [], open: true, media: ["chat"] },
+    ],
+  });
+  await store.upsertAgent({ jid: "alice@acme.test", skills: ["billing"], maxChats: 2, voice: true, chatsDuringCalls });
+  await store.upsertAgent({ jid: "bob@acme.test", skills: ["billing"], maxChats: 2 });
+}
+beforeEach(() => setUp());
+
+const call = (caller: string, queue = "billing") =>
+  cti.join({ queue, customer: `sip:${caller}@example.org`, plain: false, extraSkills: [], form: {}, media: "voice", handle: `call-${caller}`, guest: true });
+const chat = (customer: string) => cti.join({ queue: "billing", customer, plain: false, extraSkills: [], form: {} });
+const refusal = (p: Promise<unknown>) => p.then(() => "none", (e: CtiError) => e.code);
+
+describe("a call", () => {
+  it("is refused while no agent who takes calls has a phone registered, even with agents ready for chats", async () => {
+    await cti.agentState("alice@acme.test", "ready");
+    await cti.agentState("bob@acme.test", "ready");
+    expect(await refusal(call("dave"))).toBe("no-agents");
+    expect(await cti.phone("bob@acme.test", true)).toBeNull(); // bob takes no calls
+    expect(await refusal(call("dave"))).toBe("no-agents");
+  });
+
+  it("is refused by a queue that takes chats only", async () => {
+    await cti.agentState("alice@acme.test", "ready");
+    await cti.phone("alice@acme.test", true);
+    expect(await refusal(call("dave", "chats"))).toBe("forbidden");
+  });
+
+  it("goes to the seat with a registered phone, takes the whole seat, and gives it back when it ends", async () => {
+    await cti.agentState("alice@acme.test", "ready");
+    await cti.agentState("bob@acme.test", "ready");
+    await cti.phone("alice@acme.test", true);
+    const s = await call("dave");
+    expect(s).toMatchObject({ state: "assigned", seat: "alice@acme.test", media: "voice" });
+    expect(await cti.agent("alice@acme.test")).toMatchObject({ active: 2, calls: 1 });
+    expect((await chat("c1@guest.acme.test/w")).seat).toBe("bob@acme.test"); // alice is full
+    await cti.callAnswered(s.id);
+    expect(await cti.session(s.id)).toMatchObject({ state: "in-service", inServiceAt: clock, answeredAt: clock });
+    clock += 60_000;
+    await cti.callEnded(s.id, "seat");
+    expect(await cti.session(s.id)).toMatchObject({ state: "ended", endReason: "seat", endedAt: clock });
+    expect(await cti.agent("alice@acme.test")).toMatchObject({ active: 0, calls: 0 });
+  });
+
+  it("with chatsDuringCalls, counts as one session: the seat may chat beside it, but takes no second call", async () => {
+    await setUp(true);
+    await cti.agentState("alice@acme.test", "ready");
+    await cti.phone("alice@acme.test", true);
+    const s = await call("dave");
+    expect(await cti.agent("alice@acme.test")).toMatchObject({ active: 1, calls: 1 });
+    const second = await call("erin");
+    expect(second.state).toBe("queued"); // room for a session, but not for a second call
+    expect((await chat("c1@guest.acme.test/w")).seat).toBe("alice@acme.test");
+    await cti.callEnded(s.id, "customer");
+    expect(await cti.session(second.id)).toMatchObject({ state: "assigned", seat: "alice@acme.test" });
+  });
+
+  it("waits in line with chats, in arrival order, and a queued caller who hangs up departs", async () => {
+    await cti.agentState("alice@acme.test", "ready");
+    await cti.phone("alice@acme.test", true);
+    const first = await call("dave");
+    const second = await call("erin");
+    const third = await call("frank");
+    expect([second.state, third.state]).toEqual(["queued", "queued"]);
+    await cti.callEnded(third.id, "customer");
+    expect(await cti.session(third.id)).toMatchObject({ state: "ended", endReason: "departed" });
+    await cti.callEnded(first.id, "customer");
+    expect(await cti.session(second.id)).toMatchObject({ state: "assigned", seat: "alice@acme.test" });
+  });
+
+  it("not answered: back to the head of the line, a miss for the seat, which rests before it is offered another", async () => {
+    await cti.agentState("alice@acme.test", "ready");
+    await cti.phone("alice@acme.test", true);
+    const s = await call("dave");
+    await cti.callNotAnswered(s.id, 5);
+    expect(await cti.session(s.id)).toMatchObject({ state: "queued", missedBy: ["alice@acme.test"] });
+    expect(await cti.agent("alice@acme.test")).toMatchObject({ active: 0, calls: 0, missed: 1, wrapUntil: clock + 5000 });
+    clock += 5000;
+    await cti.route();
+    expect(await cti.session(s.id)).toMatchObject({ state: "assigned", seat: "alice@acme.test" });
+  });
+
+  it("a phone that goes away stops the seat taking calls; its chats go on", async () => {
+    await cti.agentState("alice@acme.test", "ready");
+    await cti.phone("alice@acme.test", true);
+    await cti.phone("alice@acme.test", false);
+    expect(await refusal(call("dave"))).toBe("no-agents");
+    expect((await chat("c1@guest.acme.test/w")).seat).toBe("alice@acme.test");
+  });
+
+  it("cannot be transferred, and a supervisor can end it", async () => {
+    await cti.agentState("alice@acme.test", "ready");
+    await cti.phone("alice@acme.test", true);
+    const s = await call("dave");
+    expect(await refusal(cti.transfer(s.id, "alice@acme.test", { queue: "billing" }))).toBe("unsupported");
+    expect(await cti.forceEnd(s.id)).toMatchObject({ state: "assigned" });
+    expect(await cti.session(s.id)).toMatchObject({ state: "ended", endReason: "supervisor" });
+    expect(await refusal(cti.forceEnd(s.id))).toBe("session-ended");
+  });
+});
