@@ -36,6 +36,7 @@ function endedTexts(e: EndedEvent, seatName: string): { customer?: string; seat?
       customer: `You did not write to ${seatName} in time, so the chat was released. You are welcome to join the queue again.`,
       seat: `${e.customer} did not write in time, so the chat was released.`,
     };
+    case "supervisor": return { customer: "The contact center has ended this chat. Thank you for contacting us.", seat: `A supervisor ended your chat with ${e.customer}.` };
     default: return {};
   }
 }

@@ -118,20 +118,6 @@ export function commandHandlers({ cti, config, isAgent, isSupervisor }: HandlerD
             agents.map((a) => [a.jid, a.state, a.reason, String(a.activeSessions), String(a.maxChats)])));
       },
     },
-    [COMMAND.endAnySession]: {
-      name: "End a session or call (any agent's)", role: "supervisor",
-      async run(el, _addr, reply) {
-        const target = submitted(el, "session");
-        if (target) {
-          const ended = await cti.forceEnd(target);
-          return reply("completed", note(`The ${ended.media === "voice" ? "call" : "session"} of ${ended.customer} has ended.`));
-        }
-        const live = (await cti.sessions(0)).filter((s) => s.state !== "ended");
-        if (live.length === 0) return reply("completed", note("No session is live."));
-        return reply("executing", ...form("End a session",
-          listSingle("session", "Session", live.slice(0, 200).map((s) => [s.id, `${s.customer} (${s.queue}, ${s.media}, ${s.state}${s.seat ? `, ${s.seat}` : ""})`]))));
-      },
-    },
     [COMMAND.setAgentState]: {
       name: "Set an agent's state", role: "supervisor",
       async run(el, addr, reply) {
@@ -148,6 +134,20 @@ export function commandHandlers({ cti, config, isAgent, isSupervisor }: HandlerD
         const reason = submitted(el, "reason") || `set by ${addr.fromBare}`;
         if (!(await cti.agentState(agent, state, reason))) throw new CtiError("not-found", "There is no such agent.");
         return reply("completed", note(`${agent} is now ${state}, until the agent's own presence changes it.`));
+      },
+    },
+    [COMMAND.endAnySession]: {
+      name: "End a session or call (any agent's)", role: "supervisor",
+      async run(el, _addr, reply) {
+        const target = submitted(el, "session");
+        if (target) {
+          const ended = await cti.forceEnd(target);
+          return reply("completed", note(`The ${ended.media === "voice" ? "call" : "session"} of ${ended.customer} has ended.`));
+        }
+        const live = (await cti.sessions(0)).filter((s) => s.state !== "ended");
+        if (live.length === 0) return reply("completed", note("No session is live."));
+        return reply("executing", ...form("End a session",
+          listSingle("session", "Session", live.slice(0, 200).map((s) => [s.id, `${s.customer} (${s.queue}, ${s.media}, ${s.state}${s.seat ? `, ${s.seat}` : ""})`]))));
       },
     },
   };

@@ -33,7 +33,7 @@ const nodes = async (c: Client) =>
 
 describe("supervisors", () => {
   it("see the commands their role may run", async () => {
-    expect(await nodes(sam)).toEqual(["list-queues", "list-agents", "set-agent-state"]);
+    expect(await nodes(sam)).toEqual(["list-queues", "list-agents", "set-agent-state", "end-any-session"]);
     expect(await nodes(alice)).toEqual(["end-session", "end-wrap-up", "transfer", "pause", "ready"]);
     expect(await nodes(guest)).toEqual([]);
     expect(errorOf(await command(guest, "list-agents"))?.condition).toBe("forbidden");
@@ -74,6 +74,24 @@ describe("supervisors", () => {
     expect((await r.app.cti.agents()).find((a) => a.jid === "alice@acme.test")?.reason).toBe("Dentist");
     await command(alice, "ready", {});
     expect((await r.app.cti.agents()).find((a) => a.jid === "alice@acme.test")).toMatchObject({ state: "ready", reason: "" });
+  });
+
+  it("end any agent's session: the form lists live sessions, completing ends it (reason supervisor) and both sides are told", async () => {
+    await command(alice, "ready", {});
+    await until(() => r.app.cti.agent("alice@acme.test"), (a) => a?.state === "ready", 5000, "alice ready");
+    await iq(guest, "billing@cc.acme.test", "set", xmlFor(guest)("join-queue", { xmlns: NS.WG }));
+    const session = String((await waitFor(guest, (s) => !!s.getChild("assigned", NS.SB))).getChild("assigned", NS.SB)!.attrs.session);
+    const first = (await command(sam, "end-any-session")).getChild("command", NS.COMMANDS)!;
+    expect(first.attrs.status).toBe("executing");
+    const options = first.getChild("x", NS.DATA)!.getChild("field")!.getChildren("option").map((o) => o.getChildText("value"));
+    expect(options).toContain(session);
+    const done = (await command(sam, "end-any-session", { session }, first.attrs.sessionid)).getChild("command", NS.COMMANDS)!;
+    expect(done.attrs.status).toBe("completed");
+    expect(await r.app.cti.session(session)).toMatchObject({ state: "ended", endReason: "supervisor" });
+    expect((await waitFor(guest, (s) => s.getChild("ended", NS.SB)?.attrs.reason === "supervisor")).getChildText("body")).toMatch(/contact center has ended this chat/);
+    expect((await waitFor(alice, (s) => s.getChild("ended", NS.SB)?.attrs.reason === "supervisor")).getChildText("body")).toMatch(/A supervisor ended your chat/);
+    expect(errorOf(await command(sam, "end-any-session", { session }))?.condition).toBe("item-not-found");
+    expect(errorOf(await command(alice, "end-any-session", { session }))?.condition).toBe("forbidden");
   });
 
   it("reach any seat, as staff", async () => {
