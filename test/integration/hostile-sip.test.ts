@@ -6,6 +6,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "@jest/globals";
 import { createSocket, type Socket } from "node:dgram";
 import { randomBytes } from "node:crypto";
+import { once } from "node:events";
+import { WebSocket } from "ws";
 import { startAll, type Running } from "../helpers/stack.js";
 import { call } from "../helpers/sipp.js";
 
@@ -116,5 +118,17 @@ describe("the soft switch answers bad input with a reason", () => {
 
   it("an OPTIONS ping to the contact center is answered 200", async () => {
     expect((await send(request("OPTIONS", "sip:cc.acme.test")))?.status).toBe(200);
+  });
+
+  it("SIP over WebSocket (RFC 7118, for browsers) on ports.sipWs: an OPTIONS is answered; plain HTTP gets a 404 with a text", async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${r.config.ports.sipWs}/`, "sip");
+    await once(ws, "open");
+    const answer = once(ws, "message");
+    ws.send(["OPTIONS sip:cc.acme.test SIP/2.0", "Via: SIP/2.0/WS browser.invalid;branch=z9hG4bK-ws1", "From: <sip:visitor@example.org>;tag=w1",
+      "To: <sip:cc.acme.test>", "Call-ID: ws-1@browser.invalid", "CSeq: 1 OPTIONS", "Max-Forwards: 70", "Content-Length: 0", "", ""].join("\r\n"));
+    expect(String((await answer)[0])).toMatch(/^SIP\/2\.0 200 /);
+    ws.close();
+    const http = await fetch(`http://127.0.0.1:${r.config.ports.sipWs}/anything`);
+    expect([http.status, await http.text()]).toEqual([404, "Only SIP over WebSocket is served here\n"]);
   });
 });
