@@ -105,7 +105,7 @@ describe("disco nodes on cc", () => {
   });
 
   const AGENT_NODES = [COMMAND.endSession, COMMAND.endWrapUp, COMMAND.transfer, COMMAND.pause, COMMAND.ready];
-  const SUPERVISOR_NODES = [COMMAND.listQueues, COMMAND.listAgents, COMMAND.setAgentState];
+  const SUPERVISOR_NODES = [COMMAND.listQueues, COMMAND.listAgents, COMMAND.setAgentState, COMMAND.endAnySession];
   const listRows: Array<[string, Who, string[]]> = [
     ["a guest: no command", "guest", []],
     ["alice: the agent commands", "alice", AGENT_NODES],
@@ -160,7 +160,7 @@ describe("ad-hoc commands: unknown nodes are item-not-found for anyone", () => {
 
 describe("ad-hoc commands: a known command without the role is forbidden (auth)", () => {
   const AGENT = [COMMAND.endSession, COMMAND.endWrapUp, COMMAND.transfer, COMMAND.pause, COMMAND.ready];
-  const SUPERVISOR = [COMMAND.listQueues, COMMAND.listAgents, COMMAND.setAgentState];
+  const SUPERVISOR = [COMMAND.listQueues, COMMAND.listAgents, COMMAND.setAgentState, COMMAND.endAnySession];
   const rows: Array<[string, Who, string]> = [
     ...[...AGENT, ...SUPERVISOR].map((n): [string, Who, string] => [`${n} by a guest`, "guest", n]),
     ...SUPERVISOR.map((n): [string, Who, string] => [`${n} by alice (an agent)`, "alice", n]),
@@ -175,7 +175,7 @@ describe("ad-hoc commands: a known command without the role is forbidden (auth)"
 describe("ad-hoc commands: action cancel is canceled, nothing applied", () => {
   const rows: Array<[string, Who, string]> = [
     ...[COMMAND.endSession, COMMAND.endWrapUp, COMMAND.transfer, COMMAND.pause, COMMAND.ready].map((n): [string, Who, string] => [`${n} by alice`, "alice", n]),
-    ...[COMMAND.listQueues, COMMAND.listAgents, COMMAND.setAgentState].map((n): [string, Who, string] => [`${n} by sam`, "sam", n]),
+    ...[COMMAND.listQueues, COMMAND.listAgents, COMMAND.setAgentState, COMMAND.endAnySession].map((n): [string, Who, string] => [`${n} by sam`, "sam", n]),
   ];
   it.each(rows)("%s", async (_name, who, node) => {
     const c = await client(who);
@@ -272,6 +272,17 @@ describe("set-agent-state (sam) with hostile agent JIDs and states: bob's state 
     const reply = await command(c, COMMAND.setAgentState, { action: "complete", form: { type: "submit", fields: { ...sent, reason: "hostile" } } });
     expectError(reply, expected, Object.values(sent).filter((v) => v.length > 100).map((v) => v.slice(0, 64)));
     expect(await agentState(BOB)).toMatchObject({ state: "ready", reason: "" });
+  });
+});
+
+describe("end-any-session (sam) with sessions that do not exist: item-not-found, nothing repeated", () => {
+  const rows: Array<[string, string]> = [
+    ["an unknown id", "s000000000000"], ["__proto__", "__proto__"], ["an id of 10 KB", "s".repeat(10_000)], ["markup", "<b>x</b>"],
+  ];
+  it.each(rows)("%s", async (_name, session) => {
+    const c = await client("sam");
+    expectError(await command(c, COMMAND.endAnySession, { action: "complete", form: { type: "submit", fields: { session } } }), NOT_FOUND,
+      session.length > 100 ? [session.slice(0, 64)] : []);
   });
 });
 
