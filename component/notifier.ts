@@ -181,16 +181,7 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, ca
   function run(reader: EventReader, online: () => boolean, whenOnline: () => Promise<void>) {
     let stopped = false;
     const done = (async () => {
-      // Redis may be restarting: a rejection here would be unhandled until stop(), and end the process.
-      while (!stopped) {
-        try {
-          await reader.ensureGroup();
-          break;
-        } catch (err) {
-          log.warn({ err: (err as Error).message }, "event log group not ready; retrying");
-          await new Promise((r) => setTimeout(r, 500));
-        }
-      }
+      await reader.ensureGroupPatiently(() => stopped, (err) => log.warn({ err: err.message }, "event log group not ready; retrying"));
       while (!stopped) {
         if (!online()) { await whenOnline(); continue; }
         let batch;

@@ -115,15 +115,7 @@ export function createCalls({ cti, link, domain, componentDomain: cc, ringSecond
   function run(reader: EventReader<SwitchEvent>) {
     let stopped = false;
     const done = (async () => {
-      while (!stopped) {
-        try {
-          await reader.ensureGroup();
-          break;
-        } catch (err) {
-          log.warn({ err: (err as Error).message }, "soft switch report group not ready; retrying");
-          await new Promise((r) => setTimeout(r, 500));
-        }
-      }
+      await reader.ensureGroupPatiently(() => stopped, (err) => log.warn({ err: err.message }, "soft switch report group not ready; retrying"));
       while (!stopped) {
         try {
           const batch = await reader.read(1000);

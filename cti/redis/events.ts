@@ -60,6 +60,21 @@ export class EventReader<T = CtiEvent> {
     this.parse = other?.parse ?? (parseEvent as unknown as (fields: string[]) => T);
   }
 
+  /**
+   * ensureGroup, tried again every half second while Redis is away (it may be restarting: a rejection
+   * would end the reader's loop, and the process) until it works or `stopped()`.
+   */
+  async ensureGroupPatiently(stopped: () => boolean, onError: (err: Error) => void): Promise<void> {
+    while (!stopped()) {
+      try {
+        return await this.ensureGroup();
+      } catch (err) {
+        onError(err as Error);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  }
+
   async ensureGroup(): Promise<void> {
     try {
       // "$": a new group starts at the end; older events were acted on before groups existed.
