@@ -1,6 +1,6 @@
 /**
- * The processes of the stack under test: Redis (AOF on) and Prosody, which the faults restart, and the
- * component processes (`node dist/component/main.js`, one active and the others standbys), whose output comes
+ * The processes of the stack under test: Redis (AOF on), Prosody and Kamailio (the soft switch), which the
+ * faults restart, and the component processes (`node dist/component/main.js`, one active and the others standbys), whose output comes
  * through pipes, is scanned for crash reports and is kept in a capped components.log.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -9,11 +9,12 @@ import { get as httpGet } from "node:http";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import type { Config } from "../component/config.js";
+import type { VoiceConfig } from "../component/config.js";
 import { eachLine } from "../launcher/child.js";
-import { freePort } from "../launcher/ports.js";
+import { freePort, isPortFree, isUdpPortFree } from "../launcher/ports.js";
 import { startProsody, type RunningProsody } from "../launcher/prosody.js";
 import { startRedis, type RunningRedis } from "../launcher/redis.js";
+import { startSoftswitch, type RunningSoftswitch } from "../launcher/softswitch.js";
 import type { ChaosConfig } from "./config.js";
 import { errorText } from "./crashes.js";
 
@@ -37,26 +38,83 @@ async function retrying<T>(what: string, start: () => Promise<T>, log: Log): Pro
   }
 }
 
-/** Redis and Prosody. A restart replaces the handle: read `redis` and `prosody` from here each time. */
+/** Kamailio's output kept in softswitch.log at most (later lines are counted, not kept). */
+const SWITCH_LOG_CAP_BYTES = 5 * 1048576;
+
+/** Waits (at most 5 s) until nothing listens on the port, TCP or UDP: a killed Kamailio's workers close theirs as they die. */
+async function portsReleased(port: number): Promise<void> {
+  for (const deadline = Date.now() + 5000; Date.now() < deadline;) {
+    if ((await isPortFree(port)) && (await isUdpPortFree(port))) return;
+    await sleep(20);
+  }
+}
+
+/**
+ * Redis, Prosody and Kamailio. A restart replaces the handle: read `redis`, `prosody` and `softswitch` from
+ * here each time.
+ */
 export interface Servers {
   redis?: RunningRedis;
   prosody?: RunningProsody;
+  softswitch?: RunningSoftswitch;
   redisDir: string;
+  /** Kamailio's output (its own log lines: errors and warnings). */
+  softswitchLog: string;
+  /** Lines Kamailio printed; bytes of them kept in softswitch.log; lines not kept; starts. */
+  softswitchStats: { lines: number; bytes: number; dropped: number; started: number };
   start(): Promise<void>;
   restartRedis(signal: "SIGKILL" | "SIGTERM"): Promise<void>;
   restartProsody(): Promise<void>;
+  /**
+   * Kamailio stopped (SIGKILL to its whole process group, as a crash takes the main process and its workers
+   * at once; or SIGTERM, a clean stop) and started again on the same ports, config and Redis.
+   */
+  restartSoftswitch(signal: "SIGKILL" | "SIGTERM"): Promise<void>;
   stop(): Promise<void>;
+  closeLog(): void;
 }
 
-export function serverProcesses({ config, runDir, redisPort, log }: { config: Config; runDir: string; redisPort: number; log: Log }): Servers {
+export function serverProcesses({ config, runDir, redisPort, log, recordCrash }: {
+  config: VoiceConfig; runDir: string; redisPort: number; log: Log; recordCrash: (what: string) => void;
+}): Servers {
   const redisDir = join(runDir, "redis");
   const startRedisHere = () => startRedis({ port: redisPort, dir: redisDir, persist: true });
   const startProsodyHere = () => startProsody({ config, runDir, insecure: true, logLevel: "error" });
+  const softswitchLog = join(runDir, "softswitch.log");
+  const switchLogFd = openSync(softswitchLog, "a");
+  const switchStats = { lines: 0, bytes: 0, dropped: 0, started: 0 };
+  const switchLine = (l: string) => {
+    if (!l) return;
+    switchStats.lines++;
+    const text = `${new Date().toISOString()} ${l}\n`;
+    if (switchStats.bytes + text.length > SWITCH_LOG_CAP_BYTES) { switchStats.dropped++; return; }
+    switchStats.bytes += text.length;
+    writeSync(switchLogFd, text);
+  };
+  /** Kamailio going away without being told to is a crash of the run's stack. */
+  let switchExpected = false;
+  const startSwitchHere = async () => {
+    const sw = await startSoftswitch({ config, runDir, redisHost: "127.0.0.1", redisPort, onLine: switchLine });
+    switchStats.started++;
+    switchExpected = false;
+    void sw.exited.then((exit) => {
+      if (!switchExpected && s.softswitch === sw) recordCrash(`kamailio (pid ${sw.pid}) exited unasked: ${exit.signal ?? `code ${exit.code}`}`);
+    });
+    return sw;
+  };
   const s: Servers = {
-    redisDir,
+    redisDir, softswitchLog, softswitchStats: switchStats,
     async start() {
       s.redis = await startRedisHere();
       s.prosody = await startProsodyHere();
+      s.softswitch = await startSwitchHere();
+    },
+    async restartSoftswitch(signal) {
+      const old = s.softswitch!;
+      switchExpected = true;
+      if (signal === "SIGKILL") { process.kill(-old.pid, "SIGKILL"); await old.exited; } else await old.stop();
+      await portsReleased(config.ports.sip);
+      s.softswitch = await retrying("Kamailio start", startSwitchHere, log);
     },
     // kill -9: no shutdown, no last fsync; what was acknowledged must be in the AOF already.
     async restartRedis(signal) {
@@ -67,7 +125,12 @@ export function serverProcesses({ config, runDir, redisPort, log }: { config: Co
       await s.prosody!.stop();
       s.prosody = await retrying("Prosody start", startProsodyHere, log);
     },
-    async stop() { await Promise.all([s.prosody?.stop(), s.redis?.stop()]); },
+    async stop() {
+      switchExpected = true;
+      await s.softswitch?.stop();
+      await Promise.all([s.prosody?.stop(), s.redis?.stop()]);
+    },
+    closeLog: () => closeSync(switchLogFd),
   };
   return s;
 }

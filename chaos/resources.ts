@@ -31,6 +31,10 @@ export interface ResourceSample {
   /** Redis's append-only files on disk (rewritten by Redis when they double, from 64 MB). */
   redisAofMB: number;
   prosodyRssMB: number | null;
+  /** Kamailio's main process (its workers are processes of their own, not counted). */
+  softswitchRssMB: number | null;
+  /** SIPp callers running (calls in flight). */
+  callsInFlight: number;
   componentRssMB: number[];
   componentLogMB: number;
 }
@@ -59,10 +63,12 @@ export interface SamplerDeps {
   servers: Servers;
   components: Components;
   records: Records;
+  /** SIPp callers running now. */
+  callsInFlight: () => number;
   log: (line: string) => void;
 }
 
-export function resourceSampler({ started, inspector, keys, servers, components, records, log }: SamplerDeps) {
+export function resourceSampler({ started, inspector, keys, servers, components, records, callsInFlight, log }: SamplerDeps) {
   const samples: ResourceSample[] = [];
   const sample = async (cycle: number) => {
     collectGarbage();
@@ -84,14 +90,14 @@ export function resourceSampler({ started, inspector, keys, servers, components,
       connectedCustomers: records.customers.filter((t) => t.client).length, trackedCustomers: records.customers.length,
       redisUsedMB: used ? mb(Number(used)) : null, redisKeys: dbsize ?? null, eventStreamLength: xlen ?? null,
       eventConsumers: group ? Number(group[group.indexOf("consumers") + 1]) : null, redisAofMB: mb(aof),
-      prosodyRssMB: rssMB(servers.prosody?.pid),
+      prosodyRssMB: rssMB(servers.prosody?.pid), softswitchRssMB: rssMB(servers.softswitch?.pid), callsInFlight: callsInFlight(),
       componentRssMB: components.list.filter(running).map((c) => rssMB(c.proc.pid) ?? 0),
       componentLogMB: mb(components.stats.logBytes),
     };
     samples.push(s);
     log(`  resources at cycle ${cycle}: runner ${s.runnerRssMB} MB rss, ${s.runnerHeapMB} MB heap, ${fds} fds; ` +
       `${s.connectedCustomers} connected / ${s.trackedCustomers} tracked customers; Redis ${s.redisUsedMB} MB, ${s.redisKeys} keys, ` +
-      `${s.eventStreamLength} events, ${s.eventConsumers} consumers, AOF ${s.redisAofMB} MB; Prosody ${s.prosodyRssMB} MB; components ${s.componentRssMB.join(", ")} MB; log ${s.componentLogMB} MB`);
+      `${s.eventStreamLength} events, ${s.eventConsumers} consumers, AOF ${s.redisAofMB} MB; Prosody ${s.prosodyRssMB} MB; Kamailio ${s.softswitchRssMB} MB, ${s.callsInFlight} calls in flight; components ${s.componentRssMB.join(", ")} MB; log ${s.componentLogMB} MB`);
   };
   return { samples, sample };
 }

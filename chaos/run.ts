@@ -1,13 +1,16 @@
 /**
  * Fault injection with an invariant checker, against a real stack on free ports: Redis (AOF on),
- * Prosody, and two component processes (`node dist/component/main.js`, one active, one standby).
- * Real XMPP agents accept and end chats; real anonymous customers join, some leave. Faults are
- * injected in cycles; at the end every customer whose join was acknowledged is classified from
- * Redis and from the stanzas it received. Used by `npm run chaos` and by test/integration/chaos.test.ts.
+ * Prosody, Kamailio (the soft switch) and two component processes (`node dist/component/main.js`, one
+ * active, one standby). Real XMPP agents accept and end chats; real anonymous customers join, some leave;
+ * voice agents' SIPp phones answer calls that SIPp callers place to a queue. Faults are injected in cycles;
+ * at the end every customer whose join was acknowledged, and every call that heard 180 Ringing, is
+ * classified from Redis and from what it received. Used by `npm run chaos` and by
+ * test/integration/chaos.test.ts.
  *
- * The parts: config.ts (the stack's configuration), processes.ts (Redis, Prosody, the component
- * processes), population.ts (agents and customers), faults.ts (the faults and the recoveries),
- * checker.ts (the classification and the invariants), crashes.ts, resources.ts. runChaos wires them.
+ * The parts: config.ts (the stack's configuration), processes.ts (Redis, Prosody, Kamailio, the component
+ * processes), population.ts (agents and customers), voice.ts (phones, callers and the calls' checks),
+ * faults.ts (the faults and the recoveries), checker.ts (the classification and the invariants),
+ * crashes.ts, resources.ts. runChaos wires them.
  */
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,10 +22,11 @@ import { registerAccount } from "../launcher/prosody.js";
 import { invariantChecker } from "./checker.js";
 import { chaosConfig } from "./config.js";
 import { watchCrashes } from "./crashes.js";
-import { faultInjector, summarizeRecovery } from "./faults.js";
+import { faultInjector, summarizeRecovery, type FaultKind } from "./faults.js";
 import { population } from "./population.js";
 import { componentProcesses, serverProcesses } from "./processes.js";
 import { resourceSampler, type ResourceSample } from "./resources.js";
+import { checkVoice, voicePopulation, type VoiceCounts } from "./voice.js";
 
 export type { ResourceSample };
 
@@ -30,6 +34,12 @@ export interface ChaosOptions {
   cycles: number;
   /** Background arrivals per second. */
   arrivalsPerSecond?: number;
+  /** Background calls per second (default 0.6). */
+  callsPerSecond?: number;
+  /** The faults' rotation (default all of FAULT_KINDS, in order). */
+  kinds?: readonly FaultKind[];
+  /** Calls in flight during the Redis faults too (default false while the defect in docs/chaos.md stands). */
+  callsDuringRedisFaults?: boolean;
   /** Seconds between one fault's recovery and the next fault (default 1.5; the recovery itself is waited for first). */
   cycleSeconds?: number;
   /**
@@ -81,22 +91,35 @@ export interface ChaosReport {
   componentLogLines: Record<string, number>;
   /** Resource figures at the start, every 100 cycles and at the end (to see nothing grows without bound). */
   resources: ResourceSample[];
+  /** Calls: their classification, the sessions and seats after the drain, and the voice recovery per fault. */
+  voice: VoiceCounts & {
+    /** Whether calls were in flight during the Redis faults (otherwise the runner let them end first). */
+    callsDuringRedisFaults: boolean;
+    voiceRecoverySeconds: Record<string, number[]>;
+    voiceRecoverySummary: Record<string, { n: number; p50: number; p90: number; max: number }>;
+    maxVoiceRecoverySeconds: number;
+    /** Kamailio starts, and the lines it printed (kept in softswitch.log, capped). */
+    softswitchStarts: number;
+    softswitchLogLines: number;
+  };
   componentLogs: string;
 }
 
-export async function runChaos({ cycles, arrivalsPerSecond = 8, cycleSeconds = 1.5, foldEvery = 50, log = () => {} }: ChaosOptions): Promise<ChaosReport> {
+export async function runChaos({ cycles, arrivalsPerSecond = 8, callsPerSecond = 0.6, kinds, callsDuringRedisFaults = false, cycleSeconds = 1.5, foldEvery = 50, log = () => {} }: ChaosOptions): Promise<ChaosReport> {
   const started = Date.now();
   const runDir = mkdtempSync(join(tmpdir(), "switchboard-chaos-"));
   const { ports, agents, doc, config } = await chaosConfig(runDir);
   const keys = keysFor(config.redis.prefix);
   const crashes = watchCrashes(log);
   const components = componentProcesses({ runDir, doc, ports, recordCrash: crashes.record });
-  const servers = serverProcesses({ config, runDir, redisPort: ports.redis, log });
+  const servers = serverProcesses({ config, runDir, redisPort: ports.redis, log, recordCrash: crashes.record });
   const people = population({ config, ports, agents, background: crashes.background });
+  const voice = voicePopulation({ config, agents, runDir, background: crashes.background, recordCrash: crashes.record, log });
   let inspector: Redis | undefined;
   // Stopped in finally too: a run that fails half-way must not leave arrivals and sampling going (in jest).
   let sampler: NodeJS.Timeout | undefined;
   let arrivals: { stop(): Promise<void> } | undefined;
+  let callers: { stop(): Promise<void> } | undefined;
 
   try {
     await servers.start();
@@ -105,18 +128,27 @@ export async function runChaos({ cycles, arrivalsPerSecond = 8, cycleSeconds = 1
     inspector = new Redis(servers.redis!.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false });
     inspector.on("error", () => {});
     const checker = invariantChecker({ inspector, prefix: config.redis.prefix, keys, agents, records: people.records });
-    const resources = resourceSampler({ started, inspector, keys, servers, components, records: people.records, log });
+    const resources = resourceSampler({ started, inspector, keys, servers, components, records: people.records, callsInFlight: voice.inFlight, log });
     await components.start("a");
     await sleep(500);
     await components.start("b");
     await components.awaitActive(20_000);
     await people.startAgents();
+    await voice.startPhones();
+    // Every voice agent ready with its phone registered, as the CTI sees it, before the first call.
+    for (const deadline = Date.now() + 20_000; ;) {
+      const seen = await Promise.all(agents.filter((a) => a.voice).map((a) => inspector!.hmget(keys.agent(a.jid), "state", "phone")));
+      if (seen.every(([state, phone]) => state === "ready" && phone === "1")) break;
+      if (Date.now() > deadline) throw new Error(`voice agents not ready with a phone: ${JSON.stringify(seen)}`);
+      await sleep(200);
+    }
     await sleep(1000);
     await resources.sample(0);
 
     sampler = setInterval(() => void checker.sampleCapacity(), 200);
     arrivals = people.arrivals(arrivalsPerSecond);
-    const faults = faultInjector({ components, servers, people, inspector, keys, agents, background: crashes.background, log });
+    callers = voice.arrivals(callsPerSecond);
+    const faults = faultInjector({ components, servers, people, voice, inspector, keys, agents, kinds, callsDuringRedisFaults, background: crashes.background, log });
     for (let i = 0; i < cycles; i++) {
       await faults.inject(i, cycles);
       if ((i + 1) % foldEvery === 0) await checker.fold();
@@ -126,10 +158,15 @@ export async function runChaos({ cycles, arrivalsPerSecond = 8, cycleSeconds = 1
 
     // ---- settle ----
     await arrivals.stop();
+    await callers.stop();
     log("faults stopped; settling");
     const settleDeadline = Date.now() + 60_000;
     await sleep(12_000); // XAUTOCLAIM picks up unacknowledged events after 10 s
     await people.untilAllTold(settleDeadline);
+    const untold = people.records.customers.filter((t) => !t.closedByUs && !t.dropped && !t.endedNotice && !t.departNotice);
+    if (untold.length) log(`  ${untold.length} customers not told anything after the settle: ${untold.slice(0, 10).map((t) => `#${t.n} ${t.jid} seats ${t.seats} session ${t.sessionId ?? "-"}`).join("; ")}`);
+    await voice.drain(settleDeadline, faults.sessionOf);
+    await sleep(1000); // the last hang-ups' reports reach the CTI
     clearInterval(sampler);
     await checker.sampleCapacity();
     await resources.sample(cycles);
@@ -137,14 +174,21 @@ export async function runChaos({ cycles, arrivalsPerSecond = 8, cycleSeconds = 1
 
     // ---- classify ----
     await checker.classifyRemaining();
+    const voiceCounts = await checkVoice({ inspector, prefix: config.redis.prefix, keys, agents, voice });
     const recovery = summarizeRecovery(faults.recoverySeconds);
+    const voiceRecovery = summarizeRecovery(faults.voiceRecoverySeconds);
     const { logLines: componentLogLines, logDropped } = components.stats;
     if (logDropped) componentLogLines.notKeptInLog = logDropped;
     const report: ChaosReport = {
       cycles, faults: faults.faults, ...checker.counts, overCapacity: checker.overCapacity(), crashes: 0, crashDetails: [],
       maxRecoverySeconds: recovery.max, recoverySeconds: faults.recoverySeconds, recoverySummary: recovery.summary,
       overCapacityDetails: checker.overCapacityDetails.slice(0, 20), durationSeconds: 0,
-      componentProcesses: components.stats.started, componentLogLines, resources: resources.samples, componentLogs: components.logFile,
+      componentProcesses: components.stats.started, componentLogLines, resources: resources.samples,
+      voice: {
+        callsDuringRedisFaults, ...voiceCounts, voiceRecoverySeconds: faults.voiceRecoverySeconds, voiceRecoverySummary: voiceRecovery.summary, maxVoiceRecoverySeconds: voiceRecovery.max,
+        softswitchStarts: servers.softswitchStats.started, softswitchLogLines: servers.softswitchStats.lines,
+      },
+      componentLogs: components.logFile,
     };
     // Give the components' last output (a crash report) a moment to arrive before counting.
     await sleep(200);
@@ -155,12 +199,15 @@ export async function runChaos({ cycles, arrivalsPerSecond = 8, cycleSeconds = 1
   } finally {
     clearInterval(sampler);
     await arrivals?.stop();
+    await callers?.stop();
     people.stopServing();
+    await voice.stop();
     await people.stopClients();
     await components.killAll();
     inspector?.disconnect();
     await servers.stop();
     components.closeLog();
+    servers.closeLog();
     crashes.stop();
     if (!process.env.CHAOS_KEEP) rmSync(runDir, { recursive: true, force: true });
     else mkdirSync(runDir, { recursive: true });
