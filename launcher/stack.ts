@@ -11,6 +11,8 @@ import { startSoftswitch, type RunningSoftswitch } from "./softswitch.js";
 export interface TestStack {
   config: Config;
   redisUrl: string;
+  /** Redis's process (a test may stop it with SIGSTOP, as an unreachable Redis, and let it go on). */
+  redisPid: number;
   /** The generated Prosody config file. */
   prosodyConfig: string;
   /** Prosody's recent console output (log level "warn"). */
@@ -91,7 +93,7 @@ export async function startTestStack(overrides: Partial<ConfigInput> = {}, { voi
       softswitch = await startSwitch();
     };
     return {
-      config, redisUrl: redis.url, prosodyConfig: configFile, prosodyOutput: () => prosody?.output() ?? "", restartProsody,
+      config, redisUrl: redis.url, redisPid: redis.pid, prosodyConfig: configFile, prosodyOutput: () => prosody?.output() ?? "", restartProsody,
       softswitchOutput: () => softswitch?.output() ?? "", restartSoftswitch, stop,
     };
   } catch (err) {

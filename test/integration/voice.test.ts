@@ -56,7 +56,9 @@ async function seat(user: "alice" | "bob", mode: "answer" | "noanswer" | "busy" 
 const dial = (service: string, opts: Partial<Parameters<typeof call>[0]> = {}) =>
   call({ proxy: proxy(), service, domain: "cc.acme.test", caller: "dave", callerDomain: "customer.test", displayName: "Dave", timeoutMs: 20_000, ...opts });
 
-const sessionOf = async (customer: string) => (await r.app.cti.sessions(20)).find((s) => s.customer === customer);
+/** The caller's latest session (an earlier test may have used the same caller). */
+const sessionOf = async (customer: string) =>
+  (await r.app.cti.sessions(20)).filter((s) => s.customer === customer).sort((a, b) => b.queuedAt - a.queuedAt)[0];
 
 describe("a call to a queue", () => {
   it("rings the allocated seat's phone; answering puts it in service; the caller's BYE ends it and frees the seat", async () => {
@@ -254,6 +256,21 @@ describe("restarts lose no call", () => {
     const [a, b] = await Promise.all([first, second]);
     expect([a.code, b.code]).toEqual([200, 200]);
     expect(await sessionOf("sip:second@customer.test")).toMatchObject({ state: "ended", seat: "alice@acme.test" });
+  });
+
+  it("a hang-up while Redis cannot be reached is reported when it is back: the session ends and the seat is free", async () => {
+    await seat("alice");
+    const pending = dial("billing", { holdMs: 1000 });
+    await until(() => sessionOf("sip:dave@customer.test"), (x) => x?.state === "in-service", 10_000, "in service");
+    process.kill(r.stack.redisPid, "SIGSTOP"); // Redis takes nothing: the switch's report of the BYE waits in its outbox
+    try {
+      expect((await pending).code).toBe(200); // the caller hung up meanwhile
+    } finally {
+      process.kill(r.stack.redisPid, "SIGCONT");
+    }
+    expect(await until(() => sessionOf("sip:dave@customer.test"), (x) => x?.state === "ended", 10_000, "ended after Redis came back"))
+      .toMatchObject({ endReason: "customer" });
+    expect(await r.app.cti.agent("alice@acme.test")).toMatchObject({ active: 0, calls: 0 });
   });
 
   it("a Kamailio restart: a call in service goes on and its BYE still ends it; a queued call's lost transaction ends its session", async () => {
