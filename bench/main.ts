@@ -1,8 +1,8 @@
 /**
  * npm run bench: starts its own stack (Redis, Prosody, the component) on free ports, measures in one
  * run the XMPP ceiling, the end-to-end routing rate and latencies, Redis commands per routed customer
- * and the routing core alone, prints a table and writes bench/results/latest.json. docs/benchmarks.md
- * explains every figure.
+ * and the routing core alone, then the voice path on a voice stack of its own (bench/voice.ts), prints a
+ * table and writes bench/results/latest.json. docs/benchmarks.md explains every figure.
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -19,6 +19,7 @@ import { type Client, type Component, type Element, componentXml, connect, conne
 import { benchCore, type CoreResult } from "./core.js";
 import { routingDriver } from "./routing.js";
 import { cpuMeter, findPid, latency, sleep } from "./stats.js";
+import { benchVoice, voiceRows } from "./voice.js";
 
 const PAIRS = 8; // client pairs for the ceiling
 const PLAIN_ACCOUNTS = Array.from({ length: 2 * PAIRS }, (_, i) => ({ jid: `plain${i}@acme.test`, password: `plain${i}-pw` }));
@@ -119,6 +120,7 @@ async function main() {
   const open: Array<Client | Component> = [];
   let component: Child | undefined;
   const redis = new Redis(stack.redisUrl);
+  let results;
   try {
     // ---- (a) the ceiling
     log("ceiling: plain client-to-client round trips");
@@ -209,7 +211,7 @@ async function main() {
 
     const plainLat = plain.latencyMs;
     const joinHalf = latency(half.counts.joinToAssignedMs);
-    const results = {
+    results = {
       startedAt: startedAt.toISOString(),
       command: "npm run bench",
       machine: machine(),
@@ -223,6 +225,8 @@ async function main() {
       plainRoundTripP99Ms: plainLat.p99,
       redisCommandsPerRouted: round(redisTotal / pc.completed),
       coreDecisionsPerSecond: round(core10k.decisionsPerSecond),
+      // issue 10's voice keys, filled in by the voice phase below
+      callsPerSecond: NaN, callRouteP99Ms: NaN, queuedCallsHeld: NaN,
       // more detail
       ceiling: {
         pairs: PAIRS, window: WINDOW,
@@ -251,18 +255,33 @@ async function main() {
         byCommandPerRouted: Object.fromEntries([...redisDelta].sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, round(v / pc.completed, 3)])),
       },
       core: core.map((c) => ({ ...c, seconds: round(c.seconds), decisionsPerSecond: round(c.decisionsPerSecond), microsPerDecision: round(c.microsPerDecision), setupSeconds: round(c.setupSeconds) })),
-      totalSeconds: 0,
     };
-    results.totalSeconds = round((performance.now() - t0) / 1000, 1);
-    mkdirSync(RESULTS, { recursive: true });
-    writeFileSync(`${RESULTS}latest.json`, JSON.stringify(results, null, 2) + "\n");
-    print(results);
   } finally {
     await stopAll(open);
     await component?.stop();
     redis.disconnect();
     await stack.stop();
   }
+
+  // ---- (f) the voice path, on a stack of its own once the chat stack is gone
+  log("voice: SIPp callers -> Kamailio -> the CTI -> SIPp phones");
+  let voice: Awaited<ReturnType<typeof benchVoice>> | { error: string };
+  try {
+    voice = await benchVoice();
+  } catch (err) {
+    // The chat figures are still written; the run fails.
+    console.error(err);
+    voice = { error: (err as Error).message.split("\n")[0]! };
+    process.exitCode = 1;
+  }
+  const all = {
+    ...results,
+    ...("error" in voice ? { voice } : { callsPerSecond: voice.callsPerSecond, callRouteP99Ms: voice.callRouteP99Ms, queuedCallsHeld: voice.queuedCallsHeld, voice: voice.voice }),
+    totalSeconds: round((performance.now() - t0) / 1000, 1),
+  };
+  mkdirSync(RESULTS, { recursive: true });
+  writeFileSync(`${RESULTS}latest.json`, JSON.stringify(all, null, 2) + "\n");
+  print(all);
 }
 
 function print(r: any) {
@@ -280,6 +299,7 @@ function print(r: any) {
     ["plain round trip at half load, p50/p99 ms", `${r.routing.halfLoad.plainRoundTripMs.p50} / ${r.routing.halfLoad.plainRoundTripMs.p99}`],
     ["Redis commands per routed customer", `${r.redisCommandsPerRouted}  (script calls ${r.redis.scriptCallsPerRouted})`],
     ...r.core.map((c: CoreResult) => [`core decisions/s, ${c.waiting} waiting`, `${c.decisionsPerSecond}  (${c.microsPerDecision} us each, ${c.decisions} decisions)`] as [string, string]),
+    ...(r.voice?.error ? [["voice", `failed: ${r.voice.error}`] as [string, string]] : voiceRows(r)),
     ["total bench time", `${r.totalSeconds} s`],
   ];
   const w = Math.max(...rows.map(([k]) => k.length));
@@ -288,4 +308,4 @@ function print(r: any) {
   console.log(`\nwritten: bench/results/latest.json`);
 }
 
-main().then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });
+main().then(() => process.exit(process.exitCode ?? 0), (err) => { console.error(err); process.exit(1); });

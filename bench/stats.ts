@@ -26,26 +26,42 @@ export const selfCpuSeconds = () => { const u = process.cpuUsage(); return (u.us
 
 /** The pid of the process whose command line contains `needle` (e.g. a generated config file's path). */
 export function findPid(needle: string): number | undefined {
+  return findPids(needle)[0];
+}
+
+/** Every process whose command line contains `needle` (Kamailio's main process and the workers it forks). */
+export function findPids(needle: string): number[] {
+  const pids: number[] = [];
   for (const d of readdirSync("/proc")) {
     if (!/^\d+$/.test(d)) continue;
     try {
-      if (readFileSync(`/proc/${d}/cmdline`, "utf8").includes(needle)) return Number(d);
+      if (readFileSync(`/proc/${d}/cmdline`, "utf8").includes(needle)) pids.push(Number(d));
     } catch { /* gone */ }
   }
-  return undefined;
+  return pids.sort((a, b) => a - b);
 }
 
-/** CPU use of this process and of another one over a measured interval, as a fraction of one core. */
-export function cpuMeter(otherPid?: number) {
-  const t0 = performance.now(), self0 = selfCpuSeconds(), other0 = otherPid ? procCpuSeconds(otherPid) : 0;
+/** The CPU seconds of several processes, summed (one that is gone counts 0: measure processes that outlive the interval). */
+export function procsCpuSeconds(pids: number[]): number {
+  let sum = 0;
+  for (const pid of pids) {
+    try { sum += procCpuSeconds(pid); } catch { /* gone */ }
+  }
+  return sum;
+}
+
+/**
+ * CPU use of this process and of another one (or of several, summed: a process that forks workers) over
+ * a measured interval, as a fraction of one core.
+ */
+export function cpuMeter(other?: number | number[]) {
+  const pids = other === undefined ? [] : Array.isArray(other) ? other : [other];
+  const read = () => procsCpuSeconds(pids);
+  const t0 = performance.now(), self0 = selfCpuSeconds(), other0 = pids.length ? read() : 0;
   return () => {
     const wall = (performance.now() - t0) / 1000;
-    return {
-      wallSeconds: wall,
-      selfCores: (selfCpuSeconds() - self0) / wall,
-      otherCores: otherPid ? (procCpuSeconds(otherPid) - other0) / wall : NaN,
-      otherCpuSeconds: otherPid ? procCpuSeconds(otherPid) - other0 : NaN,
-    };
+    const used = pids.length ? read() - other0 : NaN;
+    return { wallSeconds: wall, selfCores: (selfCpuSeconds() - self0) / wall, otherCores: used / wall, otherCpuSeconds: used };
   };
 }
 
