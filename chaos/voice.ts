@@ -297,6 +297,7 @@ export interface VoiceCounts {
   callSessionsReplayedDetails: string[];
   /** Served calls whose Redis session nonetheless ended as `call-failed` (the switch restarted while they rang). */
   servedButCallFailed: number;
+  servedButCallFailedDetails: string[];
   callerErrors: number;
   lostWithSwitchDetails: string[];
   callsLostDetails: string[];
@@ -310,7 +311,7 @@ export async function checkVoice({ inspector, prefix, keys, agents, voice }: { i
   const c: VoiceCounts = {
     callsPlaced: voice.calls.length, callsNotAcknowledged: 0, callsAcknowledged: 0, callsServed: 0, callsToldWhy: 0, callsCancelled: 0,
     callsStillQueued: 0, callsLostWithSwitch: 0, callsLost: 0, callsDuplicated: 0, toldWhyReasons: {}, voiceSessionsLeftLive: 0, seatsNotFreed: 0,
-    callSessionsReplayed: 0, callSessionsReplayedDetails: [], servedButCallFailed: 0, callerErrors: 0, lostWithSwitchDetails: [], callsLostDetails: [], callsDuplicatedDetails: [], voiceSessionsLeftLiveDetails: [],
+    callSessionsReplayed: 0, callSessionsReplayedDetails: [], servedButCallFailed: 0, servedButCallFailedDetails: [], callerErrors: 0, lostWithSwitchDetails: [], callsLostDetails: [], callsDuplicatedDetails: [], voiceSessionsLeftLiveDetails: [],
     seatsNotFreedDetails: [],
   };
   // Every voice session, by customer.
@@ -373,7 +374,10 @@ export async function checkVoice({ inspector, prefix, keys, agents, voice }: { i
     const code = r.finalCode;
     if (code === 200 && r.endedAt !== undefined) {
       c.callsServed++;
-      if (sessions.some((h) => h.endReason === "call-failed")) c.servedButCallFailed++;
+      if (sessions.some((h) => h.endReason === "call-failed")) {
+        c.servedButCallFailed++;
+        detail(c.servedButCallFailedDetails, describe(r, all));
+      }
     } else if (code === 487 && r.cancelled) c.callsCancelled++;
     else if (code !== undefined && code >= 400 && r.reason) {
       c.callsToldWhy++;
