@@ -60,8 +60,11 @@ export interface Servers {
   redisDir: string;
   /** Kamailio's output (its own log lines: errors and warnings). */
   softswitchLog: string;
-  /** Lines Kamailio printed; bytes of them kept in softswitch.log; lines not kept; starts. */
-  softswitchStats: { lines: number; bytes: number; dropped: number; started: number };
+  /**
+   * Lines Kamailio printed; bytes of them kept in softswitch.log; lines not kept; starts; its CRITICAL lines
+   * (Kamailio's own bug reports, such as a double free while stopping: reported, not counted as crashes).
+   */
+  softswitchStats: { lines: number; bytes: number; dropped: number; started: number; critical: number; criticalDetails: string[] };
   start(): Promise<void>;
   restartRedis(signal: "SIGKILL" | "SIGTERM"): Promise<void>;
   restartProsody(): Promise<void>;
@@ -82,10 +85,15 @@ export function serverProcesses({ config, runDir, redisPort, log, recordCrash }:
   const startProsodyHere = () => startProsody({ config, runDir, insecure: true, logLevel: "error" });
   const softswitchLog = join(runDir, "softswitch.log");
   const switchLogFd = openSync(softswitchLog, "a");
-  const switchStats = { lines: 0, bytes: 0, dropped: 0, started: 0 };
+  const switchStats = { lines: 0, bytes: 0, dropped: 0, started: 0, critical: 0, criticalDetails: [] as string[] };
   const switchLine = (l: string) => {
     if (!l) return;
     switchStats.lines++;
+    if (/CRITICAL|ALERT|BUG:|segfault/.test(l)) {
+      switchStats.critical++;
+      if (switchStats.criticalDetails.length < 20) switchStats.criticalDetails.push(`${new Date().toISOString()} ${l.slice(0, 400)}`);
+      log(`  kamailio: ${l.slice(0, 300)}`);
+    }
     const text = `${new Date().toISOString()} ${l}\n`;
     if (switchStats.bytes + text.length > SWITCH_LOG_CAP_BYTES) { switchStats.dropped++; return; }
     switchStats.bytes += text.length;

@@ -101,6 +101,9 @@ export interface ChaosReport {
     /** Kamailio starts, and the lines it printed (kept in softswitch.log, capped). */
     softswitchStarts: number;
     softswitchLogLines: number;
+    /** Kamailio's CRITICAL/ALERT lines (its own bug reports; not counted as crashes: it went on, or was stopping). */
+    softswitchCriticalLines: number;
+    softswitchCriticalDetails: string[];
   };
   componentLogs: string;
 }
@@ -187,6 +190,7 @@ export async function runChaos({ cycles, arrivalsPerSecond = 8, callsPerSecond =
       voice: {
         callsDuringRedisFaults, ...voiceCounts, voiceRecoverySeconds: faults.voiceRecoverySeconds, voiceRecoverySummary: voiceRecovery.summary, maxVoiceRecoverySeconds: voiceRecovery.max,
         softswitchStarts: servers.softswitchStats.started, softswitchLogLines: servers.softswitchStats.lines,
+        softswitchCriticalLines: servers.softswitchStats.critical, softswitchCriticalDetails: servers.softswitchStats.criticalDetails,
       },
       componentLogs: components.logFile,
     };
