@@ -30,10 +30,9 @@ export interface FaultDeps {
   /** The rotation (default FAULT_KINDS). */
   kinds?: readonly FaultKind[];
   /**
-   * Calls in flight during the Redis faults (redis-restart, redis-kill9, overlap). Off by default for now:
-   * the switch's reports made while Redis is down are lost, and a hang-up lost that way leaves its session
-   * in service and its seat on a call for good (docs/chaos.md, Findings). Off, the runner lets the calls in
-   * flight end and places none until the fault has recovered.
+   * Calls in flight during the Redis faults (redis-restart, redis-kill9, overlap); default true. Off, the
+   * runner lets the calls in flight end before these faults and places none until they have recovered (how
+   * runs avoided a defect fixed in 531791c: a hang-up reported while Redis was down was lost; docs/chaos.md).
    */
   callsDuringRedisFaults?: boolean;
   /** Runs a task nobody awaits (crashes.ts): the burst's customers. */
@@ -41,7 +40,7 @@ export interface FaultDeps {
   log: (line: string) => void;
 }
 
-export function faultInjector({ components, servers, people, voice, inspector, keys, agents: agentsCfg, kinds = FAULT_KINDS, callsDuringRedisFaults = false, background, log }: FaultDeps) {
+export function faultInjector({ components, servers, people, voice, inspector, keys, agents: agentsCfg, kinds = FAULT_KINDS, callsDuringRedisFaults = true, background, log }: FaultDeps) {
   /** Faults injected, by kind. */
   const faults: Record<string, number> = {};
   const recoverySeconds: Record<string, number[]> = {};

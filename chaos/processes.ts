@@ -89,7 +89,8 @@ export function serverProcesses({ config, runDir, redisPort, log, recordCrash }:
   const switchLine = (l: string) => {
     if (!l) return;
     switchStats.lines++;
-    if (/CRITICAL|ALERT|BUG:|segfault/.test(l)) {
+    // (Its TCP main process's "receive_fd(): EOF" as the workers go is how every stop ends: not counted.)
+    if (/CRITICAL|ALERT|BUG:|segfault/.test(l) && !/receive_fd\(\): EOF/.test(l)) {
       switchStats.critical++;
       if (switchStats.criticalDetails.length < 20) switchStats.criticalDetails.push(`${new Date().toISOString()} ${l.slice(0, 400)}`);
       log(`  kamailio: ${l.slice(0, 300)}`);

@@ -38,7 +38,7 @@ export interface ChaosOptions {
   callsPerSecond?: number;
   /** The faults' rotation (default all of FAULT_KINDS, in order). */
   kinds?: readonly FaultKind[];
-  /** Calls in flight during the Redis faults too (default false while the defect in docs/chaos.md stands). */
+  /** Calls in flight during the Redis faults too (default true; false lets them end first). */
   callsDuringRedisFaults?: boolean;
   /** Seconds between one fault's recovery and the next fault (default 1.5; the recovery itself is waited for first). */
   cycleSeconds?: number;
@@ -108,7 +108,7 @@ export interface ChaosReport {
   componentLogs: string;
 }
 
-export async function runChaos({ cycles, arrivalsPerSecond = 8, callsPerSecond = 0.6, kinds, callsDuringRedisFaults = false, cycleSeconds = 1.5, foldEvery = 50, log = () => {} }: ChaosOptions): Promise<ChaosReport> {
+export async function runChaos({ cycles, arrivalsPerSecond = 8, callsPerSecond = 0.6, kinds, callsDuringRedisFaults = true, cycleSeconds = 1.5, foldEvery = 50, log = () => {} }: ChaosOptions): Promise<ChaosReport> {
   const started = Date.now();
   const runDir = mkdtempSync(join(tmpdir(), "switchboard-chaos-"));
   const { ports, agents, doc, config } = await chaosConfig(runDir);
