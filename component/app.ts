@@ -80,6 +80,7 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
   let calls: Calls | undefined;
   const consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
   const switchBlocking = hasVoice(config) ? redis.duplicate() : undefined;
+  switchBlocking?.on("error", (err: Error) => log.warn({ err: err.message, connection: "softswitch reports" }, "redis connection error; reconnecting"));
   if (hasVoice(config)) {
     const voiceAgents = config.agents.filter((a) => a.voice).map((a) => a.jid);
     link = createSwitchLink({

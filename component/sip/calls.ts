@@ -59,11 +59,13 @@ export function createCalls({ cti, link, domain, componentDomain: cc, ringSecond
     if (!CALLER.test(from) || !QUEUE_NAME.test(queue) || (auth && !CALLER.test(`${auth}@${domain}`)))
       return refuse(callId, 400, "The caller or the queue address is not one we can take");
     const customer = `sip:${auth ? `${auth}@${domain}` : from.toLowerCase()}`;
+    // This report again (another instance took it over after a crash): its call was queued already, and
+    // may have ended since; joining again would queue a call whose transaction is gone.
+    if (await sessionOf(callId)) return;
     try {
       await cti.join({ queue, customer, plain: false, extraSkills: [], form: name ? { name } : {}, media: "voice", handle: callId, guest: !auth });
     } catch (err) {
       if (!(err instanceof CtiError)) throw err;
-      if (err.code === "already-queued" && (await sessionOf(callId))) return; // this report again (a retry): queued already
       refuse(callId, ERRORS[err.code].sip, err.text);
     }
   }
