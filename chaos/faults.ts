@@ -142,8 +142,9 @@ export function faultInjector({ components, servers, people, voice, inspector, k
       callBurst(4);
       await sleep(rand(200, 800));
       const at = Date.now();
-      voice.switchFaults.push(at);
-      await servers.restartSoftswitch(kind === "kamailio-kill9" ? "SIGKILL" : "SIGTERM");
+      const fault = { at, goneAt: Infinity };
+      voice.switchFaults.push(fault);
+      await servers.restartSoftswitch(kind === "kamailio-kill9" ? "SIGKILL" : "SIGTERM", () => { fault.goneAt = Date.now(); });
       log(`  kamailio ${kind === "kamailio-kill9" ? "killed with SIGKILL (its process group)" : "stopped with SIGTERM"} and started again in ${((Date.now() - at) / 1000).toFixed(2)} s`);
       await recovery(kind, at);
     } else if (kind === "agent-tcp-cut") {

@@ -72,7 +72,7 @@ export interface Servers {
    * Kamailio stopped (SIGKILL to its whole process group, as a crash takes the main process and its workers
    * at once; or SIGTERM, a clean stop) and started again on the same ports, config and Redis.
    */
-  restartSoftswitch(signal: "SIGKILL" | "SIGTERM"): Promise<void>;
+  restartSoftswitch(signal: "SIGKILL" | "SIGTERM", onGone?: () => void): Promise<void>;
   stop(): Promise<void>;
   closeLog(): void;
 }
@@ -118,10 +118,11 @@ export function serverProcesses({ config, runDir, redisPort, log, recordCrash }:
       s.prosody = await startProsodyHere();
       s.softswitch = await startSwitchHere();
     },
-    async restartSoftswitch(signal) {
+    async restartSoftswitch(signal, onGone) {
       const old = s.softswitch!;
       switchExpected = true;
       if (signal === "SIGKILL") { process.kill(-old.pid, "SIGKILL"); await old.exited; } else await old.stop();
+      onGone?.();
       await portsReleased(config.ports.sip);
       s.softswitch = await retrying("Kamailio start", startSwitchHere, log);
     },

@@ -69,8 +69,11 @@ export interface Voice {
   /** SIPp callers running now. */
   inFlight(): number;
   phones: AgentPhone[];
-  /** Epoch ms at which Kamailio was killed or stopped (the faults kamailio-kill9 and kamailio-restart). */
-  switchFaults: number[];
+  /**
+   * The faults kamailio-kill9 and kamailio-restart: when the signal was sent, and when the process had exited
+   * (a stopping Kamailio may still answer an INVITE with 180 in between).
+   */
+  switchFaults: Array<{ at: number; goneAt: number }>;
   startPhones(): Promise<void>;
   /** One call; resolves when it has ended (or the caller gave up). */
   call(kind: CallKind, opts?: { holdMs?: number; cancelAfterMs?: number }): RunningCall;
@@ -102,7 +105,7 @@ export function voicePopulation({ config, agents, runDir, background, recordCras
   const calls: CallRecord[] = [];
   const running = new Set<RunningCall>();
   const phones: AgentPhone[] = [];
-  const switchFaults: number[] = [];
+  const switchFaults: Array<{ at: number; goneAt: number }> = [];
   const callsDir = join(runDir, "calls");
   mkdirSync(callsDir, { recursive: true });
   const proxy = `${HOST}:${config.ports.sip}`;
@@ -349,7 +352,7 @@ export async function checkVoice({ inspector, prefix, keys, agents, voice }: { i
     `${r.gaveUp ? ", gave up" : ""}${r.stoppedAtEnd ? ", stopped at the end" : ""}; Redis: ` +
     (sessions.length ? sessions.map((h) => `session ${h.id} state=${h.state} seat=${h.seat || "-"} endReason=${h.endReason || "-"} queued ${iso(h.queuedAt)} assigned ${iso(h.assignedAt)} ended ${iso(h.endedAt)}`).join("; ") : "no session") +
     `; phones: ${phoneLog.get(r.callId)?.join(", ") ?? "never rung"}` +
-    (voice.switchFaults.length ? `; switch faults at ${voice.switchFaults.map(iso).join(", ")}` : "");
+    (voice.switchFaults.length ? `; switch faults at ${voice.switchFaults.map((f) => `${iso(f.at)}-${iso(f.goneAt)}`).join(", ")}` : "");
 
   for (const r of voice.calls) {
     if (r.error) c.callerErrors++;
@@ -391,8 +394,8 @@ export async function checkVoice({ inspector, prefix, keys, agents, voice }: { i
       // the switch went; the CTI ended it as call-failed afterwards. The CTI may have allocated a seat just
       // before: what counts is whether a phone had been rung (the phones' logs), not the session's assignedAt.
       const rungAt = firstRungAt.get(r.callId);
-      const withSwitch = ended?.endReason === "call-failed" && voice.switchFaults.some((t0) =>
-        r.ringingAt! <= t0 && Number(ended.endedAt) >= t0 && (rungAt === undefined || rungAt >= t0));
+      const withSwitch = ended?.endReason === "call-failed" && voice.switchFaults.some(({ at, goneAt }) =>
+        r.ringingAt! <= goneAt && Number(ended.endedAt) >= at && (rungAt === undefined || rungAt >= at));
       if (live && live.state === "queued" && queued.has(live.id!) && !r.gaveUp) c.callsStillQueued++;
       else if (withSwitch && !live) {
         c.callsLostWithSwitch++;
