@@ -279,10 +279,12 @@ export interface VoiceCounts {
   /** No final response, and its session still queued in Redis at the end. */
   callsStillQueued: number;
   /**
-   * No final response; queued (not yet ringing a seat) when Kamailio was killed or stopped, and its session
-   * ended `call-failed` after that: the documented limit (docs/voice.md, Restarts). Not counted as lost.
+   * No final response; queued in Kamailio, or ringing a seat, when Kamailio was killed or stopped, and its
+   * session ended `call-failed` after that: the documented limit (docs/voice.md, Restarts). Not counted as lost.
    */
   callsLostWithSwitch: number;
+  /** Of those, the calls whose seat's phone was already ringing when the switch went. */
+  callsLostWithSwitchRinging: number;
   callsLost: number;
   /** A call with two sessions, or answered by two phones. */
   callsDuplicated: number;
@@ -294,7 +296,7 @@ export interface VoiceCounts {
   seatsNotFreed: number;
   /**
    * Sessions queued for a call after its first session had ended (a replayed `invite` report; no phone rang
-   * for them). Not an invariant: a known defect, see docs/chaos.md.
+   * for them): an invariant (0) since 99393a1 fixed it; see docs/chaos.md.
    */
   callSessionsReplayed: number;
   callSessionsReplayedDetails: string[];
@@ -313,7 +315,7 @@ export interface VoiceCounts {
 export async function checkVoice({ inspector, prefix, keys, agents, voice }: { inspector: Redis; prefix: string; keys: Keys; agents: AgentConfig[]; voice: Voice }): Promise<VoiceCounts> {
   const c: VoiceCounts = {
     callsPlaced: voice.calls.length, callsNotAcknowledged: 0, callsAcknowledged: 0, callsServed: 0, callsToldWhy: 0, callsCancelled: 0,
-    callsStillQueued: 0, callsLostWithSwitch: 0, callsLost: 0, callsDuplicated: 0, toldWhyReasons: {}, voiceSessionsLeftLive: 0, seatsNotFreed: 0,
+    callsStillQueued: 0, callsLostWithSwitch: 0, callsLostWithSwitchRinging: 0, callsLost: 0, callsDuplicated: 0, toldWhyReasons: {}, voiceSessionsLeftLive: 0, seatsNotFreed: 0,
     callSessionsReplayed: 0, callSessionsReplayedDetails: [], servedButCallFailed: 0, servedButCallFailedDetails: [], callerErrors: 0, lostWithSwitchDetails: [], callsLostDetails: [], callsDuplicatedDetails: [], voiceSessionsLeftLiveDetails: [],
     seatsNotFreedDetails: [],
   };
@@ -361,7 +363,8 @@ export async function checkVoice({ inspector, prefix, keys, agents, voice }: { i
     const all = (byCustomer.get(r.customer) ?? []).sort((a, b) => Number(a.queuedAt) - Number(b.queuedAt));
     // A session queued for this call after its first one had ended: the switch's `invite` report handled
     // again (a component killed before acknowledging it; claimed 10 s later by another). No phone rings for
-    // it (the switch no longer holds the call): counted apart, not as a duplicate, and reported.
+    // it (the switch no longer holds the call): counted apart from duplicates (an invariant of its own since
+    // 99393a1 fixed it).
     const first = all[0];
     const replays = all.slice(1).filter((h) => first?.state === "ended" && Number(h.queuedAt) >= Number(first.endedAt) && !h.inServiceAt);
     if (replays.length) {
@@ -390,15 +393,17 @@ export async function checkVoice({ inspector, prefix, keys, agents, voice }: { i
     } else if (code === undefined) {
       const live = sessions.find((h) => h.state !== "ended");
       const ended = sessions.find((h) => h.state === "ended");
-      // The documented limit: queued in the switch (its transaction suspended, no seat's phone rung yet) when
-      // the switch went; the CTI ended it as call-failed afterwards. The CTI may have allocated a seat just
-      // before: what counts is whether a phone had been rung (the phones' logs), not the session's assignedAt.
+      // The documented limit (docs/voice.md, Restarts): queued in the switch, or still ringing a seat, when the
+      // switch went (its transaction is in memory only); the CTI ended it as call-failed afterwards. Whether a
+      // seat's phone had been rung is told apart (the phones' logs, not the session's assignedAt: the CTI may
+      // have allocated a seat a few ms before without the switch ringing it).
       const rungAt = firstRungAt.get(r.callId);
-      const withSwitch = ended?.endReason === "call-failed" && voice.switchFaults.some(({ at, goneAt }) =>
-        r.ringingAt! <= goneAt && Number(ended.endedAt) >= at && (rungAt === undefined || rungAt >= at));
+      const fault = ended?.endReason === "call-failed" ? voice.switchFaults.find(({ at, goneAt }) => r.ringingAt! <= goneAt && Number(ended.endedAt) >= at) : undefined;
+      const withSwitch = fault !== undefined;
       if (live && live.state === "queued" && queued.has(live.id!) && !r.gaveUp) c.callsStillQueued++;
       else if (withSwitch && !live) {
         c.callsLostWithSwitch++;
+        if (rungAt !== undefined && rungAt < fault.at) c.callsLostWithSwitchRinging++;
         detail(c.lostWithSwitchDetails, describe(r, sessions));
       } else {
         c.callsLost++;

@@ -5,8 +5,8 @@
  * acknowledged is lost, nobody is served twice, no seat is ever over capacity, and no process crashes (no
  * unhandled rejection or uncaught exception in the runner, no component process exiting unasked or printing a
  * crash report). Calls: every call that heard 180 Ringing is served, told why, cancelled by its caller, still
- * queued, or lost with the switch (queued when Kamailio was killed: the documented limit); no voice session
- * is left live and every seat's call counter is back to 0.
+ * queued, or lost with the switch (queued or ringing when Kamailio was killed: the documented limit); no voice
+ * session is left live, every seat's call counter is back to 0, and no call is queued again after its end.
  */
 import { describe, expect, it } from "@jest/globals";
 import { runChaos } from "../../chaos/run.js";
@@ -18,7 +18,8 @@ describe("chaos (short)", () => {
     expect({
       lost: report.lostDetails, duplicated: report.duplicatedDetails, overCapacity: report.overCapacityDetails, crashes: report.crashDetails,
       callsLost: v.callsLostDetails, callsDuplicated: v.callsDuplicatedDetails, voiceSessionsLeftLive: v.voiceSessionsLeftLiveDetails, seatsNotFreed: v.seatsNotFreedDetails,
-    }).toEqual({ lost: [], duplicated: [], overCapacity: [], crashes: [], callsLost: [], callsDuplicated: [], voiceSessionsLeftLive: [], seatsNotFreed: [] });
+      callSessionsReplayed: v.callSessionsReplayedDetails,
+    }).toEqual({ lost: [], duplicated: [], overCapacity: [], crashes: [], callsLost: [], callsDuplicated: [], voiceSessionsLeftLive: [], seatsNotFreed: [], callSessionsReplayed: [] });
     expect(report.lost + report.duplicated + report.overCapacity + report.crashes).toBe(0);
     expect(report.acknowledged).toBeGreaterThan(10);
     expect(report.assigned).toBeGreaterThan(0);
