@@ -14,10 +14,10 @@
  *    while a fresh OPTIONS, REGISTER and refusal are timed against the switch; then every caller cancels.
  *
  * BENCH_VOICE_AGENTS and BENCH_VOICE_HELD change the seats and the held calls; BENCH_PROFILE_DIR=dir writes
- * the component's CPU profile there (node --cpu-prof).
+ * the component's CPU profile there (node --cpu-prof); BENCH_SIPP_TRACE_DIR=dir every SIPp's messages.
  *
- * The agents' phones are ONE SIPp running agent-call.xml as its main scenario (it answers every INVITE at
- * once); another SIPp registers every agent with a Contact pointing at it (register-load.xml). Callers
+ * The agents' phones are ONE SIPp running agent-call-load.xml as its main scenario (it answers every INVITE
+ * at once); another SIPp registers every agent with a Contact pointing at it (register-load.xml). Callers
  * are caller-load.xml with an injection file, one caller user per call.
  */
 import { execFileSync } from "node:child_process";
@@ -39,6 +39,8 @@ const SCENARIOS = fileURLToPath(new URL("../../softswitch/sipp/", import.meta.ur
 const COMPONENT_MAIN = fileURLToPath(new URL("../component/main.js", import.meta.url));
 const SIPP = process.env.SIPP_PATH ?? "sipp";
 const HOST = "127.0.0.1";
+/** BENCH_SIPP_TRACE_DIR=/some/dir keeps every SIP message each SIPp sent and received there (-trace_msg; large). */
+const TRACE_DIR = process.env.BENCH_SIPP_TRACE_DIR;
 
 const AGENTS = Number(process.env.BENCH_VOICE_AGENTS ?? 64);
 /** Calls in flight at the peak: twice the seats, so some always wait for a seat (as the chat peak). */
@@ -87,7 +89,8 @@ function startSipp(name: string, args: string[], csv?: string[]): SippRun {
   writeFileSync(logFile, "");
   const inf = csv ? ["-inf", join(dir, "fields.csv")] : [];
   if (csv) writeFileSync(join(dir, "fields.csv"), ["SEQUENTIAL", ...csv, ""].join("\n"));
-  const child = spawnChild(name, SIPP, [...args, ...inf, "-trace_logs", "-log_file", logFile, "-nostdin"], { cwd: dir });
+  const trace = TRACE_DIR ? ["-trace_msg", "-message_file", join(TRACE_DIR, `${name.replace(/\W+/g, "-")}.log`)] : [];
+  const child = spawnChild(name, SIPP, [...args, ...inf, "-trace_logs", "-log_file", logFile, "-nostdin", ...trace], { cwd: dir });
   const read = () => (existsSync(logFile) ? parseEvents(readFileSync(logFile, "utf8")) : []);
   const done = child.exited.then((exit) => {
     const events = read();
@@ -139,7 +142,9 @@ function outcomes(events: SippEvent[]) {
     if (c.unexpected) unexpected++;
     if (c.answered && !c.ended) answeredNotEnded++;
   }
-  return { calls, placed: calls.size, codes, noFinal, unexpected, answeredNotEnded };
+  const late = events.filter((e) => e.name === "late").length;
+  const incomplete = [...calls].filter(([, c]) => !c.code || c.unexpected || (c.answered && !c.ended)).map(([id]) => id).slice(0, 5);
+  return { calls, placed: calls.size, codes, noFinal, unexpected, answeredNotEnded, incomplete, late };
 }
 
 // ---------------------------------------------------------------- a raw SIP client for the probes
@@ -357,8 +362,7 @@ export async function benchVoice(): Promise<VoiceResult> {
     }
     const phonePort = await freePort({ udp: true });
     const phones = startSipp("phones", [
-      "-sf", scenario("agent-call.xml"), "-i", HOST, "-bind_local", "-p", String(phonePort),
-      ...setAll({ user: "bench", mode: "answer", answerMs: 0, hangupMs: 0 }),
+      "-sf", scenario("agent-call-load.xml"), "-i", HOST, "-bind_local", "-p", String(phonePort), ...setAll({ user: "bench" }),
     ]);
     sipps.push(phones);
     const regPort = await freePort({ udp: true });
@@ -489,6 +493,7 @@ export async function benchVoice(): Promise<VoiceResult> {
     const endRes = holderSession ? await fetch(`http://127.0.0.1:${webPort}/api/sessions/${holderSession}/end`, { method: "POST", headers: { authorization: `Bearer ${config.admin.token}` } }) : undefined;
     await Promise.race([holdCall.done, sleep(5000)]);
     const live = await redis.scard(keys.live());
+    const phoneEvents = phones.events();
 
     const queuedCallsHeld = held.queuedVoice;
     return {
@@ -499,19 +504,25 @@ export async function benchVoice(): Promise<VoiceResult> {
         agents: AGENTS, maxChats: 1,
         versions: { kamailio: version("kamailio", ["-v"], /version: kamailio (\S+)/), sipp: version(SIPP, ["-v"], /SIPp v(\d+\.\d+\.\d+)/) },
         softswitch: { processes: kamailioPids.length, udpWorkers: 4, sharedMemoryMB: 256, pkgMemoryMB: 16 },
-        phones: "one SIPp (agent-call.xml, answers at once) for every agent's registered contact; callers hang up right after the ACK",
+        phones: "one SIPp (agent-call-load.xml, answers at once) for every agent's registered contact; callers hang up right after the ACK",
+        // Messages the switch's parallel UDP workers relayed out of order (the scenarios take both orders).
+        reordered: {
+          callsAtPhones: phoneEvents.filter((e) => e.name === "invite").length, byeBeforeAckAtPhones: phoneEvents.filter((e) => e.name === "byefirst").length,
+          provisionalAfter200AtCallers: peakOut.late + halfOut.late,
+        },
         peak: {
           inFlight: PEAK_IN_FLIGHT, windowSeconds: round(windowSeconds), callsInWindow: endedInWindow, callsPerSecond: round(callsPerSecond),
-          placed: peakOut.placed, codes: peakOut.codes, noFinal: peakOut.noFinal, unexpected: peakOut.unexpected, answeredNotEnded: peakOut.answeredNotEnded,
+          placed: peakOut.placed, codes: peakOut.codes, noFinal: peakOut.noFinal, unexpected: peakOut.unexpected, answeredNotEnded: peakOut.answeredNotEnded, incomplete: peakOut.incomplete,
           inviteTo200Ms: latency(peakSetup), ...breakdown(peakSessions.sessions), releaseToNextAssignmentMs: latency(releaseToNext),
           switchReportsWaiting: { samples: backlog.length, mean: round(backlog.reduce((a, b) => a + b, 0) / Math.max(1, backlog.length), 1), max: Math.max(0, ...backlog) },
           cores: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, round(v.otherCores)])), benchCores: round(cpu.kamailio!.selfCores), // this process (mostly idle: SIPp does the calling)
           cpuMsPerCall: { kamailio: perCall(cpu.kamailio!.otherCores), component: perCall(cpu.component!.otherCores), redis: perCall(cpu.redis!.otherCores), prosody: perCall(cpu.prosody!.otherCores) },
           eventLog: peakEventsLog,
+          redisCommandsPerCall: round(Object.entries(redisPerCall).filter(([k]) => !k.startsWith("(")).reduce((a, [, v]) => a + v, 0), 1),
           redisPerCall,
         },
         halfLoad: {
-          targetPerSecond: halfRate, seconds: HALF_MS / 1000, placed: halfOut.placed, ended: halfEnded, codes: halfOut.codes, noFinal: halfOut.noFinal, unexpected: halfOut.unexpected,
+          targetPerSecond: halfRate, seconds: HALF_MS / 1000, placed: halfOut.placed, ended: halfEnded, codes: halfOut.codes, noFinal: halfOut.noFinal, unexpected: halfOut.unexpected, answeredNotEnded: halfOut.answeredNotEnded, incomplete: halfOut.incomplete,
           invitesReported: halfSessions.invites, inviteTo200Ms: halfSetup, ...halfBreakdown,
           cores: Object.fromEntries(Object.entries(halfCpu).map(([k, v]) => [k, round(v.otherCores)])),
           cpuMsPerCall: Object.fromEntries(Object.entries(halfCpu).map(([k, v]) => [k, round((v.otherCpuSeconds * 1000) / Math.max(1, halfEnded), 3)])),
@@ -520,7 +531,7 @@ export async function benchVoice(): Promise<VoiceResult> {
           placed: heldOut.placed, ratePerSecond: HELD_RATE, queuedAtOnce: held.queuedVoice, waitingInQueue: held.waiting, allQueuedAfterMs: held.queuedVoice >= HELD ? heldAt : null,
           kamailioCoresWhileHeld: round(kamailioWhileHeld.otherCores, 3), stillQueuedAfterProbes: afterProbes.queuedVoice,
           probesIdle: idleProbes, probesWhileHeld: heldProbes,
-          afterCancel: { codes: heldOut.codes, noFinal: heldOut.noFinal, unexpected: heldOut.unexpected, sessionStates: countBy(heldSessions.sessions.map((s) => s.state)), endReasons: countBy(heldSessions.sessions.map((s) => s.endReason)), stillWaiting: heldAfter.waiting },
+          afterCancel: { codes: heldOut.codes, noFinal: heldOut.noFinal, unexpected: heldOut.unexpected, incomplete: heldOut.incomplete, sessionStates: countBy(heldSessions.sessions.map((s) => s.state)), endReasons: countBy(heldSessions.sessions.map((s) => s.endReason)), stillWaiting: heldAfter.waiting },
           holderEndedBySupervisor: endRes?.status ?? null, liveSessionsAtEnd: live,
         },
       },
