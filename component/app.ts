@@ -88,7 +88,7 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
       onConnect: () => void calls?.resync(voiceAgents).catch((err: Error) => log.warn({ err: err.message }, "soft switch resync failed")),
     });
     calls = createCalls({ cti, link, domain: config.domain, componentDomain: cc, ringSeconds: config.softswitch.ringSeconds,
-      retrySeconds: config.softswitch.retrySeconds, send, nameOf, log });
+      retrySeconds: config.softswitch.retrySeconds, send, log });
   }
   const switchReports = calls && switchBlocking
     ? calls.run(new EventReader(switchBlocking, store.keys, "softswitch", consumer, { stream: store.keys.softswitch(), parse: parseSwitchEvent }))

@@ -77,12 +77,15 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, ca
   const moved = new Set<string>();
   const pushedAt = new Map<string, number>();
 
+  /** The seat is free again once its wrap-up is over: route then (the tick would, up to statusIntervalSeconds later). */
+  const routeAfterWrapUp = (queue: string) => {
+    const wrapUp = cti.queue(queue).wrapUpSeconds;
+    if (wrapUp) later(wrapUp, () => cti.route());
+  };
+
   async function handle(e: CtiEvent): Promise<void> {
     if ((e.type === "assigned" || e.type === "requeued" || e.type === "ended") && e.media === "voice") {
-      if (e.type === "ended" && e.from !== "queued") {
-        const wrapUp = cti.queue(e.queue).wrapUpSeconds;
-        if (wrapUp) later(wrapUp, () => cti.route());
-      }
+      if (e.type === "ended" && e.from !== "queued") routeAfterWrapUp(e.queue);
       if (e.type === "requeued" && retrySeconds) later(retrySeconds, () => cti.route()); // the seat's rest is over
       if (e.type !== "assigned") moved.add(e.queue);
       return calls?.decided(e);
@@ -149,9 +152,7 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, ca
         moved.add(e.queue);
         return;
       }
-      // The seat is free again once its wrap-up is over: route then (the tick would, up to statusIntervalSeconds later).
-      const wrapUp = cti.queue(e.queue).wrapUpSeconds;
-      if (wrapUp) later(wrapUp, () => cti.route());
+      routeAfterWrapUp(e.queue);
       const texts = endedTexts(e, nameOf(e.seat!));
       if (texts.customer) await send(st.ended(cc, e.customer, e.plain, e.session, e.reason, texts.customer));
       if (texts.seat) await send(st.ended(cc, e.seat!, true, e.session, e.reason, `${texts.seat} (session ${e.session})`));

@@ -43,11 +43,10 @@ export interface CallsDeps {
   retrySeconds: number;
   /** XMPP, to tell the seat's chat client about its calls. */
   send: (stanza: Element) => Promise<void>;
-  nameOf: (jid: string) => string;
   log: Logger;
 }
 
-export function createCalls({ cti, link, domain, componentDomain: cc, ringSeconds, retrySeconds, send, nameOf, log }: CallsDeps) {
+export function createCalls({ cti, link, domain, componentDomain: cc, ringSeconds, retrySeconds, send, log }: CallsDeps) {
   const refuse = (callId: string, code: number, text: string) => link.send("refuse", callId, String(code), PHRASES[code] ?? "Unavailable", text);
   const sessionOf = (callId: string) => cti.sessionByHandle(callId);
   const ringFor = (q: Queue) => q.firstResponseTimeout ?? ringSeconds;

@@ -75,6 +75,11 @@ local function reseat(jid, before)
   rcall('HSET', agent, 'indexed', want)
 end
 
+-- The seat is not allocated before untilMs (wrap-up, or rest after a missed call); a longer rest stands.
+local function restUntil(agent, untilMs)
+  if untilMs > (tonumber(rcall('HGET', agent, 'wrapUntil')) or 0) then rcall('HSET', agent, 'wrapUntil', untilMs) end
+end
+
 -- Gives back what a session took of its seat (its weight; a call also its phone).
 local function release(s)
   local agent = K.agent(s.seat)
@@ -99,10 +104,7 @@ local function endSession(id, reason, now, ttl, weight, onlyFrom)
     release(s)
     rcall('HSET', agent, 'freeSince', now)
     local wrap = tonumber(s.wrapUpMs or '0') or 0
-    if wrap > 0 and reason ~= 'seat-offline' then
-      local untilMs = tonumber(now) + wrap
-      if untilMs > (tonumber(rcall('HGET', agent, 'wrapUntil')) or 0) then rcall('HSET', agent, 'wrapUntil', untilMs) end
-    end
+    if wrap > 0 and reason ~= 'seat-offline' then restUntil(agent, tonumber(now) + wrap) end
     rcall('SREM', K.agentSessions(s.seat), id)
     reseat(s.seat)
   end

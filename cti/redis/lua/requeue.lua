@@ -12,9 +12,7 @@ local seat, agent = s.seat, K.agent(s.seat)
 release(s)
 rcall('SREM', K.agentSessions(seat), id)
 local rest = tonumber(ARGV[6]) or 0
-if rest > 0 and tonumber(now) + rest > (tonumber(rcall('HGET', agent, 'wrapUntil')) or 0) then
-  rcall('HSET', agent, 'wrapUntil', tonumber(now) + rest)
-end
+if rest > 0 then restUntil(agent, tonumber(now) + rest) end
 local missed = rcall('HINCRBY', agent, 'missed', 1)
 local paused = 0
 if maxNoAnswer > 0 and missed >= maxNoAnswer and rcall('HGET', agent, 'state') == 'ready' then
