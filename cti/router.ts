@@ -12,7 +12,7 @@ import type { Agent, Queue, Session } from "./types.js";
 /** How long an XEP-0142 offer stands without a queue's offerTimeout. */
 const DEFAULT_OFFER_SECONDS = 20;
 
-/** How often a claim may lose a race for a seat before the customer waits for the next trigger. */
+/** How many passes a routing call makes while claims lose races before the customers wait for the next trigger. */
 const CLAIM_ATTEMPTS = 5;
 
 /** A routing pass reads at most this many customers per line; the next pass reads on. */
@@ -68,10 +68,11 @@ export function createRouter({ store, queueOf, now }: RouterDeps) {
     // The seats read now (they may have changed while this pass waited), with the lines in the same round trip.
     let [candidates, keys] = await Promise.all([store.agentsNamed(jids), store.lines()]);
     let assigned = 0;
-    for (let lost = 0; lost < CLAIM_ATTEMPTS; keys = await store.lines()) {
+    for (let lost = 0; lost < CLAIM_ATTEMPTS;) {
       const t = now();
       const seats = candidates.filter((a) => hasCapacity(a, t));
       if (seats.length === 0) return assigned;
+      if (assigned > 0 || lost > 0) keys = await store.lines(); // read again only when there is room to fill
       const lines = lineIndex.servableBy(keys, seats);
       if (lines.length === 0) return assigned;
       // As many as the seats can take (a claim lost to another instance reads again), one more where a
@@ -86,28 +87,41 @@ export function createRouter({ store, queueOf, now }: RouterDeps) {
     return assigned;
   }
 
-  /** One pass: each waiting customer, in routing order, gets the best of the seats, until none is left. */
+  /**
+   * One pass: each waiting customer, in routing order, gets the best of the seats, until none is left.
+   * The claims then go out together (one round trip; the store applies them in routing order): a pass
+   * for many seats freed at once waited a round trip per customer, under load most of a seat's idle time.
+   * A claim refused because the seat changed (another instance, a presence) has that seat read again; the
+   * caller's next pass looks at the customers again.
+   */
   async function allocate(waiting: Session[], seats: Agent[], t: number): Promise<{ assigned: number; lostRaces: number }> {
     const hopeless = new Set<string>(); // queue and needs with no free seat in this pass
-    let assigned = 0, lostRaces = 0;
+    const picks: Array<{ session: Session; seat: Agent }> = [];
     for (const session of routingOrder(waiting, queueOf, t)) {
+      if (!seats.some((a) => hasCapacity(a, t))) break;
       const overflow = overflowNeeds(session, t);
       const key = `${session.queue}|${session.needs.join(",")}|${overflow?.join(",") ?? ""}`;
       if (hopeless.has(key)) continue;
-      for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
-        const seat = chooseSeat(session, seats, overflow, t);
-        if (seat === "hold") break;
-        if (!seat) { hopeless.add(key); break; }
-        if (await offered(session, seat, t)) break;
-        const result = await store.claim(session.id, seat.jid, now());
-        if (result === "ok") { seat.active++; seat.lastAssigned = t; assigned++; break; }
-        if (result === "not-queued") { lostRaces++; break; } // another seat took this customer
-        // The seat changed under us (another instance, a presence): look at it again.
-        const fresh = await store.agent(seat.jid);
-        seats.splice(seats.indexOf(seat), 1, ...(fresh ? [fresh] : []));
-      }
-      if (!seats.some((a) => hasCapacity(a, t))) break;
+      const seat = chooseSeat(session, seats, overflow, t);
+      if (seat === "hold") continue;
+      if (!seat) { hopeless.add(key); continue; }
+      if (await offered(session, seat, t)) continue;
+      seat.active++; // taken for the customers after this one, unless its claim fails
+      seat.lastAssigned = t;
+      picks.push({ session, seat });
     }
+    const results = await Promise.all(picks.map(({ session, seat }) => store.claim(session.id, seat.jid, now())));
+    let assigned = 0, lostRaces = 0;
+    const changed: Agent[] = [];
+    results.forEach((result, i) => {
+      const { seat } = picks[i]!;
+      if (result === "ok") { assigned++; return; }
+      seat.active--;
+      lostRaces++; // "not-queued": another seat took this customer; else the seat changed under us
+      if (result !== "not-queued" && !changed.includes(seat)) changed.push(seat);
+    });
+    const fresh = await store.agentsNamed(changed.map((a) => a.jid));
+    for (const seat of changed) seats.splice(seats.indexOf(seat), 1, ...fresh.filter((a) => a.jid === seat.jid));
     return { assigned, lostRaces };
   }
 

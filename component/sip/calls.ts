@@ -7,7 +7,7 @@ import type { Element } from "@xmpp/xml";
 import type { Logger } from "pino";
 import type { Cti } from "../../cti/cti.js";
 import { CtiError, ERRORS } from "../../cti/errors.js";
-import type { EventReader } from "../../cti/redis/events.js";
+import type { EventReader, LoggedEvent } from "../../cti/redis/events.js";
 import type { CtiEvent, Queue } from "../../cti/types.js";
 import * as st from "../xmpp/stanzas.js";
 import type { SwitchLink } from "./switch-link.js";
@@ -29,6 +29,9 @@ const PHRASES: Record<number, string> = {
 /** A caller as the switch reports it: user@host, both plain (the switch's parser let it through; we are stricter). */
 const CALLER = /^[A-Za-z0-9._~+*!=$-]{1,64}@[A-Za-z0-9.-]{1,253}$/;
 const QUEUE_NAME = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
+
+/** Reports being handled at once at most (read on when fewer are): bounds the memory a burst can take. */
+const MAX_REPORTS_IN_FLIGHT = 500;
 
 type VoiceEvent = Extract<CtiEvent, { type: "assigned" | "ended" | "requeued" }>;
 
@@ -112,30 +115,68 @@ export function createCalls({ cti, link, domain, componentDomain: cc, ringSecond
     for (const s of await cti.sessions(0)) if (s.media === "voice" && s.state !== "in-service" && s.state !== "ended") link.send("check", s.handle);
   }
 
-  /** Reads and acts on the switch's reports until stop(); one that fails stays pending and is retried. */
+  /**
+   * Reads and acts on the switch's reports until stop(). Reports of one call (or one user's registrations)
+   * are handled in order, those of different calls side by side and while the next ones are read, so
+   * their Redis commands share round trips (ioredis pipelines what is sent in the same tick) instead of
+   * each report waiting for all before it. After a report that fails, the rest of its call already read
+   * waits too: they stay pending and are retried in order.
+   */
   function run(reader: EventReader<SwitchEvent>) {
     let stopped = false;
+    /** Per call, the last of its reports being handled: resolves false if one of them failed. */
+    const chains = new Map<string, Promise<boolean>>();
+    let inFlight = 0;
+    let room: (() => void) | undefined;
+    /**
+     * Handled, to be acknowledged ahead of the next read (on the same connection: no round trip of its
+     * own); when all is quiet that is up to a second later, well inside the STALE_MS before another
+     * instance would take them over.
+     */
+    let handled: string[] = [];
+    const ack = () => {
+      const ids = handled;
+      handled = [];
+      return reader.ack(ids).catch((err: Error) => log.warn({ err: err.message }, "soft switch reports not acknowledged; they will be handled again"));
+    };
+    const take = ({ id, event }: LoggedEvent<SwitchEvent>) => {
+      inFlight++;
+      const next = (chains.get(event.c) ?? Promise.resolve(true)).then(async (ok) => {
+        if (!ok) return false;
+        try {
+          await handle(event);
+          handled.push(id);
+          return true;
+        } catch (err) {
+          log.warn({ err: (err as Error).message, event: event.e }, "soft switch report not handled; it will be retried");
+          return false;
+        }
+      }).finally(() => {
+        inFlight--;
+        if (chains.get(event.c) === next) chains.delete(event.c);
+        room?.();
+      });
+      chains.set(event.c, next);
+    };
     const done = (async () => {
       await reader.ensureGroupPatiently(() => stopped, (err) => log.warn({ err: err.message }, "soft switch report group not ready; retrying"));
       while (!stopped) {
+        if (inFlight >= MAX_REPORTS_IN_FLIGHT) {
+          await new Promise<void>((r) => { room = r; });
+          room = undefined;
+          continue;
+        }
         try {
-          const batch = await reader.read(1000);
-          const ok: string[] = [];
-          for (const { id, event } of batch) {
-            try {
-              await handle(event);
-              ok.push(id);
-            } catch (err) {
-              log.warn({ err: (err as Error).message, event: event.e }, "soft switch report not handled; it will be retried");
-            }
-          }
-          await reader.ack(ok);
+          void ack();
+          for (const report of await reader.read(1000, MAX_REPORTS_IN_FLIGHT - inFlight)) take(report);
         } catch (err) {
           if (stopped) break;
           log.error({ err: (err as Error).message }, "reading the soft switch reports failed");
           await new Promise((r) => setTimeout(r, 500));
         }
       }
+      await Promise.all(chains.values());
+      await ack();
     })();
     return { stop: async () => { stopped = true; await done.catch(() => undefined); } };
   }

@@ -11,6 +11,11 @@ export interface LoggedEvent<T = CtiEvent> { id: string; event: T }
 
 /** An unacknowledged event idle this long belongs to a dead reader and is taken over. */
 export const STALE_MS = 10_000;
+/**
+ * How often a reader looks for a dead reader's events (they are STALE_MS old by then anyway): a claim before
+ * every read cost one more round trip per batch, and at a call's rate the batches are small.
+ */
+export const CLAIM_EVERY_MS = 1000;
 /** A consumer with nothing pending and idle this long is a reader gone for good (or a standby that reads again later). */
 export const IDLE_CONSUMER_MS = 60_000;
 
@@ -52,6 +57,8 @@ export function parseEvent(fields: string[]): CtiEvent {
 export class EventReader<T = CtiEvent> {
   private readonly stream: string;
   private readonly parse: (fields: string[]) => T;
+  /** When this reader last found no more stale events to claim. */
+  private claimedAt = 0;
 
   /** `redis` must be a connection of its own: XREADGROUP BLOCK holds it. */
   constructor(private readonly redis: Redis, keys: Keys, private readonly group: string, private readonly consumer: string,
@@ -95,12 +102,15 @@ export class EventReader<T = CtiEvent> {
     return Number(await this.redis.eval(FORGET_IDLE_CONSUMERS, 1, this.stream, this.group, this.consumer, minIdleMs));
   }
 
-  /** Events of dead readers first, then new ones, waiting up to blockMs for some. */
+  /** Events of dead readers first (looked for every CLAIM_EVERY_MS), then new ones, waiting up to blockMs for some. */
   async read(blockMs: number, count = 100): Promise<Array<LoggedEvent<T>>> {
-    const [, stale] = (await this.redis.xautoclaim(this.stream, this.group, this.consumer, STALE_MS, "0-0", "COUNT", count)) as [string, Array<[string, string[]] | null>];
-    const claimed = stale.filter((e): e is [string, string[]] => e !== null);
     const toLogged = ([id, fields]: [string, string[]]): LoggedEvent<T> => ({ id, event: this.parse(fields) });
-    if (claimed.length > 0) return claimed.map(toLogged);
+    if (Date.now() - this.claimedAt >= CLAIM_EVERY_MS) {
+      const [, stale] = (await this.redis.xautoclaim(this.stream, this.group, this.consumer, STALE_MS, "0-0", "COUNT", count)) as [string, Array<[string, string[]] | null>];
+      if (stale.length < count) this.claimedAt = Date.now(); // else more may be stale: claim again at the next read
+      const claimed = stale.filter((e): e is [string, string[]] => e !== null);
+      if (claimed.length > 0) return claimed.map(toLogged);
+    }
     const reply = (await this.redis.xreadgroup("GROUP", this.group, this.consumer, "COUNT", count, "BLOCK", blockMs, "STREAMS", this.stream, ">")) as Array<[string, Array<[string, string[]]>]> | null;
     return (reply?.[0]?.[1] ?? []).map(toLogged);
   }
