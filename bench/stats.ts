@@ -1,5 +1,6 @@
 /** Small measuring helpers for the bench: percentiles, CPU time of this process and of another one. */
 import { readFileSync, readdirSync } from "node:fs";
+import { cpus } from "node:os";
 
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -62,6 +63,20 @@ export function cpuMeter(other?: number | number[]) {
     const wall = (performance.now() - t0) / 1000;
     const used = pids.length ? read() - other0 : NaN;
     return { wallSeconds: wall, selfCores: (selfCpuSeconds() - self0) / wall, otherCores: used / wall, otherCpuSeconds: used };
+  };
+}
+
+/** The whole machine's busy cores (every process and the kernel: /proc/stat) over a measured interval. */
+export function machineMeter() {
+  const read = () => {
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number) as number[];
+    return { busy: user! + nice! + system! + irq! + softirq! + steal!, idle: idle! + iowait! };
+  };
+  const a = read();
+  return () => {
+    const b = read();
+    const busy = b.busy - a.busy, all = busy + b.idle - a.idle;
+    return { cores: cpus().length, busyCores: all > 0 ? (busy / all) * cpus().length : NaN };
   };
 }
 

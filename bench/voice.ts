@@ -33,7 +33,7 @@ import { freePort } from "../launcher/ports.js";
 import { startTestStack, type TestStack } from "../launcher/stack.js";
 import { keysFor } from "../cti/redis/keys.js";
 import { type Client, connect, stopAll, xml } from "./clients.js";
-import { cpuMeter, findPid, findPids, latency, sleep } from "./stats.js";
+import { cpuMeter, findPid, findPids, latency, machineMeter, sleep } from "./stats.js";
 
 const SCENARIOS = fileURLToPath(new URL("../../softswitch/sipp/", import.meta.url)); // from dist/bench
 const COMPONENT_MAIN = fileURLToPath(new URL("../component/main.js", import.meta.url));
@@ -398,6 +398,7 @@ export async function benchVoice(): Promise<VoiceResult> {
       kamailio: cpuMeter(kamailioPids), component: cpuMeter(component.pid), redis: cpuMeter(redisPid), prosody: cpuMeter(prosodyPid),
       sippCallers: cpuMeter(peakRun.child.pid), sippPhones: cpuMeter(phones.child.pid),
     };
+    const machineAtPeak = machineMeter();
     const backlog: number[] = [];
     while (Date.now() < w0 + PEAK_WINDOW_MS) {
       const b = await reportBacklog(redis, keys.softswitch());
@@ -406,6 +407,7 @@ export async function benchVoice(): Promise<VoiceResult> {
     }
     const w1 = Date.now();
     const cpu = Object.fromEntries(Object.entries(meters).map(([k, m]) => [k, m()]));
+    const machine = machineAtPeak();
     const redisAfter = await redisCounters(redis);
     peakRun.softStop();
     const drained = await Promise.race([peakRun.done.then(() => true), sleep(15_000).then(() => false)]);
@@ -516,6 +518,9 @@ export async function benchVoice(): Promise<VoiceResult> {
           inviteTo200Ms: latency(peakSetup), ...breakdown(peakSessions.sessions), releaseToNextAssignmentMs: latency(releaseToNext),
           switchReportsWaiting: { samples: backlog.length, mean: round(backlog.reduce((a, b) => a + b, 0) / Math.max(1, backlog.length), 1), max: Math.max(0, ...backlog) },
           cores: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, round(v.otherCores)])), benchCores: round(cpu.kamailio!.selfCores), // this process (mostly idle: SIPp does the calling)
+          // The ceiling this run's costs allow: the rate at which every core would be busy (the calls, the
+          // load generators and anything else running), so callsPerSecond / ceiling says how much was left.
+          machine: { cores: machine.cores, busyCores: round(machine.busyCores), ceilingCallsPerSecond: Math.round((callsPerSecond * machine.cores) / machine.busyCores), ofCeiling: round(machine.busyCores / machine.cores) },
           cpuMsPerCall: { kamailio: perCall(cpu.kamailio!.otherCores), component: perCall(cpu.component!.otherCores), redis: perCall(cpu.redis!.otherCores), prosody: perCall(cpu.prosody!.otherCores) },
           eventLog: peakEventsLog,
           redisCommandsPerCall: round(Object.entries(redisPerCall).filter(([k]) => !k.startsWith("(")).reduce((a, [, v]) => a + v, 0), 1),
@@ -554,7 +559,8 @@ export function voiceRows(r: any): Array<[string, string]> {
   return [
     [`voice: calls/s set up and torn down (${v.agents} agents, ${pk.inFlight} in flight; target >= 1,000)`, `${r.callsPerSecond}  (cores: Kamailio ${pk.cores.kamailio}, component ${pk.cores.component}, Redis ${pk.cores.redis}, Prosody ${pk.cores.prosody}, SIPp ${pk.cores.sippCallers} + ${pk.cores.sippPhones})`],
     ["voice: CPU per call at peak, Kamailio (all processes) / component / Redis", `${pk.cpuMsPerCall.kamailio} / ${pk.cpuMsPerCall.component} / ${pk.cpuMsPerCall.redis} ms`],
-    ["voice: switch reports waiting for the component at peak, mean/max", `${pk.switchReportsWaiting.mean} / ${pk.switchReportsWaiting.max}  (a report waits p50 ${pk.answeredReportToInServiceMs.p50} ms)`],
+    ["voice: machine at peak: busy cores of all / ceiling calls/s at these costs", `${pk.machine.busyCores} of ${pk.machine.cores} / ${pk.machine.ceilingCallsPerSecond}  (callsPerSecond = ${pk.machine.ofCeiling} of it)`],
+    ["voice: switch reports waiting or being handled at peak, mean/max", `${pk.switchReportsWaiting.mean} / ${pk.switchReportsWaiting.max}  (answered report to in service p50 ${pk.answeredReportToInServiceMs.p50} ms)`],
     [`voice: route decision at half load (${half.targetPerSecond}/s), p50/p95/p99 ms (target p99 <= 5)`, `${half.routeDecisionMs.p50} / ${half.routeDecisionMs.p95} / ${r.callRouteP99Ms}`],
     ["voice: INVITE -> 200 at the caller at half load, p50/p99 ms", `${half.inviteTo200Ms.p50} / ${half.inviteTo200Ms.p99}`],
     [`voice: queued calls held at once (target 1,000)`, `${r.queuedCallsHeld} of ${held.placed} placed at ${held.ratePerSecond}/s${held.allQueuedAfterMs !== null ? `, all queued ${held.allQueuedAfterMs} ms after the first` : ""}; Kamailio meanwhile ${held.kamailioCoresWhileHeld} cores`],
