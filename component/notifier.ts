@@ -59,7 +59,7 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, ca
    */
   async function pushStatus(queue: string, mode: { only?: string; all?: boolean } = {}): Promise<void> {
     for (const { session, position: actual, waitSeconds } of await cti.queueStatus(queue)) {
-      if (session.media === "voice") continue; // a caller hears ringing; its place counts for the others
+      if (session.customer.startsWith("sip:")) continue; // a phone caller hears ringing; its place counts for the others (a page's call is told over XMPP)
       const before = told.get(session.id);
       // A newcomer of higher priority may go ahead; the protocol promises a position never goes up.
       const position = before ? Math.min(before.position, actual) : actual;
@@ -88,6 +88,7 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, ca
       if (e.type === "ended" && e.from !== "queued") routeAfterWrapUp(e.queue);
       if (e.type === "requeued" && retrySeconds) later(retrySeconds, () => cti.route()); // the seat's rest is over
       if (e.type !== "assigned") moved.add(e.queue);
+      if (e.type !== "requeued") told.delete(e.session);
       return calls?.decided(e);
     }
     if (e.type === "queued") {

@@ -33,6 +33,11 @@ export type Cti = ReturnType<typeof createCti>;
 
 const newToken = () => randomBytes(16).toString("base64url");
 
+/** How long a page's call token lasts: the page asks for one just before it calls. */
+const CALL_TOKEN_MS = 60_000;
+/** A call token as given (hex, so that it travels as RFC 7433 User-to-User data unchanged). */
+const CALL_TOKEN = /^[0-9a-f]{32}$/;
+
 export function createCti({ store, queues, guestDomain, now, newId = () => "s" + randomBytes(6).toString("hex"), graceSeconds = 0, tiers = {} }: CtiDeps) {
   const byName = new Map(queues.map((q) => [q.name, q]));
   /** A customer's tier: the priority configured for its JID, else for its domain. */
@@ -44,8 +49,11 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     return q;
   }
 
-  /** Queues a customer (after authorization) and routes at once if a seat is free. */
-  async function join(req: JoinRequest): Promise<Session> {
+  /**
+   * Whether this customer may join this queue now (its media, authorization, hours, the request itself,
+   * someone to serve it): what it needs, and the free seats that have it. Throws the reason it may not.
+   */
+  async function admit(req: JoinRequest) {
     const queue = queueNamed(req.queue);
     const media = req.media ?? "chat";
     if (!(queue.media ?? ["chat", "voice"]).includes(media))
@@ -59,6 +67,12 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     const needs = media === "voice" ? [...needsFor(queue, req.extraSkills), VOICE_SKILL].sort() : needsFor(queue, req.extraSkills);
     const free = await store.seats("free", needs);
     if (free.length === 0 || hasMinLevels(queue)) await checkStaffed(queue, needs, media);
+    return { queue, media, needs, free };
+  }
+
+  /** Queues a customer (after authorization) and routes at once if a seat is free. */
+  async function join(req: JoinRequest): Promise<Session> {
+    const { queue, media, needs, free } = await admit(req);
     const preferredSeat = queue.stickySeconds ? await store.lastSeat(bareOf(req.customer)) : null;
     // No await between the clock and the enqueue: arrival numbers then follow queuedAt in each instance.
     const session: Session = {
@@ -77,6 +91,27 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     }
     if (free.length > 0) await routeSeats(free);
     return (await store.session(session.id)) ?? session;
+  }
+
+  /**
+   * A page's call (issue 11): the customer, logged in over XMPP, asks for a token first, with the same
+   * checks as the call's join; the call brings the token to the soft switch, and joins the queue as that
+   * customer (whose place in line is then told over XMPP). One call, within CALL_TOKEN_MS.
+   */
+  async function callToken(req: JoinRequest): Promise<string> {
+    await admit({ ...req, media: "voice" });
+    if (await store.sessionOf(req.customer)) throw new CtiError("already-queued", "You already have a chat or call in progress from this page: end it first.");
+    const token = randomBytes(16).toString("hex");
+    await store.putCallToken(token, { queue: req.queue, customer: req.customer, form: req.form, extraSkills: req.extraSkills }, now() + CALL_TOKEN_MS);
+    return token;
+  }
+
+  /** The call that brings a token (its Call-ID the handle) to this queue's address joins as the token's customer. */
+  async function joinWithToken(token: string, queue: string, handle: string): Promise<Session> {
+    const kept = CALL_TOKEN.test(token) ? await store.takeCallToken(token, now()) : null;
+    if (!kept || kept.queue !== queue)
+      throw new CtiError("forbidden", "This call's token is not valid: a token is good for one call to its queue within a minute. Please call again from the page.");
+    return join({ ...kept, plain: false, media: "voice", handle });
   }
 
   /** Refuses a join when no agent has the skills (at the queue's levels), or none of them is logged in. */
@@ -367,7 +402,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
   }
 
   return {
-    queues, queue: queueNamed, join, depart, customerOffline, expire, expireSession, resume, end, transfer, agentState, endWrapUp, route, queueStatus,
+    queues, queue: queueNamed, join, callToken, joinWithToken, depart, customerOffline, expire, expireSession, resume, end, transfer, agentState, endWrapUp, route, queueStatus,
     acceptOffer, rejectOffer, offerTarget, phone, callAnswered, callNotAnswered, callEnded, forceEnd,
     sessionByHandle: (handle: string) => store.sessionByHandle(handle),
     inService: (sessionId: string, seat: string) => seatReport("in-service", sessionId, seat),

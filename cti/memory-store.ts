@@ -7,7 +7,7 @@ import { lineKey } from "./lines.js";
 import { ArrivalLine } from "./arrival-line.js";
 import { PACE_WEIGHT, VOICE_SKILL, nextHandleAverage } from "./policy.js";
 import type { ClaimResult, FeedbackResult, InServiceResult, ResumeResult, SeatKind, Store, TransferResult, TransferTarget } from "./store.js";
-import type { Agent, AgentProfile, AgentState, CtiEvent, LeftMessage, Session, SessionState } from "./types.js";
+import type { Agent, AgentProfile, AgentState, CallTokenJoin, CtiEvent, LeftMessage, Session, SessionState } from "./types.js";
 import type { EndReason } from "../protocol/names.js";
 
 /** A copy the caller may change (structuredClone is ten times slower, and this is the routing path). */
@@ -26,6 +26,7 @@ export class MemoryStore implements Store {
   private readonly sessionsById = new Map<string, Session>();
   private readonly byCustomer = new Map<string, string>();
   private readonly byHandle = new Map<string, string>();
+  private readonly callTokens = new Map<string, { join: CallTokenJoin; expiresAt: number }>();
   /** session id -> what it added to its seat's active count (claim.lua's weight) */
   private readonly weight = new Map<string, number>();
   private readonly agentsByJid = new Map<string, Agent>();
@@ -99,6 +100,16 @@ export class MemoryStore implements Store {
 
   async sessionByHandle(handle: string): Promise<string | null> {
     return this.byHandle.get(handle) ?? null;
+  }
+
+  async putCallToken(token: string, join: CallTokenJoin, expiresAt: number): Promise<void> {
+    this.callTokens.set(token, { join, expiresAt });
+  }
+
+  async takeCallToken(token: string, now: number): Promise<CallTokenJoin | null> {
+    const kept = this.callTokens.get(token);
+    this.callTokens.delete(token);
+    return kept && kept.expiresAt > now ? kept.join : null;
   }
 
   async setPhone(jid: string, registered: boolean, now: number): Promise<boolean | null> {

@@ -151,6 +151,9 @@ export interface JoinRequest {
   guest?: boolean;
 }
 
+/** What a page's call token stands for: the join of the call that will carry it (issue 11). */
+export type CallTokenJoin = Pick<JoinRequest, "queue" | "customer" | "form" | "extraSkills">;
+
 /** Transitions, appended to the event log atomically with the change they describe. */
 export type CtiEvent =
   | { type: "queued"; session: string; queue: string; customer: string; at: number }

@@ -30,6 +30,8 @@ export const SB = {
   feedback: "feedback",
   leaveMessage: "leave-message",
   stats: "stats",
+  /** A page asks a queue for a call token (issue 11; docs/protocol.md, "Calls from a page"). */
+  call: "call",
 } as const;
 
 /** Element names in NS.WG (XEP-0142). */

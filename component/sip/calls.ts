@@ -56,7 +56,7 @@ export function createCalls({ cti, link, domain, componentDomain: cc, ringSecond
 
   /** The call queuing information: a call to a queue address joins the queue as a chat would. */
   async function invite(callId: string, data: string): Promise<void> {
-    const [from = "", auth = "", queue = "", ...rest] = data.split("|");
+    const [from = "", auth = "", queue = "", token = "", ...rest] = data.split("|");
     const name = rest.join("|").replace(/^\s*"|"\s*$/g, "").trim().slice(0, 100);
     if (!CALLER.test(from) || !QUEUE_NAME.test(queue) || (auth && !CALLER.test(`${auth}@${domain}`)))
       return refuse(callId, 400, "The caller or the queue address is not one we can take");
@@ -65,7 +65,9 @@ export function createCalls({ cti, link, domain, componentDomain: cc, ringSecond
     // may have ended since; joining again would queue a call whose transaction is gone.
     if (await sessionOf(callId)) return;
     try {
-      await cti.join({ queue, customer, plain: false, extraSkills: [], form: name ? { name } : {}, media: "voice", handle: callId, guest: !auth });
+      // A page's call brings a token (RFC 7433 User-to-User): it joins as the page's XMPP customer.
+      if (token) await cti.joinWithToken(token, queue, callId);
+      else await cti.join({ queue, customer, plain: false, extraSkills: [], form: name ? { name } : {}, media: "voice", handle: callId, guest: !auth });
     } catch (err) {
       if (!(err instanceof CtiError)) throw err;
       refuse(callId, ERRORS[err.code].sip, err.text);

@@ -65,6 +65,16 @@ export function queueHandlers({ cti, config, send, greet, nameOf, isAgent }: Han
     return xml(SB.session, { xmlns: NS.SB, id: session.id, token: session.token });
   }
 
+  /**
+   * A page is about to call this queue: the token its INVITE carries (RFC 7433 User-to-User) so that the
+   * call joins as this customer, with this join's form, and its place in line is told here over XMPP.
+   */
+  async function callToken(el: Element, addr: Addr): Promise<Element> {
+    if (!config.ports.sip) throw new CtiError("unsupported", "This contact center takes no calls.");
+    const token = await cti.callToken(parseJoin(el, addr.queue, addr.from));
+    return xml(SB.call, { xmlns: NS.SB, uri: `sip:${addr.queue}@${cc}`, token });
+  }
+
   /** XEP-0142 offer-accept / offer-reject from an agent's client; the service answers only with a result. */
   async function answerOffer(el: Element, addr: Addr): Promise<true> {
     if (!isAgent(addr.fromBare)) throw new CtiError("forbidden", "Only agents answer offers.");
@@ -129,5 +139,5 @@ export function queueHandlers({ cti, config, send, greet, nameOf, isAgent }: Han
     }
   }
 
-  return { joinQueue, departQueue, pollStatus, answerOffer, leaveMessage, chatToQueue };
+  return { joinQueue, callToken, departQueue, pollStatus, answerOffer, leaveMessage, chatToQueue };
 }

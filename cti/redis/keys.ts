@@ -48,6 +48,8 @@ export const KEY_TEMPLATES = {
   events: "events",
   /** string: the session id of an adapter's handle for a customer's connection (a call's Call-ID) */
   callHandle: "h:{handle}",
+  /** string (JSON): the join a page's call token stands for (taken once; expires a minute after it was given) */
+  callToken: "ct:{token}",
   /** stream: what the soft switch reports (calls, registrations), written by Kamailio (softswitch/kamailio.cfg) */
   softswitch: "sip",
 } as const;

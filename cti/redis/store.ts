@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
 import { HANDLE_WEIGHT, PACE_WEIGHT, VOICE_SKILL } from "../policy.js";
 import type { ClaimResult, FeedbackResult, InServiceResult, ResumeResult, SeatKind, Store, TransferResult, TransferTarget } from "../store.js";
-import type { Agent, AgentProfile, AgentState, LeftMessage, Session, SessionState } from "../types.js";
+import type { Agent, AgentProfile, AgentState, CallTokenJoin, LeftMessage, Session, SessionState } from "../types.js";
 import type { EndReason } from "../../protocol/names.js";
 import { keysFor, luaKeyFunctions, type Keys } from "./keys.js";
 
@@ -182,6 +182,15 @@ export class RedisStore implements Store {
 
   sessionByHandle(handle: string): Promise<string | null> {
     return this.redis.get(this.keys.callHandle(handle));
+  }
+
+  async putCallToken(token: string, join: CallTokenJoin, expiresAt: number): Promise<void> {
+    await this.redis.set(this.keys.callToken(token), JSON.stringify(join), "PXAT", expiresAt);
+  }
+
+  async takeCallToken(token: string): Promise<CallTokenJoin | null> {
+    const json = await this.redis.getdel(this.keys.callToken(token));
+    return json ? (JSON.parse(json) as CallTokenJoin) : null;
   }
 
   async setPhone(jid: string, registered: boolean, now: number): Promise<boolean | null> {

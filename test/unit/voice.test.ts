@@ -121,3 +121,43 @@ describe("a call", () => {
     expect(await refusal(cti.forceEnd(s.id))).toBe("session-ended");
   });
 });
+
+describe("a page's call (a call token)", () => {
+  const web = "anon1@guest.acme.test/web";
+  const ask = (queue = "billing", customer = web) => cti.callToken({ queue, customer, plain: false, extraSkills: [], form: { name: "Ann" } });
+
+  beforeEach(async () => {
+    await cti.agentState("alice@acme.test", "ready");
+    await cti.phone("alice@acme.test", true);
+  });
+
+  it("joins the queue as the page's XMPP customer, with its form, when the call brings the token", async () => {
+    const token = await ask();
+    expect(token).toMatch(/^[0-9a-f]{32}$/);
+    const s = await cti.joinWithToken(token, "billing", "call-web1");
+    expect(s).toMatchObject({ customer: web, media: "voice", handle: "call-web1", form: { name: "Ann" }, seat: "alice@acme.test" });
+  });
+
+  it("is good for one call, to its own queue, within a minute", async () => {
+    const once = await ask();
+    await cti.joinWithToken(once, "billing", "call-a");
+    expect(await refusal(cti.joinWithToken(once, "billing", "call-b"))).toBe("forbidden");
+    await setUp();
+    await cti.agentState("alice@acme.test", "ready");
+    await cti.phone("alice@acme.test", true);
+    expect(await refusal(cti.joinWithToken(await ask(), "chats", "call-c"))).toBe("forbidden");
+    const late = await ask();
+    clock += 60_000;
+    expect(await refusal(cti.joinWithToken(late, "billing", "call-d"))).toBe("forbidden");
+    expect(await refusal(cti.joinWithToken("not-a-token", "billing", "call-e"))).toBe("forbidden");
+  });
+
+  it("is refused with the call's own reasons when it is asked for, and while the page has a session", async () => {
+    expect(await refusal(ask("chats"))).toBe("forbidden");
+    await cti.phone("alice@acme.test", false);
+    expect(await refusal(ask())).toBe("no-agents");
+    await cti.phone("alice@acme.test", true);
+    await chat(web);
+    expect(await refusal(ask())).toBe("already-queued");
+  });
+});
