@@ -262,6 +262,8 @@ export interface CallOptions {
   timeoutMs?: number;
   /** The Call-ID (SIPp makes one up by default). */
   callId?: string;
+  /** RFC 7433 User-to-User data (hex) in the INVITE: a page's call token (docs/protocol.md). */
+  userToUser?: string;
 }
 
 export interface CallResult {
@@ -278,11 +280,12 @@ export interface CallResult {
 
 /** One call from a customer's phone; resolves once it has ended. */
 export async function call(options: CallOptions): Promise<CallResult> {
-  const { proxy, service, domain, caller, callerDomain, displayName = "", user, password = "", holdMs = 0, cancelAfterMs = 0, timeoutMs = 10_000, callId } = options;
+  const { proxy, service, domain, caller, callerDomain, displayName = "", user, password = "", holdMs = 0, cancelAfterMs = 0, timeoutMs = 10_000, callId, userToUser } = options;
   const port = await freePort({ udp: true });
   const sipp = await startSipp(`call ${caller} to ${service}`, [
     `${proxy.host}:${proxy.port}`, "-sf", scenario("caller.xml"), "-i", HOST, "-bind_local", "-p", String(port), "-m", "1", ...FIRST_CALL_AT_ONCE,
-    ...setAll({ service, domain, caller, callerDomain, displayName: displayName.replace(/["\\]/g, "\\$&"), holdMs, cancelAfterMs, auth: user ? "yes" : "no" }),
+    ...setAll({ service, domain, caller, callerDomain, displayName: displayName.replace(/["\\]/g, "\\$&"), holdMs, cancelAfterMs, auth: user ? "yes" : "no",
+      extraHeader: userToUser === undefined ? "" : `User-to-User: ${userToUser};encoding=hex` }), // SIPp drops a line left empty
     ...(user ? ["-au", user, "-ap", password] : []),
     ...(callId ? ["-cid_str", callId.replace(/%/g, "%%")] : []),
   ]);

@@ -6,8 +6,9 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "@jest/globals";
 import type { Client } from "@xmpp/client";
+import type { Element } from "@xmpp/xml";
 import { NS } from "../../protocol/names.js";
-import { agentOnline, iq, startAll, until, type Running } from "../helpers/stack.js";
+import { agentOnline, errorOf, iq, startAll, until, type Running } from "../helpers/stack.js";
 import { call, startAgentPhone, type AgentPhone } from "../helpers/sipp.js";
 import { connectGuest, stopAll, waitFor, xmlFor } from "../helpers/xmpp.js";
 
@@ -219,6 +220,55 @@ describe("refusals: a SIP response with a Reason header", () => {
     expect(await dial("billing", { caller: "second", cancelAfterMs: 800 })).toMatchObject({ code: 487 });
     expect(await until(() => sessionOf("sip:second@customer.test"), (x) => x?.state === "ended", 5000, "ended")).toMatchObject({ endReason: "departed" });
     expect((await busy).code).toBe(200);
+  });
+});
+
+describe("a page's call: a call token over XMPP, then the INVITE with it (RFC 7433 User-to-User)", () => {
+  const askToken = async (c: Client, queue = "billing") => {
+    const x = xmlFor(c);
+    const form = x("x", { xmlns: NS.DATA, type: "submit" }, x("field", { var: "name" }, x("value", {}, "Ann")));
+    return iq(c, `${queue}@cc.acme.test`, "set", x("call", { xmlns: NS.SB }, form));
+  };
+  const tokenOf = (reply: Element) => reply.getChild("call", NS.SB)!.attrs.token as string;
+
+  it("joins as the page's XMPP customer, with its form; its place in line comes over XMPP while it rings; then the seat serves it", async () => {
+    await seat("alice");
+    const busy = dial("billing", { holdMs: 2500 }); // alice is on this call while the page's call waits
+    await until(() => sessionOf("sip:dave@customer.test"), (x) => x?.state === "in-service", 10_000, "alice on a call");
+    const page = await connectGuest(r.config, "web");
+    clients.push(page);
+    const reply = await askToken(page);
+    expect(reply.attrs.type).toBe("result");
+    expect(reply.getChild("call", NS.SB)!.attrs).toMatchObject({ uri: "sip:billing@cc.acme.test", token: expect.stringMatching(/^[0-9a-f]{32}$/) });
+    const status = waitFor(page, (st) => st.is("message") && !!st.getChild("queue-status", NS.WG), 10_000, "queue status over XMPP");
+    const webCall = dial("billing", { caller: "anonymous", callerDomain: "anonymous.invalid", userToUser: tokenOf(reply), holdMs: 500 });
+    expect((await status).getChild("queue-status", NS.WG)!.getChildText("position")).toMatch(/^\d+$/);
+    expect((await busy).code).toBe(200);
+    expect((await webCall).code).toBe(200);
+    const s = await until(() => sessionOf(page.jid!.toString()), (x) => x?.state === "ended", 5000, "the page's call ended");
+    expect(s).toMatchObject({ media: "voice", seat: "alice@acme.test", endReason: "customer", form: { name: "Ann" } });
+    expect(s!.inServiceAt).not.toBeNull();
+  });
+
+  it("a token is good for one call to its own queue: used again, made up, malformed or for another queue, 403 with the reason", async () => {
+    await seat("alice");
+    const page = await connectGuest(r.config, "web");
+    clients.push(page);
+    const used = tokenOf(await askToken(page));
+    expect((await dial("billing", { userToUser: used, holdMs: 200 })).code).toBe(200);
+    await until(() => sessionOf(page.jid!.toString()), (x) => x?.state === "ended", 5000, "first call ended");
+    const refusedWith = expect.objectContaining({ code: 403, reason: expect.stringMatching(/token is not valid/) });
+    expect(await dial("billing", { userToUser: used })).toEqual(refusedWith);
+    expect(await dial("billing", { userToUser: "0123456789abcdef0123456789abcdef" })).toEqual(refusedWith);
+    expect(await dial("billing", { userToUser: "zz-not-hex" })).toEqual(refusedWith);
+    expect(await dial("small", { userToUser: tokenOf(await askToken(page)) })).toEqual(refusedWith);
+  });
+
+  it("is refused at the token for the call's own reasons (a queue without calls, nobody who can take calls)", async () => {
+    const page = await connectGuest(r.config, "web");
+    clients.push(page);
+    expect(errorOf(await askToken(page, "chatonly"))).toMatchObject({ condition: "forbidden" });
+    expect(errorOf(await askToken(page))).toMatchObject({ condition: "service-unavailable", text: expect.stringMatching(/take calls/) });
   });
 });
 
