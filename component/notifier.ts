@@ -19,7 +19,7 @@ export interface NotifierDeps {
   nameOf: (jid: string) => string;
   log: Logger;
   /** The SIP side, when voice is on: calls' decisions go to the soft switch, not to XMPP. */
-  calls?: Pick<Calls, "decided">;
+  calls?: Pick<Calls, "decided" | "hangUp">;
   /** softswitch.retrySeconds: a seat that missed a call rests this long. */
   retrySeconds?: number;
 }
@@ -84,6 +84,7 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, ca
   };
 
   async function handle(e: CtiEvent): Promise<void> {
+    if (e.type === "call") return calls?.decided(e);
     if ((e.type === "assigned" || e.type === "requeued" || e.type === "ended") && e.media === "voice") {
       if (e.type === "ended" && e.from !== "queued") routeAfterWrapUp(e.queue);
       if (e.type === "requeued" && retrySeconds) later(retrySeconds, () => cti.route()); // the seat's rest is over
@@ -154,6 +155,7 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, ca
         return;
       }
       routeAfterWrapUp(e.queue);
+      if (e.call) calls?.hangUp(e.call);
       const texts = endedTexts(e, nameOf(e.seat!));
       if (texts.customer) await send(st.ended(cc, e.customer, e.plain, e.session, e.reason, texts.customer));
       if (texts.seat) await send(st.ended(cc, e.seat!, true, e.session, e.reason, `${texts.seat} (session ${e.session})`));

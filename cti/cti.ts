@@ -106,12 +106,35 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     return token;
   }
 
-  /** The call that brings a token (its Call-ID the handle) to this queue's address joins as the token's customer. */
+  /**
+   * A chat turns into a call (issue 11): the session's customer or its seat asks, and the customer's page
+   * calls with the token; the call goes to the same seat without queueing again (only the session's own
+   * customer holds the token, so nobody else can use that path to the seat).
+   */
+  async function sessionCallToken(sessionId: string, actor: string): Promise<{ token: string; session: Session }> {
+    const s = await store.session(sessionId);
+    if (!s) throw refuse.unknownSession();
+    if (bareOf(actor) !== bareOf(s.customer) && bareOf(actor) !== s.seat) throw new CtiError("forbidden", "Only the customer or the agent of a session may start a call in it.");
+    if (s.media !== "chat" || !s.seat || (s.state !== "assigned" && s.state !== "in-service")) throw new CtiError("bad-request", "Only a chat that is being served can turn into a call.");
+    if (s.callHandle) throw new CtiError("already-queued", "A call is already on in this chat.");
+    if (!(await store.agent(s.seat))?.phone) throw new CtiError("unavailable", "The agent has no phone or desk ready for calls right now.");
+    const token = randomBytes(16).toString("hex");
+    await store.putCallToken(token, { queue: s.queue, customer: s.customer, form: {}, extraSkills: [], session: s.id }, now() + CALL_TOKEN_MS);
+    return { token, session: s };
+  }
+
+  /**
+   * The call that brings a token (its Call-ID the handle) to this queue's address: it joins as the token's
+   * customer, or, for a chat's token, rings that chat's seat.
+   */
   async function joinWithToken(token: string, queue: string, handle: string): Promise<Session> {
     const kept = CALL_TOKEN.test(token) ? await store.takeCallToken(token, now()) : null;
     if (!kept || kept.queue !== queue)
       throw new CtiError("forbidden", "This call's token is not valid: a token is good for one call to its queue within a minute. Please call again from the page.");
-    return join({ ...kept, plain: false, media: "voice", handle });
+    if (!kept.session) return join({ ...kept, plain: false, media: "voice", handle });
+    if (!(await store.sessionCall(kept.session, handle, "ringing", now())))
+      throw new CtiError("bad-request", "This chat cannot turn into a call now: it has ended, or a call is on already.");
+    return (await store.session(kept.session))!;
   }
 
   /** Refuses a join when no agent has the skills (at the queue's levels), or none of them is logged in. */
@@ -307,10 +330,11 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     return changed;
   }
 
-  /** The seat's phone answered a call: it is in service (and answered) at once. */
-  async function callAnswered(sessionId: string): Promise<void> {
+  /** The seat's phone answered a call: it is in service (and answered) at once; a chat's call is recorded. */
+  async function callAnswered(sessionId: string, handle = ""): Promise<void> {
     const s = await store.session(sessionId);
     if (!s?.seat) return;
+    if (s.media === "chat") { await store.sessionCall(sessionId, handle, "answered", now()); return; }
     await store.markInService(sessionId, s.seat, now());
     await store.markAnswered(sessionId, s.seat, now());
   }
@@ -320,8 +344,9 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
    * seat counts a miss (pausing it after the queue's maxNoAnswer), as for a chat; the seat rests
    * `restSeconds` first, so a busy phone is not rung again and again (app_queue's "retry").
    */
-  async function callNotAnswered(sessionId: string, restSeconds: number): Promise<void> {
+  async function callNotAnswered(sessionId: string, restSeconds: number, handle = ""): Promise<void> {
     const s = await store.session(sessionId);
+    if (s?.media === "chat") { await store.sessionCall(sessionId, handle, "ended", now()); return; } // back to the chat
     const q = s && byName.get(s.queue);
     if (!q) return;
     const reason = `No answer to ${q.maxNoAnswer} call${q.maxNoAnswer === 1 ? "" : "s"} in a row`;
@@ -329,9 +354,10 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
   }
 
   /** A call ended in the soft switch: hung up by either side, cancelled, or lost (`reason`). */
-  async function callEnded(sessionId: string, reason: "customer" | "seat" | "call-failed"): Promise<Session | null> {
+  async function callEnded(sessionId: string, reason: "customer" | "seat" | "call-failed", handle = ""): Promise<Session | null> {
     const s = await store.session(sessionId);
     if (!s || s.state === "ended") return null;
+    if (s.media === "chat") { await store.sessionCall(sessionId, handle, "ended", now()); return null; } // hanging up returns to the chat
     const ended = await store.end(sessionId, s.state === "queued" && reason === "customer" ? "departed" : reason, now());
     if (ended?.seat) await routeSeat(ended.seat);
     return ended;
@@ -402,7 +428,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
   }
 
   return {
-    queues, queue: queueNamed, join, callToken, joinWithToken, depart, customerOffline, expire, expireSession, resume, end, transfer, agentState, endWrapUp, route, queueStatus,
+    queues, queue: queueNamed, join, callToken, sessionCallToken, joinWithToken, depart, customerOffline, expire, expireSession, resume, end, transfer, agentState, endWrapUp, route, queueStatus,
     acceptOffer, rejectOffer, offerTarget, phone, callAnswered, callNotAnswered, callEnded, forceEnd,
     sessionByHandle: (handle: string) => store.sessionByHandle(handle),
     inService: (sessionId: string, seat: string) => seatReport("in-service", sessionId, seat),

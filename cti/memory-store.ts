@@ -7,7 +7,7 @@ import { lineKey } from "./lines.js";
 import { ArrivalLine } from "./arrival-line.js";
 import { PACE_WEIGHT, VOICE_SKILL, nextHandleAverage } from "./policy.js";
 import type { ClaimResult, FeedbackResult, InServiceResult, ResumeResult, SeatKind, Store, TransferResult, TransferTarget } from "./store.js";
-import type { Agent, AgentProfile, AgentState, CallTokenJoin, CtiEvent, LeftMessage, Session, SessionState } from "./types.js";
+import type { Agent, AgentProfile, AgentState, CallPhase, CallTokenJoin, CtiEvent, LeftMessage, Session, SessionState } from "./types.js";
 import type { EndReason } from "../protocol/names.js";
 
 /** A copy the caller may change (structuredClone is ten times slower, and this is the routing path). */
@@ -100,6 +100,22 @@ export class MemoryStore implements Store {
 
   async sessionByHandle(handle: string): Promise<string | null> {
     return this.byHandle.get(handle) ?? null;
+  }
+
+  async sessionCall(id: string, handle: string, phase: CallPhase, now: number): Promise<boolean> {
+    const s = this.sessionsById.get(id);
+    if (!s) return false;
+    if (phase === "ringing") {
+      if ((s.state !== "assigned" && s.state !== "in-service") || s.media !== "chat" || s.callHandle) return false;
+      s.callHandle = handle;
+      this.byHandle.set(handle, id);
+    } else if (s.callHandle !== handle) {
+      return false;
+    } else if (phase === "ended") {
+      s.callHandle = undefined;
+    }
+    this.events.push({ type: "call", session: id, handle, phase, seat: s.seat!, customer: s.customer, queue: s.queue, at: now });
+    return true;
   }
 
   async putCallToken(token: string, join: CallTokenJoin, expiresAt: number): Promise<void> {
@@ -202,7 +218,7 @@ export class MemoryStore implements Store {
     this.reline(s);
     this.away.delete(id);
     this.byCustomer.delete(s.customer);
-    this.events.push({ type: "ended", session: id, queue: s.queue, customer: s.customer, seat: s.seat, plain: s.plain, from: before.state, reason, rang: before.state === "queued" ? before.ringing : [], media: s.media, handle: s.handle, at: now });
+    this.events.push({ type: "ended", session: id, queue: s.queue, customer: s.customer, seat: s.seat, plain: s.plain, from: before.state, reason, rang: before.state === "queued" ? before.ringing : [], media: s.media, handle: s.handle, call: before.callHandle, at: now });
     return before;
   }
 

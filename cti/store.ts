@@ -4,7 +4,7 @@
  * so two CTI instances sharing a store never assign a customer twice or put a
  * seat over capacity.
  */
-import type { Agent, AgentProfile, AgentState, CallTokenJoin, LeftMessage, Session, SessionState } from "./types.js";
+import type { Agent, AgentProfile, AgentState, CallPhase, CallTokenJoin, LeftMessage, Session, SessionState } from "./types.js";
 import type { EndReason } from "../protocol/names.js";
 
 export type ClaimResult = "ok" | "not-queued" | "seat-unavailable";
@@ -67,6 +67,8 @@ export interface Store {
   sessionOf(customer: string): Promise<string | null>;
   /** The session (live or recently ended) with this adapter handle (a call's Call-ID). */
   sessionByHandle(handle: string): Promise<string | null>;
+  /** A call inside a chat session rings, is answered or ends (session-call.lua); false when it cannot (see there). */
+  sessionCall(id: string, handle: string, phase: CallPhase, now: number): Promise<boolean>;
   /** Keeps what a page's call token stands for until `expiresAt` (ms) or until it is taken. */
   putCallToken(token: string, join: CallTokenJoin, expiresAt: number): Promise<void>;
   /** What a call token stands for, once (it is gone after), or null when unknown or expired. */

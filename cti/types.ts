@@ -96,6 +96,8 @@ export interface Session {
   media: Media;
   /** The adapter's handle for the customer's connection (a call's Call-ID), "" when it needs none. */
   handle: string;
+  /** A chat's call going on now (its Call-ID), when the chat turned into a call. */
+  callHandle?: string;
   /** Every skill the seat must have: the queue's plus the customer's extras, sorted. */
   needs: string[];
   form: Record<string, string>;
@@ -151,8 +153,10 @@ export interface JoinRequest {
   guest?: boolean;
 }
 
-/** What a page's call token stands for: the join of the call that will carry it (issue 11). */
-export type CallTokenJoin = Pick<JoinRequest, "queue" | "customer" | "form" | "extraSkills">;
+/** What a page's call token stands for: the join of the call that will carry it, or a call in a chat session (issue 11). */
+export type CallTokenJoin = Pick<JoinRequest, "queue" | "customer" | "form" | "extraSkills"> & { session?: string };
+
+export type CallPhase = "ringing" | "answered" | "ended";
 
 /** Transitions, appended to the event log atomically with the change they describe. */
 export type CtiEvent =
@@ -161,7 +165,7 @@ export type CtiEvent =
   | { type: "offered"; session: string; queue: string; customer: string; plain: boolean; form: Record<string, string>; agents: string[]; timeout: number; at: number }
   | { type: "offer-withdrawn"; session: string; agents: string[]; reason: "rejected" | "timeout"; at: number }
   | { type: "in-service"; session: string; queue: string; customer: string; seat: string; at: number }
-  | { type: "ended"; session: string; queue: string; customer: string; seat: string | null; plain: boolean; from: SessionState; reason: string; rang: string[]; media: Media; handle: string; at: number }
+  | { type: "ended"; session: string; queue: string; customer: string; seat: string | null; plain: boolean; from: SessionState; reason: string; rang: string[]; media: Media; handle: string; call?: string; at: number }
   | { type: "agent-state"; agent: string; state: AgentState; at: number }
   | { type: "customer-away"; session: string; customer: string; at: number }
   | { type: "resumed"; session: string; queue: string; customer: string; previous: string; seat: string | null; plain: boolean; state: SessionState; form: Record<string, string>; at: number }
@@ -171,4 +175,6 @@ export type CtiEvent =
   | { type: "transferred"; session: string; customer: string; from: string; fromQueue: string; queue: string; seat: string | null; plain: boolean; form: Record<string, string>; note: string; at: number }
   | { type: "requeued"; session: string; queue: string; customer: string; seat: string; plain: boolean; paused: boolean; media: Media; handle: string; at: number }
   | { type: "phone"; agent: string; registered: boolean; at: number }
+  /** A call inside a chat session (the chat goes on): rung at the seat, answered, ended. */
+  | { type: "call"; session: string; handle: string; phase: CallPhase; seat: string; customer: string; queue: string; at: number }
   | { type: "message-left"; id: string; queue: string; at: number };

@@ -33,7 +33,7 @@ const QUEUE_NAME = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
 /** Reports being handled at once at most (read on when fewer are): bounds the memory a burst can take. */
 const MAX_REPORTS_IN_FLIGHT = 500;
 
-type VoiceEvent = Extract<CtiEvent, { type: "assigned" | "ended" | "requeued" }>;
+type VoiceEvent = Extract<CtiEvent, { type: "assigned" | "ended" | "requeued" | "call" }>;
 
 export interface CallsDeps {
   cti: Cti;
@@ -81,18 +81,22 @@ export function createCalls({ cti, link, domain, componentDomain: cc, ringSecond
     if (ev.e === "expired") return link.send("query", ev.c); // the switch reports what is left
     const id = await sessionOf(ev.c);
     if (!id) return; // a call the CTI never queued (refused at once), or long gone
-    if (ev.e === "answered") return cti.callAnswered(id);
-    if (ev.e === "noanswer") return cti.callNotAnswered(id, retrySeconds);
-    if (ev.e === "cancel") { await cti.callEnded(id, "customer"); return; }
-    if (ev.e === "bye") { await cti.callEnded(id, ev.d === "seat" ? "seat" : "customer"); return; }
-    if (ev.e === "unreachable" || ev.e === "gone") { await cti.callEnded(id, "call-failed"); return; }
+    if (ev.e === "answered") return cti.callAnswered(id, ev.c);
+    if (ev.e === "noanswer") return cti.callNotAnswered(id, retrySeconds, ev.c);
+    if (ev.e === "cancel") { await cti.callEnded(id, "customer", ev.c); return; }
+    if (ev.e === "bye") { await cti.callEnded(id, ev.d === "seat" ? "seat" : "customer", ev.c); return; }
+    if (ev.e === "unreachable" || ev.e === "gone") { await cti.callEnded(id, "call-failed", ev.c); return; }
     log.warn({ event: ev.e }, "unknown soft switch report");
   }
 
   /** The CTI decided about a call (events of the log, read once across instances). */
   async function decided(e: VoiceEvent): Promise<void> {
     const q = cti.queue(e.queue);
-    if (e.type === "assigned") {
+    if (e.type === "call") { // a chat turned into a call: ring the chat's seat, no queueing
+      if (e.phase !== "ringing") return;
+      link.send("route", e.handle, e.seat.split("@")[0]!, String(ringFor(q)));
+      await send(st.text(cc, e.seat, `${e.customer} is calling you from your chat: your phone is ringing. (session ${e.session})`));
+    } else if (e.type === "assigned") {
       link.send("route", e.handle, e.seat.split("@")[0]!, String(ringFor(q)));
       const caller = e.form.name ? `${e.form.name} <${e.customer}>` : e.customer;
       await send(st.text(cc, e.seat, `Call from ${caller} for ${q.title ?? q.name}: your phone is ringing. (session ${e.session})`));
@@ -183,7 +187,10 @@ export function createCalls({ cti, link, domain, componentDomain: cc, ringSecond
     return { stop: async () => { stopped = true; await done.catch(() => undefined); } };
   }
 
-  return { handle, decided, resync, run };
+  /** A chat that ended while a call in it was on: the switch hangs the call up. */
+  const hangUp = (callId: string) => link.send("end", callId);
+
+  return { handle, decided, hangUp, resync, run };
 }
 
 export type Calls = ReturnType<typeof createCalls>;

@@ -5,7 +5,7 @@
  */
 import type { Element } from "@xmpp/xml";
 import { CtiError } from "../../cti/errors.js";
-import { LIMITS } from "../../cti/policy.js";
+import { LIMITS, bareOf } from "../../cti/policy.js";
 import type { JoinRequest } from "../../cti/types.js";
 import { xml } from "@xmpp/component";
 import { JOIN_FIELDS, NS, SB, WG } from "../../protocol/names.js";
@@ -66,13 +66,25 @@ export function queueHandlers({ cti, config, send, greet, nameOf, isAgent }: Han
   }
 
   /**
-   * A page is about to call this queue: the token its INVITE carries (RFC 7433 User-to-User) so that the
+   * A page is about to call: to a queue, the token its INVITE carries (RFC 7433 User-to-User) so that the
    * call joins as this customer, with this join's form, and its place in line is told here over XMPP.
+   * To the component with a session: the chat turns into a call to the same seat. The customer asking
+   * gets the token; the seat asking has it sent to the customer's page, which calls when the customer
+   * accepts (a page can call, not be called: it registers nowhere).
    */
-  async function callToken(el: Element, addr: Addr): Promise<Element> {
+  async function callToken(el: Element, addr: Addr): Promise<Element | true> {
     if (!config.ports.sip) throw new CtiError("unsupported", "This contact center takes no calls.");
-    const token = await cti.callToken(parseJoin(el, addr.queue, addr.from));
-    return xml(SB.call, { xmlns: NS.SB, uri: `sip:${addr.queue}@${cc}`, token });
+    if (addr.queue) {
+      const token = await cti.callToken(parseJoin(el, addr.queue, addr.from));
+      return xml(SB.call, { xmlns: NS.SB, uri: `sip:${addr.queue}@${cc}`, token });
+    }
+    if (!el.attrs.session) throw new CtiError("bad-request", "Send <call/> to a queue's JID, or to this service with the session it belongs to.");
+    const { token, session } = await cti.sessionCallToken(el.attrs.session, addr.from);
+    const call = xml(SB.call, { xmlns: NS.SB, session: session.id, uri: `sip:${session.queue}@${cc}`, token });
+    if (bareOf(addr.from) === bareOf(session.customer)) return call;
+    if (session.plain) throw new CtiError("unsupported", "This customer's client cannot take calls from here.");
+    await send(xml("message", { from: cc, to: session.customer, type: "chat" }, xml("body", {}, `${nameOf(session.seat!)} would like to talk with you: accept the call on the page.`), call));
+    return true;
   }
 
   /** XEP-0142 offer-accept / offer-reject from an agent's client; the service answers only with a result. */

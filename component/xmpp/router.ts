@@ -47,7 +47,7 @@ export function registerHandlers(entity: Component, deps: HandlerDeps): void {
     [`set ${NS.SB} ${SB.feedback}`]: { target: "cc", handle: seat.feedback },
     [`get ${NS.SB} ${SB.stats}`]: { target: "cc", handle: seat.stats },
     [`set ${NS.SB} ${SB.leaveMessage}`]: { target: "queue", handle: queue.leaveMessage },
-    [`set ${NS.SB} ${SB.call}`]: { target: "queue", handle: queue.callToken },
+    [`set ${NS.SB} ${SB.call}`]: { target: "any", handle: queue.callToken },
     [`set ${NS.COMMANDS} command`]: { target: "cc", handle: commands.execute },
     [`get ${NS.DISCO_INFO} query`]: { target: "any", handle: disco.info },
     [`get ${NS.DISCO_ITEMS} query`]: { target: "any", handle: disco.items },

@@ -6,14 +6,14 @@ import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
 import { HANDLE_WEIGHT, PACE_WEIGHT, VOICE_SKILL } from "../policy.js";
 import type { ClaimResult, FeedbackResult, InServiceResult, ResumeResult, SeatKind, Store, TransferResult, TransferTarget } from "../store.js";
-import type { Agent, AgentProfile, AgentState, CallTokenJoin, LeftMessage, Session, SessionState } from "../types.js";
+import type { Agent, AgentProfile, AgentState, CallPhase, CallTokenJoin, LeftMessage, Session, SessionState } from "../types.js";
 import type { EndReason } from "../../protocol/names.js";
 import { keysFor, luaKeyFunctions, type Keys } from "./keys.js";
 
 const LUA_DIR = new URL("../../../cti/redis/lua/", import.meta.url);
 const SCRIPTS = [
   "enqueue", "claim", "in-service", "end", "agent-state", "upsert-agent", "away", "expire-away", "resume", "feedback", "leave-message",
-  "end-wrap-up", "answered", "requeue", "transfer", "offer", "withdraw-offer", "offer-target", "heads", "reindex", "phone",
+  "end-wrap-up", "answered", "requeue", "transfer", "offer", "withdraw-offer", "offer-target", "heads", "reindex", "phone", "session-call",
 ] as const;
 type ScriptName = (typeof SCRIPTS)[number];
 
@@ -40,7 +40,7 @@ const list = (v: string | undefined) => (v ? v.split(",") : []);
 export function parseSession(h: Record<string, string>): Session | null {
   if (!h.id) return null;
   return {
-    id: h.id, queue: h.queue!, customer: h.customer!, plain: h.plain === "1", media: h.media === "voice" ? "voice" : "chat", handle: h.handle ?? "",
+    id: h.id, queue: h.queue!, customer: h.customer!, plain: h.plain === "1", media: h.media === "voice" ? "voice" : "chat", handle: h.handle ?? "", callHandle: h.callHandle || undefined,
     needs: list(h.needs),
     form: h.form ? JSON.parse(h.form) : {}, state: h.state as Session["state"], seat: h.seat || null,
     queuedAt: Number(h.queuedAt), assignedAt: num(h.assignedAt), inServiceAt: num(h.inServiceAt), endedAt: num(h.endedAt),
@@ -182,6 +182,10 @@ export class RedisStore implements Store {
 
   sessionByHandle(handle: string): Promise<string | null> {
     return this.redis.get(this.keys.callHandle(handle));
+  }
+
+  async sessionCall(id: string, handle: string, phase: CallPhase, now: number): Promise<boolean> {
+    return (await this.run<number | null>("session-call", id, handle, phase, now, ENDED_TTL_MS)) === 1;
   }
 
   async putCallToken(token: string, join: CallTokenJoin, expiresAt: number): Promise<void> {

@@ -272,6 +272,60 @@ describe("a page's call: a call token over XMPP, then the INVITE with it (RFC 74
   });
 });
 
+describe("from chat to call in the same session (the chat's seat, no queueing again)", () => {
+  /** A guest's chat with alice (whose phone answers), in service. */
+  async function chatWithAlice() {
+    const phone = await seat("alice");
+    const page = await connectGuest(r.config, "web");
+    clients.push(page);
+    const x = xmlFor(page);
+    const joined = await iq(page, "billing@cc.acme.test", "set", x("join-queue", { xmlns: NS.WG }));
+    const id = joined.getChild("session", NS.SB)!.attrs.id as string;
+    await until(() => r.app.cti.session(id), (s) => s?.seat === "alice@acme.test", 5000, "chat assigned to alice");
+    return { page, x, id, phone };
+  }
+  const callsOf = async (id: string) => (await r.app.cti.sessions(20)).find((s) => s.id === id);
+
+  it("the customer's page calls with the session's token: alice's phone rings though she is busy with that chat; hanging up returns to the chat", async () => {
+    const { page, x, id, phone } = await chatWithAlice();
+    const reply = await iq(page, "cc.acme.test", "set", x("call", { xmlns: NS.SB, session: id }));
+    const token = reply.getChild("call", NS.SB)!.attrs;
+    expect(token).toMatchObject({ session: id, uri: "sip:billing@cc.acme.test", token: expect.stringMatching(/^[0-9a-f]{32}$/) });
+    const before = phone.calls();
+    const result = await dial("billing", { caller: "anonymous", callerDomain: "anonymous.invalid", userToUser: token.token, holdMs: 800 });
+    expect(result.code).toBe(200);
+    expect(phone.calls()).toBe(before + 1);
+    const s = await callsOf(id);
+    expect(s).toMatchObject({ media: "chat", seat: "alice@acme.test", state: expect.stringMatching(/^(assigned|in-service)$/) });
+    expect(s!.callHandle).toBeUndefined(); // the call is over, the chat goes on
+    expect(await r.app.cti.agent("alice@acme.test")).toMatchObject({ active: 1, calls: 0 });
+  });
+
+  it("the seat asks: the customer's page gets the token in a message; nobody else may ask for a session's call", async () => {
+    const { page, id } = await chatWithAlice();
+    const alice = clients[clients.length - 2]!; // alice's XMPP client (seat() pushed it before the page)
+    const offer = waitFor(page, (m) => m.is("message") && !!m.getChild("call", NS.SB), 5000, "the call offer");
+    const asked = await iq(alice, "cc.acme.test", "set", xmlFor(alice)("call", { xmlns: NS.SB, session: id }));
+    expect(asked.attrs.type).toBe("result");
+    const got = await offer;
+    expect(got.attrs.from).toBe("cc.acme.test");
+    expect(got.getChildText("body")).toMatch(/Alice would like to talk with you/);
+    expect(got.getChild("call", NS.SB)!.attrs).toMatchObject({ session: id, token: expect.stringMatching(/^[0-9a-f]{32}$/) });
+    const stranger = await connectGuest(r.config, "other");
+    clients.push(stranger);
+    expect(errorOf(await iq(stranger, "cc.acme.test", "set", xmlFor(stranger)("call", { xmlns: NS.SB, session: id })))).toMatchObject({ condition: "forbidden" });
+  });
+
+  it("ending the chat during its call hangs the call up", async () => {
+    const { page, x, id } = await chatWithAlice();
+    const token = (await iq(page, "cc.acme.test", "set", x("call", { xmlns: NS.SB, session: id }))).getChild("call", NS.SB)!.attrs.token as string;
+    const pending = dial("billing", { userToUser: token }); // holds until the other side hangs up
+    await until(() => callsOf(id), (s) => !!s?.callHandle, 5000, "the chat's call on");
+    await iq(page, "cc.acme.test", "set", x("end", { xmlns: NS.SB, session: id }));
+    expect(await pending).toMatchObject({ code: 200, hungUpBy: "agent" });
+  });
+});
+
 describe("the seat's check for calls", () => {
   it("a call straight to an agent that the CTI did not allocate is refused with 403", async () => {
     await seat("alice");

@@ -161,3 +161,36 @@ describe("a page's call (a call token)", () => {
     expect(await refusal(ask())).toBe("already-queued");
   });
 });
+
+describe("a chat that turns into a call", () => {
+  beforeEach(async () => {
+    await cti.agentState("alice@acme.test", "ready");
+    await cti.phone("alice@acme.test", true);
+  });
+
+  it("rings the chat's own seat, records the call's phases, and the chat goes on after it; only its parties may ask", async () => {
+    const s = await chat("ann@guest.acme.test/web");
+    expect(s.seat).toBe("alice@acme.test");
+    expect(await refusal(cti.sessionCallToken(s.id, "eve@guest.acme.test/x"))).toBe("forbidden");
+    const { token } = await cti.sessionCallToken(s.id, "alice@acme.test/desk"); // the seat may ask too
+    expect(await refusal(cti.joinWithToken(token, "chats", "c1"))).toBe("forbidden"); // the token names the chat's queue
+    const again = (await cti.sessionCallToken(s.id, "ann@guest.acme.test/web")).token;
+    await cti.joinWithToken(again, "billing", "c2");
+    await cti.callAnswered(s.id, "c2");
+    await cti.callEnded(s.id, "customer", "c2");
+    expect(store.events.filter((e) => e.type === "call").map((e) => e.type === "call" && e.phase)).toEqual(["ringing", "answered", "ended"]);
+    expect(await cti.session(s.id)).toMatchObject({ state: "assigned", media: "chat", callHandle: undefined });
+    expect(await cti.agent("alice@acme.test")).toMatchObject({ active: 1, calls: 0 });
+  });
+
+  it("is refused while the seat has no phone ready, or while a call is on; ending the chat tells which call to hang up", async () => {
+    const s = await chat("ann@guest.acme.test/web");
+    await cti.phone("alice@acme.test", false);
+    expect(await refusal(cti.sessionCallToken(s.id, "ann@guest.acme.test/web"))).toBe("unavailable");
+    await cti.phone("alice@acme.test", true);
+    await cti.joinWithToken((await cti.sessionCallToken(s.id, "ann@guest.acme.test/web")).token, "billing", "c3");
+    expect(await refusal(cti.sessionCallToken(s.id, "ann@guest.acme.test/web"))).toBe("already-queued");
+    await cti.end(s.id, "ann@guest.acme.test/web");
+    expect(store.events.at(-1)).toMatchObject({ type: "ended", session: s.id, call: "c3" });
+  });
+});

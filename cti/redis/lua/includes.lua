@@ -122,12 +122,13 @@ local function endSession(id, reason, now, ttl, weight, onlyFrom)
   rcall('PEXPIRE', key, ttl)
   if rcall('GET', K.customer(s.customer)) == id then rcall('DEL', K.customer(s.customer)) end
   if (s.handle or '') ~= '' then rcall('PEXPIRE', K.callHandle(s.handle), ttl) end
+  if (s.callHandle or '') ~= '' then rcall('PEXPIRE', K.callHandle(s.callHandle), ttl) end
   rcall('SREM', K.live(), id)
   rcall('ZREM', K.away(), id)
   rcall('ZADD', K.ended(), now, id)
   rcall('ZREMRANGEBYSCORE', K.ended(), '-inf', tonumber(now) - ttl)
   emit('ended', { session = id, queue = s.queue, customer = s.customer, seat = s.seat, plain = s.plain,
     from = s.state, reason = reason, rang = s.state == 'queued' and (s.ringing or '') or '', media = s.media or 'chat',
-    handle = s.handle or '', at = now })
+    handle = s.handle or '', call = s.callHandle or '', at = now })
   return flat
 end
