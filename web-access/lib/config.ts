@@ -19,6 +19,18 @@ export interface QueueInfo {
   open?: boolean;
   /** Extra pre-chat fields (name and subject are always asked). */
   fields: QueueField[];
+  /** What the queue takes: chats and/or calls (absent from older servers: chats). */
+  media?: Array<"chat" | "voice">;
+}
+
+/** The soft switch as browsers reach it (present when the contact center takes calls). */
+export interface SipInfo {
+  /** SIP over WebSocket (RFC 7118). */
+  websocketUrl: string;
+  /** The accounts' SIP domain: agents register sip:<user>@<domain> with their XMPP password. */
+  domain: string;
+  /** For RTCPeerConnection; empty by default (no STUN server on the internet is asked). */
+  iceServers: RTCIceServer[];
 }
 
 export interface WebConfig {
@@ -28,6 +40,7 @@ export interface WebConfig {
   componentDomain: string;
   queues: QueueInfo[];
   cannedResponses: string[];
+  sip?: SipInfo;
 }
 
 /**
@@ -41,8 +54,15 @@ export async function loadWebConfig(url: string | URL = new URL("../web-config.j
   const config = (await res.json()) as WebConfig;
   for (const q of config.queues) q.fields ??= [];
   config.cannedResponses ??= [];
+  if (config.sip) config.sip.iceServers ??= [];
   return config;
 }
+
+/** The queue takes chats (older servers say nothing: they do). */
+export const takesChats = (q: QueueInfo): boolean => !q.media || q.media.includes("chat");
+
+/** The queue takes calls and the contact center has a soft switch browsers can reach. */
+export const takesCalls = (config: WebConfig, q: QueueInfo): boolean => !!config.sip && !!q.media?.includes("voice");
 
 /** The queue called `name`, or the first one when `name` is empty or unknown (undefined if there are none). */
 export function pickQueue(config: WebConfig, name: string | null | undefined): QueueInfo | undefined {
