@@ -4,7 +4,7 @@
  * CustomerSession. ?embed=1 is the widget's iframe: full-frame layout, and
  * Escape asks the embedding page to close the panel.
  */
-import { loadWebConfig, pickQueue, type QueueInfo } from "../lib/config.js";
+import { loadWebConfig, pickQueue, takesCalls, takesChats, type QueueInfo } from "../lib/config.js";
 import { splitJid } from "../lib/connect.js";
 import { el } from "../lib/text.js";
 import { JOIN_FIELDS } from "../../protocol/names.js";
@@ -32,16 +32,18 @@ async function main(): Promise<void> {
     new View({ name: "", title: "", jid: "", fields: [] }).showLoading(`The chat is not available right now: ${(err as Error).message}`);
     return;
   }
-  document.title = `Chat with us: ${queue.title}`;
+  const callable = takesCalls(config, queue);
+  const chattable = takesChats(queue) || !callable; // a queue that takes neither still shows its form (the server says why)
+  document.title = `${chattable ? "Chat with us" : "Call us"}: ${queue.title}`;
   await initStorage(embedded);
 
   const session = new CustomerSession(config, queue, loadState(queue.name));
-  const view = new View(queue);
+  const view = new View(queue, callable, chattable);
   session.onChange = () => view.render(session);
   buildExtraFields(queue, session.state.form);
   buildScale();
   prefill(session.state.form);
-  wire(session);
+  wire(session, chattable);
   view.render(session);
   if (embedded) {
     // The widget focuses its iframe when opened: put the focus on the first control, not the page.
@@ -82,10 +84,13 @@ function prefill(form: Record<string, string> | undefined): void {
   $<HTMLInputElement>("m-name").value = form[JOIN_FIELDS.name] ?? "";
 }
 
-function wire(session: CustomerSession): void {
+function wire(session: CustomerSession, chattable: boolean): void {
   const prechat = $<HTMLFormElement>("prechat-form");
   prechat.addEventListener("submit", (e) => {
     e.preventDefault();
+    // "Call us" is a second submit button (the form's checks apply to both); Enter in a field starts a chat
+    // where the queue takes chats, else the call.
+    const wantsCall = (e as SubmitEvent).submitter?.id === "call" || !chattable;
     if (!prechat.reportValidity()) return;
     const fields: Record<string, string> = {
       [JOIN_FIELDS.name]: $<HTMLInputElement>("f-name").value.trim(),
@@ -105,12 +110,16 @@ function wire(session: CustomerSession): void {
       }
       account = { username: parts.local, domain: parts.domain, password };
     }
-    void session.start(fields, account);
+    if (wantsCall) void session.startCall(fields, account, $<HTMLAudioElement>("remote-audio"));
+    else void session.start(fields, account);
   });
   $("f-jid").addEventListener("input", (e) => (e.target as HTMLInputElement).setCustomValidity(""));
   // Required fields: the browser's own validation (reportValidity) names the first missing one.
 
   $("leave-queue").addEventListener("click", () => void session.leaveQueue());
+  $("hang-up").addEventListener("click", () => session.hangUp());
+  $("mute").addEventListener("click", () => session.toggleMute());
+  $("call-back").addEventListener("click", () => void session.reset());
   $("end-chat").addEventListener("click", () => void session.endChat());
 
   const box = $<HTMLTextAreaElement>("message");

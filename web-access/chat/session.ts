@@ -10,7 +10,9 @@ import type { Element } from "@xmpp/xml";
 import { MESSAGE_FIELDS, NS, SB, WG } from "../../protocol/names.js";
 import type { QueueInfo, WebConfig } from "../lib/config.js";
 import { bareJid, connect, errorCondition, errorText, randomId } from "../lib/connect.js";
+import { openMicrophone } from "../lib/phone.js";
 import { chatMessage, chatStateMessage, chatStateOf, receiptFor, receivedId, stanzaErrorText, submitForm, TypingNotifier } from "../lib/xep.js";
+import { PageCall } from "./call.js";
 import { freshState, saveState, type ChatState, type Line } from "./state.js";
 
 export interface Account { username: string; domain: string; password: string }
@@ -31,6 +33,8 @@ export class CustomerSession {
   busy = false;
   /** False after a reload once the session has ended: feedback must come from the JID that had the session. */
   canRate = true;
+  /** The call placed from this page (phase "call"), live or ended. */
+  call: PageCall | undefined;
   onChange: () => void = () => {};
 
   private xmpp: Client | undefined;
@@ -43,7 +47,10 @@ export class CustomerSession {
 
   constructor(private readonly config: WebConfig, readonly queue: QueueInfo, public state: ChatState) {
     this.cc = config.componentDomain;
-    addEventListener("pagehide", () => { this.unloading = true; });
+    addEventListener("pagehide", () => {
+      this.unloading = true;
+      if (this.call && this.call.stage !== "ended") this.call.hangUp(); // best effort: the BYE or CANCEL may still leave
+    });
   }
 
   // ---------------------------------------------------------------- actions
@@ -51,7 +58,8 @@ export class CustomerSession {
   /** At page load: pick up where a previous page of this tab left off. */
   async restore(): Promise<void> {
     const { phase } = this.state;
-    if (phase === "waiting" || phase === "chatting") await this.recover("Reconnecting to your chat…");
+    if (phase === "call") await this.reset({ kind: "info", text: "Your call ended when the page was closed or reloaded." });
+    else if (phase === "waiting" || phase === "chatting") await this.recover("Reconnecting to your chat…");
     else if (phase === "ended" && !this.state.rated) this.canRate = false;
   }
 
@@ -76,6 +84,85 @@ export class CustomerSession {
       this.busy = false;
       this.changed();
     }
+  }
+
+  /**
+   * "Call us": the microphone first (a refusal costs nothing else), then the
+   * same login as a chat, a call token from the queue with the pre-chat form,
+   * and the call with sip.js. `audio` plays the agent's voice.
+   */
+  async startCall(fields: Record<string, string>, account: Account | undefined, audio: HTMLAudioElement): Promise<void> {
+    const sip = this.config.sip;
+    if (this.busy || !sip) return;
+    this.busy = true;
+    this.notice = null;
+    this.lastRefusal = undefined;
+    this.changed();
+    let call: PageCall | undefined;
+    try {
+      let mic: MediaStream;
+      try {
+        mic = await openMicrophone();
+      } catch (err) {
+        this.notice = { kind: "error", text: (err as Error).message };
+        return;
+      }
+      await this.stopConnection();
+      try {
+        await this.open(account);
+      } catch (err) {
+        for (const t of mic.getTracks()) t.stop();
+        this.notice = { kind: "error", text: account && errorCondition(err) === "not-authorized" ? "Sign-in failed: the address or password is wrong." : `Could not connect: ${errorText(err)}` };
+        return;
+      }
+      this.state = { ...freshState(this.queue.name), form: fields, phase: "call" };
+      call = new PageCall(sip, mic, audio);
+      const placed = call;
+      this.call = placed;
+      placed.onChange = () => {
+        if (placed.stage === "ended" && this.call === placed) void this.stopConnection(); // nothing more to hear over XMPP
+        this.changed();
+      };
+      this.changed();
+      let target;
+      try {
+        const result = await this.iq(this.queue.jid, xml(SB.call, { xmlns: NS.SB }, submitForm(fields)));
+        const c = result.getChild(SB.call, NS.SB);
+        if (!c?.attrs.uri || !c.attrs.token) throw new Error("The contact center gave no call token.");
+        target = { uri: c.attrs.uri, token: c.attrs.token, name: fields.name ?? "", subject: fields.subject ?? "" };
+      } catch (err) {
+        placed.onChange = () => {};
+        placed.finish({ kind: "error", text: errorText(err) });
+        this.call = undefined;
+        const condition = errorCondition(err);
+        this.lastRefusal = condition;
+        if (condition === "service-unavailable") {
+          this.state.phase = "unavailable";
+          this.state.unavailableFor = "call";
+          this.state.unavailableText = errorText(err);
+          this.state.messageSent = false;
+        } else {
+          this.state.phase = "form";
+          this.notice = { kind: "error", text: errorText(err) };
+          await this.stopConnection();
+        }
+        return;
+      }
+      this.busy = false;
+      this.changed();
+      await placed.place(target);
+    } finally {
+      this.busy = false;
+      this.changed();
+    }
+  }
+
+  hangUp(): void {
+    this.call?.hangUp();
+  }
+
+  toggleMute(): void {
+    this.call?.toggleMute();
   }
 
   /** "Leave queue": depart-queue, back to the form. */
@@ -184,6 +271,8 @@ export class CustomerSession {
   /** "Start a new chat" / "Try chatting again": back to the form, keeping the pre-chat answers. */
   async reset(notice: Notice | null = null): Promise<void> {
     this.typingOut.stop();
+    if (this.call && this.call.stage !== "ended") this.call.hangUp();
+    this.call = undefined;
     const form = this.state.form;
     this.state = { ...freshState(this.queue.name), form };
     this.agentTyping = false;
@@ -211,6 +300,11 @@ export class CustomerSession {
       if (this.xmpp !== xmpp || this.unloading) return;
       this.xmpp = undefined;
       if (this.state.phase === "waiting" || this.state.phase === "chatting") void this.recover("Connection lost. Reconnecting…");
+      else if (this.state.phase === "call" && this.call && this.call.stage !== "ended") {
+        // A call is not resumed from another login: the contact center ends it after the grace time.
+        this.notice = { kind: "error", text: "The connection to the contact center was lost: your call may end shortly." };
+        this.changed();
+      }
     });
   }
 
@@ -324,6 +418,12 @@ export class CustomerSession {
         return;
       }
       const status = s.getChild(WG.queueStatus, NS.WG);
+      if (status && this.state.phase === "call") {
+        const position = Number(status.getChildText("position"));
+        const time = Number(status.getChildText("time"));
+        this.call?.queueStatus(Number.isFinite(position) ? position : undefined, Number.isFinite(time) ? time : undefined);
+        return;
+      }
       if (status && this.state.phase === "waiting") {
         const position = Number(status.getChildText("position"));
         const time = Number(status.getChildText("time"));

@@ -13,7 +13,8 @@ export type Phase =
   | "waiting" // in the queue
   | "chatting" // assigned to a seat
   | "ended" // the session ended: rating, transcript
-  | "unavailable"; // nobody can serve the queue: leave a message
+  | "unavailable" // nobody can serve the queue: leave a message
+  | "call"; // a call from the page (not resumable: a reload ends it)
 
 export interface Line {
   id: string;
@@ -46,6 +47,8 @@ export interface ChatState {
   endedText?: string;
   rated?: boolean;
   unavailableText?: string;
+  /** What was refused when nobody could serve: a chat (default) or a call. */
+  unavailableFor?: "chat" | "call";
   messageSent?: boolean;
 }
 

@@ -4,8 +4,10 @@
  * nodes, never HTML), the typing line, the end and rating panel. Focus moves
  * only on phase changes, to where the user's next step is.
  */
+import { LevelMeter } from "../lib/audio.js";
 import type { QueueInfo } from "../lib/config.js";
 import { appendText, el } from "../lib/text.js";
+import type { PageCall } from "./call.js";
 import type { CustomerSession } from "./session.js";
 import { transcriptText, type Line, type Phase } from "./state.js";
 
@@ -15,7 +17,23 @@ export const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   return node as T;
 };
 
-const SECTIONS = ["loading", "prechat", "waiting", "chat", "unavailable"] as const;
+const SECTIONS = ["loading", "prechat", "waiting", "chat", "unavailable", "call-panel"] as const;
+
+/** 75 -> "1:15", 3725 -> "1:02:05". */
+export function clockDuration(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, "0");
+  return h ? `${h}:${String(m).padStart(2, "0")}:${ss}` : `${m}:${ss}`;
+}
+
+/** "Waiting: position 2, about 3 min" (position 0 is the head of the line). */
+export function callWaitText(position: number | undefined, waitSeconds: number | undefined): string {
+  if (position === undefined) return "Calling…";
+  const minutes = Math.max(1, Math.round((waitSeconds ?? 0) / 60));
+  return `Waiting: position ${position + 1}, about ${minutes} min`;
+}
 
 export function duration(seconds: number): string {
   if (seconds < 60) return "less than a minute";
@@ -29,8 +47,18 @@ export class View {
   private rendered = new Map<string, { li: HTMLLIElement; meta?: HTMLElement; key: string }>();
   private phase: Phase | "loading" = "loading";
   private downloadUrl: string | undefined;
+  /** The call's stage last rendered (focus moves when it changes), and what the meters follow. */
+  private callStage: string | undefined;
+  private callTimer: ReturnType<typeof setInterval> | undefined;
+  private readonly micMeter: LevelMeter;
+  private readonly agentMeter: LevelMeter;
+  private metered: PageCall | undefined;
 
-  constructor(private readonly queue: QueueInfo) {}
+  /** `callable`: the queue takes calls here ("Call us"); `chattable`: it takes chats ("Start chat"). */
+  constructor(private readonly queue: QueueInfo, private readonly callable = false, private readonly chattable = true) {
+    this.micMeter = new LevelMeter(document.getElementById("meter-mic") as HTMLMeterElement);
+    this.agentMeter = new LevelMeter(document.getElementById("meter-agent") as HTMLMeterElement);
+  }
 
   /** Before the configuration is loaded, or when it failed. */
   showLoading(error?: string): void {
@@ -51,7 +79,7 @@ export class View {
     this.phase = phase;
 
     // header
-    $("title").textContent = "Chat with us";
+    $("title").textContent = phase === "call" || !this.chattable ? "Call us" : "Chat with us";
     $("subtitle").textContent = this.queue.title;
     const withAgent = (phase === "chatting" || phase === "ended") && !!state.agentName;
     $("agent-bar").hidden = !withAgent;
@@ -79,12 +107,18 @@ export class View {
     }
 
     // sections
-    this.only(phase === "form" ? "prechat" : phase === "waiting" ? "waiting" : phase === "unavailable" ? "unavailable" : "chat");
+    this.only(phase === "form" ? "prechat" : phase === "waiting" ? "waiting" : phase === "unavailable" ? "unavailable" : phase === "call" ? "call-panel" : "chat");
 
     if (phase === "form") {
       const start = $<HTMLButtonElement>("start");
+      start.hidden = !this.chattable;
       start.disabled = s.busy;
       start.setAttribute("aria-busy", String(s.busy));
+      const call = $<HTMLButtonElement>("call");
+      call.hidden = !this.callable;
+      call.disabled = s.busy;
+      call.setAttribute("aria-busy", String(s.busy));
+      $("call-hint").hidden = !this.callable;
       if (s.lastRefusal === "forbidden") ($("signin") as HTMLDetailsElement).open = true;
     }
 
@@ -113,7 +147,12 @@ export class View {
       }
     }
 
+    this.renderCall(phase === "call" ? s.call : undefined);
+
     if (phase === "unavailable") {
+      const forCall = state.unavailableFor === "call";
+      $("unavailable-heading").textContent = forCall ? "We can’t take your call right now" : "We can’t chat right now";
+      $("try-again").textContent = forCall ? "Try again" : "Try chatting again";
       $("unavailable-text").textContent = state.unavailableText ?? "No agent is available right now.";
       const name = $<HTMLInputElement>("m-name");
       if (changed && !name.value) name.value = state.form?.name ?? "";
@@ -127,6 +166,79 @@ export class View {
     if (changed && !first) this.focusFor(phase);
   }
 
+  /** The call panel: place in line, then timer, meters, Mute and Hang up, then how it ended. */
+  private renderCall(call: PageCall | undefined): void {
+    const stage = call?.stage;
+    const stageChanged = stage !== this.callStage;
+    this.callStage = stage;
+    if (!call) {
+      this.stopCallViews();
+      return;
+    }
+    const talking = stage === "talking";
+    const ended = stage === "ended";
+    $("call-status").hidden = ended;
+    $("call-art").hidden = ended;
+    $("call-art").classList.toggle("talking", talking);
+    $("call-state").textContent = stage === "connecting" ? "Connecting…"
+      : stage === "waiting" ? callWaitText(call.position, call.waitSeconds)
+      : talking ? (call.muted ? "On the call (muted)" : "On the call")
+      : "";
+    $("call-detail").textContent = stage === "connecting" ? "Getting your place in line."
+      : stage === "waiting" ? "You hear ringing until an agent answers. Keep this page open."
+      : talking ? "You are connected with customer service."
+      : "";
+    $("call-timer").hidden = !talking;
+    $("call-meters").hidden = !talking;
+    const mute = $<HTMLButtonElement>("mute");
+    mute.hidden = !talking;
+    mute.setAttribute("aria-pressed", String(call.muted));
+    $("call-actions").hidden = ended;
+    $("call-ended").hidden = !ended;
+    if (ended) {
+      const text = $("call-ended-text");
+      text.textContent = call.end?.text ?? "The call ended.";
+      if (call.end?.kind === "error") text.setAttribute("role", "alert");
+      else text.removeAttribute("role");
+      text.classList.toggle("error", call.end?.kind === "error");
+      $("call-summary").textContent = call.answeredAt !== undefined && call.endedAt !== undefined
+        ? `Call duration ${clockDuration((call.endedAt - call.answeredAt) / 1000)}.` : "";
+    }
+    if (talking) {
+      this.tickCall(call);
+      this.callTimer ??= setInterval(() => this.tickCall(call), 1000);
+      if (this.metered !== call) {
+        this.metered = call;
+        this.micMeter.follow(call.mic);
+        const remote = call.remoteStream;
+        if (remote?.getAudioTracks().length) this.agentMeter.follow(remote);
+        else remote?.addEventListener("addtrack", () => this.agentMeter.follow(remote), { once: true });
+      }
+    } else {
+      this.stopCallViews();
+    }
+    if (stageChanged && stage !== "connecting") {
+      const target = ended ? $("call-ended-text") : $("hang-up");
+      if (ended) target.setAttribute("tabindex", "-1");
+      // Only when the focus is not already in the panel's controls (Mute stays focused across renders).
+      if (!$("call-panel").contains(document.activeElement) || ended || document.activeElement === document.body) target.focus();
+    }
+  }
+
+  private tickCall(call: PageCall): void {
+    if (call.answeredAt !== undefined) $("call-timer").textContent = clockDuration((Date.now() - call.answeredAt) / 1000);
+  }
+
+  private stopCallViews(): void {
+    clearInterval(this.callTimer);
+    this.callTimer = undefined;
+    if (this.metered) {
+      this.metered = undefined;
+      this.micMeter.stop();
+      this.agentMeter.stop();
+    }
+  }
+
   private only(id: (typeof SECTIONS)[number]): void {
     for (const sec of SECTIONS) $(sec).hidden = sec !== id;
   }
@@ -137,10 +249,12 @@ export class View {
   }
 
   private focusFor(phase: Phase): void {
+    if (phase === "call" && this.callStage === "ended") return void $("call-ended-text").focus();
     const target = phase === "form" ? $("f-name")
       : phase === "waiting" ? $("leave-queue")
       : phase === "chatting" ? $("message")
       : phase === "ended" ? $("ended-text")
+      : phase === "call" ? $("hang-up")
       : $("unavailable-heading");
     if (!target.hasAttribute("tabindex") && !(target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement || target instanceof HTMLButtonElement)) {
       target.setAttribute("tabindex", "-1");

@@ -97,7 +97,8 @@
       frame = document.createElement("iframe");
       frame.src = chatUrl.href;
       frame.title = label;
-      frame.setAttribute("allow", "clipboard-write");
+      // microphone and autoplay: "Call us" in the chat page (a cross-origin frame gets neither unless allowed).
+      frame.setAttribute("allow", "clipboard-write; microphone; autoplay");
       panel.append(frame);
     }
     panel.hidden = !open;
