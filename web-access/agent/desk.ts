@@ -13,12 +13,15 @@ import type { QueueInfo, WebConfig } from "../lib/config.js";
 import { errorText } from "../lib/connect.js";
 import { chatStateOf, receiptFor, receivedId, stanzaErrorText } from "../lib/xep.js";
 import { NS, WG } from "../../protocol/names.js";
+import type { Invitation } from "sip.js";
+import { Call, type CallInfo } from "./call.js";
 import { Chat } from "./chat.js";
 import { fill, h, nextUid } from "./dom.js";
 import { Offers, type OfferCard } from "./offers.js";
+import { DeskPhone } from "./phone.js";
 import {
-  agentStatus, bareOf, endIq, iqError, offerAnswer, parseBegin, parseEnded, parseOffer, parseRevoke, parseStats, presence, statsIq, unavailable,
-  type Begin, type Ended, type Stats,
+  agentStatus, bareOf, endIq, iqError, offerAnswer, parseBegin, parseCallNotice, parseEnded, parseOffer, parseRevoke, parseStats, presence, sessionMentioned, statsIq, unavailable,
+  type Begin, type CallNotice, type Ended, type Stats,
 } from "./stanzas.js";
 import { duration } from "./text.js";
 
@@ -34,13 +37,23 @@ const OTHER = "__other";
 
 interface State { ready: boolean; reason: string }
 
+/** A conversation in the list: a chat (customer or staff) or a call. */
+type Item = Chat | Call;
+
+/** A call notice waits this long for its call to ring (the notice and the INVITE race). */
+const NOTICE_WAIT_MS = 30000;
+
 export class Desk {
   readonly root: HTMLElement;
   private readonly cc: string;
   private readonly me: string;
   private state: State = { ready: false, reason: "" };
   private online = true;
-  private chats: Chat[] = [];
+  private items: Item[] = [];
+  /** The softphone (when the contact center takes calls). */
+  private phone: DeskPhone | undefined;
+  /** Call notices from the component whose call has not rung yet. */
+  private callNotices: Array<{ at: number; notice: CallNotice; body: string }> = [];
   private readonly bySession = new Map<string, Chat>();
   private readonly ticker: ReturnType<typeof setInterval>;
   private readonly queueTitles: Map<string, string>;
@@ -51,6 +64,7 @@ export class Desk {
   private capacity: Stats["capacity"];
 
   private readonly pill: HTMLElement;
+  private readonly phonePill: HTMLElement;
   private readonly readyBtn: HTMLButtonElement;
   private readonly notReadyBtn: HTMLButtonElement;
   private readonly reasonSelect: HTMLSelectElement;
@@ -68,7 +82,8 @@ export class Desk {
   private readonly connBanner: HTMLElement;
   private readonly announcer: HTMLElement;
 
-  constructor(private readonly xmpp: Client, private readonly config: WebConfig, private readonly onSignedOut: () => void) {
+  /** `password`: the one the agent signed in with, for the softphone's SIP account (kept in memory only). */
+  constructor(private readonly xmpp: Client, private readonly config: WebConfig, private readonly onSignedOut: () => void, private readonly password = "") {
     this.cc = config.componentDomain;
     this.me = xmpp.jid ? xmpp.jid.bare().toString() : "";
     this.queueTitles = new Map(config.queues.map((q) => [q.name, q.title]));
@@ -77,6 +92,7 @@ export class Desk {
 
     // --- header: state, figures, account
     this.pill = h("span", { class: "pill", attrs: { role: "status", "aria-live": "polite" } });
+    this.phonePill = h("span", { class: "pill phone offline", hidden: !config.sip, attrs: { role: "status", "aria-live": "polite" } });
     this.readyBtn = h("button", { class: "btn btn-ready", text: "Ready", attrs: { type: "button", "aria-pressed": "false" }, on: { click: () => this.setState({ ready: true, reason: "" }) } });
     const reasonId = nextUid("reason");
     this.reasonSelect = h("select", { id: reasonId },
@@ -119,7 +135,7 @@ export class Desk {
           h("div", { class: "state", attrs: { role: "group", "aria-label": "Your state" } },
             this.pill, this.readyBtn,
             h("span", { class: "field-inline" }, h("label", { text: "Reason", attrs: { for: reasonId } }), this.reasonSelect),
-            this.otherWrap, this.notReadyBtn)),
+            this.otherWrap, this.notReadyBtn, this.phonePill)),
         h("div", { class: "topbar-group topbar-end" },
           h("div", { class: "stats", attrs: { role: "group", "aria-label": "Your figures today" } },
             h("div", { class: "stat" }, h("span", { class: "stat-label", text: "Handled today" }), this.handled),
@@ -128,7 +144,7 @@ export class Desk {
       this.connBanner, this.notices, this.offers.root, this.announcer,
       h("main", { class: "workspace" },
         h("nav", { class: "sidebar", attrs: { "aria-label": "Conversations" } },
-          h("div", { class: "sidebar-head" }, h("h2", { text: "Chats" }), this.countLabel),
+          h("div", { class: "sidebar-head" }, h("h2", { text: config.sip ? "Chats and calls" : "Chats" }), this.countLabel),
           this.tablist,
           h("p", { class: "hint", text: "↑/↓ in the list or Alt+↑/↓ anywhere switch chats." }),
           h("div", { class: "account" },
@@ -149,9 +165,10 @@ export class Desk {
     xmpp.on("status", (status: string) => this.onStatus(status));
     document.addEventListener("keydown", this.onGlobalKey);
     document.addEventListener("visibilitychange", this.onVisible);
+    addEventListener("pagehide", this.onPageHide);
     this.ticker = setInterval(() => {
       const now = Date.now();
-      for (const c of this.chats) c.tick(now);
+      for (const c of this.items) c.tick(now);
       this.offers.tick(now);
     }, 1000);
     this.renderState();
@@ -161,9 +178,87 @@ export class Desk {
   /** After sign-in: not ready until the agent says otherwise, taking offers, then today's figures. */
   async start(): Promise<void> {
     (this.xmpp.reconnect as unknown as { start(): void }).start();
+    this.startPhone();
     await this.sendPresence();
     await this.announce();
     await this.refreshStats();
+  }
+
+  // --- the softphone
+
+  private startPhone(): void {
+    const sip = this.config.sip;
+    const user = this.me.split("@")[0];
+    if (!sip || !user || !this.password) return;
+    const phone = new DeskPhone(sip, user, this.password);
+    this.phone = phone;
+    phone.onState = () => this.renderPhone();
+    phone.onInvite = (invitation) => this.onInvite(invitation);
+    this.renderPhone();
+    void phone.start();
+  }
+
+  private renderPhone(): void {
+    const phone = this.phone;
+    if (!phone) return;
+    const text = { connecting: "Phone: connecting…", ready: "Phone ready", offline: "Phone offline", failed: "Phone unavailable" }[phone.state];
+    fill(this.phonePill, h("span", { class: "dot", attrs: { "aria-hidden": "true" } }), text);
+    this.phonePill.className = `pill phone ${phone.state === "ready" ? "ready" : phone.state === "connecting" ? "away" : "offline"}`;
+    this.phonePill.title = phone.detail || `Calls ring here (${phone.aor}).`;
+    if (phone.state === "failed" && phone.detail) this.notice(phone.detail);
+  }
+
+  /** A call rings the softphone: one at a time, through a queue (or from a colleague of this domain). */
+  private onInvite(invitation: Invitation): void {
+    const sip = this.config.sip!;
+    const req = invitation.request;
+    const to = req.to.uri;
+    const from = invitation.remoteIdentity;
+    const address = `${from.uri.user ?? ""}@${from.uri.host}`;
+    const queue = to.host === this.cc ? this.config.queues.find((q) => q.name === to.user) : undefined;
+    if (!queue && from.uri.host !== sip.domain) {
+      // The switch lets only the contact center ring a voice agent; this desk holds to that for anyone.
+      void invitation.reject({ statusCode: 403, reasonPhrase: "Forbidden" }).catch(() => undefined);
+      this.notice(`A call from ${address} was refused: calls reach you through the contact center's queues.`);
+      return;
+    }
+    if (this.items.some((c) => c instanceof Call && !c.ended)) {
+      void invitation.reject({ statusCode: 486, reasonPhrase: "Busy Here" }).catch(() => undefined);
+      this.notice(`A call from ${from.displayName || address} was refused: you are on a call.`);
+      return;
+    }
+    const date = Date.parse(req.getHeader("Date") ?? "");
+    const subject = (req.getHeader("Subject") ?? "").replace(/[\u0000-\u001f\u007f]+/g, " ").trim().slice(0, 200);
+    const info: CallInfo = {
+      name: from.displayName?.trim() || address, address, queueTitle: queue?.title, subject: subject || undefined,
+      waitingSince: queue && Number.isFinite(date) ? Math.min(date, Date.now()) : undefined,
+    };
+    const call = new Call(invitation, info, {
+      prepareMicrophone: () => this.phone!.prepareMicrophone(),
+      onClose: (c) => this.closeItem(c),
+      onChange: () => this.renderList(),
+      announce: (text) => { this.announcer.textContent = text; },
+    });
+    this.addItem(call);
+    call.system(queue ? `Incoming call for ${queue.title}.` : `Incoming call from ${address}.`);
+    // The component's notice may have come first.
+    this.callNotices = this.callNotices.filter((n) => Date.now() - n.at < NOTICE_WAIT_MS);
+    const waiting = this.callNotices.shift();
+    if (waiting) this.applyNotice(call, waiting.notice, waiting.body);
+    call.markUnread();
+    this.announcer.textContent = `Incoming call from ${call.name}${queue ? ` (${queue.title})` : ""}. Answer or Reject.`;
+  }
+
+  /** "Call from ... your phone is ringing. (session S)": names the ringing call's customer and session. */
+  private onCallNotice(notice: CallNotice, body: string): void {
+    const call = [...this.items].reverse().find((c): c is Call => c instanceof Call && !c.session && c.stage !== "ended");
+    if (call) this.applyNotice(call, notice, body);
+    else this.callNotices.push({ at: Date.now(), notice, body });
+  }
+
+  private applyNotice(call: Call, notice: CallNotice, body: string): void {
+    call.learn({ name: notice.name, address: notice.customer.startsWith("sip:") ? notice.customer : `${notice.customer} (chat address)`, session: notice.session });
+    call.system(body);
   }
 
   /** XEP-0142: this client takes offers, on every queue (again after each reconnection). */
@@ -266,7 +361,7 @@ export class Desk {
 
   /** The card is gone already; on accept the customer's chat begins as usual (or a revoke says why not). */
   private async answerOffer(offer: OfferCard, accept: boolean): Promise<void> {
-    if (document.activeElement === document.body) this.chats.find((c) => c.active)?.focusComposer();
+    if (document.activeElement === document.body) this.items.find((c) => c.active)?.focusComposer();
     try {
       await this.xmpp.iqCaller.set(offerAnswer(accept, offer.customer), offer.queue, 10000);
     } catch (err) {
@@ -290,14 +385,21 @@ export class Desk {
       if (ended) return this.onEnded(ended);
       const body = s.getChildText("body");
       if (type === "error") return this.notice(`The contact center refused a message: ${stanzaErrorText(s)}`);
-      if (body) this.notice(body);
+      if (!body) return;
+      const callNotice = parseCallNotice(body, this.config.queues.map((q) => q.title));
+      if (callNotice) return this.onCallNotice(callNotice, body);
+      // Other news of a call (missed, ended by a supervisor) goes to that call.
+      const about = sessionMentioned(body);
+      const call = about ? this.items.find((c): c is Call => c instanceof Call && c.session === about) : undefined;
+      if (call) call.system(body);
+      else this.notice(body);
       return;
     }
 
     const body = s.getChildText("body");
     if (type === "error") {
       const id = s.attrs.id ?? "";
-      const owner = this.chats.find((c) => c.owns(id));
+      const owner = this.chatList().find((c) => c.owns(id));
       if (owner) owner.failed(id, stanzaErrorText(s));
       else if (body !== null) this.notice(`A message to ${from} was not delivered: ${stanzaErrorText(s)}`);
       // Bounced chat states and receipts (the customer left) are not worth a notice.
@@ -305,7 +407,7 @@ export class Desk {
     }
 
     const rid = receivedId(s);
-    if (rid) this.chats.find((c) => c.owns(rid))?.delivered(rid);
+    if (rid) this.chatList().find((c) => c.owns(rid))?.delivered(rid);
     const ack = body !== null ? receiptFor(s) : null;
     if (ack) void this.xmpp.send(ack).catch(() => undefined);
 
@@ -313,9 +415,9 @@ export class Desk {
     if (!chat) {
       if (body === null || body.trim() === "") return; // chat states / receipts of a conversation we don't show
       if (bare === this.config.domain || !bare.includes("@")) return this.notice(`${from}: ${body}`);
-      chat = this.addChat(new Chat({
+      chat = this.addItem(new Chat({
         id: `staff:${bare}`, kind: "staff", jid: from, name: bare, fields: [], canned: this.config.cannedResponses,
-        send: (el) => this.xmpp.send(el), onEnd: () => undefined, onClose: (c) => this.closeChat(c), onChange: () => this.renderList(),
+        send: (el) => this.xmpp.send(el), onEnd: () => undefined, onClose: (c) => this.closeItem(c), onChange: () => this.renderList(),
       }));
       chat.system(`A message from ${bare}, who is not a customer of yours (staff).`);
     }
@@ -331,10 +433,11 @@ export class Desk {
   /** The live conversation with this JID: a customer (by bare JID, the seat module's rule), else a staff tab. */
   private chatFor(from: string): Chat | undefined {
     const bare = bareOf(from);
-    const customers = this.chats.filter((c) => c.kind === "customer" && bareOf(c.jid) === bare);
+    const chats = this.chatList();
+    const customers = chats.filter((c) => c.kind === "customer" && bareOf(c.jid) === bare);
     return customers.find((c) => c.jid === from && !c.ended)
       ?? customers.find((c) => !c.ended)
-      ?? this.chats.find((c) => c.kind === "staff" && c.id === `staff:${bare}`)
+      ?? chats.find((c) => c.kind === "staff" && c.id === `staff:${bare}`)
       ?? customers.at(-1);
   }
 
@@ -349,10 +452,10 @@ export class Desk {
       id: b.session, kind: "customer", jid: b.customer, name, queueTitle: this.queueTitles.get(b.queue) ?? b.queue,
       session: b.session, queuedAt: b.queuedAt, canned: this.config.cannedResponses,
       fields: b.fields.filter((f) => f.var !== "name").map((f) => ({ label: f.label ?? this.fieldLabel(b.queue, f.var), value: f.value })),
-      send: (el) => this.xmpp.send(el), onEnd: (c) => void this.endChat(c), onClose: (c) => this.closeChat(c), onChange: () => this.renderList(),
+      send: (el) => this.xmpp.send(el), onEnd: (c) => void this.endChat(c), onClose: (c) => this.closeItem(c), onChange: () => this.renderList(),
     });
     this.bySession.set(b.session, chat);
-    this.addChat(chat);
+    this.addItem(chat);
     chat.system(b.body || `New customer ${b.customer} (${b.queue}).`);
     chat.markUnread();
     this.announcer.textContent = `New customer: ${name} (${this.queueTitles.get(b.queue) ?? b.queue}).`;
@@ -392,46 +495,51 @@ export class Desk {
 
   // --- the chat list
 
-  private addChat(chat: Chat): Chat {
-    this.chats.push(chat);
-    this.tablist.append(chat.tab);
-    this.panels.append(chat.panel);
-    chat.tab.addEventListener("click", () => this.select(chat));
-    const current = this.chats.find((c) => c.active);
-    if (!current || current.ended) this.select(chat, current !== undefined && document.activeElement === current.tab);
-    this.renderList();
-    return chat;
+  /** The chats of the list (customers and staff), without the calls. */
+  private chatList(): Chat[] {
+    return this.items.filter((c): c is Chat => c instanceof Chat);
   }
 
-  private closeChat(chat: Chat): void {
-    const i = this.chats.indexOf(chat);
+  private addItem<T extends Item>(item: T): T {
+    this.items.push(item);
+    this.tablist.append(item.tab);
+    this.panels.append(item.panel);
+    item.tab.addEventListener("click", () => this.select(item));
+    const current = this.items.find((c) => c.active);
+    if (!current || current.ended) this.select(item, current !== undefined && document.activeElement === current.tab);
+    this.renderList();
+    return item;
+  }
+
+  private closeItem(item: Item): void {
+    const i = this.items.indexOf(item);
     if (i < 0) return;
-    const wasActive = chat.active;
-    const hadFocus = chat.panel.contains(document.activeElement) || document.activeElement === chat.tab;
-    this.chats.splice(i, 1);
-    if (this.bySession.get(chat.id) === chat) this.bySession.delete(chat.id);
-    chat.dispose();
+    const wasActive = item.active;
+    const hadFocus = item.panel.contains(document.activeElement) || document.activeElement === item.tab;
+    this.items.splice(i, 1);
+    if (item instanceof Chat && this.bySession.get(item.id) === item) this.bySession.delete(item.id);
+    item.dispose();
     if (wasActive) {
-      const next = this.chats[Math.min(i, this.chats.length - 1)];
+      const next = this.items[Math.min(i, this.items.length - 1)];
       if (next) this.select(next, hadFocus);
       else if (hadFocus) this.readyBtn.focus();
     }
     this.renderList();
   }
 
-  select(chat: Chat, focusTab = false): void {
-    for (const c of this.chats) if (c !== chat) c.setActive(false);
-    chat.setActive(true);
-    if (focusTab) chat.tab.focus();
+  select(item: Item, focusTab = false): void {
+    for (const c of this.items) if (c !== item) c.setActive(false);
+    item.setActive(true);
+    if (focusTab) item.tab.focus();
     this.renderList();
   }
 
-  private move(delta: number | "first" | "last"): Chat | undefined {
-    if (!this.chats.length) return undefined;
-    const i = this.chats.findIndex((c) => c.active);
-    const n = this.chats.length;
+  private move(delta: number | "first" | "last"): Item | undefined {
+    if (!this.items.length) return undefined;
+    const i = this.items.findIndex((c) => c.active);
+    const n = this.items.length;
     const j = delta === "first" ? 0 : delta === "last" ? n - 1 : ((i < 0 ? 0 : i) + delta + n) % n;
-    const target = this.chats[j]!;
+    const target = this.items[j]!;
     this.select(target);
     return target;
   }
@@ -450,18 +558,24 @@ export class Desk {
     this.move(e.key === "ArrowDown" ? 1 : -1)?.focusComposer();
   };
 
+  /** Closing or reloading the desk: hang up, and unregister the phone so calls stop ringing here (best effort). */
+  private readonly onPageHide = (): void => {
+    for (const c of this.items) if (c instanceof Call && !c.ended) c.hangUp();
+    void this.phone?.stop();
+  };
+
   private readonly onVisible = (): void => {
-    if (!document.hidden) this.chats.find((c) => c.active)?.setActive(true);
+    if (!document.hidden) this.items.find((c) => c.active)?.setActive(true);
   };
 
   private renderList(): void {
-    const live = this.chats.filter((c) => c.kind === "customer" && !c.ended).length;
+    const live = this.items.filter((c) => (c.kind === "customer" || c.kind === "call") && !c.ended).length;
     const cap = this.capacity;
     this.countLabel.textContent = cap ? `${cap.active} of ${cap.maxChats}` : `${live} live`;
     this.countLabel.title = cap ? `${cap.active} live chat${cap.active === 1 ? "" : "s"}; you take up to ${cap.maxChats} at once` : "";
     this.countLabel.classList.toggle("full", !!cap && cap.active >= cap.maxChats);
-    this.empty.hidden = this.chats.length > 0;
-    const unread = this.chats.reduce((n, c) => n + c.unread, 0);
+    this.empty.hidden = this.items.length > 0;
+    const unread = this.items.reduce((n, c) => n + c.unread, 0);
     document.title = `${unread ? `(${unread}) ` : ""}Agent desk · Switchboard`;
   }
 
@@ -480,7 +594,7 @@ export class Desk {
       this.renderState();
       void this.sendPresence().then(() => this.announce());
       void this.refreshStats();
-      for (const c of this.chats) {
+      for (const c of this.items) {
         if (c.kind === "customer" && !c.ended) c.system("The connection was lost for a while. If no other device of yours stayed online, the contact center has ended this chat: end it here too.");
       }
     }
@@ -495,9 +609,12 @@ export class Desk {
   }
 
   async signOut(): Promise<void> {
-    const live = this.chats.filter((c) => c.kind === "customer" && !c.ended).length;
-    if (live && !window.confirm(`You have ${live} live chat${live > 1 ? "s" : ""}. Signing out ends ${live > 1 ? "them" : "it"}. Sign out?`)) return;
+    const live = this.items.filter((c) => c.kind === "customer" && !c.ended).length;
+    const calls = this.items.filter((c) => c.kind === "call" && !c.ended).length;
+    const what = [live ? `${live} live chat${live > 1 ? "s" : ""}` : "", calls ? "a call" : ""].filter(Boolean).join(" and ");
+    if (what && !window.confirm(`You have ${what}. Signing out ends ${live + calls > 1 ? "them" : "it"}. Sign out?`)) return;
     this.dispose();
+    await this.phone?.stop();
     this.xmpp.reconnect.stop();
     try {
       await this.xmpp.send(unavailable());
@@ -511,7 +628,8 @@ export class Desk {
     this.offers.clear();
     document.removeEventListener("keydown", this.onGlobalKey);
     document.removeEventListener("visibilitychange", this.onVisible);
-    for (const c of this.chats) c.dispose();
-    this.chats = [];
+    removeEventListener("pagehide", this.onPageHide);
+    for (const c of this.items) c.dispose();
+    this.items = [];
   }
 }

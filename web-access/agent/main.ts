@@ -19,7 +19,7 @@ function signInScreen(config: WebConfig, lastAddress = ""): void {
   const form = h("form", { class: "signin-card", attrs: { "aria-labelledby": "signin-title", novalidate: true } },
     h("div", { class: "brand brand-large" }, h("span", { class: "logo", attrs: { "aria-hidden": "true" } }, "SB"), h("span", {}, h("strong", { text: "Switchboard" }), h("span", { class: "brand-sub", text: "Agent desk" }))),
     h("h1", { id: "signin-title", text: "Sign in" }),
-    h("p", { class: "lead", text: "Use your agent account to take customer chats." }),
+    h("p", { class: "lead", text: config.sip ? "Use your agent account to take customer chats and calls." : "Use your agent account to take customer chats." }),
     h("div", { class: "field" },
       h("label", { text: "JID", attrs: { for: "signin-jid" } }), address,
       h("p", { class: "field-hint", id: "signin-jid-hint", text: `Your agent address, such as alice@${config.domain}` })),
@@ -33,7 +33,8 @@ function signInScreen(config: WebConfig, lastAddress = ""): void {
     form.setAttribute("aria-busy", "true");
     try {
       const xmpp = await signIn(config, address.value, password.value);
-      const desk = new Desk(xmpp, config, () => signInScreen(config, address.value));
+      // The password also signs the desk's softphone in (sip:<user>@<domain>, same account), when calls are on.
+      const desk = new Desk(xmpp, config, () => signInScreen(config, address.value), password.value);
       fill(app, desk.root);
       await desk.start();
     } catch (err) {

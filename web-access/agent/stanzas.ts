@@ -144,3 +144,36 @@ export function parseRevoke(el: Element): { customer: string; session: string; r
   if (!el.is(WG.offerRevoke, NS.WG)) return null;
   return { customer: el.attrs.jid ?? "", session: el.attrs.id ?? "", reason: el.getChildText("reason") ?? "" };
 }
+
+// --- calls (docs/voice.md): the component tells the seat's XMPP client about its calls in plain text
+
+export interface CallNotice {
+  /** The name the customer gave, if any. */
+  name?: string;
+  /** The customer: a JID (a page's call) or a SIP URI (a phone's). */
+  customer: string;
+  queueTitle: string;
+  session: string;
+}
+
+/**
+ * "Call from Ann <ann@guest/web> for Billing: your phone is ringing. (session S1)"
+ * (component/sip/calls.ts). `titles`: the configured queue titles, to split
+ * "caller for title" where either holds " for ".
+ */
+export function parseCallNotice(body: string, titles: string[]): CallNotice | null {
+  const m = /^Call from (.+): your phone is ringing\. \(session ([^\s()]+)\)$/.exec(body.trim());
+  if (!m) return null;
+  const middle = m[1]!;
+  const title = titles.filter((t) => middle.endsWith(` for ${t}`)).sort((a, b) => b.length - a.length)[0];
+  const cut = title !== undefined ? middle.length - title.length - 5 : middle.lastIndexOf(" for ");
+  if (cut <= 0) return null;
+  const caller = middle.slice(0, cut);
+  const named = /^(.+) <([^<>]+)>$/.exec(caller);
+  return { name: named?.[1], customer: named?.[2] ?? caller, queueTitle: title ?? middle.slice(cut + 5), session: m[2]! };
+}
+
+/** The session a component text is about ("... (session S1)" at its end), if any. */
+export function sessionMentioned(body: string): string | undefined {
+  return /\(session ([^\s()]+)\)\s*$/.exec(body)?.[1];
+}
