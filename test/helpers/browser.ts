@@ -19,13 +19,18 @@ export function screenshotPath(name: string): string {
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
-export function launchBrowser(): Promise<Browser> {
+/**
+ * `media`: for calls (WebRTC): a fake microphone (a beep) granted without asking, audio that plays without a
+ * gesture, and ICE candidates on loopback.
+ */
+export function launchBrowser({ media = false } = {}): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
     args: [
       "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
       "--disable-component-update", "--disable-sync",
+      ...(media ? ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", "--autoplay-policy=no-user-gesture-required", "--allow-loopback-in-peer-connection"] : []),
     ],
   });
 }
