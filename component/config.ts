@@ -131,6 +131,17 @@ export const configSchema = z.looseObject({
     /** A seat on a call may still be given chats (by default a call takes the whole seat). */
     chatsDuringCalls: z.boolean().default(false),
   }).default({ host: "127.0.0.1", ringSeconds: 20, retrySeconds: 5, chatsDuringCalls: false }),
+  /**
+   * The media relay (rtpengine) every call's audio goes through when voice is on: the address it relays on
+   * (and writes into SDP), the UDP ports it takes RTP and RTCP from, and its ng control port (loopback,
+   * for the soft switch; a free one is picked at start when unset).
+   */
+  media: z.looseObject({
+    host: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}$/, "must be an IPv4 address such as 127.0.0.1").default("127.0.0.1"),
+    rtpMin: port.default(30000),
+    rtpMax: port.default(39999),
+    ngPort: port.optional(),
+  }).default({ host: "127.0.0.1", rtpMin: 30000, rtpMax: 39999 }),
   admin: z.looseObject({ token: z.string().min(8, "must be at least 8 characters") }),
   redis: z.looseObject({ url: z.string().url().optional(), prefix: z.string().default("sb:") }).default({ prefix: "sb:" }),
   /** Where the launcher writes Prosody's config, data and pid files. */
@@ -212,6 +223,8 @@ export function validateConfig(doc: unknown, source = "config"): Config {
   }
   const sipPorts = [config.ports.sip, config.ports.sipWs, config.ports.sipEvents].filter((p) => p !== undefined).length;
   if (sipPorts !== 0 && sipPorts !== 3) throw new ConfigError(`${source} is invalid:\n  ports: sip, sipWs and sipEvents go together (voice)`);
+  // rtpengine takes two ports per stream (RTP and RTCP): a range of fewer than 2 cannot carry one call leg.
+  if (config.media.rtpMax - config.media.rtpMin < 3) throw new ConfigError(`${source} is invalid:\n  media: rtpMax must be at least rtpMin + 3 (two ports per stream, two streams per call)`);
   return config;
 }
 

@@ -1,5 +1,5 @@
 /**
- * `npm start`: Redis, Prosody, Kamailio (with voice) and the component as children of this process,
+ * `npm start`: Redis, Prosody, rtpengine and Kamailio (with voice) and the component as children of this process,
  * in that order, and stopped in the reverse order on Ctrl-C or SIGTERM. If any
  * child dies on its own, the rest are stopped and we exit 1.
  */
@@ -11,6 +11,7 @@ import { describeExit, spawnChild, type ChildExit } from "./child.js";
 import { assertPortsFree, waitForPorts } from "./ports.js";
 import { ensureCertificate, registerAccount, startProsody } from "./prosody.js";
 import { startRedis } from "./redis.js";
+import { startRtpengine } from "./rtpengine.js";
 import { startSoftswitch } from "./softswitch.js";
 
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -46,7 +47,7 @@ function adopt(child: Running): void {
   });
 }
 
-function banner(config: Config, redisUrl: string, webUp: boolean): string {
+function banner(config: Config, redisUrl: string, webUp: boolean, ngPort?: number): string {
   const cc = config.component.domain;
   const [first] = config.agents;
   return [
@@ -62,6 +63,7 @@ function banner(config: Config, redisUrl: string, webUp: boolean): string {
     `  Redis          ${redisUrl}`,
     ...(hasVoice(config) ? [
       `  SIP            ${config.softswitch.host}:${config.ports.sip} (UDP, TCP)  WebSocket ws://${config.softswitch.host}:${config.ports.sipWs}/`,
+      `  Media          rtpengine on ${config.media.host}, RTP ports ${config.media.rtpMin}-${config.media.rtpMax} (UDP), ng control udp:127.0.0.1:${ngPort}`,
       `  Call a queue   ${config.queues.filter((q) => q.media.includes("voice")).map((q) => `sip:${q.name}@${cc}`).join(", ")}`,
     ] : []),
     `  Queues         ${config.queues.map((q) => `${q.name}@${cc}`).join(", ")}`,
@@ -107,10 +109,15 @@ async function main(): Promise<void> {
   adopt({ name: "prosody", ...prosody });
   for (const a of accountsOf(config)) await registerAccount(prosody.configFile, a.jid, a.password);
 
+  let ngPort: number | undefined;
   if (hasVoice(config)) {
+    // The media relay first: the switch anchors every call's media there from its first call on.
+    const rtpengine = await startRtpengine({ media: config.media, onLine: prefixed("rtpengine") });
+    adopt({ name: "rtpengine", ...rtpengine });
+    ngPort = rtpengine.ngPort;
     const redis = new URL(redisUrl);
     const softswitch = await startSoftswitch({
-      config, runDir, redisHost: redis.hostname || "127.0.0.1", redisPort: Number(redis.port || 6379), onLine: prefixed("kamailio"),
+      config, runDir, redisHost: redis.hostname || "127.0.0.1", redisPort: Number(redis.port || 6379), onLine: prefixed("kamailio"), rtpengine,
     });
     adopt({ name: "kamailio", ...softswitch });
   }
@@ -124,7 +131,7 @@ async function main(): Promise<void> {
 
   let webUp = true;
   await waitForPorts([config.ports.web], { timeoutMs: 15_000, abort: () => (component.hasExited() ? "component exited" : undefined) }).catch(() => (webUp = false));
-  if (!stopping && !component.hasExited()) console.log(banner(config, redisUrl, webUp));
+  if (!stopping && !component.hasExited()) console.log(banner(config, redisUrl, webUp, ngPort));
 }
 
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {

@@ -1,4 +1,7 @@
-/** Kamailio (the soft switch) from softswitch/kamailio.cfg, checked, then in the foreground as a child. */
+/**
+ * Kamailio (the soft switch) from softswitch/kamailio.cfg, checked, then in the foreground as a child; its
+ * media relay (rtpengine, launcher/rtpengine.ts) is given, or started here and stopped with it.
+ */
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -9,6 +12,7 @@ import { accountsOf, type VoiceConfig } from "../component/config.js";
 import { keysFor } from "../cti/redis/keys.js";
 import { spawnChild, type ChildExit } from "./child.js";
 import { assertPortsFree, isUdpPortFree, waitForPorts } from "./ports.js";
+import { startRtpengine, type RunningRtpengine } from "./rtpengine.js";
 
 const run = promisify(execFile);
 
@@ -22,6 +26,11 @@ export interface SoftswitchOptions {
   runDir: string;
   redisHost: string;
   redisPort: number;
+  /**
+   * The running rtpengine's ng port (a restart of the switch then leaves the media of calls in service
+   * alone). Without it the switch starts an rtpengine of its own and stops it when it stops.
+   */
+  rtpengine?: { ngPort: number };
   onLine?: (line: string) => void;
   timeoutMs?: number;
 }
@@ -29,6 +38,8 @@ export interface SoftswitchOptions {
 export interface RunningSoftswitch {
   configFile: string;
   pid: number;
+  /** The rtpengine ng port the switch uses. */
+  ngPort: number;
   exited: Promise<ChildExit>;
   output(): string;
   stop(): Promise<void>;
@@ -45,7 +56,7 @@ function substValue(name: string, value: string | number): string {
 const ha1 = (user: string, realm: string, password: string) => createHash("md5").update(`${user}:${realm}:${password}`).digest("hex");
 
 /** The generated kamailio.cfg: our values, the repo's config, then the accounts. */
-export function renderSoftswitchConfig(config: VoiceConfig, { runDir, redisHost, redisPort }: Omit<SoftswitchOptions, "config">): string {
+export function renderSoftswitchConfig(config: VoiceConfig, { runDir, redisHost, redisPort, ngPort }: Omit<SoftswitchOptions, "config" | "rtpengine"> & { ngPort: number }): string {
   const user = (jid: string) => jid.split("@")[0]!;
   const set = (table: string, key: string, value: string) => `\t$sht(${table}=>${key}) = "${value}";`;
   const values: Record<string, string | number> = {
@@ -60,6 +71,7 @@ export function renderSoftswitchConfig(config: VoiceConfig, { runDir, redisHost,
     SB_STREAM: keysFor(config.redis.prefix).softswitch(),
     SB_QUEUED_MS: QUEUED_MS,
     SB_RUN: resolve(runDir),
+    SB_RTPENGINE: `udp:127.0.0.1:${ngPort}`,
   };
   for (const a of accountsOf(config)) if (!/^[a-z0-9._-]+$/.test(user(a.jid))) throw new Error(`softswitch: ${a.jid} cannot be a SIP user here`);
   return [
@@ -76,17 +88,22 @@ export function renderSoftswitchConfig(config: VoiceConfig, { runDir, redisHost,
   ].join("\n");
 }
 
-export async function startSoftswitch({ config, onLine, timeoutMs = 15_000, ...options }: SoftswitchOptions): Promise<RunningSoftswitch> {
+export async function startSoftswitch({ config, onLine, timeoutMs = 15_000, rtpengine, ...options }: SoftswitchOptions): Promise<RunningSoftswitch> {
   await assertPortsFree({ "ports.sip": config.ports.sip, "ports.sipWs": config.ports.sipWs, "ports.sipEvents": config.ports.sipEvents });
   if (!(await isUdpPortFree(config.ports.sip, config.softswitch.host))) throw new Error(`ports.sip ${config.ports.sip} (UDP) is in use (is another instance running?)`);
   const dir = join(resolve(options.runDir), "softswitch");
   mkdirSync(dir, { recursive: true });
   const configFile = join(dir, "kamailio.cfg");
-  writeFileSync(configFile, renderSoftswitchConfig(config, options), { mode: 0o600 });
+  // Ours when not given: started first (the switch's calls need it), stopped last.
+  const own: RunningRtpengine | undefined = rtpengine ? undefined : await startRtpengine({ media: config.media, onLine: onLine && ((l) => onLine(`rtpengine: ${l}`)) });
+  const ngPort = rtpengine?.ngPort ?? own!.ngPort;
+  const stopOwn = async () => { await own?.stop(); };
+  writeFileSync(configFile, renderSoftswitchConfig(config, { ...options, ngPort }), { mode: 0o600 });
   // The config check first: a mistake is reported as such, not as a switch that never listens.
   try {
     await run("kamailio", ["-c", "-f", configFile]);
   } catch (err) {
+    await stopOwn();
     const e = err as Error & { stderr?: string };
     throw new Error(`kamailio -c -f ${configFile} failed:\n${(e.stderr ?? e.message).split("\n").filter((l) => /ERROR|CRITICAL|error/.test(l)).slice(0, 20).join("\n")}`);
   }
@@ -99,7 +116,15 @@ export async function startSoftswitch({ config, onLine, timeoutMs = 15_000, ...o
     });
   } catch (err) {
     await child.stop();
+    await stopOwn();
     throw new Error(`${(err as Error).message} (${configFile})\n${child.output()}`);
   }
-  return { configFile, pid: child.pid, exited: child.exited, output: child.output, stop: () => child.stop() };
+  // An rtpengine of our own that dies takes the switch with it (its calls would have no media).
+  void own?.exited.then(() => child.stop());
+  void child.exited.then(stopOwn);
+  return {
+    configFile, pid: child.pid, ngPort, output: child.output,
+    exited: own ? child.exited.then(async (exit) => { await own.exited; return exit; }) : child.exited,
+    async stop() { await child.stop(); await stopOwn(); },
+  };
 }

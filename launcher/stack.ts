@@ -1,4 +1,4 @@
-/** Prosody + Redis (and Kamailio, with voice) on free ports in a temp dir, for integration tests. */
+/** Prosody + Redis (and Kamailio and rtpengine, with voice) on free ports in a temp dir, for integration tests. */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,6 +6,7 @@ import { accountsOf, hasVoice, validateConfig, type Config, type ConfigInput } f
 import { freePort, isPortFree, isUdpPortFree } from "./ports.js";
 import { registerAccount, startProsody, type RunningProsody } from "./prosody.js";
 import { startRedis, type RunningRedis } from "./redis.js";
+import { startRtpengine, type RunningRtpengine } from "./rtpengine.js";
 import { startSoftswitch, type RunningSoftswitch } from "./softswitch.js";
 
 export interface TestStack {
@@ -24,8 +25,15 @@ export interface TestStack {
   restartProsody(signal?: "SIGTERM" | "SIGKILL"): Promise<void>;
   /** Kamailio's recent output (voice stacks). */
   softswitchOutput(): string;
-  /** Stops Kamailio (SIGKILL: a crash) and starts it again on the same ports: queued calls' transactions are gone. */
+  /**
+   * Stops Kamailio (SIGKILL: a crash) and starts it again on the same ports: queued calls' transactions are
+   * gone. rtpengine keeps running (the media of calls in service goes on).
+   */
   restartSoftswitch(signal?: "SIGTERM" | "SIGKILL"): Promise<void>;
+  /** Voice stacks: rtpengine's ng port (UDP, 127.0.0.1), for `ngCommand` (launcher/rtpengine.ts). */
+  rtpengineNgPort?: number;
+  /** rtpengine's recent output (voice stacks). */
+  rtpengineOutput(): string;
   stop(): Promise<void>;
 }
 
@@ -44,6 +52,9 @@ export async function startTestStack(overrides: Partial<ConfigInput> = {}, { voi
     c2s: await freePort(), http: await freePort(), component: await freePort(), redis: await freePort(), web: await freePort(),
     ...(voice ? { sip: await freePort({ udp: true }), sipWs: await freePort(), sipEvents: await freePort() } : {}),
   };
+  // RTP from the kernel's ephemeral range, away from the ports freePort hands out (10000-32767); two stacks
+  // may share it: rtpengine takes the next pair when one is taken.
+  const media = { rtpMin: 40000, rtpMax: 49999, ...(voice ? { ngPort: await freePort({ udp: true }) } : {}) };
   const config = validateConfig(
     {
       domain: "acme.test",
@@ -63,6 +74,7 @@ export async function startTestStack(overrides: Partial<ConfigInput> = {}, { voi
       supervisors: [{ jid: "sam@acme.test", password: "sam-pw" }],
       customers: [{ jid: "carol@acme.test", password: "carol-pw" }],
       ...overrides,
+      media: { ...media, ...(overrides.media as object | undefined) },
       runDir,
     },
     "test stack config",
@@ -70,8 +82,10 @@ export async function startTestStack(overrides: Partial<ConfigInput> = {}, { voi
   let redis: RunningRedis | undefined;
   let prosody: RunningProsody | undefined;
   let softswitch: RunningSoftswitch | undefined;
+  let rtpengine: RunningRtpengine | undefined;
   const stop = async () => {
     await softswitch?.stop();
+    await rtpengine?.stop();
     await Promise.all([prosody?.stop(), redis?.stop()]);
     rmSync(runDir, { recursive: true, force: true });
   };
@@ -79,7 +93,8 @@ export async function startTestStack(overrides: Partial<ConfigInput> = {}, { voi
     redis = await startRedis({ port: config.ports.redis, dir: join(runDir, "redis"), persist: false });
     prosody = await startProsody({ config, runDir, insecure: true, logLevel: "warn" });
     const { configFile } = prosody;
-    const startSwitch = () => (hasVoice(config) ? startSoftswitch({ config, runDir, redisHost: "127.0.0.1", redisPort: config.ports.redis }) : undefined);
+    if (hasVoice(config)) rtpengine = await startRtpengine({ media: config.media });
+    const startSwitch = () => (hasVoice(config) ? startSoftswitch({ config, runDir, redisHost: "127.0.0.1", redisPort: config.ports.redis, rtpengine }) : undefined);
     softswitch = await startSwitch();
     await Promise.all(accountsOf(config).map((a) => registerAccount(configFile, a.jid, a.password)));
     const restartProsody = async (signal: "SIGTERM" | "SIGKILL" = "SIGTERM") => {
@@ -95,6 +110,7 @@ export async function startTestStack(overrides: Partial<ConfigInput> = {}, { voi
     return {
       config, redisUrl: redis.url, redisPid: redis.pid, prosodyConfig: configFile, prosodyOutput: () => prosody?.output() ?? "", restartProsody,
       softswitchOutput: () => softswitch?.output() ?? "", restartSoftswitch, stop,
+      rtpengineNgPort: rtpengine?.ngPort, rtpengineOutput: () => rtpengine?.output() ?? "",
     };
   } catch (err) {
     await stop();

@@ -1,0 +1,228 @@
+/**
+ * A real SIP phone with real audio for the tests: baresip (Debian's baresip-core) over UDP on 127.0.0.1,
+ * G.711 only, no ICE, no encryption: a plain SIP phone. It plays a sine tone of its own frequency (aufile,
+ * a WAV file written here) and records what it hears (the sndfile module's dump of what it decoded), so a
+ * test can tell which tone reached which phone. It is driven through its ctrl_tcp module (netstring-framed JSON: commands such as
+ * `dial` and `hangup`, and events such as REGISTER_OK, CALL_ESTABLISHED, CALL_CLOSED).
+ */
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { createConnection, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describeExit, spawnChild } from "../../launcher/child.js";
+import { freePort, isPortFree } from "../../launcher/ports.js";
+
+const HOST = "127.0.0.1";
+const RATE = 8000;
+
+export interface BaresipEvent {
+  type: string;
+  /** The peer's URI, for call events. */
+  peeruri?: string;
+  param?: string;
+  [key: string]: unknown;
+}
+
+export interface BaresipOptions {
+  /** The phone's address of record, e.g. sip:alice@acme.test. */
+  aor: string;
+  /** Digest password (registering, or answering a proxy's challenge). */
+  password?: string;
+  /** The outbound proxy: the soft switch. */
+  proxy: { host: string; port: number };
+  /** Register (an agent's phone) or not (a caller). */
+  register: boolean;
+  /** Answer incoming calls at once. */
+  autoAnswer?: boolean;
+  /** The tone it sends, in Hz. */
+  toneHz: number;
+}
+
+export interface BaresipPhone {
+  /** Its SIP port (UDP). */
+  port: number;
+  events(): BaresipEvent[];
+  /** The `count`-th event of this type (counting those already seen). */
+  waitFor(type: string, count?: number, timeoutMs?: number): Promise<BaresipEvent>;
+  /** A command of baresip's menu (`dial`, `hangup`...); rejects when baresip says it failed. */
+  command(command: string, params?: string): Promise<string>;
+  /** Quits, then reads what it heard: 16-bit samples at 8 kHz. */
+  stop(): Promise<Int16Array>;
+  output(): string;
+}
+
+/** `seconds` of a sine tone as a 16-bit mono 8 kHz WAV file (what aufile plays). */
+function toneWav(hz: number, seconds: number): Buffer {
+  const samples = RATE * seconds;
+  const wav = Buffer.alloc(44 + samples * 2);
+  wav.write("RIFF", 0);
+  wav.writeUInt32LE(36 + samples * 2, 4);
+  wav.write("WAVEfmt ", 8);
+  wav.writeUInt32LE(16, 16);
+  wav.writeUInt16LE(1, 20); // PCM
+  wav.writeUInt16LE(1, 22); // mono
+  wav.writeUInt32LE(RATE, 24);
+  wav.writeUInt32LE(RATE * 2, 28);
+  wav.writeUInt16LE(2, 32);
+  wav.writeUInt16LE(16, 34);
+  wav.write("data", 36);
+  wav.writeUInt32LE(samples * 2, 40);
+  for (let i = 0; i < samples; i++) wav.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * hz * i) / RATE)), 44 + i * 2);
+  return wav;
+}
+
+/** The samples of a WAV file aufile wrote (its data chunk, or everything after the header if unfinished). */
+function wavSamples(wav: Buffer): Int16Array {
+  const data = wav.indexOf("data", 12);
+  const start = data >= 0 ? data + 8 : 44;
+  const bytes = wav.subarray(start, start + Math.floor((wav.length - start) / 2) * 2);
+  return new Int16Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+}
+
+/**
+ * How much of the signal's power is at `hz` (0 to 1): the Goertzel power at that frequency against the
+ * signal's total power. A clean tone gives about 0.5 (half its power in the positive-frequency bin).
+ */
+export function toneShare(samples: Int16Array, hz: number): number {
+  if (samples.length === 0) return 0;
+  const w = (2 * Math.PI * hz) / RATE;
+  const coeff = 2 * Math.cos(w);
+  let s1 = 0, s2 = 0, energy = 0;
+  for (const x of samples) {
+    const s0 = x + coeff * s1 - s2;
+    s2 = s1;
+    s1 = s0;
+    energy += x * x;
+  }
+  const power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
+  return energy === 0 ? 0 : (2 * power) / (samples.length * energy);
+}
+
+/** A port whose next one is free too (baresip listens on SIP over TLS at the SIP port + 1). */
+async function sipPort(): Promise<number> {
+  for (;;) {
+    const port = await freePort({ udp: true });
+    if (await isPortFree(port + 1)) return port;
+  }
+}
+
+export async function startBaresip(options: BaresipOptions): Promise<BaresipPhone> {
+  const { aor, password, proxy, register, autoAnswer = false, toneHz } = options;
+  const dir = await mkdtemp(join(tmpdir(), "switchboard-baresip-"));
+  const port = await sipPort();
+  const ctrlPort = await freePort();
+  await writeFile(join(dir, "tone.wav"), toneWav(toneHz, 30));
+  const params = [
+    password ? `auth_pass=${password}` : "",
+    `outbound="sip:${proxy.host}:${proxy.port}"`,
+    register ? "regint=3600" : "regint=0",
+    autoAnswer ? "answermode=auto" : "",
+  ].filter(Boolean);
+  await writeFile(join(dir, "accounts"), `<${aor}>;${params.join(";")}\n`);
+  await writeFile(join(dir, "config"), [
+    "module_path /usr/lib/baresip/modules",
+    `sip_listen ${HOST}:${port}`,
+    `net_interface ${HOST}`,
+    `audio_source aufile,${join(dir, "tone.wav")}`,
+    // No sound card: sndfile writes what is decoded (heard) and encoded (sent) to WAV files in snd_path.
+    `snd_path ${dir}`,
+    "module g711.so",
+    "module aufile.so",
+    "module sndfile.so",
+    "module account.so",
+    "module menu.so",
+    "module ctrl_tcp.so",
+    `ctrl_tcp_listen ${HOST}:${ctrlPort}`,
+    "",
+  ].join("\n"));
+  const name = `baresip ${aor}`;
+  const child = spawnChild(name, "baresip", ["-f", dir], { cwd: dir });
+
+  const events: BaresipEvent[] = [];
+  const listeners = new Set<(e: BaresipEvent) => void>();
+  const pending = new Map<string, { resolve: (data: string) => void; reject: (err: Error) => void }>();
+  let nextToken = 0;
+
+  // ctrl_tcp listens once the modules are loaded: connect until it does (or baresip is gone).
+  let socket: Socket | undefined;
+  for (const deadline = Date.now() + 10_000; !socket;) {
+    if (child.hasExited()) throw new Error(`${name} ended at start\n${child.output()}`);
+    socket = await new Promise<Socket | undefined>((resolve) => {
+      const s = createConnection({ host: HOST, port: ctrlPort });
+      s.once("connect", () => resolve(s));
+      s.once("error", () => { s.destroy(); resolve(undefined); });
+    });
+    if (!socket) {
+      if (Date.now() > deadline) { await child.stop(); throw new Error(`${name}: ctrl_tcp not listening after 10 s\n${child.output()}`); }
+      await new Promise((r) => setTimeout(r, 25)); // polling interval, not a stand-in for an event
+    }
+  }
+  const ctrl = socket;
+  let buffer = Buffer.alloc(0);
+  ctrl.on("error", () => undefined); // baresip going away closes it
+  ctrl.on("data", (chunk: Buffer) => {
+    buffer = Buffer.concat([buffer, chunk]);
+    for (;;) { // netstrings: <length>:<json>,
+      const colon = buffer.indexOf(0x3a);
+      if (colon < 0) return;
+      const length = Number(buffer.subarray(0, colon).toString());
+      if (buffer.length < colon + 1 + length + 1) return;
+      const message = JSON.parse(buffer.subarray(colon + 1, colon + 1 + length).toString()) as Record<string, unknown>;
+      buffer = buffer.subarray(colon + 1 + length + 1);
+      if (message.event) {
+        const event = message as BaresipEvent;
+        events.push(event);
+        for (const listener of listeners) listener(event);
+      } else if (message.response) {
+        const waiter = pending.get(String(message.token));
+        pending.delete(String(message.token));
+        if (message.ok) waiter?.resolve(String(message.data ?? ""));
+        else waiter?.reject(new Error(`${name}: ${String(message.data ?? "command failed").trim()}`));
+      }
+    }
+  });
+
+  const output = () => `${name} events:\n${events.map((e) => JSON.stringify(e)).join("\n") || "(none)"}\n${name} output:\n${child.output()}`;
+
+  const waitFor = (type: string, count = 1, timeoutMs = 10_000): Promise<BaresipEvent> => {
+    const seen = events.filter((e) => e.type === type);
+    if (seen.length >= count) return Promise.resolve(seen[count - 1]!);
+    return new Promise<BaresipEvent>((resolve, reject) => {
+      let n = seen.length;
+      const done = () => { listeners.delete(listener); clearTimeout(timer); };
+      const listener = (e: BaresipEvent) => { if (e.type === type && ++n === count) { done(); resolve(e); } };
+      const timer = setTimeout(() => { done(); reject(new Error(`${name}: no ${type} #${count} within ${timeoutMs} ms\n${output()}`)); }, timeoutMs);
+      listeners.add(listener);
+      void child.exited.then((exit) => { done(); reject(new Error(`${name} ended (${describeExit(exit)}) before ${type} #${count}\n${output()}`)); });
+    });
+  };
+
+  return {
+    port,
+    events: () => [...events],
+    waitFor,
+    command(command, params) {
+      const token = `t${++nextToken}`;
+      return new Promise<string>((resolve, reject) => {
+        pending.set(token, { resolve, reject });
+        const json = Buffer.from(JSON.stringify({ command, ...(params === undefined ? {} : { params }), token }));
+        ctrl.write(Buffer.concat([Buffer.from(`${json.length}:`), json, Buffer.from(",")]));
+      });
+    },
+    async stop() {
+      if (!child.hasExited()) {
+        ctrl.write(Buffer.from('{"command":"quit"}'.length + ':{"command":"quit"}' + ","));
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([child.exited, new Promise((r) => { timer = setTimeout(r, 3000); })]);
+        clearTimeout(timer);
+        await child.stop(); // SIGTERM if quit did not do
+      }
+      ctrl.destroy();
+      const dump = (await readdir(dir)).find((f) => f.endsWith("-dec.wav")); // sndfile: what it decoded
+      const heard = dump ? wavSamples(await readFile(join(dir, dump))) : new Int16Array(0);
+      await rm(dir, { recursive: true, force: true });
+      return heard;
+    },
+    output,
+  };
+}

@@ -1,0 +1,178 @@
+/**
+ * Media through rtpengine, with real parts: Kamailio and rtpengine started by the test stack, baresip as the
+ * caller's and the agent's phones (real RTP, each sending a tone of its own and recording what it hears), a
+ * bare SIP-over-WebSocket agent as a browser's leg would be, Prosody and the component. rtpengine is asked
+ * over its ng protocol (`list`, `query`) what it relays.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "@jest/globals";
+import type { Client } from "@xmpp/client";
+import { ngCommand, type Bencoded } from "../../launcher/rtpengine.js";
+import { startBaresip, toneShare, type BaresipPhone } from "../helpers/baresip.js";
+import { agentOnline, startAll, until, type Running } from "../helpers/stack.js";
+import { connectWsPhone, type WsPhone } from "../helpers/ws-sip.js";
+import { stopAll } from "../helpers/xmpp.js";
+
+let r: Running;
+const clients: Client[] = [];
+const phones: BaresipPhone[] = [];
+const wsPhones: WsPhone[] = [];
+
+beforeAll(async () => {
+  r = await startAll({
+    queues: [{ name: "billing", title: "Billing", skills: ["billing"] }],
+    agents: [{ jid: "alice@acme.test", name: "Alice", password: "alice-pw", skills: ["billing"], maxChats: 1, voice: true }],
+  }, { voice: true });
+}, 60_000);
+afterAll(async () => { await r?.stop(); });
+afterEach(async () => {
+  await stopAll(...clients.splice(0));
+  await Promise.all(phones.splice(0).map((p) => p.stop()));
+  await Promise.all(wsPhones.splice(0).map((p) => p.close()));
+  await until(() => r.app.cti.sessions(0), (s) => s.length === 0, 10_000, "no live session");
+  await until(() => calls(), (c) => c.length === 0, 10_000, "no media session in rtpengine");
+});
+
+const proxy = () => ({ host: "127.0.0.1", port: r.config.ports.sip! });
+const ng = (command: Record<string, Bencoded>) => ngCommand(r.stack.rtpengineNgPort!, command);
+/** The Call-IDs of the calls rtpengine relays now. */
+const calls = async () => ((await ng({ command: "list" })).calls as string[] | undefined) ?? [];
+
+interface Leg { tag: string; protocol: string; packets: number; address: string }
+/** What rtpengine knows of a call: per party (From or To tag), the transport it speaks and the RTP packets it received from it. */
+async function legs(callId: string): Promise<Leg[]> {
+  const q = await ng({ command: "query", "call-id": callId });
+  if (q.result !== "ok") throw new Error(`rtpengine query ${callId}: ${JSON.stringify(q)}`);
+  const tags = q.tags as Record<string, { medias?: Array<{ protocol?: string; streams?: Array<{ stats?: { packets?: number }; endpoint?: { address?: string } }> }> }>;
+  return Object.entries(tags).map(([tag, t]) => {
+    const media = t.medias?.[0];
+    const rtp = media?.streams?.[0];
+    return { tag, protocol: media?.protocol ?? "", packets: rtp?.stats?.packets ?? 0, address: rtp?.endpoint?.address ?? "" };
+  });
+}
+
+const sessionOf = async (customer: string) =>
+  (await r.app.cti.sessions(20)).filter((s) => s.customer === customer).sort((a, b) => b.queuedAt - a.queuedAt)[0];
+
+/** Alice available in XMPP, with her baresip phone (660 Hz) registered and answering by itself. */
+async function aliceWithPhone(): Promise<BaresipPhone> {
+  clients.push(await agentOnline(r, "alice@acme.test"));
+  const phone = await startBaresip({ aor: "sip:alice@acme.test", password: "alice-pw", proxy: proxy(), register: true, autoAnswer: true, toneHz: 660 });
+  phones.push(phone);
+  // (baresip may have registered before its control connection was up: the switch's report is what counts)
+  await until(() => r.app.cti.agent("alice@acme.test"), (a) => a?.phone === true, 5000, "alice's phone registered");
+  return phone;
+}
+
+/** Dave's baresip phone (440 Hz), a guest caller. */
+async function davePhone(): Promise<BaresipPhone> {
+  const phone = await startBaresip({ aor: "sip:dave@customer.test", proxy: proxy(), register: false, toneHz: 440 });
+  phones.push(phone);
+  return phone;
+}
+
+describe("media through rtpengine", () => {
+  it("a call to a queue between two SIP phones: RTP goes through rtpengine both ways, each hears the other's tone, and the media session ends with the call", async () => {
+    const alice = await aliceWithPhone();
+    const dave = await davePhone();
+    expect(await calls()).toEqual([]);
+    await dave.command("dial", "sip:billing@cc.acme.test");
+    await Promise.all([dave.waitFor("CALL_ESTABLISHED", 1, 15_000), alice.waitFor("CALL_ESTABLISHED", 1, 15_000)]);
+    await until(() => sessionOf("sip:dave@customer.test"), (s) => s?.state === "in-service", 5000, "call in service");
+
+    const [callId] = await until(calls, (c) => c.length === 1, 5000, "the call in rtpengine");
+    // Both parties send to rtpengine (its counters of what it received from each grow), over plain RTP.
+    // (100 packets: two seconds of 20 ms packets, from each)
+    const relayed = await until(() => legs(callId!), (l) => l.length === 2 && l.every((x) => x.packets >= 100), 10_000, "RTP from both phones");
+    expect(relayed.map((l) => l.protocol)).toEqual(["RTP/AVP", "RTP/AVP"]);
+    expect(relayed.map((l) => l.address)).toEqual(["127.0.0.1", "127.0.0.1"]);
+
+    await dave.command("hangup");
+    await Promise.all([dave.waitFor("CALL_CLOSED"), alice.waitFor("CALL_CLOSED")]);
+    expect(await until(() => sessionOf("sip:dave@customer.test"), (s) => s?.state === "ended", 5000, "session ended")).toMatchObject({ endReason: "customer", seat: "alice@acme.test" });
+    await until(calls, (c) => !c.includes(callId!), 5000, "the media session gone after the hang-up");
+
+    // What each phone heard came through rtpengine (no phone was told the other's address): the other's tone.
+    const [heardByAlice, heardByDave] = [await alice.stop(), await dave.stop()];
+    phones.splice(0);
+    expect(heardByAlice.length).toBeGreaterThan(8000); // more than a second of audio
+    expect(heardByDave.length).toBeGreaterThan(8000);
+    expect(toneShare(heardByAlice, 440)).toBeGreaterThan(0.2);
+    expect(toneShare(heardByAlice, 660)).toBeLessThan(0.05);
+    expect(toneShare(heardByDave, 660)).toBeGreaterThan(0.2);
+    expect(toneShare(heardByDave, 440)).toBeLessThan(0.05);
+  }, 60_000);
+
+  it("an agent registered over WebSocket and UDP rings on both: the WebSocket leg is offered WebRTC media (ICE, DTLS-SRTP, RTP/SAVPF), the UDP leg plain RTP; the answered one carries the call", async () => {
+    const alice = await aliceWithPhone();
+    const browser = await connectWsPhone({ url: `ws://127.0.0.1:${r.config.ports.sipWs}/`, user: "alice", domain: "acme.test", password: "alice-pw" });
+    wsPhones.push(browser);
+    await browser.register();
+    const dave = await davePhone();
+    await dave.command("dial", "sip:billing@cc.acme.test");
+
+    // Both of Alice's phones ring.
+    const offer = await browser.waitForRequest("INVITE", 1, 15_000);
+    await alice.waitFor("CALL_REMOTE_SDP", 1, 15_000); // its INVITE (baresip answering by itself reports no CALL_INCOMING)
+    const sdp = offer.body;
+    expect(sdp).toMatch(/^m=audio \d+ UDP\/TLS\/RTP\/SAVPF /m);
+    expect(sdp).toMatch(/^a=fingerprint:sha-256 /m);
+    expect(sdp).toMatch(/^a=setup:actpass/m);
+    expect(sdp).toMatch(/^a=ice-ufrag:/m);
+    expect(sdp).toMatch(/^a=candidate:\S+ 1 UDP \d+ 127\.0\.0\.1 \d+ typ host/m);
+    expect(sdp).toMatch(/^a=rtcp-mux/m);
+    expect(sdp).not.toMatch(/^a=crypto:/m); // DTLS-SRTP only: browsers refuse SDES keys
+    expect(sdp).toMatch(/^c=IN IP4 127\.0\.0\.1/m);
+    const port = Number(/^m=audio (\d+)/m.exec(sdp)![1]);
+    expect(port).toBeGreaterThanOrEqual(r.config.media.rtpMin);
+    expect(port).toBeLessThanOrEqual(r.config.media.rtpMax);
+
+    // The desk phone answered (at once): the browser's branch is cancelled; media flows on the plain leg.
+    await alice.waitFor("CALL_ESTABLISHED", 1, 15_000);
+    await browser.waitForRequest("CANCEL", 1, 10_000);
+    const [callId] = await until(calls, (c) => c.length === 1, 5000, "the call in rtpengine");
+    const relayed = await until(() => legs(callId!), (l) => l.filter((x) => x.packets >= 20).length === 2, 10_000, "RTP from both phones");
+    expect(relayed.filter((x) => x.packets >= 20).map((l) => l.protocol)).toEqual(["RTP/AVP", "RTP/AVP"]);
+
+    await alice.command("hangup");
+    await Promise.all([dave.waitFor("CALL_CLOSED"), alice.waitFor("CALL_CLOSED")]);
+    expect(await until(() => sessionOf("sip:dave@customer.test"), (s) => s?.state === "ended", 5000, "session ended")).toMatchObject({ endReason: "seat" });
+    await until(calls, (c) => !c.includes(callId!), 5000, "the media session gone after the hang-up");
+  }, 60_000);
+
+  it("a WebRTC caller (over WebSocket, DTLS-SRTP offer) reaches a plain SIP phone: the phone's leg is plain RTP, the caller's answer is WebRTC", async () => {
+    const alice = await aliceWithPhone();
+    const browser = await connectWsPhone({ url: `ws://127.0.0.1:${r.config.ports.sipWs}/`, user: "erin", domain: "customer.test" });
+    wsPhones.push(browser);
+    // What Chromium offers for audio (abridged): ICE, DTLS-SRTP (actpass), rtcp-mux, opus and G.711.
+    const offer = [
+      "v=0", "o=- 4611731400430051336 2 IN IP4 127.0.0.1", "s=-", "t=0 0", "a=group:BUNDLE 0", "a=msid-semantic: WMS",
+      "m=audio 9 UDP/TLS/RTP/SAVPF 111 0 8", "c=IN IP4 0.0.0.0", "a=rtcp:9 IN IP4 0.0.0.0",
+      "a=candidate:1 1 udp 2122260223 127.0.0.1 50123 typ host generation 0",
+      "a=ice-ufrag:abcd", "a=ice-pwd:abcdefghijklmnopqrstuvwx", "a=ice-options:trickle",
+      "a=fingerprint:sha-256 11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00",
+      "a=setup:actpass", "a=mid:0", "a=sendrecv", "a=rtcp-mux",
+      "a=rtpmap:111 opus/48000/2", "a=fmtp:111 minptime=10;useinbandfec=1", "a=rtpmap:0 PCMU/8000", "a=rtpmap:8 PCMA/8000", "",
+    ].join("\r\n");
+    const { final, hangUp } = await browser.call("sip:billing@cc.acme.test", offer);
+    expect(`${final.status} ${final.header("reason") ?? ""}`).toBe("200 ");
+    await alice.waitFor("CALL_ESTABLISHED", 1, 15_000);
+    const answer = final.body;
+    expect(answer).toMatch(/^m=audio \d+ UDP\/TLS\/RTP\/SAVPF /m);
+    expect(answer).toMatch(/^a=fingerprint:sha-256 /m);
+    expect(answer).toMatch(/^a=setup:(active|passive)/m);
+    expect(answer).toMatch(/^a=ice-ufrag:/m);
+    expect(answer).toMatch(/^a=candidate:\S+ 1 UDP \d+ 127\.0\.0\.1 \d+ typ host/m);
+    expect(answer).toMatch(/^a=rtcp-mux/m);
+    expect(answer).not.toMatch(/^a=crypto:/m);
+
+    const [callId] = await until(calls, (c) => c.length === 1, 5000, "the call in rtpengine");
+    // The phone speaks plain RTP to rtpengine (and sends it: its packets arrive); the caller's leg is WebRTC.
+    const relayed = await until(() => legs(callId!), (l) => l.some((x) => x.protocol === "RTP/AVP" && x.packets >= 20), 10_000, "RTP from the phone");
+    expect(relayed.map((l) => l.protocol).sort()).toEqual(["RTP/AVP", "UDP/TLS/RTP/SAVPF"]);
+
+    expect((await hangUp()).status).toBe(200);
+    await alice.waitFor("CALL_CLOSED");
+    expect(await until(() => sessionOf("sip:erin@customer.test"), (s) => s?.state === "ended", 5000, "session ended")).toMatchObject({ endReason: "customer" });
+    await until(calls, (c) => !c.includes(callId!), 5000, "the media session gone after the hang-up");
+  }, 60_000);
+});
