@@ -160,7 +160,7 @@ describe("calls from the customer page to the agent desk", () => {
 
     // Alice is not ready: the call waits in line, the page says where (XEP-0142 queue-status over XMPP; a
     // newcomer's first status comes with the next push, within statusIntervalSeconds: 15 s here).
-    await page.getByRole("status").filter({ hasText: /^Waiting: position 1, about \d+ min/ }).waitFor({ timeout: 30_000 });
+    await page.getByRole("status").filter({ hasText: /Waiting: position 1, about \d+ min/ }).waitFor({ timeout: 30_000 });
     expect(await page.getByRole("button", { name: "Hang up" }).isVisible()).toBe(true);
     const queued = await until(() => voiceSession("billing"), (s) => s?.state === "queued", 10_000, "call queued");
     expect(queued).toMatchObject({ form: { name: "Ann", subject: "Invoice 42" } });
@@ -218,7 +218,7 @@ describe("calls from the customer page to the agent desk", () => {
     expect(ended.inServiceAt).toBeTruthy();
     await agent.getByRole("button", { name: "Close call" }).click();
     await agent.getByRole("tab").first().waitFor({ state: "detached" });
-  });
+  }, 120_000);
 
   it("lets the agent hang up: the page says so and the session ends as the seat's doing", async () => {
     const agent = await desk();
@@ -238,7 +238,7 @@ describe("calls from the customer page to the agent desk", () => {
     // Back to the start: the form again.
     await page.getByRole("button", { name: "Back to the start" }).click();
     await page.getByRole("button", { name: "Call us" }).waitFor();
-  });
+  }, 60_000);
 
   it("shows the text of a refusal's Reason header", async () => {
     await desk(); // logged in with a phone, not ready: the call is taken, then waits past the queue's 2 s
@@ -249,7 +249,7 @@ describe("calls from the customer page to the agent desk", () => {
     const s = await until(() => voiceSession("brief"), (x) => x?.state === "ended", 10_000, "refused call ended");
     expect(s!.endReason).toBe("expired");
     expect(await page.getByRole("button", { name: "Back to the start" }).isVisible()).toBe(true);
-  });
+  }, 60_000);
 
   it("explains a denied microphone, and a phone service it cannot reach", async () => {
     await desk();
@@ -273,7 +273,7 @@ describe("calls from the customer page to the agent desk", () => {
     await other.locator("#prechat").getByLabel("Name").fill("Ann");
     await other.getByRole("button", { name: "Call us" }).click();
     await other.getByRole("alert").filter({ hasText: "Could not connect to the phone service." }).waitFor({ timeout: 20_000 });
-  });
+  }, 60_000);
 
   it("offers Call us only where the queue takes calls, and only calls where it takes no chats", async () => {
     const chatOnly = await newPage();

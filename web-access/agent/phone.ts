@@ -39,6 +39,10 @@ export class DeskPhone {
       uri,
       authorizationUsername: user,
       authorizationPassword: password,
+      // No 180 of our own: the caller already hears the switch's ringback, and an early dialog made by our
+      // 180 would keep the Contact the switch gives it no WebSocket alias for (the 200's has one), so the
+      // caller's ACK and BYE could not reach this desk.
+      sendInitialProvisionalResponse: false,
       delegate: {
         onInvite: (invitation) => this.onInvite(invitation),
         onConnect: () => { this.attempts = 0; void this.register(); },

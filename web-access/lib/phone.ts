@@ -33,10 +33,19 @@ export function userAgentOptions(sip: SipInfo, extra: Partial<UserAgentOptions>,
       peerConnectionConfiguration: { iceServers: sip.iceServers },
       iceGatheringTimeout: 2000,
     },
-    logLevel: "error",
+    logLevel: sipLogLevel(),
     userAgentString: "Switchboard web",
     ...extra,
   };
+}
+
+/** sip.js's console log level: "error", or what localStorage["switchboard.sipLog"] says (debug, log, warn) while debugging. */
+function sipLogLevel(): "debug" | "log" | "warn" | "error" {
+  try {
+    const v = localStorage.getItem("switchboard.sipLog");
+    if (v === "debug" || v === "log" || v === "warn") return v;
+  } catch { /* storage denied */ }
+  return "error";
 }
 
 /** The session's WebRTC handler, once it has one. */
