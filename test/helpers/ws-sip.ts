@@ -68,6 +68,8 @@ function digest(challenge: string, method: string, uri: string, user: string, pa
 export interface WsCall {
   /** The INVITE's final response (200 once answered). */
   final: SipMessage;
+  /** A new offer within the call (a re-INVITE: hold, resume); resolves on its final response (ACKed when 2xx). */
+  reinvite(sdp: string): Promise<SipMessage>;
   /** Hangs up an answered call (BYE along the route set) and resolves on its 200. */
   hangUp(): Promise<SipMessage>;
 }
@@ -197,7 +199,8 @@ export async function connectWsPhone({ url, user, domain, password = "" }: WsPho
       if (final.status! >= 300) {
         const branch = /branch=([^;,\s]+)/.exec(final.header("via") ?? "")?.[1] ?? "";
         ackFailure(final, target, branch);
-        return { final, hangUp: () => Promise.reject(new Error("the call was not answered")) };
+        const unanswered = () => Promise.reject(new Error("the call was not answered"));
+        return { final, reinvite: unanswered, hangUp: unanswered };
       }
       // The dialog: the remote target and the route set (Record-Route reversed, for the caller).
       const remote = /<([^>]+)>/.exec(final.header("contact") ?? "")?.[1] ?? target;
@@ -206,9 +209,16 @@ export async function connectWsPhone({ url, user, domain, password = "" }: WsPho
         `From: ${from}`, `To: ${final.header("to")}`, `Call-ID: ${callId}`, `CSeq: ${seq} ${method}`,
         ...routes.map((r) => `Route: ${r}`),
       ];
-      send([`ACK ${remote} SIP/2.0`, `Via: SIP/2.0/WSS ${host};branch=z9hG4bK${token()}`, "Max-Forwards: 70", ...inDialog("ACK", invCseq)]);
+      const ack = (seq: string) => send([`ACK ${remote} SIP/2.0`, `Via: SIP/2.0/WSS ${host};branch=z9hG4bK${token()}`, "Max-Forwards: 70", ...inDialog("ACK", seq)]);
+      ack(invCseq);
       return {
         final,
+        async reinvite(offer) {
+          const seq = String(cseq++);
+          const response = await transaction("INVITE", remote, () => [...inDialog("INVITE", seq), `Contact: ${contact}`, "Content-Type: application/sdp"], offer);
+          if (response.status! < 300) ack(seq);
+          return response;
+        },
         hangUp: () => transaction("BYE", remote, () => inDialog("BYE", String(cseq++))),
       };
     },

@@ -19,8 +19,14 @@ const wsPhones: WsPhone[] = [];
 
 beforeAll(async () => {
   r = await startAll({
-    queues: [{ name: "billing", title: "Billing", skills: ["billing"] }],
-    agents: [{ jid: "alice@acme.test", name: "Alice", password: "alice-pw", skills: ["billing"], maxChats: 1, voice: true }],
+    queues: [
+      { name: "billing", title: "Billing", skills: ["billing"] },
+      { name: "hasty", title: "Hasty desk", skills: ["billing"], firstResponseTimeout: 5 },
+    ],
+    agents: [
+      { jid: "alice@acme.test", name: "Alice", password: "alice-pw", skills: ["billing"], maxChats: 1, voice: true },
+      { jid: "bob@acme.test", name: "Bob", password: "bob-pw", skills: ["billing"], maxChats: 1, voice: true },
+    ],
   }, { voice: true });
 }, 60_000);
 afterAll(async () => { await r?.stop(); });
@@ -53,15 +59,17 @@ async function legs(callId: string): Promise<Leg[]> {
 const sessionOf = async (customer: string) =>
   (await r.app.cti.sessions(20)).filter((s) => s.customer === customer).sort((a, b) => b.queuedAt - a.queuedAt)[0];
 
-/** Alice available in XMPP, with her baresip phone (660 Hz) registered and answering by itself. */
-async function aliceWithPhone(): Promise<BaresipPhone> {
-  clients.push(await agentOnline(r, "alice@acme.test"));
-  const phone = await startBaresip({ aor: "sip:alice@acme.test", password: "alice-pw", proxy: proxy(), register: true, autoAnswer: true, toneHz: 660 });
+/** An agent available in XMPP, with a baresip phone registered (by default answering by itself; Alice's tone 660 Hz, Bob's 880 Hz). */
+async function agentWithPhone(user: "alice" | "bob", { autoAnswer = true } = {}): Promise<BaresipPhone> {
+  const jid = `${user}@acme.test`;
+  clients.push(await agentOnline(r, jid));
+  const phone = await startBaresip({ aor: `sip:${jid}`, password: `${user}-pw`, proxy: proxy(), register: true, autoAnswer, toneHz: user === "alice" ? 660 : 880 });
   phones.push(phone);
   // (baresip may have registered before its control connection was up: the switch's report is what counts)
-  await until(() => r.app.cti.agent("alice@acme.test"), (a) => a?.phone === true, 5000, "alice's phone registered");
+  await until(() => r.app.cti.agent(jid), (a) => a?.phone === true, 5000, `${user}'s phone registered`);
   return phone;
 }
+const aliceWithPhone = (options: { autoAnswer?: boolean } = {}) => agentWithPhone("alice", options);
 
 /** Dave's baresip phone (440 Hz), a guest caller. */
 async function davePhone(): Promise<BaresipPhone> {
@@ -103,7 +111,7 @@ describe("media through rtpengine", () => {
   }, 60_000);
 
   it("an agent registered over WebSocket and UDP rings on both: the WebSocket leg is offered WebRTC media (ICE, DTLS-SRTP, RTP/SAVPF), the UDP leg plain RTP; the answered one carries the call", async () => {
-    const alice = await aliceWithPhone();
+    const alice = await aliceWithPhone({ autoAnswer: false });
     const browser = await connectWsPhone({ url: `ws://127.0.0.1:${r.config.ports.sipWs}/`, user: "alice", domain: "acme.test", password: "alice-pw" });
     wsPhones.push(browser);
     await browser.register();
@@ -112,7 +120,7 @@ describe("media through rtpengine", () => {
 
     // Both of Alice's phones ring.
     const offer = await browser.waitForRequest("INVITE", 1, 15_000);
-    await alice.waitFor("CALL_REMOTE_SDP", 1, 15_000); // its INVITE (baresip answering by itself reports no CALL_INCOMING)
+    await alice.waitFor("CALL_INCOMING", 1, 15_000);
     const sdp = offer.body;
     expect(sdp).toMatch(/^m=audio \d+ UDP\/TLS\/RTP\/SAVPF /m);
     expect(sdp).toMatch(/^a=fingerprint:sha-256 /m);
@@ -126,7 +134,8 @@ describe("media through rtpengine", () => {
     expect(port).toBeGreaterThanOrEqual(r.config.media.rtpMin);
     expect(port).toBeLessThanOrEqual(r.config.media.rtpMax);
 
-    // The desk phone answered (at once): the browser's branch is cancelled; media flows on the plain leg.
+    // The desk phone answers: the browser's branch is cancelled; media flows on the plain leg.
+    await alice.command("accept");
     await alice.waitFor("CALL_ESTABLISHED", 1, 15_000);
     await browser.waitForRequest("CANCEL", 1, 10_000);
     const [callId] = await until(calls, (c) => c.length === 1, 5000, "the call in rtpengine");
@@ -153,7 +162,7 @@ describe("media through rtpengine", () => {
       "a=setup:actpass", "a=mid:0", "a=sendrecv", "a=rtcp-mux",
       "a=rtpmap:111 opus/48000/2", "a=fmtp:111 minptime=10;useinbandfec=1", "a=rtpmap:0 PCMU/8000", "a=rtpmap:8 PCMA/8000", "",
     ].join("\r\n");
-    const { final, hangUp } = await browser.call("sip:billing@cc.acme.test", offer);
+    const { final, reinvite } = await browser.call("sip:billing@cc.acme.test", offer);
     expect(`${final.status} ${final.header("reason") ?? ""}`).toBe("200 ");
     await alice.waitFor("CALL_ESTABLISHED", 1, 15_000);
     const answer = final.body;
@@ -170,9 +179,54 @@ describe("media through rtpengine", () => {
     const relayed = await until(() => legs(callId!), (l) => l.some((x) => x.protocol === "RTP/AVP" && x.packets >= 20), 10_000, "RTP from the phone");
     expect(relayed.map((l) => l.protocol).sort()).toEqual(["RTP/AVP", "UDP/TLS/RTP/SAVPF"]);
 
-    expect((await hangUp()).status).toBe(200);
+    // Hold (a new offer within the call, sendonly): through rtpengine again, answered for a browser.
+    const held = await reinvite(offer.replace(" 2 IN IP4", " 3 IN IP4").replace("a=sendrecv", "a=sendonly"));
+    expect(held.status).toBe(200);
+    expect(held.body).toMatch(/^m=audio \d+ UDP\/TLS\/RTP\/SAVPF /m);
+    expect(held.body).toMatch(/^a=fingerprint:sha-256 /m);
+    expect(held.body).not.toMatch(/^a=crypto:/m);
+    expect((await legs(callId!)).map((l) => l.protocol).sort()).toEqual(["RTP/AVP", "UDP/TLS/RTP/SAVPF"]);
+
+    // The seat hangs up: its BYE reaches the browser over its WebSocket connection.
+    await alice.command("hangup");
+    await browser.waitForRequest("BYE");
     await alice.waitFor("CALL_CLOSED");
-    expect(await until(() => sessionOf("sip:erin@customer.test"), (s) => s?.state === "ended", 5000, "session ended")).toMatchObject({ endReason: "customer" });
+    expect(await until(() => sessionOf("sip:erin@customer.test"), (s) => s?.state === "ended", 5000, "session ended")).toMatchObject({ endReason: "seat" });
     await until(calls, (c) => !c.includes(callId!), 5000, "the media session gone after the hang-up");
+  }, 60_000);
+
+  it("a supervisor's end of a call in service hangs up both phones and ends its media session", async () => {
+    const alice = await aliceWithPhone();
+    const dave = await davePhone();
+    await dave.command("dial", "sip:billing@cc.acme.test");
+    await Promise.all([dave.waitFor("CALL_ESTABLISHED", 1, 15_000), alice.waitFor("CALL_ESTABLISHED", 1, 15_000)]);
+    const live = await until(() => sessionOf("sip:dave@customer.test"), (s) => s?.state === "in-service", 5000, "call in service");
+    const [callId] = await until(calls, (c) => c.length === 1, 5000, "the call in rtpengine");
+    const res = await fetch(`http://127.0.0.1:${r.app.webPort}/api/sessions/${live!.id}/end`, { method: "POST", headers: { authorization: `Bearer ${r.config.admin.token}` } });
+    expect(res.status).toBe(200);
+    await Promise.all([dave.waitFor("CALL_CLOSED"), alice.waitFor("CALL_CLOSED")]);
+    await until(calls, (c) => !c.includes(callId!), 5000, "the media session gone after the supervisor's end");
+  }, 60_000);
+
+  it("a ring nobody answers leaves no media session behind: the call waits in the queue again, and is offered anew to the next ring", async () => {
+    const alice = await aliceWithPhone({ autoAnswer: false });
+    const bob = await agentWithPhone("bob", { autoAnswer: false });
+    await r.app.cti.agentState("bob@acme.test", "not-ready", "busy elsewhere");
+    const dave = await davePhone();
+    await dave.command("dial", "sip:hasty@cc.acme.test");
+    await alice.waitFor("CALL_INCOMING", 1, 15_000); // ringing, with rtpengine's offer
+    const [callId] = await until(calls, (c) => c.length === 1, 5000, "the ringing call in rtpengine");
+    // The queue's firstResponseTimeout (5 s) passes: back in line, and no media session is left.
+    await until(() => sessionOf("sip:dave@customer.test"), (s) => s?.state === "queued" && s.missedBy.includes("alice@acme.test"), 15_000, "back in line");
+    await until(calls, (c) => !c.includes(callId!), 5000, "the media session gone with the ring");
+    // Bob is ready: his phone rings, with a new offer (a new media session for the same call).
+    await r.app.cti.agentState("bob@acme.test", "ready");
+    await bob.waitFor("CALL_INCOMING", 1, 15_000);
+    await until(calls, (c) => c.includes(callId!), 5000, "the call offered anew");
+    // The caller gives up while it rings (CANCEL): the media session goes with the call.
+    await dave.command("hangup");
+    await dave.waitFor("CALL_CLOSED");
+    expect(await until(() => sessionOf("sip:dave@customer.test"), (s) => s?.state === "ended", 5000, "session ended")).toMatchObject({ endReason: "customer" });
+    await until(calls, (c) => !c.includes(callId!), 5000, "the media session gone with the cancelled call");
   }, 60_000);
 });
