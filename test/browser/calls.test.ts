@@ -108,11 +108,11 @@ async function acceptOffer(page: Page): Promise<void> {
 }
 
 /** The customer page of `queue` with its pre-chat form filled. */
-async function caller(queue: string, init?: string): Promise<Page> {
+async function caller(queue: string, init?: string, name = "Ann"): Promise<Page> {
   const page = await newPage(undefined, init);
   await page.goto(webUrl(r, `/chat/?queue=${queue}`));
   const form = page.locator("#prechat");
-  await form.getByLabel("Name").fill("Ann");
+  await form.getByLabel("Name").fill(name);
   await form.getByLabel("Subject").fill("Invoice 42");
   return page;
 }
@@ -189,6 +189,8 @@ describe("calls from the customer page to the agent desk", () => {
     await audioFlowsInto(agent, "the agent");
     await until(() => page.locator("#meter-agent").evaluate((m: HTMLMeterElement) => m.value), (v) => v > 0, 10_000, "caller's meter of the agent's voice");
     await until(() => callPanel(agent).getByLabel("Caller’s voice").evaluate((m: HTMLMeterElement) => m.value), (v) => v > 0, 10_000, "desk's meter of the caller's voice");
+    await until(() => page.locator("#meter-mic").evaluate((m: HTMLMeterElement) => m.value), (v) => v > 0, 10_000, "caller's microphone meter");
+    await until(() => callPanel(agent).getByLabel("Your microphone").evaluate((m: HTMLMeterElement) => m.value), (v) => v > 0, 10_000, "desk's microphone meter");
     expect(await page.getByRole("timer", { name: "Call duration" }).textContent()).toMatch(/^\d+:\d\d$/);
 
     // Mute (the caller), Hold and back (the agent: a re-INVITE through the switch).
@@ -220,13 +222,17 @@ describe("calls from the customer page to the agent desk", () => {
     await agent.getByRole("tab").first().waitFor({ state: "detached" });
   }, 120_000);
 
-  it("lets the agent hang up: the page says so and the session ends as the seat's doing", async () => {
+  it("lets the agent hang up: the page says so and the session ends as the seat's doing (markup in a name is text)", async () => {
     const agent = await desk();
     await ready(agent);
-    const page = await caller("billing");
+    const name = `Ann <img src=x onerror="window.__xss=1"><b>bold</b>`;
+    const page = await caller("billing", undefined, name);
     await page.getByRole("button", { name: "Call us" }).click();
     await acceptOffer(agent);
     await agent.getByRole("button", { name: "Answer" }).click({ timeout: 15_000 });
+    // The name came as the From display name and in the component's notice: shown as text, never run.
+    await until(() => callPanel(agent).getByRole("heading", { level: 2 }).textContent(), (t) => t === name, 10_000, "caller's name on the desk");
+    expect(await callPanel(agent).locator("img, b").count()).toBe(0);
     await page.getByRole("status").filter({ hasText: "On the call" }).waitFor({ timeout: 10_000 });
     await audioFlowsInto(page, "the caller");
     const live = await until(() => voiceSession("billing"), (s) => s?.state === "in-service", 10_000, "in service");
@@ -236,8 +242,22 @@ describe("calls from the customer page to the agent desk", () => {
     const ended = await until(() => api(r, `/api/sessions/${live!.id}`), (s) => s.state === "ended", 10_000, "session ended");
     expect(ended.endReason).toBe("seat");
     // Back to the start: the form again.
+    expect(await agent.evaluate("window.__xss")).toBeUndefined();
     await page.getByRole("button", { name: "Back to the start" }).click();
     await page.getByRole("button", { name: "Call us" }).waitFor();
+  }, 60_000);
+
+  it("ends a waiting call when the page is reloaded, and says so", async () => {
+    await desk(); // not ready: the call waits
+    const page = await caller("billing");
+    await page.getByRole("button", { name: "Call us" }).click();
+    const queued = await until(() => voiceSession("billing"), (s) => s?.state === "queued", 15_000, "call queued");
+    await page.reload();
+    await page.getByText("Your call ended when the page was closed or reloaded.").waitFor();
+    await page.getByRole("button", { name: "Call us" }).waitFor();
+    // The page hung up as it went (CANCEL), or its XMPP customer went offline: either way the call ends.
+    const ended = await until(() => api(r, `/api/sessions/${queued!.id}`), (s) => s.state === "ended", 20_000, "session ended");
+    expect(["departed", "customer", "customer-offline"]).toContain(ended.endReason);
   }, 60_000);
 
   it("shows the text of a refusal's Reason header", async () => {

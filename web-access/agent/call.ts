@@ -32,6 +32,8 @@ export interface CallOptions {
   onChange(call: Call): void;
   /** Words for the desk's screen-reader announcer. */
   announce(text: string): void;
+  /** The call was answered or ended (the desk's figures change). */
+  onStage(call: Call): void;
 }
 
 export type CallStage = "ringing" | "answering" | "talking" | "ended";
@@ -314,6 +316,7 @@ export class Call {
       else remote?.addEventListener("addtrack", () => this.callerMeter.follow(remote), { once: true });
       this.system("You answered the call.");
       this.o.announce(`On the call with ${this.name}.`);
+      this.o.onStage(this);
       this.render();
       this.hangUpBtn.focus();
     } else if (state === SessionState.Terminated) {
@@ -341,6 +344,7 @@ export class Call {
     this.markUnread();
     if (hadFocus) this.closeBtn.focus();
     this.o.onChange(this);
+    this.o.onStage(this);
   }
 
   private render(status = true): void {

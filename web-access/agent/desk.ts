@@ -238,6 +238,7 @@ export class Desk {
       onClose: (c) => this.closeItem(c),
       onChange: () => this.renderList(),
       announce: (text) => { this.announcer.textContent = text; },
+      onStage: () => void this.refreshStats(),
     });
     this.addItem(call);
     call.system(queue ? `Incoming call for ${queue.title}.` : `Incoming call from ${address}.`);

@@ -21,7 +21,7 @@ export function audioContext(): AudioContext | undefined {
 
 /**
  * Shows a stream's level in a <meter> (0..1), ten times a second. The level is
- * the RMS of the last ~20 ms, scaled so that speech sits in the upper half.
+ * the RMS of the last ~20 ms on a -60..0 dBFS scale, falling back slowly.
  */
 export class LevelMeter {
   private source: MediaStreamAudioSourceNode | undefined;
@@ -57,7 +57,9 @@ export class LevelMeter {
     const rms = Math.sqrt(sum / this.samples.length);
     // dBFS from -60 (silence) to 0, as 0..1.
     const db = rms > 0 ? 20 * Math.log10(rms) : -100;
-    const level = Math.min(1, Math.max(0, (db + 60) / 60));
+    const now = Math.min(1, Math.max(0, (db + 60) / 60));
+    // Falls back slowly (a tenth of a second at a time), so short sounds stay visible.
+    const level = Math.max(now, this.meter.value * 0.85);
     this.meter.value = Math.round(level * 100) / 100;
     this.meter.textContent = `${Math.round(level * 100)}%`;
   }
