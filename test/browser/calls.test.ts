@@ -247,6 +247,25 @@ describe("calls from the customer page to the agent desk", () => {
     await page.getByRole("button", { name: "Call us" }).waitFor();
   }, 60_000);
 
+  it("lets the agent reject a ringing call (it goes back to the queue) and the caller hang up while waiting", async () => {
+    const agent = await desk();
+    await ready(agent);
+    const page = await caller("billing");
+    await page.getByRole("button", { name: "Call us" }).click();
+    await acceptOffer(agent);
+    await agent.getByRole("button", { name: "Reject" }).click({ timeout: 15_000 });
+    await agent.getByRole("status").filter({ hasText: "You rejected the call: it goes to another agent." }).waitFor();
+    const live = async () => (await r.app.cti.sessions(0)).find((x) => x.media === "voice" && x.queue === "billing");
+    const back = await until(live, (x) => x?.state === "queued" && x.missedBy.length === 1, 10_000, "call back in the queue");
+    expect(back!.missedBy).toEqual([ALICE]);
+    // The caller never stopped waiting.
+    expect(await page.getByRole("button", { name: "Hang up" }).isVisible()).toBe(true);
+    await page.getByRole("button", { name: "Hang up" }).click();
+    await page.getByText("You hung up.").waitFor({ timeout: 10_000 });
+    const ended = await until(() => api(r, `/api/sessions/${back!.id}`), (s) => s.state === "ended", 10_000, "session ended");
+    expect(["departed", "customer"]).toContain(ended.endReason);
+  }, 60_000);
+
   it("ends a waiting call when the page is reloaded, and says so", async () => {
     await desk(); // not ready: the call waits
     const page = await caller("billing");

@@ -98,7 +98,6 @@ export class CustomerSession {
     this.notice = null;
     this.lastRefusal = undefined;
     this.changed();
-    let call: PageCall | undefined;
     try {
       let mic: MediaStream;
       try {
@@ -116,8 +115,7 @@ export class CustomerSession {
         return;
       }
       this.state = { ...freshState(this.queue.name), form: fields, phase: "call" };
-      call = new PageCall(sip, mic, audio);
-      const placed = call;
+      const placed = new PageCall(sip, mic, audio);
       this.call = placed;
       placed.onChange = () => {
         if (placed.stage === "ended" && this.call === placed) void this.stopConnection(); // nothing more to hear over XMPP
