@@ -89,8 +89,8 @@ async function desk(): Promise<Page> {
   await page.getByLabel("Password").fill("alice-pw");
   await page.getByLabel("Password").press("Enter");
   await page.getByRole("button", { name: "Sign out" }).waitFor();
-  await page.getByRole("status").filter({ hasText: "Phone ready" }).waitFor({ timeout: 10_000 });
-  await until(() => r.app.cti.agent(ALICE), (a) => a?.phone === true && a.state === "not-ready", 10_000, "alice's phone registered");
+  await page.getByRole("status").filter({ hasText: "Phone ready" }).waitFor({ timeout: 20_000 });
+  await until(() => r.app.cti.agent(ALICE), (a) => a?.phone === true && a.state === "not-ready", 20_000, "alice's phone registered");
   return page;
 }
 
@@ -104,7 +104,7 @@ async function ready(page: Page): Promise<void> {
  * accepts Ann's offer, then her call rings the softphone.
  */
 async function acceptOffer(page: Page): Promise<void> {
-  await page.getByRole("article", { name: "Ann" }).getByRole("button", { name: "Accept" }).click({ timeout: 15_000 });
+  await page.getByRole("article", { name: "Ann" }).getByRole("button", { name: "Accept" }).click({ timeout: 20_000 });
 }
 
 /** The customer page of `queue` with its pre-chat form filled. */
@@ -180,7 +180,7 @@ describe("calls from the customer page to the agent desk", () => {
     expect(await voiceSession("billing")).toMatchObject({ id: queued!.id, state: "assigned", seat: ALICE });
 
     await agent.getByRole("button", { name: "Answer" }).click();
-    await page.getByRole("status").filter({ hasText: "On the call" }).waitFor({ timeout: 10_000 });
+    await page.getByRole("status").filter({ hasText: "On the call" }).waitFor({ timeout: 20_000 });
     await agent.getByRole("status").filter({ hasText: "On the call." }).waitFor();
     await until(() => voiceSession("billing"), (s) => s?.state === "in-service", 10_000, "in service");
 
@@ -229,11 +229,11 @@ describe("calls from the customer page to the agent desk", () => {
     const page = await caller("billing", undefined, name);
     await page.getByRole("button", { name: "Call us" }).click();
     await acceptOffer(agent);
-    await agent.getByRole("button", { name: "Answer" }).click({ timeout: 15_000 });
+    await agent.getByRole("button", { name: "Answer" }).click({ timeout: 20_000 });
     // The name came as the From display name and in the component's notice: shown as text, never run.
     await until(() => callPanel(agent).getByRole("heading", { level: 2 }).textContent(), (t) => t === name, 10_000, "caller's name on the desk");
     expect(await callPanel(agent).locator("img, b").count()).toBe(0);
-    await page.getByRole("status").filter({ hasText: "On the call" }).waitFor({ timeout: 10_000 });
+    await page.getByRole("status").filter({ hasText: "On the call" }).waitFor({ timeout: 20_000 });
     await audioFlowsInto(page, "the caller");
     const live = await until(() => voiceSession("billing"), (s) => s?.state === "in-service", 10_000, "in service");
     await agent.getByRole("button", { name: "Hang up" }).click();
