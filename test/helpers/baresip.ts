@@ -136,7 +136,8 @@ export async function startBaresip(options: BaresipOptions): Promise<BaresipPhon
     "",
   ].join("\n"));
   const name = `baresip ${aor}`;
-  const child = spawnChild(name, "baresip", ["-f", dir], { cwd: dir });
+  // BARESIP_TRACE=1: every SIP message it sends and receives is in its output (and in a failing test's message).
+  const child = spawnChild(name, "baresip", ["-f", dir, ...(process.env.BARESIP_TRACE ? ["-s"] : [])], { cwd: dir });
 
   const events: BaresipEvent[] = [];
   const listeners = new Set<(e: BaresipEvent) => void>();

@@ -79,6 +79,8 @@ export interface WsPhone {
   invites(): SipMessage[];
   /** The `count`-th request with this method received (counting those already received). */
   waitForRequest(method: string, count?: number, timeoutMs?: number): Promise<SipMessage>;
+  /** Answers a ringing INVITE (200 with this SDP and its Contact); the ACK is then among the requests received. */
+  answer(invite: SipMessage, sdp: string): void;
   /** REGISTER (with digest) for `expires` seconds; resolves on the 200. */
   register(expires?: number): Promise<void>;
   /** Calls `target` (a SIP URI) with this SDP offer; resolves on the final response (ACKed when 2xx). */
@@ -114,20 +116,23 @@ export async function connectWsPhone({ url, user, domain, password = "" }: WsPho
 
   /** What a phone that rings and never answers says. */
   const ringing = new Map<string, { invite: SipMessage; tag: string }>();
-  const reply = (req: SipMessage, status: string, toTag?: string, extra: string[] = []) => send([
+  const reply = (req: SipMessage, status: string, toTag?: string, extra: string[] = [], body = "") => send([
     `SIP/2.0 ${status}`, ...req.all("via").map((v) => `Via: ${v}`), `From: ${req.header("from")}`,
     `To: ${req.header("to")}${toTag && !/;tag=/.test(req.header("to") ?? "") ? `;tag=${toTag}` : ""}`,
-    `Call-ID: ${req.header("call-id")}`, `CSeq: ${req.header("cseq")}`, ...extra,
-  ]);
+    `Call-ID: ${req.header("call-id")}`, `CSeq: ${req.header("cseq")}`,
+    // A dialog's route set: the UAS sends the Record-Route it got back, in order (RFC 3261 12.1.1)
+    ...(req.method === "INVITE" && !status.startsWith("100") ? req.all("record-route").map((v) => `Record-Route: ${v}`) : []),
+    ...extra,
+  ], body);
+  const branchOf = (m: SipMessage) => `${m.header("call-id")} ${/branch=([^;,\s]+)/.exec(m.header("via") ?? "")?.[1]}`;
   function answerRequest(req: SipMessage) {
-    const callId = req.header("call-id") ?? "";
     if (req.method === "INVITE") {
       const tag = token();
-      ringing.set(`${callId} ${/branch=([^;,\s]+)/.exec(req.header("via") ?? "")?.[1]}`, { invite: req, tag });
+      ringing.set(branchOf(req), { invite: req, tag });
       reply(req, "180 Ringing", tag, [`Contact: ${contact}`]);
     } else if (req.method === "CANCEL") {
       reply(req, "200 OK");
-      const key = `${callId} ${/branch=([^;,\s]+)/.exec(req.header("via") ?? "")?.[1]}`;
+      const key = branchOf(req);
       const call = ringing.get(key);
       if (call) {
         ringing.delete(key);
@@ -177,6 +182,12 @@ export async function connectWsPhone({ url, user, domain, password = "" }: WsPho
   let cseq = 1;
   return {
     invites: () => received.filter((m) => m.method === "INVITE"),
+    answer(invite, sdp) {
+      const call = ringing.get(branchOf(invite));
+      if (!call) throw new Error(`ws phone ${user}: that INVITE is not ringing here`);
+      ringing.delete(branchOf(invite));
+      reply(invite, "200 OK", call.tag, [`Contact: ${contact}`, "Content-Type: application/sdp"], sdp);
+    },
     waitForRequest: (method, count = 1, timeoutMs = 10_000) => waitFor((m) => m.method === method, method, count, timeoutMs),
     async register(expires = 600) {
       const callId = token();

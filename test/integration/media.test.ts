@@ -152,10 +152,11 @@ describe("media through rtpengine", () => {
     const alice = await aliceWithPhone();
     const browser = await connectWsPhone({ url: `ws://127.0.0.1:${r.config.ports.sipWs}/`, user: "erin", domain: "customer.test" });
     wsPhones.push(browser);
-    // What Chromium offers for audio (abridged): ICE, DTLS-SRTP (actpass), rtcp-mux, opus and G.711.
+    // What Chromium offers for audio once its candidates are gathered (abridged): ICE, DTLS-SRTP (actpass),
+    // rtcp-mux, opus and G.711.
     const offer = [
       "v=0", "o=- 4611731400430051336 2 IN IP4 127.0.0.1", "s=-", "t=0 0", "a=group:BUNDLE 0", "a=msid-semantic: WMS",
-      "m=audio 9 UDP/TLS/RTP/SAVPF 111 0 8", "c=IN IP4 0.0.0.0", "a=rtcp:9 IN IP4 0.0.0.0",
+      "m=audio 50123 UDP/TLS/RTP/SAVPF 111 0 8", "c=IN IP4 127.0.0.1", "a=rtcp:50123 IN IP4 127.0.0.1",
       "a=candidate:1 1 udp 2122260223 127.0.0.1 50123 typ host generation 0",
       "a=ice-ufrag:abcd", "a=ice-pwd:abcdefghijklmnopqrstuvwx", "a=ice-options:trickle",
       "a=fingerprint:sha-256 11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00",
@@ -192,6 +193,37 @@ describe("media through rtpengine", () => {
     await browser.waitForRequest("BYE");
     await alice.waitFor("CALL_CLOSED");
     expect(await until(() => sessionOf("sip:erin@customer.test"), (s) => s?.state === "ended", 5000, "session ended")).toMatchObject({ endReason: "seat" });
+    await until(calls, (c) => !c.includes(callId!), 5000, "the media session gone after the hang-up");
+  }, 60_000);
+
+  it("a browser seat (WebSocket) rings (180) and answers with a WebRTC answer: the plain caller gets a plain answer, and the ACK and the caller's BYE reach the browser", async () => {
+    clients.push(await agentOnline(r, "alice@acme.test"));
+    const browser = await connectWsPhone({ url: `ws://127.0.0.1:${r.config.ports.sipWs}/`, user: "alice", domain: "acme.test", password: "alice-pw" });
+    wsPhones.push(browser);
+    await browser.register();
+    await until(() => r.app.cti.agent("alice@acme.test"), (a) => a?.phone === true, 5000, "alice's browser registered");
+    const dave = await davePhone();
+    await dave.command("dial", "sip:billing@cc.acme.test");
+    const invite = await browser.waitForRequest("INVITE", 1, 15_000); // it answers 180 Ringing at once, with its Contact
+    const offer = invite.body;
+    // What a browser answers to rtpengine's offer: ICE, DTLS (active, as rtpengine offered actpass), rtcp-mux.
+    // (after ICE gathering, as sip.js sends it: the default candidate's address on the m= and c= lines)
+    expect(offer).toMatch(/^a=rtpmap:0 PCMU\/8000/m);
+    const answer = [
+      "v=0", "o=- 1 2 IN IP4 127.0.0.1", "s=-", "t=0 0",
+      "m=audio 50125 UDP/TLS/RTP/SAVPF 0", "c=IN IP4 127.0.0.1", "a=rtcp:50125 IN IP4 127.0.0.1",
+      "a=candidate:1 1 udp 2122260223 127.0.0.1 50125 typ host generation 0", "a=ice-ufrag:wxyz", "a=ice-pwd:abcdefghijklmnopqrstuvwx",
+      "a=fingerprint:sha-256 11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00",
+      "a=setup:active", "a=sendrecv", "a=rtcp-mux", "a=rtpmap:0 PCMU/8000", "",
+    ].join("\r\n");
+    browser.answer(invite, answer);
+    await dave.waitFor("CALL_ESTABLISHED", 1, 15_000); // baresip, plain RTP only, took the answer rtpengine gave it
+    await browser.waitForRequest("ACK", 1, 5000);
+    const [callId] = await until(calls, (c) => c.length === 1, 5000, "the call in rtpengine");
+    expect((await legs(callId!)).map((l) => l.protocol).sort()).toEqual(["RTP/AVP", "UDP/TLS/RTP/SAVPF"]);
+    await dave.command("hangup");
+    await browser.waitForRequest("BYE", 1, 5000);
+    expect(await until(() => sessionOf("sip:dave@customer.test"), (s) => s?.state === "ended", 5000, "session ended")).toMatchObject({ endReason: "customer", seat: "alice@acme.test" });
     await until(calls, (c) => !c.includes(callId!), 5000, "the media session gone after the hang-up");
   }, 60_000);
 
