@@ -6,9 +6,14 @@
  * a refusal's Reason header).
  */
 import {
-  SessionState, UserAgent, Web,
+  SessionState, UserAgent,
   type Core, type Session, type SessionDescriptionHandlerFactory, type UserAgentOptions,
 } from "sip.js";
+// The WebRTC handler straight from its module: the `Web` namespace would bundle SimpleUser and SessionManager too (~30 KB).
+import {
+  defaultSessionDescriptionHandlerFactory, SessionDescriptionHandler,
+  type SessionDescriptionHandlerOptions,
+} from "sip.js/lib/platform/web/session-description-handler/index.js";
 
 type IncomingResponse = Core.IncomingResponse;
 import type { SipInfo } from "./config.js";
@@ -23,7 +28,7 @@ export const AUDIO_ONLY = { constraints: { audio: true, video: false } } as cons
  * send, if already acquired (the page asks for the microphone before it calls).
  */
 export function userAgentOptions(sip: SipInfo, extra: Partial<UserAgentOptions>, stream?: () => Promise<MediaStream>): UserAgentOptions {
-  const factory: SessionDescriptionHandlerFactory = Web.defaultSessionDescriptionHandlerFactory(stream
+  const factory: SessionDescriptionHandlerFactory = defaultSessionDescriptionHandlerFactory(stream
     ? async () => stream()
     : undefined);
   return {
@@ -49,9 +54,9 @@ function sipLogLevel(): "debug" | "log" | "warn" | "error" {
 }
 
 /** The session's WebRTC handler, once it has one. */
-export function handlerOf(session: Session): Web.SessionDescriptionHandler | undefined {
+export function handlerOf(session: Session): SessionDescriptionHandler | undefined {
   const sdh = session.sessionDescriptionHandler;
-  return sdh instanceof Web.SessionDescriptionHandler ? sdh : undefined;
+  return sdh instanceof SessionDescriptionHandler ? sdh : undefined;
 }
 
 /** Plays the session's remote audio in `audio` (its tracks arrive with the answer). */
@@ -74,8 +79,8 @@ export function setMuted(session: Session, muted: boolean): void {
  */
 export function setHold(session: Session, hold: boolean, muted: boolean): Promise<boolean> {
   if (session.state !== SessionState.Established) return Promise.resolve(false);
-  const options = session.sessionDescriptionHandlerOptionsReInvite as Web.SessionDescriptionHandlerOptions;
-  const set = (held: boolean) => { session.sessionDescriptionHandlerOptionsReInvite = { ...options, hold: held } as Web.SessionDescriptionHandlerOptions; };
+  const options = session.sessionDescriptionHandlerOptionsReInvite as SessionDescriptionHandlerOptions;
+  const set = (held: boolean) => { session.sessionDescriptionHandlerOptionsReInvite = { ...options, hold: held } as SessionDescriptionHandlerOptions; };
   set(hold);
   return new Promise((resolve) => {
     session.invite({
