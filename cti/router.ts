@@ -127,9 +127,11 @@ export function createRouter({ store, queueOf, now }: RouterDeps) {
 
   /**
    * Agents whose client takes XEP-0142 offers get an offer instead of the customer: the chosen seat,
-   * or for a ring-all queue every eligible seat that takes offers. True when an offer went out.
+   * or for a ring-all queue every eligible seat that takes offers. True when an offer went out. Never
+   * for a call: the seat's phones ring, and answering is accepting.
    */
   async function offered(session: Session, seat: Agent, t: number): Promise<boolean> {
+    if (session.media === "voice") return false; // a call rings the seat's phones at once: its answer is the acceptance
     const q = queueOf(session.queue);
     const targets = q?.strategy === "ring-all"
       ? eligibleSeats(await store.agentsNamed(await store.seats("free", session.needs)), session.needs, t, q).filter((a) => a.offerJid)

@@ -99,14 +99,6 @@ async function ready(page: Page): Promise<void> {
   await until(() => r.app.cti.agent(ALICE), (a) => a?.state === "ready", 5000, "alice ready");
 }
 
-/**
- * The desk takes XEP-0142 offers, and the contact center offers it calls as it offers chats: the agent
- * accepts Ann's offer, then her call rings the softphone.
- */
-async function acceptOffer(page: Page): Promise<void> {
-  await page.getByRole("article", { name: "Ann" }).getByRole("button", { name: "Accept" }).click({ timeout: 20_000 });
-}
-
 /** The customer page of `queue` with its pre-chat form filled. */
 async function caller(queue: string, init?: string, name = "Ann"): Promise<Page> {
   const page = await newPage(undefined, init);
@@ -167,9 +159,8 @@ describe("calls from the customer page to the agent desk", () => {
     expect(queued!.customer).toMatch(/@guest\.acme\.test\//); // the page's XMPP login, not a SIP caller
     await page.screenshot({ path: screenshotPath("customer-call-waiting.png") });
 
-    // Ready: Ann is offered, the agent accepts, and the desk rings with the caller, the queue and the session.
+    // Ready: the desk rings at once (a call is never an XEP-0142 offer), with the caller, the queue and the session.
     await ready(agent);
-    await acceptOffer(agent);
     const tab = agent.getByRole("tab", { name: /Ann/ });
     await tab.filter({ hasText: "ringing" }).waitFor({ timeout: 10_000 });
     await agent.getByRole("status").filter({ hasText: "Incoming call: ringing." }).waitFor();
@@ -228,7 +219,6 @@ describe("calls from the customer page to the agent desk", () => {
     const name = `Ann <img src=x onerror="window.__xss=1"><b>bold</b>`;
     const page = await caller("billing", undefined, name);
     await page.getByRole("button", { name: "Call us" }).click();
-    await acceptOffer(agent);
     await agent.getByRole("button", { name: "Answer" }).click({ timeout: 20_000 });
     // The name came as the From display name and in the component's notice: shown as text, never run.
     await until(() => callPanel(agent).getByRole("heading", { level: 2 }).textContent(), (t) => t === name, 10_000, "caller's name on the desk");
@@ -252,7 +242,6 @@ describe("calls from the customer page to the agent desk", () => {
     await ready(agent);
     const page = await caller("billing");
     await page.getByRole("button", { name: "Call us" }).click();
-    await acceptOffer(agent);
     await agent.getByRole("button", { name: "Reject" }).click({ timeout: 15_000 });
     await agent.getByRole("status").filter({ hasText: "You rejected the call: it goes to another agent." }).waitFor();
     const live = async () => (await r.app.cti.sessions(0)).find((x) => x.media === "voice" && x.queue === "billing");

@@ -43,6 +43,15 @@ describe("a call", () => {
     expect(await refusal(call("dave"))).toBe("no-agents");
   });
 
+  it("rings a seat whose client takes XEP-0142 offers at once: a call is never offered (answering is accepting)", async () => {
+    await cti.agentState("alice@acme.test", "ready");
+    await cti.phone("alice@acme.test", true);
+    await cti.offerTarget("alice@acme.test", "alice@acme.test/desk");
+    expect(await call("dave")).toMatchObject({ state: "assigned", seat: "alice@acme.test", ringing: [] });
+    expect(store.events.some((e) => e.type === "offered")).toBe(false);
+    expect((await chat("c1@guest.acme.test/w")).state).toBe("queued"); // alice is full: the chat waits
+  });
+
   it("is refused by a queue that takes chats only", async () => {
     await cti.agentState("alice@acme.test", "ready");
     await cti.phone("alice@acme.test", true);
