@@ -25,6 +25,8 @@ export interface ChatOptions {
   send(stanza: XmlElement): Promise<void>;
   /** The agent asked to end the session. */
   onEnd(chat: Chat): void;
+  /** "Call customer" (when the desk has a phone): the chat turns into a call to this desk. */
+  onCall?(chat: Chat): void;
   onClose(chat: Chat): void;
   /** Something arrived or changed that the list should reflect (unread counts, order). */
   onChange(chat: Chat): void;
@@ -40,6 +42,7 @@ const END_REASON_TEXT: Record<string, string> = {
 export class Chat {
   readonly id: string;
   readonly kind: ChatOptions["kind"];
+  readonly queueTitle: string | undefined;
   jid: string;
   name: string;
   readonly beganAt = Date.now();
@@ -73,6 +76,7 @@ export class Chat {
   readonly input: HTMLTextAreaElement;
   private readonly sendButton: HTMLButtonElement;
   private readonly endButton: HTMLButtonElement | null;
+  private readonly callButton: HTMLButtonElement | null;
   private readonly cannedSelect: HTMLSelectElement | null;
   private readonly subtitle: HTMLElement;
 
@@ -82,6 +86,7 @@ export class Chat {
     });
     this.id = o.id;
     this.kind = o.kind;
+    this.queueTitle = o.queueTitle;
     this.jid = o.jid;
     this.name = o.name;
     this.waitingSince = Math.min(o.queuedAt ?? this.beganAt, this.beganAt);
@@ -108,6 +113,10 @@ export class Chat {
     this.endButton = o.kind === "customer"
       ? h("button", { class: "btn btn-danger", text: "End chat", attrs: { type: "button" }, on: { click: () => o.onEnd(this) } })
       : h("button", { class: "btn", text: "Close", attrs: { type: "button" }, on: { click: () => o.onClose(this) } });
+
+    this.callButton = o.kind === "customer" && o.onCall
+      ? h("button", { class: "btn btn-call", text: "Call customer", attrs: { type: "button" }, on: { click: () => o.onCall!(this) } })
+      : null;
 
     // Each label and value in a <div> (allowed in <dl>), so a pair never wraps apart.
     const facts = h("dl", { class: "facts" });
@@ -144,7 +153,7 @@ export class Chat {
         h("div", { class: "who" },
           h("h2", { text: o.name }),
           this.subtitle),
-        this.endButton),
+        h("div", { class: "chat-actions" }, this.callButton, this.endButton)),
       facts,
       this.log, this.typing, this.banner, this.composer);
     this.tick(Date.now());
@@ -298,6 +307,7 @@ export class Chat {
     this.banner.hidden = false;
     this.composer.hidden = true;
     if (this.endButton && this.kind === "customer") this.endButton.hidden = true;
+    if (this.callButton) this.callButton.hidden = true;
     this.tabStatus.textContent = "ended";
     this.tab.classList.add("ended");
     for (const [id] of this.pending) this.pending.delete(id);
@@ -307,6 +317,11 @@ export class Chat {
 
   setBusy(busy: boolean): void {
     if (this.endButton) this.endButton.disabled = busy;
+  }
+
+  /** "Call customer" is off while a request is out or the chat's call is on. */
+  setCallBusy(busy: boolean): void {
+    if (this.callButton) this.callButton.disabled = busy || this.ended;
   }
 
   private onKey(e: KeyboardEvent): void {

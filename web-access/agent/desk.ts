@@ -20,7 +20,7 @@ import { fill, h, nextUid } from "./dom.js";
 import { Offers, type OfferCard } from "./offers.js";
 import { DeskPhone } from "./phone.js";
 import {
-  agentStatus, bareOf, endIq, iqError, offerAnswer, parseBegin, parseCallNotice, parseEnded, parseOffer, parseRevoke, parseStats, presence, sessionMentioned, statsIq, unavailable,
+  agentStatus, bareOf, chatCallIq, endIq, iqError, offerAnswer, parseBegin, parseCallNotice, parseChatCallNotice, parseEnded, parseOffer, parseRevoke, parseStats, presence, sessionMentioned, statsIq, unavailable,
   type Begin, type CallNotice, type Ended, type Stats,
 } from "./stanzas.js";
 import { duration } from "./text.js";
@@ -238,7 +238,12 @@ export class Desk {
       onClose: (c) => this.closeItem(c),
       onChange: () => this.renderList(),
       announce: (text) => { this.announcer.textContent = text; },
-      onStage: () => void this.refreshStats(),
+      onStage: (c) => {
+        void this.refreshStats();
+        // A call from a chat: the chat's log says when it was answered and when it ended.
+        const chat = c.session ? this.bySession.get(c.session) : undefined;
+        if (chat && !chat.ended) chat.system(c.ended ? "The call from this chat ended; the chat goes on." : "You answered the call from this chat.");
+      },
     });
     this.addItem(call);
     call.system(queue ? `Incoming call for ${queue.title}.` : `Incoming call from ${address}.`);
@@ -255,6 +260,14 @@ export class Desk {
     const call = [...this.items].reverse().find((c): c is Call => c instanceof Call && !c.session && c.stage !== "ended");
     if (call) this.applyNotice(call, notice, body);
     else this.callNotices.push({ at: Date.now(), notice, body });
+  }
+
+  /** The customer of a chat calls from it: the call (ringing, or about to) is that chat's. */
+  private onChatCallNotice(customer: string, session: string, body: string): void {
+    const chat = this.bySession.get(session);
+    const queueTitle = chat?.queueTitle ?? "";
+    chat?.system("The customer is calling you from this chat: answer in the call's tab.");
+    this.onCallNotice({ name: chat?.name, customer, queueTitle, session }, body);
   }
 
   private applyNotice(call: Call, notice: CallNotice, body: string): void {
@@ -389,6 +402,8 @@ export class Desk {
       if (!body) return;
       const callNotice = parseCallNotice(body, this.config.queues.map((q) => q.title));
       if (callNotice) return this.onCallNotice(callNotice, body);
+      const chatCall = parseChatCallNotice(body);
+      if (chatCall) return this.onChatCallNotice(chatCall.customer, chatCall.session, body);
       // Other news of a call (missed, ended by a supervisor) goes to that call.
       const about = sessionMentioned(body);
       const call = about ? this.items.find((c): c is Call => c instanceof Call && c.session === about) : undefined;
@@ -454,6 +469,7 @@ export class Desk {
       session: b.session, queuedAt: b.queuedAt, canned: this.config.cannedResponses,
       fields: b.fields.filter((f) => f.var !== "name").map((f) => ({ label: f.label ?? this.fieldLabel(b.queue, f.var), value: f.value })),
       send: (el) => this.xmpp.send(el), onEnd: (c) => void this.endChat(c), onClose: (c) => this.closeItem(c), onChange: () => this.renderList(),
+      onCall: this.config.sip ? (c) => void this.callCustomer(c) : undefined,
     });
     this.bySession.set(b.session, chat);
     this.addItem(chat);
@@ -474,6 +490,23 @@ export class Desk {
     if (chat) chat.end(e.body, e.reason);
     else if (e.body) this.notice(e.body);
     void this.refreshStats();
+  }
+
+  /**
+   * "Call customer": the component sends the customer's page the call's token with Accept / Decline;
+   * accepted, the call rings this desk's softphone. Refusals (no phone registered, a call on) go to the chat.
+   */
+  private async callCustomer(chat: Chat): Promise<void> {
+    if (chat.ended || !chat.id) return;
+    chat.setCallBusy(true);
+    try {
+      await this.xmpp.iqCaller.set(chatCallIq(chat.id), this.cc, 10000);
+      chat.system(`You asked ${chat.name} to take a call: their page shows Accept / Decline. If they accept, your phone rings here.`);
+    } catch (err) {
+      chat.system(`The call could not be offered: ${errorText(err)}`);
+    } finally {
+      chat.setCallBusy(false);
+    }
   }
 
   private async endChat(chat: Chat): Promise<void> {

@@ -177,3 +177,12 @@ export function parseCallNotice(body: string, titles: string[]): CallNotice | nu
 export function sessionMentioned(body: string): string | undefined {
   return /\(session ([^\s()]+)\)\s*$/.exec(body)?.[1];
 }
+
+/** "<customer> is calling you from your chat: your phone is ringing. (session S1)" (component/sip/calls.ts). */
+export function parseChatCallNotice(body: string): { customer: string; session: string } | null {
+  const m = /^(.+) is calling you from your chat: your phone is ringing\. \(session ([^\s()]+)\)$/.exec(body.trim());
+  return m ? { customer: m[1]!, session: m[2]! } : null;
+}
+
+/** Turns the session's chat into a call (docs/protocol.md "From chat to call"). */
+export const chatCallIq = (session: string) => xml(SB.call, { xmlns: NS.SB, session });

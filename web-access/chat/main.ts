@@ -121,6 +121,12 @@ function wire(session: CustomerSession, chattable: boolean): void {
   $("mute").addEventListener("click", () => session.toggleMute());
   $("call-back").addEventListener("click", () => void session.reset());
   $("end-chat").addEventListener("click", () => void session.endChat());
+  const chatAudio = $<HTMLAudioElement>("chat-call-audio");
+  $("chat-call-start").addEventListener("click", () => void session.callFromChat(chatAudio));
+  $("call-accept").addEventListener("click", () => void session.acceptCall(chatAudio));
+  $("call-decline").addEventListener("click", () => session.declineCall());
+  $("chat-call-hang-up").addEventListener("click", () => session.hangUpChatCall());
+  $("chat-call-mute").addEventListener("click", () => session.toggleChatCallMute());
 
   const box = $<HTMLTextAreaElement>("message");
   const grow = () => {

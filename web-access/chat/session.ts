@@ -35,6 +35,10 @@ export class CustomerSession {
   canRate = true;
   /** The call placed from this page (phase "call"), live or ended. */
   call: PageCall | undefined;
+  /** A call from the chat to its seat (phase "chatting": the chat goes on around it), live or just ended. */
+  chatCall: PageCall | undefined;
+  /** The seat asked to talk: its words and the call's token (Accept calls with it, Decline forgets it). */
+  callInvite: { text: string; uri: string; token: string } | undefined;
   onChange: () => void = () => {};
 
   private xmpp: Client | undefined;
@@ -50,6 +54,7 @@ export class CustomerSession {
     addEventListener("pagehide", () => {
       this.unloading = true;
       if (this.call && this.call.stage !== "ended") this.call.hangUp(); // best effort: the BYE or CANCEL may still leave
+      if (this.chatCallLive) this.chatCall!.hangUp();
     });
   }
 
@@ -163,6 +168,103 @@ export class CustomerSession {
     this.call?.toggleMute();
   }
 
+  // ---------------------------------------------------------------- from chat to call
+
+  /** The chat may turn into a call now: voice is on, served, no call on. */
+  get canCallFromChat(): boolean {
+    return !!this.config.sip && this.state.phase === "chatting" && !!this.state.session && !this.chatCallLive;
+  }
+
+  get chatCallLive(): boolean {
+    return !!this.chatCall && this.chatCall.stage !== "ended";
+  }
+
+  /**
+   * "Call" during a chat: the session's call token from the component
+   * (docs/protocol.md "From chat to call"), then the same call as "Call us",
+   * which rings the chat's seat at once. `audio` plays the agent's voice.
+   */
+  async callFromChat(audio: HTMLAudioElement): Promise<void> {
+    if (!this.canCallFromChat) return;
+    await this.placeChatCall(audio, async () => {
+      const result = await this.iq(this.cc, xml(SB.call, { xmlns: NS.SB, session: this.state.session! }));
+      const c = result.getChild(SB.call, NS.SB);
+      if (!c?.attrs.uri || !c.attrs.token) throw new Error("The contact center gave no call token.");
+      return { uri: c.attrs.uri as string, token: c.attrs.token as string };
+    });
+  }
+
+  /** "Accept": the call the agent asked for, with the token that came with the request. */
+  async acceptCall(audio: HTMLAudioElement): Promise<void> {
+    const invite = this.callInvite;
+    if (!invite || !this.canCallFromChat) return;
+    this.callInvite = undefined;
+    await this.placeChatCall(audio, async () => invite);
+  }
+
+  /** "Decline": nothing is sent; the request goes away. */
+  declineCall(): void {
+    if (!this.callInvite) return;
+    this.callInvite = undefined;
+    this.changed();
+  }
+
+  hangUpChatCall(): void {
+    this.chatCall?.hangUp();
+  }
+
+  toggleChatCallMute(): void {
+    this.chatCall?.toggleMute();
+  }
+
+  private async placeChatCall(audio: HTMLAudioElement, token: () => Promise<{ uri: string; token: string }>): Promise<void> {
+    const sip = this.config.sip;
+    if (!sip) return;
+    this.callInvite = undefined;
+    let mic: MediaStream;
+    // A placeholder while the microphone and the token come: the button goes, a second click does nothing.
+    const placed = new PageCall(sip, new MediaStream(), audio);
+    this.chatCall = placed;
+    this.changed();
+    try {
+      mic = await openMicrophone();
+    } catch (err) {
+      this.chatCall = undefined;
+      this.system((err as Error).message);
+      this.changed();
+      return;
+    }
+    let target: { uri: string; token: string };
+    try {
+      target = await token();
+    } catch (err) {
+      for (const t of mic.getTracks()) t.stop();
+      this.chatCall = undefined;
+      this.system(`The call could not be started: ${errorText(err)}`);
+      this.changed();
+      return;
+    }
+    if (this.chatCall !== placed || this.state.phase !== "chatting") {
+      for (const t of mic.getTracks()) t.stop();
+      return;
+    }
+    const call = new PageCall(sip, mic, audio);
+    this.chatCall = call;
+    call.onChange = () => {
+      if (call.stage === "ended" && this.chatCall === call && !this.callLogged.has(call)) {
+        this.callLogged.add(call);
+        const length = call.answeredAt !== undefined && call.endedAt !== undefined ? ` (${clockText((call.endedAt - call.answeredAt) / 1000)})` : "";
+        this.system(`${call.end?.text ?? "The call ended."}${length}`);
+      }
+      this.changed();
+    };
+    this.system(`You are calling ${this.state.agentName ?? "the agent"}.`);
+    this.changed();
+    await call.place({ ...target, name: this.state.form?.name ?? "", subject: "" });
+  }
+
+  private readonly callLogged = new WeakSet<PageCall>();
+
   /** "Leave queue": depart-queue, back to the form. */
   async leaveQueue(): Promise<void> {
     if (this.busy) return;
@@ -271,6 +373,9 @@ export class CustomerSession {
     this.typingOut.stop();
     if (this.call && this.call.stage !== "ended") this.call.hangUp();
     this.call = undefined;
+    if (this.chatCallLive) this.chatCall!.hangUp();
+    this.chatCall = undefined;
+    this.callInvite = undefined;
     const form = this.state.form;
     this.state = { ...freshState(this.queue.name), form };
     this.agentTyping = false;
@@ -415,6 +520,8 @@ export class CustomerSession {
         if (!this.state.session || ended.attrs.session === this.state.session) this.ended(body || "The chat has ended.");
         return;
       }
+      const invite = s.getChild(SB.call, NS.SB);
+      if (invite) return this.onCallInvite(invite, body);
       const status = s.getChild(WG.queueStatus, NS.WG);
       if (status && this.state.phase === "call") {
         const position = Number(status.getChildText("position"));
@@ -441,6 +548,18 @@ export class CustomerSession {
       return;
     }
     if (this.state.seat && from === this.state.seat) this.onSeatMessage(s, body);
+  }
+
+  /** The seat asks to talk (docs/protocol.md "From chat to call"): Accept / Decline on the page. */
+  private onCallInvite(c: Element, body: string | null): void {
+    const { uri, token, session } = c.attrs as Record<string, string | undefined>;
+    if (!uri || !token || session !== this.state.session || this.state.phase !== "chatting") return;
+    const who = this.state.agentName ?? "The agent";
+    // "Alice would like to talk with you: accept the call on the page." -> the words before the instructions.
+    const text = (body ?? "").split(":")[0]!.trim() || `${who} would like to talk with you`;
+    this.callInvite = { text, uri, token };
+    this.system(`${text}.`);
+    this.changed();
   }
 
   private onAssigned(a: Element, body: string | null): void {
@@ -487,6 +606,8 @@ export class CustomerSession {
     if (this.state.phase !== "chatting" && this.state.phase !== "waiting") return;
     this.state.phase = "ended";
     this.state.endedText = text;
+    this.callInvite = undefined;
+    if (this.chatCallLive) this.chatCall!.hangUp(); // the contact center hangs it up too
     this.agentTyping = false;
     this.typingOut.stop();
     this.system(text);
@@ -501,6 +622,12 @@ export class CustomerSession {
     saveState(this.state);
     this.onChange();
   }
+}
+
+/** 75 -> "1:15". */
+function clockText(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
 
 /** "alice@acme.test" -> "Alice". */

@@ -91,6 +91,8 @@ export class View {
     const end = $<HTMLButtonElement>("end-chat");
     end.hidden = phase !== "chatting";
     end.disabled = s.busy;
+    const callStart = $<HTMLButtonElement>("chat-call-start");
+    callStart.hidden = !(this.callable && s.canCallFromChat);
 
     // notice
     const notice = $("notice");
@@ -148,6 +150,7 @@ export class View {
     }
 
     this.renderCall(phase === "call" ? s.call : undefined);
+    this.renderChatCall(s);
 
     if (phase === "unavailable") {
       const forCall = state.unavailableFor === "call";
@@ -224,6 +227,49 @@ export class View {
       if (!$("call-panel").contains(document.activeElement) || ended || document.activeElement === document.body) target.focus();
     }
   }
+
+  /** During a chat: the agent's request to talk (Accept / Decline), then the call bar (state, timer, Mute, Hang up). */
+  private renderChatCall(s: CustomerSession): void {
+    const chatting = s.state.phase === "chatting";
+    const invite = chatting && !s.chatCallLive ? s.callInvite : undefined;
+    const inviteBox = $("call-invite");
+    const wasHidden = inviteBox.hidden;
+    inviteBox.hidden = !invite;
+    $("call-invite-text").textContent = invite?.text ?? "";
+    if (invite && wasHidden) $("call-accept").focus();
+
+    const call = chatting && s.chatCallLive ? s.chatCall : undefined;
+    const bar = $("chat-call");
+    const barWasHidden = bar.hidden;
+    bar.hidden = !call;
+    const agent = s.state.agentName ?? "the agent";
+    const talking = call?.stage === "talking";
+    $("chat-call-state").textContent = !call ? ""
+      : call.stage === "connecting" ? `Calling ${agent}…`
+      : call.stage === "waiting" ? `Ringing ${agent}…`
+      : `On the call with ${agent}${call.muted ? " (muted)" : ""}`;
+    $("chat-call-timer").hidden = !talking;
+    const mute = $<HTMLButtonElement>("chat-call-mute");
+    mute.hidden = !talking;
+    mute.setAttribute("aria-pressed", String(!!call?.muted));
+    if (talking && call) {
+      const tick = () => { if (call.answeredAt !== undefined) $("chat-call-timer").textContent = clockDuration((Date.now() - call.answeredAt) / 1000); };
+      tick();
+      if (this.chatCallTimed !== call) {
+        clearInterval(this.chatCallTimer);
+        this.chatCallTimed = call;
+        this.chatCallTimer = setInterval(tick, 1000);
+      }
+    } else if (this.chatCallTimed) {
+      clearInterval(this.chatCallTimer);
+      this.chatCallTimed = undefined;
+    }
+    if (call && barWasHidden) $("chat-call-hang-up").focus();
+    else if (!call && !barWasHidden && (document.activeElement === document.body || bar.contains(document.activeElement))) $("message").focus();
+  }
+
+  private chatCallTimer: ReturnType<typeof setInterval> | undefined;
+  private chatCallTimed: PageCall | undefined;
 
   private tickCall(call: PageCall): void {
     if (call.answeredAt !== undefined) $("call-timer").textContent = clockDuration((Date.now() - call.answeredAt) / 1000);
