@@ -1,8 +1,9 @@
 /**
  * npm run bench: starts its own stack (Redis, Prosody, the component) on free ports, measures in one
  * run the XMPP ceiling, the end-to-end routing rate and latencies, Redis commands per routed customer
- * and the routing core alone, then the voice path on a voice stack of its own (bench/voice.ts), prints a
- * table and writes bench/results/latest.json. docs/benchmarks.md explains every figure.
+ * and the routing core alone, then the voice path on a voice stack of its own (bench/voice.ts), then
+ * browser calls through rtpengine on another (bench/media.ts), prints a table and writes
+ * bench/results/latest.json. docs/benchmarks.md explains every figure.
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -20,6 +21,7 @@ import { benchCore, type CoreResult } from "./core.js";
 import { routingDriver } from "./routing.js";
 import { cpuMeter, findPid, latency, sleep } from "./stats.js";
 import { benchVoice, voiceRows } from "./voice.js";
+import { benchMedia, mediaRows } from "./media.js";
 
 const PAIRS = 8; // client pairs for the ceiling
 const PLAIN_ACCOUNTS = Array.from({ length: 2 * PAIRS }, (_, i) => ({ jid: `plain${i}@acme.test`, password: `plain${i}-pw` }));
@@ -274,9 +276,21 @@ async function main() {
     voice = { error: (err as Error).message.split("\n")[0]! };
     process.exitCode = 1;
   }
+  // ---- (g) media: browser calls through rtpengine, on a stack of its own once the voice stack is gone
+  log("media: Chromium callers -> Kamailio -> rtpengine -> SIPp phones echoing RTP");
+  let media: Awaited<ReturnType<typeof benchMedia>> | { error: string };
+  try {
+    media = await benchMedia();
+  } catch (err) {
+    // Chromium or rtpengine missing, or a failure: an error row, and the run fails as for voice.
+    console.error(err);
+    media = { error: (err as Error).message.split("\n")[0]! };
+    process.exitCode = 1;
+  }
   const all = {
     ...results,
     ...("error" in voice ? { voice } : { callsPerSecond: voice.callsPerSecond, callRouteP99Ms: voice.callRouteP99Ms, queuedCallsHeld: voice.queuedCallsHeld, voice: voice.voice }),
+    ...("error" in media ? { media } : { mediaSetupP50Ms: media.mediaSetupP50Ms, mediaSetupP99Ms: media.mediaSetupP99Ms, mediaCallsHeld: media.mediaCallsHeld, rtpengineCpuMsPerStreamSecond: media.rtpengineCpuMsPerStreamSecond, media: media.media }),
     totalSeconds: round((performance.now() - t0) / 1000, 1),
   };
   mkdirSync(RESULTS, { recursive: true });
@@ -300,6 +314,7 @@ function print(r: any) {
     ["Redis commands per routed customer", `${r.redisCommandsPerRouted}  (script calls ${r.redis.scriptCallsPerRouted})`],
     ...r.core.map((c: CoreResult) => [`core decisions/s, ${c.waiting} waiting`, `${c.decisionsPerSecond}  (${c.microsPerDecision} us each, ${c.decisions} decisions)`] as [string, string]),
     ...(r.voice?.error ? [["voice", `failed: ${r.voice.error}`] as [string, string]] : voiceRows(r)),
+    ...mediaRows(r),
     ["total bench time", `${r.totalSeconds} s`],
   ];
   const w = Math.max(...rows.map(([k]) => k.length));

@@ -91,3 +91,28 @@ export function prng(seed: number) {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Every live descendant of a process (children, their children, ...), from the parent pid in
+ * /proc/<pid>/stat, with its command name (/proc/<pid>/comm): e.g. the browser processes a playwright
+ * launch forked (the browser, its zygotes, renderers and utility processes), told apart from others'.
+ */
+export function descendantPids(root: number): Array<{ pid: number; comm: string }> {
+  const children = new Map<number, number[]>();
+  const comm = new Map<number, string>();
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      const list = children.get(ppid) ?? [];
+      list.push(Number(d));
+      children.set(ppid, list);
+      comm.set(Number(d), stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")));
+    } catch { /* gone */ }
+  }
+  const out: Array<{ pid: number; comm: string }> = [];
+  const walk = (pid: number) => { for (const c of children.get(pid) ?? []) { out.push({ pid: c, comm: comm.get(c) ?? "" }); walk(c); } };
+  walk(root);
+  return out;
+}

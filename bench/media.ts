@@ -1,0 +1,490 @@
+/**
+ * The media phase of `npm run bench` (docs/benchmarks.md, "Media"): real browser calls through the soft
+ * switch and rtpengine, on a voice stack of its own (Redis, Prosody, Kamailio and rtpengine; the
+ * component in its own process), after the voice phase.
+ *
+ *  - Callers: headless Chromium (Debian's, playwright-core, a fake microphone: test/helpers/browser.ts),
+ *    one browser context per caller, each on the customer page (`/chat/?queue=bench`) with its form
+ *    filled; a call is a click on "Call us": the page asks for a call token over XMPP and calls with
+ *    sip.js over the switch's WebSocket (WebRTC: ICE, DTLS-SRTP).
+ *  - Phones: ONE SIPp (agent-call-load.xml, answering every INVITE at once with PCMU) with `-rtp_echo`:
+ *    every RTP packet it gets back to its sender; another SIPp registers every agent's phone at it
+ *    (register-load.xml), as bench/voice.ts does. rtpengine turns the browser's SRTP/ICE leg into the
+ *    phone's plain RTP leg and back, so each page hears its own microphone, relayed twice by rtpengine.
+ *  - Setup: the calls are placed one after another (each waits for the previous one to be answered),
+ *    with seats free; per call, in the page (performance.now): the click on "Call us" -> the INVITE on
+ *    the WebSocket -> the switch's 180 -> the page showing it rings -> the 200 -> the page on the call.
+ *  - Steps: at 5, 10, 20, 30, 40 calls held (BENCH_MEDIA_STEPS), a window in which every page's received
+ *    audio bytes must rise (getStats inbound-rtp) and rtpengine's own packet counters (ng `query`) are
+ *    read, with the CPU of rtpengine, Chromium (every process of the browser), Kamailio, the phones'
+ *    SIPp and the whole machine. The ramp stops at the first step where a call fails to set up or a
+ *    page's audio stops.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { Redis } from "ioredis";
+import { spawnChild, type Child } from "../launcher/child.js";
+import { freePort, isUdpPortFree } from "../launcher/ports.js";
+import { ngCommand, type Bencoded } from "../launcher/rtpengine.js";
+import { startTestStack, type TestStack } from "../launcher/stack.js";
+import { keysFor } from "../cti/redis/keys.js";
+import { CHROMIUM, launchBrowser } from "../test/helpers/browser.js";
+import { type Client, connect, stopAll, xml } from "./clients.js";
+import { cpuMeter, descendantPids, findPid, findPids, latency, machineMeter, sleep } from "./stats.js";
+
+const SCENARIOS = fileURLToPath(new URL("../../softswitch/sipp/", import.meta.url)); // from dist/bench
+const COMPONENT_MAIN = fileURLToPath(new URL("../component/main.js", import.meta.url));
+const SIPP = process.env.SIPP_PATH ?? "sipp";
+const HOST = "127.0.0.1";
+
+/** Concurrent calls at which a window is measured; the largest is also the number of seats and pages. */
+const STEPS = (process.env.BENCH_MEDIA_STEPS ?? "5,10,20,30,40").split(",").map(Number).filter((n) => n > 0).sort((a, b) => a - b);
+const MAX_CALLS = STEPS[STEPS.length - 1]!;
+/** How long each step's window lasts, after a settling second. */
+const WINDOW_MS = Number(process.env.BENCH_MEDIA_WINDOW_MS ?? 3000);
+/** A call whose switch 180 or answer has not come by then failed to set up. */
+const SETUP_TIMEOUT_MS = 15_000;
+/** No new step is started once the phase has run this long (the bench's other phases wait). */
+const BUDGET_MS = Number(process.env.BENCH_MEDIA_BUDGET_MS ?? 90_000);
+/** How long the freshly opened pages are left alone before anything is measured. */
+const IDLE_SETTLE_MS = Number(process.env.BENCH_MEDIA_SETTLE_MS ?? 4000);
+/** PCMU, 20 ms packets: 160 payload bytes 50 times a second. A page whose bytes grew by less than half of that did not get its audio. */
+const PCMU_BYTES_PER_SECOND = 8000;
+/**
+ * Streams per call: the call has two legs through rtpengine (the browser's SRTP leg, the phone's RTP leg),
+ * each carrying audio both ways, so rtpengine receives two streams (the browser's, the phone's echo) and
+ * sends two (to the phone, to the browser), each 50 packets/s.
+ */
+const STREAMS_PER_CALL = 4;
+
+const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+const log = (...a: unknown[]) => console.error("bench: media:", ...a);
+
+// ---------------------------------------------------------------- SIPp (as bench/voice.ts)
+
+interface SippRun { child: Child; done: Promise<string[]>; lines(): string[] }
+
+function startSipp(name: string, args: string[], csv?: string[]): SippRun {
+  const dir = mkdtempSync(join(tmpdir(), "switchboard-bench-media-sipp-"));
+  const logFile = join(dir, "events.log");
+  writeFileSync(logFile, "");
+  const inf = csv ? ["-inf", join(dir, "fields.csv")] : [];
+  if (csv) writeFileSync(join(dir, "fields.csv"), ["SEQUENTIAL", ...csv, ""].join("\n"));
+  const child = spawnChild(name, SIPP, [...args, ...inf, "-trace_logs", "-log_file", logFile, "-nostdin"], { cwd: dir });
+  const read = () => (existsSync(logFile) ? readFileSync(logFile, "utf8").split("\n").filter(Boolean) : []);
+  const done = child.exited.then(() => { const l = read(); rmSync(dir, { recursive: true, force: true }); return l; });
+  return { child, done, lines: read };
+}
+
+const setAll = (vars: Record<string, string | number>) => Object.entries(vars).flatMap(([k, v]) => ["-set", k, String(v)]);
+
+function version(cmd: string, args: string[], pattern: RegExp): string {
+  let out: string;
+  try { out = execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }); } catch (err) { out = String((err as { stdout?: string; stderr?: string }).stdout ?? "") + String((err as { stderr?: string }).stderr ?? ""); }
+  return pattern.exec(out)?.[1] ?? "unknown";
+}
+
+// ---------------------------------------------------------------- the page's side
+
+/**
+ * Put in every page before its scripts: keeps its RTCPeerConnections (for getStats), and times, with
+ * performance.now, each call from the click on "Call us": the INVITE sent on the SIP WebSocket, the
+ * switch's 100 and 180 and the 200 to it, the page showing it rings ("You hear ringing...") and on the
+ * call. Nothing in the page is changed: the WebSocket and RTCPeerConnection are wrapped.
+ */
+const INSTRUMENT = `(() => {
+  const bench = window.__bench = { calls: [], pcs: [] };
+  const call = () => bench.calls[bench.calls.length - 1];
+  const mark = (k) => { const c = call(); if (c && c[k] === undefined) c[k] = performance.now(); };
+  const NativePC = window.RTCPeerConnection;
+  if (NativePC) window.RTCPeerConnection = class extends NativePC {
+    constructor(...a) {
+      super(...a);
+      bench.pcs.push(this);
+      mark("pcCreated");
+      this.addEventListener("icegatheringstatechange", () => { if (this.iceGatheringState === "complete") mark("iceGathered"); });
+    }
+  };
+  const md = navigator.mediaDevices;
+  if (md && md.getUserMedia) {
+    const gum = md.getUserMedia.bind(md);
+    md.getUserMedia = (c) => gum(c).then((s) => { mark("microphone"); return s; });
+  }
+  document.addEventListener("click", (e) => {
+    const t = e.target;
+    if (t && t.closest && t.closest("#call")) bench.calls.push({ click: performance.now() });
+  }, true);
+  const NativeWS = window.WebSocket;
+  window.WebSocket = class extends NativeWS {
+    constructor(url, protocols) {
+      super(url, protocols);
+      const has = (p) => protocols === p || (Array.isArray(protocols) && protocols.includes(p));
+      if (has("xmpp")) {
+        mark("xmppConnecting");
+        this.addEventListener("message", (ev) => { if (typeof ev.data === "string" && ev.data.includes("<call ") && ev.data.includes("token=")) mark("token"); });
+      }
+      if (!has("sip")) return;
+      mark("sipConnecting");
+      this.addEventListener("open", () => mark("sipOpen"));
+      this.addEventListener("message", (ev) => {
+        if (typeof ev.data !== "string") return;
+        const m = /^SIP\\/2\\.0 (\\d{3})/.exec(ev.data);
+        if (m && /^CSeq:\\s*\\d+\\s+INVITE\\s*$/im.test(ev.data)) mark("r" + m[1]);
+      });
+    }
+    send(data) {
+      if (typeof data === "string" && data.startsWith("INVITE ")) mark("inviteSent");
+      return super.send(data);
+    }
+  };
+  const watch = () => {
+    const detail = document.getElementById("call-detail");
+    const ended = document.getElementById("call-ended");
+    if (!detail) return;
+    const text = detail.textContent || "";
+    if (text.startsWith("You hear ringing")) mark("ringingShown");
+    if (text.startsWith("You are connected")) mark("talkingShown");
+    if (ended && !ended.hidden && call()) { mark("endedShown"); call().endText = (document.getElementById("call-ended-text") || {}).textContent; }
+  };
+  new MutationObserver(watch).observe(document, { subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ["hidden"] });
+})();`;
+
+interface PageCallTimes {
+  click: number; microphone?: number; xmppConnecting?: number; token?: number; sipConnecting?: number; sipOpen?: number; pcCreated?: number; iceGathered?: number;
+  inviteSent?: number; r100?: number; r180?: number; r200?: number; ringingShown?: number; talkingShown?: number; endedShown?: number; endText?: string }
+
+interface Caller { ctx: BrowserContext; page: Page; errors: string[] }
+
+/** Audio received and sent so far by the page's live peer connections (inbound-rtp / outbound-rtp). */
+const audioBytes = (page: Page) => page.evaluate(async () => {
+  const pcs = ((window as unknown as { __bench: { pcs: RTCPeerConnection[] } }).__bench.pcs).filter((pc) => pc.connectionState !== "closed");
+  let received = 0, sent = 0, lost = 0, packets = 0, samples = 0, concealed = 0;
+  for (const pc of pcs) (await pc.getStats()).forEach((s: { type: string; kind?: string; bytesReceived?: number; bytesSent?: number; packetsLost?: number; packetsReceived?: number; totalSamplesReceived?: number; concealedSamples?: number }) => {
+    if (s.type === "inbound-rtp" && s.kind === "audio") {
+      received += s.bytesReceived ?? 0; lost += s.packetsLost ?? 0; packets += s.packetsReceived ?? 0;
+      samples += s.totalSamplesReceived ?? 0; concealed += s.concealedSamples ?? 0;
+    }
+    if (s.type === "outbound-rtp" && s.kind === "audio") sent += s.bytesSent ?? 0;
+  });
+  return { received, sent, lost, packets, samples, concealed };
+});
+
+const lastCall = (page: Page) => page.evaluate(() => { const c = (window as unknown as { __bench: { calls: PageCallTimes[] } }).__bench.calls; return c[c.length - 1]; });
+
+async function openCaller(browser: Browser, url: string, i: number): Promise<Caller> {
+  // Reduced motion: the page then runs no CSS animation (its call art pulses, a spinner turns), which headless
+  // Chromium would draw in software 60 times a second: the figures are the call's, not the animation's.
+  const ctx = await browser.newContext({ viewport: { width: 480, height: 720 }, reducedMotion: "reduce" });
+  await ctx.addInitScript(INSTRUMENT);
+  const page = await ctx.newPage();
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  // sip.js drops the switch's 180 (no Contact) with a console error: expected, as in the browser tests.
+  page.on("console", (m) => { if (m.type() === "error" && !/without a Contact header|favicon/i.test(m.text())) errors.push(m.text()); });
+  await page.goto(url);
+  const form = page.locator("#prechat");
+  await form.getByLabel("Name").fill(`Caller ${i}`);
+  await form.getByLabel("Subject").fill("Media bench");
+  await page.getByRole("button", { name: "Call us" }).waitFor();
+  return { ctx, page, errors };
+}
+
+// ---------------------------------------------------------------- rtpengine's view
+
+const num = (v: Bencoded | undefined) => (typeof v === "number" ? v : 0);
+
+/** rtpengine's calls (ng `list`) and, summed over them, the RTP packets and bytes it has received (ng `query` totals). */
+async function rtpengineCounts(ngPort: number) {
+  const list = await ngCommand(ngPort, { command: "list", limit: 10_000 });
+  const ids = Array.isArray(list.calls) ? (list.calls as string[]) : [];
+  let packets = 0, bytes = 0, errors = 0, rtcpPackets = 0;
+  for (const id of ids) {
+    const q = await ngCommand(ngPort, { command: "query", "call-id": id }).catch(() => undefined);
+    const totals = q?.totals as Record<string, Record<string, Bencoded>> | undefined;
+    packets += num(totals?.RTP?.packets); bytes += num(totals?.RTP?.bytes); errors += num(totals?.RTP?.errors);
+    rtcpPackets += num(totals?.RTCP?.packets);
+  }
+  return { calls: ids.length, packets, bytes, errors, rtcpPackets };
+}
+
+// ---------------------------------------------------------------- the phase
+
+export interface MediaResult {
+  mediaSetupP50Ms: number;
+  mediaSetupP99Ms: number;
+  mediaCallsHeld: number;
+  rtpengineCpuMsPerStreamSecond: number;
+  media: Record<string, unknown>;
+}
+
+export async function benchMedia(): Promise<MediaResult> {
+  const phaseT0 = performance.now();
+  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM} (CHROMIUM_PATH): the media phase needs it`);
+  const agentsConfig = Array.from({ length: MAX_CALLS }, (_, i) => ({ jid: `agent${i}@acme.test`, name: `Agent ${i}`, password: `agent${i}-pw`, skills: ["bench"], maxChats: 1, voice: true }));
+  log("starting Redis, Prosody, rtpengine and Kamailio");
+  const stack: TestStack = await startTestStack({
+    queues: [{ name: "bench", title: "Bench", skills: ["bench"] }],
+    agents: agentsConfig, supervisors: [], customers: [], customerGraceSeconds: 5,
+    rateLimit: { burst: 1_000_000, perSecond: 1_000_000 },
+  }, { voice: true });
+  const { config } = stack;
+  const sipPort = config.ports.sip!;
+  const keys = keysFor(config.redis.prefix);
+  const ngPort = stack.rtpengineNgPort;
+  const rtpenginePid = ngPort !== undefined ? findPid(`--listen-ng=127.0.0.1:${ngPort}`) : undefined;
+  const kamailioPids = findPids(join(resolve(config.runDir), "softswitch", "kamailio.cfg"));
+  const redis = new Redis(stack.redisUrl);
+  const open: Client[] = [];
+  const sipps: SippRun[] = [];
+  const callers: Caller[] = [];
+  let component: Child | undefined;
+  let browser: Browser | undefined;
+  try {
+    if (ngPort === undefined || rtpenginePid === undefined) throw new Error("the voice stack has no rtpengine (launcher/stack.ts)");
+    // ---- the component, its own process as in production
+    const configFile = join(config.runDir, "bench-media-component.json");
+    const webPort = await freePort();
+    writeFileSync(configFile, JSON.stringify({ ...config, ports: { ...config.ports, web: webPort } }));
+    component = spawnChild("component", process.execPath, [COMPONENT_MAIN], {
+      env: { ...process.env, SWITCHBOARD_CONFIG: configFile, SWITCHBOARD_REDIS_URL: stack.redisUrl, LOG_LEVEL: "warn" },
+    });
+    const healthDeadline = Date.now() + 15_000;
+    for (;;) {
+      const h: Record<string, unknown> = await fetch(`http://127.0.0.1:${webPort}/healthz`).then((r) => r.json() as Promise<Record<string, unknown>>, () => ({}));
+      if (h.status === "ok" && h.softswitch === true) break;
+      if (Date.now() > healthDeadline) throw new Error(`the component did not become healthy with the soft switch:\n${component.output()}`);
+      await sleep(100);
+    }
+
+    // ---- agents: XMPP available, phones registered at one SIPp that echoes RTP
+    log(`${MAX_CALLS} agents log in; their phones register at one SIPp echoing RTP`);
+    for (const a of agentsConfig) {
+      const c = await connect(config.ports.c2s, config.domain, a.jid.split("@")[0], a.password);
+      open.push(c);
+      await c.send(xml("presence"));
+    }
+    const phonePort = await freePort({ udp: true });
+    let echoPort = 0;
+    for (let tries = 0; tries < 20 && !echoPort; tries++) {
+      const p = await freePort({ udp: true });
+      if (p < 65_000 && (await isUdpPortFree(p + 2))) echoPort = p; // -rtp_echo takes this port and the one 2 above
+    }
+    const phones = startSipp("phones", [
+      "-sf", join(SCENARIOS, "agent-call-load.xml"), "-i", HOST, "-bind_local", "-p", String(phonePort),
+      "-rtp_echo", "-mp", String(echoPort), ...setAll({ user: "bench" }),
+    ]);
+    sipps.push(phones);
+    await sleep(300);
+    if (phones.child.hasExited()) throw new Error(`the phones' SIPp stopped at once:\n${phones.child.output().split("\n").slice(-5).join("\n")}`);
+    const regPort = await freePort({ udp: true });
+    const reg = startSipp("register", [
+      `${HOST}:${sipPort}`, "-sf", join(SCENARIOS, "register-load.xml"), "-i", HOST, "-bind_local", "-p", String(regPort),
+      "-m", String(agentsConfig.length), "-r", "1000", "-rp", "1000", "-l", String(agentsConfig.length), "-recv_timeout", "10000",
+      ...setAll({ domain: config.domain, contactPort: phonePort, expires: 3600 }),
+    ], agentsConfig.map((a) => { const u = a.jid.split("@")[0]!; return `${u};[authentication username=${u} password=${a.password}]`; }));
+    const registered = (await reg.done).filter((l) => l.startsWith("registered ")).length;
+    if (registered !== agentsConfig.length) throw new Error(`only ${registered} of ${agentsConfig.length} phones registered\n${reg.child.output()}`);
+    const readyDeadline = Date.now() + 15_000;
+    for (const a of agentsConfig) {
+      for (;;) {
+        const [state, phone] = await redis.hmget(keys.agent(a.jid), "state", "phone");
+        if (state === "ready" && phone === "1") break;
+        if (Date.now() > readyDeadline) throw new Error(`${a.jid} never became ready with a phone (state ${state}, phone ${phone})`);
+        await sleep(20);
+      }
+    }
+
+    // ---- the callers' pages, opened and filled before any call
+    log(`Chromium: ${MAX_CALLS} customer pages`);
+    browser = await launchBrowser({ media: true });
+    const url = `http://127.0.0.1:${webPort}/chat/?queue=bench`;
+    for (let i = 0; i < MAX_CALLS; i += 4) {
+      const batch = await Promise.all(Array.from({ length: Math.min(4, MAX_CALLS - i) }, (_, k) => openCaller(browser!, url, i + k)));
+      callers.push(...batch);
+    }
+    const chromiumPids = () => descendantPids(process.pid).filter((p) => /chrom/i.test(p.comm)).map((p) => p.pid);
+    if (process.env.BENCH_MEDIA_DEBUG) {
+      for (let k = 0; k < 12; k++) {
+        const ps = descendantPids(process.pid).filter((p) => /chrom/i.test(p.comm));
+        const ms = ps.map((p) => ({ ...p, m: cpuMeter(p.pid) }));
+        await sleep(1000);
+        log(`idle second ${k}:`, ms.map((p) => ({ pid: p.pid, c: round(p.m().otherCores) })).filter((p) => p.c > 0.02).map((p) => `${p.pid}:${p.c}`).join(" "));
+      }
+    }
+    // Freshly opened pages keep Chromium busy for a few seconds: let it settle, then measure it idle.
+    await sleep(IDLE_SETTLE_MS);
+    const idleChromium = cpuMeter(chromiumPids());
+    const idleRtpengine = cpuMeter(rtpenginePid);
+    const idleMachine = machineMeter();
+    await sleep(2000);
+    const idle = { chromiumCores: round(idleChromium().otherCores, 3), rtpengineCores: round(idleRtpengine().otherCores, 3), machineBusyCores: round(idleMachine().busyCores) };
+
+    // ---- the ramp: calls placed one after another; at each step a window with media checked
+    const setups: Array<PageCallTimes & { concurrent: number; ok: boolean }> = [];
+    const steps: Array<Record<string, unknown>> = [];
+    let placed = 0;
+    let failure: string | undefined;
+    let held = 0;
+    for (const target of STEPS) {
+      if (performance.now() - phaseT0 > BUDGET_MS) { failure = `time budget (${BUDGET_MS / 1000} s) spent before ${target} calls`; break; }
+      log(`calls ${placed + 1}-${target}, one after another`);
+      for (; placed < target; placed++) {
+        const { page } = callers[placed]!;
+        await page.getByRole("button", { name: "Call us" }).click();
+        const ok = await page.waitForFunction(() => {
+          const c = (window as unknown as { __bench: { calls: PageCallTimes[] } }).__bench.calls;
+          const last = c[c.length - 1];
+          return !!last && ((last.talkingShown !== undefined && last.r180 !== undefined) || last.endedShown !== undefined);
+        }, null, { timeout: SETUP_TIMEOUT_MS, polling: 5 }).then(() => true, () => false);
+        const t = await lastCall(page);
+        const good = ok && t?.talkingShown !== undefined && t.endedShown === undefined;
+        setups.push({ ...(t ?? { click: NaN }), concurrent: placed, ok: good });
+        if (!good) {
+          const state = await page.locator("#call-state").textContent().catch(() => "?");
+          failure = `call ${placed + 1} did not set up (${t?.endText ?? `not on the call within ${SETUP_TIMEOUT_MS / 1000} s: "${state}"`})`;
+          log(failure, JSON.stringify(t), callers[placed]!.errors.slice(-5).join(" | "));
+          if (process.env.BENCH_MEDIA_DEBUG) {
+            const sessions = await fetch(`http://127.0.0.1:${webPort}/api/sessions`, { headers: { authorization: `Bearer ${config.admin.token}` } }).then((r) => r.text(), (e) => String(e));
+            log("sessions:", sessions, "\ncomponent:", component.output().slice(-3000), "\nkamailio:", stack.softswitchOutput().slice(-5000), "\nrtpengine:", stack.rtpengineOutput().slice(-3000), "\nphones:", phones.child.output().slice(-2000));
+          }
+          placed++;
+          break;
+        }
+      }
+      if (failure) break;
+      // Settle, then the window.
+      await sleep(1000);
+      const pids = chromiumPids();
+      const before = await Promise.all(callers.slice(0, placed).map((c) => audioBytes(c.page)));
+      const rtpBefore = await rtpengineCounts(ngPort);
+      const meters = { rtpengine: cpuMeter(rtpenginePid), chromium: cpuMeter(pids), kamailio: cpuMeter(kamailioPids), phones: cpuMeter(phones.child.pid), component: cpuMeter(component.pid) };
+      const machine = machineMeter();
+      const perPid = process.env.BENCH_MEDIA_DEBUG ? pids.map((pid) => {
+        let type = "?";
+        try { const a = readFileSync(`/proc/${pid}/cmdline`, "utf8").split(/[\0 ]/); type = [a.find((x) => x.startsWith("--type=")), a.find((x) => x.startsWith("--utility-sub-type="))].filter(Boolean).join(" ") || a[0]!.slice(-30); } catch { /* gone */ }
+        return { pid, type, m: cpuMeter(pid) };
+      }) : [];
+      await sleep(WINDOW_MS);
+      const cpu = Object.fromEntries(Object.entries(meters).map(([k, m]) => [k, m()]));
+      if (process.env.BENCH_MEDIA_DEBUG) log("per process:", perPid.map((p) => ({ pid: p.pid, c: round(p.m().otherCores, 3), type: p.type })).filter((p) => p.c > 0.005).map((p) => `${p.pid} ${p.type}: ${p.c}`).join("; "));
+      const busy = machine();
+      const rtpAfter = await rtpengineCounts(ngPort);
+      const after = await Promise.all(callers.slice(0, placed).map((c) => audioBytes(c.page)));
+      const seconds = cpu.rtpengine!.wallSeconds;
+      const perPage = after.map((a, i) => (a.received - before[i]!.received) / seconds);
+      const flowing = perPage.filter((b) => b >= PCMU_BYTES_PER_SECOND / 2).length;
+      const packetsPerSecond = (rtpAfter.packets - rtpBefore.packets) / seconds;
+      const sum = (xs: Array<Awaited<ReturnType<typeof audioBytes>>>, k: "lost" | "packets" | "samples" | "concealed" | "sent") => xs.reduce((a, x) => a + x[k], 0);
+      const pageSamples = sum(after, "samples") - sum(before, "samples");
+      const rtpengineCpuMs = cpu.rtpengine!.otherCpuSeconds * 1000;
+      const step = {
+        calls: placed, windowSeconds: round(seconds), pagesWithAudio: flowing,
+        pageReceivedBytesPerSecond: latency(perPage),
+        // What the pages heard: RTP packets received and lost, and the share of audio samples the receiver
+        // had to make up (concealment: late or missing packets, or a renderer too busy to play them in time).
+        pages: {
+          packetsReceivedPerSecond: round((sum(after, "packets") - sum(before, "packets")) / seconds, 1),
+          packetsLost: sum(after, "lost") - sum(before, "lost"),
+          concealedShare: pageSamples > 0 ? round((sum(after, "concealed") - sum(before, "concealed")) / pageSamples, 4) : null,
+          sentBytesPerSecond: round((sum(after, "sent") - sum(before, "sent")) / seconds / placed),
+        },
+        rtpengine: {
+          calls: rtpAfter.calls, rtpPacketsPerSecond: round(packetsPerSecond, 1), rtpErrors: rtpAfter.errors - rtpBefore.errors,
+          cores: round(cpu.rtpengine!.otherCores, 3),
+          cpuMsPerCallSecond: round(rtpengineCpuMs / seconds / placed, 3),
+          cpuMsPerStreamSecond: round(rtpengineCpuMs / seconds / (placed * STREAMS_PER_CALL), 3),
+          cpuMicrosPerPacket: packetsPerSecond > 0 ? round((rtpengineCpuMs * 1000) / (packetsPerSecond * seconds), 2) : null,
+        },
+        cores: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, round(v.otherCores, 3)])),
+        cpuMsPerCallSecond: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, round((v.otherCpuSeconds * 1000) / seconds / placed, 2)])),
+        chromiumProcesses: pids.length,
+        machine: { cores: busy.cores, busyCores: round(busy.busyCores) },
+      };
+      steps.push(step);
+      log(`${placed} calls: ${flowing} pages with audio (concealed ${step.pages.concealedShare}), rtpengine ${step.rtpengine.cores} cores (${step.rtpengine.cpuMsPerStreamSecond} ms/s per stream), ${step.rtpengine.rtpPacketsPerSecond} packets/s, Chromium ${step.cores.chromium} cores, machine ${step.machine.busyCores}`);
+      if (flowing < placed) { failure = `${placed - flowing} of ${placed} pages got no audio in the window`; break; }
+      if (rtpAfter.calls < placed) { failure = `rtpengine lists ${rtpAfter.calls} calls for ${placed}`; break; }
+      held = placed;
+    }
+
+    // ---- every caller hangs up; the media sessions and the CTI's sessions must go
+    log(`hanging up ${placed} calls`);
+    await Promise.all(callers.slice(0, placed).map(async (c) => {
+      const hang = c.page.getByRole("button", { name: "Hang up" });
+      if (await hang.isVisible().catch(() => false)) await hang.click({ timeout: 5000 }).catch(() => undefined);
+    }));
+    let leftInRtpengine = -1, liveSessions = -1;
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline;) {
+      leftInRtpengine = (await rtpengineCounts(ngPort)).calls;
+      liveSessions = await redis.scard(keys.live());
+      if (leftInRtpengine === 0 && liveSessions === 0) break;
+      await sleep(200);
+    }
+    const pageErrors = callers.flatMap((c) => c.errors).slice(0, 5);
+
+    const ok = setups.filter((s) => s.ok);
+    const d = (f: (s: PageCallTimes) => number | undefined) => latency(ok.map(f).filter((v): v is number => v !== undefined && Number.isFinite(v)));
+    const setup = {
+      calls: setups.length, failed: setups.length - ok.length,
+      clickTo180Ms: d((s) => (s.r180 !== undefined ? s.r180 - s.click : undefined)),
+      clickToRingingShownMs: d((s) => (s.ringingShown !== undefined ? s.ringingShown - s.click : undefined)),
+      clickToInviteSentMs: d((s) => (s.inviteSent !== undefined ? s.inviteSent - s.click : undefined)),
+      inviteTo180Ms: d((s) => (s.r180 !== undefined && s.inviteSent !== undefined ? s.r180 - s.inviteSent : undefined)),
+      // Where the time before the INVITE goes (from the click): the microphone granted, the XMPP WebSocket
+      // opened (the login), the call token received, the SIP WebSocket opened, ICE gathering complete.
+      clickToMicrophoneMs: d((s) => (s.microphone !== undefined ? s.microphone - s.click : undefined)),
+      clickToXmppConnectingMs: d((s) => (s.xmppConnecting !== undefined ? s.xmppConnecting - s.click : undefined)),
+      clickToTokenMs: d((s) => (s.token !== undefined ? s.token - s.click : undefined)),
+      clickToSipOpenMs: d((s) => (s.sipOpen !== undefined ? s.sipOpen - s.click : undefined)),
+      clickToIceGatheredMs: d((s) => (s.iceGathered !== undefined ? s.iceGathered - s.click : undefined)),
+      clickTo200Ms: d((s) => (s.r200 !== undefined ? s.r200 - s.click : undefined)),
+      clickToTalkingShownMs: d((s) => (s.talkingShown !== undefined ? s.talkingShown - s.click : undefined)),
+      // The same, for the calls placed while fewer than 10 were up (the least loaded).
+      clickTo180MsFirst10: latency(ok.filter((s) => s.concurrent < 10 && s.r180 !== undefined).map((s) => s.r180! - s.click)),
+    };
+    const top = steps.filter((s) => (s.calls as number) === held).pop() as { rtpengine: { cpuMsPerStreamSecond: number } } | undefined;
+    return {
+      mediaSetupP50Ms: setup.clickTo180Ms.p50,
+      mediaSetupP99Ms: setup.clickTo180Ms.p99,
+      mediaCallsHeld: held,
+      rtpengineCpuMsPerStreamSecond: top?.rtpengine.cpuMsPerStreamSecond ?? NaN,
+      media: {
+        versions: { chromium: version(CHROMIUM, ["--version"], /Chromium (\S+)/), rtpengine: version("rtpengine", ["--version"], /Version: (\S+)/), sipp: version(SIPP, ["-v"], /SIPp v(\d+\.\d+\.\d+)/) },
+        how: "headless Chromium pages (one context each) clicking Call us -> Kamailio (WebSocket) -> CTI -> one SIPp phone answering PCMU with -rtp_echo; rtpengine relays SRTP (browser) <-> RTP (phone)",
+        streamsPerCall: STREAMS_PER_CALL,
+        streamMeans: "one direction of one leg at rtpengine: browser->rtpengine (SRTP), rtpengine->phone (RTP), phone->rtpengine (RTP echo), rtpengine->browser (SRTP); 50 packets/s each (PCMU, 20 ms)",
+        steps: STEPS, windowSeconds: WINDOW_MS / 1000, callsHeld: held, stoppedBecause: failure ?? null,
+        idle, setup, atStep: steps,
+        afterHangUp: { rtpengineCalls: leftInRtpengine, liveSessions, pageErrors },
+        seconds: round((performance.now() - phaseT0) / 1000, 1),
+      },
+    };
+  } finally {
+    for (const c of callers) await c.ctx.close().catch(() => undefined);
+    await browser?.close().catch(() => undefined);
+    for (const s of sipps) if (!s.child.hasExited()) await s.child.stop(2000);
+    await stopAll(open);
+    await component?.stop();
+    redis.disconnect();
+    await stack.stop();
+  }
+}
+
+/** The media rows of the bench's table. */
+export function mediaRows(r: any): Array<[string, string]> {
+  const m = r.media;
+  if (m?.error) return [["media", `failed: ${m.error}`]];
+  const s = m.setup;
+  const rows: Array<[string, string]> = [
+    [`media: setup, click on Call us -> the switch's 180, p50/p99 ms (${s.calls - s.failed} calls, one after another)`, `${r.mediaSetupP50Ms} / ${r.mediaSetupP99Ms}  (-> page rings ${s.clickToRingingShownMs.p50} / ${s.clickToRingingShownMs.p99}; -> on the call ${s.clickToTalkingShownMs.p50} / ${s.clickToTalkingShownMs.p99}; first 10: ${s.clickTo180MsFirst10.p50} / ${s.clickTo180MsFirst10.p99})`],
+  ];
+  for (const st of m.atStep) {
+    rows.push([`media: ${st.calls} browser calls held (${st.pagesWithAudio} with audio), rtpengine`, `${st.rtpengine.cores} cores: ${st.rtpengine.cpuMsPerCallSecond} ms/s per call, ${st.rtpengine.cpuMsPerStreamSecond} per stream, ${st.rtpengine.cpuMicrosPerPacket} us/packet (${st.rtpengine.rtpPacketsPerSecond} packets/s); Chromium ${st.cores.chromium}, Kamailio ${st.cores.kamailio}, SIPp ${st.cores.phones}; machine ${st.machine.busyCores} of ${st.machine.cores}`]);
+  }
+  rows.push(["media: calls held with audio in every page", `${r.mediaCallsHeld}${m.stoppedBecause ? ` (stopped: ${m.stoppedBecause})` : ""}; after hang-up: ${m.afterHangUp.rtpengineCalls} calls in rtpengine, ${m.afterHangUp.liveSessions} live sessions`]);
+  return rows;
+}
