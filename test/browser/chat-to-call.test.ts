@@ -139,6 +139,8 @@ describe("from chat to call in the same session", () => {
     await stillAChat(session);
     // The chat goes on during the call.
     await say(page, agent, "Can you hear me?");
+    await agent.screenshot({ path: screenshotPath("agent-chat-call.png") });
+    await page.screenshot({ path: screenshotPath("customer-chat-call.png") });
 
     // The customer hangs up: back to the chat, which still carries messages both ways.
     await callBar(page).getByRole("button", { name: "Hang up" }).click();
@@ -186,8 +188,6 @@ describe("from chat to call in the same session", () => {
     await chatPanel(agent).getByRole("button", { name: "Call customer" }).click();
     await chatPanel(agent).locator(".sys").filter({ hasText: "The call could not be offered: A call is already on in this chat." }).waitFor({ timeout: 10_000 });
     await callTab(agent).click();
-    await agent.screenshot({ path: screenshotPath("agent-chat-call.png") });
-    await page.screenshot({ path: screenshotPath("customer-chat-call.png") });
 
     // The agent hangs up: the page says so and the chat goes on.
     await callPanel.getByRole("button", { name: "Hang up" }).click();
