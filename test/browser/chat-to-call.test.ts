@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "@jest/glob
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { launchBrowser, screenshotPath } from "../helpers/browser.js";
 import { startAll, until, type Running } from "../helpers/stack.js";
-import { mediaFlowsInto, RECORD_PEER_CONNECTIONS } from "./call-helpers.js";
+import { bytesIn, mediaFlowsInto, RECORD_PEER_CONNECTIONS } from "./call-helpers.js";
 import { api, openPage, webUrl } from "./customer-helpers.js";
 
 let r: Running;
@@ -198,5 +198,29 @@ describe("from chat to call in the same session", () => {
     await stillAChat(session);
     expect(await agent.evaluate("window.__xss")).toBeUndefined();
     expect(await page.evaluate("window.__xss")).toBeUndefined();
+  }, 150_000);
+
+  it("a video call from the chat: camera video both ways, shown on the desk", async () => {
+    const agent = await desk();
+    const { page, session } = await chat(agent);
+    await page.getByRole("button", { name: "Video", exact: true }).click();
+    await callTab(agent).filter({ hasText: "ringing" }).waitFor({ timeout: 15_000 });
+    await callTab(agent).click();
+    const callPanel = agent.locator(".call-panel:not([hidden])");
+    await callPanel.getByRole("button", { name: "Answer" }).click();
+    await callBar(page).getByRole("status").filter({ hasText: "On the call with Alice" }).waitFor({ timeout: 20_000 });
+    await mediaFlowsInto(agent, "the agent", "video");
+    await mediaFlowsInto(page, "the customer", "video");
+    await mediaFlowsInto(agent, "the agent", "audio");
+    // The desk shows the caller's (fake camera's) picture; the page the agent's.
+    const shown = callPanel.getByLabel("Caller’s video");
+    await until(() => shown.evaluate((v: HTMLVideoElement) => v.videoWidth), (w) => w > 0, 15_000, "the desk's video playing");
+    await until(() => page.locator("#chat-call-video").evaluate((v: HTMLVideoElement) => v.videoWidth), (w) => w > 0, 15_000, "the page's video playing");
+    expect(await bytesIn(agent, "video")).toBeGreaterThan(0);
+    await agent.screenshot({ path: screenshotPath("agent-chat-video.png") });
+    await callBar(page).getByRole("button", { name: "Hang up" }).click();
+    await callBar(page).waitFor({ state: "hidden" });
+    await say(page, agent, "That was clear.");
+    await stillAChat(session);
   }, 150_000);
 });

@@ -7,7 +7,7 @@
 import { SessionState, type Invitation } from "sip.js";
 import { LevelMeter, Tone } from "../lib/audio.js";
 import { appendText } from "../lib/text.js";
-import { AUDIO_ONLY, handlerOf, playRemoteAudio, setHold, setMuted } from "../lib/phone.js";
+import { AUDIO_ONLY, AUDIO_VIDEO, handlerOf, offersVideo, playRemoteAudio, setHold, setMuted } from "../lib/phone.js";
 import { h, nextUid } from "./dom.js";
 import { clock, duration } from "./text.js";
 
@@ -26,7 +26,7 @@ export interface CallInfo {
 
 export interface CallOptions {
   /** Asks for the microphone before answering; rejects with a person's explanation. */
-  prepareMicrophone(): Promise<void>;
+  prepareMicrophone(video: boolean): Promise<void>;
   onClose(call: Call): void;
   /** Anything the list shows changed (state, unread). */
   onChange(call: Call): void;
@@ -78,6 +78,9 @@ export class Call {
   private readonly meters: HTMLElement;
   private readonly log: HTMLElement;
   private readonly audio: HTMLAudioElement;
+  private readonly video: HTMLVideoElement;
+  /** The caller offered video: answered with the camera, the caller's video shown. */
+  readonly withVideo: boolean;
   private readonly sessionFact: { wrap: HTMLElement; value: HTMLElement };
 
   constructor(readonly invitation: Invitation, info: CallInfo, private readonly o: CallOptions) {
@@ -139,6 +142,10 @@ export class Call {
 
     this.log = h("div", { class: "log call-log", attrs: { role: "log", "aria-live": "polite", "aria-label": `Call with ${info.name}`, tabindex: 0 } });
     this.audio = h("audio", { attrs: { autoplay: true } });
+    this.withVideo = offersVideo(invitation.body);
+    // The caller's camera (or screen); its sound plays in the audio element.
+    this.video = h("video", { class: "call-video", hidden: true, attrs: { autoplay: true, playsinline: true, muted: true, "aria-label": "Caller’s video" } });
+    this.video.muted = true;
 
     this.panel = h("section", { class: "panel call-panel", id: panelId, hidden: true, attrs: { role: "tabpanel", "aria-labelledby": tabId } },
       h("header", { class: "chat-head" }, h("div", { class: "who" }, this.heading, this.subtitle)),
@@ -147,7 +154,7 @@ export class Call {
         this.statusLine,
         h("div", { class: "call-controls", attrs: { role: "group", "aria-label": "Call controls" } },
           this.answerBtn, this.rejectBtn, this.muteBtn, this.holdBtn, this.hangUpBtn, this.closeBtn),
-        this.meters),
+        this.meters, this.video),
       this.log, this.audio);
 
     invitation.stateChange.addListener((state) => this.onState(state));
@@ -247,7 +254,7 @@ export class Call {
     this.stage = "answering";
     this.render();
     try {
-      await this.o.prepareMicrophone();
+      await this.o.prepareMicrophone(this.withVideo);
     } catch (err) {
       this.stage = "ringing";
       this.system((err as Error).message);
@@ -259,7 +266,7 @@ export class Call {
     if (this.invitation.state !== SessionState.Initial) return; // the caller hung up meanwhile
     this.ringtone.stop();
     try {
-      await this.invitation.accept({ sessionDescriptionHandlerOptions: AUDIO_ONLY });
+      await this.invitation.accept({ sessionDescriptionHandlerOptions: this.withVideo ? AUDIO_VIDEO : AUDIO_ONLY });
     } catch (err) {
       this.finish(`The call could not be answered: ${(err as Error).message}`);
     }
@@ -312,6 +319,11 @@ export class Call {
       const sdh = handlerOf(this.invitation);
       this.micMeter.follow(sdh?.localMediaStream);
       const remote = sdh?.remoteMediaStream;
+      if (this.withVideo && remote) {
+        this.video.srcObject = remote;
+        this.video.hidden = false;
+        void this.video.play().catch(() => undefined);
+      }
       if (remote?.getAudioTracks().length) this.callerMeter.follow(remote);
       else remote?.addEventListener("addtrack", () => this.callerMeter.follow(remote), { once: true });
       this.system("You answered the call.");
@@ -335,6 +347,8 @@ export class Call {
     this.micMeter.stop();
     this.callerMeter.stop();
     this.audio.srcObject = null;
+    this.video.srcObject = null;
+    this.video.hidden = true;
     this.system(text);
     this.statusLine.textContent = `Call ended. ${text}`;
     this.tab.classList.add("ended");

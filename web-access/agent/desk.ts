@@ -234,7 +234,7 @@ export class Desk {
       waitingSince: queue && Number.isFinite(date) ? Math.min(date, Date.now()) : undefined,
     };
     const call = new Call(invitation, info, {
-      prepareMicrophone: () => this.phone!.prepareMicrophone(),
+      prepareMicrophone: (video) => this.phone!.prepareMicrophone(video),
       onClose: (c) => this.closeItem(c),
       onChange: () => this.renderList(),
       announce: (text) => { this.announcer.textContent = text; },

@@ -70,9 +70,9 @@ export class DeskPhone {
    * while the call still rings); the call's media then uses this stream.
    * Rejects with a person's explanation.
    */
-  async prepareMicrophone(): Promise<void> {
+  async prepareMicrophone(video = false): Promise<void> {
     this.nextMic?.getTracks().forEach((t) => t.stop());
-    this.nextMic = await openMicrophone();
+    this.nextMic = await openMicrophone(video);
   }
 
   private async takeMic(): Promise<MediaStream> {

@@ -10,7 +10,7 @@
 import { Inviter, SessionState, UserAgent, type Session } from "sip.js";
 import type { SipInfo } from "../lib/config.js";
 import { randomId } from "../lib/connect.js";
-import { AUDIO_ONLY, displayNameOf, handlerOf, headerValue, playRemoteAudio, refusalText, setMuted, userAgentOptions } from "../lib/phone.js";
+import { AUDIO_ONLY, AUDIO_VIDEO, displayNameOf, handlerOf, headerValue, playRemoteAudio, refusalText, setMuted, userAgentOptions } from "../lib/phone.js";
 import { Tone } from "../lib/audio.js";
 
 export type CallStage =
@@ -50,7 +50,8 @@ export class PageCall {
   private hungUpHere = false;
 
   /** `mic`: the microphone, already granted; stopped when the call ends. */
-  constructor(private readonly sip: SipInfo, readonly mic: MediaStream, private readonly audio: HTMLAudioElement) {}
+  /** `video`: a video call (`mic` carries the camera too). */
+  constructor(private readonly sip: SipInfo, readonly mic: MediaStream, private readonly audio: HTMLAudioElement, readonly video = false) {}
 
   /** Ended (it may end while an await is pending: hung up, refused). */
   get over(): boolean {
@@ -87,7 +88,7 @@ export class PageCall {
     const headers = [`User-to-User: ${target.token};encoding=hex`, `Date: ${new Date().toUTCString()}`];
     const subject = headerValue(target.subject);
     if (subject) headers.push(`Subject: ${subject}`);
-    const inviter = new Inviter(ua, to, { extraHeaders: headers, sessionDescriptionHandlerOptions: AUDIO_ONLY, earlyMedia: false });
+    const inviter = new Inviter(ua, to, { extraHeaders: headers, sessionDescriptionHandlerOptions: this.video ? AUDIO_VIDEO : AUDIO_ONLY, earlyMedia: false });
     this.session = inviter;
     inviter.delegate = { onBye: () => { this.hungUpHere = false; } };
     inviter.stateChange.addListener((state) => this.onState(inviter, state));

@@ -123,6 +123,7 @@ function wire(session: CustomerSession, chattable: boolean): void {
   $("end-chat").addEventListener("click", () => void session.endChat());
   const chatAudio = $<HTMLAudioElement>("chat-call-audio");
   $("chat-call-start").addEventListener("click", () => void session.callFromChat(chatAudio));
+  $("chat-video-start").addEventListener("click", () => void session.callFromChat(chatAudio, true));
   $("call-accept").addEventListener("click", () => void session.acceptCall(chatAudio));
   $("call-decline").addEventListener("click", () => session.declineCall());
   $("chat-call-hang-up").addEventListener("click", () => session.hangUpChatCall());

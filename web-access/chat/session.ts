@@ -184,9 +184,9 @@ export class CustomerSession {
    * (docs/protocol.md "From chat to call"), then the same call as "Call us",
    * which rings the chat's seat at once. `audio` plays the agent's voice.
    */
-  async callFromChat(audio: HTMLAudioElement): Promise<void> {
+  async callFromChat(audio: HTMLAudioElement, video = false): Promise<void> {
     if (!this.canCallFromChat) return;
-    await this.placeChatCall(audio, async () => {
+    await this.placeChatCall(audio, video, async () => {
       const result = await this.iq(this.cc, xml(SB.call, { xmlns: NS.SB, session: this.state.session! }));
       const c = result.getChild(SB.call, NS.SB);
       if (!c?.attrs.uri || !c.attrs.token) throw new Error("The contact center gave no call token.");
@@ -199,7 +199,7 @@ export class CustomerSession {
     const invite = this.callInvite;
     if (!invite || !this.canCallFromChat) return;
     this.callInvite = undefined;
-    await this.placeChatCall(audio, async () => invite);
+    await this.placeChatCall(audio, false, async () => invite);
   }
 
   /** "Decline": nothing is sent; the request goes away. */
@@ -217,7 +217,7 @@ export class CustomerSession {
     this.chatCall?.toggleMute();
   }
 
-  private async placeChatCall(audio: HTMLAudioElement, token: () => Promise<{ uri: string; token: string }>): Promise<void> {
+  private async placeChatCall(audio: HTMLAudioElement, video: boolean, token: () => Promise<{ uri: string; token: string }>): Promise<void> {
     const sip = this.config.sip;
     if (!sip) return;
     this.callInvite = undefined;
@@ -227,7 +227,7 @@ export class CustomerSession {
     this.chatCall = placed;
     this.changed();
     try {
-      mic = await openMicrophone();
+      mic = await openMicrophone(video);
     } catch (err) {
       this.chatCall = undefined;
       this.system((err as Error).message);
@@ -248,7 +248,7 @@ export class CustomerSession {
       for (const t of mic.getTracks()) t.stop();
       return;
     }
-    const call = new PageCall(sip, mic, audio);
+    const call = new PageCall(sip, mic, audio, video);
     this.chatCall = call;
     call.onChange = () => {
       if (call.stage === "ended" && this.chatCall === call && !this.callLogged.has(call)) {
@@ -258,7 +258,7 @@ export class CustomerSession {
       }
       this.changed();
     };
-    this.system(`You are calling ${this.state.agentName ?? "the agent"}.`);
+    this.system(`You are ${video ? "video " : ""}calling ${this.state.agentName ?? "the agent"}.`);
     this.changed();
     await call.place({ ...target, name: this.state.form?.name ?? "", subject: "" });
   }

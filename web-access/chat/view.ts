@@ -93,6 +93,7 @@ export class View {
     end.disabled = s.busy;
     const callStart = $<HTMLButtonElement>("chat-call-start");
     callStart.hidden = !(this.callable && s.canCallFromChat);
+    $("chat-video-start").hidden = callStart.hidden;
 
     // notice
     const notice = $("notice");
@@ -252,6 +253,10 @@ export class View {
     const mute = $<HTMLButtonElement>("chat-call-mute");
     mute.hidden = !talking;
     mute.setAttribute("aria-pressed", String(!!call?.muted));
+    const video = $<HTMLVideoElement>("chat-call-video");
+    const remote = talking && call?.video ? call.remoteStream : undefined;
+    video.hidden = !remote;
+    if (video.srcObject !== (remote ?? null)) video.srcObject = remote ?? null;
     if (talking && call) {
       const tick = () => { if (call.answeredAt !== undefined) $("chat-call-timer").textContent = clockDuration((Date.now() - call.answeredAt) / 1000); };
       tick();

@@ -20,6 +20,11 @@ import type { SipInfo } from "./config.js";
 
 /** Audio only, both ways. */
 export const AUDIO_ONLY = { constraints: { audio: true, video: false } } as const;
+/** Audio and camera video, both ways. */
+export const AUDIO_VIDEO = { constraints: { audio: true, video: true } } as const;
+
+/** Whether an SDP offers video (a video call). */
+export const offersVideo = (sdp: string | undefined): boolean => /^m=video [1-9]/m.test(sdp ?? "");
 
 /**
  * A user agent on the soft switch's WebSocket. ICE servers come from the
@@ -132,11 +137,11 @@ export function microphoneError(err: unknown): string {
   return `The microphone could not be used: ${(err as Error)?.message || String(err)}.`;
 }
 
-/** Asks for the microphone (audio only); rejects with a person's explanation. */
-export async function openMicrophone(): Promise<MediaStream> {
+/** Asks for the microphone (and the camera for `video`); rejects with a person's explanation. */
+export async function openMicrophone(video = false): Promise<MediaStream> {
   try {
     if (!navigator.mediaDevices?.getUserMedia) throw Object.assign(new Error("no mediaDevices"), { name: "NotSupported" });
-    return await navigator.mediaDevices.getUserMedia({ audio: true, video: false });
+    return await navigator.mediaDevices.getUserMedia({ audio: true, video });
   } catch (err) {
     throw new Error(microphoneError(err));
   }
