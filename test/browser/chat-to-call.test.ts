@@ -217,6 +217,21 @@ describe("from chat to call in the same session", () => {
     await until(() => shown.evaluate((v: HTMLVideoElement) => v.videoWidth), (w) => w > 0, 15_000, "the desk's video playing");
     await until(() => page.locator("#chat-call-video").evaluate((v: HTMLVideoElement) => v.videoWidth), (w) => w > 0, 15_000, "the page's video playing");
     expect(await bytesIn(agent, "video")).toBeGreaterThan(0);
+
+    // Share screen: the screen's picture replaces the camera's on the desk (its size changes), and back.
+    const camera = await shown.evaluate((v: HTMLVideoElement) => `${v.videoWidth}x${v.videoHeight}`);
+    const share = callBar(page).getByRole("button", { name: "Share screen" });
+    await share.click();
+    await until(() => share.getAttribute("aria-pressed"), (v) => v === "true", 10_000, "sharing");
+    const screenSize = await page.evaluate(() => {
+      const pc = (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs.find((p) => p.connectionState !== "closed")!;
+      const s = pc.getSenders().find((x) => x.track?.kind === "video")!.track!.getSettings();
+      return `${s.width}x${s.height}`;
+    });
+    expect(screenSize).not.toBe(camera);
+    await until(() => shown.evaluate((v: HTMLVideoElement) => `${v.videoWidth}x${v.videoHeight}`), (d) => d === screenSize, 20_000, "the desk shows the screen");
+    await share.click();
+    await until(() => shown.evaluate((v: HTMLVideoElement) => `${v.videoWidth}x${v.videoHeight}`), (d) => d === camera, 20_000, "the desk shows the camera again");
     await agent.screenshot({ path: screenshotPath("agent-chat-video.png") });
     await callBar(page).getByRole("button", { name: "Hang up" }).click();
     await callBar(page).waitFor({ state: "hidden" });

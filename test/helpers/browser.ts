@@ -30,7 +30,9 @@ export function launchBrowser({ media = false } = {}): Promise<Browser> {
     args: [
       "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
       "--disable-component-update", "--disable-sync",
-      ...(media ? ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", "--autoplay-policy=no-user-gesture-required", "--allow-loopback-in-peer-connection"] : []),
+      ...(media ? ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", "--autoplay-policy=no-user-gesture-required", "--allow-loopback-in-peer-connection",
+        // getDisplayMedia without a picker (screen sharing in a call).
+        "--auto-select-desktop-capture-source=Entire screen"] : []),
     ],
   });
 }

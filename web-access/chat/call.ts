@@ -41,7 +41,10 @@ export class PageCall {
   answeredAt: number | undefined;
   endedAt: number | undefined;
   muted = false;
+  /** The screen is sent instead of the camera. */
+  sharing = false;
   end: CallEnd | undefined;
+  private screen: MediaStreamTrack | undefined;
   onChange: () => void = () => {};
 
   private ua: UserAgent | undefined;
@@ -139,6 +142,41 @@ export class PageCall {
     }
   }
 
+  /**
+   * "Share screen" in a video call: the screen's track replaces the camera's on the same video sender
+   * (no renegotiation: the m=video line stays); again, or the browser's own "Stop sharing", goes back.
+   * Rejects with a person's explanation.
+   */
+  async toggleScreen(): Promise<void> {
+    const sender = this.peerConnection?.getSenders().find((s) => s.track?.kind === "video");
+    if (this.stage !== "talking" || !sender) return;
+    if (this.sharing) return this.stopScreen();
+    let display: MediaStream;
+    try {
+      display = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+    } catch (err) {
+      throw new Error(`The screen could not be shared: ${(err as Error).message || (err as Error).name}`);
+    }
+    const track = display.getVideoTracks()[0];
+    if (!track || this.stage !== "talking") { display.getTracks().forEach((t) => t.stop()); return; }
+    await sender.replaceTrack(track);
+    this.screen = track;
+    this.sharing = true;
+    track.addEventListener("ended", () => void this.stopScreen());
+    this.onChange();
+  }
+
+  private async stopScreen(): Promise<void> {
+    if (!this.sharing) return;
+    this.sharing = false;
+    this.screen?.stop();
+    this.screen = undefined;
+    const sender = this.peerConnection?.getSenders().find((s) => s.track?.kind === "video" || s.track === null);
+    const camera = this.mic.getVideoTracks()[0];
+    if (sender && camera && this.stage === "talking") await sender.replaceTrack(camera).catch(() => undefined);
+    this.onChange();
+  }
+
   /** The call's RTCPeerConnection (its statistics show whether audio flows). */
   get peerConnection(): RTCPeerConnection | undefined {
     return this.session ? handlerOf(this.session)?.peerConnection : undefined;
@@ -173,6 +211,8 @@ export class PageCall {
     this.endedAt = Date.now();
     this.ringback.stop();
     for (const t of this.mic.getTracks()) t.stop();
+    this.screen?.stop();
+    this.sharing = false;
     this.audio.srcObject = null;
     const ua = this.ua;
     this.ua = undefined;

@@ -128,6 +128,7 @@ function wire(session: CustomerSession, chattable: boolean): void {
   $("call-decline").addEventListener("click", () => session.declineCall());
   $("chat-call-hang-up").addEventListener("click", () => session.hangUpChatCall());
   $("chat-call-mute").addEventListener("click", () => session.toggleChatCallMute());
+  $("chat-call-screen").addEventListener("click", () => void session.toggleChatScreen());
 
   const box = $<HTMLTextAreaElement>("message");
   const grow = () => {

@@ -217,6 +217,16 @@ export class CustomerSession {
     this.chatCall?.toggleMute();
   }
 
+  /** "Share screen" / back to the camera, in a video call from the chat; a failure is a line in the chat. */
+  async toggleChatScreen(): Promise<void> {
+    try {
+      await this.chatCall?.toggleScreen();
+    } catch (err) {
+      this.system((err as Error).message);
+      this.changed();
+    }
+  }
+
   private async placeChatCall(audio: HTMLAudioElement, video: boolean, token: () => Promise<{ uri: string; token: string }>): Promise<void> {
     const sip = this.config.sip;
     if (!sip) return;

@@ -253,6 +253,9 @@ export class View {
     const mute = $<HTMLButtonElement>("chat-call-mute");
     mute.hidden = !talking;
     mute.setAttribute("aria-pressed", String(!!call?.muted));
+    const screen = $<HTMLButtonElement>("chat-call-screen");
+    screen.hidden = !(talking && call?.video && !!navigator.mediaDevices?.getDisplayMedia);
+    screen.setAttribute("aria-pressed", String(!!call?.sharing));
     const video = $<HTMLVideoElement>("chat-call-video");
     const remote = talking && call?.video ? call.remoteStream : undefined;
     video.hidden = !remote;
