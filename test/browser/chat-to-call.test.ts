@@ -200,7 +200,7 @@ describe("from chat to call in the same session", () => {
     expect(await page.evaluate("window.__xss")).toBeUndefined();
   }, 150_000);
 
-  it("a video call from the chat: camera video both ways, shown on the desk", async () => {
+  it("a video call from the chat: camera video both ways, shown on the desk, and the customer's screen shared", async () => {
     const agent = await desk();
     const { page, session } = await chat(agent);
     await page.getByRole("button", { name: "Video", exact: true }).click();
@@ -218,20 +218,17 @@ describe("from chat to call in the same session", () => {
     await until(() => page.locator("#chat-call-video").evaluate((v: HTMLVideoElement) => v.videoWidth), (w) => w > 0, 15_000, "the page's video playing");
     expect(await bytesIn(agent, "video")).toBeGreaterThan(0);
 
-    // Share screen: the screen's picture replaces the camera's on the desk (its size changes), and back.
-    const camera = await shown.evaluate((v: HTMLVideoElement) => `${v.videoWidth}x${v.videoHeight}`);
+    // Share screen: the screen's picture replaces the camera's on the desk, and back. Told by the picture's shape
+    // (the encoder may scale it down on a busy machine, never change its aspect ratio much).
+    const ratio = (v: HTMLVideoElement) => (v.videoHeight ? v.videoWidth / v.videoHeight : 0);
+    const near = (a: number, b: number) => Math.abs(a - b) < 0.06;
+    const camera = await shown.evaluate(ratio);
     const share = callBar(page).getByRole("button", { name: "Share screen" });
     await share.click();
     await until(() => share.getAttribute("aria-pressed"), (v) => v === "true", 10_000, "sharing");
-    const screenSize = await page.evaluate(() => {
-      const pc = (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs.find((p) => p.connectionState !== "closed")!;
-      const s = pc.getSenders().find((x) => x.track?.kind === "video")!.track!.getSettings();
-      return `${s.width}x${s.height}`;
-    });
-    expect(screenSize).not.toBe(camera);
-    await until(() => shown.evaluate((v: HTMLVideoElement) => `${v.videoWidth}x${v.videoHeight}`), (d) => d === screenSize, 20_000, "the desk shows the screen");
+    await until(() => shown.evaluate(ratio), (r) => r > 0 && !near(r, camera), 20_000, "the desk shows the screen (not the camera's 4:3)");
     await share.click();
-    await until(() => shown.evaluate((v: HTMLVideoElement) => `${v.videoWidth}x${v.videoHeight}`), (d) => d === camera, 20_000, "the desk shows the camera again");
+    await until(() => shown.evaluate(ratio), (r) => near(r, camera), 20_000, "the desk shows the camera again");
     await agent.screenshot({ path: screenshotPath("agent-chat-video.png") });
     await callBar(page).getByRole("button", { name: "Hang up" }).click();
     await callBar(page).waitFor({ state: "hidden" });
