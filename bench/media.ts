@@ -46,16 +46,23 @@ const MAX_CALLS = STEPS[STEPS.length - 1]!;
 /** Calls of the setup series, placed one after another on SETUP_PAGES pages in turn. */
 const SETUP_CALLS = Number(process.env.BENCH_MEDIA_SETUP_CALLS ?? 30);
 const SETUP_PAGES = Math.min(10, MAX_CALLS);
+/** The ramp places its calls this many at a time (each batch waits for its calls to be answered). */
+const RAMP_BATCH = 5;
 /** How long each step's window lasts, after a settling second. */
 const WINDOW_MS = Number(process.env.BENCH_MEDIA_WINDOW_MS ?? 3000);
 /** A call whose switch 180 or answer has not come by then failed to set up. */
 const SETUP_TIMEOUT_MS = 15_000;
 /** No new step is started once the phase has run this long (the bench's other phases wait). */
-const BUDGET_MS = Number(process.env.BENCH_MEDIA_BUDGET_MS ?? 90_000);
+const BUDGET_MS = Number(process.env.BENCH_MEDIA_BUDGET_MS ?? 75_000);
 /** The callers' (Chromium's) scheduling priority: nice 10 by default (BENCH_MEDIA_NICE=0 for none). */
 const NICE = Number(process.env.BENCH_MEDIA_NICE ?? 10);
+/**
+ * A step where the pages had to make up (conceal) more than this share of the audio they played no longer
+ * counts as coping: audio came late or not at all, or the browsers had no CPU left to play it.
+ */
+const CONCEALED_MAX = 0.05;
 /** How long the freshly opened pages are left to settle at most (until Chromium uses under 0.1 core). */
-const IDLE_SETTLE_MS = Number(process.env.BENCH_MEDIA_SETTLE_MS ?? 8000);
+const IDLE_SETTLE_MS = Number(process.env.BENCH_MEDIA_SETTLE_MS ?? 4000);
 /** PCMU, 20 ms packets: 160 payload bytes 50 times a second. A page whose bytes grew by less than half of that did not get its audio. */
 const PCMU_BYTES_PER_SECOND = 8000;
 /**
@@ -171,15 +178,16 @@ interface Caller { ctx: BrowserContext; page: Page; errors: string[] }
 /** Audio received and sent so far by the page's live peer connections (inbound-rtp / outbound-rtp). */
 const audioBytes = (page: Page) => page.evaluate(async () => {
   const pcs = ((window as unknown as { __bench: { pcs: RTCPeerConnection[] } }).__bench.pcs).filter((pc) => pc.connectionState !== "closed");
-  let received = 0, sent = 0, lost = 0, packets = 0, samples = 0, concealed = 0;
-  for (const pc of pcs) (await pc.getStats()).forEach((s: { type: string; kind?: string; bytesReceived?: number; bytesSent?: number; packetsLost?: number; packetsReceived?: number; totalSamplesReceived?: number; concealedSamples?: number }) => {
+  let received = 0, sent = 0, lost = 0, packets = 0, samples = 0, concealed = 0, at = performance.timeOrigin + performance.now();
+  for (const pc of pcs) (await pc.getStats()).forEach((s: { type: string; kind?: string; timestamp: number; bytesReceived?: number; bytesSent?: number; packetsLost?: number; packetsReceived?: number; totalSamplesReceived?: number; concealedSamples?: number }) => {
     if (s.type === "inbound-rtp" && s.kind === "audio") {
+      at = s.timestamp; // when these counters were read (ms since the epoch)
       received += s.bytesReceived ?? 0; lost += s.packetsLost ?? 0; packets += s.packetsReceived ?? 0;
       samples += s.totalSamplesReceived ?? 0; concealed += s.concealedSamples ?? 0;
     }
     if (s.type === "outbound-rtp" && s.kind === "audio") sent += s.bytesSent ?? 0;
   });
-  return { received, sent, lost, packets, samples, concealed };
+  return { received, sent, lost, packets, samples, concealed, at };
 });
 
 const lastCall = (page: Page) => page.evaluate(() => { const c = (window as unknown as { __bench: { calls: PageCallTimes[] } }).__bench.calls; return c[c.length - 1]; });
@@ -217,6 +225,7 @@ const num = (v: Bencoded | undefined) => (typeof v === "number" ? v : 0);
 
 /** rtpengine's calls (ng `list`) and, summed over them, the RTP packets and bytes it has received (ng `query` totals). */
 async function rtpengineCounts(ngPort: number) {
+  const t0 = performance.now();
   const list = await ngCommand(ngPort, { command: "list", limit: 10_000 });
   const ids = Array.isArray(list.calls) ? (list.calls as string[]) : [];
   let packets = 0, bytes = 0, errors = 0, rtcpPackets = 0;
@@ -226,7 +235,7 @@ async function rtpengineCounts(ngPort: number) {
     packets += num(totals?.RTP?.packets); bytes += num(totals?.RTP?.bytes); errors += num(totals?.RTP?.errors);
     rtcpPackets += num(totals?.RTCP?.packets);
   }
-  return { calls: ids.length, packets, bytes, errors, rtcpPackets };
+  return { calls: ids.length, packets, bytes, errors, rtcpPackets, at: (t0 + performance.now()) / 2 };
 }
 
 // ---------------------------------------------------------------- the phase
@@ -389,10 +398,10 @@ export async function benchMedia(): Promise<MediaResult> {
       return why;
     };
     /** Hang up (the page's button) and wait for the page to say the call ended. */
-    const hangUp = async (caller: Caller): Promise<void> => {
+    const hangUp = async (caller: Caller, wait = true): Promise<void> => {
       const { page } = caller;
-      if (await page.locator("#hang-up").isVisible().catch(() => false)) await page.locator("#hang-up").click({ timeout: 5000 }).catch(() => undefined);
-      await page.locator("#call-back").waitFor({ timeout: 10_000 }).catch(() => undefined);
+      if (await page.locator("#hang-up").isVisible().catch(() => false)) await page.locator("#hang-up").click({ timeout: 10_000 }).catch(() => undefined);
+      if (wait) await page.locator("#call-back").waitFor({ timeout: 10_000 }).catch(() => undefined);
     };
     /** From the ended call back to the form, filled again, ready for the next call. */
     const backToStart = async (caller: Caller, i: number): Promise<void> => {
@@ -411,7 +420,7 @@ export async function benchMedia(): Promise<MediaResult> {
       const caller = callers[i]!;
       if (k >= SETUP_PAGES) await backToStart(caller, i);
       setupFailure = await placeCall(caller, 0, "setup");
-      await hangUp(caller);
+      await hangUp(caller, false); // its end is waited for before the page's next call
     }
     for (let i = 0; i < Math.min(SETUP_PAGES, SETUP_CALLS); i++) await backToStart(callers[i]!, i);
     // The last calls' media sessions are gone before the ramp measures anything.
@@ -427,10 +436,14 @@ export async function benchMedia(): Promise<MediaResult> {
     for (const target of failure ? [] : STEPS) {
       if (performance.now() - phaseT0 > BUDGET_MS) { failure = `time budget (${BUDGET_MS / 1000} s) spent before ${target} calls`; break; }
       await ensurePages(target);
-      log(`calls ${placed + 1}-${target}, one after another`);
-      for (; placed < target; placed++) {
-        const why = await placeCall(callers[placed]!, placed, "ramp");
-        if (why) { failure = `call ${placed + 1} did not set up (${why})`; placed++; break; }
+      log(`calls ${placed + 1}-${target}, ${RAMP_BATCH} at a time`);
+      while (placed < target && !failure) {
+        const batch = callers.slice(placed, Math.min(target, placed + RAMP_BATCH));
+        const up = placed;
+        const whys = await Promise.all(batch.map((c) => placeCall(c, up, "ramp")));
+        placed += batch.length;
+        const bad = whys.filter((w) => w !== undefined);
+        if (bad.length) failure = `${bad.length} of calls ${up + 1}-${placed} did not set up (${bad[0]})`;
       }
       if (failure) break;
       // Settle, then the window.
@@ -453,9 +466,11 @@ export async function benchMedia(): Promise<MediaResult> {
       const rtpAfter = await rtpengineCounts(ngPort);
       const after = await Promise.all(callers.slice(0, placed).map((c) => audioBytes(c.page)));
       const seconds = cpu.rtpengine!.wallSeconds;
-      const perPage = after.map((a, i) => (a.received - before[i]!.received) / seconds);
+      // Rates over each page's own interval (its statistics' timestamps): reading 40 pages takes a while.
+      const perPage = after.map((a, i) => (a.received - before[i]!.received) / Math.max(0.001, (a.at - before[i]!.at) / 1000));
+      const pageSeconds = after.reduce((acc, a, i) => acc + (a.at - before[i]!.at) / 1000, 0) / Math.max(1, after.length);
       const flowing = perPage.filter((b) => b >= PCMU_BYTES_PER_SECOND / 2).length;
-      const packetsPerSecond = (rtpAfter.packets - rtpBefore.packets) / seconds;
+      const packetsPerSecond = (rtpAfter.packets - rtpBefore.packets) / ((rtpAfter.at - rtpBefore.at) / 1000);
       const sum = (xs: Array<Awaited<ReturnType<typeof audioBytes>>>, k: "lost" | "packets" | "samples" | "concealed" | "sent") => xs.reduce((a, x) => a + x[k], 0);
       const pageSamples = sum(after, "samples") - sum(before, "samples");
       const rtpengineCpuMs = cpu.rtpengine!.otherCpuSeconds * 1000;
@@ -465,10 +480,10 @@ export async function benchMedia(): Promise<MediaResult> {
         // What the pages heard: RTP packets received and lost, and the share of audio samples the receiver
         // had to make up (concealment: late or missing packets, or a renderer too busy to play them in time).
         pages: {
-          packetsReceivedPerSecond: round((sum(after, "packets") - sum(before, "packets")) / seconds, 1),
+          packetsReceivedPerSecond: round((sum(after, "packets") - sum(before, "packets")) / pageSeconds, 1),
           packetsLost: sum(after, "lost") - sum(before, "lost"),
           concealedShare: pageSamples > 0 ? round((sum(after, "concealed") - sum(before, "concealed")) / pageSamples, 4) : null,
-          sentBytesPerSecond: round((sum(after, "sent") - sum(before, "sent")) / seconds / placed),
+          sentBytesPerSecond: round((sum(after, "sent") - sum(before, "sent")) / pageSeconds / placed),
         },
         rtpengine: {
           calls: rtpAfter.calls, rtpPacketsPerSecond: round(packetsPerSecond, 1), rtpErrors: rtpAfter.errors - rtpBefore.errors,
@@ -485,18 +500,18 @@ export async function benchMedia(): Promise<MediaResult> {
       steps.push(step);
       log(`${placed} calls: ${flowing} pages with audio (concealed ${step.pages.concealedShare}), rtpengine ${step.rtpengine.cores} cores (${step.rtpengine.cpuMsPerStreamSecond} ms/s per stream), ${step.rtpengine.rtpPacketsPerSecond} packets/s, Chromium ${step.cores.chromium} cores, machine ${step.machine.busyCores}`);
       if (flowing < placed) { failure = `${placed - flowing} of ${placed} pages got no audio in the window`; break; }
+      if ((step.pages.concealedShare ?? 0) > CONCEALED_MAX) { failure = `the pages made up ${round(step.pages.concealedShare! * 100, 1)}% of the audio they played (over ${CONCEALED_MAX * 100}%): the machine no longer copes`; break; }
       if (rtpAfter.calls < placed) { failure = `rtpengine lists ${rtpAfter.calls} calls for ${placed}`; break; }
       held = placed;
     }
 
     // ---- every caller hangs up; the media sessions and the CTI's sessions must go
     log(`hanging up ${placed} calls`);
-    await Promise.all(callers.slice(0, placed).map(async (c) => {
-      const hang = c.page.getByRole("button", { name: "Hang up" });
-      if (await hang.isVisible().catch(() => false)) await hang.click({ timeout: 5000 }).catch(() => undefined);
-    }));
+    niced = false;
+    for (const p of descendantPids(process.pid)) if (/chrom/i.test(p.comm)) try { setPriority(p.pid, 0); } catch { /* gone */ }
+    await Promise.all(callers.slice(0, placed).map((c) => hangUp(c, false)));
     let leftInRtpengine = -1, liveSessions = -1;
-    for (const deadline = Date.now() + 10_000; Date.now() < deadline;) {
+    for (const deadline = Date.now() + 15_000; Date.now() < deadline;) {
       leftInRtpengine = (await rtpengineCounts(ngPort)).calls;
       liveSessions = await redis.scard(keys.live());
       if (leftInRtpengine === 0 && liveSessions === 0) break;
@@ -522,7 +537,7 @@ export async function benchMedia(): Promise<MediaResult> {
       clickTo200Ms: d((s) => (s.r200 !== undefined ? s.r200 - s.click : undefined)),
       clickToTalkingShownMs: d((s) => (s.talkingShown !== undefined ? s.talkingShown - s.click : undefined)),
     };
-    // The ramp's calls, placed one after another while the earlier ones carry audio: click -> 180 by how many were up.
+    // The ramp's calls, placed RAMP_BATCH at a time while the earlier ones carry audio: click -> 180 by how many were up.
     const rampSetup = STEPS.map((to, k) => {
       const from = k === 0 ? 0 : STEPS[k - 1]!;
       const xs = setups.filter((s) => s.series === "ramp" && s.ok && s.concurrent >= from && s.concurrent < to && s.r180 !== undefined);
@@ -539,7 +554,7 @@ export async function benchMedia(): Promise<MediaResult> {
         how: "headless Chromium pages (one context each) clicking Call us -> Kamailio (WebSocket) -> CTI -> one SIPp phone answering PCMU with -rtp_echo; rtpengine relays SRTP (browser) <-> RTP (phone)",
         streamsPerCall: STREAMS_PER_CALL,
         streamMeans: "one direction of one leg at rtpengine: browser->rtpengine (SRTP), rtpengine->phone (RTP), phone->rtpengine (RTP echo), rtpengine->browser (SRTP); 50 packets/s each (PCMU, 20 ms)",
-        steps: STEPS, windowSeconds: WINDOW_MS / 1000, chromiumNiceInRamp: NICE, callsHeld: held, stoppedBecause: failure ?? null,
+        steps: STEPS, rampBatch: RAMP_BATCH, windowSeconds: WINDOW_MS / 1000, chromiumNiceInRamp: NICE, concealedMax: CONCEALED_MAX, callsHeld: held, stoppedBecause: failure ?? null,
         idle, setup, rampSetup, atStep: steps,
         afterHangUp: { rtpengineCalls: leftInRtpengine, liveSessions, pageErrors },
         seconds: round((performance.now() - phaseT0) / 1000, 1),
@@ -565,7 +580,7 @@ export function mediaRows(r: any): Array<[string, string]> {
   const rows: Array<[string, string]> = [
     [`media: setup, click on Call us -> the switch's 180, p50/p99 ms (${s.calls - s.failed} of ${s.calls} calls, one after another)`, `${r.mediaSetupP50Ms} / ${r.mediaSetupP99Ms}  (-> page rings ${pp(s.clickToRingingShownMs)}; -> on the call ${pp(s.clickToTalkingShownMs)})`],
     ["media: setup, click -> microphone / token / SIP WebSocket / ICE / INVITE, p50 ms", `${s.clickToMicrophoneMs.p50} / ${s.clickToTokenMs.p50} / ${s.clickToSipOpenMs.p50} / ${s.clickToIceGatheredMs.p50} / ${s.clickToInviteSentMs.p50}  (INVITE -> 180 ${pp(s.inviteTo180Ms)})`],
-    ["media: setup while the ramp's calls are up, click -> 180 p50/p99 ms", m.rampSetup.map((x: { callsUp: string; clickTo180Ms: { p50: number; p99: number } }) => `${x.callsUp} up: ${pp(x.clickTo180Ms)}`).join("; ")],
+    [`media: setup in the ramp (${m.rampBatch} at a time), click -> 180 p50/p99 ms`, m.rampSetup.map((x: { callsUp: string; clickTo180Ms: { p50: number; p99: number } }) => `${x.callsUp} up: ${pp(x.clickTo180Ms)}`).join("; ")],
   ];
   for (const st of m.atStep) {
     rows.push([`media: ${st.calls} browser calls held (${st.pagesWithAudio} with audio), rtpengine`, `${st.rtpengine.cores} cores: ${st.rtpengine.cpuMsPerCallSecond} ms/s per call, ${st.rtpengine.cpuMsPerStreamSecond} per stream, ${st.rtpengine.cpuMicrosPerPacket} us/packet (${st.rtpengine.rtpPacketsPerSecond} packets/s); Chromium ${st.cores.chromium}, Kamailio ${st.cores.kamailio}, SIPp ${st.cores.phones}; machine ${st.machine.busyCores} of ${st.machine.cores}`]);
