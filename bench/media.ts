@@ -11,14 +11,17 @@
  *    every RTP packet it gets back to its sender; another SIPp registers every agent's phone at it
  *    (register-load.xml), as bench/voice.ts does. rtpengine turns the browser's SRTP/ICE leg into the
  *    phone's plain RTP leg and back, so each page hears its own microphone, relayed twice by rtpengine.
- *  - Setup: the calls are placed one after another (each waits for the previous one to be answered),
- *    with seats free; per call, in the page (performance.now): the click on "Call us" -> the INVITE on
- *    the WebSocket -> the switch's 180 -> the page showing it rings -> the 200 -> the page on the call.
- *  - Steps: at 5, 10, 20, 30, 40 calls held (BENCH_MEDIA_STEPS), a window in which every page's received
- *    audio bytes must rise (getStats inbound-rtp) and rtpengine's own packet counters (ng `query`) are
- *    read, with the CPU of rtpengine, Chromium (every process of the browser), Kamailio, the phones'
- *    SIPp and the whole machine. The ramp stops at the first step where a call fails to set up or a
- *    page's audio stops.
+ *  - Setup: 30 calls placed one after another (each answered, then hung up, before the next; seats
+ *    free), on 10 pages in turn; per call, in the page (performance.now): the click on "Call us" -> the
+ *    microphone, the call token over XMPP, the SIP WebSocket open, ICE gathered -> the INVITE on the
+ *    WebSocket -> the switch's 180 -> the page showing it rings -> the 200 -> the page on the call.
+ *  - Steps: calls placed 5 at a time and kept, and at 5, 10, 20, 30, 40 calls held (BENCH_MEDIA_STEPS)
+ *    a window in which every page's received audio bytes must rise (getStats inbound-rtp) and
+ *    rtpengine's own packet counters (ng `list`, `query`) are read, with the CPU of rtpengine, Chromium
+ *    (every process of the browser), Kamailio, the phones' SIPp and the whole machine. Chromium runs at
+ *    nice 10 in the ramp (the load generator yields to what is measured). The ramp stops at the first
+ *    step where a call fails to set up, a page gets no audio or the pages conceal over 5% of what they
+ *    play (the machine no longer copes), or when the phase has run 75 s.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
@@ -178,16 +181,20 @@ interface Caller { ctx: BrowserContext; page: Page; errors: string[] }
 /** Audio received and sent so far by the page's live peer connections (inbound-rtp / outbound-rtp). */
 const audioBytes = (page: Page) => page.evaluate(async () => {
   const pcs = ((window as unknown as { __bench: { pcs: RTCPeerConnection[] } }).__bench.pcs).filter((pc) => pc.connectionState !== "closed");
-  let received = 0, sent = 0, lost = 0, packets = 0, samples = 0, concealed = 0, at = performance.timeOrigin + performance.now();
-  for (const pc of pcs) (await pc.getStats()).forEach((s: { type: string; kind?: string; timestamp: number; bytesReceived?: number; bytesSent?: number; packetsLost?: number; packetsReceived?: number; totalSamplesReceived?: number; concealedSamples?: number }) => {
+  let received = 0, sent = 0, lost = 0, packets = 0, samples = 0, concealed = 0, at = performance.timeOrigin + performance.now(), codec = "";
+  for (const pc of pcs) {
+    const stats = await pc.getStats();
+    stats.forEach((s: { type: string; kind?: string; timestamp: number; codecId?: string; bytesReceived?: number; bytesSent?: number; packetsLost?: number; packetsReceived?: number; totalSamplesReceived?: number; concealedSamples?: number }) => {
     if (s.type === "inbound-rtp" && s.kind === "audio") {
       at = s.timestamp; // when these counters were read (ms since the epoch)
+      codec = (s.codecId && (stats.get(s.codecId) as { mimeType?: string } | undefined)?.mimeType) || codec;
       received += s.bytesReceived ?? 0; lost += s.packetsLost ?? 0; packets += s.packetsReceived ?? 0;
       samples += s.totalSamplesReceived ?? 0; concealed += s.concealedSamples ?? 0;
     }
     if (s.type === "outbound-rtp" && s.kind === "audio") sent += s.bytesSent ?? 0;
-  });
-  return { received, sent, lost, packets, samples, concealed, at };
+    });
+  }
+  return { received, sent, lost, packets, samples, concealed, at, codec };
 });
 
 const lastCall = (page: Page) => page.evaluate(() => { const c = (window as unknown as { __bench: { calls: PageCallTimes[] } }).__bench.calls; return c[c.length - 1]; });
@@ -480,6 +487,7 @@ export async function benchMedia(): Promise<MediaResult> {
         // What the pages heard: RTP packets received and lost, and the share of audio samples the receiver
         // had to make up (concealment: late or missing packets, or a renderer too busy to play them in time).
         pages: {
+          codecs: [...new Set(after.map((a) => a.codec))],
           packetsReceivedPerSecond: round((sum(after, "packets") - sum(before, "packets")) / pageSeconds, 1),
           packetsLost: sum(after, "lost") - sum(before, "lost"),
           concealedShare: pageSamples > 0 ? round((sum(after, "concealed") - sum(before, "concealed")) / pageSamples, 4) : null,
