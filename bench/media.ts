@@ -18,10 +18,9 @@
  *  - Steps: calls placed 5 at a time and kept, and at 5, 10, 20, 30, 40 calls held (BENCH_MEDIA_STEPS)
  *    a window in which every page's received audio bytes must rise (getStats inbound-rtp) and
  *    rtpengine's own packet counters (ng `list`, `query`) are read, with the CPU of rtpengine, Chromium
- *    (every process of the browser), Kamailio, the phones' SIPp and the whole machine. Chromium runs at
- *    nice 10 in the ramp (the load generator yields to what is measured). The ramp stops at the first
- *    step where a call fails to set up, a page gets no audio or the pages conceal over 5% of what they
- *    play (the machine no longer copes), or when the phase has run 75 s.
+ *    (every process of the browser), Kamailio, the phones' SIPp and the whole machine. The ramp stops at
+ *    the first step where a call fails to set up, a page gets no audio or the pages conceal over 5% of
+ *    what they play (the machine no longer copes), or when the phase has run 75 s.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
@@ -57,8 +56,13 @@ const WINDOW_MS = Number(process.env.BENCH_MEDIA_WINDOW_MS ?? 3000);
 const SETUP_TIMEOUT_MS = 15_000;
 /** No new step is started once the phase has run this long (the bench's other phases wait). */
 const BUDGET_MS = Number(process.env.BENCH_MEDIA_BUDGET_MS ?? 75_000);
-/** The callers' (Chromium's) scheduling priority: nice 10 by default (BENCH_MEDIA_NICE=0 for none). */
-const NICE = Number(process.env.BENCH_MEDIA_NICE ?? 10);
+/**
+ * The callers' (Chromium's) scheduling priority in the ramp: BENCH_MEDIA_NICE=10, say, makes the load
+ * generator yield to what is measured. Not by default: on a machine shared with other work the niced
+ * pages then starve and their calls time out, and rtpengine, which sleeps between packets, is woken
+ * first by the scheduler either way.
+ */
+const NICE = Number(process.env.BENCH_MEDIA_NICE ?? 0);
 /**
  * A step where the pages had to make up (conceal) more than this share of the audio they played no longer
  * counts as coping: audio came late or not at all, or the browsers had no CPU left to play it.
