@@ -563,7 +563,13 @@ export async function benchMedia(): Promise<MediaResult> {
       const xs = setups.filter((s) => s.series === "ramp" && s.ok && s.concurrent >= from && s.concurrent < to && s.r180 !== undefined);
       return { callsUp: `${from}-${to - 1}`, clickTo180Ms: latency(xs.map((s) => s.r180! - s.click)) };
     }).filter((x) => x.clickTo180Ms.count > 0);
-    const top = steps.filter((s) => (s.calls as number) === held).pop() as { rtpengine: { cpuMsPerStreamSecond: number } } | undefined;
+    // The headline cost per stream: from the largest step held while the machine still had CPU to spare
+    // (under 95% of its cores busy). On a full machine rtpengine is woken less often and handles several
+    // packets per wake-up, so its CPU per packet drops: a figure of the load generator's making.
+    type Step = { calls: number; rtpengine: { cpuMsPerStreamSecond: number; cpuMicrosPerPacket: number | null }; machine: { cores: number; busyCores: number } };
+    const heldSteps = (steps as unknown as Step[]).filter((x) => x.calls <= held);
+    const withHeadroom = heldSteps.filter((x) => x.machine.busyCores < 0.95 * x.machine.cores);
+    const top = withHeadroom.pop() ?? heldSteps.pop();
     return {
       mediaSetupP50Ms: setup.clickTo180Ms.p50,
       mediaSetupP99Ms: setup.clickTo180Ms.p99,
@@ -576,6 +582,7 @@ export async function benchMedia(): Promise<MediaResult> {
         streamMeans: "one direction of one leg at rtpengine: browser->rtpengine (SRTP), rtpengine->phone (RTP), phone->rtpengine (RTP echo), rtpengine->browser (SRTP); 50 packets/s each (PCMU, 20 ms)",
         steps: STEPS, rampBatch: RAMP_BATCH, windowSeconds: WINDOW_MS / 1000, chromiumNiceInRamp: NICE, concealedMax: CONCEALED_MAX, callsHeld: held, stoppedBecause: failure ?? null,
         idle, firstCall, setup, rampSetup, atStep: steps,
+        rtpengineCpuFrom: top ? { calls: top.calls, machineBusyCores: top.machine.busyCores, machineHadHeadroom: top.machine.busyCores < 0.95 * top.machine.cores, cpuMicrosPerPacket: top.rtpengine.cpuMicrosPerPacket } : null,
         afterHangUp: { rtpengineCalls: leftInRtpengine, liveSessions, pageErrors },
         seconds: round((performance.now() - phaseT0) / 1000, 1),
       },
@@ -605,6 +612,7 @@ export function mediaRows(r: any): Array<[string, string]> {
   for (const st of m.atStep) {
     rows.push([`media: ${st.calls} browser calls held (${st.pagesWithAudio} with audio), rtpengine`, `${st.rtpengine.cores} cores: ${st.rtpengine.cpuMsPerCallSecond} ms/s per call, ${st.rtpengine.cpuMsPerStreamSecond} per stream, ${st.rtpengine.cpuMicrosPerPacket} us/packet (${st.rtpengine.rtpPacketsPerSecond} packets/s); Chromium ${st.cores.chromium}, Kamailio ${st.cores.kamailio}, SIPp ${st.cores.phones}; machine ${st.machine.busyCores} of ${st.machine.cores}`]);
   }
+  if (m.rtpengineCpuFrom) rows.push(["media: rtpengineCpuMsPerStreamSecond (CPU ms per second of one stream)", `${r.rtpengineCpuMsPerStreamSecond}  (at ${m.rtpengineCpuFrom.calls} calls, machine ${m.rtpengineCpuFrom.machineBusyCores} busy${m.rtpengineCpuFrom.machineHadHeadroom ? "" : ": full, so low"}; ${m.rtpengineCpuFrom.cpuMicrosPerPacket} us per packet relayed)`]);
   rows.push(["media: calls held with audio in every page", `${r.mediaCallsHeld}${m.stoppedBecause ? ` (stopped: ${m.stoppedBecause})` : ""}; after hang-up: ${m.afterHangUp.rtpengineCalls} calls in rtpengine, ${m.afterHangUp.liveSessions} live sessions`]);
   return rows;
 }
