@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "@jest/glob
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { launchBrowser, screenshotPath } from "../helpers/browser.js";
 import { startAll, until, type Running } from "../helpers/stack.js";
+import { RECORD_PEER_CONNECTIONS, mediaFlowsInto } from "./call-helpers.js";
 import { api, openPage, webUrl } from "./customer-helpers.js";
 
 let r: Running;
@@ -58,15 +59,6 @@ afterEach(async () => {
   expect(seen).toEqual([]);
 }, 40_000);
 
-/** Every RTCPeerConnection a page makes, kept where the test can read its statistics. */
-const RECORD_PEER_CONNECTIONS = `(() => {
-  const Native = window.RTCPeerConnection;
-  if (!Native) return;
-  const all = [];
-  window.__pcs = all;
-  window.RTCPeerConnection = class extends Native { constructor(...args) { super(...args); all.push(this); } };
-})();`;
-
 async function newPage(viewport = { width: 900, height: 820 }, init?: string): Promise<Page> {
   const p = await openPage(browser, viewport);
   contexts.push(p.ctx);
@@ -107,21 +99,6 @@ async function caller(queue: string, init?: string, name = "Ann"): Promise<Page>
   await form.getByLabel("Name").fill(name);
   await form.getByLabel("Subject").fill("Invoice 42");
   return page;
-}
-
-/** Audio bytes received so far by the page's live peer connections (inbound-rtp). */
-const bytesIn = (page: Page) => page.evaluate(async () => {
-  const pcs = ((window as unknown as { __pcs?: RTCPeerConnection[] }).__pcs ?? []).filter((pc) => pc.connectionState !== "closed");
-  let total = 0;
-  for (const pc of pcs) (await pc.getStats()).forEach((s: { type: string; kind?: string; bytesReceived?: number }) => { if (s.type === "inbound-rtp" && s.kind === "audio") total += s.bytesReceived ?? 0; });
-  return total;
-});
-
-/** Audio reaches the page: its received bytes rise, twice over. */
-async function audioFlowsInto(page: Page, who: string): Promise<void> {
-  const first = await until(() => bytesIn(page), (b) => b > 0, 15_000, `${who} receives audio`);
-  const later = await until(() => bytesIn(page), (b) => b > first + 2000, 15_000, `${who} keeps receiving audio`);
-  expect(later).toBeGreaterThan(first);
 }
 
 /** The latest voice session of the queue, from the admin API. */
@@ -176,8 +153,8 @@ describe("calls from the customer page to the agent desk", () => {
     await until(() => voiceSession("billing"), (s) => s?.state === "in-service", 10_000, "in service");
 
     // Audio both ways, and the meters move.
-    await audioFlowsInto(page, "the caller");
-    await audioFlowsInto(agent, "the agent");
+    await mediaFlowsInto(page, "the caller");
+    await mediaFlowsInto(agent, "the agent");
     await until(() => page.locator("#meter-agent").evaluate((m: HTMLMeterElement) => m.value), (v) => v > 0, 10_000, "caller's meter of the agent's voice");
     await until(() => callPanel(agent).getByLabel("Caller’s voice").evaluate((m: HTMLMeterElement) => m.value), (v) => v > 0, 10_000, "desk's meter of the caller's voice");
     await until(() => page.locator("#meter-mic").evaluate((m: HTMLMeterElement) => m.value), (v) => v > 0, 10_000, "caller's microphone meter");
@@ -197,7 +174,7 @@ describe("calls from the customer page to the agent desk", () => {
     await agent.getByRole("tab", { name: /Ann/ }).filter({ hasText: "on hold" }).waitFor();
     await hold.click();
     await until(() => hold.getAttribute("aria-pressed"), (v) => v === "false", 10_000, "resumed");
-    await audioFlowsInto(agent, "the agent after hold");
+    await mediaFlowsInto(agent, "the agent after hold");
 
     await page.screenshot({ path: screenshotPath("customer-call.png") });
     await agent.screenshot({ path: screenshotPath("agent-call.png") });
@@ -224,7 +201,7 @@ describe("calls from the customer page to the agent desk", () => {
     await until(() => callPanel(agent).getByRole("heading", { level: 2 }).textContent(), (t) => t === name, 10_000, "caller's name on the desk");
     expect(await callPanel(agent).locator("img, b").count()).toBe(0);
     await page.getByRole("status").filter({ hasText: "On the call" }).waitFor({ timeout: 20_000 });
-    await audioFlowsInto(page, "the caller");
+    await mediaFlowsInto(page, "the caller");
     const live = await until(() => voiceSession("billing"), (s) => s?.state === "in-service", 10_000, "in service");
     await agent.getByRole("button", { name: "Hang up" }).click();
     await page.getByText("The agent ended the call.").waitFor({ timeout: 10_000 });
