@@ -80,6 +80,10 @@ const queue = z
     /** After waiting overflowAfter seconds, seats with overflowTo's skills (or those of the queue it names) may serve too. */
     overflowAfter: z.number().int().min(1).optional(),
     overflowTo: z.union([z.looseObject({ skills: z.array(skillName).min(1) }), z.looseObject({ queue: z.string() })]).optional(),
+    /** Days the history (records/) keeps this queue's sessions, transcripts and events; older ones are deleted. */
+    retentionDays: z.number().int().min(1).max(36500).default(365),
+    /** Service level: the share of offered customers answered within this many seconds (statistics). */
+    serviceLevelSeconds: z.number().int().min(1).max(3600).default(20),
     /** What the queue takes: chats (XMPP) and calls (SIP, sip:<queue>@<component domain>). */
     media: z.array(z.enum(["chat", "voice"])).min(1).default(["chat", "voice"]),
     /** Extra pre-chat form fields the customer page shows (name and subject are always there). */
@@ -144,6 +148,11 @@ export const configSchema = z.looseObject({
   }).default({ host: "127.0.0.1", rtpMin: 30000, rtpMax: 39999 }),
   admin: z.looseObject({ token: z.string().min(8, "must be at least 8 characters") }),
   redis: z.looseObject({ url: z.string().url().optional(), prefix: z.string().default("sb:") }).default({ prefix: "sb:" }),
+  /**
+   * The history (records/): SQLite in runDir (records.sqlite) unless url names a PostgreSQL database
+   * (postgres://user:password@host:port/db). Redis stays the live state.
+   */
+  database: z.looseObject({ url: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL").optional() }).default({}),
   /** Where the launcher writes Prosody's config, data and pid files. */
   runDir: z.string().default("run"),
   /** An assigned customer who goes offline may resume within this many seconds (a page reload). */

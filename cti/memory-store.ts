@@ -375,7 +375,7 @@ export class MemoryStore implements Store {
     if (s.state !== "ended") return "not-ended";
     if (s.feedback) return "already";
     s.feedback = { score, comment };
-    this.events.push({ type: "feedback", session: id, score, at: now });
+    this.events.push({ type: "feedback", session: id, score, comment, at: now });
     return "ok";
   }
 

@@ -169,7 +169,7 @@ export type CtiEvent =
   | { type: "agent-state"; agent: string; state: AgentState; at: number }
   | { type: "customer-away"; session: string; customer: string; at: number }
   | { type: "resumed"; session: string; queue: string; customer: string; previous: string; seat: string | null; plain: boolean; state: SessionState; form: Record<string, string>; at: number }
-  | { type: "feedback"; session: string; score: number; at: number }
+  | { type: "feedback"; session: string; score: number; comment: string; at: number }
   | { type: "wrap-up-ended"; agent: string; at: number }
   | { type: "answered"; session: string; seat: string; at: number }
   | { type: "transferred"; session: string; customer: string; from: string; fromQueue: string; queue: string; seat: string | null; plain: boolean; form: Record<string, string>; note: string; at: number }
@@ -177,4 +177,9 @@ export type CtiEvent =
   | { type: "phone"; agent: string; registered: boolean; at: number }
   /** A call inside a chat session (the chat goes on): rung at the seat, answered, ended. */
   | { type: "call"; session: string; handle: string; phase: CallPhase; seat: string; customer: string; queue: string; at: number }
-  | { type: "message-left"; id: string; queue: string; at: number };
+  | { type: "message-left"; id: string; queue: string; at: number }
+  /**
+   * A chat message between a session's customer and its seat, as the seat module saw it pass (communication
+   * recording, issue 12): `direction` "in" to the seat, "out" from it; `sender` the bare JID that wrote it.
+   */
+  | { type: "message"; session: string; seat: string; sender: string; direction: "in" | "out"; body: string; at: number };

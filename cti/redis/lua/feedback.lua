@@ -8,5 +8,5 @@ if not s[1] then return 'unknown' end
 if s[1] ~= 'ended' then return 'not-ended' end
 if s[2] then return 'already' end
 rcall('HSET', key, 'feedbackScore', score, 'feedbackComment', comment, 'feedbackAt', now)
-emit('feedback', { session = id, score = score, at = now })
+emit('feedback', { session = id, score = score, comment = comment, at = now })
 return 'ok'
