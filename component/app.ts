@@ -12,7 +12,7 @@ import type { Element } from "@xmpp/xml";
 import { Redis } from "ioredis";
 import { pino, type Logger } from "pino";
 import { createCti } from "../cti/cti.js";
-import { EventReader } from "../cti/redis/events.js";
+import { EventReader, NOTIFIER_GROUP } from "../cti/redis/events.js";
 import { RedisStore } from "../cti/redis/store.js";
 import { hasVoice, queueOf, skillLevels, skillNames, type Config } from "./config.js";
 import { createHttpApp } from "./http/api.js";
@@ -118,7 +118,7 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
   });
   const whenOnline = () => new Promise<void>((resolve) => { wake = resolve; });
 
-  const reader = new EventReader(blocking, store.keys, "notifier", consumer);
+  const reader = new EventReader(blocking, store.keys, NOTIFIER_GROUP, consumer);
   const events = notifier.run(reader, () => online, whenOnline);
   const ticker = setInterval(() => {
     if (online) notifier.tick().catch((err) => log.warn({ err }, "periodic tick failed"));

@@ -9,6 +9,10 @@ import type { Keys } from "./keys.js";
 
 export interface LoggedEvent<T = CtiEvent> { id: string; event: T }
 
+/** The event log's consumer groups: the notifier (stanzas, calls) and the recorder (history, records/). */
+export const NOTIFIER_GROUP = "notifier";
+export const RECORDER_GROUP = "recorder";
+
 /** An unacknowledged event idle this long belongs to a dead reader and is taken over. */
 export const STALE_MS = 10_000;
 /**
