@@ -19,12 +19,14 @@ fi
 # Debian packages: Prosody, Redis, Kamailio (the soft switch, with the modules softswitch/kamailio.cfg
 # loads: evapi in extra, ndb_redis in redis, websocket; rtpengine.so is in kamailio), rtpengine (the media
 # relay, userspace only: the daemon package, no kernel module), SIPp and baresip (the tests' and bench's SIP
-# phones; baresip-core's phones send and receive real RTP).
-packages=(prosody redis-server openssl kamailio kamailio-extra-modules kamailio-redis-modules kamailio-websocket-modules rtpengine-daemon sip-tester baresip-core)
+# phones; baresip-core's phones send and receive real RTP), PostgreSQL (the tests' PostgreSQL history;
+# npm start keeps its history in SQLite, embedded).
+packages=(prosody redis-server openssl kamailio kamailio-extra-modules kamailio-redis-modules kamailio-websocket-modules rtpengine-daemon sip-tester baresip-core postgresql)
 missing=()
 for tool in prosody prosodyctl redis-server openssl kamailio rtpengine sipp baresip; do
   command -v "$tool" >/dev/null || missing+=("$tool")
 done
+compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || missing+=("postgresql")
 for module in evapi ndb_redis websocket rtpengine; do
   [ -e "/usr/lib/x86_64-linux-gnu/kamailio/modules/$module.so" ] || [ -n "$(find /usr/lib -path "*kamailio/modules/$module.so" -print -quit 2>/dev/null)" ] || missing+=("kamailio module $module")
 done
@@ -37,7 +39,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update
   apt-get install -y --no-install-recommends "${packages[@]}"
   # Some systems start the packaged services; ours run from their own configs and ports.
-  for service in prosody redis-server kamailio rtpengine-daemon; do
+  for service in prosody redis-server kamailio rtpengine-daemon postgresql; do
     if command -v systemctl >/dev/null && systemctl is-active --quiet "$service" 2>/dev/null; then
       systemctl disable --now "$service" || true
     elif command -v service >/dev/null && service "$service" status >/dev/null 2>&1; then

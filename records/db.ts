@@ -1,0 +1,61 @@
+/**
+ * Opens the history database: SQLite (better-sqlite3, a file in runDir, nothing to set up) by default,
+ * PostgreSQL (pg) when database.url is set; brings its schema to the latest version either way.
+ * Both the recorder (writes) and the component (reads for the API) open it.
+ */
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import SQLite from "better-sqlite3";
+import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
+import { Migrator } from "kysely/migration";
+import pg from "pg";
+import { migrationProvider } from "./migrations.js";
+import type { Database } from "./schema.js";
+
+export type Dialect = "sqlite" | "postgres";
+
+export interface History {
+  db: Kysely<Database>;
+  dialect: Dialect;
+  close(): Promise<void>;
+}
+
+// int8 (bigint: our times) comes back from pg as a string, for values past 2^53; ours are ms, well below.
+pg.types.setTypeParser(20, (v: string) => Number(v));
+
+export interface DatabaseOptions {
+  /** postgres://... ; unset: SQLite at `file`. */
+  url?: string;
+  file: string;
+}
+
+export async function openHistory({ url, file }: DatabaseOptions): Promise<History> {
+  let db: Kysely<Database>;
+  let dialect: Dialect;
+  if (url) {
+    // A small pool: the recorder writes one batch at a time; the API's reads are few.
+    const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 5000 });
+    // An idle client's lost connection (the database restarting) must not crash the process.
+    pool.on("error", () => undefined);
+    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    dialect = "postgres";
+  } else {
+    mkdirSync(dirname(file), { recursive: true });
+    const sqlite = new SQLite(file);
+    // WAL: the component reads while the recorder (another process) writes; wait out each other's locks.
+    sqlite.pragma("journal_mode = WAL");
+    sqlite.pragma("busy_timeout = 5000");
+    sqlite.pragma("synchronous = NORMAL");
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    dialect = "sqlite";
+  }
+  const { error } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
+  if (error) {
+    await db.destroy();
+    throw error instanceof Error ? error : new Error(String(error));
+  }
+  return { db, dialect, close: () => db.destroy() };
+}
+
+/** Where the SQLite file lives for a configuration's runDir. */
+export const sqliteFile = (runDir: string) => `${runDir}/records.sqlite`;
