@@ -2,7 +2,7 @@
  * The event log turned into history rows: one transaction per batch, each event applied once (its stream id
  * is the events table's key: an event seen again, after a crash between commit and acknowledgement, is
  * skipped). Events are applied in log order (the recorder guarantees it), so an event of a session that has
- * no row was erased (or deleted by retention) and is not recorded again.
+ * no row (other than one that makes it) was erased, or deleted by retention, and is not recorded again.
  */
 import { createHash } from "node:crypto";
 import type { Transaction } from "kysely";
@@ -34,11 +34,17 @@ export async function applyEvents(history: History, events: LoggedEvent[]): Prom
   if (events.length === 0) return 0;
   return history.db.transaction().execute(async (trx) => {
     const erasedAt = await erasures(trx, events);
+    const known = await existingSessions(trx, events);
     let applied = 0;
     for (const { id, event } of events) {
       const customer = customerOf(event);
       const erased = customer ? erasedAt.get(customerHash(customer)) : undefined;
       if (erased !== undefined && event.at <= erased) continue;
+      const session = sessionOf(event);
+      if (session !== null) {
+        if (CREATES_SESSION.has(event.type)) known.add(session);
+        else if (!known.has(session)) continue; // erased, or deleted by retention: nothing of it is kept
+      }
       const inserted = await trx.insertInto("events")
         .values({ id, type: event.type, session: sessionOf(event), agent: agentOf(event), at: event.at, data: dataOf(event) })
         .onConflict((oc) => oc.column("id").doNothing())
@@ -59,9 +65,14 @@ async function erasures(trx: Trx, events: LoggedEvent[]): Promise<Map<string, nu
   return new Map(rows.map((r) => [r.customer_hash, r.erased_at]));
 }
 
-/** A session-only event (no customer in it) whose session has no row belongs to erased data. */
-async function hasSession(trx: Trx, id: string): Promise<boolean> {
-  return (await trx.selectFrom("sessions").select("id").where("id", "=", id).executeTakeFirst()) !== undefined;
+/** The events that make a session's row; any other event of a session with no row belongs to erased data. */
+const CREATES_SESSION = new Set<CtiEvent["type"]>(["queued", "assigned", "ended"]);
+
+/** Which of the batch's sessions have a row already (one query). */
+async function existingSessions(trx: Trx, events: LoggedEvent[]): Promise<Set<string>> {
+  const ids = [...new Set(events.map((e) => sessionOf(e.event)).filter((s): s is string => s !== null))];
+  if (ids.length === 0) return new Set();
+  return new Set((await trx.selectFrom("sessions").select("id").where("id", "in", ids).execute()).map((r) => r.id));
 }
 
 async function line(trx: Trx, row: TranscriptRow): Promise<void> {
@@ -91,7 +102,6 @@ async function applyOne(trx: Trx, id: string, e: CtiEvent): Promise<void> {
       await notice(e.session, e.seat, e.media === "voice" ? "The call was put through to the agent." : "An agent was assigned.");
       return;
     case "in-service":
-      if (!(await hasSession(trx, e.session))) return;
       await trx.updateTable("sessions").set((eb) => ({ seat: e.seat, in_service_at: eb.fn.coalesce("in_service_at", eb.val(e.at)) })).where("id", "=", e.session).execute();
       return;
     case "answered":
@@ -109,28 +119,23 @@ async function applyOne(trx: Trx, id: string, e: CtiEvent): Promise<void> {
       await notice(e.session, e.seat, `The session ended (${e.reason}).`);
       return;
     case "transferred":
-      if (!(await hasSession(trx, e.session))) return;
       await trx.updateTable("sessions").set((eb) => ({ queue: e.queue, seat: e.seat, transfers: eb("transfers", "+", 1) })).where("id", "=", e.session).execute();
       await notice(e.session, e.from, e.seat ? `Transferred from ${e.from} to ${e.seat}.` : `Transferred from ${e.from} to the queue ${e.queue}.`);
       return;
     case "requeued":
-      if (!(await hasSession(trx, e.session))) return;
       await trx.updateTable("sessions").set({ seat: null }).where("id", "=", e.session).execute();
       await notice(e.session, e.seat, "The agent did not answer in time: back at the head of the queue.");
       return;
     case "resumed":
-      if (!(await hasSession(trx, e.session))) return;
       await trx.updateTable("sessions").set({ customer: bare(e.customer) }).where("id", "=", e.session).execute();
       return;
     case "feedback":
       await trx.updateTable("sessions").set({ score: e.score, comment: e.comment ?? null }).where("id", "=", e.session).execute();
       return;
     case "call":
-      if (!(await hasSession(trx, e.session))) return;
       await notice(e.session, e.seat, { ringing: "A call rang at the agent.", answered: "The call was answered.", ended: "The call ended." }[e.phase]);
       return;
     case "message":
-      if (!(await hasSession(trx, e.session))) return;
       await line(trx, { event_id: id, session: e.session, at: e.at, kind: e.direction === "in" ? "customer" : "seat", sender: bare(e.sender), body: e.body });
       return;
     case "agent-state":

@@ -50,12 +50,20 @@ export async function ensureRecorderGroup(redis: Redis, keys: Keys): Promise<voi
 export function startRecorder({ redis, keys, history, log, blockMs = 1000, onBatch }: RecorderOptions): Recorder {
   let stopped = false;
   let applied = 0;
-  const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  // stop() ends any wait at once: a command to a Redis that is away can sit in ioredis's offline queue for good.
+  let halt!: () => void;
+  const halted = new Promise<"halted">((r) => (halt = () => r("halted")));
+  const unlessHalted = async <T>(p: Promise<T>): Promise<T> => {
+    const v = await Promise.race([p, halted]);
+    if (v === "halted") throw new Error("recorder stopped");
+    return v as T;
+  };
+  const pause = (ms: number) => unlessHalted(new Promise((r) => setTimeout(r, ms)));
 
   async function read(id: "0" | ">"): Promise<Entry[]> {
-    const block = id === ">" ? ["BLOCK", blockMs] : [];
-    const reply = (await redis.call("XREADGROUP", "GROUP", RECORDER_GROUP, RECORDER_CONSUMER, "COUNT", BATCH, ...block,
-      "STREAMS", keys.events(), id)) as Array<[string, Entry[]]> | null;
+    const reply = (await unlessHalted(id === ">"
+      ? redis.xreadgroup("GROUP", RECORDER_GROUP, RECORDER_CONSUMER, "COUNT", BATCH, "BLOCK", blockMs, "STREAMS", keys.events(), id)
+      : redis.xreadgroup("GROUP", RECORDER_GROUP, RECORDER_CONSUMER, "COUNT", BATCH, "STREAMS", keys.events(), id))) as Array<[string, Entry[]]> | null;
     return reply?.[0]?.[1] ?? [];
   }
 
@@ -70,7 +78,7 @@ export function startRecorder({ redis, keys, history, log, blockMs = 1000, onBat
         return true;
       } catch (err) {
         if (failures === 0) log.warn({ err: (err as Error).message }, "history database write failed; retrying the same batch");
-        await pause(RETRY_MS);
+        await pause(RETRY_MS).catch(() => undefined);
       }
     }
     return false;
@@ -81,19 +89,19 @@ export function startRecorder({ redis, keys, history, log, blockMs = 1000, onBat
     let grouped = false; // again after an error: Redis may have restarted without the group
     while (!stopped) {
       try {
-        if (!grouped) grouped = (await ensureRecorderGroup(redis, keys), true);
+        if (!grouped) grouped = (await unlessHalted(ensureRecorderGroup(redis, keys)), true);
         const entries = await read(backlog ? "0" : ">");
         if (backlog && entries.length === 0) { backlog = false; continue; }
         // A pending entry trimmed from the log comes back without fields: nothing to record.
         const events = entries.filter((e): e is [string, string[]] => e[1] !== null).map(([id, fields]) => ({ id, event: parseEvent(fields) }));
         if (!(await commit(events))) break;
-        if (entries.length > 0) await redis.xack(keys.events(), RECORDER_GROUP, ...entries.map(([id]) => id));
+        if (entries.length > 0) await unlessHalted(redis.xack(keys.events(), RECORDER_GROUP, ...entries.map(([id]) => id)));
       } catch (err) {
         if (stopped) break;
         grouped = false;
         backlog = true;
         log.warn({ err: (err as Error).message }, "recorder: reading the event log failed; retrying");
-        await pause(RETRY_MS / 2);
+        await pause(RETRY_MS / 2).catch(() => undefined);
       }
     }
   })();
@@ -102,7 +110,8 @@ export function startRecorder({ redis, keys, history, log, blockMs = 1000, onBat
     applied: () => applied,
     async stop() {
       stopped = true;
-      redis.disconnect(); // ends a blocked read at once
+      halt();
+      redis.disconnect();
       await loop;
     },
   };
