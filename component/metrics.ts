@@ -45,6 +45,11 @@ function within<T>(p: Promise<T>, ms = SCRAPE_TIMEOUT_MS): Promise<T> {
 /** The millisecond part of a stream entry id ("1700000000000-3"). */
 const idMs = (id: string) => Number(id.split("-")[0]);
 
+/** When Redis cannot tell a group's lag, it is counted up to this many entries (and reported as this many beyond). */
+export const LAG_COUNT_CAP = 10_000;
+/** KEYS[1] the stream; ARGV: an entry id, the cap. How many entries come after the id (at most the cap). */
+const COUNT_AFTER = `return #redis.call("XRANGE", KEYS[1], "(" .. ARGV[1], "+", "COUNT", tonumber(ARGV[2]))`;
+
 /** The recorder group's backlog on the event log, or null when the group does not exist (yet). */
 export async function recorderBacklog(redis: Redis, stream: string, now = Date.now()): Promise<{ lag: number; pending: number; oldestAgeSeconds: number } | null> {
   let groups: unknown[][];
@@ -58,8 +63,13 @@ export async function recorderBacklog(redis: Redis, stream: string, now = Date.n
     .find((g) => g.name === RECORDER_GROUP);
   if (!fields) return null;
   const pending = Number(fields.pending ?? 0);
-  // Redis 7.0 counts the entries not yet delivered to the group; nil when it cannot tell (trimmed or deleted entries).
-  const lag = fields.lag === null || fields.lag === undefined ? -1 : Number(fields.lag);
+  const last = String(fields["last-delivered-id"]);
+  // Redis 7 counts the entries not yet delivered to the group, but answers nil when it cannot tell: 7.0 does
+  // for a group created at "$" on a stream that had entries, until the group's reads reach the end of the
+  // log once. Then they are counted here, in Redis, up to LAG_COUNT_CAP.
+  const lag = fields.lag === null || fields.lag === undefined
+    ? Number(await redis.eval(COUNT_AFTER, 1, stream, last, LAG_COUNT_CAP))
+    : Number(fields.lag);
   // The oldest event the recorder has not acknowledged: the oldest pending one, else the first not yet delivered.
   let oldest: string | undefined;
   if (pending > 0) {
@@ -67,7 +77,7 @@ export async function recorderBacklog(redis: Redis, stream: string, now = Date.n
     oldest = summary[1] ?? undefined;
   }
   if (!oldest && lag !== 0) {
-    const next = (await redis.xrange(stream, `(${String(fields["last-delivered-id"])}`, "+", "COUNT", 1)) as Array<[string, string[]]>;
+    const next = (await redis.xrange(stream, `(${last}`, "+", "COUNT", 1)) as Array<[string, string[]]>;
     oldest = next[0]?.[0];
   }
   return { lag, pending, oldestAgeSeconds: oldest ? Math.max(0, (now - idMs(oldest)) / 1000) : 0 };
@@ -78,13 +88,14 @@ export function createMetrics({ cti, redis, eventsKey, health, voice = false, no
   collectDefaultMetrics({ register: registry });
 
   /**
-   * One read of the live state per scrape, shared by the gauges (prom-client collects them in parallel):
-   * a scrape within a second of the last one reuses it.
+   * One read of the live state per scrape, shared by the gauges that show it (prom-client collects them in
+   * parallel); undefined when it failed or took too long.
    */
+  let scrapes = 0;
   const cached = <T>(read: () => Promise<T>) => {
-    let last: { at: number; value: Promise<T | undefined> } | undefined;
+    let last: { scrape: number; value: Promise<T | undefined> } | undefined;
     return () => {
-      if (!last || now() - last.at > 1000) last = { at: now(), value: within(read()).catch(() => undefined) };
+      if (last?.scrape !== scrapes) last = { scrape: scrapes, value: within(read()).catch(() => undefined) };
       return last.value;
     };
   };
@@ -205,7 +216,8 @@ export function createMetrics({ cti, redis, eventsKey, health, voice = false, no
     registry,
     observe,
     contentType: registry.contentType,
-    text: () => registry.metrics(),
+    /** The exposition text of a new scrape. */
+    text: () => { scrapes++; return registry.metrics(); },
   };
 }
 
