@@ -19,6 +19,7 @@ import { hasVoice, queueOf, skillLevels, skillNames, type Config } from "./confi
 import { createHttpApp } from "./http/api.js";
 import { homePage } from "./http/home.js";
 import { WEB_DIR, webConfig } from "./http/web-config.js";
+import { createMetrics } from "./metrics.js";
 import { createNotifier } from "./notifier.js";
 import { createCalls, parseSwitchEvent, type Calls } from "./sip/calls.js";
 import { createSwitchLink, type SwitchLink } from "./sip/switch-link.js";
@@ -96,7 +97,10 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
   const switchReports = calls && switchBlocking
     ? calls.run(new EventReader(switchBlocking, store.keys, "softswitch", consumer, { stream: store.keys.softswitch(), parse: parseSwitchEvent }))
     : undefined;
-  const notifier = createNotifier({ cti, componentDomain: cc, send, nameOf, log, calls, retrySeconds: config.softswitch.retrySeconds });
+  let online = false;
+  const health = async () => ({ xmpp: online, redis: await redis.ping().then(() => true, () => false), ...(link ? { softswitch: link.isUp() } : {}) });
+  const metrics = createMetrics({ cti, redis, eventsKey: store.keys.events(), health, voice: !!link });
+  const notifier = createNotifier({ cti, componentDomain: cc, send, nameOf, log, calls, retrySeconds: config.softswitch.retrySeconds, onHandled: metrics.observe });
   registerHandlers(entity, {
     cti, config, log, send, nameOf, isAgent: (jid) => agents.has(jid),
     isSupervisor: (jid) => config.supervisors.some((s) => s.jid === jid),
@@ -104,7 +108,6 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
     greet: (queue, id) => notifier.pushStatus(queue, { only: id }).catch((err: Error) => log.warn({ err: err.message }, "first queue-status not sent")),
   });
 
-  let online = false;
   let connections = 0; // streams opened with Prosody: one more means this instance was cut off and came back
   let wake: () => void = () => undefined;
   entity.on("error", (err) => log.warn({ err: err.message, condition: err.condition }, "xmpp connection error"));
@@ -129,8 +132,7 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
   }, config.statusIntervalSeconds * 1000);
 
   const http = createHttpApp({
-    cti, home: homePage(config), webConfig: webConfig(config), webDir: WEB_DIR, adminToken: config.admin.token, log,
-    health: async () => ({ xmpp: online, redis: await redis.ping().then(() => true, () => false), ...(link ? { softswitch: link.isUp() } : {}) }),
+    cti, home: homePage(config), webConfig: webConfig(config), webDir: WEB_DIR, adminToken: config.admin.token, log, health, metrics,
   });
   const server = http.listen(webPort, config.web.host);
   await once(server, "listening");
@@ -146,7 +148,7 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
   await connect();
 
   return {
-    cti, store, redis,
+    cti, store, redis, metrics,
     webPort: (server.address() as AddressInfo).port,
     isOnline: () => online,
     connections: () => connections,

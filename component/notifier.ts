@@ -22,6 +22,8 @@ export interface NotifierDeps {
   calls?: Pick<Calls, "decided" | "hangUp">;
   /** softswitch.retrySeconds: a seat that missed a call rests this long. */
   retrySeconds?: number;
+  /** Told of each event once it is handled (the metrics' counters); must be cheap and must not throw. */
+  onHandled?: (e: CtiEvent) => void;
 }
 
 type EndedEvent = Extract<CtiEvent, { type: "ended" }>;
@@ -44,7 +46,7 @@ function endedTexts(e: EndedEvent, seatName: string): { customer?: string; seat?
 /** Waiting customers hear of their new position at most this often (and on every periodic tick). */
 export const STATUS_EVERY_MS = 500;
 
-export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, calls, retrySeconds }: NotifierDeps) {
+export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, calls, retrySeconds, onHandled }: NotifierDeps) {
   /** Runs a CTI check when a timer is due (just after, so the deadline has passed). */
   const later = (seconds: number, check: () => Promise<unknown>) =>
     setTimeout(() => void check().catch((err: Error) => log.warn({ err: err.message }, "timed check failed")), seconds * 1000 + 10).unref();
@@ -202,6 +204,7 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, ca
           try {
             await handle(event);
             done.push(id);
+            onHandled?.(event);
           } catch (err) {
             log.warn({ err, event }, "could not deliver an event's stanzas; it will be retried");
           }

@@ -20,6 +20,8 @@ export interface HttpDeps {
   webDir: string;
   adminToken: string;
   health: () => Promise<{ xmpp: boolean; redis: boolean; softswitch?: boolean }>;
+  /** GET /metrics, in Prometheus's text format (component/metrics.ts). */
+  metrics?: { contentType: string; text: () => Promise<string> };
   log: Logger;
 }
 
@@ -40,7 +42,7 @@ function sameSecret(given: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-export function createHttpApp({ cti, home, webConfig, webDir, adminToken, health, log }: HttpDeps) {
+export function createHttpApp({ cti, home, webConfig, webDir, adminToken, health, metrics, log }: HttpDeps) {
   const app = express();
   app.disable("x-powered-by");
 
@@ -57,14 +59,18 @@ export function createHttpApp({ cti, home, webConfig, webDir, adminToken, health
     res.status(h.xmpp && h.redis ? 200 : 503).json({ status: h.xmpp && h.redis ? "ok" : "unavailable", ...h });
   });
 
-  const api = express.Router();
-  api.use((req, _res, next) => {
+  // The admin token guards the API and the metrics alike.
+  const adminOnly = (req: Request, _res: Response, next: NextFunction) => {
     const header = req.get("authorization") ?? "";
     const token = /^Bearer (.+)$/.exec(header)?.[1];
     if (!token || !sameSecret(token, adminToken))
       return next(new CtiError("not-authorized", "Send the admin token as 'Authorization: Bearer <token>'."));
     next();
-  });
+  };
+  if (metrics) app.get("/metrics", adminOnly, async (_req, res) => { res.type(metrics.contentType).send(await metrics.text()); });
+
+  const api = express.Router();
+  api.use(adminOnly);
   api.get("/agents", async (_req, res) => { res.json(await cti.agents()); });
   api.get("/queues", async (_req, res) => { res.json(await cti.queueStats()); });
   api.get("/sessions", async (_req, res) => { res.json((await cti.sessions(100)).map(sessionJson)); });
