@@ -19,13 +19,14 @@ local jid_bare = require "util.jid".bare;
 local jid_host = require "util.jid".host;
 local jid_prep = require "util.jid".prep;
 local jid_split = require "util.jid".split;
-local datetime = require "util.datetime".datetime;
+local time_now = require "util.time".now;
 local new_id = require "util.id".short;
 local new_set = require "util.set".new;
 local errors = require "util.error";
 local rostermanager = require "core.rostermanager";
 
 local pairs, ipairs = pairs, ipairs;
+local os_date, floor, format = os.date, math.floor, string.format;
 
 local xmlns_sb = "urn:switchboard:0";
 local xmlns_forward = "urn:xmpp:forward:0";
@@ -138,6 +139,12 @@ local function report(what, seat, session_id)
 		:tag(what, { xmlns = xmlns_sb, session = session_id, seat = seat }));
 end
 
+-- XEP-0082 with milliseconds (util.datetime has whole seconds): several messages a second keep their order.
+local function stamp()
+	local t = time_now();
+	return os_date("!%Y-%m-%dT%H:%M:%S", floor(t))..format(".%03dZ", floor(t % 1 * 1000));
+end
+
 -- Communication recording: a copy of a message between a seat and its granted customer goes to the
 -- component, which appends it to the session's record. The module is the natural tap: it sees every
 -- stanza to and from a seat, after its check, whichever client the parties use. The copy is an XEP-0297
@@ -152,7 +159,7 @@ local function record(stanza, seat, session_id, direction, from)
 	module:send(st.message({ from = host, to = component, id = new_id() })
 		:tag("record", { xmlns = xmlns_sb, session = session_id, seat = seat, direction = direction }):up()
 		:tag("forwarded", { xmlns = xmlns_forward })
-			:tag("delay", { xmlns = xmlns_delay, stamp = datetime() }):up()
+			:tag("delay", { xmlns = xmlns_delay, stamp = stamp() }):up()
 			:add_child(original));
 end
 
