@@ -62,8 +62,8 @@ export function seatHandlers({ cti, config, send, isAgent, log }: HandlerDeps) {
    * The seat module's copy of a chat message between a seat and its customer (communication recording):
    * <record session seat direction/> beside the XEP-0297 <forwarded/> original. Trusted only from the users'
    * host (Prosody stamps every client's stanza with the client's own JID, so none can send from there);
-   * anyone else is refused with forbidden. What the server sends is not answered: a copy that cannot be
-   * recorded (a session already gone) is logged and dropped, as the module has nothing to do with a reply.
+   * anyone else is refused with forbidden. What the server sends is never answered: a copy that cannot be
+   * recorded (a session already gone, Redis away) is logged and dropped, as the module has nothing to do with a reply.
    */
   async function record(stanza: Element, addr: Addr): Promise<void> {
     if (addr.from !== config.domain) throw new CtiError("forbidden", "Only the server records messages.");
@@ -79,8 +79,9 @@ export function seatHandlers({ cti, config, send, isAgent, log }: HandlerDeps) {
       // The CTI cuts the body to its limit; text() joins the body's text nodes (a long one may come in several).
       await cti.recordMessage({ session: sessionAttr(rec), seat, sender: original.attrs.from, direction, body: body.text(), at: Number.isFinite(at) ? at : undefined });
     } catch (err) {
-      if (!(err instanceof CtiError)) throw err;
-      log.warn({ code: err.code, session: rec.attrs.session?.slice(0, 64) }, "a recorded message was not stored");
+      const session = rec.attrs.session?.slice(0, 64);
+      if (err instanceof CtiError) log.warn({ code: err.code, session }, "a recorded message was not stored");
+      else log.error({ err, session }, "a recorded message could not be stored");
     }
   }
 
