@@ -169,7 +169,7 @@ export class RedisStore implements Store {
     await this.redis.set(this.keys.rating(customerBare), sessionId, "PXAT", expiresAt);
   }
 
-  takeRating(customerBare: string): Promise<string | null> {
+  takeRating(customerBare: string, _now?: number): Promise<string | null> { // Redis expires it (PXAT)
     return this.redis.getdel(this.keys.rating(customerBare));
   }
 
