@@ -5,7 +5,7 @@
  */
 import type { Element } from "@xmpp/xml";
 import { CtiError } from "../../cti/errors.js";
-import { LIMITS, bareOf } from "../../cti/policy.js";
+import { LIMITS, bareOf, clip } from "../../cti/policy.js";
 import type { JoinRequest } from "../../cti/types.js";
 import { xml } from "@xmpp/component";
 import { JOIN_FIELDS, NS, SB, WG } from "../../protocol/names.js";
@@ -48,9 +48,6 @@ export function parseJoin(el: Element, queue: string, customer: string): JoinReq
   // fromEntries, not form[name] = ...: a field named __proto__ becomes a field the CTI refuses, not a prototype.
   return { ...req, form: Object.fromEntries(fields) };
 }
-
-/** The first `max` characters (code points): cutting UTF-16 units could split an emoji into a lone surrogate, stored as U+FFFD. */
-const clip = (text: string, max: number) => (text.length <= max ? text : [...text.slice(0, max * 2)].slice(0, max).join(""));
 
 const LEAVE_WORDS = /^(leave|quit|stop|cancel|bye)$/i;
 /** A plain customer's first message becomes the subject the agent sees, cut to this length. */
