@@ -10,6 +10,7 @@ import type { Cti } from "../cti/cti.js";
 import type { EventReader } from "../cti/redis/events.js";
 import type { CtiEvent } from "../cti/types.js";
 import type { Calls } from "./sip/calls.js";
+import { RATING_QUESTION } from "./xmpp/rating.js";
 import * as st from "./xmpp/stanzas.js";
 
 export interface NotifierDeps {
@@ -86,6 +87,7 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, ca
   };
 
   async function handle(e: CtiEvent): Promise<void> {
+    if (e.type === "message") return; // a recorded chat message (issue 12): nothing to tell anyone
     if (e.type === "call") return calls?.decided(e);
     if ((e.type === "assigned" || e.type === "requeued" || e.type === "ended") && e.media === "voice") {
       if (e.type === "ended" && e.from !== "queued") routeAfterWrapUp(e.queue);
@@ -159,7 +161,11 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, ca
       routeAfterWrapUp(e.queue);
       if (e.call) calls?.hangUp(e.call);
       const texts = endedTexts(e, nameOf(e.seat!));
-      if (texts.customer) await send(st.ended(cc, e.customer, e.plain, e.session, e.reason, texts.customer));
+      if (texts.customer) {
+        await send(st.ended(cc, e.customer, e.plain, e.session, e.reason, texts.customer));
+        // A plain client has no rating form: ask in the chat (the pending rating is kept before the question goes out).
+        if (await cti.askRating(e)) await send(st.text(cc, e.customer, RATING_QUESTION));
+      }
       if (texts.seat) await send(st.ended(cc, e.seat!, true, e.session, e.reason, `${texts.seat} (session ${e.session})`));
     }
   }

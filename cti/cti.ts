@@ -7,13 +7,13 @@ import { randomBytes } from "node:crypto";
 import { CtiError, refuse } from "./errors.js";
 import { isOpen, nextOpening } from "./hours.js";
 import {
-  DEFAULT_HANDLE_SECONDS, VOICE_SKILL, agentView, authorize, bareOf, domainOf, estimateWait, needsFor, servingCapacity, validateFeedback, validateJoin,
-  validateLeftMessage,
+  DEFAULT_HANDLE_SECONDS, LIMITS, VOICE_SKILL, agentView, authorize, bareOf, clip, domainOf, estimateWait, needsFor, parseRating, servingCapacity,
+  validateFeedback, validateJoin, validateLeftMessage,
 } from "./policy.js";
 import { canServe, routingOrder } from "./allocation.js";
 import { createRouter } from "./router.js";
 import type { Store } from "./store.js";
-import type { Agent, AgentState, AgentView, JoinRequest, LeftMessage, Media, Queue, Session } from "./types.js";
+import type { Agent, AgentState, AgentView, CtiEvent, JoinRequest, LeftMessage, Media, Queue, Session } from "./types.js";
 
 export interface CtiDeps {
   store: Store;
@@ -30,6 +30,11 @@ export interface CtiDeps {
 export interface QueueStatus { session: Session; position: number; waitSeconds: number }
 
 export type Cti = ReturnType<typeof createCti>;
+
+/** How long a plain customer's next message may be its answer to "rate this chat from 1 to 5". */
+export const RATING_WINDOW_MS = 10 * 60_000;
+
+type EndedEvent = Extract<CtiEvent, { type: "ended" }>;
 
 const newToken = () => randomBytes(16).toString("base64url");
 
@@ -240,6 +245,50 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     if (result === "already") throw new CtiError("already-rated", "This chat has already been rated. Thank you!");
   }
 
+  /**
+   * Communication recording: a chat message between a session's customer and its seat, as the seat module
+   * saw it pass (`at`: when; now if not given). The body is cut to LIMITS.recordedBody characters. A session
+   * that has ended is still recorded (the message may race the end); an unknown one is refused.
+   */
+  async function recordMessage(m: { session: string; seat: string; sender: string; direction: "in" | "out"; body: string; at?: number }): Promise<void> {
+    if (m.direction !== "in" && m.direction !== "out") throw new CtiError("bad-request", "A recorded message goes in or out.");
+    const recorded = await store.recordMessage({
+      session: m.session, seat: bareOf(m.seat), sender: bareOf(m.sender), direction: m.direction, body: clip(m.body, LIMITS.recordedBody), at: m.at ?? now(),
+    });
+    if (!recorded) throw refuse.unknownSession();
+  }
+
+  /**
+   * After a chat ended: whether its customer is to be asked for a 1-5 rating, as a page's customer rates with
+   * <feedback/>. Plain-chat customers only (a page asks by itself), of a chat that was served (in service
+   * with a seat), and still there to read the question. When so, its next message within RATING_WINDOW_MS
+   * may be the answer (answerRating).
+   */
+  async function askRating(e: EndedEvent): Promise<boolean> {
+    if (!e.plain || e.media !== "chat" || !e.seat || e.from !== "in-service" || e.reason === "customer-offline") return false;
+    await store.putRating(bareOf(e.customer), e.session, now() + RATING_WINDOW_MS);
+    return true;
+  }
+
+  /**
+   * A plain customer's chat message, which may answer the rating question. The pending rating is taken
+   * whatever the message, so it never catches a later one. "rated": stored like a page's <feedback/>;
+   * "already": the session was rated before; "none": no rating was pending or the message is something
+   * else ("hello", "10 minutes"), to be handled as any message.
+   */
+  async function answerRating(customer: string, body: string): Promise<"rated" | "already" | "none"> {
+    const sessionId = await store.takeRating(bareOf(customer), now());
+    const rating = sessionId ? parseRating(body) : null;
+    if (!sessionId || !rating) return "none";
+    try {
+      await feedback(sessionId, customer, rating.score, rating.comment);
+      return "rated";
+    } catch (err) {
+      if (err instanceof CtiError && err.code === "already-rated") return "already";
+      throw err;
+    }
+  }
+
   /** Stores a message for agents when nobody could take the chat. */
   async function leaveMessage(queueName: string, from: string, fields: Record<string, string>): Promise<LeftMessage> {
     queueNamed(queueName);
@@ -433,7 +482,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     sessionByHandle: (handle: string) => store.sessionByHandle(handle),
     inService: (sessionId: string, seat: string) => seatReport("in-service", sessionId, seat),
     answered: (sessionId: string, seat: string) => seatReport("answered", sessionId, seat),
-    feedback, leaveMessage, agentStats, agents, queueStats,
+    feedback, leaveMessage, agentStats, agents, queueStats, recordMessage, askRating, answerRating,
     messages: (limit = 100) => store.messages(limit),
     session: (id: string) => store.session(id),
     sessions: (recentEnded = 100) => store.sessions(recentEnded),

@@ -6,7 +6,7 @@
 import { lineKey } from "./lines.js";
 import { ArrivalLine } from "./arrival-line.js";
 import { PACE_WEIGHT, VOICE_SKILL, nextHandleAverage } from "./policy.js";
-import type { ClaimResult, FeedbackResult, InServiceResult, ResumeResult, SeatKind, Store, TransferResult, TransferTarget } from "./store.js";
+import type { ClaimResult, FeedbackResult, InServiceResult, RecordedMessage, ResumeResult, SeatKind, Store, TransferResult, TransferTarget } from "./store.js";
 import type { Agent, AgentProfile, AgentState, CallPhase, CallTokenJoin, CtiEvent, LeftMessage, Session, SessionState } from "./types.js";
 import type { EndReason } from "../protocol/names.js";
 
@@ -27,6 +27,8 @@ export class MemoryStore implements Store {
   private readonly byCustomer = new Map<string, string>();
   private readonly byHandle = new Map<string, string>();
   private readonly callTokens = new Map<string, { join: CallTokenJoin; expiresAt: number }>();
+  /** Pending ratings of plain customers: bare JID -> the session asked about, until when. */
+  private readonly ratings = new Map<string, { sessionId: string; expiresAt: number }>();
   /** session id -> what it added to its seat's active count (claim.lua's weight) */
   private readonly weight = new Map<string, number>();
   private readonly agentsByJid = new Map<string, Agent>();
@@ -382,6 +384,22 @@ export class MemoryStore implements Store {
   async leaveMessage(m: LeftMessage): Promise<void> {
     this.left.unshift({ ...m });
     this.events.push({ type: "message-left", id: m.id, queue: m.queue, at: m.at });
+  }
+
+  async recordMessage(m: RecordedMessage): Promise<boolean> {
+    if (!this.sessionsById.has(m.session)) return false;
+    this.events.push({ type: "message", ...m });
+    return true;
+  }
+
+  async putRating(customerBare: string, sessionId: string, expiresAt: number): Promise<void> {
+    this.ratings.set(customerBare, { sessionId, expiresAt });
+  }
+
+  async takeRating(customerBare: string, now: number): Promise<string | null> {
+    const pending = this.ratings.get(customerBare);
+    this.ratings.delete(customerBare);
+    return pending && pending.expiresAt > now ? pending.sessionId : null;
   }
 
   async messages(limit: number) { return this.left.slice(0, limit).map((m) => ({ ...m })); }

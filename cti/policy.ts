@@ -4,7 +4,7 @@ import { CtiError } from "./errors.js";
 import type { Agent, AgentState, AgentView, JoinRequest, LeftMessage, Queue } from "./types.js";
 
 /** Limits on what a customer may send with a join, so an absurd one is refused. */
-export const LIMITS = { extraSkills: 10, formFields: 20, fieldName: 64, fieldValue: 1000, comment: 2000, message: 5000 } as const;
+export const LIMITS = { extraSkills: 10, formFields: 20, fieldName: 64, fieldValue: 1000, comment: 2000, message: 5000, recordedBody: 10_000 } as const;
 const SKILL = /^[a-z0-9][a-z0-9_.-]{0,31}$/i;
 const FIELD = /^[a-z0-9][a-z0-9_.-]*$/i;
 
@@ -18,6 +18,19 @@ export function charCount(text: string, max = Infinity): number {
   return n;
 }
 const longer = (text: string, max: number) => text.length > max && charCount(text, max) > max;
+
+/** The first `max` characters (code points): cutting UTF-16 units could split an emoji into a lone surrogate, stored as U+FFFD. */
+export const clip = (text: string, max: number) => (text.length <= max ? text : [...text.slice(0, max * 2)].slice(0, max).join(""));
+
+/**
+ * A plain customer's answer to "rate this chat from 1 to 5": a digit 1-5 first ("4", "5 great help",
+ * "3 - ok", "5/5"), then an optional comment; null when the message is something else ("10 minutes",
+ * "2.5", "hello"), which then goes on as any message would. The comment is cut to LIMITS.comment.
+ */
+export function parseRating(body: string): { score: number; comment: string } | null {
+  const m = /^([1-5])(?![0-9]|[.,][0-9])(?:\s*\/\s*5(?![0-9]))?\s*[-:,.!)\u2013\u2014]*\s*([\s\S]*)$/.exec(body.trim());
+  return m ? { score: Number(m[1]), comment: clip(m[2]!.trim(), LIMITS.comment) } : null;
+}
 
 export function bareOf(jid: string): string {
   const slash = jid.indexOf("/");

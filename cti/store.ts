@@ -4,7 +4,7 @@
  * so two CTI instances sharing a store never assign a customer twice or put a
  * seat over capacity.
  */
-import type { Agent, AgentProfile, AgentState, CallPhase, CallTokenJoin, LeftMessage, Session, SessionState } from "./types.js";
+import type { Agent, AgentProfile, AgentState, CallPhase, CallTokenJoin, CtiEvent, LeftMessage, Session, SessionState } from "./types.js";
 import type { EndReason } from "../protocol/names.js";
 
 export type ClaimResult = "ok" | "not-queued" | "seat-unavailable";
@@ -12,6 +12,8 @@ export type InServiceResult = "ok" | "already" | "unknown" | "wrong-seat" | "end
 export type ResumeResult = "ok" | "unknown" | "ended" | "forbidden" | "conflict";
 export type FeedbackResult = "ok" | "unknown" | "not-ended" | "already";
 export type TransferResult = "ok" | "unknown" | "not-yours" | "not-live" | "seat-unavailable";
+/** A chat message between a session's customer and its seat, as recorded (the `message` event without its type). */
+export type RecordedMessage = Omit<Extract<CtiEvent, { type: "message" }>, "type">;
 /** Which agents `seats` lists: ready with room (wrap-up not checked), logged in, or all. */
 export type SeatKind = "free" | "on" | "all";
 export type TransferTarget = { agent: string } | { queue: string; needs: string[] };
@@ -55,6 +57,15 @@ export interface Store {
   /** Records the customer's rating of an ended session, once. */
   feedback(sessionId: string, score: number, comment: string, now: number): Promise<FeedbackResult>;
   leaveMessage(message: LeftMessage): Promise<void>;
+  /**
+   * Appends one `message` event to the log (communication recording), if the session exists (live or
+   * ended: a message may race the end); false when it does not. Nothing else changes.
+   */
+  recordMessage(message: RecordedMessage): Promise<boolean>;
+  /** Remembers that a plain customer (bare JID) was asked to rate this session, until `expiresAt` (ms). */
+  putRating(customerBare: string, sessionId: string, expiresAt: number): Promise<void>;
+  /** The session a customer was asked to rate, once (it is gone after), or null when none is pending. */
+  takeRating(customerBare: string, now: number): Promise<string | null>;
   /** Left messages, newest first. */
   messages(limit: number): Promise<LeftMessage[]>;
   /** Sessions that ended at or after `since` (still kept: the last 24 hours). */

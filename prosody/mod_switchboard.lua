@@ -8,6 +8,8 @@
 --   * refuses strangers' iqs to the seat's clients and every presence of theirs to the seat
 --     (subscriptions, probes, directed presence): see check_iq_to_seat and check_presence_to_seat;
 --   * reports the first legitimate message of a session to the component (<in-service/>);
+--   * copies every chat message with a body between a seat and its granted customer to the
+--     component as it passes (communication recording: see record);
 --   * tells the component each seat's aggregate presence, and answers its probes.
 -- On every host it tells the component when a customer that contacted it goes away,
 -- since plain clients never send presence to the queue.
@@ -17,14 +19,18 @@ local jid_bare = require "util.jid".bare;
 local jid_host = require "util.jid".host;
 local jid_prep = require "util.jid".prep;
 local jid_split = require "util.jid".split;
+local time_now = require "util.time".now;
 local new_id = require "util.id".short;
 local new_set = require "util.set".new;
 local errors = require "util.error";
 local rostermanager = require "core.rostermanager";
 
 local pairs, ipairs = pairs, ipairs;
+local os_date, floor, format = os.date, math.floor, string.format;
 
 local xmlns_sb = "urn:switchboard:0";
+local xmlns_forward = "urn:xmpp:forward:0";
+local xmlns_delay = "urn:xmpp:delay";
 
 local host = module.host;
 local user_sessions = prosody.hosts[host].sessions;
@@ -133,6 +139,36 @@ local function report(what, seat, session_id)
 		:tag(what, { xmlns = xmlns_sb, session = session_id, seat = seat }));
 end
 
+-- XEP-0082 with milliseconds (util.datetime has whole seconds): several messages a second keep their order.
+local function stamp()
+	local t = time_now();
+	return os_date("!%Y-%m-%dT%H:%M:%S", floor(t))..format(".%03dZ", floor(t % 1 * 1000));
+end
+
+-- Communication recording: a copy of a message between a seat and its granted customer goes to the
+-- component, which appends it to the session's record. The module is the natural tap: it sees every
+-- stanza to and from a seat, after its check, whichever client the parties use. The copy is an XEP-0297
+-- forward from the server itself (so the component can trust it: no client can send from `host`), with
+-- the time it passed and <record/> naming the session, the seat and the direction ("in" to the seat,
+-- "out" from it). The original goes on untouched and undelayed: the copy is sent beside it, in the
+-- stanza flow, like the reports (module:send, not a promise), so the records keep the messages' order.
+local function record(stanza, seat, session_id, direction, from)
+	local original = st.clone(stanza);
+	original.attr.xmlns = "jabber:client"; -- inside <forwarded/> it would otherwise take the forward namespace
+	original.attr.from = original.attr.from or from;
+	module:send(st.message({ from = host, to = component, id = new_id() })
+		:tag("record", { xmlns = xmlns_sb, session = session_id, seat = seat, direction = direction }):up()
+		:tag("forwarded", { xmlns = xmlns_forward })
+			:tag("delay", { xmlns = xmlns_delay, stamp = stamp() }):up()
+			:add_child(original));
+end
+
+-- Only what the parties said is recorded: messages with a body (not chat states, receipts, typing),
+-- never errors (a bounce says nothing of the conversation, and could echo anything).
+local function recordable(stanza)
+	return stanza.attr.type ~= "error" and stanza:get_child("body") ~= nil;
+end
+
 -- The component's replies to reports end here, so none reaches the unhandled-stanza logs.
 local function handle_report_reply(event)
 	local stanza = event.stanza;
@@ -201,6 +237,7 @@ local function check_message_to_seat(event)
 			grant.in_service = true;
 			report("in-service", seat, grant.session);
 		end
+		if recordable(stanza) then record(stanza, seat, grant.session, "in", from); end
 		return;
 	end
 	if stanza.attr.type ~= "error" then -- bouncing an error could loop
@@ -209,16 +246,19 @@ local function check_message_to_seat(event)
 	return true;
 end
 
--- The seat's first reply to its customer: the CTI stops the no-answer clock.
+-- The seat's first reply to its customer: the CTI stops the no-answer clock. Every reply with a body
+-- to the granted customer is recorded.
 local function note_seat_reply(event)
 	local origin, stanza = event.origin, event.stanza;
 	if not (is_seat_session(origin) and stanza.attr.to and stanza:get_child("body")) then return; end
 	local seat = origin.username.."@"..origin.host;
 	local grant = grants[seat] and grants[seat][jid_bare(stanza.attr.to)];
-	if grant and not grant.answered then
+	if not grant then return; end
+	if not grant.answered then
 		grant.answered = true;
 		report("answered", seat, grant.session);
 	end
+	if recordable(stanza) then record(stanza, seat, grant.session, "out", origin.full_jid); end
 end
 
 -- iqs. Those to a seat's bare JID are left alone: Prosody answers them itself on the user's behalf

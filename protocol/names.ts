@@ -15,6 +15,10 @@ export const NS = {
   STANZAS: "urn:ietf:params:xml:ns:xmpp-stanzas",
   PING: "urn:xmpp:ping",
   VERSION: "jabber:iq:version",
+  /** XEP-0297 Stanza Forwarding: the seat module's copies of the messages it records. */
+  FORWARD: "urn:xmpp:forward:0",
+  /** XEP-0203 Delayed Delivery: when a forwarded message passed. */
+  DELAY: "urn:xmpp:delay",
 } as const;
 
 /** Element names in NS.SB. */
@@ -32,6 +36,8 @@ export const SB = {
   stats: "stats",
   /** A page asks a queue for a call token (issue 11; docs/protocol.md, "Calls from a page"). */
   call: "call",
+  /** The seat module's copy of a message between a seat and its customer (communication recording, issue 12). */
+  record: "record",
 } as const;
 
 /** Element names in NS.WG (XEP-0142). */

@@ -5,11 +5,12 @@
  */
 import type { Element } from "@xmpp/xml";
 import { CtiError } from "../../cti/errors.js";
-import { LIMITS, bareOf } from "../../cti/policy.js";
+import { LIMITS, bareOf, clip } from "../../cti/policy.js";
 import type { JoinRequest } from "../../cti/types.js";
 import { xml } from "@xmpp/component";
 import { JOIN_FIELDS, NS, SB, WG } from "../../protocol/names.js";
 import type { Addr, HandlerDeps } from "./context.js";
+import { ratingHandler } from "./rating.js";
 import * as st from "./stanzas.js";
 
 /**
@@ -48,15 +49,13 @@ export function parseJoin(el: Element, queue: string, customer: string): JoinReq
   return { ...req, form: Object.fromEntries(fields) };
 }
 
-/** The first `max` characters (code points): cutting UTF-16 units could split an emoji into a lone surrogate, stored as U+FFFD. */
-const clip = (text: string, max: number) => (text.length <= max ? text : [...text.slice(0, max * 2)].slice(0, max).join(""));
-
 const LEAVE_WORDS = /^(leave|quit|stop|cancel|bye)$/i;
 /** A plain customer's first message becomes the subject the agent sees, cut to this length. */
 const SUBJECT_LENGTH = 200;
 
 export function queueHandlers({ cti, config, send, greet, nameOf, isAgent }: HandlerDeps) {
   const cc = config.component.domain;
+  const rated = ratingHandler({ cti, send });
 
   /** The result carries the session and its resume token (for a page that reloads). */
   async function joinQueue(el: Element, addr: Addr): Promise<Element> {
@@ -123,11 +122,15 @@ export function queueHandlers({ cti, config, send, greet, nameOf, isAgent }: Han
     return true;
   }
 
-  /** Any chat message to a queue joins it; later ones get a status, "leave" leaves. */
+  /**
+   * Any chat message to a queue joins it; later ones get a status, "leave" leaves. Just after a chat, the
+   * answer to the rating question may come here too (a client may reply to the queue it wrote to).
+   */
   async function chatToQueue(stanza: Element, addr: Addr): Promise<void> {
     const body = stanza.getChildText("body")?.trim();
     if (!body) return; // chat states and receipts need no answer
     const from = st.queueJid(addr.queue, cc);
+    if (await rated(body, addr, from)) return;
     const id = await cti.sessionOf(addr.from);
     const live = id ? await cti.session(id) : null;
     if (live && live.state !== "ended") {

@@ -107,7 +107,9 @@ export function registerHandlers(entity: Component, deps: HandlerDeps): void {
     try {
       if (type === "groupchat" || type === "headline")
         throw new CtiError("bad-request", "Send a chat message to join a queue.");
-      if (addr.queue) {
+      if (stanza.getChild(SB.record, NS.SB)) {
+        await seat.record(stanza, addr); // the seat module's copy of a message it saw pass (or a forgery: refused)
+      } else if (addr.queue) {
         deps.cti.queue(addr.queue);
         await queue.chatToQueue(stanza, addr);
       } else {

@@ -1,12 +1,14 @@
 /**
  * Seat -> CTI: in-service and end, as iqs on the component's domain, plus the
- * XEP-0050 command end-session and chat commands for agents on plain clients.
+ * XEP-0050 command end-session and chat commands for agents on plain clients;
+ * the seat module's copies of the messages it records; plain customers' ratings.
  */
 import { xml } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
 import { CtiError } from "../../cti/errors.js";
 import { NS, SB } from "../../protocol/names.js";
 import type { Addr, HandlerDeps } from "./context.js";
+import { ratingHandler } from "./rating.js";
 import * as st from "./stanzas.js";
 
 function sessionAttr(el: Element): string {
@@ -15,8 +17,9 @@ function sessionAttr(el: Element): string {
   return id;
 }
 
-export function seatHandlers({ cti, config, send, isAgent }: HandlerDeps) {
+export function seatHandlers({ cti, config, send, isAgent, log }: HandlerDeps) {
   const cc = config.component.domain;
+  const rated = ratingHandler({ cti, send });
 
   /**
    * <in-service/> and <answered/>: the seat module reports from the users' host with a seat
@@ -55,12 +58,40 @@ export function seatHandlers({ cti, config, send, isAgent }: HandlerDeps) {
     return xml(SB.stats, { xmlns: NS.SB, handled: String(s.handled), averageHandleSeconds: String(s.averageHandleSeconds), active: String(s.active), maxChats: String(s.maxChats) });
   }
 
+  /**
+   * The seat module's copy of a chat message between a seat and its customer (communication recording):
+   * <record session seat direction/> beside the XEP-0297 <forwarded/> original. Trusted only from the users'
+   * host (Prosody stamps every client's stanza with the client's own JID, so none can send from there);
+   * anyone else is refused with forbidden. What the server sends is never answered: a copy that cannot be
+   * recorded (a session already gone, Redis away) is logged and dropped, as the module has nothing to do with a reply.
+   */
+  async function record(stanza: Element, addr: Addr): Promise<void> {
+    if (addr.from !== config.domain) throw new CtiError("forbidden", "Only the server records messages.");
+    const rec = stanza.getChild(SB.record, NS.SB)!;
+    const forwarded = stanza.getChild("forwarded", NS.FORWARD);
+    const original = forwarded?.getChild("message");
+    const body = original?.getChild("body");
+    const { seat, direction } = rec.attrs;
+    try {
+      if (!original?.attrs.from || !body || !seat || (direction !== "in" && direction !== "out"))
+        throw new CtiError("bad-request", "A record needs session, seat and direction, and the forwarded message with its sender and body.");
+      const at = Date.parse(forwarded?.getChild("delay", NS.DELAY)?.attrs.stamp ?? "");
+      // The CTI cuts the body to its limit; text() joins the body's text nodes (a long one may come in several).
+      await cti.recordMessage({ session: sessionAttr(rec), seat, sender: original.attrs.from, direction, body: body.text(), at: Number.isFinite(at) ? at : undefined });
+    } catch (err) {
+      const session = rec.attrs.session?.slice(0, 64);
+      if (err instanceof CtiError) log.warn({ code: err.code, session }, "a recorded message was not stored");
+      else log.error({ err, session }, "a recorded message could not be stored");
+    }
+  }
+
   /** Agents on plain clients may type "end" (or "end S1"), or "ready" to end their wrap-up, to the component. */
   async function chatToComponent(stanza: Element, addr: Addr): Promise<void> {
     const body = stanza.getChildText("body")?.trim();
     if (!body) return;
     const reply = (text: string) => send(st.text(cc, addr.from, text));
     if (!isAgent(addr.fromBare)) {
+      if (await rated(body, addr, cc)) return; // the answer to the rating question asked after its chat
       const queues = cti.queues.map((q) => `${st.queueJid(q.name, cc)} (${q.title ?? q.name})`).join(", ");
       return reply(`To reach an agent, write to a queue: ${queues}.`);
     }
@@ -80,5 +111,5 @@ export function seatHandlers({ cti, config, send, isAgent }: HandlerDeps) {
     return reply(`The session with ${ended.customer} has ended.`);
   }
 
-  return { seatReport, end, resume, feedback, stats, chatToComponent };
+  return { seatReport, end, resume, feedback, stats, chatToComponent, record };
 }

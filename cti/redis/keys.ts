@@ -50,6 +50,8 @@ export const KEY_TEMPLATES = {
   callHandle: "h:{handle}",
   /** string (JSON): the join a page's call token stands for (taken once; expires a minute after it was given) */
   callToken: "ct:{token}",
+  /** string: the session a plain customer (bare JID) was just asked to rate; taken once (GETDEL), expires after RATING_WINDOW_MS */
+  rating: "rate:{jid}",
   /** stream: what the soft switch reports (calls, registrations), written by Kamailio (softswitch/kamailio.cfg) */
   softswitch: "sip",
 } as const;

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
 import { HANDLE_WEIGHT, PACE_WEIGHT, VOICE_SKILL } from "../policy.js";
-import type { ClaimResult, FeedbackResult, InServiceResult, ResumeResult, SeatKind, Store, TransferResult, TransferTarget } from "../store.js";
+import type { ClaimResult, FeedbackResult, InServiceResult, RecordedMessage, ResumeResult, SeatKind, Store, TransferResult, TransferTarget } from "../store.js";
 import type { Agent, AgentProfile, AgentState, CallPhase, CallTokenJoin, LeftMessage, Session, SessionState } from "../types.js";
 import type { EndReason } from "../../protocol/names.js";
 import { keysFor, luaKeyFunctions, type Keys } from "./keys.js";
@@ -14,6 +14,7 @@ const LUA_DIR = new URL("../../../cti/redis/lua/", import.meta.url);
 const SCRIPTS = [
   "enqueue", "claim", "in-service", "end", "agent-state", "upsert-agent", "away", "expire-away", "resume", "feedback", "leave-message",
   "end-wrap-up", "answered", "requeue", "transfer", "offer", "withdraw-offer", "offer-target", "heads", "reindex", "phone", "session-call",
+  "record-message",
 ] as const;
 type ScriptName = (typeof SCRIPTS)[number];
 
@@ -158,6 +159,18 @@ export class RedisStore implements Store {
 
   async leaveMessage(m: LeftMessage): Promise<void> {
     await this.run("leave-message", JSON.stringify(m), m.id, m.queue, m.at);
+  }
+
+  async recordMessage(m: RecordedMessage): Promise<boolean> {
+    return (await this.run<number>("record-message", m.session, m.seat, m.sender, m.direction, m.body, m.at)) === 1;
+  }
+
+  async putRating(customerBare: string, sessionId: string, expiresAt: number): Promise<void> {
+    await this.redis.set(this.keys.rating(customerBare), sessionId, "PXAT", expiresAt);
+  }
+
+  takeRating(customerBare: string, _now?: number): Promise<string | null> { // Redis expires it (PXAT)
+    return this.redis.getdel(this.keys.rating(customerBare));
   }
 
   async messages(limit: number): Promise<LeftMessage[]> {

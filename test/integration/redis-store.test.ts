@@ -9,13 +9,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { createCti } from "../../cti/cti.js";
-import { EventReader } from "../../cti/redis/events.js";
+import { EventReader, parseEvent } from "../../cti/redis/events.js";
 import { RedisStore } from "../../cti/redis/store.js";
 import { MemoryStore } from "../../cti/memory-store.js";
 import type { Store } from "../../cti/store.js";
 import type { Queue, Session } from "../../cti/types.js";
 import { freePort } from "../../launcher/ports.js";
 import { startRedis, type RunningRedis } from "../../launcher/redis.js";
+import { until } from "../helpers/stack.js";
 
 const QUEUES: Queue[] = [{ name: "billing", skills: ["billing"], allowGuests: true, deny: [], open: true }];
 let server: RunningRedis;
@@ -162,6 +163,39 @@ describe("RedisStore", () => {
     await cti.leaveMessage("billing", "a@x/1", { message: "first" });
     await cti.leaveMessage("billing", "a@x/1", { message: "second" });
     expect((await store.messages(10)).map((m) => m.message)).toEqual(["second", "first"]);
+  });
+
+  it("records a chat message as one event the reader parses back like the memory store's, without trimming the log", async () => {
+    const { redis, store, cti } = instance(() => 5000);
+    await store.upsertAgent({ jid: "alice@acme.test", skills: ["billing"], maxChats: 1 });
+    await cti.agentState("alice@acme.test", "ready");
+    const s = await cti.join({ queue: "billing", customer: "a@x/1", plain: true, extraSkills: [], form: {} });
+    const body = `caf\u00e9 "quoted" <b>\u{1F600}</b> ${"y".repeat(12_000)}`;
+    const before = await redis.xlen(store.keys.events());
+    await cti.recordMessage({ session: s.id, seat: "alice@acme.test", sender: "a@x/1", direction: "in", body, at: 4321 });
+    await expect(cti.recordMessage({ session: "nope", seat: "alice@acme.test", sender: "a@x/1", direction: "in", body })).rejects.toMatchObject({ code: "unknown-session" });
+    expect(await redis.xlen(store.keys.events())).toBe(before + 1);
+    const fields = ((await redis.xrevrange(store.keys.events(), "+", "-", "COUNT", 1)) as Array<[string, string[]]>)[0]![1];
+    expect(fields.filter((_: string, i: number) => i % 2 === 0)).toEqual(["type", "data"]);
+    const memory = new MemoryStore();
+    const mcti = createCti({ store: memory, queues: QUEUES, guestDomain: "guest.acme.test", now: () => 5000, newId: () => s.id });
+    await memory.upsertAgent({ jid: "alice@acme.test", skills: ["billing"], maxChats: 1 });
+    await mcti.agentState("alice@acme.test", "ready");
+    await mcti.join({ queue: "billing", customer: "a@x/1", plain: true, extraSkills: [], form: {} });
+    await mcti.recordMessage({ session: s.id, seat: "alice@acme.test", sender: "a@x/1", direction: "in", body, at: 4321 });
+    expect(parseEvent(fields)).toEqual(memory.events.at(-1));
+    expect(parseEvent(fields)).toMatchObject({ type: "message", body: [...body].slice(0, 10_000).join(""), sender: "a@x", at: 4321 }); // characters, not UTF-16 units
+  });
+
+  it("keeps a pending rating for one take, and only until it expires", async () => {
+    const { redis, store } = instance();
+    await store.putRating("a@x", "S1", Date.now() + 60_000);
+    expect(await redis.pttl(store.keys.rating("a@x"))).toBeGreaterThan(50_000);
+    expect(await store.takeRating("a@x", Date.now())).toBe("S1");
+    expect(await store.takeRating("a@x", Date.now())).toBeNull();
+    await store.putRating("b@x", "S2", Date.now() + 50);
+    await until(() => redis.exists(store.keys.rating("b@x")), (n) => n === 0, 2000, "rating expired");
+    expect(await store.takeRating("b@x", Date.now())).toBeNull();
   });
 
   it("refuses to claim a seat during its wrap-up, even for an instance with a stale view", async () => {

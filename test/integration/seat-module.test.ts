@@ -177,6 +177,54 @@ describe("mod_switchboard", () => {
     expect(inService).toHaveLength(1);
   });
 
+  it("copies the granted customer's and the seat's messages with a body to the component as XEP-0297 forwards with <record/>, and nothing else", async () => {
+    const customer = await guest();
+    const stranger = await guest();
+    const sam = await supervisor();
+    await begin(alice, customer, "S-record");
+    const copies = () => received(cc).filter((s) => s.is("message") && s.getChild("record", NS.SB)?.attrs.session === "S-record");
+    const copied = (direction: string) => waitFor(cc, (s) => s.is("message") && s.getChild("record", NS.SB)?.attrs.session === "S-record" && s.getChild("record", NS.SB)?.attrs.direction === direction);
+    const x = xmlFor(alice);
+
+    await chat(customer, "alice@acme.test"); // a chat state: delivered, not copied
+    const inId = await chat(customer, "alice@acme.test", "my invoice, please");
+    const delivered = await waitFor(alice, isMessageFrom(fullJid(customer), inId));
+    expect(delivered.getChildElements().map((c) => c.name)).toEqual(["body"]); // the original, untouched
+    const copyIn = await copied("in");
+    expect(copyIn.attrs).toMatchObject({ from: "acme.test", to: ccDomain() });
+    expect(copyIn.getChild("record", NS.SB)!.attrs).toMatchObject({ session: "S-record", seat: "alice@acme.test", direction: "in" });
+    const forwarded = copyIn.getChild("forwarded", NS.FORWARD)!;
+    const stamp = forwarded.getChild("delay", NS.DELAY)!.attrs.stamp!;
+    expect(stamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(Math.abs(Date.parse(stamp) - Date.now())).toBeLessThan(5000);
+    const inner = forwarded.getChild("message")!;
+    expect(inner.attrs).toMatchObject({ xmlns: "jabber:client", from: fullJid(customer), to: "alice@acme.test", id: inId, type: "chat" });
+    expect(inner.getChildText("body")).toBe("my invoice, please");
+
+    const outId = nextId("out");
+    await alice.send(x("message", { to: fullJid(customer), type: "chat", id: outId }, x("body", {}, "Here it is.")));
+    await waitFor(customer, isMessageFrom(fullJid(alice), outId));
+    const copyOut = await copied("out");
+    expect(copyOut.getChild("record", NS.SB)!.attrs).toMatchObject({ session: "S-record", seat: "alice@acme.test", direction: "out" });
+    expect(copyOut.getChild("forwarded", NS.FORWARD)!.getChild("message")!.attrs).toMatchObject({ from: fullJid(alice), to: fullJid(customer), id: outId });
+
+    // Not copied: a stranger's (refused), a supervisor's, an error from the customer; nothing after the end.
+    await expectBounce(stranger, await chat(stranger, "alice@acme.test", "let me in"), "alice@acme.test");
+    const fromSam = await chat(sam, "alice@acme.test", "how is it going?");
+    await waitFor(alice, isMessageFrom(fullJid(sam), fromSam));
+    const errorId = nextId("err");
+    // To the full JID: Prosody delivers no error to a bare JID.
+    await customer.send(xmlFor(customer)("message", { to: fullJid(alice), type: "error", id: errorId }, xmlFor(customer)("body", {}, "oops")));
+    await waitFor(alice, isMessageFrom(fullJid(customer), errorId));
+    await ended(alice, "S-record");
+    await expectBounce(customer, await chat(customer, "alice@acme.test", "one more thing"), "alice@acme.test");
+    const late = nextId("late");
+    await alice.send(x("message", { to: fullJid(customer), type: "chat", id: late }, x("body", {}, "bye")));
+    await waitFor(customer, isMessageFrom(fullJid(alice), late));
+    await barrier(alice, cc, ccDomain()); // any copy of the above would be at cc by now
+    expect(copies().map((s) => s.getChild("forwarded", NS.FORWARD)!.getChild("message")!.getChildText("body"))).toEqual(["my invoice, please", "Here it is."]);
+  });
+
   it("reports the seat's first reply before what the seat sends next (its <end/> in the same breath)", async () => {
     const customer = await guest();
     await begin(alice, customer, "S-order");

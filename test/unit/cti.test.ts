@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from "@jest/globals";
 import { createCti, type Cti } from "../../cti/cti.js";
 import type { CtiError } from "../../cti/errors.js";
 import { MemoryStore } from "../../cti/memory-store.js";
-import type { Queue } from "../../cti/types.js";
+import type { CtiEvent, Queue } from "../../cti/types.js";
 
 const GUEST = "guest.acme.test";
 let clock: number;
@@ -533,5 +533,59 @@ describe("XEP-0142 offers", () => {
     const c = make({ strategy: "ring-all" });
     await c.agentState("alice@acme.test", "ready");
     expect((await join(c)).seat).toBe("alice@acme.test");
+  });
+});
+
+describe("records and ratings (issue 12)", () => {
+  const served = async (customer: string) => {
+    await cti.agentState("alice@acme.test", "ready");
+    const s = await cti.join({ queue: "billing", customer, plain: true, extraSkills: [], form: {} });
+    await cti.route();
+    await cti.inService(s.id, "alice@acme.test");
+    return s.id;
+  };
+  const messages = () => store.events.filter((e) => e.type === "message");
+
+  it("records a message of a live or ended session, cut to 10,000 characters, and refuses an unknown one", async () => {
+    const id = await served("c1@guest.acme.test/a");
+    await cti.recordMessage({ session: id, seat: "alice@acme.test", sender: "c1@guest.acme.test/a", direction: "in", body: "x".repeat(20_000) });
+    await cti.end(id, "alice@acme.test");
+    await cti.recordMessage({ session: id, seat: "alice@acme.test/desk", sender: "alice@acme.test/desk", direction: "out", body: "late", at: 5 });
+    expect(messages()).toEqual([
+      { type: "message", session: id, seat: "alice@acme.test", sender: "c1@guest.acme.test", direction: "in", body: "x".repeat(10_000), at: clock },
+      { type: "message", session: id, seat: "alice@acme.test", sender: "alice@acme.test", direction: "out", body: "late", at: 5 },
+    ]);
+    expect(await refusal(cti.recordMessage({ session: "nope", seat: "alice@acme.test", sender: "alice@acme.test", direction: "out", body: "x" }))).toBe("unknown-session");
+  });
+
+  it("asks a plain customer of a served chat for a rating, takes its answer once, within ten minutes", async () => {
+    const id = await served("c1@guest.acme.test/a");
+    await cti.end(id, "alice@acme.test");
+    const event = store.events.find((e) => e.type === "ended" && e.session === id) as Extract<CtiEvent, { type: "ended" }>;
+    expect(await cti.askRating(event)).toBe(true);
+    expect(await cti.answerRating("c1@guest.acme.test/b", "4 very helpful")).toBe("rated");
+    expect((await cti.session(id))?.feedback).toEqual({ score: 4, comment: "very helpful" });
+    expect(await cti.answerRating("c1@guest.acme.test/a", "5")).toBe("none");
+
+    expect(await cti.askRating(event)).toBe(true);
+    expect(await cti.answerRating("c1@guest.acme.test/a", "5")).toBe("already");
+    expect(await cti.askRating(event)).toBe(true);
+    expect(await cti.answerRating("c1@guest.acme.test/a", "hello")).toBe("none");
+    expect(await cti.answerRating("c1@guest.acme.test/a", "5")).toBe("none"); // dropped by the message before
+    expect(await cti.askRating(event)).toBe(true);
+    clock += 10 * 60_000;
+    expect(await cti.answerRating("c1@guest.acme.test/a", "5")).toBe("none");
+  });
+
+  it("does not ask after a chat that was not served, nor a page's customer, nor one gone offline", async () => {
+    const id = await served("c1@guest.acme.test/a");
+    await cti.end(id, "alice@acme.test");
+    const event = store.events.find((e) => e.type === "ended" && e.session === id) as Extract<CtiEvent, { type: "ended" }>;
+    expect(await cti.askRating({ ...event, from: "queued", seat: null })).toBe(false);
+    expect(await cti.askRating({ ...event, from: "assigned" })).toBe(false);
+    expect(await cti.askRating({ ...event, plain: false })).toBe(false);
+    expect(await cti.askRating({ ...event, reason: "customer-offline" })).toBe(false);
+    expect(await cti.askRating({ ...event, media: "voice" })).toBe(false);
+    expect(await cti.answerRating("c1@guest.acme.test/a", "5")).toBe("none");
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@jest/globals";
 import { CtiError } from "../../cti/errors.js";
 import { pickSeat } from "../../cti/allocation.js";
-import { authorize, charCount, estimateWait, needsFor, stateFromPresence, validateFeedback, validateJoin } from "../../cti/policy.js";
+import { authorize, charCount, clip, estimateWait, needsFor, parseRating, stateFromPresence, validateFeedback, validateJoin } from "../../cti/policy.js";
 import type { Agent, Queue } from "../../cti/types.js";
 
 const queue = (over: Partial<Queue> = {}): Queue => ({ name: "billing", skills: ["billing"], allowGuests: true, deny: [], open: true, ...over });
@@ -93,5 +93,25 @@ describe("estimated wait", () => {
     expect(estimateWait(3, 120, 1)).toBe(480);
     expect(estimateWait(3, 120, 4)).toBe(120);
     expect(estimateWait(0, 60, 0)).toBe(60);
+  });
+});
+
+describe("a plain customer's rating (issue 12)", () => {
+  it("takes a digit 1-5 first, then an optional comment", () => {
+    expect(parseRating("4")).toEqual({ score: 4, comment: "" });
+    expect(parseRating("5 great help")).toEqual({ score: 5, comment: "great help" });
+    expect(parseRating("3 - ok")).toEqual({ score: 3, comment: "ok" });
+    expect(parseRating(" 2: slow ")).toEqual({ score: 2, comment: "slow" });
+    expect(parseRating("5/5 thanks")).toEqual({ score: 5, comment: "thanks" });
+    expect(parseRating("1.")).toEqual({ score: 1, comment: "" });
+  });
+
+  it("is nothing else: other digits, numbers, decimals, words", () => {
+    for (const body of ["0", "6", "10 minutes", "45", "2.5", "3,5", "hello", "", "five"]) expect(parseRating(body)).toBeNull();
+  });
+
+  it("cuts a long comment to the feedback's limit, in characters", () => {
+    expect(charCount(parseRating(`4 ${"\u{1F600}".repeat(3000)}`)!.comment)).toBe(2000);
+    expect(clip("ab\u{1F600}c", 3)).toBe("ab\u{1F600}");
   });
 });
