@@ -19,6 +19,7 @@ import { createHttpApp } from "./http/api.js";
 import { homePage } from "./http/home.js";
 import { WEB_DIR, webConfig } from "./http/web-config.js";
 import { createNotifier } from "./notifier.js";
+import { openHistory, sqliteFile } from "../records/db.js";
 import { createCalls, parseSwitchEvent, type Calls } from "./sip/calls.js";
 import { createSwitchLink, type SwitchLink } from "./sip/switch-link.js";
 import { startEntity } from "./xmpp/start-entity.js";
@@ -124,8 +125,11 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
     if (online) notifier.tick().catch((err) => log.warn({ err }, "periodic tick failed"));
   }, config.statusIntervalSeconds * 1000);
 
+  // The history the recorder writes: the API reads statistics, recorded sessions and transcripts from it.
+  const history = await openHistory({ url: config.database.url, file: sqliteFile(config.runDir) });
   const http = createHttpApp({
-    cti, home: homePage(config), webConfig: webConfig(config), webDir: WEB_DIR, adminToken: config.admin.token, log,
+    cti, home: homePage(config), webConfig: webConfig(config), webDir: WEB_DIR, adminToken: config.admin.token, log, history,
+    serviceLevelSeconds: Object.fromEntries(config.queues.map((q) => [q.name, q.serviceLevelSeconds])),
     health: async () => ({ xmpp: online, redis: await redis.ping().then(() => true, () => false), ...(link ? { softswitch: link.isUp() } : {}) }),
   });
   const server = http.listen(webPort, config.web.host);
@@ -161,6 +165,7 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
       link?.stop();
       await Promise.all([events.stop(), switchReports?.stop()]);
       redis.disconnect();
+      await history.close();
     },
   };
 }

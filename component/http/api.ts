@@ -8,7 +8,10 @@ import type { Cti } from "../../cti/cti.js";
 import { CtiError, ERRORS, refuse } from "../../cti/errors.js";
 import { VOICE_SKILL } from "../../cti/policy.js";
 import type { Session } from "../../cti/types.js";
+import type { History } from "../../records/db.js";
 import type { Logger } from "pino";
+import { historyRoutes } from "./history-api.js";
+import { openApiDocument } from "./openapi.js";
 
 export interface HttpDeps {
   cti: Cti;
@@ -21,6 +24,10 @@ export interface HttpDeps {
   adminToken: string;
   health: () => Promise<{ xmpp: boolean; redis: boolean; softswitch?: boolean }>;
   log: Logger;
+  /** The durable history (records/): statistics, recorded sessions, transcripts. */
+  history: History;
+  /** Each queue's service-level threshold in seconds (default 20). */
+  serviceLevelSeconds?: Record<string, number>;
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -40,7 +47,7 @@ function sameSecret(given: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-export function createHttpApp({ cti, home, webConfig, webDir, adminToken, health, log }: HttpDeps) {
+export function createHttpApp({ cti, home, webConfig, webDir, adminToken, health, log, history, serviceLevelSeconds }: HttpDeps) {
   const app = express();
   app.disable("x-powered-by");
 
@@ -57,6 +64,9 @@ export function createHttpApp({ cti, home, webConfig, webDir, adminToken, health
     res.status(h.xmpp && h.redis ? 200 : 503).json({ status: h.xmpp && h.redis ? "ok" : "unavailable", ...h });
   });
 
+  // The API's description is public (it holds no data): clients and tests read it without the token.
+  app.get("/api/openapi.json", (_req, res) => { res.json(openApiDocument); });
+
   const api = express.Router();
   api.use((req, _res, next) => {
     const header = req.get("authorization") ?? "";
@@ -67,7 +77,12 @@ export function createHttpApp({ cti, home, webConfig, webDir, adminToken, health
   });
   api.get("/agents", async (_req, res) => { res.json(await cti.agents()); });
   api.get("/queues", async (_req, res) => { res.json(await cti.queueStats()); });
-  api.get("/sessions", async (_req, res) => { res.json((await cti.sessions(100)).map(sessionJson)); });
+  const { searchSessions } = historyRoutes(api, { cti, history, serviceLevelSeconds });
+  // Without parameters, the live and recently ended sessions (Redis) as before; with any, a history search.
+  api.get("/sessions", async (req, res) => {
+    if (Object.keys(req.query).length > 0) return searchSessions(req, res);
+    res.json((await cti.sessions(100)).map(sessionJson));
+  });
   api.get("/messages", async (_req, res) => { res.json((await cti.messages(200)).map((m) => ({ ...m, at: iso(m.at) }))); });
   api.get("/sessions/:id", async (req, res) => {
     const s = await cti.session(String(req.params.id));
