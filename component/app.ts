@@ -12,7 +12,8 @@ import type { Element } from "@xmpp/xml";
 import { Redis } from "ioredis";
 import { pino, type Logger } from "pino";
 import { createCti } from "../cti/cti.js";
-import { EventReader, NOTIFIER_GROUP } from "../cti/redis/events.js";
+import { ensureRecorderGroup } from "../records/recorder.js";
+import { EventReader, NOTIFIER_GROUP, trimEventLog } from "../cti/redis/events.js";
 import { RedisStore } from "../cti/redis/store.js";
 import { hasVoice, queueOf, skillLevels, skillNames, type Config } from "./config.js";
 import { createHttpApp } from "./http/api.js";
@@ -55,6 +56,8 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
         });
       }
       await store.reindex();
+      // From the first event on, the log keeps what the recorder (a process of its own) has not read yet.
+      await ensureRecorderGroup(redis, store.keys);
       break;
     } catch (err) {
       if (attempt >= 60) throw err;
@@ -123,6 +126,7 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
   const events = notifier.run(reader, () => online, whenOnline);
   const ticker = setInterval(() => {
     if (online) notifier.tick().catch((err) => log.warn({ err }, "periodic tick failed"));
+    trimEventLog(redis, store.keys).catch((err: Error) => log.warn({ err: err.message }, "event log not trimmed"));
   }, config.statusIntervalSeconds * 1000);
 
   // The history the recorder writes: the API reads statistics, recorded sessions and transcripts from it.

@@ -1,5 +1,5 @@
 /**
- * `npm start`: Redis, Prosody, rtpengine and Kamailio (with voice) and the component as children of this process,
+ * `npm start`: Redis, Prosody, rtpengine and Kamailio (with voice), the component and the recorder as children of this process,
  * in that order, and stopped in the reverse order on Ctrl-C or SIGTERM. If any
  * child dies on its own, the rest are stopped and we exit 1.
  */
@@ -128,6 +128,13 @@ async function main(): Promise<void> {
     onLine: prefixed("component"),
   });
   adopt({ name: "component", exited: component.exited, stop: () => component.stop() });
+  // The recorder: the event log into the history database (SQLite in the run folder unless database.url is set).
+  const recorder = spawnChild("recorder", process.execPath, [join(REPO_ROOT, "dist/records/main.js")], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, SWITCHBOARD_CONFIG: configPath, SWITCHBOARD_REDIS_URL: redisUrl },
+    onLine: prefixed("recorder"),
+  });
+  adopt({ name: "recorder", exited: recorder.exited, stop: () => recorder.stop() });
 
   let webUp = true;
   await waitForPorts([config.ports.web], { timeoutMs: 15_000, abort: () => (component.hasExited() ? "component exited" : undefined) }).catch(() => (webUp = false));

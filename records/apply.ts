@@ -13,9 +13,10 @@ import type { Database, TranscriptRow } from "./schema.js";
 
 type Trx = Transaction<Database>;
 
-const bare = (jid: string) => jid.split("/")[0]!;
+/** Customers are kept by bare JID (or SIP URI), in lower case, as erasure looks them up. */
+const bare = (jid: string) => jid.split("/")[0]!.toLowerCase();
 /** Erasure keeps no personal data: a customer is remembered by this hash only. */
-export const customerHash = (jid: string) => createHash("sha256").update(bare(jid).toLowerCase()).digest("hex");
+export const customerHash = (jid: string) => createHash("sha256").update(bare(jid)).digest("hex");
 
 const sessionOf = (e: CtiEvent): string | null => ("session" in e ? e.session : null);
 const agentOf = (e: CtiEvent): string | null => (e.type === "agent-state" || e.type === "wrap-up-ended" || e.type === "phone" ? e.agent : null);

@@ -40,6 +40,38 @@ for _, info in ipairs(redis.call("XINFO", "CONSUMERS", KEYS[1], ARGV[1])) do
 end
 return gone`;
 
+/**
+ * Trims the log up to what every group has read and acknowledged, never further: with the recorder (or a
+ * notifier) down, its events wait in the log until it is back. One script, so that no read or acknowledgement
+ * slips between the look at the groups and the trim. KEYS[1] the stream. Returns how many events went.
+ */
+const TRIM_READ_EVENTS = `
+if redis.call("EXISTS", KEYS[1]) == 0 then return 0 end
+local groups = redis.call("XINFO", "GROUPS", KEYS[1])
+if #groups == 0 then return 0 end
+local function parts(id)
+  local ms, seq = string.match(id, "^(%d+)-(%d+)$")
+  return tonumber(ms), tonumber(seq)
+end
+local function older(a, b)
+  local am, as = parts(a)
+  local bm, bs = parts(b)
+  return am < bm or (am == bm and as < bs)
+end
+local keep = nil
+for _, info in ipairs(groups) do
+  local g = {}
+  for i = 1, #info, 2 do g[info[i]] = info[i + 1] end
+  local oldest = g["last-delivered-id"]
+  if g.pending > 0 then oldest = redis.call("XPENDING", KEYS[1], g.name)[2] end
+  if keep == nil or older(oldest, keep) then keep = oldest end
+end
+return redis.call("XTRIM", KEYS[1], "MINID", keep)`;
+
+export async function trimEventLog(redis: Redis, keys: Keys): Promise<number> {
+  return Number(await redis.eval(TRIM_READ_EVENTS, 1, keys.events()));
+}
+
 export function parseEvent(fields: string[]): CtiEvent {
   const type = fields[fields.indexOf("type") + 1]!;
   const data = JSON.parse(fields[fields.indexOf("data") + 1]!) as Record<string, unknown>;

@@ -8,9 +8,10 @@ local function toMap(flat)
   return m
 end
 
--- Appends an event to the log in the same atomic step as the change it describes.
+-- Appends an event to the log in the same atomic step as the change it describes. No MAXLEN: the log is
+-- trimmed only past what every reader has acknowledged (events.ts trimEventLog), so the recorder loses none.
 local function emit(eventType, fields)
-  rcall('XADD', K.events(), 'MAXLEN', '~', '100000', '*', 'type', eventType, 'data', cjson.encode(fields))
+  rcall('XADD', K.events(), '*', 'type', eventType, 'data', cjson.encode(fields))
 end
 
 -- Keeps a session in its routing line exactly while it can be routed: queued, its customer present,
