@@ -109,7 +109,7 @@ const seconds = (ms: number) => Math.round(ms) / 1000;
 const round = (x: number, places: number) => Math.round(x * 10 ** places) / 10 ** places;
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
 const meanSeconds = (ms: number[]) => { const m = mean(ms); return m === null ? null : round(m / 1000, 3); };
-const maxSeconds = (ms: number[]) => (ms.length ? seconds(Math.max(...ms)) : null);
+const maxSeconds = (ms: number[]) => (ms.length ? seconds(ms.reduce((a, b) => Math.max(a, b))) : null);
 const percent = (part: number, whole: number) => (whole ? round((100 * part) / whole, 2) : null);
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -121,11 +121,25 @@ export function buckets(from: number, to: number, interval: StatsInterval): Span
   return out;
 }
 
-/** Total length of the parts of `spans` (disjoint) inside [a, b). */
+/** Total length of the parts of `spans` (disjoint, sorted) inside [a, b): a binary search to the first that ends after a. */
 function overlap(spans: Span[], a: number, b: number): number {
+  let lo = 0, hi = spans.length;
+  while (lo < hi) { const mid = (lo + hi) >> 1; if (spans[mid]![1] <= a) lo = mid + 1; else hi = mid; }
   let total = 0;
-  for (const [s, e] of spans) total += Math.max(0, Math.min(e, b) - Math.max(s, a));
+  for (let i = lo; i < spans.length && spans[i]![0] < b; i++) total += Math.min(spans[i]![1], b) - Math.max(spans[i]![0], a);
   return total;
+}
+
+/** Records grouped by the bucket their time falls in (index into `buckets`), those outside the range left out. */
+function byBucket<T>(items: T[], time: (x: T) => number | null, from: number, to: number, interval: StatsInterval): T[][] {
+  const size = INTERVAL_MS[interval];
+  const first = Math.floor(from / size);
+  const out: T[][] = buckets(from, to, interval).map(() => []);
+  for (const x of items) {
+    const t = time(x);
+    if (t !== null && t >= from && t < to) out[Math.floor(t / size) - first]!.push(x);
+  }
+  return out;
 }
 
 /** The union of spans, as disjoint sorted spans. */
@@ -140,14 +154,15 @@ function union(spans: Span[]): Span[] {
   return out;
 }
 
-/** The intersection of two sets of disjoint sorted spans. */
+/** The intersection of two sets of disjoint sorted spans (a merge, linear). */
 function intersect(a: Span[], b: Span[]): Span[] {
   const out: Span[] = [];
-  for (const [s1, e1] of a) for (const [s2, e2] of b) {
-    const s = Math.max(s1, s2), e = Math.min(e1, e2);
+  for (let i = 0, j = 0; i < a.length && j < b.length;) {
+    const s = Math.max(a[i]![0], b[j]![0]), e = Math.min(a[i]![1], b[j]![1]);
     if (e > s) out.push([s, e]);
+    if (a[i]![1] < b[j]![1]) i++; else j++;
   }
-  return union(out);
+  return out;
 }
 
 /** An agent's time in each state: spans per state, from its changes, up to `until`. */
@@ -156,7 +171,10 @@ function stateSpans(changes: AgentStateChange[], until: number): Map<string, Spa
   const sorted = [...changes].sort((x, y) => x.at - y.at);
   sorted.forEach((c, i) => {
     const end = Math.min(sorted[i + 1]?.at ?? until, until);
-    if (end > c.at) byState.set(c.state, [...(byState.get(c.state) ?? []), [c.at, end]]);
+    if (end <= c.at) return;
+    const list = byState.get(c.state) ?? [];
+    list.push([c.at, end]);
+    byState.set(c.state, list);
   });
   return byState;
 }
@@ -170,17 +188,16 @@ export function computeStats(input: StatsInput): StatsResult {
   const { from, to, interval } = input;
   const until = Math.min(to, input.now);
   const spans = buckets(from, to, interval);
-  const inSpan = (t: number | null, [a, b]: Span) => t !== null && t >= a && t < b;
   const queueNames = [...new Set([...input.queues.map((q) => q.name)])];
   const threshold = new Map(input.queues.map((q) => [q.name, q.serviceLevelSeconds]));
 
   const queues: QueueFigures[] = [];
   for (const queue of queueNames) {
     const sl = threshold.get(queue) ?? DEFAULT_SERVICE_LEVEL_SECONDS;
-    const mine = input.sessions.filter((s) => s.queue === queue);
-    for (const span of spans) {
-      // A queue's figures count the sessions queued in the bucket (each once, in the queue it ended in).
-      const offered = mine.filter((s) => inSpan(s.queuedAt, span));
+    // A queue's figures count the sessions queued in the bucket (each once, in the queue it ended in).
+    const queued = byBucket(input.sessions.filter((s) => s.queue === queue), (s) => s.queuedAt, from, to, interval);
+    spans.forEach((span, i) => {
+      const offered = queued[i]!;
       const answered = offered.filter((s) => s.answeredAt !== null);
       const abandoned = offered.filter(isAbandoned);
       const abandonWaits = abandoned.map((s) => s.endedAt! - s.queuedAt);
@@ -200,22 +217,24 @@ export function computeStats(input: StatsInput): StatsResult {
         ratings: rated.length, csatAverage: mean(rated) === null ? null : round(mean(rated)!, 2),
         csatSatisfiedPercent: percent(rated.filter((r) => r >= 4).length, rated.length),
       });
-    }
+    });
   }
 
   const agents: AgentFigures[] = [];
   for (const agent of [...new Set(input.agents)]) {
-    const byState = stateSpans(input.states.filter((c) => c.agent === agent), until);
+    const changes = input.states.filter((c) => c.agent === agent);
+    const byState = stateSpans(changes, until);
     // Never seen before its first change: offline from the start of the range.
-    const firstAt = Math.min(...input.states.filter((c) => c.agent === agent).map((c) => c.at), until);
+    const firstAt = changes.reduce((min, c) => Math.min(min, c.at), until);
     const offline = union([...(byState.get("offline") ?? []), [from, firstAt]]);
     const loggedIn = union([...byState.entries()].filter(([state]) => state !== "offline").flatMap(([, s]) => s));
     const served = input.sessions.filter((s) => s.seat === agent && s.answeredAt !== null);
     // Serving: at least one answered session open (chats at once count once), while logged in.
     const serving = intersect(union(served.map((s) => [s.answeredAt!, Math.min(s.endedAt ?? until, until)] as Span)), loggedIn);
-    for (const span of spans) {
-      // An agent's session figures count the sessions it finished in the bucket.
-      const done = served.filter((s) => inSpan(s.endedAt, span));
+    // An agent's session figures count the sessions it finished in the bucket.
+    const finished = byBucket(served, (s) => s.endedAt, from, to, interval);
+    spans.forEach((span, i) => {
+      const done = finished[i]!;
       const handleMs = done.map((s) => s.endedAt! - s.answeredAt!);
       const rated = done.filter((s) => s.score !== null).map((s) => s.score!);
       const logged = overlap(loggedIn, ...span);
@@ -231,7 +250,7 @@ export function computeStats(input: StatsInput): StatsResult {
         ratings: rated.length, csatAverage: mean(rated) === null ? null : round(mean(rated)!, 2),
         csatSatisfiedPercent: percent(rated.filter((r) => r >= 4).length, rated.length),
       });
-    }
+    });
   }
   return { queues, agents };
 }

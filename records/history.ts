@@ -54,7 +54,7 @@ export async function transcriptOf(h: History, session: string): Promise<Transcr
   return h.db.selectFrom("transcript").selectAll().where("session", "=", session).orderBy("at").orderBy("event_id").execute();
 }
 
-export const sessionRecord = (r: SessionRow): SessionRecord => ({
+export const sessionRecord = (r: Omit<SessionRow, "customer" | "comment" | "form">): SessionRecord => ({
   id: r.id, queue: r.queue, media: r.media, seat: r.seat, queuedAt: r.queued_at, assignedAt: r.assigned_at, answeredAt: r.answered_at,
   inServiceAt: r.in_service_at, endedAt: r.ended_at, endReason: r.end_reason, endedFrom: r.ended_from, transfers: r.transfers, score: r.score,
 });
@@ -64,7 +64,8 @@ export const sessionRecord = (r: SessionRow): SessionRecord => ({
  * ended before its start), the agents' state changes in it, and each agent's last change before it.
  */
 export async function statsRows(h: History, from: number, to: number): Promise<{ sessions: SessionRecord[]; states: AgentStateChange[] }> {
-  const sessions = await h.db.selectFrom("sessions").selectAll()
+  const sessions = await h.db.selectFrom("sessions")
+    .select(["id", "queue", "media", "seat", "queued_at", "assigned_at", "answered_at", "in_service_at", "ended_at", "end_reason", "ended_from", "transfers", "score"])
     .where("queued_at", ">=", from - SESSION_LOOKBACK_MS).where("queued_at", "<", to)
     .where((eb) => eb.or([eb("ended_at", "is", null), eb("ended_at", ">=", from)]))
     .execute();
