@@ -59,3 +59,16 @@ export async function apiFetch(base: string, path: string, { token, method = "GE
   checkResponse(method, path, res.status, contentType, body);
   return { status: res.status, contentType, body, text, headers: res.headers };
 }
+
+/** Every response schema of the document, compiled (a broken $ref or keyword fails here). */
+export function compileAllResponses(): number {
+  let n = 0;
+  for (const [template, ops] of Object.entries(openApiDocument.paths as Record<string, Record<string, { responses: Record<string, { content?: Record<string, unknown> }> }>>))
+    for (const [method, op] of Object.entries(ops))
+      for (const [status, response] of Object.entries(op.responses))
+        for (const media of Object.keys(response.content ?? {})) {
+          if (!ajv.getSchema(`${DOC_ID}#/${pointer("paths", template, method, "responses", status, "content", media, "schema")}`)) throw new Error(`${method} ${template} ${status} ${media}: no schema`);
+          n++;
+        }
+  return n;
+}
