@@ -77,7 +77,7 @@ export function createHttpApp({ cti, home, webConfig, webDir, adminToken, health
   });
   api.get("/agents", async (_req, res) => { res.json(await cti.agents()); });
   api.get("/queues", async (_req, res) => { res.json(await cti.queueStats()); });
-  const { searchSessions } = historyRoutes(api, { cti, history, serviceLevelSeconds });
+  const { searchSessions } = historyRoutes(api, { cti, history, serviceLevelSeconds, log });
   // Without parameters, the live and recently ended sessions (Redis) as before; with any, a history search.
   api.get("/sessions", async (req, res) => {
     if (Object.keys(req.query).length > 0) return searchSessions(req, res);

@@ -4,8 +4,9 @@
  * figures come from cti/statistics.ts (definitions: docs/statistics.md).
  */
 import type { Request, Response, Router } from "express";
+import type { Logger } from "pino";
 import type { Cti } from "../../cti/cti.js";
-import { refuse } from "../../cti/errors.js";
+import { CtiError, refuse } from "../../cti/errors.js";
 import { DEFAULT_SERVICE_LEVEL_SECONDS, INTERVAL_MS, computeStats, type AgentFigures, type QueueFigures } from "../../cti/statistics.js";
 import type { History } from "../../records/db.js";
 import { findSessions, latestStates, sessionRow, statsRows, transcriptOf } from "../../records/history.js";
@@ -19,6 +20,7 @@ export interface HistoryApiDeps {
   /** Each queue's service-level threshold (config queues[].serviceLevelSeconds); default 20. */
   serviceLevelSeconds?: Record<string, number>;
   now?: () => number;
+  log?: Logger;
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
@@ -54,12 +56,18 @@ export const AGENT_COLUMNS: Array<keyof AgentFigures> = [
 /** Columns both kinds of rows share in the CSV come once (the agent's figure of the same name shares the column). */
 export const CSV_COLUMNS = ["kind", "name", "start", "end", ...new Set<string>([...QUEUE_COLUMNS, ...AGENT_COLUMNS])];
 
-export function historyRoutes(api: Router, { cti, history, serviceLevelSeconds = {}, now = Date.now }: HistoryApiDeps) {
+export function historyRoutes(api: Router, { cti, history, serviceLevelSeconds = {}, now = Date.now, log }: HistoryApiDeps) {
+  /** A read of the history: the database away (PostgreSQL restarting) is a 503 to the client, its cause logged. */
+  const read = <T>(p: Promise<T>): Promise<T> => p.catch((err: unknown) => {
+    log?.warn({ err: (err as Error).message }, "history read failed");
+    throw new CtiError("unavailable", "The history database cannot be reached just now; try again later.");
+  });
+
   const queueList = (names: Iterable<string>) => [...new Set(names)].sort().map((name) => ({ name, serviceLevelSeconds: serviceLevelSeconds[name] ?? DEFAULT_SERVICE_LEVEL_SECONDS }));
 
   /** The figures of [from, to): every configured queue and agent, and any other the history names. */
   async function figures({ from, to, interval, queue, agent }: HistoryStatsQuery, t: number) {
-    const rows = await statsRows(history, from, to);
+    const rows = await read(statsRows(history, from, to));
     const byQueue = queue === undefined && agent !== undefined ? [] : queueList(queue !== undefined ? [queue] : [...cti.queues.map((q) => q.name), ...rows.sessions.map((s) => s.queue)]);
     const configured = (await cti.agents()).map((a) => a.jid);
     const agents = agent !== undefined ? [agent] : queue !== undefined ? []
@@ -85,26 +93,29 @@ export function historyRoutes(api: Router, { cti, history, serviceLevelSeconds =
     noParameters(req.query);
     const t = now();
     const midnight = Math.floor(t / INTERVAL_MS["1d"]) * INTERVAL_MS["1d"];
+    // The live half comes from the CTI; without the history (its database away) it is still served, today's half null.
     const [live, agents, today, latest] = await Promise.all([
-      cti.queueStats(), cti.agents(), figures({ from: midnight, to: midnight + INTERVAL_MS["1d"], interval: "1d" }, t), latestStates(history),
+      cti.queueStats(), cti.agents(),
+      figures({ from: midnight, to: midnight + INTERVAL_MS["1d"], interval: "1d" }, t).catch(() => null),
+      read(latestStates(history)).catch(() => null),
     ]);
-    const since = new Map(latest.map((s) => [s.agent, s.at]));
+    const since = new Map((latest ?? []).map((s) => [s.agent, s.at]));
     res.json({
-      at: iso(t), today: { from: iso(midnight), to: iso(t) },
+      at: iso(t), today: { from: iso(midnight), to: iso(t) }, history: today && latest ? "ok" : "unavailable",
       queues: live.map((q) => {
         const skills = cti.queues.find((x) => x.name === q.name)?.skills ?? [];
         // Agents by state among those with the queue's skills (by name; levels aside).
         const staff = agents.filter((a) => skills.every((s) => a.skills.includes(s)));
         const byState: Record<string, number> = {};
         for (const a of staff) byState[a.state] = (byState[a.state] ?? 0) + 1;
-        return { name: q.name, waiting: q.waiting, oldestWaitSeconds: q.oldestWaitSeconds, agentsByState: byState, today: today.queues.find((f) => f.queue === q.name) ?? null };
+        return { name: q.name, waiting: q.waiting, oldestWaitSeconds: q.oldestWaitSeconds, agentsByState: byState, today: today?.queues.find((f) => f.queue === q.name) ?? null };
       }),
       agents: agents.map((a) => {
         const at = since.get(a.jid);
         return {
           jid: a.jid, name: a.name ?? null, state: a.state, reason: a.reason, activeSessions: a.activeSessions, maxChats: a.maxChats,
           stateSince: at === undefined ? null : iso(at), secondsInState: at === undefined ? null : Math.max(0, Math.floor((t - at) / 1000)),
-          today: today.agents.find((f) => f.agent === a.jid) ?? null,
+          today: today?.agents.find((f) => f.agent === a.jid) ?? null,
         };
       }),
     });
@@ -113,16 +124,16 @@ export function historyRoutes(api: Router, { cti, history, serviceLevelSeconds =
   /** GET /api/sessions with parameters: the recorded sessions (without: api.ts answers with the live ones). */
   const searchSessions = async (req: Request, res: Response) => {
     const q = sessionsQuery(req.query, now());
-    res.json((await findSessions(history, q)).map(recordedSessionJson));
+    res.json((await read(findSessions(history, q))).map(recordedSessionJson));
   };
 
   api.get("/sessions/:id/transcript", async (req: Request, res: Response) => {
     noParameters(req.query);
     const id = String(req.params.id);
     // Ids are short; a long one is unknown without asking the database.
-    const known = id.length <= 200 && ((await sessionRow(history, id)) !== undefined || Boolean(await cti.session(id)));
+    const known = id.length <= 200 && ((await read(sessionRow(history, id))) !== undefined || Boolean(await cti.session(id)));
     if (!known) throw refuse.unknownSession();
-    const lines = await transcriptOf(history, id);
+    const lines = await read(transcriptOf(history, id));
     res.json({ session: id, lines: lines.map((l) => ({ at: iso(l.at), kind: l.kind, sender: l.sender, body: l.body })) });
   });
 

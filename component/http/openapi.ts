@@ -73,6 +73,7 @@ const schemas: Record<string, Schema> = {
   StatsHistory: object({ from: time, to: time, interval: { type: "string", enum: ["15m", "1h", "1d"] }, queues: array(ref("QueueFigures")), agents: array(ref("AgentFigures")) }),
   StatsRealtime: object({
     at: time, today: object({ from: time, to: time }),
+    history: { type: "string", enum: ["ok", "unavailable"], description: "unavailable: the history database could not be read; the today figures and stateSince are null." },
     queues: array(object({
       name: str, waiting: int, oldestWaitSeconds: int, agentsByState: { type: "object", additionalProperties: int },
       today: nullable(ref("QueueFigures")),
@@ -93,6 +94,7 @@ const queueParam = param("queue", "Only this queue.", { type: "string", pattern:
 const agentParam = param("agent", "Only this agent (bare JID).", str);
 const sessionId = param("id", "The session's id.", str, true, "path");
 const unauthorized = error("No or a wrong admin token.");
+const noHistory = error("The history database cannot be reached just now.");
 const badRequest = error("A query parameter is missing, unknown, repeated or malformed; the message says which rule.");
 
 export const openApiDocument = {
@@ -129,7 +131,7 @@ export const openApiDocument = {
         ],
         responses: {
           200: json(array({ anyOf: [ref("LiveSession"), ref("RecordedSession")] }), "Live sessions (without parameters) or recorded ones (with)."),
-          400: badRequest, 401: unauthorized,
+          400: badRequest, 401: unauthorized, 503: noHistory,
         },
       },
     },
@@ -148,7 +150,7 @@ export const openApiDocument = {
     "/api/sessions/{id}/transcript": {
       get: {
         summary: "A session's recorded transcript: messages both ways and system notices, in order.", parameters: [sessionId],
-        responses: { 200: json(ref("Transcript"), "The transcript (empty while the recorder has not caught up)."), 400: badRequest, 401: unauthorized, 404: error("No such session.") },
+        responses: { 200: json(ref("Transcript"), "The transcript (empty while the recorder has not caught up)."), 400: badRequest, 401: unauthorized, 404: error("No such session."), 503: noHistory },
       },
     },
     "/api/messages": {
@@ -174,7 +176,7 @@ export const openApiDocument = {
             description: "The figures, one entry per bucket and queue or agent.",
             content: { "application/json": { schema: ref("StatsHistory") }, "text/csv": { schema: { type: "string" } } },
           },
-          400: badRequest, 401: unauthorized,
+          400: badRequest, 401: unauthorized, 503: noHistory,
         },
       },
     },
@@ -182,7 +184,7 @@ export const openApiDocument = {
       delete: {
         summary: "Erases one customer's data from the history (sessions, transcripts, events), on request; the erasure is audited without personal data.",
         parameters: [param("jid", "The customer's bare JID.", str, true, "path")],
-        responses: { 200: json(ref("Erasure"), "What was erased."), 400: badRequest, 401: unauthorized },
+        responses: { 200: json(ref("Erasure"), "What was erased."), 400: badRequest, 401: unauthorized, 503: noHistory },
       },
     },
   },

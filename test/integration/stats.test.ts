@@ -13,7 +13,7 @@ import { applyEvents } from "../../records/apply.js";
 import { startPostgres, type RunningPostgres } from "../../launcher/postgres.js";
 import { apiFetch, type ApiResponse } from "../helpers/openapi.js";
 import { Script } from "../helpers/script.js";
-import { startAll, type Running } from "../helpers/stack.js";
+import { startAll, until, type Running } from "../helpers/stack.js";
 
 const ALICE = "alice@acme.test";
 const BOB = "bob@acme.test";
@@ -373,4 +373,23 @@ describe.each(["sqlite", "postgres"] as const)("the history API on %s", (dialect
       expect(res.status).toBe(401);
     });
   });
+
+  it("the database away: live figures still served, history reads 503, and back when it is", async () => {
+    if (!pg) return; // PostgreSQL only: a server that can be stopped (SQLite is a file)
+    await pg.stop();
+    try {
+      const live = await get("/api/stats/realtime");
+      expect(live.status).toBe(200);
+      expect(live.body).toMatchObject({ history: "unavailable" });
+      expect(live.body.queues.find((q: any) => q.name === "billing")).toMatchObject({ waiting: 0, today: null });
+      for (const path of ["/api/stats/history?from=2026-11-24&to=2026-11-25", "/api/sessions?from=2026-11-24&to=2026-11-25", "/api/sessions/A1/transcript"]) {
+        const res = await get(path);
+        expect({ path, status: res.status, code: res.body.error?.code }).toEqual({ path, status: 503, code: "unavailable" });
+      }
+    } finally {
+      await pg.start();
+    }
+    await until(() => get("/api/stats/realtime"), (res) => res.body.history === "ok", 10_000, "history back");
+    expect((await stats("from=2026-11-24&to=2026-11-25&interval=1d")).queues.find((q) => q.queue === "billing")).toMatchObject({ offered: 6 });
+  }, 30_000);
 });
