@@ -20,7 +20,7 @@ import { createHttpApp } from "./http/api.js";
 import { homePage } from "./http/home.js";
 import { WEB_DIR, webConfig } from "./http/web-config.js";
 import { createNotifier } from "./notifier.js";
-import { openHistory, sqliteFile } from "../records/db.js";
+import { openHistory, sqliteFile, type History } from "../records/db.js";
 import { createCalls, parseSwitchEvent, type Calls } from "./sip/calls.js";
 import { createSwitchLink, type SwitchLink } from "./sip/switch-link.js";
 import { startEntity } from "./xmpp/start-entity.js";
@@ -129,8 +129,12 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
     trimEventLog(redis, store.keys).catch((err: Error) => log.warn({ err: err.message }, "event log not trimmed"));
   }, config.statusIntervalSeconds * 1000);
 
-  // The history the recorder writes: the API reads statistics, recorded sessions and transcripts from it.
-  const history = await openHistory({ url: config.database.url, file: sqliteFile(config.runDir) });
+  // The history the recorder writes, for the API's statistics, recorded sessions and transcripts. Opened
+  // without waiting, and again on the next read after a failure: a database away must not stop routing.
+  let opening: Promise<History> | undefined;
+  const history = () => (opening ??= openHistory({ url: config.database.url, file: sqliteFile(config.runDir) })
+    .catch((err: Error) => { opening = undefined; throw err; }));
+  history().catch((err: Error) => log.warn({ err: err.message }, "history database not reachable yet; the history API answers 503 until it is"));
   const http = createHttpApp({
     cti, home: homePage(config), webConfig: webConfig(config), webDir: WEB_DIR, adminToken: config.admin.token, log, history,
     serviceLevelSeconds: Object.fromEntries(config.queues.map((q) => [q.name, q.serviceLevelSeconds])),
@@ -169,7 +173,7 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
       link?.stop();
       await Promise.all([events.stop(), switchReports?.stop()]);
       redis.disconnect();
-      await history.close();
+      await opening?.then((h) => h.close(), () => undefined);
     },
   };
 }

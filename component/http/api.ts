@@ -24,8 +24,8 @@ export interface HttpDeps {
   adminToken: string;
   health: () => Promise<{ xmpp: boolean; redis: boolean; softswitch?: boolean }>;
   log: Logger;
-  /** The durable history (records/): statistics, recorded sessions, transcripts. */
-  history: History;
+  /** The durable history (records/): statistics, recorded sessions, transcripts; opened on first use. */
+  history: () => Promise<History>;
   /** Each queue's service-level threshold in seconds (default 20). */
   serviceLevelSeconds?: Record<string, number>;
 }

@@ -16,7 +16,8 @@ import { noParameters, sessionsQuery, statsQuery, type HistoryStatsQuery } from 
 
 export interface HistoryApiDeps {
   cti: Cti;
-  history: History;
+  /** The history, opened on first use (and again after a failure: the database may be away at start). */
+  history: () => Promise<History>;
   /** Each queue's service-level threshold (config queues[].serviceLevelSeconds); default 20. */
   serviceLevelSeconds?: Record<string, number>;
   now?: () => number;
@@ -58,7 +59,7 @@ export const CSV_COLUMNS = ["kind", "name", "start", "end", ...new Set<string>([
 
 export function historyRoutes(api: Router, { cti, history, serviceLevelSeconds = {}, now = Date.now, log }: HistoryApiDeps) {
   /** A read of the history: the database away (PostgreSQL restarting) is a 503 to the client, its cause logged. */
-  const read = <T>(p: Promise<T>): Promise<T> => p.catch((err: unknown) => {
+  const read = <T>(query: (h: History) => Promise<T>): Promise<T> => history().then(query).catch((err: unknown) => {
     log?.warn({ err: (err as Error).message }, "history read failed");
     throw new CtiError("unavailable", "The history database cannot be reached just now; try again later.");
   });
@@ -67,7 +68,7 @@ export function historyRoutes(api: Router, { cti, history, serviceLevelSeconds =
 
   /** The figures of [from, to): every configured queue and agent, and any other the history names. */
   async function figures({ from, to, interval, queue, agent }: HistoryStatsQuery, t: number) {
-    const rows = await read(statsRows(history, from, to));
+    const rows = await read((h) => statsRows(h, from, to));
     const byQueue = queue === undefined && agent !== undefined ? [] : queueList(queue !== undefined ? [queue] : [...cti.queues.map((q) => q.name), ...rows.sessions.map((s) => s.queue)]);
     const configured = (await cti.agents()).map((a) => a.jid);
     const agents = agent !== undefined ? [agent] : queue !== undefined ? []
@@ -97,7 +98,7 @@ export function historyRoutes(api: Router, { cti, history, serviceLevelSeconds =
     const [live, agents, today, latest] = await Promise.all([
       cti.queueStats(), cti.agents(),
       figures({ from: midnight, to: midnight + INTERVAL_MS["1d"], interval: "1d" }, t).catch(() => null),
-      read(latestStates(history)).catch(() => null),
+      read(latestStates).catch(() => null),
     ]);
     const since = new Map((latest ?? []).map((s) => [s.agent, s.at]));
     res.json({
@@ -124,16 +125,16 @@ export function historyRoutes(api: Router, { cti, history, serviceLevelSeconds =
   /** GET /api/sessions with parameters: the recorded sessions (without: api.ts answers with the live ones). */
   const searchSessions = async (req: Request, res: Response) => {
     const q = sessionsQuery(req.query, now());
-    res.json((await read(findSessions(history, q))).map(recordedSessionJson));
+    res.json((await read((h) => findSessions(h, q))).map(recordedSessionJson));
   };
 
   api.get("/sessions/:id/transcript", async (req: Request, res: Response) => {
     noParameters(req.query);
     const id = String(req.params.id);
     // Ids are short; a long one is unknown without asking the database.
-    const known = id.length <= 200 && ((await read(sessionRow(history, id))) !== undefined || Boolean(await cti.session(id)));
+    const known = id.length <= 200 && ((await read((h) => sessionRow(h, id))) !== undefined || Boolean(await cti.session(id)));
     if (!known) throw refuse.unknownSession();
-    const lines = await read(transcriptOf(history, id));
+    const lines = await read((h) => transcriptOf(h, id));
     res.json({ session: id, lines: lines.map((l) => ({ at: iso(l.at), kind: l.kind, sender: l.sender, body: l.body })) });
   });
 

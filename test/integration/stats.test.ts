@@ -393,3 +393,26 @@ describe.each(["sqlite", "postgres"] as const)("the history API on %s", (dialect
     expect((await stats("from=2026-11-24&to=2026-11-25&interval=1d")).queues.find((q) => q.queue === "billing")).toMatchObject({ offered: 6 });
   }, 30_000);
 });
+
+describe("PostgreSQL away when the component starts", () => {
+  let r: Running | undefined;
+  let pg: RunningPostgres | undefined;
+  afterAll(async () => {
+    await r?.stop();
+    await pg?.remove();
+  });
+
+  it("the component starts and routes; the history API answers 503 until the database is there, then serves", async () => {
+    pg = await startPostgres();
+    await pg.stop();
+    r = await startAll({ database: { url: pg.url } });
+    const get = (path: string) => apiFetch(`http://127.0.0.1:${r!.app.webPort}`, path, { token: r!.config.admin.token });
+    expect((await get("/api/agents")).status).toBe(200);
+    expect((await get("/api/stats/realtime")).body).toMatchObject({ history: "unavailable" });
+    expect((await get("/api/sessions?from=2026-11-24&to=2026-11-25")).status).toBe(503);
+    await pg.start();
+    // The next read opens it (and brings its schema up to date).
+    const res = await until(() => get("/api/sessions?from=2026-11-24&to=2026-11-25"), (x) => x.status === 200, 10_000, "history opened");
+    expect(res.body).toEqual([]);
+  }, 60_000);
+});
