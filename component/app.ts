@@ -21,6 +21,7 @@ import { homePage } from "./http/home.js";
 import { WEB_DIR, webConfig } from "./http/web-config.js";
 import { createMetrics } from "./metrics.js";
 import { createNotifier } from "./notifier.js";
+import { openHistory, sqliteFile, type History } from "../records/db.js";
 import { createCalls, parseSwitchEvent, type Calls } from "./sip/calls.js";
 import { createSwitchLink, type SwitchLink } from "./sip/switch-link.js";
 import { startEntity } from "./xmpp/start-entity.js";
@@ -131,8 +132,15 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
     trimEventLog(redis, store.keys).catch((err: Error) => log.warn({ err: err.message }, "event log not trimmed"));
   }, config.statusIntervalSeconds * 1000);
 
+  // The history the recorder writes, for the API's statistics, recorded sessions and transcripts. Opened
+  // without waiting, and again on the next read after a failure: a database away must not stop routing.
+  let opening: Promise<History> | undefined;
+  const history = () => (opening ??= openHistory({ url: config.database.url, file: sqliteFile(config.runDir) })
+    .catch((err: Error) => { opening = undefined; throw err; }));
+  history().catch((err: Error) => log.warn({ err: err.message }, "history database not reachable yet; the history API answers 503 until it is"));
   const http = createHttpApp({
-    cti, home: homePage(config), webConfig: webConfig(config), webDir: WEB_DIR, adminToken: config.admin.token, log, health, metrics,
+    cti, home: homePage(config), webConfig: webConfig(config), webDir: WEB_DIR, adminToken: config.admin.token, log, health, metrics, history,
+    serviceLevelSeconds: Object.fromEntries(config.queues.map((q) => [q.name, q.serviceLevelSeconds])),
   });
   const server = http.listen(webPort, config.web.host);
   await once(server, "listening");
@@ -167,6 +175,7 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
       link?.stop();
       await Promise.all([events.stop(), switchReports?.stop()]);
       redis.disconnect();
+      await opening?.then((h) => h.close(), () => undefined);
     },
   };
 }

@@ -8,7 +8,10 @@ import type { Cti } from "../../cti/cti.js";
 import { CtiError, ERRORS, refuse } from "../../cti/errors.js";
 import { VOICE_SKILL } from "../../cti/policy.js";
 import type { Session } from "../../cti/types.js";
+import type { History } from "../../records/db.js";
 import type { Logger } from "pino";
+import { historyRoutes } from "./history-api.js";
+import { openApiDocument } from "./openapi.js";
 
 export interface HttpDeps {
   cti: Cti;
@@ -23,6 +26,10 @@ export interface HttpDeps {
   /** GET /metrics, in Prometheus's text format (component/metrics.ts). */
   metrics?: { contentType: string; text: () => Promise<string> };
   log: Logger;
+  /** The durable history (records/): statistics, recorded sessions, transcripts; opened on first use. */
+  history: () => Promise<History>;
+  /** Each queue's service-level threshold in seconds (default 20). */
+  serviceLevelSeconds?: Record<string, number>;
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -42,7 +49,7 @@ function sameSecret(given: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-export function createHttpApp({ cti, home, webConfig, webDir, adminToken, health, metrics, log }: HttpDeps) {
+export function createHttpApp({ cti, home, webConfig, webDir, adminToken, health, metrics, log, history, serviceLevelSeconds }: HttpDeps) {
   const app = express();
   app.disable("x-powered-by");
 
@@ -59,6 +66,9 @@ export function createHttpApp({ cti, home, webConfig, webDir, adminToken, health
     res.status(h.xmpp && h.redis ? 200 : 503).json({ status: h.xmpp && h.redis ? "ok" : "unavailable", ...h });
   });
 
+  // The API's description is public (it holds no data): clients and tests read it without the token.
+  app.get("/api/openapi.json", (_req, res) => { res.json(openApiDocument); });
+
   // The admin token guards the API and the metrics alike.
   const adminOnly = (req: Request, _res: Response, next: NextFunction) => {
     const header = req.get("authorization") ?? "";
@@ -73,7 +83,12 @@ export function createHttpApp({ cti, home, webConfig, webDir, adminToken, health
   api.use(adminOnly);
   api.get("/agents", async (_req, res) => { res.json(await cti.agents()); });
   api.get("/queues", async (_req, res) => { res.json(await cti.queueStats()); });
-  api.get("/sessions", async (_req, res) => { res.json((await cti.sessions(100)).map(sessionJson)); });
+  const { searchSessions } = historyRoutes(api, { cti, history, serviceLevelSeconds, log });
+  // Without parameters, the live and recently ended sessions (Redis) as before; with any, a history search.
+  api.get("/sessions", async (req, res) => {
+    if (Object.keys(req.query).length > 0) return searchSessions(req, res);
+    res.json((await cti.sessions(100)).map(sessionJson));
+  });
   api.get("/messages", async (_req, res) => { res.json((await cti.messages(200)).map((m) => ({ ...m, at: iso(m.at) }))); });
   api.get("/sessions/:id", async (req, res) => {
     const s = await cti.session(String(req.params.id));

@@ -9,6 +9,7 @@ import type { Element } from "@xmpp/xml";
 import { NS } from "../../protocol/names.js";
 import { BILLING, CC, errorOf, iq, until, useStack, type Running } from "../helpers/stack.js";
 import { connectAccount, received, waitFor, xmlFor } from "../helpers/xmpp.js";
+import { checkResponse } from "../helpers/openapi.js";
 
 let r: Running;
 // The required minimum: a customer who goes offline is removed at once (no grace for resuming).
@@ -30,9 +31,12 @@ const statusMsg = is("queue-status", NS.WG);
 const bounce = (s: Element) => s.is("message") && s.attrs.type === "error";
 const chat = (c: Client, to: string, body: string) => c.send(xmlFor(c)("message", { to, type: "chat" }, xmlFor(c)("body", {}, body)));
 
+/** An admin API call; its response is checked against the OpenAPI document (/healthz is not part of it). */
 async function api(path: string, token: string | null = r.config.admin.token) {
   const res = await fetch(`http://127.0.0.1:${r.app.webPort}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
-  return { status: res.status, body: await res.json() as any };
+  const body = await res.json() as any;
+  if (path.startsWith("/api/")) checkResponse("GET", path, res.status, res.headers.get("content-type"), body);
+  return { status: res.status, body };
 }
 
 describe("discovery", () => {

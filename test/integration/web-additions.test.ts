@@ -9,13 +9,19 @@ import type { Element } from "@xmpp/xml";
 import { NS } from "../../protocol/names.js";
 import { agentOnline, BILLING, CC, errorOf, iq, until, useStack, type Running } from "../helpers/stack.js";
 import { connectGuest, waitFor, xmlFor } from "../helpers/xmpp.js";
+import { checkResponse } from "../helpers/openapi.js";
 
 let r: Running;
 const { track } = useStack({ customerGraceSeconds: 30 }, (running) => { r = running; }, { clean: false });
 const sb = (name: string) => (s: Element) => s.is("message") && !!s.getChild(name, NS.SB);
 const chat = (c: Client, to: string, body: string) => c.send(xmlFor(c)("message", { to, type: "chat" }, xmlFor(c)("body", {}, body)));
-const api = async (path: string) =>
-  (await fetch(`http://127.0.0.1:${r.app.webPort}${path}`, { headers: { authorization: `Bearer ${r.config.admin.token}` } })).json() as Promise<any>;
+/** An admin API GET, its response checked against the OpenAPI document. */
+const api = async (path: string) => {
+  const res = await fetch(`http://127.0.0.1:${r.app.webPort}${path}`, { headers: { authorization: `Bearer ${r.config.admin.token}` } });
+  const body = await res.json() as any;
+  checkResponse("GET", path, res.status, res.headers.get("content-type"), body);
+  return body;
+};
 
 describe("web access additions", () => {
   it("let a reloaded page resume its session: the seat gets the new JID and the old one is refused", async () => {
