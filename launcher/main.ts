@@ -61,6 +61,7 @@ function banner(config: Config, redisUrl: string, webUp: boolean, ngPort?: numbe
     `  Widget         <script src="http://127.0.0.1:${config.ports.web}/widget.js" data-queue="${config.queues[0]!.name}" async></script>`,
     `  Health         http://127.0.0.1:${config.ports.web}/healthz`,
     `  Redis          ${redisUrl}`,
+    `  History        ${config.database.url ? "PostgreSQL (database.url)" : join(config.runDir, "records.sqlite")}  (statistics: /api/stats/realtime, /api/stats/history)`,
     ...(hasVoice(config) ? [
       `  SIP            ${config.softswitch.host}:${config.ports.sip} (UDP, TCP)  WebSocket ws://${config.softswitch.host}:${config.ports.sipWs}/`,
       `  Media          rtpengine on ${config.media.host}, RTP ports ${config.media.rtpMin}-${config.media.rtpMax} (UDP), ng control udp:127.0.0.1:${ngPort}`,
