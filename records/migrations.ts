@@ -4,7 +4,7 @@
  * never changes.
  */
 import type { Kysely } from "kysely";
-import type { Migration, MigrationProvider } from "kysely/migration";
+import type { Migration, MigrationProvider } from "kysely";
 
 /** Milliseconds since the epoch: SQLite's INTEGER holds 64 bits, PostgreSQL's integer does not. */
 const MS = "bigint";
