@@ -10,23 +10,23 @@ command -v node >/dev/null || fail "Node.js 20 or newer is required (https://nod
 node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' \
   || fail "Node.js 20 or newer is required, found $(node --version)"
 
-# npm writes node_modules/.package-lock.json on every install: older than the lock file = stale.
-if [ ! -d node_modules ] || [ ! -e node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "ensure-deps: installing npm packages (npm ci)"
-  npm ci --no-audit --no-fund
-fi
 
 # Debian packages: Prosody, Redis, Kamailio (the soft switch, with the modules softswitch/kamailio.cfg
 # loads: evapi in extra, ndb_redis in redis, websocket; rtpengine.so is in kamailio), rtpengine (the media
 # relay, userspace only: the daemon package, no kernel module), SIPp and baresip (the tests' and bench's SIP
 # phones; baresip-core's phones send and receive real RTP), PostgreSQL (the tests' PostgreSQL history;
 # npm start keeps its history in SQLite, embedded).
-packages=(prosody redis-server openssl kamailio kamailio-extra-modules kamailio-redis-modules kamailio-websocket-modules rtpengine-daemon sip-tester baresip-core postgresql)
+packages=(prosody redis-server openssl kamailio kamailio-extra-modules kamailio-redis-modules kamailio-websocket-modules rtpengine-daemon sip-tester baresip-core postgresql build-essential python3)
 missing=()
 for tool in prosody prosodyctl redis-server openssl kamailio rtpengine sipp baresip; do
   command -v "$tool" >/dev/null || missing+=("$tool")
 done
 compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || missing+=("postgresql")
+# better-sqlite3 (the embedded history) compiles SQLite at npm install when no prebuilt binary can be
+# downloaded (no internet but the npm registry): it needs a C++ toolchain and Python.
+for tool in make g++ python3; do
+  command -v "$tool" >/dev/null || missing+=("$tool")
+done
 for module in evapi ndb_redis websocket rtpengine; do
   [ -e "/usr/lib/x86_64-linux-gnu/kamailio/modules/$module.so" ] || [ -n "$(find /usr/lib -path "*kamailio/modules/$module.so" -print -quit 2>/dev/null)" ] || missing+=("kamailio module $module")
 done
@@ -47,6 +47,13 @@ if [ ${#missing[@]} -gt 0 ]; then
       command -v update-rc.d >/dev/null && update-rc.d "$service" disable >/dev/null 2>&1 || true
     fi
   done
+fi
+
+# After the Debian packages: better-sqlite3's install may compile with their toolchain.
+# npm writes node_modules/.package-lock.json on every install: older than the lock file = stale.
+if [ ! -d node_modules ] || [ ! -e node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "ensure-deps: installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund
 fi
 
 npm run --silent build
