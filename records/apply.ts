@@ -13,6 +13,14 @@ import type { Database, TranscriptRow } from "./schema.js";
 
 type Trx = Transaction<Database>;
 
+/** The transcript's closing notice, by end reason (protocol/names.ts END_REASONS, plus "departed"). */
+const ENDED: Record<string, string> = {
+  customer: "The customer ended the session.", departed: "The customer left the queue.", seat: "The agent ended the session.",
+  "customer-offline": "The customer went offline.", "seat-offline": "The agent went offline.",
+  "assign-timeout": "The customer did not write to the agent in time.", expired: "The customer waited the longest time allowed.",
+  supervisor: "A supervisor ended the session.", "call-failed": "The call could not be put through, or was lost.",
+};
+
 /** Customers are kept by bare JID (or SIP URI), in lower case, as erasure looks them up. */
 const bare = (jid: string) => jid.split("/")[0]!.toLowerCase();
 /** Erasure keeps no personal data: a customer is remembered by this hash only. */
@@ -116,7 +124,7 @@ async function applyOne(trx: Trx, id: string, e: CtiEvent): Promise<void> {
           end_reason: eb.ref("excluded.end_reason"), ended_from: eb.ref("excluded.ended_from"),
         })))
         .execute();
-      await notice(e.session, e.seat, `The session ended (${e.reason}).`);
+      await notice(e.session, e.seat, ENDED[e.reason] ?? `The session ended (${e.reason}).`);
       return;
     case "transferred":
       await trx.updateTable("sessions").set((eb) => ({ queue: e.queue, seat: e.seat, transfers: eb("transfers", "+", 1) })).where("id", "=", e.session).execute();

@@ -70,7 +70,7 @@ describe("a session through the whole stack", () => {
     const recorded = (await history.db.selectFrom("events").select("id").where("session", "=", session).orderBy("id").execute()).map((e) => e.id);
     expect(recorded).toEqual(logged.sort());
     const notices = await history.db.selectFrom("transcript").select(["kind", "body"]).where("session", "=", session).orderBy("at").execute();
-    expect(notices.filter((n) => n.kind === "system").map((n) => n.body)).toEqual(["An agent was assigned.", "The session ended (customer)."]);
+    expect(notices.filter((n) => n.kind === "system").map((n) => n.body)).toEqual(["An agent was assigned.", "The customer ended the session."]);
     const states = await history.db.selectFrom("agent_states").select("state").where("agent", "=", "alice@acme.test").orderBy("at").execute();
     expect(states.map((s) => s.state)).toContain("ready");
   });

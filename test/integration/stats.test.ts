@@ -319,7 +319,7 @@ describe.each(["sqlite", "postgres"] as const)("the history API on %s", (dialect
       ["09:05:30", "customer", cust(1), "My INVOICE 42 is wrong"],
       ["09:10:00", "seat", ALICE, "Fixed, sorry about that"], // same millisecond: the log's order
       ["09:10:00", "customer", cust(1), "Thanks"],
-      ["09:15:15", "system", ALICE, "The session ended (seat)."],
+      ["09:15:15", "system", ALICE, "The agent ended the session."],
     ]);
     expect((await get("/api/sessions/nope/transcript")).status).toBe(404);
   });
