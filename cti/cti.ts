@@ -258,6 +258,11 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     if (!recorded) throw refuse.unknownSession();
   }
 
+  /** Authority control: records what a supervisor or admin did (kept by the recorder in the audit log). */
+  async function audit(actor: string, action: string, target: string, detail = ""): Promise<void> {
+    await store.audit({ actor, action, target, detail: clip(detail, LIMITS.auditDetail), at: now() });
+  }
+
   /**
    * After a chat ended: whether its customer is to be asked for a 1-5 rating, as a page's customer rates with
    * <feedback/>. Plain-chat customers only (a page asks by itself), of a chat that was served (in service
@@ -482,7 +487,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     sessionByHandle: (handle: string) => store.sessionByHandle(handle),
     inService: (sessionId: string, seat: string) => seatReport("in-service", sessionId, seat),
     answered: (sessionId: string, seat: string) => seatReport("answered", sessionId, seat),
-    feedback, leaveMessage, agentStats, agents, queueStats, recordMessage, askRating, answerRating,
+    feedback, leaveMessage, agentStats, agents, queueStats, recordMessage, audit, askRating, answerRating,
     messages: (limit = 100) => store.messages(limit),
     session: (id: string) => store.session(id),
     sessions: (recentEnded = 100) => store.sessions(recentEnded),

@@ -6,7 +6,7 @@
 import { lineKey } from "./lines.js";
 import { ArrivalLine } from "./arrival-line.js";
 import { PACE_WEIGHT, VOICE_SKILL, nextHandleAverage } from "./policy.js";
-import type { ClaimResult, FeedbackResult, InServiceResult, RecordedMessage, ResumeResult, SeatKind, Store, TransferResult, TransferTarget } from "./store.js";
+import type { AuditEntry, ClaimResult, FeedbackResult, InServiceResult, RecordedMessage, ResumeResult, SeatKind, Store, TransferResult, TransferTarget } from "./store.js";
 import type { Agent, AgentProfile, AgentState, CallPhase, CallTokenJoin, CtiEvent, LeftMessage, Session, SessionState } from "./types.js";
 import type { EndReason } from "../protocol/names.js";
 
@@ -390,6 +390,10 @@ export class MemoryStore implements Store {
     if (!this.sessionsById.has(m.session)) return false;
     this.events.push({ type: "message", ...m });
     return true;
+  }
+
+  async audit(a: AuditEntry): Promise<void> {
+    this.events.push({ type: "audit", ...a });
   }
 
   async putRating(customerBare: string, sessionId: string, expiresAt: number): Promise<void> {

@@ -14,6 +14,7 @@ export type FeedbackResult = "ok" | "unknown" | "not-ended" | "already";
 export type TransferResult = "ok" | "unknown" | "not-yours" | "not-live" | "seat-unavailable";
 /** A chat message between a session's customer and its seat, as recorded (the `message` event without its type). */
 export type RecordedMessage = Omit<Extract<CtiEvent, { type: "message" }>, "type">;
+export type AuditEntry = Omit<Extract<CtiEvent, { type: "audit" }>, "type">;
 /** Which agents `seats` lists: ready with room (wrap-up not checked), logged in, or all. */
 export type SeatKind = "free" | "on" | "all";
 export type TransferTarget = { agent: string } | { queue: string; needs: string[] };
@@ -62,6 +63,8 @@ export interface Store {
    * ended: a message may race the end); false when it does not. Nothing else changes.
    */
   recordMessage(message: RecordedMessage): Promise<boolean>;
+  /** Appends a supervisor's or admin's action to the event log (the recorder keeps it in the audit log). */
+  audit(entry: AuditEntry): Promise<void>;
   /** Remembers that a plain customer (bare JID) was asked to rate this session, until `expiresAt` (ms). */
   putRating(customerBare: string, sessionId: string, expiresAt: number): Promise<void>;
   /** The session a customer was asked to rate, once (it is gone after), or null when none is pending. */

@@ -182,4 +182,10 @@ export type CtiEvent =
    * A chat message between a session's customer and its seat, as the seat module saw it pass (communication
    * recording, issue 12): `direction` "in" to the seat, "out" from it; `sender` the bare JID that wrote it.
    */
-  | { type: "message"; session: string; seat: string; sender: string; direction: "in" | "out"; body: string; at: number };
+  | { type: "message"; session: string; seat: string; sender: string; direction: "in" | "out"; body: string; at: number }
+  /**
+   * An action of a supervisor or an admin (authority control, issue 13): who (a JID, or "token:<name>" for an
+   * admin API token), what (a short verb such as "monitor", "whisper", "barge", "set-agent-state", "transfer",
+   * "end", "erase"), on what (a session id, an agent's JID, a customer's hash), with a short detail.
+   */
+  | { type: "audit"; actor: string; action: string; target: string; detail: string; at: number };

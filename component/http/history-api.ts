@@ -149,6 +149,7 @@ export function historyRoutes(api: Router, { cti, history, serviceLevelSeconds =
       throw new CtiError("bad-request", "Name the customer by bare JID (name@domain) or SIP URI (sip:number@domain).");
     const erased = await read((h) => eraseCustomer(h, jid, now()));
     log?.info({ audit: "erasure", customerHash: customerHash(jid), erased }, "a customer's history was erased");
+    await cti.audit("admin-token", "erase", customerHash(jid), `${erased.sessions} sessions, ${erased.transcriptLines} transcript lines, ${erased.events} events`);
     res.json({ erased });
   });
 

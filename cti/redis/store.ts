@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
 import { HANDLE_WEIGHT, PACE_WEIGHT, VOICE_SKILL } from "../policy.js";
-import type { ClaimResult, FeedbackResult, InServiceResult, RecordedMessage, ResumeResult, SeatKind, Store, TransferResult, TransferTarget } from "../store.js";
+import type { AuditEntry, ClaimResult, FeedbackResult, InServiceResult, RecordedMessage, ResumeResult, SeatKind, Store, TransferResult, TransferTarget } from "../store.js";
 import type { Agent, AgentProfile, AgentState, CallPhase, CallTokenJoin, LeftMessage, Session, SessionState } from "../types.js";
 import type { EndReason } from "../../protocol/names.js";
 import { keysFor, luaKeyFunctions, type Keys } from "./keys.js";
@@ -14,7 +14,7 @@ const LUA_DIR = new URL("../../../cti/redis/lua/", import.meta.url);
 const SCRIPTS = [
   "enqueue", "claim", "in-service", "end", "agent-state", "upsert-agent", "away", "expire-away", "resume", "feedback", "leave-message",
   "end-wrap-up", "answered", "requeue", "transfer", "offer", "withdraw-offer", "offer-target", "heads", "reindex", "phone", "session-call",
-  "record-message",
+  "record-message", "audit",
 ] as const;
 type ScriptName = (typeof SCRIPTS)[number];
 
@@ -163,6 +163,10 @@ export class RedisStore implements Store {
 
   async recordMessage(m: RecordedMessage): Promise<boolean> {
     return (await this.run<number>("record-message", m.session, m.seat, m.sender, m.direction, m.body, m.at)) === 1;
+  }
+
+  async audit(a: AuditEntry): Promise<void> {
+    await this.run("audit", a.actor, a.action, a.target, a.detail, a.at);
   }
 
   async putRating(customerBare: string, sessionId: string, expiresAt: number): Promise<void> {
