@@ -9,6 +9,7 @@ import type { Element } from "@xmpp/xml";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { NS, SB } from "../../protocol/names.js";
 import { launchBrowser, screenshotPath } from "../helpers/browser.js";
+import { recordedMessages } from "../helpers/history.js";
 import { iq, startAll, until, type Running } from "../helpers/stack.js";
 import { connectAccount, connectGuest, nextId, stopAll, waitFor, xmlFor } from "../helpers/xmpp.js";
 
@@ -296,6 +297,13 @@ describe("agent desk", () => {
     await panel.getByText("Delivered ✓").waitFor();
     say(ann.c, "bob@acme.test", "Thank you!");
     await panel.getByText("Thank you!").waitFor();
+    // What the desk sent and received is recorded server side (issue 12: the seat module's tap), in order.
+    await until(() => recordedMessages(r.app.redis, r.app.store.keys, ann.session), (m) => m.length >= 3, 5000, "the desk's chat recorded");
+    expect(await recordedMessages(r.app.redis, r.app.store.keys, ann.session)).toEqual([
+      ["in", "Hi! I was charged twice for invoice 42, see https://acme.test/invoices/42"],
+      ["out", "Hello Ann, I'm Bob. Let me check invoice 42."],
+      ["in", "Thank you!"],
+    ]);
     await ann.c.send(xmlFor(ann.c)("message", { to: "bob@acme.test", type: "chat" }, xmlFor(ann.c)("composing", { xmlns: CHATSTATES })));
     await panel.getByText("Ann Example is typing…").waitFor();
 

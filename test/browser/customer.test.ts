@@ -9,6 +9,7 @@ import type { Client } from "@xmpp/client";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { NS } from "../../protocol/names.js";
 import { launchBrowser } from "../helpers/browser.js";
+import { recordedMessages } from "../helpers/history.js";
 import { agentOnline, until, type Running } from "../helpers/stack.js";
 import { waitFor, xmlFor } from "../helpers/xmpp.js";
 import { api, CHATSTATES, cleanUp, endedMsg, openPage, RECEIPTS, screenshotPath, Seat, startCustomerStack, webUrl } from "./customer-helpers.js";
@@ -158,6 +159,13 @@ describe("customer page", () => {
       state: "ended", endReason: "customer", form: { name: "Ann", subject: "Invoice 42", order: "A-1001" },
       feedback: { score: 4, comment: "Quick and friendly, thank you." },
     });
+    // Recorded server side as well (issue 12): the seat module copied both sides of the page's chat to the log.
+    expect(await recordedMessages(r.app.redis, r.app.store.keys, session)).toEqual([
+      ["in", "Hello, I have a question about my invoice"],
+      ["out", "Sure! Your invoice is at https://billing.example.com/invoices/42. Anything else?"],
+      ["out", "Let me check one more thing."],
+      ["in", "No, that's all. Thanks!"],
+    ]);
     expect(errors).toEqual([]);
   }, 90000);
 

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Redis } from "ioredis";
 import pg from "pg";
+import { parseEvent } from "../../cti/redis/events.js";
 import type { Keys } from "../../cti/redis/keys.js";
 import type { CtiEvent } from "../../cti/types.js";
 import { openHistory, type History } from "../../records/db.js";
@@ -45,4 +46,10 @@ export function servedSession(id: string, customer: string, seat: string, t0: nu
     { type: "in-service", session: id, queue, customer, seat, at: t0 + 2000 },
     { type: "ended", session: id, queue, customer, seat, plain: true, from: "in-service", reason: "customer", rang: [], media: "chat", handle: "", at: t0 + 60_000 },
   ];
+}
+
+/** A session's messages as the seat module's tap put them in the event log: [direction, body] in order. */
+export async function recordedMessages(redis: Redis, keys: Keys, session: string): Promise<Array<[string, string]>> {
+  return (await redis.xrange(keys.events(), "-", "+")).map(([, fields]) => parseEvent(fields))
+    .flatMap((e) => (e.type === "message" && e.session === session ? [[e.direction, e.body] as [string, string]] : []));
 }
