@@ -9,7 +9,7 @@ import type { Transaction } from "kysely";
 import type { LoggedEvent } from "../cti/redis/events.js";
 import type { CtiEvent } from "../cti/types.js";
 import type { History } from "./db.js";
-import type { Database, TranscriptRow } from "./schema.js";
+import type { AgentStateRow, Database, SessionRow, TranscriptRow } from "./schema.js";
 
 type Trx = Transaction<Database>;
 
@@ -37,31 +37,37 @@ function dataOf(e: CtiEvent): string {
   return JSON.stringify(rest);
 }
 
-/** Applies the events not applied before; returns how many were new. */
+/** Rows per multi-row INSERT: well under SQLite's and PostgreSQL's limits on bound parameters. */
+const CHUNK = 500;
+
+/**
+ * Applies the events not applied before; returns how many were new. A handful of statements per batch, not
+ * per event (each is a round trip to PostgreSQL): the events, transcript lines and agent states go in
+ * multi-row inserts, and each session's events of the batch are folded into one upsert.
+ */
 export async function applyEvents(history: History, events: LoggedEvent[]): Promise<number> {
   if (events.length === 0) return 0;
   return history.db.transaction().execute(async (trx) => {
     const erasedAt = await erasures(trx, events);
     const known = await existingSessions(trx, events);
-    let applied = 0;
-    for (const { id, event } of events) {
+    const kept = events.filter(({ event }) => {
       const customer = customerOf(event);
       const erased = customer ? erasedAt.get(customerHash(customer)) : undefined;
-      if (erased !== undefined && event.at <= erased) continue;
+      if (erased !== undefined && event.at <= erased) return false;
       const session = sessionOf(event);
-      if (session !== null) {
-        if (CREATES_SESSION.has(event.type)) known.add(session);
-        else if (!known.has(session)) continue; // erased, or deleted by retention: nothing of it is kept
-      }
-      const inserted = await trx.insertInto("events")
-        .values({ id, type: event.type, session: sessionOf(event), agent: agentOf(event), at: event.at, data: dataOf(event) })
-        .onConflict((oc) => oc.column("id").doNothing())
-        .executeTakeFirst();
-      if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) continue; // recorded before
-      await applyOne(trx, id, event);
-      applied++;
+      if (session === null) return true;
+      if (CREATES_SESSION.has(event.type)) return known.add(session), true;
+      return known.has(session); // else erased, or deleted by retention: nothing of it is kept
+    });
+    const fresh = new Set<string>(); // the events not recorded before (their id is the key)
+    for (let i = 0; i < kept.length; i += CHUNK) {
+      const rows = kept.slice(i, i + CHUNK).map(({ id, event }) => ({ id, type: event.type, session: sessionOf(event), agent: agentOf(event), at: event.at, data: dataOf(event) }));
+      for (const r of await trx.insertInto("events").values(rows).onConflict((oc) => oc.column("id").doNothing()).returning("id").execute()) fresh.add(r.id);
     }
-    return applied;
+    const batch = new Batch();
+    for (const { id, event } of kept) if (fresh.has(id)) batch.add(id, event);
+    await batch.write(trx);
+    return fresh.size;
   });
 }
 
@@ -83,73 +89,121 @@ async function existingSessions(trx: Trx, events: LoggedEvent[]): Promise<Set<st
   return new Set((await trx.selectFrom("sessions").select("id").where("id", "in", ids).execute()).map((r) => r.id));
 }
 
-async function line(trx: Trx, row: TranscriptRow): Promise<void> {
-  await trx.insertInto("transcript").values(row).onConflict((oc) => oc.column("event_id").doNothing()).execute();
-}
+type SessionPatch = {
+  /** The row to insert if the session has none yet (from the first event of the batch that can make it). */
+  row?: SessionRow;
+  /** Columns the batch's last event that names them decides. */
+  set: Partial<SessionRow>;
+  /** Columns their first value ever decides (a session's first assignment is the one its speed of answer counts). */
+  first: Partial<SessionRow>;
+  transfers: number;
+};
 
-async function applyOne(trx: Trx, id: string, e: CtiEvent): Promise<void> {
-  const notice = (session: string, sender: string | null, body: string) => line(trx, { event_id: id, session, at: e.at, kind: "system", sender, body });
-  switch (e.type) {
-    case "queued":
-      await trx.insertInto("sessions")
-        .values({ id: e.session, queue: e.queue, media: "chat", customer: bare(e.customer), seat: null, queued_at: e.at, assigned_at: null, answered_at: null,
-          in_service_at: null, ended_at: null, end_reason: null, ended_from: null, transfers: 0, score: null, comment: null, form: "{}" })
-        .onConflict((oc) => oc.column("id").doNothing())
-        .execute();
-      return;
-    case "assigned":
-      // A session's first assignment is the one its speed of answer counts; a later one (after a requeue) moves the seat.
-      await trx.insertInto("sessions")
-        .values({ id: e.session, queue: e.queue, media: e.media, customer: bare(e.customer), seat: e.seat, queued_at: e.queuedAt, assigned_at: e.at,
-          answered_at: null, in_service_at: null, ended_at: null, end_reason: null, ended_from: null, transfers: 0, score: null, comment: null, form: JSON.stringify(e.form) })
-        .onConflict((oc) => oc.column("id").doUpdateSet((eb) => ({
-          seat: eb.ref("excluded.seat"), media: eb.ref("excluded.media"), form: eb.ref("excluded.form"),
-          assigned_at: eb.fn.coalesce("sessions.assigned_at", eb.ref("excluded.assigned_at")),
-        })))
-        .execute();
-      await notice(e.session, e.seat, e.media === "voice" ? "The call was put through to the agent." : "An agent was assigned.");
-      return;
-    case "in-service":
-      await trx.updateTable("sessions").set((eb) => ({ seat: e.seat, in_service_at: eb.fn.coalesce("in_service_at", eb.val(e.at)) })).where("id", "=", e.session).execute();
-      return;
-    case "answered":
-      await trx.updateTable("sessions").set((eb) => ({ answered_at: eb.fn.coalesce("answered_at", eb.val(e.at)) })).where("id", "=", e.session).execute();
-      return;
-    case "ended":
-      await trx.insertInto("sessions")
-        .values({ id: e.session, queue: e.queue, media: e.media, customer: bare(e.customer), seat: e.seat, queued_at: e.at, assigned_at: null, answered_at: null,
-          in_service_at: null, ended_at: e.at, end_reason: e.reason, ended_from: e.from, transfers: 0, score: null, comment: null, form: "{}" })
-        .onConflict((oc) => oc.column("id").doUpdateSet((eb) => ({
-          seat: eb.ref("excluded.seat"), media: eb.ref("excluded.media"), ended_at: eb.ref("excluded.ended_at"),
-          end_reason: eb.ref("excluded.end_reason"), ended_from: eb.ref("excluded.ended_from"),
-        })))
-        .execute();
-      await notice(e.session, e.seat, ENDED[e.reason] ?? `The session ended (${e.reason}).`);
-      return;
-    case "transferred":
-      await trx.updateTable("sessions").set((eb) => ({ queue: e.queue, seat: e.seat, transfers: eb("transfers", "+", 1) })).where("id", "=", e.session).execute();
-      await notice(e.session, e.from, e.seat ? `Transferred from ${e.from} to ${e.seat}.` : `Transferred from ${e.from} to the queue ${e.queue}.`);
-      return;
-    case "requeued":
-      await trx.updateTable("sessions").set({ seat: null }).where("id", "=", e.session).execute();
-      await notice(e.session, e.seat, "The agent did not answer in time: back at the head of the queue.");
-      return;
-    case "resumed":
-      await trx.updateTable("sessions").set({ customer: bare(e.customer) }).where("id", "=", e.session).execute();
-      return;
-    case "feedback":
-      await trx.updateTable("sessions").set({ score: e.score, comment: e.comment ?? null }).where("id", "=", e.session).execute();
-      return;
-    case "call":
-      await notice(e.session, e.seat, { ringing: "A call rang at the agent.", answered: "The call was answered.", ended: "The call ended." }[e.phase]);
-      return;
-    case "message":
-      await line(trx, { event_id: id, session: e.session, at: e.at, kind: e.direction === "in" ? "customer" : "seat", sender: bare(e.sender), body: e.body });
-      return;
-    case "agent-state":
-      await trx.insertInto("agent_states").values({ event_id: id, agent: e.agent, state: e.state, at: e.at }).onConflict((oc) => oc.column("event_id").doNothing()).execute();
-      return;
-    default:
-      return; // offers, away, wrap-up, phones, left messages: kept in the events table only
+const FIRST_WINS = ["assigned_at", "in_service_at", "answered_at"] as const;
+/** How many columns a patch changes in a row that exists already. */
+const changes = (p: SessionPatch) => Object.keys(p.set).length + Object.keys(p.first).length + p.transfers;
+
+/** A batch's rows, folded in log order, then written in a few statements. */
+class Batch {
+  private readonly sessions = new Map<string, SessionPatch>();
+  private readonly lines: TranscriptRow[] = [];
+  private readonly states: AgentStateRow[] = [];
+
+  private patch(id: string): SessionPatch {
+    let p = this.sessions.get(id);
+    if (!p) this.sessions.set(id, (p = { set: {}, first: {}, transfers: 0 }));
+    return p;
+  }
+
+  private create(id: string, row: Omit<SessionRow, "id" | "seat" | "assigned_at" | "answered_at" | "in_service_at" | "ended_at" | "end_reason" | "ended_from" | "transfers" | "score" | "comment">) {
+    const p = this.patch(id);
+    p.row ??= { id, seat: null, assigned_at: null, answered_at: null, in_service_at: null, ended_at: null, end_reason: null, ended_from: null, transfers: 0, score: null, comment: null, ...row };
+    return p;
+  }
+
+  add(id: string, e: CtiEvent): void {
+    const notice = (session: string, sender: string | null, body: string) => this.lines.push({ event_id: id, session, at: e.at, kind: "system", sender, body });
+    switch (e.type) {
+      case "queued":
+        this.create(e.session, { queue: e.queue, media: "chat", customer: bare(e.customer), queued_at: e.at, form: "{}" });
+        return;
+      case "assigned": {
+        const p = this.create(e.session, { queue: e.queue, media: e.media, customer: bare(e.customer), queued_at: e.queuedAt, form: "{}" });
+        Object.assign(p.set, { seat: e.seat, media: e.media, form: JSON.stringify(e.form) });
+        p.first.assigned_at ??= e.at;
+        notice(e.session, e.seat, e.media === "voice" ? "The call was put through to the agent." : "An agent was assigned.");
+        return;
+      }
+      case "in-service": {
+        const p = this.patch(e.session);
+        p.set.seat = e.seat;
+        p.first.in_service_at ??= e.at;
+        return;
+      }
+      case "answered":
+        this.patch(e.session).first.answered_at ??= e.at;
+        return;
+      case "ended": {
+        const p = this.create(e.session, { queue: e.queue, media: e.media, customer: bare(e.customer), queued_at: e.at, form: "{}" });
+        Object.assign(p.set, { seat: e.seat, media: e.media, ended_at: e.at, end_reason: e.reason, ended_from: e.from });
+        notice(e.session, e.seat, ENDED[e.reason] ?? `The session ended (${e.reason}).`);
+        return;
+      }
+      case "transferred": {
+        const p = this.patch(e.session);
+        Object.assign(p.set, { queue: e.queue, seat: e.seat });
+        p.transfers++;
+        notice(e.session, e.from, e.seat ? `Transferred from ${e.from} to ${e.seat}.` : `Transferred from ${e.from} to the queue ${e.queue}.`);
+        return;
+      }
+      case "requeued":
+        this.patch(e.session).set.seat = null;
+        notice(e.session, e.seat, "The agent did not answer in time: back at the head of the queue.");
+        return;
+      case "resumed":
+        this.patch(e.session).set.customer = bare(e.customer);
+        return;
+      case "feedback":
+        Object.assign(this.patch(e.session).set, { score: e.score, comment: e.comment ?? null });
+        return;
+      case "call":
+        notice(e.session, e.seat, { ringing: "A call rang at the agent.", answered: "The call was answered.", ended: "The call ended." }[e.phase]);
+        return;
+      case "message":
+        this.lines.push({ event_id: id, session: e.session, at: e.at, kind: e.direction === "in" ? "customer" : "seat", sender: bare(e.sender), body: e.body });
+        return;
+      case "agent-state":
+        this.states.push({ event_id: id, agent: e.agent, state: e.state, at: e.at });
+        return;
+      default:
+        return; // offers, away, wrap-up, phones, left messages: kept in the events table only
+    }
+  }
+
+  async write(trx: Trx): Promise<void> {
+    for (const [id, p] of this.sessions) {
+      const transfers = p.transfers;
+      if (p.row) {
+        // New to this batch: the folded row; a row already there (made before the batch) takes the changes only.
+        const row: SessionRow = { ...p.row, ...p.set, transfers: p.row.transfers + transfers };
+        for (const k of FIRST_WINS) row[k] ??= p.first[k] ?? null;
+        await trx.insertInto("sessions").values(row).onConflict((oc) => (changes(p) === 0 ? oc.column("id").doNothing() : oc.column("id").doUpdateSet((eb) => ({
+          ...Object.fromEntries(Object.keys(p.set).map((k) => [k, eb.ref(`excluded.${k as keyof SessionRow}`)])),
+          ...Object.fromEntries(Object.keys(p.first).map((k) => [k, eb.fn.coalesce(`sessions.${k as (typeof FIRST_WINS)[number]}`, eb.ref(`excluded.${k as (typeof FIRST_WINS)[number]}`))])),
+          ...(transfers ? { transfers: eb("sessions.transfers", "+", transfers) } : {}),
+        })))).execute();
+      } else {
+        if (changes(p) === 0) continue;
+        await trx.updateTable("sessions").set((eb) => ({
+          ...p.set,
+          ...Object.fromEntries(Object.entries(p.first).map(([k, v]) => [k, eb.fn.coalesce(k as (typeof FIRST_WINS)[number], eb.val(v as number))])),
+          ...(transfers ? { transfers: eb("transfers", "+", transfers) } : {}),
+        })).where("id", "=", id).execute();
+      }
+    }
+    for (let i = 0; i < this.lines.length; i += CHUNK)
+      await trx.insertInto("transcript").values(this.lines.slice(i, i + CHUNK)).onConflict((oc) => oc.column("event_id").doNothing()).execute();
+    for (let i = 0; i < this.states.length; i += CHUNK)
+      await trx.insertInto("agent_states").values(this.states.slice(i, i + CHUNK)).onConflict((oc) => oc.column("event_id").doNothing()).execute();
   }
 }
