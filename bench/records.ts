@@ -13,7 +13,7 @@
  * recorder's CPU (/proc/<pid>/stat) over that window, the batch transaction's time p50/p99, that the group
  * has caught up (pending 0, lag 0) and that every row is there, and the database's size per session.
  *
- * `node dist/bench/records.js` runs this phase alone (headroom then against routedPerSecond of
+ * BENCH_PROFILE_DIR=dir writes the recorder's CPU profiles there. `node dist/bench/records.js` runs this phase alone (headroom then against routedPerSecond of
  * bench/results/latest.json, or BENCH_ROUTED_PER_SECOND).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -44,6 +44,8 @@ const AGENTS = 64;
 const MESSAGES = 10;
 /** Catch-up must end within this (a recorder far slower than expected fails the pass, not the run). */
 const CATCH_UP_TIMEOUT_MS = 60_000;
+/** BENCH_PROFILE_DIR=dir: the recorder's CPU profile there (node --cpu-prof), one file per pass. */
+const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
 /** Events written to Redis per round trip while building the backlog. */
 const LOG_CHUNK = 5000;
 
@@ -203,7 +205,7 @@ async function recordPass(redisServer: RunningRedis, target: Target, data: Backl
     let machine: (() => { busyCores: number }) | undefined;
     let redisMeter: ReturnType<typeof cpuMeter> | undefined;
     const pid = () => child!.pid;
-    child = spawnChild("recorder", process.execPath, [RECORDER_MAIN], {
+    child = spawnChild("recorder", process.execPath, [...(PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`] : []), RECORDER_MAIN], {
       env: { ...process.env, SWITCHBOARD_CONFIG: configFile, SWITCHBOARD_REDIS_URL: redisServer.url, LOG_LEVEL: "debug" },
       onLine: (line) => {
         if (!line.includes('"batch committed"')) return;
