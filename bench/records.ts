@@ -74,7 +74,7 @@ export interface Backlog { events: CtiEvent[]; sessions: number; eventsPerSessio
 
 /**
  * SESSIONS served chats as the live system logs them, interleaved in time as they would be with AGENTS
- * seats busy (each session about 4 minutes; a new one every 4 min / AGENTS), plus agents' state changes:
+ * seats (a new one every 4 min / AGENTS, each about 3 minutes: some 50 at once), plus agents' state changes:
  * every agent ready at the start, and one not-ready/ready pair per 25 sessions.
  */
 export function backlog(sessions: number, t0: number, seed = 12): Backlog {
