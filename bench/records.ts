@@ -228,6 +228,7 @@ async function recordPass(redisServer: RunningRedis, target: Target, data: Backl
     for (let i = 0; i < 50 && (state.pending > 0 || state.lag > 0); i++) { await sleep(20); state = await groupState(redis, keys.events()); }
     await child.stop();
 
+    if (batches.length < 3) throw new Error(`${target.database}: ${batches.length} batches: too few to time (BENCH_RECORDS_SESSIONS too small)`);
     const windowSeconds = (batches.at(-1)!.at - batches[0]!.at) / 1000;
     const windowEvents = total - batches[0]!.events;
     const eventsPerSecond = windowEvents / windowSeconds;
