@@ -350,7 +350,8 @@ export async function benchRecords(routing: RoutingPeak | undefined): Promise<Re
   const data = backlog(SESSIONS, Date.now() - 24 * 3600_000); // a day old: well inside any retention
   const pgData = backlog(PG_SESSIONS, Date.now() - 24 * 3600_000, 13);
   log(`${data.sessions} sessions, ${data.events.length} events (${round(data.eventsPerSession)} per session), ${round(data.bodyBytes / data.sessions, 0)} bytes of message text per session`);
-  const redisServer = await startRedis({ port: await freePort(), dir: mkdtempSync(join(tmpdir(), "sb-bench-records-redis-")), persist: false });
+  const redisDir = mkdtempSync(join(tmpdir(), "sb-bench-records-redis-"));
+  const redisServer = await startRedis({ port: await freePort(), dir: redisDir, persist: false });
   let sqlite: PassResult;
   let postgres: PassResult | { error: string };
   try {
@@ -370,6 +371,7 @@ export async function benchRecords(routing: RoutingPeak | undefined): Promise<Re
     }
   } finally {
     await redisServer.stop();
+    rmSync(redisDir, { recursive: true, force: true });
   }
   const headroom = (p: PassResult) => (routing ? round(p.sessionsPerSecond / routing.perSecond) : NaN);
   return {
