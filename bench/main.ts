@@ -1,7 +1,7 @@
 /**
  * npm run bench: starts its own stack (Redis, Prosody, the component) on free ports, measures in one
  * run the XMPP ceiling, the end-to-end routing rate and latencies, Redis commands per routed customer
- * and the routing core alone, then the voice path on a voice stack of its own (bench/voice.ts), then
+ * and the routing core alone, then the recorder against that routing peak (bench/records.ts), then the voice path on a voice stack of its own (bench/voice.ts), then
  * browser calls through rtpengine on another (bench/media.ts), prints a table and writes
  * bench/results/latest.json. docs/benchmarks.md explains every figure.
  */
@@ -22,6 +22,7 @@ import { routingDriver } from "./routing.js";
 import { cpuMeter, findPid, latency, sleep } from "./stats.js";
 import { benchVoice, voiceRows } from "./voice.js";
 import { benchMedia, mediaRows } from "./media.js";
+import { benchRecords, recordsRows, type RecordsResult } from "./records.js";
 
 const PAIRS = 8; // client pairs for the ceiling
 const PLAIN_ACCOUNTS = Array.from({ length: 2 * PAIRS }, (_, i) => ({ jid: `plain${i}@acme.test`, password: `plain${i}-pw` }));
@@ -265,6 +266,19 @@ async function main() {
     await stack.stop();
   }
 
+  // ---- (h) records: the recorder process against this run's routing peak, on a Redis and databases of its own
+  log("records: the recorder catches up with a backlog of served chats (SQLite, then PostgreSQL)");
+  let records: RecordsResult | { error: string };
+  try {
+    const eventLog = results.routing.peak.eventLog as Record<string, number>;
+    const logged = Object.values(eventLog).reduce((a, b) => a + b, 0);
+    records = await benchRecords({ perSecond: results.routedPerSecond, from: "this run", eventsPerRouted: eventLog.ended ? round(logged / eventLog.ended) : undefined });
+  } catch (err) {
+    console.error(err);
+    records = { error: (err as Error).message.split("\n")[0]! };
+    process.exitCode = 1;
+  }
+
   // ---- (f) the voice path, on a stack of its own once the chat stack is gone
   log("voice: SIPp callers -> Kamailio -> the CTI -> SIPp phones");
   let voice: Awaited<ReturnType<typeof benchVoice>> | { error: string };
@@ -289,6 +303,7 @@ async function main() {
   }
   const all = {
     ...results,
+    ...("error" in records ? { records } : records),
     ...("error" in voice ? { voice } : { callsPerSecond: voice.callsPerSecond, callRouteP99Ms: voice.callRouteP99Ms, queuedCallsHeld: voice.queuedCallsHeld, voice: voice.voice }),
     ...("error" in media ? { media } : { mediaSetupP50Ms: media.mediaSetupP50Ms, mediaSetupP99Ms: media.mediaSetupP99Ms, mediaCallsHeld: media.mediaCallsHeld, rtpengineCpuMsPerStreamSecond: media.rtpengineCpuMsPerStreamSecond, media: media.media }),
     totalSeconds: round((performance.now() - t0) / 1000, 1),
@@ -313,6 +328,7 @@ function print(r: any) {
     ["plain round trip at half load, p50/p99 ms", `${r.routing.halfLoad.plainRoundTripMs.p50} / ${r.routing.halfLoad.plainRoundTripMs.p99}`],
     ["Redis commands per routed customer", `${r.redisCommandsPerRouted}  (script calls ${r.redis.scriptCallsPerRouted})`],
     ...r.core.map((c: CoreResult) => [`core decisions/s, ${c.waiting} waiting`, `${c.decisionsPerSecond}  (${c.microsPerDecision} us each, ${c.decisions} decisions)`] as [string, string]),
+    ...recordsRows(r),
     ...(r.voice?.error ? [["voice", `failed: ${r.voice.error}`] as [string, string]] : voiceRows(r)),
     ...mediaRows(r),
     ["total bench time", `${r.totalSeconds} s`],

@@ -20,7 +20,11 @@ async function main() {
   const history = await openHistory({ url: config.database.url, file: sqliteFile(config.runDir) });
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
   redis.on("error", (err: Error) => log.warn({ err: err.message }, "redis connection error; reconnecting"));
-  const recorder = startRecorder({ redis, keys: keysFor(config.redis.prefix), history, log });
+  // LOG_LEVEL=debug: a line per committed batch with its transaction's time (the bench reads them: bench/records.ts).
+  const onBatch = log.isLevelEnabled("debug")
+    ? (events: number, applied: number, commitMs: number) => log.debug({ events, applied, commitMs: Math.round(commitMs * 100) / 100 }, "batch committed")
+    : undefined;
+  const recorder = startRecorder({ redis, keys: keysFor(config.redis.prefix), history, log, onBatch });
   const retentionDays = Object.fromEntries(config.queues.map((q) => [q.name, q.retentionDays]));
   const retention = () => applyRetention(history, retentionDays, Date.now())
     .then((removed) => { if (removed.sessions || removed.events) log.info(removed, "retention: old history deleted"); })

@@ -26,8 +26,8 @@ export interface RecorderOptions {
   history: History;
   log: Logger;
   blockMs?: number;
-  /** Called after each committed batch (benchmarks, tests). */
-  onBatch?: (events: number, applied: number) => void;
+  /** Called after each committed batch (benchmarks, tests): its events, the new ones, and its transaction's ms. */
+  onBatch?: (events: number, applied: number, commitMs: number) => void;
 }
 
 export interface Recorder {
@@ -71,10 +71,12 @@ export function startRecorder({ redis, keys, history, log, blockMs = 1000, onBat
   async function commit(events: LoggedEvent[]): Promise<boolean> {
     for (let failures = 0; !stopped; failures++) {
       try {
+        const started = performance.now();
         const n = await applyEvents(history, events);
+        const commitMs = performance.now() - started;
         applied += n;
         if (failures > 0) log.info({ failures }, "history database reachable again; recording resumes");
-        onBatch?.(events.length, n);
+        onBatch?.(events.length, n, commitMs);
         return true;
       } catch (err) {
         if (failures === 0) log.warn({ err: (err as Error).message }, "history database write failed; retrying the same batch");
