@@ -149,6 +149,10 @@ async function applyOne(trx: Trx, id: string, e: CtiEvent): Promise<void> {
     case "agent-state":
       await trx.insertInto("agent_states").values({ event_id: id, agent: e.agent, state: e.state, at: e.at }).onConflict((oc) => oc.column("event_id").doNothing()).execute();
       return;
+    case "audit":
+      await trx.insertInto("audit").values({ event_id: id, actor: e.actor, action: e.action, target: e.target, detail: e.detail, at: e.at })
+        .onConflict((oc) => oc.column("event_id").doNothing()).execute();
+      return;
     default:
       return; // offers, away, wrap-up, phones, left messages: kept in the events table only
   }

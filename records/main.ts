@@ -22,7 +22,7 @@ async function main() {
   redis.on("error", (err: Error) => log.warn({ err: err.message }, "redis connection error; reconnecting"));
   const recorder = startRecorder({ redis, keys: keysFor(config.redis.prefix), history, log });
   const retentionDays = Object.fromEntries(config.queues.map((q) => [q.name, q.retentionDays]));
-  const retention = () => applyRetention(history, retentionDays, Date.now())
+  const retention = () => applyRetention(history, retentionDays, Date.now(), config.audit.retentionDays)
     .then((removed) => { if (removed.sessions || removed.events) log.info(removed, "retention: old history deleted"); })
     .catch((err: Error) => log.warn({ err: err.message }, "retention failed; trying again in an hour"));
   void retention();
