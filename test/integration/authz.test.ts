@@ -14,8 +14,13 @@ import { pino } from "pino";
 import { keysFor } from "../../cti/redis/keys.js";
 import { NS } from "../../protocol/names.js";
 import { customerHash } from "../../records/apply.js";
+import type { CtiEvent } from "../../cti/types.js";
 import { openHistory, sqliteFile, type History } from "../../records/db.js";
+import { applyEvents } from "../../records/apply.js";
+import { auditEntries } from "../../records/history.js";
 import { startRecorder, type Recorder } from "../../records/recorder.js";
+import { applyRetention, eraseCustomer } from "../../records/retention.js";
+import { freshHistory, servedSession } from "../helpers/history.js";
 import { apiFetch, type ApiResponse } from "../helpers/openapi.js";
 import { CC, errorOf, iq, until, useStack, type Running } from "../helpers/stack.js";
 import { connectAccount, waitFor, xmlFor } from "../helpers/xmpp.js";
@@ -238,5 +243,39 @@ describe("queue-limited supervisors", () => {
       expect(errorOf(await command(alice, node))?.condition).toBe("forbidden");
     }
     expect(errorOf(await command(alice, "set-agent-state", { agent: BOB, state: "offline" }))?.condition).toBe("forbidden");
+  });
+});
+
+describe("the audit table (records/)", () => {
+  const day = 86_400_000;
+  const now = Date.parse("2026-12-01T12:00:00Z");
+  const audit = (actor: string, action: string, target: string, at: number): CtiEvent => ({ type: "audit", actor, action, target, detail: "", at });
+
+  it("keeps entries for audit.retentionDays, longer than the events they came from; erasure leaves them", async () => {
+    const h = await freshHistory("sqlite");
+    try {
+      let n = 0;
+      await applyEvents(h, [
+        audit("token:dpo", "erase", customerHash("zoe@acme.test"), now - 800 * day),
+        audit(SAM, "end-session", "s-old", now - 400 * day),
+        ...servedSession("s-new", "zoe@acme.test", ALICE, now - day),
+        audit(SAM, "end-session", "s-new", now - day + 5000),
+      ].map((event) => ({ id: `${now}-${n++}`, event })));
+      // Applied twice (a crash before the acknowledgement): recorded once.
+      await applyEvents(h, [{ id: `${now}-0`, event: audit("token:dpo", "erase", "x", now - 800 * day) }]);
+      const targets = async () => (await auditEntries(h, { from: 0, to: now, limit: 100 })).map((e) => e.target);
+      expect(await targets()).toEqual(["s-new", "s-old", customerHash("zoe@acme.test")]);
+      await eraseCustomer(h, "zoe@acme.test", now);
+      expect(await targets()).toEqual(["s-new", "s-old", customerHash("zoe@acme.test")]);
+      // Queues keep 365 days: the session-less audit events of 400 days go from the events table, not from the audit log (730).
+      await applyRetention(h, { billing: 365 }, now, 730);
+      expect(await targets()).toEqual(["s-new", "s-old"]);
+      expect(await h.db.selectFrom("events").select("id").where("type", "=", "audit").execute()).toHaveLength(1);
+      await applyRetention(h, { billing: 365 }, now, 30);
+      expect(await targets()).toEqual(["s-new"]);
+      expect(await auditEntries(h, { from: 0, to: now, actor: "token:dpo", limit: 100 })).toEqual([]);
+    } finally {
+      await h.close();
+    }
   });
 });

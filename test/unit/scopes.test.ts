@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "@jest/globals";
 import { createHash } from "node:crypto";
+import { auditor, supervisorScope } from "../../component/authz.js";
 import { validateConfig } from "../../component/config.js";
 import { openApiDocument } from "../../component/http/openapi.js";
 import { ROUTE_SCOPES, allows, guarded, identify, scopeFor, tokenTable } from "../../component/http/scopes.js";
@@ -105,5 +106,27 @@ describe("the config's roles and tokens", () => {
     expect(problem({ ...base, admin: { token: "long-enough", tokens: [{ name: "admin", sha256: hex("t"), scopes: ["read"] }] } })).toMatch(/admin\.tokens: the name "admin"/);
     const twice = { name: "t", sha256: hex("t"), scopes: ["read"] };
     expect(problem({ ...base, admin: { token: "long-enough", tokens: [twice, twice] } })).toMatch(/admin\.tokens: the name "t" is used twice/);
+  });
+});
+
+describe("supervisors' authority and the audit (component/authz.ts)", () => {
+  const config = validateConfig({ ...base, supervisors: [{ jid: "sam@acme.test", password: "pw" }, { jid: "tess@acme.test", password: "pw", queues: ["sales"] }] });
+  const cti = { queues: [{ name: "billing", skills: ["billing"] }, { name: "sales", skills: ["sales"] }] } as never;
+  const scope = supervisorScope(config, cti);
+
+  it("limits a queue-limited supervisor to its queues and the agents with their skills", () => {
+    expect(scope.mayQueue("tess@acme.test", "sales")).toBe(true);
+    expect(scope.mayQueue("tess@acme.test", "billing")).toBe(false);
+    expect(scope.mayAgent("tess@acme.test", ["sales", "fr"])).toBe(true);
+    expect(scope.mayAgent("tess@acme.test", ["billing"])).toBe(false);
+    expect(scope.mayAgent("tess@acme.test", [])).toBe(false);
+    expect(scope.mayQueue("sam@acme.test", "billing") && scope.mayAgent("sam@acme.test", [])).toBe(true);
+  });
+
+  it("lets an action stand when it cannot be audited, with a warning", async () => {
+    const warnings: unknown[] = [];
+    const audit = auditor({ audit: () => Promise.reject(new Error("redis away")) } as never, { warn: (...a: unknown[]) => warnings.push(a) } as never);
+    await expect(audit("token:lead", "end-session", "s1")).resolves.toBeUndefined();
+    expect(warnings).toEqual([[{ err: "redis away", actor: "token:lead", action: "end-session", target: "s1" }, "an action could not be written to the audit log"]]);
   });
 });
