@@ -111,7 +111,7 @@ export const openApiDocument = {
   info: {
     title: "Switchboard admin API",
     version: "1",
-    description: "Reads the contact center's live state (the CTI, in Redis) and its history (records/), and ends sessions. Every route but this document needs `Authorization: Bearer <admin token>`. Errors are `{error: {code, message}}`; messages never repeat the request. Statistics are defined in docs/statistics.md.",
+    description: "Reads the contact center's live state (the CTI, in Redis) and its history (records/), and ends sessions. Every route but this document needs `Authorization: Bearer <token>` (401 without or with an unknown one) holding the scope its operation's security names (403 otherwise): read, supervise or admin (admin holds every scope). Errors are `{error: {code, message}}`; messages never repeat the request. Statistics are defined in docs/statistics.md.",
   },
   servers: [{ url: "/" }],
   security: [{ admin: [] }],

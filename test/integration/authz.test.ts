@@ -118,6 +118,15 @@ describe("admin API scopes", () => {
     }
   });
 
+  it("the scope holds whatever the path's case, a trailing slash or HEAD (as Express routes them)", async () => {
+    const raw = (method: string, path: string, token: string) => fetch(`${base()}${path}`, { method, headers: { authorization: `Bearer ${token}` } });
+    for (const [method, path, token] of [
+      ["GET", "/API/AUDIT", TOKENS.lead], ["GET", "/api/audit/", TOKENS.reader], ["HEAD", "/api/audit", TOKENS.reader],
+      ["POST", "/api/Sessions/s1/END/", TOKENS.reader], ["DELETE", "/api/customers/a@acme.test/", TOKENS.lead], ["GET", "/Metrics", TOKENS.lead],
+    ] as const) expect([method, path, (await raw(method, path, token)).status]).toEqual([method, path, 403]);
+    expect((await raw("GET", "/API/Agents/", TOKENS.reader)).status).toBe(200);
+  });
+
   it("GET /metrics: 401 without a token, 403 for a token without read, served to a read token", async () => {
     const metrics = (token?: string) => fetch(`${base()}/metrics`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
     expect((await metrics()).status).toBe(401);
