@@ -7,6 +7,7 @@
 import { xml } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
 import { CtiError } from "../../cti/errors.js";
+import { bareOf } from "../../cti/policy.js";
 import type { AgentState } from "../../cti/types.js";
 import { COMMAND, NS } from "../../protocol/names.js";
 import { auditor, supervisorScope } from "../authz.js";
@@ -139,10 +140,12 @@ export function commandHandlers({ cti, config, log, isAgent, isSupervisor }: Han
         }
         if (!STATES.includes(state)) throw new CtiError("bad-request", `The state must be one of ${STATES.join(", ")}.`);
         const reason = submitted(el, "reason") || `set by ${addr.fromBare}`;
-        const known = (await cti.agents()).find((a) => a.jid === agent);
-        if (known && !scope.mayAgent(addr.fromBare, known.skills)) throw new CtiError("forbidden", "This agent is not in your queues.");
-        if (!(await cti.agentState(agent, state, reason))) throw new CtiError("not-found", "There is no such agent.");
-        await audit(addr.fromBare, "set-agent-state", agent, `${state}: ${reason}`);
+        // Checked on the JID the CTI will act on (a resource or another spelling must not slip past the check).
+        const known = (await cti.agents()).find((a) => a.jid === bareOf(agent));
+        if (!known) throw new CtiError("not-found", "There is no such agent.");
+        if (!scope.mayAgent(addr.fromBare, known.skills)) throw new CtiError("forbidden", "This agent is not in your queues.");
+        if (!(await cti.agentState(known.jid, state, reason))) throw new CtiError("not-found", "There is no such agent.");
+        await audit(addr.fromBare, "set-agent-state", known.jid, `${state}: ${reason}`);
         return reply("completed", note(`${agent} is now ${state}, until the agent's own presence changes it.`));
       },
     },

@@ -218,6 +218,10 @@ describe("queue-limited supervisors", () => {
 
     const refusedState = await command(tess, "set-agent-state", { agent: ALICE, state: "not-ready", reason: "Coaching" });
     expect(errorOf(refusedState)).toMatchObject({ condition: "forbidden", text: "This agent is not in your queues." });
+    // Nor with a resource or in capitals (the check is on the JID the CTI acts on).
+    for (const spelled of [`${ALICE}/desk`, "Alice@acme.test"]) {
+      expect(errorOf(await command(tess, "set-agent-state", { agent: spelled, state: "not-ready" }))?.condition).toMatch(/^(forbidden|item-not-found)$/);
+    }
     expect(await r.app.cti.agent(ALICE)).toMatchObject({ state: "ready", reason: "" });
     const refusedEnd = await command(tess, "end-any-session", { session: billing.session });
     expect(errorOf(refusedEnd)).toMatchObject({ condition: "forbidden", text: "This session is not in your queues." });
