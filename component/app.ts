@@ -139,7 +139,7 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
     .catch((err: Error) => { opening = undefined; throw err; }));
   history().catch((err: Error) => log.warn({ err: err.message }, "history database not reachable yet; the history API answers 503 until it is"));
   const http = createHttpApp({
-    cti, home: homePage(config), webConfig: webConfig(config), webDir: WEB_DIR, adminToken: config.admin.token, log, health, metrics, history,
+    cti, home: homePage(config), webConfig: webConfig(config), webDir: WEB_DIR, admin: config.admin, log, health, metrics, history,
     serviceLevelSeconds: Object.fromEntries(config.queues.map((q) => [q.name, q.serviceLevelSeconds])),
   });
   const server = http.listen(webPort, config.web.host);

@@ -9,6 +9,7 @@ import { parse } from "yaml";
 import { z } from "zod";
 import { STRATEGIES } from "../cti/allocation.js";
 import { DAYS, parseRange, type Hours } from "../cti/hours.js";
+import { SCOPES } from "./http/scopes.js";
 import type { Queue } from "../cti/types.js";
 
 const validTimezone = (tz: string) => {
@@ -146,7 +147,21 @@ export const configSchema = z.looseObject({
     rtpMax: port.default(39999),
     ngPort: port.optional(),
   }).default({ host: "127.0.0.1", rtpMin: 30000, rtpMax: 39999 }),
-  admin: z.looseObject({ token: z.string().min(8, "must be at least 8 characters") }),
+  /**
+   * The admin API's bearer tokens: `token` (plain text, kept for compatibility) is one full-power token named
+   * "admin"; `tokens` are stored as the sha256 (hex) of the token, each with its scopes (read, supervise,
+   * admin; admin has every scope). `npm run new-token` makes one. docs/threat-model.md: roles and scopes.
+   */
+  admin: z.looseObject({
+    token: z.string().min(8, "must be at least 8 characters"),
+    tokens: z.array(z.looseObject({
+      name: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/i, "must be 1-64 letters, digits, '_', '.' or '-'"),
+      sha256: z.string().regex(/^[0-9a-f]{64}$/i, "must be the sha256 of the token, 64 hex digits").transform((h) => h.toLowerCase()),
+      scopes: z.array(z.enum(SCOPES)).min(1, "must name at least one scope (read, supervise, admin)"),
+    })).default([]),
+  }),
+  /** The audit log (records/, table audit): what supervisors and admins did, kept this many days. */
+  audit: z.looseObject({ retentionDays: z.number().int().min(1).max(36500).default(730) }).default({ retentionDays: 730 }),
   redis: z.looseObject({ url: z.string().url().optional(), prefix: z.string().default("sb:") }).default({ prefix: "sb:" }),
   /**
    * The history (records/): SQLite in runDir (records.sqlite) unless url names a PostgreSQL database
@@ -170,7 +185,16 @@ export const configSchema = z.looseObject({
   /** Customer tiers: priority added for a bare JID or a whole domain. */
   priorities: z.record(z.string().min(1).max(300), z.number().int().min(-100).max(100)).default({}),
   /** Supervisors: staff who may write to any seat and run the supervisor ad-hoc commands. */
-  supervisors: z.array(z.looseObject({ jid: bareJid, password: z.string().min(1), name: z.string().max(100).optional() })).default([]),
+  /**
+   * Supervisors: staff who may write to any seat and run the supervisor ad-hoc commands. `queues` limits one
+   * to those queues' sessions and the agents with their skills (default: every queue); `role: admin` marks an
+   * administrator (every queue; no `queues`).
+   */
+  supervisors: z.array(z.looseObject({
+    jid: bareJid, password: z.string().min(1), name: z.string().max(100).optional(),
+    role: z.enum(["supervisor", "admin"]).default("supervisor"),
+    queues: z.array(z.string().min(1).max(64)).min(1, "must name at least one queue (leave it out for every queue)").optional(),
+  })).default([]),
   /** Registered customer accounts the launcher provisions (demo and tests); customers may also use their own. */
   customers: z.array(z.looseObject({ jid: bareJid, password: z.string().min(1) })).default([]),
 });
@@ -230,6 +254,13 @@ export function validateConfig(doc: unknown, source = "config"): Config {
         throw new ConfigError(`${source} is invalid:\n  ${list}[${i}].jid: must be on the domain ${config.domain}`);
     }
   }
+  for (const [i, s] of config.supervisors.entries()) {
+    const unknown = s.queues?.find((name) => !config.queues.some((q) => q.name === name));
+    if (unknown !== undefined) throw new ConfigError(`${source} is invalid:\n  supervisors[${i}].queues: there is no queue "${unknown}"`);
+    if (s.role === "admin" && s.queues) throw new ConfigError(`${source} is invalid:\n  supervisors[${i}]: an admin has every queue (leave out queues)`);
+  }
+  const dt = dup(config.admin.tokens.map((t) => t.name));
+  if (dt || config.admin.tokens.some((t) => t.name === "admin")) throw new ConfigError(`${source} is invalid:\n  admin.tokens: the name "${dt ?? "admin"}" is used twice ("admin" is admin.token's)`);
   const sipPorts = [config.ports.sip, config.ports.sipWs, config.ports.sipEvents].filter((p) => p !== undefined).length;
   if (sipPorts !== 0 && sipPorts !== 3) throw new ConfigError(`${source} is invalid:\n  ports: sip, sipWs and sipEvents go together (voice)`);
   // rtpengine takes two ports per stream (RTP and RTCP): a range of fewer than 2 cannot carry one call leg.

@@ -9,7 +9,7 @@ import type { Transaction } from "kysely";
 import type { LoggedEvent } from "../cti/redis/events.js";
 import type { CtiEvent } from "../cti/types.js";
 import type { History } from "./db.js";
-import type { AgentStateRow, Database, SessionRow, TranscriptRow } from "./schema.js";
+import type { AgentStateRow, AuditRow, Database, SessionRow, TranscriptRow } from "./schema.js";
 
 type Trx = Transaction<Database>;
 
@@ -108,6 +108,7 @@ class Batch {
   private readonly sessions = new Map<string, SessionPatch>();
   private readonly lines: TranscriptRow[] = [];
   private readonly states: AgentStateRow[] = [];
+  private readonly audits: AuditRow[] = [];
 
   private patch(id: string): SessionPatch {
     let p = this.sessions.get(id);
@@ -175,6 +176,9 @@ class Batch {
       case "agent-state":
         this.states.push({ event_id: id, agent: e.agent, state: e.state, at: e.at });
         return;
+      case "audit":
+        this.audits.push({ event_id: id, actor: e.actor, action: e.action, target: e.target, detail: e.detail, at: e.at });
+        return;
       default:
         return; // offers, away, wrap-up, phones, left messages: kept in the events table only
     }
@@ -205,5 +209,7 @@ class Batch {
       await trx.insertInto("transcript").values(this.lines.slice(i, i + CHUNK)).onConflict((oc) => oc.column("event_id").doNothing()).execute();
     for (let i = 0; i < this.states.length; i += CHUNK)
       await trx.insertInto("agent_states").values(this.states.slice(i, i + CHUNK)).onConflict((oc) => oc.column("event_id").doNothing()).execute();
+    for (let i = 0; i < this.audits.length; i += CHUNK)
+      await trx.insertInto("audit").values(this.audits.slice(i, i + CHUNK)).onConflict((oc) => oc.column("event_id").doNothing()).execute();
   }
 }

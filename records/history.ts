@@ -6,7 +6,7 @@
 import { sql } from "kysely";
 import type { AgentStateChange, SessionRecord } from "../cti/statistics.js";
 import type { History } from "./db.js";
-import type { SessionRow, TranscriptRow } from "./schema.js";
+import type { AuditRow, SessionRow, TranscriptRow } from "./schema.js";
 
 /**
  * No session lasts this long (live sessions end within a day: the CTI expires them), so a range's
@@ -91,4 +91,14 @@ export async function latestStates(h: History): Promise<AgentStateChange[]> {
     .select(["s.agent", "s.state", "s.at"]).orderBy("s.event_id").execute();
   // Two changes in the same millisecond: the later in the log wins.
   return [...new Map(rows.map((r) => [r.agent, { agent: r.agent, state: r.state, at: Number(r.at) }])).values()];
+}
+
+export interface AuditQuery { from: number; to: number; actor?: string; action?: string; limit: number }
+
+/** Audit entries in [from, to), newest first (the log's order breaks ties at the same millisecond). */
+export async function auditEntries(h: History, { from, to, actor, action, limit }: AuditQuery): Promise<AuditRow[]> {
+  let query = h.db.selectFrom("audit").selectAll().where("at", ">=", from).where("at", "<", to);
+  if (actor !== undefined) query = query.where("actor", "=", actor);
+  if (action !== undefined) query = query.where("action", "=", action);
+  return query.orderBy("at", "desc").orderBy("event_id", "desc").limit(limit).execute();
 }

@@ -26,7 +26,7 @@ async function main() {
     : undefined;
   const recorder = startRecorder({ redis, keys: keysFor(config.redis.prefix), history, log, onBatch });
   const retentionDays = Object.fromEntries(config.queues.map((q) => [q.name, q.retentionDays]));
-  const retention = () => applyRetention(history, retentionDays, Date.now())
+  const retention = () => applyRetention(history, retentionDays, Date.now(), config.audit.retentionDays)
     .then((removed) => { if (removed.sessions || removed.events) log.info(removed, "retention: old history deleted"); })
     .catch((err: Error) => log.warn({ err: err.message }, "retention failed; trying again in an hour"));
   void retention();

@@ -73,6 +73,25 @@ const migrations: Record<string, Migration> = {
       for (const t of ["erasures", "agent_states", "transcript", "sessions", "events"]) await db.schema.dropTable(t).execute();
     },
   },
+  // Issue 13: the audit log, a table of its own so it has its own retention (config audit.retentionDays)
+  // and erasure never touches it (it names no customer: an erasure's target is the customer's hash).
+  "002-audit": {
+    async up(db: Kysely<unknown>) {
+      await db.schema.createTable("audit")
+        .addColumn("event_id", "text", (c) => c.primaryKey())
+        .addColumn("actor", "text", (c) => c.notNull())
+        .addColumn("action", "text", (c) => c.notNull())
+        .addColumn("target", "text", (c) => c.notNull())
+        .addColumn("detail", "text", (c) => c.notNull())
+        .addColumn("at", MS, (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("audit_at").on("audit").column("at").execute();
+      await db.schema.createIndex("audit_actor_at").on("audit").columns(["actor", "at"]).execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable("audit").execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = { getMigrations: async () => migrations };

@@ -11,6 +11,8 @@ import type { Database } from "./schema.js";
 const DAY_MS = 24 * 3600 * 1000;
 /** Rows deleted per statement: bounded work, and SQLite's limit on bound parameters. */
 const CHUNK = 500;
+/** config audit.retentionDays's default. */
+export const DEFAULT_AUDIT_DAYS = 730;
 
 export interface Removed { sessions: number; transcriptLines: number; events: number }
 
@@ -27,9 +29,10 @@ async function removeSessions(trx: Transaction<Database>, ids: string[]): Promis
 
 /**
  * Deletes ended sessions queued before now - their queue's retentionDays (a queue no longer configured keeps
- * the longest retention), and agent states and session-less events older than the longest retention.
+ * the longest retention), agent states and session-less events older than the longest retention, and audit
+ * entries older than auditDays.
  */
-export async function applyRetention(history: History, retentionDays: Record<string, number>, now: number): Promise<Removed> {
+export async function applyRetention(history: History, retentionDays: Record<string, number>, now: number, auditDays = DEFAULT_AUDIT_DAYS): Promise<Removed> {
   const longest = Math.max(...Object.values(retentionDays)) * DAY_MS;
   return history.db.transaction().execute(async (trx) => {
     const expired = (await trx.selectFrom("sessions").select(["id", "queue", "queued_at"])
@@ -39,6 +42,8 @@ export async function applyRetention(history: History, retentionDays: Record<str
     const removed = await removeSessions(trx, expired);
     await trx.deleteFrom("agent_states").where("at", "<", now - longest).execute();
     removed.events += Number((await trx.deleteFrom("events").where("session", "is", null).where("at", "<", now - longest).executeTakeFirst()).numDeletedRows);
+    // The audit log has a retention of its own (config audit.retentionDays): it outlives the events it came from.
+    await trx.deleteFrom("audit").where("at", "<", now - auditDays * DAY_MS).execute();
     return removed;
   });
 }

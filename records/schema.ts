@@ -9,6 +9,7 @@ export interface Database {
   transcript: TranscriptRow;
   agent_states: AgentStateRow;
   erasures: ErasureRow;
+  audit: AuditRow;
 }
 
 /** Every event of the log, once: its stream id is the key that makes recording idempotent. */
@@ -73,4 +74,17 @@ export interface ErasureRow {
   /** sha256 of the bare JID: the erasure keeps no personal data. */
   customer_hash: string;
   erased_at: number;
+}
+
+/** What a supervisor or admin did (issue 13): who, what, to what, when. Never a customer's JID. */
+export interface AuditRow {
+  event_id: string;
+  /** "token:<name>" for the admin API, the bare JID for a supervisor's ad-hoc command. */
+  actor: string;
+  /** set-agent-state, end-session, erase (and monitor, whisper, barge, transfer as they come). */
+  action: string;
+  /** An agent's JID, a session id, or an erased customer's hash. */
+  target: string;
+  detail: string;
+  at: number;
 }

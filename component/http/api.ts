@@ -2,7 +2,6 @@
  * The web server: health for orchestration and an admin API over the CTI (reads, and ending a session). Errors are JSON {error: {code, message}} with the status from the
  * one error table.
  */
-import { timingSafeEqual } from "node:crypto";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { Cti } from "../../cti/cti.js";
 import { CtiError, ERRORS, refuse } from "../../cti/errors.js";
@@ -12,6 +11,8 @@ import type { History } from "../../records/db.js";
 import type { Logger } from "pino";
 import { historyRoutes } from "./history-api.js";
 import { openApiDocument } from "./openapi.js";
+import { allows, guarded, identify, scopeFor, tokenTable, type Scope } from "./scopes.js";
+import { auditor } from "../authz.js";
 
 export interface HttpDeps {
   cti: Cti;
@@ -21,7 +22,8 @@ export interface HttpDeps {
   webConfig: unknown;
   /** The bundled browser code (dist/web). */
   webDir: string;
-  adminToken: string;
+  /** config.admin: the full-power token and the scoped ones (sha256). */
+  admin: { token: string; tokens?: ReadonlyArray<{ name: string; sha256: string; scopes: readonly Scope[] }> };
   health: () => Promise<{ xmpp: boolean; redis: boolean; softswitch?: boolean }>;
   /** GET /metrics, in Prometheus's text format (component/metrics.ts). */
   metrics?: { contentType: string; text: () => Promise<string> };
@@ -43,13 +45,10 @@ export function sessionJson(s: Session) {
   };
 }
 
-function sameSecret(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
+/** Who made an API request (set by the guard): "token:<name>", as the audit log names it. */
+export const actorOf = (res: Response): string => String(res.locals.actor);
 
-export function createHttpApp({ cti, home, webConfig, webDir, adminToken, health, metrics, log, history, serviceLevelSeconds }: HttpDeps) {
+export function createHttpApp({ cti, home, webConfig, webDir, admin, health, metrics, log, history, serviceLevelSeconds }: HttpDeps) {
   const app = express();
   app.disable("x-powered-by");
 
@@ -69,18 +68,24 @@ export function createHttpApp({ cti, home, webConfig, webDir, adminToken, health
   // The API's description is public (it holds no data): clients and tests read it without the token.
   app.get("/api/openapi.json", (_req, res) => { res.json(openApiDocument); });
 
-  // The admin token guards the API and the metrics alike.
-  const adminOnly = (req: Request, _res: Response, next: NextFunction) => {
-    const header = req.get("authorization") ?? "";
-    const token = /^Bearer (.+)$/.exec(header)?.[1];
-    if (!token || !sameSecret(token, adminToken))
-      return next(new CtiError("not-authorized", "Send the admin token as 'Authorization: Bearer <token>'."));
+  // One guard for the API and the metrics: a known token (401 otherwise), holding the scope the route needs
+  // in the one table (scopes.ts ROUTE_SCOPES; 403 otherwise).
+  const tokens = tokenTable(admin);
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    if (!guarded(req.path)) return next();
+    const needed = scopeFor(req.method, req.path);
+    if (needed === "public") return next();
+    const secret = /^Bearer (.+)$/.exec(req.get("authorization") ?? "")?.[1];
+    const token = secret ? identify(tokens, secret) : undefined;
+    if (!token) return next(new CtiError("not-authorized", "Send the admin token as 'Authorization: Bearer <token>'."));
+    if (!allows(token.scopes, needed)) return next(new CtiError("forbidden", `This token lacks the scope this route needs (${needed}).`));
+    res.locals.actor = `token:${token.name}`;
     next();
-  };
-  if (metrics) app.get("/metrics", adminOnly, async (_req, res) => { res.type(metrics.contentType).send(await metrics.text()); });
+  });
+  const audit = auditor(cti, log);
+  if (metrics) app.get("/metrics", async (_req, res) => { res.type(metrics.contentType).send(await metrics.text()); });
 
   const api = express.Router();
-  api.use(adminOnly);
   api.get("/agents", async (_req, res) => { res.json(await cti.agents()); });
   api.get("/queues", async (_req, res) => { res.json(await cti.queueStats()); });
   const { searchSessions } = historyRoutes(api, { cti, history, serviceLevelSeconds, log });
@@ -97,7 +102,8 @@ export function createHttpApp({ cti, home, webConfig, webDir, adminToken, health
   });
   // Ends a chat or a call (the soft switch hangs it up); answers with the session as it ended.
   api.post("/sessions/:id/end", async (req, res) => {
-    await cti.forceEnd(String(req.params.id));
+    const ended = await cti.forceEnd(String(req.params.id));
+    await audit(actorOf(res), "end-session", ended.id, `queue ${ended.queue}, ${ended.media}`);
     res.json(sessionJson((await cti.session(String(req.params.id)))!));
   });
   app.use("/api", api);

@@ -11,10 +11,11 @@ import { DEFAULT_SERVICE_LEVEL_SECONDS, INTERVAL_MS, computeStats, type AgentFig
 import { customerHash } from "../../records/apply.js";
 import type { History } from "../../records/db.js";
 import { eraseCustomer } from "../../records/retention.js";
-import { findSessions, latestStates, sessionRow, statsRows, transcriptOf } from "../../records/history.js";
+import { auditEntries, findSessions, latestStates, sessionRow, statsRows, transcriptOf } from "../../records/history.js";
+import { auditor } from "../authz.js";
 import type { SessionRow } from "../../records/schema.js";
 import { toCsv, type Cell } from "./csv.js";
-import { noParameters, sessionsQuery, statsQuery, type HistoryStatsQuery } from "./query.js";
+import { auditQuery, noParameters, sessionsQuery, statsQuery, type HistoryStatsQuery } from "./query.js";
 
 export interface HistoryApiDeps {
   cti: Cti;
@@ -60,6 +61,7 @@ export const AGENT_COLUMNS: Array<keyof AgentFigures> = [
 export const CSV_COLUMNS = ["kind", "name", "start", "end", ...new Set<string>([...QUEUE_COLUMNS, ...AGENT_COLUMNS])];
 
 export function historyRoutes(api: Router, { cti, history, serviceLevelSeconds = {}, now = Date.now, log }: HistoryApiDeps) {
+  const audit = auditor(cti, log);
   /** A read of the history: the database away (PostgreSQL restarting) is a 503 to the client, its cause logged. */
   const read = <T>(query: (h: History) => Promise<T>): Promise<T> => history().then(query).catch((err: unknown) => {
     log?.warn({ err: (err as Error).message }, "history read failed");
@@ -149,8 +151,15 @@ export function historyRoutes(api: Router, { cti, history, serviceLevelSeconds =
       throw new CtiError("bad-request", "Name the customer by bare JID (name@domain) or SIP URI (sip:number@domain).");
     const erased = await read((h) => eraseCustomer(h, jid, now()));
     log?.info({ audit: "erasure", customerHash: customerHash(jid), erased }, "a customer's history was erased");
-    await cti.audit("admin-token", "erase", customerHash(jid), `${erased.sessions} sessions, ${erased.transcriptLines} transcript lines, ${erased.events} events`);
+    await audit(String(res.locals.actor ?? "token:admin"), "erase", customerHash(jid), `${erased.sessions} sessions, ${erased.transcriptLines} transcript lines, ${erased.events} events`);
     res.json({ erased });
+  });
+
+  // The audit log (admin scope): what supervisors and admins did, newest first, as the recorder wrote it.
+  api.get("/audit", async (req: Request, res: Response) => {
+    const q = auditQuery(req.query, now());
+    const rows = await read((h) => auditEntries(h, q));
+    res.json(rows.map((r) => ({ id: r.event_id, at: iso(r.at), actor: r.actor, action: r.action, target: r.target, detail: r.detail })));
   });
 
   return { searchSessions };

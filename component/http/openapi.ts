@@ -4,7 +4,8 @@
  * is not made here too fails them.
  */
 import { END_REASONS } from "../../protocol/names.js";
-import { MAX_RANGE_DAYS, MAX_SEARCH_DAYS, MAX_SEARCH_TEXT, MAX_SESSIONS } from "./query.js";
+import { DEFAULT_AUDIT_DAYS_SHOWN, MAX_AUDIT, MAX_RANGE_DAYS, MAX_SEARCH_DAYS, MAX_SEARCH_TEXT, MAX_SESSIONS } from "./query.js";
+import { scopeFor } from "./scopes.js";
 
 type Schema = Record<string, unknown>;
 
@@ -84,6 +85,13 @@ const schemas: Record<string, Schema> = {
     })),
   }),
   Erasure: object({ erased: object({ sessions: int, transcriptLines: int, events: int }) }),
+  AuditEntry: object({
+    id: str, at: time,
+    actor: { type: "string", description: "token:<name> for the admin API, a supervisor's bare JID for its ad-hoc commands." },
+    action: { type: "string", description: "set-agent-state, end-session, erase (monitor, whisper, barge, transfer as they are added)." },
+    target: { type: "string", description: "An agent's JID, a session id, or an erased customer's sha256 (never the customer's JID)." },
+    detail: str,
+  }),
 };
 
 const range = [
@@ -94,6 +102,7 @@ const queueParam = param("queue", "Only this queue.", { type: "string", pattern:
 const agentParam = param("agent", "Only this agent (bare JID).", str);
 const sessionId = param("id", "The session's id.", str, true, "path");
 const unauthorized = error("No or a wrong admin token.");
+const forbidden = error("The token is valid but lacks the scope the route needs (see the operation's security).");
 const noHistory = error("The history database cannot be reached just now.");
 const badRequest = error("A query parameter is missing, unknown, repeated or malformed; the message says which rule.");
 
@@ -102,15 +111,20 @@ export const openApiDocument = {
   info: {
     title: "Switchboard admin API",
     version: "1",
-    description: "Reads the contact center's live state (the CTI, in Redis) and its history (records/), and ends sessions. Every route but this document needs `Authorization: Bearer <admin token>`. Errors are `{error: {code, message}}`; messages never repeat the request. Statistics are defined in docs/statistics.md.",
+    description: "Reads the contact center's live state (the CTI, in Redis) and its history (records/), and ends sessions. Every route but this document needs `Authorization: Bearer <token>` (401 without or with an unknown one) holding the scope its operation's security names (403 otherwise): read, supervise or admin (admin holds every scope). Errors are `{error: {code, message}}`; messages never repeat the request. Statistics are defined in docs/statistics.md.",
   },
   servers: [{ url: "/" }],
   security: [{ admin: [] }],
   components: {
-    securitySchemes: { admin: { type: "http", scheme: "bearer", description: "The configured admin.token." } },
+    securitySchemes: {
+      admin: {
+        type: "http", scheme: "bearer",
+        description: "An admin API token: admin.token (every scope) or one of admin.tokens, with scopes read, supervise or admin (admin holds every scope). Each operation's security names the scope it needs; a valid token without it gets 403.",
+      },
+    },
     schemas,
   },
-  paths: {
+  paths: withScopes({
     "/api/openapi.json": {
       get: { summary: "This document.", security: [], responses: { 200: { description: "The OpenAPI 3.1 document.", content: { "application/json": { schema: { type: "object" } } } } } },
     },
@@ -187,5 +201,33 @@ export const openApiDocument = {
         responses: { 200: json(ref("Erasure"), "What was erased."), 400: badRequest, 401: unauthorized, 503: noHistory },
       },
     },
-  },
+    "/api/audit": {
+      get: {
+        summary: "The audit log: what supervisors (ad-hoc commands) and admin API tokens did, newest first.",
+        description: `Entries in [from, to) (default: the ${DEFAULT_AUDIT_DAYS_SHOWN} days before now), from the history (the recorder writes them within a second or so of the action).`,
+        parameters: [
+          ...range,
+          param("actor", "Only this actor: token:<name> or a supervisor's bare JID.", str),
+          param("action", "Only this action, such as end-session.", { type: "string", pattern: "^[a-z][a-z-]{0,31}$" }),
+          param("limit", "At most this many entries (default 100).", { type: "integer", minimum: 1, maximum: MAX_AUDIT }),
+        ],
+        responses: { 200: json(array(ref("AuditEntry")), "The entries, newest first."), 400: badRequest, 401: unauthorized, 503: noHistory },
+      },
+    },
+  }),
 } as const;
+
+/**
+ * Each operation's security and 403 response, from the one scope table (scopes.ts ROUTE_SCOPES): the
+ * document cannot say another scope than the server checks.
+ */
+function withScopes<P extends Record<string, Record<string, { responses: object }>>>(paths: P): P {
+  for (const [path, operations] of Object.entries(paths)) {
+    for (const [method, operation] of Object.entries(operations)) {
+      const scope = scopeFor(method, path.replace(/\{(\w+)\}/g, ":$1"));
+      if (scope === "public") continue;
+      Object.assign(operation, { security: [{ admin: [scope] }], responses: { ...operation.responses, 403: forbidden } });
+    }
+  }
+  return paths;
+}

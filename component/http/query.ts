@@ -86,3 +86,22 @@ export function sessionsQuery(query: Raw, now: number): SessionsQuery {
 export function noParameters(query: Raw): void {
   single(query, []);
 }
+
+export interface AuditQueryParams { from: number; to: number; actor?: string; action?: string; limit: number }
+export const MAX_AUDIT = 1000;
+export const DEFAULT_AUDIT_DAYS_SHOWN = 30;
+
+/** GET /api/audit: to defaults to now, from to 30 days before to; actor ("token:name" or a bare JID) and action match exactly. */
+export function auditQuery(query: Raw, now: number): AuditQueryParams {
+  const p = single(query, ["from", "to", "actor", "action", "limit"]);
+  const limit = p.limit === undefined ? DEFAULT_SESSIONS : /^\d{1,4}$/.test(p.limit) ? Number(p.limit) : NaN;
+  if (!(limit >= 1 && limit <= MAX_AUDIT)) throw bad(`'limit' must be a whole number from 1 to ${MAX_AUDIT}.`);
+  if (p.actor !== undefined && !/^(token:[a-z0-9][a-z0-9_.-]{0,63}|[^@/\s"&'<>:]{1,64}@[a-z0-9.-]{1,253})$/i.test(p.actor))
+    throw bad("'actor' must be token:<name> or a bare JID.");
+  if (p.action !== undefined && !/^[a-z][a-z-]{0,31}$/.test(p.action)) throw bad("'action' must be an action name such as end-session.");
+  return {
+    ...range(p, now, 36500, DEFAULT_AUDIT_DAYS_SHOWN * DAY), limit,
+    ...(p.actor !== undefined ? { actor: p.actor.startsWith("token:") ? p.actor : p.actor.toLowerCase() } : {}),
+    ...(p.action !== undefined ? { action: p.action } : {}),
+  };
+}

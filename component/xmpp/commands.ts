@@ -7,8 +7,10 @@
 import { xml } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
 import { CtiError } from "../../cti/errors.js";
+import { bareOf } from "../../cti/policy.js";
 import type { AgentState } from "../../cti/types.js";
 import { COMMAND, NS } from "../../protocol/names.js";
+import { auditor, supervisorScope } from "../authz.js";
 import type { Addr, HandlerDeps } from "./context.js";
 import { duration } from "./stanzas.js";
 
@@ -34,7 +36,13 @@ const STATES: AgentState[] = ["ready", "not-ready", "offline"];
 /** XEP-0050 actions: our commands have one step, so "prev" (or anything else) is a bad action. */
 const ACTIONS = new Set(["execute", "next", "complete", "cancel"]);
 
-export function commandHandlers({ cti, config, isAgent, isSupervisor }: HandlerDeps) {
+export function commandHandlers({ cti, config, log, isAgent, isSupervisor }: HandlerDeps) {
+  // Authority (issue 13): a queue-limited supervisor acts on its queues only (scope.mayQueue, scope.mayAgent);
+  // every supervisor action is audited once it is done: `await audit(addr.fromBare, "monitor", sessionId)`
+  // (likewise whisper, barge, transfer).
+  const scope = supervisorScope(config, cti);
+  const audit = auditor(cti, log);
+  const agentsOf = async (jid: string) => (await cti.agents()).filter((a) => scope.mayAgent(jid, a.skills));
   const commands: Record<string, Command> = {
     [COMMAND.endSession]: {
       name: "End a customer session", role: "agent",
@@ -100,8 +108,8 @@ export function commandHandlers({ cti, config, isAgent, isSupervisor }: HandlerD
     },
     [COMMAND.listQueues]: {
       name: "List queues", role: "supervisor",
-      async run(_el, _addr, reply) {
-        const queues = await cti.queueStats();
+      async run(_el, addr, reply) {
+        const queues = (await cti.queueStats()).filter((q) => scope.mayQueue(addr.fromBare, q.name));
         return reply("completed",
           note(queues.map((q) => `${q.name}: ${q.waiting} waiting${q.waiting ? `, the longest for ${duration(q.oldestWaitSeconds)}` : ""}`).join("\n")),
           table([["queue", "Queue"], ["waiting", "Waiting"], ["oldest", "Longest wait (s)"]],
@@ -110,8 +118,8 @@ export function commandHandlers({ cti, config, isAgent, isSupervisor }: HandlerD
     },
     [COMMAND.listAgents]: {
       name: "List agents", role: "supervisor",
-      async run(_el, _addr, reply) {
-        const agents = await cti.agents();
+      async run(_el, addr, reply) {
+        const agents = await agentsOf(addr.fromBare);
         return reply("completed",
           note(agents.map((a) => `${a.jid}: ${a.state}${a.reason ? ` (${a.reason})` : ""}, ${a.activeSessions} of ${a.maxChats} chats`).join("\n")),
           table([["jid", "Agent"], ["state", "State"], ["reason", "Reason"], ["active", "Chats"], ["maxChats", "Capacity"]],
@@ -124,7 +132,7 @@ export function commandHandlers({ cti, config, isAgent, isSupervisor }: HandlerD
         const agent = submitted(el, "agent");
         const state = submitted(el, "state") as AgentState | undefined;
         if (!agent || !state) {
-          const agents = await cti.agents();
+          const agents = await agentsOf(addr.fromBare);
           return reply("executing", ...form("Set an agent's state",
             listSingle("agent", "Agent", agents.map((a) => [a.jid, `${a.name ?? a.jid} (${a.state})`])),
             listSingle("state", "State", STATES.map((s) => [s, s])),
@@ -132,19 +140,27 @@ export function commandHandlers({ cti, config, isAgent, isSupervisor }: HandlerD
         }
         if (!STATES.includes(state)) throw new CtiError("bad-request", `The state must be one of ${STATES.join(", ")}.`);
         const reason = submitted(el, "reason") || `set by ${addr.fromBare}`;
-        if (!(await cti.agentState(agent, state, reason))) throw new CtiError("not-found", "There is no such agent.");
+        // Checked on the JID the CTI will act on (a resource or another spelling must not slip past the check).
+        const known = (await cti.agents()).find((a) => a.jid === bareOf(agent));
+        if (!known) throw new CtiError("not-found", "There is no such agent.");
+        if (!scope.mayAgent(addr.fromBare, known.skills)) throw new CtiError("forbidden", "This agent is not in your queues.");
+        if (!(await cti.agentState(known.jid, state, reason))) throw new CtiError("not-found", "There is no such agent.");
+        await audit(addr.fromBare, "set-agent-state", known.jid, `${state}: ${reason}`);
         return reply("completed", note(`${agent} is now ${state}, until the agent's own presence changes it.`));
       },
     },
     [COMMAND.endAnySession]: {
       name: "End a session or call (any agent's)", role: "supervisor",
-      async run(el, _addr, reply) {
+      async run(el, addr, reply) {
         const target = submitted(el, "session");
         if (target) {
+          const session = await cti.session(target);
+          if (session && !scope.mayQueue(addr.fromBare, session.queue)) throw new CtiError("forbidden", "This session is not in your queues.");
           const ended = await cti.forceEnd(target);
+          await audit(addr.fromBare, "end-session", target, `queue ${ended.queue}, ${ended.media}`);
           return reply("completed", note(`The ${ended.media === "voice" ? "call" : "session"} of ${ended.customer} has ended.`));
         }
-        const live = (await cti.sessions(0)).filter((s) => s.state !== "ended");
+        const live = (await cti.sessions(0)).filter((s) => s.state !== "ended" && scope.mayQueue(addr.fromBare, s.queue));
         if (live.length === 0) return reply("completed", note("No session is live."));
         return reply("executing", ...form("End a session",
           listSingle("session", "Session", live.slice(0, 200).map((s) => [s.id, `${s.customer} (${s.queue}, ${s.media}, ${s.state}${s.seat ? `, ${s.seat}` : ""})`]))));

@@ -10,7 +10,7 @@ describe("the OpenAPI document", () => {
   });
   it("describes every admin route", () => {
     expect(Object.keys(openApiDocument.paths).sort()).toEqual([
-      "/api/agents", "/api/customers/{jid}", "/api/messages", "/api/openapi.json", "/api/queues", "/api/sessions", "/api/sessions/{id}",
+      "/api/agents", "/api/audit", "/api/customers/{jid}", "/api/messages", "/api/openapi.json", "/api/queues", "/api/sessions", "/api/sessions/{id}",
       "/api/sessions/{id}/end", "/api/sessions/{id}/transcript", "/api/stats/history", "/api/stats/realtime",
     ]);
   });
