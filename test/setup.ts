@@ -11,18 +11,20 @@ S.asyncDispose ??= Symbol.for("Symbol.asyncDispose");
 
 /**
  * Every admin API response any test receives is checked against the OpenAPI document (issue 12): fetch is
- * wrapped so that a response to /api/... on loopback that the document does not describe (path, method,
- * status, content type, JSON body) fails the test at that request, with Ajv's reasons.
+ * wrapped so that a response to one of the document's paths on loopback that it does not describe (method,
+ * status, content type, JSON body) fails the test at that request, with Ajv's reasons. Paths no API has
+ * (probed on purpose) and HEAD requests (no body) are left to the test.
  */
-const { checkResponse } = await import("./helpers/openapi.js");
+const { checkResponse, describedPath } = await import("./helpers/openapi.js");
 const realFetch = globalThis.fetch;
 globalThis.fetch = async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => {
   const res = await realFetch(input, init);
   const url = new URL(typeof input === "string" || input instanceof URL ? input : input.url);
-  if (url.hostname === "127.0.0.1" && url.pathname.startsWith("/api/")) {
+  const method = (init?.method ?? (input instanceof Request ? input.method : "GET")).toUpperCase();
+  if (url.hostname === "127.0.0.1" && url.pathname.startsWith("/api/") && describedPath(url.pathname) && method !== "HEAD") {
     const type = res.headers.get("content-type");
     const text = await res.clone().text();
-    checkResponse(init?.method ?? (input instanceof Request ? input.method : "GET"), url.pathname, res.status, type, type?.startsWith("application/json") ? JSON.parse(text) : text);
+    checkResponse(method, url.pathname, res.status, type, type?.startsWith("application/json") ? JSON.parse(text) : text);
   }
   return res;
 };

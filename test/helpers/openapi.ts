@@ -29,6 +29,9 @@ function templateOf(path: string): string {
   return matches[0].template;
 }
 
+/** Whether the document describes this path (tests also probe paths no API has, on purpose). */
+export const describedPath = (path: string) => templates.some((t) => t.regex.test(path));
+
 /** Throws with Ajv's errors when the response is not as the document says. */
 export function checkResponse(method: string, url: string, status: number, contentType: string | null, body: unknown): void {
   const path = new URL(url, "http://x").pathname;
