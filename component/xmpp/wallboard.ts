@@ -101,10 +101,13 @@ const sameFigures = (a: QueueFigures, b: QueueFigures) =>
 
 export function createWallboard({ cti, redis, keys, componentDomain: cc, send, isSupervisor, log, now = Date.now }: WallboardDeps) {
   const queueNode = (name: string) => `${WALLBOARD.queuePrefix}${name}`;
-  /** Node -> the queues it shows (a Map: no name from a client can reach a prototype). */
+  /**
+   * Node -> the queues it shows (a Map: no name from a client can reach a prototype). "queues" comes last: a
+   * flush sends in this order, so its notification follows the queues' own of the same change.
+   */
   const nodes = new Map<string, string[]>([
-    [WALLBOARD.all, cti.queues.map((q) => q.name)],
     ...cti.queues.map((q): [string, string[]] => [queueNode(q.name), [q.name]]),
+    [WALLBOARD.all, cti.queues.map((q) => q.name)],
   ]);
   const titles = new Map(cti.queues.map((q) => [q.name, q.title ?? q.name]));
   const nodeTitle = (node: string) => (node === WALLBOARD.all ? "All queues" : `${titles.get(nodes.get(node)![0]!)} (queue ${nodes.get(node)![0]})`);
