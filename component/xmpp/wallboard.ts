@@ -288,9 +288,9 @@ export function createWallboard({ cti, redis, keys, componentDomain: cc, send, i
     mayFollow(addr);
     const maxItems = op.attrs.max_items;
     if (maxItems !== undefined && !/^[1-9]\d{0,8}$/.test(maxItems)) throw new PubsubError("bad-request", "max_items must be a positive whole number.");
+    // Particular items asked for: XEP-0060 says an empty <items/> when none of them exists.
     const asked = op.getChildElements().filter((c) => c.name === "item");
-    if (asked.length > 0 && !asked.some((c) => c.attrs.id === WALLBOARD.item))
-      throw new PubsubError("item-not-found", `Each node has one item, "${WALLBOARD.item}".`);
+    if (asked.length > 0 && !asked.some((c) => c.attrs.id === WALLBOARD.item)) return xml("pubsub", { xmlns: NS.PUBSUB }, xml("items", { node }));
     const { at, figures } = await read();
     return xml("pubsub", { xmlns: NS.PUBSUB }, xml("items", { node }, payload(node, figures, at).item));
   }
