@@ -168,7 +168,7 @@ export function createWallboard({ cti, redis, keys, componentDomain: cc, send, i
 
   function schedule(): void {
     if (timer || stopped) return;
-    timer = setTimeout(() => { timer = undefined; void flush(); }, Math.max(0, flushedAt + WALLBOARD_EVERY_MS - now()));
+    timer = setTimeout(() => { timer = undefined; void flush(); }, Math.max(flushing ? 100 : 0, flushedAt + WALLBOARD_EVERY_MS - now()));
     timer.unref();
   }
 
@@ -178,8 +178,10 @@ export function createWallboard({ cti, redis, keys, componentDomain: cc, send, i
     schedule();
   }
 
+  /** A second from the end of one flush (its last notification) to the start of the next. */
   async function flush(): Promise<void> {
-    if (flushing || !dirty) { if (dirty) schedule(); return; }
+    if (!dirty) return;
+    if (flushing || now() < flushedAt + WALLBOARD_EVERY_MS) { schedule(); return; }
     dirty = false;
     flushedAt = now();
     flushing = (async () => {
@@ -200,7 +202,7 @@ export function createWallboard({ cti, redis, keys, componentDomain: cc, send, i
     })().catch((err: Error) => {
       log.warn({ err: err.message }, "wallboard not published; trying again");
       markDirty();
-    }).finally(() => { flushing = undefined; if (dirty) schedule(); });
+    }).finally(() => { flushing = undefined; flushedAt = now(); if (dirty) schedule(); });
     await flushing;
   }
 

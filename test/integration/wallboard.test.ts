@@ -155,9 +155,9 @@ describe("a supervisor follows a queue", () => {
     const window = arrivals.at(-1)!.at - arrivals[0]!.at;
     console.log(`ten joins, then one: ${arrivals.length} notifications (${arrivals.map((a) => a.waiting).join(", ")} waiting) over ${window} ms; gaps ${gaps.join(", ")} ms; figures read ${r.app.wallboard.reads() - readsBefore} times`);
     expect(arrivals.length).toBeGreaterThanOrEqual(2);
-    expect(arrivals.length).toBeLessThanOrEqual(Math.floor(window / 800) + 1);
+    expect(arrivals.length).toBeLessThanOrEqual(Math.floor(window / 900) + 1);
     expect(arrivals.length).toBeLessThan(11);
-    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(800); // 1 s between flushes, less the first's read and send
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(900); // a second between flushes at the component, less the delivery's jitter
     expect(arrivals.map((a) => Number(a.waiting))).toEqual([...arrivals.map((a) => Number(a.waiting))].sort((a, b) => a - b));
     // The cost: one read of all queues and agents per flush, not per event (ten joins and more events).
     expect(r.app.wallboard.reads() - readsBefore).toBeLessThanOrEqual(arrivals.length + 1);
