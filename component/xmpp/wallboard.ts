@@ -58,11 +58,14 @@ export interface WallboardDeps {
 // -------------------------------------------------------------------------------------------------
 // Errors, exactly as XEP-0060 words them: a stanza condition and, where it has one, a pubsub#errors condition.
 
-type Condition = "bad-request" | "forbidden" | "item-not-found" | "feature-not-implemented" | "not-acceptable" | "unexpected-request";
+type Condition = "bad-request" | "forbidden" | "item-not-found" | "feature-not-implemented" | "not-acceptable" | "unexpected-request" | "not-allowed";
 const TYPES: Record<Condition, string> = {
   "bad-request": "modify", forbidden: "auth", "item-not-found": "cancel", "feature-not-implemented": "cancel",
-  "not-acceptable": "modify", "unexpected-request": "cancel",
+  "not-acceptable": "modify", "unexpected-request": "cancel", "not-allowed": "cancel",
 };
+
+/** Subscriptions one account may hold on a node (its bare JID and full JIDs): a bound on what Redis keeps. */
+export const MAX_SUBSCRIPTIONS_PER_ACCOUNT = 10;
 
 /** A pubsub refusal; its text never repeats what the client sent. */
 export class PubsubError extends Error {
@@ -115,12 +118,12 @@ export function createWallboard({ cti, redis, keys, componentDomain: cc, send, i
   // ---------------------------------------------------------------------------------------------
   // The figures
 
-  /** The last figures read, valid until the next change is observed. */
+  /** The last figures read, valid until the next change is observed, for a second at most (the longest wait moves on). */
   let cache: { at: number; figures: Map<string, QueueFigures> } | undefined;
 
   /** Every queue's figures: one read of the waiting lines and one of the agents, whatever the number of queues. */
   async function read(): Promise<{ at: number; figures: Map<string, QueueFigures> }> {
-    if (cache) return cache;
+    if (cache && now() - cache.at < WALLBOARD_EVERY_MS) return cache;
     const [stats, agents] = await Promise.all([cti.queueStats(), cti.agents()]);
     const t = now();
     const figures = new Map<string, QueueFigures>();
@@ -263,6 +266,9 @@ export function createWallboard({ cti, redis, keys, componentDomain: cc, send, i
     const node = nodeOf(op);
     const jid = subscriberJid(op, addr);
     mayFollow(addr);
+    const held = (await redis.smembers(keys.wallboard(node))).filter((s) => s.split("/")[0] === addr.fromBare);
+    if (!held.includes(jid) && held.length >= MAX_SUBSCRIPTIONS_PER_ACCOUNT)
+      throw new PubsubError("not-allowed", `At most ${MAX_SUBSCRIPTIONS_PER_ACCOUNT} subscriptions per account and node: unsubscribe one first.`, "too-many-subscriptions");
     await redis.sadd(keys.wallboard(node), jid);
     // XEP-0060 6.1.7: the last published item on subscription, so a plain client shows the figures at once.
     setImmediate(() => void read().then(({ at, figures }) => send(notification(jid, node, payload(node, figures, at))))

@@ -185,12 +185,17 @@ describe("a supervisor follows a queue", () => {
     expect(received(sam).slice(since).filter(isNotification(NODE))).toEqual([]);
   });
 
-  it("a subscription outlives the subscriber going offline and a restart of the component", async () => {
+  it("a subscription outlives the subscriber going offline and a restart of the component (and an account holds ten at most)", async () => {
     await agent(ALICE, "away");
     const other = track(await connectAccount(r.config, SAM, "sam-pw", "phone"));
     expect((await subscribe(other, NODE, `${SAM}/phone`)).getChild("pubsub", NS.PUBSUB)!.getChild("subscription")!.attrs.jid).toBe(`${SAM}/phone`);
     expect((await subscribe(sam, NODE, SAM)).attrs.type).toBe("result");
     await stopAll(other);
+    // Ten subscriptions per account and node at most (the bare JID and "phone" hold two): the eleventh is refused.
+    for (let i = 0; i < 8; i++) expect((await subscribe(sam, NODE, `${SAM}/r${i}`)).attrs.type).toBe("result");
+    expect(pubsubError(await subscribe(sam, NODE, `${SAM}/r8`))).toMatchObject({ condition: "not-allowed", type: "cancel", app: "too-many-subscriptions" });
+    expect((await subscribe(sam, NODE, SAM)).attrs.type).toBe("result"); // again: it holds it already
+    for (let i = 0; i < 8; i++) expect((await unsubscribe(sam, NODE, `${SAM}/r${i}`)).attrs.type).toBe("result");
     await r.restartComponent();
     await until(async () => r.app.isOnline(), (online) => online, 10_000, "the component back online");
     expect(await subscriptionsOf(sam)).toEqual(expect.arrayContaining([
