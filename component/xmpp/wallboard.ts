@@ -195,12 +195,12 @@ export function createWallboard({ cti, redis, keys, componentDomain: cc, send, i
         const before = published.get(node);
         if (before && before.every((f, i) => sameFigures(f, current[i]!))) continue;
         const subscribers = await redis.smembers(keys.wallboard(node));
-        published.set(node, current);
         const p = payload(node, figures, at);
         for (const jid of subscribers) {
           const bare = jid.split("/")[0]!;
           if (isSupervisor(bare)) await send(notification(jid, node, p)); // a supervisor no more is not told
         }
+        published.set(node, current); // once sent: a failed send leaves the node changed, for the retry
       }
     })().catch((err: Error) => {
       log.warn({ err: err.message }, "wallboard not published; trying again");
