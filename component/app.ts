@@ -27,6 +27,7 @@ import { createSwitchLink, type SwitchLink } from "./sip/switch-link.js";
 import { startEntity } from "./xmpp/start-entity.js";
 import { tuneSocket } from "./xmpp/tcp-socket.js";
 import { registerHandlers } from "./xmpp/router.js";
+import { createWallboard } from "./xmpp/wallboard.js";
 import { asSent } from "./xmpp/stanzas.js";
 
 /** How soon to try again when Prosody cannot be reached at all. */
@@ -101,10 +102,13 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
   let online = false;
   const health = async () => ({ xmpp: online, redis: await redis.ping().then(() => true, () => false), ...(link ? { softswitch: link.isUp() } : {}) });
   const metrics = createMetrics({ cti, redis, eventsKey: store.keys.events(), health, voice: !!link });
-  const notifier = createNotifier({ cti, componentDomain: cc, send, nameOf, log, calls, retrySeconds: config.softswitch.retrySeconds, onHandled: metrics.observe });
+  const isSupervisor = (jid: string) => config.supervisors.some((s) => s.jid === jid);
+  // The XEP-0060 wallboard: told of every event the notifier handled, it publishes at most once a second.
+  const wallboard = createWallboard({ cti, redis, keys: store.keys, componentDomain: cc, send, isSupervisor, log });
+  const onHandled = (e: Parameters<typeof metrics.observe>[0]) => { metrics.observe(e); wallboard.observe(e); };
+  const notifier = createNotifier({ cti, componentDomain: cc, send, nameOf, log, calls, retrySeconds: config.softswitch.retrySeconds, onHandled });
   registerHandlers(entity, {
-    cti, config, log, send, nameOf, isAgent: (jid) => agents.has(jid),
-    isSupervisor: (jid) => config.supervisors.some((s) => s.jid === jid),
+    cti, config, log, send, nameOf, isAgent: (jid) => agents.has(jid), isSupervisor, wallboard,
     // A lost first status is not lost for long: the periodic tick tells every waiting customer.
     greet: (queue, id) => notifier.pushStatus(queue, { only: id }).catch((err: Error) => log.warn({ err: err.message }, "first queue-status not sent")),
   });
@@ -156,7 +160,7 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
   await connect();
 
   return {
-    cti, store, redis, metrics,
+    cti, store, redis, metrics, wallboard,
     webPort: (server.address() as AddressInfo).port,
     isOnline: () => online,
     connections: () => connections,
@@ -164,6 +168,7 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
       if (stopping) return;
       stopping = true;
       clearInterval(ticker);
+      wallboard.stop();
       await new Promise((r) => server.close(r));
       server.closeAllConnections();
       entity.reconnect.stop();

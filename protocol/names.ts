@@ -19,6 +19,21 @@ export const NS = {
   FORWARD: "urn:xmpp:forward:0",
   /** XEP-0203 Delayed Delivery: when a forwarded message passed. */
   DELAY: "urn:xmpp:delay",
+  /** XEP-0060 Publish-Subscribe: the wallboard's nodes (docs/protocol.md, "Wallboard (XEP-0060)"). */
+  PUBSUB: "http://jabber.org/protocol/pubsub",
+  PUBSUB_EVENT: "http://jabber.org/protocol/pubsub#event",
+  PUBSUB_ERRORS: "http://jabber.org/protocol/pubsub#errors",
+  /** The wallboard's payload: a queue's live figures. */
+  STATS: "urn:switchboard:stats:0",
+} as const;
+
+/** XEP-0060 nodes of the wallboard on the component's domain: one per queue, and one with every queue. */
+export const WALLBOARD = {
+  /** The node of one queue: "queue/billing". */
+  queuePrefix: "queue/",
+  all: "queues",
+  /** The one item of each node: the figures now. */
+  item: "current",
 } as const;
 
 /** Element names in NS.SB. */

@@ -3,6 +3,7 @@ import type { Element } from "@xmpp/xml";
 import type { Cti } from "../../cti/cti.js";
 import type { Config } from "../config.js";
 import type { Logger } from "pino";
+import type { Wallboard } from "./wallboard.js";
 
 export interface HandlerDeps {
   cti: Cti;
@@ -15,6 +16,8 @@ export interface HandlerDeps {
   nameOf: (jid: string) => string;
   isAgent: (bareJid: string) => boolean;
   isSupervisor: (bareJid: string) => boolean;
+  /** The XEP-0060 wallboard service (its requests and its disco entries), when there is one. */
+  wallboard?: Wallboard;
 }
 
 /** Parsed addressing of an incoming stanza. */

@@ -9,7 +9,7 @@ import { queueJid } from "./stanzas.js";
 const noSuchNode = () => new CtiError("not-found", "There is no such node here.");
 
 /** `commands(jid)`: the ad-hoc commands that requester may run. */
-export function discoHandlers({ cti, config }: HandlerDeps, commands: (jid: string) => Array<{ node: string; name: string }>) {
+export function discoHandlers({ cti, config, wallboard }: HandlerDeps, commands: (jid: string) => Array<{ node: string; name: string }>) {
   const cc = config.component.domain;
 
   function info(el: Element, addr: Addr): Element {
@@ -24,6 +24,7 @@ export function discoHandlers({ cti, config }: HandlerDeps, commands: (jid: stri
     }
     if (node === NS.COMMANDS)
       return xml("query", { xmlns: NS.DISCO_INFO, node: NS.COMMANDS }, xml("identity", { category: "automation", type: "command-list" }));
+    if (node !== undefined && wallboard?.disco.isNode(node)) return wallboard.disco.nodeInfo(node);
     if (node !== undefined) {
       // XEP-0050 §2.3: a command node the requester may run describes itself.
       const command = commands(addr.fromBare).find((c) => c.node === node);
@@ -33,7 +34,8 @@ export function discoHandlers({ cti, config }: HandlerDeps, commands: (jid: stri
     }
     return xml("query", { xmlns: NS.DISCO_INFO },
       xml("identity", { category: "component", type: "generic", name: "Switchboard contact center" }),
-      ...features(NS.DISCO_INFO, NS.DISCO_ITEMS, NS.COMMANDS, NS.WG, NS.SB, NS.PING));
+      wallboard?.disco.identity(),
+      ...features(NS.DISCO_INFO, NS.DISCO_ITEMS, NS.COMMANDS, NS.WG, NS.SB, NS.PING, ...(wallboard?.disco.features() ?? [])));
   }
 
   function items(el: Element, addr: Addr): Element {
@@ -43,6 +45,7 @@ export function discoHandlers({ cti, config }: HandlerDeps, commands: (jid: stri
       if (node !== undefined) throw noSuchNode();
       return xml("query", { xmlns: NS.DISCO_ITEMS });
     }
+    if (node !== undefined && wallboard?.disco.isNode(node)) return wallboard.disco.nodeItems(node);
     if (node !== undefined && node !== NS.COMMANDS) {
       if (!commands(addr.fromBare).some((c) => c.node === node)) throw noSuchNode();
       return xml("query", { xmlns: NS.DISCO_ITEMS, node }); // a command node has no items
@@ -51,7 +54,8 @@ export function discoHandlers({ cti, config }: HandlerDeps, commands: (jid: stri
       return xml("query", { xmlns: NS.DISCO_ITEMS, node: NS.COMMANDS },
         ...commands(addr.fromBare).map((c) => xml("item", { jid: cc, node: c.node, name: c.name })));
     return xml("query", { xmlns: NS.DISCO_ITEMS },
-      ...cti.queues.map((q) => xml("item", { jid: queueJid(q.name, cc), name: q.title ?? q.name })));
+      ...cti.queues.map((q) => xml("item", { jid: queueJid(q.name, cc), name: q.title ?? q.name })),
+      ...(wallboard?.disco.items() ?? [])); // the wallboard's pubsub nodes (XEP-0060 5.2)
   }
 
   return { info, items };

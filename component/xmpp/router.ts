@@ -18,10 +18,17 @@ import { queueHandlers } from "./queue.js";
 import { rateLimiter } from "./rate-limit.js";
 import { seatHandlers } from "./seat.js";
 import * as st from "./stanzas.js";
+import type { Wallboard } from "./wallboard.js";
 
 type IqHandler = (el: Element, addr: Addr) => Promise<Element | true> | Element | true;
 /** Where an iq may be sent: to a queue's JID or to the component's domain. */
 type Target = "queue" | "cc";
+
+/** XEP-0060 requests to the component's domain: the wallboard (component/xmpp/wallboard.ts). */
+const wallboardRoutes = (w: Wallboard): Record<string, { target: Target; handle: IqHandler }> => ({
+  [`get ${NS.PUBSUB} pubsub`]: { target: "cc", handle: (el, addr) => w.request("get", el, addr) },
+  [`set ${NS.PUBSUB} pubsub`]: { target: "cc", handle: (el, addr) => w.request("set", el, addr) },
+});
 
 export function registerHandlers(entity: Component, deps: HandlerDeps): void {
   const { config, log } = deps;
@@ -52,6 +59,7 @@ export function registerHandlers(entity: Component, deps: HandlerDeps): void {
     [`get ${NS.DISCO_INFO} query`]: { target: "any", handle: disco.info },
     [`get ${NS.DISCO_ITEMS} query`]: { target: "any", handle: disco.items },
     [`get ${NS.PING} ping`]: { target: "any", handle: pong },
+    ...(deps.wallboard && wallboardRoutes(deps.wallboard)),
   };
 
   /** Refusals become their error; anything else is our fault, logged, and said so. */

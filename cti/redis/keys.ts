@@ -54,6 +54,8 @@ export const KEY_TEMPLATES = {
   rating: "rate:{jid}",
   /** stream: what the soft switch reports (calls, registrations), written by Kamailio (softswitch/kamailio.cfg) */
   softswitch: "sip",
+  /** set: the JIDs subscribed to a wallboard node (XEP-0060; component/xmpp/wallboard.ts), e.g. "wb:queue/billing" */
+  wallboard: "wb:{node}",
 } as const;
 
 type Templates = typeof KEY_TEMPLATES;

@@ -137,6 +137,44 @@ describe("disco nodes on cc", () => {
 });
 
 // -------------------------------------------------------------------------------------------------
+// The wallboard's pubsub service (XEP-0060; the rest in wallboard.test.ts)
+
+describe("pubsub on cc: hostile nodes, JIDs and senders get XEP-0060's exact error, nothing repeated, nothing subscribed", () => {
+  const PUBSUB_ERRORS = "http://jabber.org/protocol/pubsub#errors";
+  const INVALID_JID = { condition: "bad-request", type: "modify", app: "invalid-jid" };
+  const NODEID_REQUIRED = { condition: "bad-request", type: "modify", app: "nodeid-required" };
+  const UNKNOWN_NODE = { condition: "item-not-found", type: "cancel", app: undefined };
+  const REFUSED = { condition: "forbidden", type: "auth", app: undefined };
+  type Op = "subscribe" | "items";
+  type Row = [name: string, who: Who, op: Op, node: string | undefined, jid: (own: string) => string | undefined, expected: { condition: string; type: string; app: string | undefined }];
+  const NODES = ["__proto__", "constructor", "queue/", "queue/__proto__", "QUEUE/billing", "queue/billing/", "n".repeat(10_000), "<b>x</b>"];
+  const JIDS: Array<[string, (own: string) => string]> = [
+    ["10 KB", () => `${"j".repeat(10_000)}@acme.test`], ["an empty resource", (own) => `${own}/`], ["'@'", () => "@"],
+    ["markup", () => "<b>sam</b>@acme.test"], ["bob's", () => BOB], ["the domain", () => "acme.test"], ["the component", () => CC],
+  ];
+  const rows: Row[] = [
+    ...NODES.flatMap((node) => (["subscribe", "items"] as Op[]).map((op): Row => [`${op} node ${label(node)} (sam): item-not-found`, "sam", op, node, (own) => own, UNKNOWN_NODE])),
+    ...(["subscribe", "items"] as Op[]).map((op): Row => [`${op} node '' (sam): nodeid-required`, "sam", op, "", (own) => own, NODEID_REQUIRED]),
+    ...JIDS.map(([name, jid]): Row => [`subscribe with jid ${name} (sam): invalid-jid`, "sam", "subscribe", "queue/billing", jid, INVALID_JID]),
+    ...(["guest", "alice"] as Who[]).flatMap((who) => (["subscribe", "items"] as Op[]).flatMap((op) =>
+      ["queue/billing", "queues"].map((node): Row => [`${op} ${node} by ${who}: forbidden`, who, op, node, (own) => own, REFUSED]))),
+  ];
+  it.each(rows)("%s", async (_name, who, op, node, jid, expected) => {
+    const c = await client(who);
+    const xml = xmlFor(c);
+    const own = c.jid!.bare().toString();
+    const sent = jid(own);
+    const reply = await timedIq(c, CC, op === "subscribe" ? "set" : "get",
+      xml("pubsub", { xmlns: NS.PUBSUB }, xml(op, { node, jid: op === "subscribe" ? sent : undefined })));
+    const { app, ...stanzaError } = expected;
+    expectError(reply, stanzaError, [node, sent].filter((v): v is string => !!v && v.length > 24).map((v) => v.slice(0, 64)));
+    expect(reply.getChild("error")!.getChildElements().find((e) => e.attrs.xmlns === PUBSUB_ERRORS)?.name).toBe(app);
+    const keys = h.r().app.store.keys;
+    expect(await h.r().app.redis.scard(keys.wallboard("queue/billing")) + await h.r().app.redis.scard(keys.wallboard("queues"))).toBe(0);
+  });
+});
+
+// -------------------------------------------------------------------------------------------------
 // Ad-hoc commands
 
 interface CommandOpts { action?: string; form?: { type: string; fields: Record<string, string> }; node?: string | null }
