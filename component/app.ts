@@ -28,6 +28,7 @@ import { startEntity } from "./xmpp/start-entity.js";
 import { tuneSocket } from "./xmpp/tcp-socket.js";
 import { registerHandlers } from "./xmpp/router.js";
 import { createWallboard } from "./xmpp/wallboard.js";
+import { supervisorScope } from "./authz.js";
 import { asSent } from "./xmpp/stanzas.js";
 
 /** How soon to try again when Prosody cannot be reached at all. */
@@ -104,7 +105,11 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
   const metrics = createMetrics({ cti, redis, eventsKey: store.keys.events(), health, voice: !!link });
   const isSupervisor = (jid: string) => config.supervisors.some((s) => s.jid === jid);
   // The XEP-0060 wallboard: told of every event the notifier handled, it publishes at most once a second.
-  const wallboard = createWallboard({ cti, redis, keys: store.keys, componentDomain: cc, send, isSupervisor, log });
+  const scope = supervisorScope(config, cti);
+  const wallboard = createWallboard({
+    cti, redis, keys: store.keys, componentDomain: cc, send, log,
+    mayFollow: (jid, queues) => isSupervisor(jid) && queues.every((q) => scope.mayQueue(jid, q)),
+  });
   const onHandled = (e: Parameters<typeof metrics.observe>[0]) => { metrics.observe(e); wallboard.observe(e); };
   const notifier = createNotifier({ cti, componentDomain: cc, send, nameOf, log, calls, retrySeconds: config.softswitch.retrySeconds, onHandled });
   registerHandlers(entity, {

@@ -49,8 +49,8 @@ export interface WallboardDeps {
   keys: Keys;
   componentDomain: string;
   send: (stanza: Element) => Promise<void>;
-  /** Who may follow the wallboard (a bare JID). */
-  isSupervisor: (bareJid: string) => boolean;
+  /** Who may follow the figures of these queues (a bare JID): supervisors, a queue-limited one only its queues'. */
+  mayFollow: (bareJid: string, queues: readonly string[]) => boolean;
   log: Logger;
   now?: () => number;
 }
@@ -102,7 +102,7 @@ const sameFigures = (a: QueueFigures, b: QueueFigures) =>
   a.waiting === b.waiting && a.ready === b.ready && a.busy === b.busy && a.wrapUp === b.wrapUp && a.notReady === b.notReady
   && a.offline === b.offline && (a.waitingSince === null) === (b.waitingSince === null) && Math.abs((a.waitingSince ?? 0) - (b.waitingSince ?? 0)) < 1500;
 
-export function createWallboard({ cti, redis, keys, componentDomain: cc, send, isSupervisor, log, now = Date.now }: WallboardDeps) {
+export function createWallboard({ cti, redis, keys, componentDomain: cc, send, mayFollow: allowed, log, now = Date.now }: WallboardDeps) {
   const queueNode = (name: string) => `${WALLBOARD.queuePrefix}${name}`;
   /**
    * Node -> the queues it shows (a Map: no name from a client can reach a prototype). "queues" comes last: a
@@ -198,7 +198,7 @@ export function createWallboard({ cti, redis, keys, componentDomain: cc, send, i
         const p = payload(node, figures, at);
         for (const jid of subscribers) {
           const bare = jid.split("/")[0]!;
-          if (isSupervisor(bare)) await send(notification(jid, node, p)); // a supervisor no more is not told
+          if (allowed(bare, queues)) await send(notification(jid, node, p)); // a supervisor no more (or not of these queues) is not told
         }
         published.set(node, current); // once sent: a failed send leaves the node changed, for the retry
       }
@@ -231,8 +231,8 @@ export function createWallboard({ cti, redis, keys, componentDomain: cc, send, i
     return node;
   }
 
-  const mayFollow = (addr: Addr) => {
-    if (!isSupervisor(addr.fromBare)) throw new PubsubError("forbidden", "Only supervisors may follow the wallboard.");
+  const mayFollow = (addr: Addr, node: string) => {
+    if (!allowed(addr.fromBare, nodes.get(node) ?? [])) throw new PubsubError("forbidden", "Only supervisors may follow the wallboard, each its own queues.");
   };
 
   /**
@@ -265,7 +265,7 @@ export function createWallboard({ cti, redis, keys, componentDomain: cc, send, i
   async function subscribe(op: Element, addr: Addr): Promise<Element> {
     const node = nodeOf(op);
     const jid = subscriberJid(op, addr);
-    mayFollow(addr);
+    mayFollow(addr, node);
     const held = (await redis.smembers(keys.wallboard(node))).filter((s) => s.split("/")[0] === addr.fromBare);
     if (!held.includes(jid) && held.length >= MAX_SUBSCRIPTIONS_PER_ACCOUNT)
       throw new PubsubError("not-allowed", `At most ${MAX_SUBSCRIPTIONS_PER_ACCOUNT} subscriptions per account and node: unsubscribe one first.`, "too-many-subscriptions");
@@ -293,7 +293,7 @@ export function createWallboard({ cti, redis, keys, componentDomain: cc, send, i
   async function items(op: Element, addr: Addr): Promise<Element> {
     const node = nodeOf(op);
     noSubid(op);
-    mayFollow(addr);
+    mayFollow(addr, node);
     const maxItems = op.attrs.max_items;
     if (maxItems !== undefined && !/^[1-9]\d{0,8}$/.test(maxItems)) throw new PubsubError("bad-request", "max_items must be a positive whole number.");
     // Particular items asked for: XEP-0060 says an empty <items/> when none of them exists.

@@ -209,6 +209,17 @@ describe("queue-limited supervisors", () => {
     expect((await completed(sam, "list-agents")).getChildText("note")).toMatch(/alice[\s\S]*bob|bob[\s\S]*alice/);
   });
 
+  it("follow the wallboard of their queues only", async () => {
+    const tess = track(await connectAccount(r.config, TESS, "tess-pw"));
+    const x = xmlFor(tess);
+    const items = (node: string) => iq(tess, CC, "get", x("pubsub", { xmlns: NS.PUBSUB }, x("items", { node })));
+    expect((await items("queue/sales")).attrs.type).toBe("result");
+    for (const node of ["queue/billing", "queues"]) expect(errorOf(await items(node))?.condition).toBe("forbidden");
+    const sam = track(await connectAccount(r.config, SAM, "sam-pw"));
+    const y = xmlFor(sam);
+    expect((await iq(sam, CC, "get", y("pubsub", { xmlns: NS.PUBSUB }, y("items", { node: "queues" })))).attrs.type).toBe("result");
+  });
+
   it("cannot force another queue's agent nor end another queue's session; what they may do is audited with their JID", async () => {
     await agent(ALICE);
     await agent(BOB);

@@ -31,7 +31,7 @@ function setup(supervisors = ["sam@x"]) {
   const sent: Element[] = [];
   const wallboard = createWallboard({
     cti: cti as never, redis, keys: keysFor("sb:"), componentDomain: "cc.x", send: async (s) => { sent.push(s); },
-    isSupervisor: (jid) => supervisors.includes(jid), log: pino({ level: "silent" }), now: () => Date.now(),
+    mayFollow: (jid) => supervisors.includes(jid), log: pino({ level: "silent" }), now: () => Date.now(),
   });
   const notes = () => sent.splice(0).map((s) => ({
     to: s.attrs.to, node: s.getChild("event", NS.PUBSUB_EVENT)!.getChild("items")!.attrs.node, body: s.getChildText("body"),
