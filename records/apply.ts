@@ -144,7 +144,7 @@ async function applyOne(trx: Trx, id: string, e: CtiEvent): Promise<void> {
       await notice(e.session, e.seat, { ringing: "A call rang at the agent.", answered: "The call was answered.", ended: "The call ended." }[e.phase]);
       return;
     case "message":
-      await line(trx, { event_id: id, session: e.session, at: e.at, kind: e.direction === "in" ? "customer" : "seat", sender: bare(e.sender), body: e.body });
+      await line(trx, { event_id: id, session: e.session, at: e.at, kind: e.direction === "in" ? "customer" : e.direction === "supervisor" ? "supervisor" : "seat", sender: bare(e.sender), body: e.body });
       return;
     case "agent-state":
       await trx.insertInto("agent_states").values({ event_id: id, agent: e.agent, state: e.state, at: e.at }).onConflict((oc) => oc.column("event_id").doNothing()).execute();
