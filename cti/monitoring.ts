@@ -44,8 +44,8 @@ export function createMonitoring({ cti, isSupervisor, nameOf }: MonitoringDeps) 
     const s = await cti.session(sessionId);
     if (!s) throw refuse.unknownSession();
     if (s.state === "ended") { forget(sessionId); throw refuse.sessionEnded(); }
-    if (s.media !== "chat" || s.callHandle)
-      throw new CtiError("unsupported", "Listening in on calls is not available: only chats can be monitored.");
+    // A chat that turned into a call is monitored as a chat: its text, not the call's audio.
+    if (s.media !== "chat") throw new CtiError("unsupported", "Listening in on calls is not available: only chats can be monitored.");
     if (!s.seat || (s.state !== "assigned" && s.state !== "in-service"))
       throw new CtiError("bad-request", "This customer is not with an agent yet: a session can be monitored once an agent serves it.");
     return s;
@@ -159,7 +159,7 @@ export function createMonitoring({ cti, isSupervisor, nameOf }: MonitoringDeps) 
   /** The sessions a supervisor may choose from: live chats with a seat. */
   async function liveChats(actor: string): Promise<Session[]> {
     mayMonitor(actor);
-    return (await cti.sessions(0)).filter((s) => s.media === "chat" && !s.callHandle && s.seat && (s.state === "assigned" || s.state === "in-service"));
+    return (await cti.sessions(0)).filter((s) => s.media === "chat" && s.seat && (s.state === "assigned" || s.state === "in-service"));
   }
 
   return { monitor, barge, whisper, say, stop, watching, bargingIn, liveChats, forget, mayMonitor };

@@ -277,8 +277,11 @@ local function handle_component_message(seat, stanza)
 	end
 	local unmonitor = stanza:get_child("unmonitor", xmlns_sb);
 	if unmonitor then
-		if unmonitor.attr.session and unmonitor.attr.supervisor then
-			withdraw_monitors(seat, unmonitor.attr.session, jid_prep(unmonitor.attr.supervisor));
+		local supervisor = jid_prep(unmonitor.attr.supervisor or "");
+		if supervisor and unmonitor.attr.session then
+			withdraw_monitors(seat, unmonitor.attr.session, supervisor);
+		elseif supervisor then -- every session of this seat the supervisor monitors
+			for session_id in pairs(monitors[seat] or {}) do withdraw_monitors(seat, session_id, supervisor); end
 		end
 		return true;
 	end

@@ -60,9 +60,17 @@ export function monitoringHandlers({ cti, config, send, nameOf, isSupervisor, lo
     await toSeat(s, actor, `[${s.id}] ${name} to the customer: ${t}`);
   }
 
+  /**
+   * Stops one session's monitoring, or all of the supervisor's: then every seat is told to withdraw whatever
+   * it holds for this supervisor (<unmonitor/> without a session), so that grants this process forgot (it
+   * restarted) or never knew (another instance gave them) stop too.
+   */
   async function stop(actor: string, sessionId?: string, why = ""): Promise<Watch[]> {
     const stopped = await monitoring.stop(actor, sessionId, why);
     for (const w of stopped) await ungrant(w);
+    if (sessionId === undefined) {
+      for (const a of config.agents) await send(xml("message", { from: cc, to: a.jid }, xml(SB.unmonitor, { xmlns: NS.SB, supervisor: bareOf(actor) })));
+    }
     return stopped;
   }
 
