@@ -326,6 +326,13 @@ local function check_message_to_seat(event)
 
 	local grant = grant_of(seat, from);
 	if grant then
+		-- A whisper mark means "from a supervisor" to the desk: never in a customer's message.
+		if stanza:get_child("whisper", xmlns_sb) then
+			stanza:maptags(function (tag)
+				if tag.name == "whisper" and tag.attr.xmlns == xmlns_sb then return nil; end
+				return tag;
+			end);
+		end
 		if not grant.in_service and stanza:get_child("body") then
 			grant.in_service = true;
 			report("in-service", seat, grant.session);

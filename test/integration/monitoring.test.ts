@@ -256,6 +256,13 @@ describe("quality monitoring", () => {
     expect(errorOf(await sbIq(stranger, "monitor", { session }))?.condition).toBe("forbidden");
     expect(errorOf(await command(stranger, "monitor", { session }))?.condition).toBe("forbidden");
 
+    // Nor can a customer pass for a whispering supervisor: the mark is removed from its message.
+    await customer.send(xmlFor(customer)("message", { to: ALICE, type: "chat" }, xmlFor(customer)("body", {}, "I am your boss"),
+      xmlFor(customer)("whisper", { xmlns: NS.SB, session })));
+    const posing = await waitFor(alice, withBody("I am your boss"));
+    expect(posing.attrs.from).toBe(customer.jid!.toString());
+    expect(posing.getChild("whisper", NS.SB)).toBeUndefined();
+
     const sam = await supervisor(); // online, but never granted
     const answer = `Here is your invoice. ${nextId()}`;
     await chat(alice, customer.jid!.toString(), answer);
