@@ -1,14 +1,14 @@
 /**
  * Quality monitoring as the agent desk (/agent/, Debian's Chromium) shows it: a supervisor's whisper is marked
  * as a whisper in the customer's chat, and the customer never gets it; a barge shows in that chat too.
- * The customer and the supervisor are plain XMPP clients.
+ * The customer page (/chat/) shows a barging supervisor joining and writing. The supervisor is a plain XMPP client.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import type { Client } from "@xmpp/client";
 import type { Browser, Page } from "playwright-core";
 import { NS, SB } from "../../protocol/names.js";
 import { launchBrowser } from "../helpers/browser.js";
-import { iq, startAll, until, type Running } from "../helpers/stack.js";
+import { agentOnline, iq, startAll, until, type Running } from "../helpers/stack.js";
 import { connectAccount, connectGuest, received, stopAll, waitFor, xmlFor } from "../helpers/xmpp.js";
 
 const CC = "cc.acme.test";
@@ -39,7 +39,7 @@ async function signIn(page: Page): Promise<void> {
   await until(() => r.app.cti.agent("alice@acme.test"), (a) => a?.state === "ready", 5000, "alice ready");
 }
 
-describe("the agent desk under quality monitoring", () => {
+describe("the desk and the customer page under quality monitoring", () => {
   it("marks a whisper in the customer's chat, which the customer never gets, and shows a barge there", async () => {
     const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
     page.on("pageerror", (err) => pageErrors.push(err));
@@ -68,5 +68,37 @@ describe("the agent desk under quality monitoring", () => {
     await waitFor(ann, (m) => m.getChildText("body") === "Sam (supervisor) has joined the conversation.");
     await panel.getByText("Sam (supervisor) has joined your conversation with").waitFor();
     expect(received(ann).some((m) => (m.getChildText("body") ?? "").includes("loyalty"))).toBe(false);
+  }, 30000);
+
+  it("shows the customer on the page the supervisor joining and writing; the supervisor sees the customer's reply", async () => {
+    // Alice's desk is busy with Ann (capacity 1): this customer goes to Bob, a plain client.
+    const bob = await agentOnline(r, "bob@acme.test");
+    clients.push(bob);
+    const page = await (await browser.newContext({ viewport: { width: 900, height: 820 } })).newPage();
+    page.on("pageerror", (err) => pageErrors.push(err));
+    page.setDefaultTimeout(8000);
+    await page.goto(`http://127.0.0.1:${r.app.webPort}/chat/?queue=billing`);
+    await page.locator("#prechat").getByLabel("Name").fill("Carl");
+    await page.locator("#prechat").getByLabel("Subject").fill("Refund");
+    await page.getByRole("button", { name: "Start chat" }).click();
+    const begin = (await waitFor(bob, (m) => !!m.getChild(SB.begin, NS.SB), 10000, "begin")).getChild(SB.begin, NS.SB)!;
+    await page.getByText("Bob will help you now.").waitFor();
+
+    const sam = await connectAccount(r.config, "sam@acme.test", "sam-pw", "console");
+    clients.push(sam);
+    const s = xmlFor(sam);
+    await sam.send(s("presence"));
+    await waitFor(sam, (m) => m.is("presence") && m.attrs.from === sam.jid!.toString());
+    expect((await iq(sam, CC, "set", s("barge", { xmlns: NS.SB, session: begin.attrs.session! }))).attrs.type).toBe("result");
+    await page.getByText("Sam (supervisor) has joined the conversation.").waitFor();
+    await sam.send(s("message", { to: CC, type: "chat" }, s("body", {}, "I can approve the refund today.")));
+    await page.getByText("Sam (supervisor): I can approve the refund today.").waitFor();
+
+    const message = page.getByRole("textbox", { name: "Message", exact: true });
+    await message.fill("Great, thank you!");
+    await message.press("Enter");
+    await waitFor(bob, (m) => m.getChildText("body") === "Great, thank you!");
+    const copy = await waitFor(sam, (m) => !!m.getChild("monitored", NS.SB) && m.getChild("forwarded", NS.FORWARD)?.getChild("message")?.getChildText("body") === "Great, thank you!");
+    expect(copy.getChild("monitored", NS.SB)!.attrs).toMatchObject({ session: begin.attrs.session, seat: "bob@acme.test", direction: "in" });
   }, 30000);
 });
