@@ -92,6 +92,25 @@ local directed = module:shared("directed");
 -- supervisor of switchboard_staff; withdrawn by <unmonitor/>, by the session's <ended/>, when the seat
 -- logs out, and when the supervisor's last client on this host goes away. Shared like the grants.
 local monitors = module:shared("monitors");
+
+-- Withdraws the monitors of a session (all its supervisors, or one), telling each supervisor why.
+local function withdraw_monitors(seat, session_id, only, why)
+	local watching = monitors[seat] and monitors[seat][session_id];
+	if not watching then return; end
+	for supervisor in pairs(watching) do
+		if not only or only == supervisor then
+			watching[supervisor] = nil;
+			module:log("debug", "%s no longer monitors session %s on %s", supervisor, session_id, seat);
+			if why then
+				module:send(st.message({ from = host, to = supervisor, type = "chat", id = new_id() })
+					:text_tag("body", format("[%s] %s", session_id, why))
+					:tag("unmonitored", { xmlns = xmlns_sb, session = session_id, seat = seat }):up());
+			end
+		end
+	end
+	if next(watching) == nil then monitors[seat][session_id] = nil; end
+end
+
 -- seat bare JID -> last aggregate sent to the component ("show/status", show "unavailable" when offline).
 local announced = {};
 
@@ -128,7 +147,10 @@ local function announce(username, to, force)
 	announced[seat] = state;
 	if not show then
 		grants[seat] = nil; -- a logged-out seat serves nobody
-		monitors[seat] = nil; -- and nobody watches it serve
+		for session_id in pairs(monitors[seat] or {}) do -- and nobody watches it serve
+			withdraw_monitors(seat, session_id, nil, "The agent went offline: monitoring stopped.");
+		end
+		monitors[seat] = nil;
 		directed[seat] = nil; -- and its clients, gone, showed nobody's presence
 	end
 	local presence = st.presence({ from = seat, to = to or component, type = show == nil and "unavailable" or nil });
@@ -192,24 +214,6 @@ local function copy_to_monitors(stanza, seat, session_id, direction, from)
 				:tag("delay", { xmlns = xmlns_delay, stamp = stamp() }):up()
 				:add_child(original));
 	end
-end
-
--- Withdraws the monitors of a session (all its supervisors, or one), telling each supervisor why.
-local function withdraw_monitors(seat, session_id, only, why)
-	local watching = monitors[seat] and monitors[seat][session_id];
-	if not watching then return; end
-	for supervisor in pairs(watching) do
-		if not only or only == supervisor then
-			watching[supervisor] = nil;
-			module:log("debug", "%s no longer monitors session %s on %s", supervisor, session_id, seat);
-			if why then
-				module:send(st.message({ from = host, to = supervisor, type = "chat", id = new_id() })
-					:text_tag("body", format("[%s] %s", session_id, why))
-					:tag("unmonitored", { xmlns = xmlns_sb, session = session_id, seat = seat }):up());
-			end
-		end
-	end
-	if next(watching) == nil then monitors[seat][session_id] = nil; end
 end
 
 -- Only what the parties said is recorded: messages with a body (not chat states, receipts, typing),

@@ -219,6 +219,18 @@ describe("quality monitoring", () => {
     expect(received(again).some((s) => !!s.getChild("monitored", NS.SB))).toBe(false);
   });
 
+  it("stops when the agent goes offline: the supervisor is told", async () => {
+    const alice = await agent(ALICE);
+    const customer = await guest();
+    const sam = await supervisor();
+    const session = await served(customer, alice);
+    await sbIq(sam, "monitor", { session });
+    await alice.stop();
+    const stopped = await waitFor(sam, (s) => s.getChild("unmonitored", NS.SB)?.attrs.session === session);
+    expect(stopped.getChildText("body")).toBe(`[${session}] The agent went offline: monitoring stopped.`);
+    await until(() => r.app.cti.session(session), (s) => s?.state === "ended", 5000, "session ended");
+  });
+
   it("refuses agents, however they ask: an agent cannot monitor anyone", async () => {
     const alice = await agent(ALICE);
     const customer = await guest();
