@@ -13,7 +13,7 @@ import {
 import { canServe, routingOrder } from "./allocation.js";
 import { createRouter } from "./router.js";
 import type { Store } from "./store.js";
-import type { Agent, AgentState, AgentView, CtiEvent, JoinRequest, LeftMessage, Media, Queue, Session } from "./types.js";
+import type { Agent, AgentState, AgentView, CtiEvent, JoinRequest, LeftMessage, Media, MessageDirection, Queue, Session } from "./types.js";
 
 export interface CtiDeps {
   store: Store;
@@ -250,8 +250,8 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
    * saw it pass (`at`: when; now if not given). The body is cut to LIMITS.recordedBody characters. A session
    * that has ended is still recorded (the message may race the end); an unknown one is refused.
    */
-  async function recordMessage(m: { session: string; seat: string; sender: string; direction: "in" | "out"; body: string; at?: number }): Promise<void> {
-    if (m.direction !== "in" && m.direction !== "out") throw new CtiError("bad-request", "A recorded message goes in or out.");
+  async function recordMessage(m: { session: string; seat: string; sender: string; direction: MessageDirection; body: string; at?: number }): Promise<void> {
+    if (m.direction !== "in" && m.direction !== "out" && m.direction !== "supervisor") throw new CtiError("bad-request", "A recorded message goes in or out.");
     const recorded = await store.recordMessage({
       session: m.session, seat: bareOf(m.seat), sender: bareOf(m.sender), direction: m.direction, body: clip(m.body, LIMITS.recordedBody), at: m.at ?? now(),
     });

@@ -156,6 +156,9 @@ export interface JoinRequest {
 /** What a page's call token stands for: the join of the call that will carry it, or a call in a chat session (issue 11). */
 export type CallTokenJoin = Pick<JoinRequest, "queue" | "customer" | "form" | "extraSkills"> & { session?: string };
 
+/** A recorded message: to the seat, from the seat, or a supervisor's part (monitoring, whisper, barge). */
+export type MessageDirection = "in" | "out" | "supervisor";
+
 export type CallPhase = "ringing" | "answered" | "ended";
 
 /** Transitions, appended to the event log atomically with the change they describe. */
@@ -181,8 +184,10 @@ export type CtiEvent =
   /**
    * A chat message between a session's customer and its seat, as the seat module saw it pass (communication
    * recording, issue 12): `direction` "in" to the seat, "out" from it; `sender` the bare JID that wrote it.
+   * "supervisor": a supervisor's part in the session (quality monitoring, issue 13; `sender` the supervisor):
+   * a notice ("Sam started monitoring."), a whisper to the agent, or what the supervisor wrote after barging in.
    */
-  | { type: "message"; session: string; seat: string; sender: string; direction: "in" | "out"; body: string; at: number }
+  | { type: "message"; session: string; seat: string; sender: string; direction: MessageDirection; body: string; at: number }
   /**
    * An action of a supervisor or an admin (authority control, issue 13): who (a JID, or "token:<name>" for an
    * admin API token), what (a short verb such as "monitor", "whisper", "barge", "set-agent-state", "transfer",

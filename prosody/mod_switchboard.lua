@@ -10,6 +10,10 @@
 --   * reports the first legitimate message of a session to the component (<in-service/>);
 --   * copies every chat message with a body between a seat and its granted customer to the
 --     component as it passes (communication recording: see record);
+--   * keeps monitor grants (quality monitoring): the component's <monitor/> lets a supervisor get a copy
+--     of every such message of one session (copy_to_monitors), until <unmonitor/>, the session's end or
+--     the supervisor's going offline; and delivers the component's <whisper/> to the seat as a message
+--     from the supervisor;
 --   * tells the component each seat's aggregate presence, and answers its probes.
 -- On every host it tells the component when a customer that contacted it goes away,
 -- since plain clients never send presence to the queue.
@@ -25,7 +29,7 @@ local new_set = require "util.set".new;
 local errors = require "util.error";
 local rostermanager = require "core.rostermanager";
 
-local pairs, ipairs = pairs, ipairs;
+local pairs, ipairs, next = pairs, ipairs, next;
 local os_date, floor, format = os.date, math.floor, string.format;
 
 local xmlns_sb = "urn:switchboard:0";
@@ -83,6 +87,30 @@ local grants = module:shared("grants");
 -- while it was granted, so its unavailable still may after the grant ended (or the seat's client
 -- would show it online for ever). Shared like the grants.
 local directed = module:shared("directed");
+-- Quality monitoring (issue 13): seat bare JID -> session id -> supervisor bare JID -> mode ("silent" or
+-- "barge"). Only the component creates them (<monitor/>), for a session granted on this seat and a
+-- supervisor of switchboard_staff; withdrawn by <unmonitor/>, by the session's <ended/>, when the seat
+-- logs out, and when the supervisor's last client on this host goes away. Shared like the grants.
+local monitors = module:shared("monitors");
+
+-- Withdraws the monitors of a session (all its supervisors, or one), telling each supervisor why.
+local function withdraw_monitors(seat, session_id, only, why)
+	local watching = monitors[seat] and monitors[seat][session_id];
+	if not watching then return; end
+	for supervisor in pairs(watching) do
+		if not only or only == supervisor then
+			watching[supervisor] = nil;
+			module:log("debug", "%s no longer monitors session %s on %s", supervisor, session_id, seat);
+			if why then
+				module:send(st.message({ from = host, to = supervisor, type = "chat", id = new_id() })
+					:text_tag("body", format("[%s] %s", session_id, why))
+					:tag("unmonitored", { xmlns = xmlns_sb, session = session_id, seat = seat }):up());
+			end
+		end
+	end
+	if next(watching) == nil then monitors[seat][session_id] = nil; end
+end
+
 -- seat bare JID -> last aggregate sent to the component ("show/status", show "unavailable" when offline).
 local announced = {};
 
@@ -119,6 +147,10 @@ local function announce(username, to, force)
 	announced[seat] = state;
 	if not show then
 		grants[seat] = nil; -- a logged-out seat serves nobody
+		for session_id in pairs(monitors[seat] or {}) do -- and nobody watches it serve
+			withdraw_monitors(seat, session_id, nil, "The agent went offline: monitoring stopped.");
+		end
+		monitors[seat] = nil;
 		directed[seat] = nil; -- and its clients, gone, showed nobody's presence
 	end
 	local presence = st.presence({ from = seat, to = to or component, type = show == nil and "unavailable" or nil });
@@ -163,6 +195,27 @@ local function record(stanza, seat, session_id, direction, from)
 			:add_child(original));
 end
 
+-- Quality monitoring: a copy of the same message to every supervisor the component granted a monitor of
+-- this session. An XEP-0297 forward from the server (no client can send from `host`), marked with
+-- <monitored/> (session, seat, direction), and a plain body "[S1] sender: text" so that any client shows it.
+-- Neither party's client sees anything of it.
+local function copy_to_monitors(stanza, seat, session_id, direction, from)
+	local watching = monitors[seat] and monitors[seat][session_id];
+	if not watching then return; end
+	local body = stanza:get_child_text("body") or "";
+	for supervisor in pairs(watching) do
+		local original = st.clone(stanza);
+		original.attr.xmlns = "jabber:client";
+		original.attr.from = original.attr.from or from;
+		module:send(st.message({ from = host, to = supervisor, type = "chat", id = new_id() })
+			:text_tag("body", format("[%s] %s: %s", session_id, jid_bare(original.attr.from), body))
+			:tag("monitored", { xmlns = xmlns_sb, session = session_id, seat = seat, direction = direction }):up()
+			:tag("forwarded", { xmlns = xmlns_forward })
+				:tag("delay", { xmlns = xmlns_delay, stamp = stamp() }):up()
+				:add_child(original));
+	end
+end
+
 -- Only what the parties said is recorded: messages with a body (not chat states, receipts, typing),
 -- never errors (a bounce says nothing of the conversation, and could echo anything).
 local function recordable(stanza)
@@ -203,6 +256,51 @@ local function handle_component_message(seat, stanza)
 			end
 		end
 	end
+	if ended and ended.attr.session then
+		withdraw_monitors(seat, ended.attr.session, nil, ended.attr.reason == "transferred"
+			and "The session was transferred to another seat: monitoring stopped." or "The session has ended: monitoring stopped.");
+	end
+	-- Quality monitoring (consumed here: the seat's client never sees a grant or its withdrawal).
+	local monitor = stanza:get_child("monitor", xmlns_sb);
+	if monitor then
+		local session_id, supervisor = monitor.attr.session, jid_prep(monitor.attr.supervisor or "");
+		local granted = false;
+		for _, grant in pairs(grants[seat] or {}) do
+			if grant.session == session_id then granted = true; end
+		end
+		-- Only for a session this seat serves now, and only to a supervisor of the configuration.
+		if granted and supervisor and staff:contains(supervisor) then
+			monitors[seat] = monitors[seat] or {};
+			monitors[seat][session_id] = monitors[seat][session_id] or {};
+			monitors[seat][session_id][supervisor] = monitor.attr.mode == "barge" and "barge" or "silent";
+			module:log("debug", "%s monitors session %s on %s (%s)", supervisor, session_id, seat, monitors[seat][session_id][supervisor]);
+		else
+			module:log("warn", "refused a monitor of session %s on %s for %s", tostring(session_id), seat, tostring(supervisor));
+		end
+		return true;
+	end
+	local unmonitor = stanza:get_child("unmonitor", xmlns_sb);
+	if unmonitor then
+		local supervisor = jid_prep(unmonitor.attr.supervisor or "");
+		if supervisor and unmonitor.attr.session then
+			withdraw_monitors(seat, unmonitor.attr.session, supervisor);
+		elseif supervisor then -- every session of this seat the supervisor monitors
+			for session_id in pairs(monitors[seat] or {}) do withdraw_monitors(seat, session_id, supervisor); end
+		end
+		return true;
+	end
+	-- A whisper: delivered to the seat as a message from the supervisor, marked <whisper/>. The customer
+	-- never sees it (it goes to the seat only).
+	local whisper = stanza:get_child("whisper", xmlns_sb);
+	if whisper then
+		local supervisor = jid_prep(whisper.attr.supervisor or "");
+		if not (supervisor and staff:contains(supervisor) and stanza:get_child("body")) then
+			module:log("warn", "refused a whisper to %s for %s", seat, tostring(whisper.attr.supervisor));
+			return true;
+		end
+		stanza.attr.from = supervisor;
+		whisper.attr.supervisor = nil;
+	end
 end
 
 -- Staff: the seat's own server, every seat (the seat's own other resources too), the supervisors,
@@ -226,18 +324,27 @@ local function check_message_to_seat(event)
 	if not seats:contains(seat) then return; end
 	local from = stanza.attr.from or host; -- stanzas generated by the server may carry no from
 	if jid_host(from) == component then
-		handle_component_message(seat, stanza);
-		return;
+		return handle_component_message(seat, stanza); -- true: consumed (a monitor grant)
 	end
 	if is_staff(from) then return; end
 
 	local grant = grant_of(seat, from);
 	if grant then
+		-- A whisper mark means "from a supervisor" to the desk: never in a customer's message.
+		if stanza:get_child("whisper", xmlns_sb) then
+			stanza:maptags(function (tag)
+				if tag.name == "whisper" and tag.attr.xmlns == xmlns_sb then return nil; end
+				return tag;
+			end);
+		end
 		if not grant.in_service and stanza:get_child("body") then
 			grant.in_service = true;
 			report("in-service", seat, grant.session);
 		end
-		if recordable(stanza) then record(stanza, seat, grant.session, "in", from); end
+		if recordable(stanza) then
+			record(stanza, seat, grant.session, "in", from);
+			copy_to_monitors(stanza, seat, grant.session, "in", from);
+		end
 		return;
 	end
 	if stanza.attr.type ~= "error" then -- bouncing an error could loop
@@ -258,7 +365,10 @@ local function note_seat_reply(event)
 		grant.answered = true;
 		report("answered", seat, grant.session);
 	end
-	if recordable(stanza) then record(stanza, seat, grant.session, "out", origin.full_jid); end
+	if recordable(stanza) then
+		record(stanza, seat, grant.session, "out", origin.full_jid);
+		copy_to_monitors(stanza, seat, grant.session, "out", origin.full_jid);
+	end
 end
 
 -- iqs. Those to a seat's bare JID are left alone: Prosody answers them itself on the user's behalf
@@ -403,8 +513,20 @@ local function note_contact(event)
 	end
 end
 
+-- A supervisor's last client on this host is gone: it monitors nothing any more.
+local function drop_monitors_of(supervisor)
+	for seat, sessions in pairs(monitors) do
+		for session_id in pairs(sessions) do withdraw_monitors(seat, session_id, supervisor); end
+		if next(sessions) == nil then monitors[seat] = nil; end
+	end
+end
+
 local function on_resource_unbind(event)
 	local session = event.session;
+	if session.username and session.host == host and staff:contains(session.username.."@"..host) then
+		local user = user_sessions[session.username];
+		if not (user and user.sessions and next(user.sessions)) then drop_monitors_of(session.username.."@"..host); end
+	end
 	if is_seat_session(session) then
 		-- Usually announced already via mod_presence's unavailable; this covers sessions without presence.
 		announce(session.username);

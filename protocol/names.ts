@@ -53,6 +53,18 @@ export const SB = {
   call: "call",
   /** The seat module's copy of a message between a seat and its customer (communication recording, issue 12). */
   record: "record",
+  /**
+   * Quality monitoring (issue 13; docs/protocol.md, "Quality monitoring"): the component's grant to the seat
+   * module and its withdrawal, a whisper to a seat, the iqs of the console, the mark on a supervisor's words,
+   * the seat module's copies to a supervisor and its notice that they stopped.
+   */
+  monitor: "monitor",
+  unmonitor: "unmonitor",
+  whisper: "whisper",
+  barge: "barge",
+  supervisor: "supervisor",
+  monitored: "monitored",
+  unmonitored: "unmonitored",
 } as const;
 
 /** Element names in NS.WG (XEP-0142). */
@@ -85,6 +97,10 @@ export const COMMAND = {
   listAgents: "list-agents", // supervisors
   setAgentState: "set-agent-state", // supervisors
   endAnySession: "end-any-session", // supervisors: end a chat or a call (the soft switch hangs it up)
+  monitor: "monitor", // supervisors: monitor a live chat silently (issue 13)
+  whisper: "whisper", // supervisors: a word only the agent sees
+  barge: "barge", // supervisors: join the conversation
+  stopMonitoring: "stop-monitoring", // supervisors
 } as const;
 
 /** Why a session ended, as carried by <ended reason='...'/>. */

@@ -171,7 +171,7 @@ class Batch {
         notice(e.session, e.seat, { ringing: "A call rang at the agent.", answered: "The call was answered.", ended: "The call ended." }[e.phase]);
         return;
       case "message":
-        this.lines.push({ event_id: id, session: e.session, at: e.at, kind: e.direction === "in" ? "customer" : "seat", sender: bare(e.sender), body: e.body });
+        this.lines.push({ event_id: id, session: e.session, at: e.at, kind: e.direction === "in" ? "customer" : e.direction === "supervisor" ? "supervisor" : "seat", sender: bare(e.sender), body: e.body });
         return;
       case "agent-state":
         this.states.push({ event_id: id, agent: e.agent, state: e.state, at: e.at });

@@ -55,7 +55,8 @@ export interface TranscriptRow {
   session: string;
   at: number;
   /** "customer" and "seat" lines are messages; "system" lines are notices (assigned, transferred, call, ended). */
-  kind: "customer" | "seat" | "system";
+  /** "supervisor": quality monitoring (issue 13): "Sam started monitoring.", a whisper, a barging supervisor's words. */
+  kind: "customer" | "seat" | "system" | "supervisor";
   /** Who wrote it (bare JID); for a notice, the seat concerned or null. */
   sender: string | null;
   body: string;

@@ -67,7 +67,7 @@ const schemas: Record<string, Schema> = {
   LeftMessage: object({ id: str, queue: str, from: str, name: str, email: str, message: str, at: time }),
   Transcript: object({
     session: str,
-    lines: array(object({ at: time, kind: { type: "string", enum: ["customer", "seat", "system"] }, sender: maybeStr, body: str })),
+    lines: array(object({ at: time, kind: { type: "string", enum: ["customer", "seat", "system", "supervisor"] }, sender: maybeStr, body: str })),
   }),
   QueueFigures: queueFigures,
   AgentFigures: agentFigures,

@@ -15,15 +15,15 @@ import type { Addr, HandlerDeps } from "./context.js";
 import { duration } from "./stanzas.js";
 
 type Role = "agent" | "supervisor";
-interface Command { name: string; role: Role; run: (el: Element, addr: Addr, reply: Reply) => Promise<Element> }
-type Reply = (status: "completed" | "executing" | "canceled", ...children: Element[]) => Element;
+export interface Command { name: string; role: Role; run: (el: Element, addr: Addr, reply: Reply) => Promise<Element> }
+export type Reply = (status: "completed" | "executing" | "canceled", ...children: Element[]) => Element;
 
-const note = (text: string) => xml("note", { type: "info" }, text);
-const submitted = (el: Element, field: string) =>
+export const note = (text: string) => xml("note", { type: "info" }, text);
+export const submitted = (el: Element, field: string) =>
   el.getChild("x", NS.DATA)?.getChildren("field").find((f) => f.attrs.var === field)?.getChildText("value") ?? undefined;
-const form = (title: string, ...fields: Element[]) =>
+export const form = (title: string, ...fields: Element[]) =>
   [xml("actions", { execute: "complete" }, xml("complete")), xml("x", { xmlns: NS.DATA, type: "form" }, xml("title", {}, title), ...fields)];
-const listSingle = (name: string, label: string, options: Array<[value: string, label: string]>) =>
+export const listSingle = (name: string, label: string, options: Array<[value: string, label: string]>) =>
   xml("field", { var: name, type: "list-single", label }, xml("required"),
     ...options.map(([value, text]) => xml("option", { label: text }, xml("value", {}, value))));
 /** A result table (XEP-0004 reported + items), for clients that show forms; the note says the same in words. */
@@ -36,7 +36,7 @@ const STATES: AgentState[] = ["ready", "not-ready", "offline"];
 /** XEP-0050 actions: our commands have one step, so "prev" (or anything else) is a bad action. */
 const ACTIONS = new Set(["execute", "next", "complete", "cancel"]);
 
-export function commandHandlers({ cti, config, log, isAgent, isSupervisor }: HandlerDeps) {
+export function commandHandlers({ cti, config, log, isAgent, isSupervisor }: HandlerDeps, more: Record<string, Command> = {}) {
   // Authority (issue 13): a queue-limited supervisor acts on its queues only (scope.mayQueue, scope.mayAgent);
   // every supervisor action is audited once it is done: `await audit(addr.fromBare, "monitor", sessionId)`
   // (likewise whisper, barge, transfer).
@@ -166,6 +166,7 @@ export function commandHandlers({ cti, config, log, isAgent, isSupervisor }: Han
           listSingle("session", "Session", live.slice(0, 200).map((s) => [s.id, `${s.customer} (${s.queue}, ${s.media}, ${s.state}${s.seat ? `, ${s.seat}` : ""})`]))));
       },
     },
+    ...more, // quality monitoring (monitoring.ts)
   };
 
   const allowed = (role: Role, jid: string) => (role === "agent" ? isAgent(jid) : isSupervisor(jid));

@@ -13,6 +13,7 @@ import type { Addr, HandlerDeps } from "./context.js";
 import { commandHandlers } from "./commands.js";
 import { discoHandlers } from "./disco.js";
 import { exceedsBounds, STANZA_BOUNDS } from "./bounds.js";
+import { monitoringHandlers } from "./monitoring.js";
 import { presenceHandlers } from "./presence.js";
 import { queueHandlers } from "./queue.js";
 import { rateLimiter } from "./rate-limit.js";
@@ -35,7 +36,8 @@ export function registerHandlers(entity: Component, deps: HandlerDeps): void {
   const cc = config.component.domain;
   const queue = queueHandlers(deps);
   const seat = seatHandlers(deps);
-  const commands = commandHandlers(deps);
+  const monitoring = monitoringHandlers(deps);
+  const commands = commandHandlers(deps, monitoring.commands);
   const disco = discoHandlers(deps, commands.available);
   const { presence } = presenceHandlers(deps);
   const pong = () => true as const;
@@ -56,6 +58,10 @@ export function registerHandlers(entity: Component, deps: HandlerDeps): void {
     [`set ${NS.SB} ${SB.leaveMessage}`]: { target: "queue", handle: queue.leaveMessage },
     [`set ${NS.SB} ${SB.call}`]: { target: "any", handle: queue.callToken },
     [`set ${NS.COMMANDS} command`]: { target: "cc", handle: commands.execute },
+    [`set ${NS.SB} ${SB.monitor}`]: { target: "cc", handle: monitoring.iqs.monitor },
+    [`set ${NS.SB} ${SB.unmonitor}`]: { target: "cc", handle: monitoring.iqs.unmonitor },
+    [`set ${NS.SB} ${SB.whisper}`]: { target: "cc", handle: monitoring.iqs.whisper },
+    [`set ${NS.SB} ${SB.barge}`]: { target: "cc", handle: monitoring.iqs.barge },
     [`get ${NS.DISCO_INFO} query`]: { target: "any", handle: disco.info },
     [`get ${NS.DISCO_ITEMS} query`]: { target: "any", handle: disco.items },
     [`get ${NS.PING} ping`]: { target: "any", handle: pong },
@@ -120,7 +126,7 @@ export function registerHandlers(entity: Component, deps: HandlerDeps): void {
       } else if (addr.queue) {
         deps.cti.queue(addr.queue);
         await queue.chatToQueue(stanza, addr);
-      } else {
+      } else if (!(await monitoring.chat(stanza, addr))) { // a barging supervisor's words go to the customer
         await seat.chatToComponent(stanza, addr);
       }
       return undefined;
@@ -132,6 +138,7 @@ export function registerHandlers(entity: Component, deps: HandlerDeps): void {
   async function onPresence(stanza: Element, addr: Addr): Promise<Element | undefined> {
     if (stanza.attrs.type === "error") return undefined;
     try {
+      if (stanza.attrs.type === "unavailable") await monitoring.offline(addr); // a supervisor gone monitors nothing
       return await presence(stanza, addr);
     } catch (err) {
       return st.presenceError(stanza, toError(err, stanza));

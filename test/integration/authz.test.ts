@@ -237,6 +237,11 @@ describe("queue-limited supervisors", () => {
     const refusedEnd = await command(tess, "end-any-session", { session: billing.session });
     expect(errorOf(refusedEnd)).toMatchObject({ condition: "forbidden", text: "This session is not in your queues." });
     expect(await r.app.cti.session(billing.session)).toMatchObject({ state: "assigned" });
+    // Nor monitor it (quality monitoring keeps to the same queues).
+    const t = xmlFor(tess);
+    expect(errorOf(await iq(tess, CC, "set", t("monitor", { xmlns: NS.SB, session: billing.session, mode: "silent" })))).toMatchObject({
+      condition: "forbidden", text: "This session is in a queue you do not supervise.",
+    });
     // The end form lists only its queues' sessions.
     const options = (await completed(tess, "end-any-session")).getChild("x", NS.DATA)!.getChild("field")!.getChildren("option").map((o) => o.getChildText("value"));
     expect(options).toEqual([sales.session]);

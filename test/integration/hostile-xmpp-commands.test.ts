@@ -105,7 +105,7 @@ describe("disco nodes on cc", () => {
   });
 
   const AGENT_NODES = [COMMAND.endSession, COMMAND.endWrapUp, COMMAND.transfer, COMMAND.pause, COMMAND.ready];
-  const SUPERVISOR_NODES = [COMMAND.listQueues, COMMAND.listAgents, COMMAND.setAgentState, COMMAND.endAnySession];
+  const SUPERVISOR_NODES = [COMMAND.listQueues, COMMAND.listAgents, COMMAND.setAgentState, COMMAND.endAnySession, COMMAND.monitor, COMMAND.whisper, COMMAND.barge, COMMAND.stopMonitoring];
   const listRows: Array<[string, Who, string[]]> = [
     ["a guest: no command", "guest", []],
     ["alice: the agent commands", "alice", AGENT_NODES],
@@ -198,7 +198,7 @@ describe("ad-hoc commands: unknown nodes are item-not-found for anyone", () => {
 
 describe("ad-hoc commands: a known command without the role is forbidden (auth)", () => {
   const AGENT = [COMMAND.endSession, COMMAND.endWrapUp, COMMAND.transfer, COMMAND.pause, COMMAND.ready];
-  const SUPERVISOR = [COMMAND.listQueues, COMMAND.listAgents, COMMAND.setAgentState, COMMAND.endAnySession];
+  const SUPERVISOR = [COMMAND.listQueues, COMMAND.listAgents, COMMAND.setAgentState, COMMAND.endAnySession, COMMAND.monitor, COMMAND.whisper, COMMAND.barge, COMMAND.stopMonitoring];
   const rows: Array<[string, Who, string]> = [
     ...[...AGENT, ...SUPERVISOR].map((n): [string, Who, string] => [`${n} by a guest`, "guest", n]),
     ...SUPERVISOR.map((n): [string, Who, string] => [`${n} by alice (an agent)`, "alice", n]),
@@ -213,7 +213,7 @@ describe("ad-hoc commands: a known command without the role is forbidden (auth)"
 describe("ad-hoc commands: action cancel is canceled, nothing applied", () => {
   const rows: Array<[string, Who, string]> = [
     ...[COMMAND.endSession, COMMAND.endWrapUp, COMMAND.transfer, COMMAND.pause, COMMAND.ready].map((n): [string, Who, string] => [`${n} by alice`, "alice", n]),
-    ...[COMMAND.listQueues, COMMAND.listAgents, COMMAND.setAgentState, COMMAND.endAnySession].map((n): [string, Who, string] => [`${n} by sam`, "sam", n]),
+    ...[COMMAND.listQueues, COMMAND.listAgents, COMMAND.setAgentState, COMMAND.endAnySession, COMMAND.monitor, COMMAND.whisper, COMMAND.barge, COMMAND.stopMonitoring].map((n): [string, Who, string] => [`${n} by sam`, "sam", n]),
   ];
   it.each(rows)("%s", async (_name, who, node) => {
     const c = await client(who);

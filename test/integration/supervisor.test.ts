@@ -33,7 +33,7 @@ const nodes = async (c: Client) =>
 
 describe("supervisors", () => {
   it("see the commands their role may run", async () => {
-    expect(await nodes(sam)).toEqual(["list-queues", "list-agents", "set-agent-state", "end-any-session"]);
+    expect(await nodes(sam)).toEqual(["list-queues", "list-agents", "set-agent-state", "end-any-session", "monitor", "whisper", "barge", "stop-monitoring"]);
     expect(await nodes(alice)).toEqual(["end-session", "end-wrap-up", "transfer", "pause", "ready"]);
     expect(await nodes(guest)).toEqual([]);
     expect(errorOf(await command(guest, "list-agents"))?.condition).toBe("forbidden");

@@ -12,7 +12,7 @@ import type { Element as XmlElement } from "@xmpp/xml";
 import type { QueueInfo, WebConfig } from "../lib/config.js";
 import { errorText } from "../lib/connect.js";
 import { chatStateOf, receiptFor, receivedId, stanzaErrorText } from "../lib/xep.js";
-import { NS, WG } from "../../protocol/names.js";
+import { NS, SB, WG } from "../../protocol/names.js";
 import type { Invitation } from "sip.js";
 import { Call, type CallInfo } from "./call.js";
 import { Chat } from "./chat.js";
@@ -400,6 +400,9 @@ export class Desk {
       const body = s.getChildText("body");
       if (type === "error") return this.notice(`The contact center refused a message: ${stanzaErrorText(s)}`);
       if (!body) return;
+      // A supervisor joined the conversation or wrote to its customer (quality monitoring): in that chat.
+      const supervised = this.bySession.get(s.getChild(SB.supervisor, NS.SB)?.attrs.session ?? "");
+      if (supervised) return supervised.system(body);
       const callNotice = parseCallNotice(body, this.config.queues.map((q) => q.title));
       if (callNotice) return this.onCallNotice(callNotice, body);
       const chatCall = parseChatCallNotice(body);
@@ -426,6 +429,12 @@ export class Desk {
     if (rid) this.chatList().find((c) => c.owns(rid))?.delivered(rid);
     const ack = body !== null ? receiptFor(s) : null;
     if (ack) void this.xmpp.send(ack).catch(() => undefined);
+
+    // A supervisor's whisper (the seat module delivers it from the supervisor, and strips the mark from
+    // customers' messages): shown in that customer's chat, marked, never sent on.
+    const whisper = s.getChild(SB.whisper, NS.SB);
+    const whispered = whisper && body ? this.bySession.get(whisper.attrs.session ?? "") : undefined;
+    if (whispered && bareOf(whispered.jid) !== bare) return whispered.system(`Whisper from ${bare} (only you see this): ${body}`);
 
     let chat = this.chatFor(from);
     if (!chat) {

@@ -532,6 +532,13 @@ export class CustomerSession {
       }
       const invite = s.getChild(SB.call, NS.SB);
       if (invite) return this.onCallInvite(invite, body);
+      // A supervisor joined the conversation, or wrote to it (quality monitoring: barge).
+      const supervisor = s.getChild(SB.supervisor, NS.SB);
+      if (supervisor && body && this.state.session && supervisor.attrs.session === this.state.session) {
+        this.system(body);
+        this.changed();
+        return;
+      }
       const status = s.getChild(WG.queueStatus, NS.WG);
       if (status && this.state.phase === "call") {
         const position = Number(status.getChildText("position"));
