@@ -400,7 +400,7 @@ export function recordsRows(r: any): Array<[string, string]> {
     return [
       [`records: ${name}: events/s, sessions/s recorded (backlog of ${p.sessions} sessions, ${p.eventsPerSession} events each)`,
         `${p.eventsPerSecond} / ${p.sessionsPerSecond}  (recorder ${p.recorderCores} cores, ${p.recorderCpuMsPerSession} ms CPU per session: ${p.sessionsPerRecorderCpuSecond} per core-second; Redis ${p.redisCores}; machine ${p.machineBusyCores} of 2 busy)${missing}`],
-      [`records: ${name}: headroom over the routing peak (sessions/s / routed/s; target >= 3)`,
+      [`records: ${name}: headroom over the routing peak (sessions/s / routed/s; > 1 with margin)`,
         `${p.headroom}  (routed ${x.routing?.perSecond ?? "?"}/s, ${x.routing?.from ?? "no routing figure"}; x ${p.eventsPerSession} events = ${x.routing ? round(x.routing.perSecond * p.eventsPerSession, 0) : "?"} events/s needed)`],
       [`records: ${name}: batch transaction p50/p99 ms (${p.batches} batches of <= ${p.batchEvents} events)`, `${p.commitMs.p50} / ${p.commitMs.p99}  (caught up: lag ${p.caughtUp.lag}, pending ${p.caughtUp.pending})`],
       [`records: ${name}: bytes stored per session (${x.messagesPerSession} messages, ${x.messageBytesPerSession} B of text)`, `${p.size.bytesPerSession}  (${p.size.fullBytes} B in all, ${p.size.emptyBytes} empty)`],
