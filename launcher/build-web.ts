@@ -1,6 +1,6 @@
 /**
  * Bundles the browser code (web-access/) with esbuild into dist/web/, which
- * the web server serves: dist/web/chat/ (page + app.js), dist/web/agent/,
+ * the web server serves: dist/web/chat/ (page + app.js), dist/web/agent/, dist/web/admin/ (the supervisor console),
  * dist/web/widget.js. Static files (.html, .css, .svg) beside an entry are copied.
  */
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
@@ -22,7 +22,7 @@ const noNodeBuiltins: Plugin = {
 };
 
 /** Page folders: web-access/<name>/main.ts -> dist/web/<name>/app.js; the widget is a single script. */
-const pages = ["chat", "agent"];
+const pages = ["chat", "agent", "admin"];
 rmSync(OUT, { recursive: true, force: true }); // no stale bundle or source map survives a build
 const entries: Record<string, string> = {};
 for (const page of pages) {

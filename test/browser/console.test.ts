@@ -1,0 +1,159 @@
+/**
+ * The supervisor console (/admin/) in Debian's Chromium against the real stack (Prosody with the seat module,
+ * Redis, the component serving the bundled page). The supervisor signs in on the page; the customer (an
+ * anonymous XMPP visitor) and the agent (bob, a plain XMPP client) are the test's own connections, so what
+ * each side receives is asserted on the wire and what the supervisor sees on the page.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import type { Client } from "@xmpp/client";
+import type { Element } from "@xmpp/xml";
+import type { Browser, Locator, Page } from "playwright-core";
+import { NS, SB } from "../../protocol/names.js";
+import { launchBrowser, screenshotPath } from "../helpers/browser.js";
+import { agentOnline, iq, startAll, until, type Running } from "../helpers/stack.js";
+import { connectGuest, nextId, received, stopAll, waitFor, xmlFor } from "../helpers/xmpp.js";
+
+const CC = "cc.acme.test";
+const BOB = "bob@acme.test";
+const SCREENSHOT = screenshotPath("supervisor-console.png");
+
+let r: Running;
+let browser: Browser;
+let page: Page;
+const clients: Client[] = [];
+/** Uncaught errors in the page: none expected. */
+const pageErrors: Error[] = [];
+/** Shared by the tests, in order: the agent, the customer and its session. */
+let bob: Client;
+let ann: Client;
+let session = "";
+
+beforeAll(async () => {
+  r = await startAll({ queues: [{ name: "billing", title: "Billing", skills: ["billing"], allowGuests: true }] });
+  browser = await launchBrowser();
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, reducedMotion: "reduce" });
+  page = await context.newPage();
+  page.on("pageerror", (err) => pageErrors.push(err));
+  page.setDefaultTimeout(8000);
+}, 60000);
+
+afterAll(async () => {
+  expect(pageErrors).toEqual([]);
+  await browser?.close();
+  await stopAll(...clients);
+  await r?.stop();
+});
+
+/** The wallboard card of a queue, and one of its figures (the <dd> after the <dt> labelled `label`). */
+const card = (title: string) => page.locator("#wallboard").getByRole("region", { name: title, exact: true });
+const figure = (title: string, label: string) => card(title).locator(`dt:text-is("${label}") + dd`);
+const agentRow = (jid: string) => page.getByRole("region", { name: "Agents" }).getByRole("row").filter({ has: page.getByRole("rowheader", { name: jid }) });
+const sessionRow = (id: string) => page.getByRole("region", { name: "Live sessions" }).getByRole("row").filter({ has: page.getByRole("rowheader", { name: id }) });
+const monitorPanel = (id: string) => page.getByRole("article", { name: `Session ${id}` });
+/** The agent's state as its row shows it. */
+const agentState = (jid: string, state: string) => agentRow(jid).locator(".pill").filter({ hasText: new RegExp(`^${state}$`) });
+const hasText = async (l: Locator, text: string) => l.filter({ hasText: text }).waitFor();
+const is = (name: string, ns: string) => (s: Element) => s.is("message") && !!s.getChild(name, ns);
+const withBody = (body: string) => (s: Element) => s.is("message") && s.getChildText("body") === body;
+
+function say(c: Client, to: string, body: string): Promise<void> {
+  const xml = xmlFor(c);
+  return c.send(xml("message", { to, type: "chat", id: nextId("m") }, xml("body", {}, body)));
+}
+
+describe("supervisor console", () => {
+  it("refuses a wrong password with a clear message", async () => {
+    await page.goto(`http://127.0.0.1:${r.app.webPort}/admin/`);
+    await page.getByLabel("JID").fill("sam@acme.test");
+    await page.getByLabel("Password").fill("not-the-password");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("alert").filter({ hasText: "Wrong address or password." }).waitFor();
+    expect(await page.getByRole("button", { name: "Sign in" }).isEnabled()).toBe(true);
+  }, 20000);
+
+  it("signs the supervisor in and shows the wallboard, which moves when an agent goes not ready and when a customer joins", async () => {
+    bob = await agentOnline(r, BOB);
+    clients.push(bob);
+    await page.goto(`http://127.0.0.1:${r.app.webPort}/admin/`);
+    await page.getByLabel("JID").fill("sam@acme.test");
+    await page.getByLabel("Password").fill("sam-pw");
+    await page.getByLabel("Password").press("Enter");
+    await page.getByRole("button", { name: "Sign out" }).waitFor();
+    await card("Billing").waitFor();
+    await hasText(figure("Billing", "Waiting"), "0");
+    await expect(figure("Billing", "Ready").textContent()).resolves.toBe("1");
+    await expect(figure("Billing", "Not ready").textContent()).resolves.toBe("0");
+    await agentState(BOB, "Ready").waitFor();
+
+    // The agent goes not ready on its own client (away): pushed to the page, no reload, no click.
+    await bob.send(xmlFor(bob)("presence", {}, xmlFor(bob)("show", {}, "away")));
+    await figure("Billing", "Not ready").filter({ hasText: /^1$/ }).waitFor();
+    await expect(figure("Billing", "Ready").textContent()).resolves.toBe("0");
+    await agentState(BOB, "Not ready").waitFor();
+
+    // A customer joins: nobody is ready, so it waits, and the page counts its wait on.
+    ann = await connectGuest(r.config);
+    clients.push(ann);
+    const x = xmlFor(ann);
+    const joined = await iq(ann, `billing@${CC}`, "set", x("join-queue", { xmlns: NS.WG },
+      x("x", { xmlns: NS.DATA, type: "submit" }, x("field", { var: "name" }, x("value", {}, "Ann Example")))));
+    expect(joined.attrs.type).toBe("result");
+    session = joined.getChild(SB.session, NS.SB)!.attrs.id!;
+    await figure("Billing", "Waiting").filter({ hasText: /^1$/ }).waitFor();
+    await figure("Billing", "Longest wait").filter({ hasText: /^0:0[1-9]$/ }).waitFor(); // counted on in the page
+    await page.getByRole("status").filter({ hasText: "Billing: 1 waiting; agents 0 ready, 0 busy, 0 in wrap-up, 1 not ready" }).waitFor();
+  }, 30000);
+
+  it("sets the agent ready from the console; the waiting customer goes to it and the wallboard says so", async () => {
+    await agentRow(BOB).getByRole("button", { name: `Ready: ${BOB}`, exact: true }).click();
+    await until(() => r.app.cti.agent(BOB), (a) => a?.state === "ready", 5000, "bob ready");
+    const assigned = await waitFor(ann, is(SB.assigned, NS.SB), 10000, "assigned");
+    expect(assigned.getChild(SB.assigned, NS.SB)!.attrs.seat).toBe(BOB);
+    await figure("Billing", "Waiting").filter({ hasText: /^0$/ }).waitFor();
+    await hasText(figure("Billing", "Longest wait"), "–");
+    await agentRow(BOB).getByText("1 of 2").waitFor();
+    await sessionRow(session).waitFor();
+  }, 30000);
+
+  it("monitors the live chat: both sides' messages appear in the panel; a whisper reaches only the agent, marked", async () => {
+    await waitFor(bob, (s) => s.is("message") && s.getChild(SB.begin, NS.SB)?.attrs.session === session, 5000, "begin");
+    await sessionRow(session).getByRole("button", { name: `Monitor session ${session}` }).click();
+    const panel = monitorPanel(session);
+    await panel.waitFor();
+    await sessionRow(session).getByRole("button", { name: `Stop monitoring session ${session}` }).waitFor();
+
+    await say(ann, BOB, "Where is my invoice 42?");
+    await waitFor(bob, withBody("Where is my invoice 42?"), 5000, "bob gets ann's words");
+    await panel.getByRole("log").getByText(/^Customer \(.+\): Where is my invoice 42\?$/).waitFor();
+    await say(bob, ann.jid!.toString(), "Let me check <b>that</b> for you.");
+    await waitFor(ann, withBody("Let me check <b>that</b> for you."), 5000, "ann gets bob's words");
+    await panel.getByRole("log").getByText(`Agent (${BOB}): Let me check <b>that</b> for you.`).waitFor(); // as text, not markup
+    expect(await panel.locator("b").count()).toBe(0);
+
+    const annBefore = received(ann).length;
+    await panel.getByLabel("Whisper to the agent").fill("Offer the loyalty discount");
+    await panel.getByRole("button", { name: "Whisper", exact: true }).click();
+    const whisper = await waitFor(bob, withBody("Offer the loyalty discount"), 5000, "the whisper");
+    expect(whisper.attrs.from?.split("/")[0]).toBe("sam@acme.test");
+    expect(whisper.getChild("whisper", NS.SB)?.attrs.session).toBe(session);
+    await panel.getByRole("log").getByText("You whispered: Offer the loyalty discount").waitFor();
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    // The customer got nothing of it (a barrier: a message the customer gets after the whisper was sent).
+    await say(bob, ann.jid!.toString(), "One moment please.");
+    await waitFor(ann, withBody("One moment please."), 5000, "barrier");
+    expect(received(ann).slice(annBefore).some((s) => (s.getChildText("body") ?? "").includes("loyalty"))).toBe(false);
+  }, 30000);
+
+  it("puts the agent not ready with a reason, then ends the session; the panel says monitoring stopped", async () => {
+    await page.getByLabel("Reason for not ready").fill("Coaching");
+    await agentRow(BOB).getByRole("button", { name: `Not ready: ${BOB}`, exact: true }).click();
+    await until(() => r.app.cti.agent(BOB), (a) => a?.state === "not-ready" && a.reason === "Coaching", 5000, "bob not ready (Coaching)");
+    await agentRow(BOB).getByText("Coaching").waitFor();
+    await figure("Billing", "Not ready").filter({ hasText: /^1$/ }).waitFor();
+
+    await sessionRow(session).getByRole("button", { name: `End session ${session}` }).click();
+    await waitFor(ann, (s) => s.is("message") && s.getChild(SB.ended, NS.SB)?.attrs.reason === "supervisor", 5000, "ann's chat ended");
+    await monitorPanel(session).getByText("monitoring stopped").waitFor();
+    await page.getByRole("region", { name: "Live sessions" }).getByText("No session is live.").waitFor();
+  }, 30000);
+});

@@ -1,0 +1,66 @@
+/**
+ * The supervisor console (/admin/): sign in with a supervisor's XMPP account
+ * (as the desk signs agents in), optionally with an admin API token for the
+ * parts served over HTTP; then the console. Bundled by launcher/build-web.ts
+ * into dist/web/admin/app.js.
+ */
+import { fill, h } from "../agent/dom.js";
+import { SignInError, signIn } from "../agent/connection.js";
+import { loadWebConfig, type WebConfig } from "../lib/config.js";
+import { savedToken, saveToken } from "./api.js";
+import { Console } from "./console.js";
+
+const app = document.getElementById("app")!;
+
+function signInScreen(config: WebConfig, lastAddress = "", message = ""): void {
+  document.title = "Sign in · Supervisor console · Switchboard";
+  const address = h("input", { id: "signin-jid", attrs: { type: "text", name: "username", autocomplete: "username", required: true, spellcheck: "false", autocapitalize: "off", placeholder: `sam@${config.domain}` } });
+  address.value = lastAddress;
+  const password = h("input", { id: "signin-password", attrs: { type: "password", name: "password", autocomplete: "current-password", required: true } });
+  const token = h("input", { id: "signin-token", attrs: { type: "password", name: "token", autocomplete: "off", "aria-describedby": "signin-token-hint" } });
+  token.value = savedToken();
+  const error = h("p", { class: "form-error", id: "signin-error", attrs: { role: "alert" }, text: message });
+  const button = h("button", { class: "btn btn-primary btn-block", text: "Sign in", attrs: { type: "submit" } });
+  const form = h("form", { class: "signin-card", attrs: { "aria-labelledby": "signin-title", novalidate: true } },
+    h("div", { class: "brand brand-large" }, h("span", { class: "logo", attrs: { "aria-hidden": "true" } }, "SB"), h("span", {}, h("strong", { text: "Switchboard" }), h("span", { class: "brand-sub", text: "Supervisor console" }))),
+    h("h1", { id: "signin-title", text: "Sign in" }),
+    h("p", { class: "lead", text: "Use your supervisor account to watch the queues, steer agents and monitor chats." }),
+    h("div", { class: "field" }, h("label", { text: "JID", attrs: { for: "signin-jid" } }), address),
+    h("div", { class: "field" }, h("label", { text: "Password", attrs: { for: "signin-password" } }), password),
+    h("div", { class: "field" }, h("label", { text: "Admin API token (optional)", attrs: { for: "signin-token" } }), token,
+      h("p", { class: "field-hint", id: "signin-token-hint", text: "For figures served over HTTP (time in state). Kept for this tab only." })),
+    error, button);
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    error.textContent = "";
+    button.disabled = true;
+    button.textContent = "Signing in…";
+    try {
+      const xmpp = await signIn(config, address.value, password.value);
+      saveToken(token.value.trim());
+      const console = new Console(xmpp, config.componentDomain, token.value.trim(), (msg) => signInScreen(config, address.value, msg));
+      document.title = "Supervisor console · Switchboard";
+      fill(app, console.root);
+      await console.start();
+    } catch (err) {
+      error.textContent = err instanceof SignInError ? err.message.replace("agent address", "supervisor address") : `Sign-in failed: ${(err as Error).message}`;
+      button.disabled = false;
+      button.textContent = "Sign in";
+      (err instanceof SignInError && err.kind === "auth" ? password : address).focus();
+    }
+  });
+  fill(app, h("main", { class: "signin" }, form));
+  (lastAddress ? password : address).focus();
+}
+
+async function boot(): Promise<void> {
+  try {
+    signInScreen(await loadWebConfig());
+  } catch (err) {
+    fill(app, h("main", { class: "signin" }, h("div", { class: "signin-card", attrs: { role: "alert" } },
+      h("h1", { text: "The console cannot start" }),
+      h("p", { text: `Loading the configuration failed: ${(err as Error).message}. Reload the page to try again.` }))));
+  }
+}
+
+void boot();
