@@ -115,7 +115,7 @@ describe("supervisor console", () => {
     await sessionRow(session).waitFor();
   }, 30000);
 
-  it("monitors the live chat: both sides' messages appear in the panel; a whisper reaches only the agent, marked", async () => {
+  it("monitors the live chat: both sides' messages appear in the panel; a whisper reaches only the agent, marked; barging in reaches the customer", async () => {
     await waitFor(bob, (s) => s.is("message") && s.getChild(SB.begin, NS.SB)?.attrs.session === session, 5000, "begin");
     await sessionRow(session).getByRole("button", { name: `Monitor session ${session}` }).click();
     const panel = monitorPanel(session);
@@ -137,11 +137,24 @@ describe("supervisor console", () => {
     expect(whisper.attrs.from?.split("/")[0]).toBe("sam@acme.test");
     expect(whisper.getChild("whisper", NS.SB)?.attrs.session).toBe(session);
     await panel.getByRole("log").getByText("You whispered: Offer the loyalty discount").waitFor();
-    await page.screenshot({ path: SCREENSHOT, fullPage: true });
     // The customer got nothing of it (a barrier: a message the customer gets after the whisper was sent).
     await say(bob, ann.jid!.toString(), "One moment please.");
     await waitFor(ann, withBody("One moment please."), 5000, "barrier");
     expect(received(ann).slice(annBefore).some((s) => (s.getChildText("body") ?? "").includes("loyalty"))).toBe(false);
+    await panel.getByRole("log").getByText(`Agent (${BOB}): One moment please.`).waitFor();
+
+    // Barging in with words: the customer sees the supervisor join and write (from the queue), the agent too.
+    await panel.getByLabel("Say to the customer").fill("Hello Ann, I am the team lead.");
+    await panel.getByRole("button", { name: "Barge in" }).click();
+    await waitFor(ann, withBody("Sam (supervisor) has joined the conversation."), 5000, "ann sees sam join");
+    const words = await waitFor(ann, withBody("Sam (supervisor): Hello Ann, I am the team lead."), 5000, "ann gets sam's words");
+    expect(words.attrs.from).toBe(`billing@${CC}`);
+    await waitFor(bob, (s) => s.is("message") && (s.getChildText("body") ?? "").includes("Sam to the customer: Hello Ann, I am the team lead."), 5000, "bob sees sam's words");
+    await panel.getByRole("log").getByText("You: Hello Ann, I am the team lead.").waitFor();
+    await panel.getByRole("button", { name: "Send", exact: true }).waitFor(); // barging: the button now just sends
+    await say(ann, BOB, "Thanks!");
+    await panel.getByRole("log").getByText(/^Customer \(.+\): Thanks!$/).waitFor(); // the customer's reply, copied
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
   }, 30000);
 
   it("puts the agent not ready with a reason, then ends the session; the panel says monitoring stopped", async () => {

@@ -14,6 +14,9 @@ import { Sessions } from "./sessions.js";
 import { Supervisor, parseCopy, parseQueues, parseUnmonitored, queuesItem } from "./supervisor.js";
 import { Wallboard } from "./wallboard.js";
 
+/** How often the agents and sessions are read besides the pushes (never faster than once a second). */
+const POLL_MS = 5000;
+
 /** Runs `task` now, or once more after the current run if asked meanwhile (never two at once). */
 function serial(task: () => Promise<void>): () => void {
   let running = false, again = false;
@@ -37,6 +40,7 @@ export class Console {
   private readonly alert: HTMLElement;
   private readonly notice: HTMLElement;
   private stopped = false;
+  private poll: ReturnType<typeof setInterval> | undefined;
   readonly refreshAgents: () => void;
   readonly refreshSessions: () => void;
 
@@ -86,6 +90,9 @@ export class Console {
     }
     this.refreshAgents();
     this.refreshSessions();
+    // A chat assigned to an agent with room left changes no wallboard figure (nothing is pushed): the agents'
+    // chats and the live sessions are also read every POLL_MS (one ad-hoc command each), besides every push.
+    this.poll = setInterval(() => { this.refreshAgents(); this.refreshSessions(); }, POLL_MS);
   }
 
   private stanza(s: Element): void {
@@ -122,6 +129,7 @@ export class Console {
 
   private end(message?: string): void {
     this.stopped = true;
+    clearInterval(this.poll);
     this.wallboard.stop();
     this.agents.stop();
     fill(this.root);
