@@ -70,7 +70,7 @@ export class Agents {
       h("td", {}, h("span", { class: `pill state-${a.state}`, text: stateName(a.state) }), a.reason && a.state === "not-ready" ? h("span", { class: "muted small", text: ` ${a.reason}` }) : null),
       h("td", { text: `${a.active} of ${a.maxChats}` }),
       inState,
-      h("td", { class: "actions" }, act("Ready", "ready"), act("Not ready", "not-ready"), act("Log out", "offline", "btn-danger")));
+      h("td", {}, h("div", { class: "actions" }, act("Ready", "ready"), act("Not ready", "not-ready"), act("Log out", "offline", "btn-danger"))));
   }
 
   private async act(button: HTMLButtonElement, jid: string, state: "ready" | "not-ready" | "offline"): Promise<void> {

@@ -59,7 +59,7 @@ export class Sessions {
       on: { click: async (e) => { (e.currentTarget as HTMLButtonElement).disabled = true; await this.actions.end(s.id); this.actions.refresh(); } },
     });
     return h("tr", { attrs: { "data-session": s.id } },
-      h("th", { class: "mono", text: s.id, attrs: { scope: "row" } }), h("td", { text: s.label }), h("td", { class: "actions" }, monitor, end));
+      h("th", { class: "mono session-id", text: s.id, attrs: { scope: "row" } }), h("td", { class: "wrap", text: s.label }), h("td", {}, h("div", { class: "actions" }, monitor, end)));
   }
 
   private async toggle(session: string): Promise<void> {
