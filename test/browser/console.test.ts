@@ -7,8 +7,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import type { Client } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
+import { Redis } from "ioredis";
+import { pino } from "pino";
 import type { Browser, Locator, Page } from "playwright-core";
 import { NS, SB } from "../../protocol/names.js";
+import { openHistory, sqliteFile, type History } from "../../records/db.js";
+import { startRecorder, type Recorder } from "../../records/recorder.js";
 import { launchBrowser, screenshotPath } from "../helpers/browser.js";
 import { agentOnline, iq, startAll, until, type Running } from "../helpers/stack.js";
 import { connectGuest, nextId, received, stopAll, waitFor, xmlFor } from "../helpers/xmpp.js";
@@ -19,6 +23,9 @@ const SCREENSHOT = screenshotPath("supervisor-console.png");
 
 let r: Running;
 let browser: Browser;
+/** The recorder (a process of its own in production) fills the history the console's token parts read. */
+let recorder: Recorder;
+let history: History;
 let page: Page;
 const clients: Client[] = [];
 /** Uncaught errors in the page: none expected. */
@@ -30,6 +37,8 @@ let session = "";
 
 beforeAll(async () => {
   r = await startAll({ queues: [{ name: "billing", title: "Billing", skills: ["billing"], allowGuests: true }] });
+  history = await openHistory({ file: sqliteFile(r.config.runDir) });
+  recorder = startRecorder({ redis: new Redis(r.stack.redisUrl), keys: r.app.store.keys, history, log: pino({ level: "silent" }) });
   browser = await launchBrowser();
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, reducedMotion: "reduce" });
   page = await context.newPage();
@@ -41,6 +50,8 @@ afterAll(async () => {
   expect(pageErrors).toEqual([]);
   await browser?.close();
   await stopAll(...clients);
+  await recorder?.stop();
+  await history?.close();
   await r?.stop();
 });
 
@@ -169,4 +180,37 @@ describe("supervisor console", () => {
     await monitorPanel(session).getByText("monitoring stopped").waitFor();
     await page.getByRole("region", { name: "Live sessions" }).getByText("No session is live.").waitFor();
   }, 30000);
+
+  it("with an admin token: today's figures per queue, the transcript search and a transcript, as text", async () => {
+    const context = await browser.newContext({ viewport: { width: 900, height: 1000 }, reducedMotion: "reduce" }); // a tablet's width
+    const tab = await context.newPage();
+    tab.on("pageerror", (err) => pageErrors.push(err));
+    tab.setDefaultTimeout(8000);
+    await tab.goto(`http://127.0.0.1:${r.app.webPort}/admin/`);
+    await tab.getByLabel("JID").fill("sam@acme.test");
+    await tab.getByLabel("Password").fill("sam-pw");
+    await tab.getByLabel("Admin API token (optional)").fill("test-admin-token");
+    await tab.getByRole("button", { name: "Sign in" }).click();
+    const panel = tab.getByRole("region", { name: "Today and history" });
+    await panel.waitFor();
+    expect(await tab.evaluate(() => sessionStorage.getItem("switchboard-admin-token"))).toBe("test-admin-token");
+    expect(await tab.evaluate(() => localStorage.length)).toBe(0);
+    // Ann's chat (offered and answered today) is in today's figures once the recorder has it.
+    const billing = panel.getByRole("row").filter({ has: tab.getByRole("rowheader", { name: "billing" }) });
+    await until(async () => (await history.db.selectFrom("sessions").select("ended_at").where("id", "=", session).executeTakeFirst())?.ended_at ?? null,
+      (ended) => ended !== null, 10000, "the recorder has ann's ended session");
+    await panel.getByRole("button", { name: "Refresh today's figures" }).click();
+    await billing.getByRole("cell").first().filter({ hasText: /^1$/ }).waitFor(); // offered
+    await expect(billing.getByRole("cell").nth(1).textContent()).resolves.toBe("1"); // answered
+
+    await panel.getByLabel("Search transcripts").fill("invoice 42");
+    await panel.getByRole("button", { name: "Search", exact: true }).click();
+    await panel.getByRole("button", { name: `Transcript of session ${session}` }).click();
+    const lines = panel.getByRole("list", { name: `Transcript of session ${session}` });
+    await lines.getByText(/: Where is my invoice 42\?$/).waitFor();
+    await lines.getByText(`${BOB}: Let me check <b>that</b> for you.`).waitFor(); // as text, not markup
+    await lines.getByText(/whispered to the agent: Offer the loyalty discount/).waitFor();
+    expect(await lines.locator("b").count()).toBe(0);
+    await context.close();
+  }, 40000);
 });

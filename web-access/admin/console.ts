@@ -10,6 +10,7 @@ import { fill, h } from "../agent/dom.js";
 import { errorText } from "../lib/connect.js";
 import { Agents } from "./agents.js";
 import { realtimeSince } from "./api.js";
+import { History } from "./history.js";
 import { Sessions } from "./sessions.js";
 import { Supervisor, parseCopy, parseQueues, parseUnmonitored, queuesItem } from "./supervisor.js";
 import { Wallboard } from "./wallboard.js";
@@ -38,6 +39,8 @@ export class Console {
   private readonly agents: Agents;
   private readonly sessions: Sessions;
   private readonly alert: HTMLElement;
+  /** With an admin API token only. */
+  private readonly history: History | null;
   private readonly notice: HTMLElement;
   private stopped = false;
   private poll: ReturnType<typeof setInterval> | undefined;
@@ -69,13 +72,14 @@ export class Console {
       end: (s) => this.run(`Ended session ${s}.`, () => this.sup.endSession(s)),
       refresh: this.refreshSessions,
     });
+    this.history = token ? new History(token) : null;
     const signOut = h("button", { class: "btn btn-small", text: "Sign out", attrs: { type: "button" }, on: { click: () => void this.stop() } });
     this.root = h("div", { class: "console" },
       h("header", { class: "topbar" },
         h("div", { class: "brand" }, h("span", { class: "logo", attrs: { "aria-hidden": "true" } }, "SB"), h("span", {}, h("strong", { text: "Switchboard" }), h("span", { class: "brand-sub", text: "Supervisor console" }))),
         h("span", { class: "muted small", text: this.sup.jid }), signOut),
       h("main", { class: "console-main" }, this.alert, this.notice, this.wallboard.root,
-        h("div", { class: "columns" }, this.agents.root, h("div", {}, this.sessions.root, this.sessions.monitoring))));
+        h("div", { class: "columns" }, h("div", {}, this.agents.root, this.history?.root), h("div", {}, this.sessions.root, this.sessions.monitoring))));
   }
 
   async start(): Promise<void> {
@@ -90,6 +94,7 @@ export class Console {
     }
     this.refreshAgents();
     this.refreshSessions();
+    void this.history?.refreshToday(true);
     // A chat assigned to an agent with room left changes no wallboard figure (nothing is pushed): the agents'
     // chats and the live sessions are also read every POLL_MS (one ad-hoc command each), besides every push.
     this.poll = setInterval(() => { this.refreshAgents(); this.refreshSessions(); }, POLL_MS);
@@ -100,6 +105,7 @@ export class Console {
     const item = queuesItem(s);
     if (item) {
       this.wallboard.render(parseQueues(item));
+      void this.history?.refreshToday();
       this.refreshAgents();
       this.refreshSessions();
       return;
