@@ -195,6 +195,9 @@ describe("supervisor console", () => {
     await panel.waitFor();
     expect(await tab.evaluate(() => sessionStorage.getItem("switchboard-admin-token"))).toBe("test-admin-token");
     expect(await tab.evaluate(() => localStorage.length)).toBe(0);
+    // With the token, bob's time in state comes from the history (exact), not from what this page saw ("≥").
+    const bobRow = tab.getByRole("region", { name: "Agents" }).getByRole("row").filter({ has: tab.getByRole("rowheader", { name: BOB }) });
+    await bobRow.getByRole("cell").nth(2).filter({ hasText: /^\d+:\d\d$/ }).waitFor();
     // Ann's chat (offered and answered today) is in today's figures once the recorder has it.
     const billing = panel.getByRole("row").filter({ has: tab.getByRole("rowheader", { name: "billing" }) });
     await until(async () => (await history.db.selectFrom("sessions").select("ended_at").where("id", "=", session).executeTakeFirst())?.ended_at ?? null,
@@ -211,6 +214,7 @@ describe("supervisor console", () => {
     await lines.getByText(`${BOB}: Let me check <b>that</b> for you.`).waitFor(); // as text, not markup
     await lines.getByText(/whispered to the agent: Offer the loyalty discount/).waitFor();
     expect(await lines.locator("b").count()).toBe(0);
+    await tab.screenshot({ path: screenshotPath("supervisor-console-tablet.png"), fullPage: true });
     await context.close();
   }, 40000);
 });
