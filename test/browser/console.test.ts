@@ -168,7 +168,7 @@ describe("supervisor console", () => {
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
   }, 30000);
 
-  it("puts the agent not ready with a reason, then ends the session; the panel says monitoring stopped", async () => {
+  it("puts the agent not ready with a reason, ends the session (the panel says monitoring stopped), logs the agent out", async () => {
     await page.getByLabel("Reason for not ready").fill("Coaching");
     await agentRow(BOB).getByRole("button", { name: `Not ready: ${BOB}`, exact: true }).click();
     await until(() => r.app.cti.agent(BOB), (a) => a?.state === "not-ready" && a.reason === "Coaching", 5000, "bob not ready (Coaching)");
@@ -179,6 +179,13 @@ describe("supervisor console", () => {
     await waitFor(ann, (s) => s.is("message") && s.getChild(SB.ended, NS.SB)?.attrs.reason === "supervisor", 5000, "ann's chat ended");
     await monitorPanel(session).getByText("monitoring stopped").waitFor();
     await page.getByRole("region", { name: "Live sessions" }).getByText("No session is live.").waitFor();
+
+    // Logging the agent out from the console.
+    await agentRow(BOB).getByRole("button", { name: `Log out: ${BOB}`, exact: true }).click();
+    await until(() => r.app.cti.agent(BOB), (a) => a?.state === "offline", 5000, "bob logged out");
+    await agentState(BOB, "Offline").waitFor();
+    await figure("Billing", "Offline").filter({ hasText: /^2$/ }).waitFor();
+    await page.getByRole("status").filter({ hasText: `${BOB}: logged out.` }).waitFor();
   }, 30000);
 
   it("with an admin token: today's figures per queue, the transcript search and a transcript, as text", async () => {
