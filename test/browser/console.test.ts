@@ -188,7 +188,7 @@ describe("supervisor console", () => {
     await page.getByRole("status").filter({ hasText: `${BOB}: logged out.` }).waitFor();
   }, 30000);
 
-  it("with an admin token: today's figures per queue, the transcript search and a transcript, as text", async () => {
+  it("with an admin token: today's figures per queue, the last 7 days, the transcript search and a transcript, as text", async () => {
     const context = await browser.newContext({ viewport: { width: 900, height: 1000 }, reducedMotion: "reduce" }); // a tablet's width
     const tab = await context.newPage();
     tab.on("pageerror", (err) => pageErrors.push(err));
@@ -212,6 +212,11 @@ describe("supervisor console", () => {
     await panel.getByRole("button", { name: "Refresh today's figures" }).click();
     await billing.getByRole("cell").first().filter({ hasText: /^1$/ }).waitFor(); // offered
     await expect(billing.getByRole("cell").nth(1).textContent()).resolves.toBe("1"); // answered
+    // The last 7 days (/api/stats/history), as an SVG chart and the same figures in a table for screen readers: today's is the last row.
+    const perDay = panel.getByRole("table", { name: "Sessions per day, the last 7 days" });
+    expect(await perDay.locator("tbody tr").count()).toBe(7);
+    await expect(perDay.locator("tbody tr").last().getByRole("cell").nth(1).textContent()).resolves.toBe("1"); // answered today
+    expect(await panel.locator("svg.chart rect").count()).toBe(14);
 
     await panel.getByLabel("Search transcripts").fill("invoice 42");
     await panel.getByRole("button", { name: "Search", exact: true }).click();

@@ -42,9 +42,34 @@ export interface FoundSession {
   queuedAt: string | null; endedAt: string | null; feedback: { score: number; comment: string } | null;
 }
 
-/** Recorded sessions whose transcript holds `q` (the last 30 days, the API's default range). */
+/** Recorded sessions of the last 30 days whose transcript holds `q` (the API's first 100). */
 export async function searchSessions(token: string, q: string): Promise<FoundSession[]> {
-  return await getJson(`sessions?q=${encodeURIComponent(q)}`, token) as FoundSession[];
+  const from = new Date(Date.now() - 30 * DAY).toISOString();
+  return await getJson(`sessions?q=${encodeURIComponent(q)}&from=${encodeURIComponent(from)}`, token) as FoundSession[];
+}
+
+const DAY = 86400000;
+
+/** One day of all queues together: sessions offered, answered, abandoned. */
+export interface Day { start: string; offered: number; answered: number; abandoned: number }
+
+/** The last `days` days (UTC, today included), all queues summed, from /api/stats/history?interval=1d. */
+export async function lastDays(token: string, days = 7): Promise<Day[]> {
+  const midnight = Math.floor(Date.now() / DAY) * DAY;
+  const from = new Date(midnight - (days - 1) * DAY).toISOString(), to = new Date(midnight + DAY).toISOString();
+  const body = await getJson(`stats/history?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&interval=1d`, token) as
+    { queues?: Array<{ start: string; offered: number; answered: number; abandoned: number }> };
+  const byDay = new Map<string, Day>();
+  for (let i = 0; i < days; i++) {
+    const start = new Date(midnight - (days - 1 - i) * DAY).toISOString();
+    byDay.set(start, { start, offered: 0, answered: 0, abandoned: 0 });
+  }
+  for (const q of body.queues ?? []) {
+    const d = byDay.get(new Date(q.start).toISOString());
+    if (!d) continue;
+    d.offered += q.offered ?? 0; d.answered += q.answered ?? 0; d.abandoned += q.abandoned ?? 0;
+  }
+  return [...byDay.values()];
 }
 
 export interface TranscriptLine { at: string; kind: string; sender: string; body: string }

@@ -4,7 +4,8 @@
  * (/api/sessions?q=) with each transcript's lines. Text only, never markup.
  */
 import { fill, h } from "../agent/dom.js";
-import { searchSessions, today, transcript, type FoundSession, type TodayFigures } from "./api.js";
+import { lastDays, searchSessions, today, transcript, type FoundSession, type TodayFigures } from "./api.js";
+import { daysChart } from "./chart.js";
 import { clock } from "./format.js";
 
 const pct = (v: number | null) => (v === null ? "–" : `${Math.round(v)}%`);
@@ -17,6 +18,7 @@ export class History {
   private readonly results: HTMLElement;
   private readonly transcriptView: HTMLElement;
   private readonly error: HTMLElement;
+  private readonly chart: HTMLElement;
   private loading = false;
   private lastToday = 0;
 
@@ -30,6 +32,7 @@ export class History {
     form.addEventListener("submit", (e) => { e.preventDefault(); if (query.value.trim()) void this.search(query.value.trim()); });
     this.results = h("div", { class: "table-wrap", attrs: { "aria-live": "polite" } });
     this.transcriptView = h("div");
+    this.chart = h("div");
     this.root = h("section", { class: "panel", id: "history", attrs: { "aria-labelledby": "history-title" } },
       h("div", { class: "panel-head" }, h("h2", { id: "history-title", text: "Today and history" }),
         h("button", { class: "btn btn-small", text: "Refresh", attrs: { type: "button", "aria-label": "Refresh today's figures" }, on: { click: () => void this.refreshToday(true) } })),
@@ -38,7 +41,7 @@ export class History {
         h("caption", { class: "sr-only", text: "Today's figures per queue" }),
         h("thead", {}, h("tr", {}, ...["Queue", "Offered", "Answered", "Abandoned", "Service level", "Speed of answer", "CSAT"].map((t) => h("th", { text: t, attrs: { scope: "col" } })))),
         this.todayBody)),
-      form, this.results, this.transcriptView);
+      this.chart, form, this.results, this.transcriptView);
   }
 
   /** Today's figures; at most every 10 s unless asked with the button. */
@@ -46,9 +49,10 @@ export class History {
     if (this.loading || (!force && Date.now() - this.lastToday < 10000)) return;
     this.loading = true;
     try {
-      const rows = await today(this.token);
+      const [rows, days] = await Promise.all([today(this.token), lastDays(this.token)]);
       this.lastToday = Date.now();
       fill(this.todayBody, ...rows.map((q) => this.todayRow(q)));
+      fill(this.chart, daysChart(days));
     } catch (err) {
       this.error.textContent = `Today's figures: ${(err as Error).message}`;
     } finally {
