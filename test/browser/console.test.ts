@@ -82,6 +82,16 @@ describe("supervisor console", () => {
     expect(await page.getByRole("button", { name: "Sign in" }).isEnabled()).toBe(true);
   }, 20000);
 
+  it("turns an agent away: the console is for supervisors", async () => {
+    await page.getByLabel("JID").fill("alice@acme.test");
+    await page.getByLabel("Password").fill("alice-pw");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("alert").filter({ hasText: "alice@acme.test is not a supervisor here: the console is for supervisors." }).waitFor();
+    await page.getByRole("button", { name: "Sign in" }).waitFor();
+    expect(await page.locator("#wallboard").count()).toBe(0);
+    expect((await r.app.cti.agent("alice@acme.test"))?.state).toBe("offline"); // no presence was sent: not made available
+  }, 20000);
+
   it("signs the supervisor in and shows the wallboard, which moves when an agent goes not ready and when a customer joins", async () => {
     bob = await agentOnline(r, BOB);
     clients.push(bob);
@@ -227,6 +237,8 @@ describe("supervisor console", () => {
     await lines.getByText(/whispered to the agent: Offer the loyalty discount/).waitFor();
     expect(await lines.locator("b").count()).toBe(0);
     await tab.screenshot({ path: screenshotPath("supervisor-console-tablet.png"), fullPage: true });
+    await tab.getByRole("button", { name: "Sign out" }).click();
+    await tab.getByRole("button", { name: "Sign in" }).waitFor();
     await context.close();
   }, 40000);
 });

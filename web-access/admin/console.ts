@@ -7,7 +7,7 @@
 import { xml, type Client } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
 import { fill, h } from "../agent/dom.js";
-import { errorText } from "../lib/connect.js";
+import { errorCondition, errorText } from "../lib/connect.js";
 import { Agents } from "./agents.js";
 import { realtimeSince } from "./api.js";
 import { History } from "./history.js";
@@ -85,10 +85,20 @@ export class Console {
   async start(): Promise<void> {
     this.xmpp.on("stanza", (s: Element) => this.stanza(s));
     this.xmpp.on("offline", () => { if (!this.stopped) this.end("The connection to the chat server was lost. Sign in again."); });
+    try {
+      // First, before any presence: an agent who signs in here must not become available to customers.
+      await this.sup.subscribeWallboard();
+    } catch (err) {
+      if (errorCondition(err) === "forbidden") { // only configured supervisors may subscribe
+        await this.stop(`${this.sup.jid} is not a supervisor here: the console is for supervisors.`);
+        return;
+      }
+      this.fail("The wallboard is not available", err);
+    }
     // Available: copies and notifications go to available resources only.
     await this.xmpp.send(xml("presence"));
     try {
-      this.wallboard.render(await this.sup.subscribeWallboard());
+      this.wallboard.render(await this.sup.wallboardNow());
     } catch (err) {
       this.fail("The wallboard is not available", err);
     }
@@ -142,9 +152,9 @@ export class Console {
     this.onSignOut(message);
   }
 
-  async stop(): Promise<void> {
+  async stop(message?: string): Promise<void> {
     this.stopped = true;
     await this.xmpp.stop().catch(() => undefined);
-    this.end();
+    this.end(message);
   }
 }

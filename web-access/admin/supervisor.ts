@@ -90,9 +90,13 @@ export class Supervisor {
       this.cc, 10000);
   }
 
-  /** Subscribes the bare JID to the `queues` node, then fetches the current item (the answer to the subscription may come first). */
-  async subscribeWallboard(): Promise<QueueFigures[]> {
+  /** Subscribes the bare JID to the `queues` node (`forbidden` for anyone but a configured supervisor). */
+  async subscribeWallboard(): Promise<void> {
     await this.xmpp.iqCaller.set(xml("pubsub", { xmlns: NS.PUBSUB }, xml("subscribe", { node: WALLBOARD.all, jid: this.jid })), this.cc, 10000);
+  }
+
+  /** The `queues` node's current item (the notification answering the subscription may come before or after). */
+  async wallboardNow(): Promise<QueueFigures[]> {
     const res = await this.xmpp.iqCaller.get(xml("pubsub", { xmlns: NS.PUBSUB }, xml("items", { node: WALLBOARD.all })), this.cc, 10000);
     return parseQueues(queuesItem(res));
   }
