@@ -12,6 +12,11 @@ import { Console } from "./console.js";
 
 const app = document.getElementById("app")!;
 
+/** The desk's sign-in messages speak of agents (alice@...): here they are about supervisors. */
+const supervisorWording = (message: string) => message
+  .replace("an agent address", "a supervisor address").replace("agent address", "supervisor address")
+  .replace("Agents sign in", "Supervisors sign in").replace(/\balice@/g, "sam@");
+
 function signInScreen(config: WebConfig, lastAddress = "", message = ""): void {
   document.title = "Sign in · Supervisor console · Switchboard";
   const address = h("input", { id: "signin-jid", attrs: { type: "text", name: "username", autocomplete: "username", required: true, spellcheck: "false", autocapitalize: "off", placeholder: `sam@${config.domain}` } });
@@ -43,7 +48,7 @@ function signInScreen(config: WebConfig, lastAddress = "", message = ""): void {
       fill(app, console.root);
       await console.start();
     } catch (err) {
-      error.textContent = err instanceof SignInError ? err.message.replace("agent address", "supervisor address") : `Sign-in failed: ${(err as Error).message}`;
+      error.textContent = err instanceof SignInError ? supervisorWording(err.message) : `Sign-in failed: ${(err as Error).message}`;
       button.disabled = false;
       button.textContent = "Sign in";
       (err instanceof SignInError && err.kind === "auth" ? password : address).focus();
