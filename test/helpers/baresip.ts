@@ -219,8 +219,12 @@ export async function startBaresip(options: BaresipOptions): Promise<BaresipPhon
         await child.stop(); // SIGTERM if quit did not do
       }
       ctrl.destroy();
-      const dump = (await readdir(dir)).find((f) => f.endsWith("-dec.wav")); // sndfile: what it decoded
-      const heard = dump ? wavSamples(await readFile(join(dir, dump))) : new Int16Array(0);
+      // sndfile: what it decoded, a file per decoder it opened (a stream set up again, say after a re-INVITE,
+      // starts another): all of them, in the order of their names (a time stamp).
+      const dumps = (await readdir(dir)).filter((f) => f.endsWith("-dec.wav")).sort();
+      const parts = await Promise.all(dumps.map(async (f) => wavSamples(await readFile(join(dir, f)))));
+      const heard = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
+      parts.reduce((at, p) => (heard.set(p, at), at + p.length), 0);
       await rm(dir, { recursive: true, force: true });
       return heard;
     },

@@ -7,6 +7,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "@jest/globals";
 import type { Client } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
+import { parseEvent } from "../../cti/redis/events.js";
 import { NS } from "../../protocol/names.js";
 import { agentOnline, errorOf, iq, startAll, until, type Running } from "../helpers/stack.js";
 import { call, startAgentPhone, type AgentPhone } from "../helpers/sipp.js";
@@ -320,7 +321,10 @@ describe("from chat to call in the same session (the chat's seat, no queueing ag
     const { page, x, id } = await chatWithAlice();
     const token = (await iq(page, "cc.acme.test", "set", x("call", { xmlns: NS.SB, session: id }))).getChild("call", NS.SB)!.attrs.token as string;
     const pending = dial("billing", { userToUser: token }); // holds until the other side hangs up
-    await until(() => callsOf(id), (s) => !!s?.callHandle, 5000, "the chat's call on");
+    // Answered (not only ringing: ending a ringing call cancels it with 480, another case).
+    const phases = async () => (await r.app.redis.xrange(r.app.store.keys.events(), "-", "+")).map(([, f]) => parseEvent(f))
+      .flatMap((e) => (e.type === "call" && e.session === id ? [e.phase] : []));
+    await until(phases, (p) => p.includes("answered"), 10_000, "the chat's call answered");
     await iq(page, "cc.acme.test", "set", x("end", { xmlns: NS.SB, session: id }));
     expect(await pending).toMatchObject({ code: 200, hungUpBy: "agent" });
   });
