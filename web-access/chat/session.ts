@@ -21,6 +21,8 @@ export interface Notice { text: string; kind: "error" | "info" }
 
 /** Reconnection attempts after a lost connection, with these delays (ms) between them. */
 const RETRY_DELAYS = [0, 1000, 2000, 4000, 8000, 8000];
+/** Between attempts to resume a session after logging in again (within the 30 s grace time). */
+const RESUME_RETRY_DELAYS = [0, 500, 1000, 2000, 4000];
 const IQ_TIMEOUT = 15000;
 
 export class CustomerSession {
@@ -457,15 +459,19 @@ export class CustomerSession {
       const { session, token, phase, form } = this.state;
       try {
         if (!session || !token) throw Object.assign(new Error("no token"), { condition: "item-not-found" });
-        await this.iq(this.cc, xml(SB.resume, { xmlns: NS.SB, session, token }));
+        await this.resume(session, token);
         this.notice = null;
       } catch (err) {
-        const gone = ["item-not-found", "forbidden"].includes(errorCondition(err) ?? "");
-        if (!gone) {
-          this.notice = { kind: "error", text: errorText(err) };
-        } else if (phase === "waiting" && form) {
+        const condition = errorCondition(err);
+        const gone = ["item-not-found", "forbidden"].includes(condition ?? "");
+        // No answer in time, or a server too busy: not a refusal of this page's claim (a conflict is one).
+        const passing = !condition || ["resource-constraint", "internal-server-error", "remote-server-timeout"].includes(condition);
+        if (phase === "waiting" && form && (gone || passing)) {
+          // The place is gone, or could not be taken back in time: a place at the end of the line rather than none.
           this.notice = null;
           await this.join(form);
+        } else if (!gone) {
+          this.notice = { kind: "error", text: errorText(err) };
         } else if (phase === "chatting") {
           this.notice = null;
           this.canRate = false;
@@ -476,6 +482,26 @@ export class CustomerSession {
       this.recovering = false;
       this.changed();
     }
+  }
+
+  /**
+   * Takes the session over with its token, trying again on any failure but a refusal that the session is
+   * gone (item-not-found, forbidden): the place in line is kept only for the grace time, so giving up at
+   * once on a slow answer could lose it.
+   */
+  private async resume(session: string, token: string): Promise<void> {
+    let last: unknown;
+    for (const delay of RESUME_RETRY_DELAYS) {
+      if (delay) await new Promise((r) => setTimeout(r, delay)); // back-off between attempts
+      try {
+        await this.iq(this.cc, xml(SB.resume, { xmlns: NS.SB, session, token }));
+        return;
+      } catch (err) {
+        if (["item-not-found", "forbidden"].includes(errorCondition(err) ?? "")) throw err;
+        last = err;
+      }
+    }
+    throw last;
   }
 
   private async join(fields: Record<string, string>): Promise<void> {
