@@ -177,6 +177,16 @@ local function stamp()
 	return os_date("!%Y-%m-%dT%H:%M:%S", floor(t))..format(".%03dZ", floor(t % 1 * 1000));
 end
 
+-- The XEP-0297 <forwarded/> of a message that passed now: a copy of it, with the sender it had.
+local function forwarded(stanza, from)
+	local original = st.clone(stanza);
+	original.attr.xmlns = "jabber:client"; -- inside <forwarded/> it would otherwise take the forward namespace
+	original.attr.from = original.attr.from or from;
+	return st.stanza("forwarded", { xmlns = xmlns_forward })
+		:tag("delay", { xmlns = xmlns_delay, stamp = stamp() }):up()
+		:add_child(original);
+end
+
 -- Communication recording: a copy of a message between a seat and its granted customer goes to the
 -- component, which appends it to the session's record. The module is the natural tap: it sees every
 -- stanza to and from a seat, after its check, whichever client the parties use. The copy is an XEP-0297
@@ -185,14 +195,9 @@ end
 -- "out" from it). The original goes on untouched and undelayed: the copy is sent beside it, in the
 -- stanza flow, like the reports (module:send, not a promise), so the records keep the messages' order.
 local function record(stanza, seat, session_id, direction, from)
-	local original = st.clone(stanza);
-	original.attr.xmlns = "jabber:client"; -- inside <forwarded/> it would otherwise take the forward namespace
-	original.attr.from = original.attr.from or from;
 	module:send(st.message({ from = host, to = component, id = new_id() })
 		:tag("record", { xmlns = xmlns_sb, session = session_id, seat = seat, direction = direction }):up()
-		:tag("forwarded", { xmlns = xmlns_forward })
-			:tag("delay", { xmlns = xmlns_delay, stamp = stamp() }):up()
-			:add_child(original));
+		:add_child(forwarded(stanza, from)));
 end
 
 -- Quality monitoring: a copy of the same message to every supervisor the component granted a monitor of
@@ -203,16 +208,12 @@ local function copy_to_monitors(stanza, seat, session_id, direction, from)
 	local watching = monitors[seat] and monitors[seat][session_id];
 	if not watching then return; end
 	local body = stanza:get_child_text("body") or "";
+	local sender = jid_bare(stanza.attr.from or from);
 	for supervisor in pairs(watching) do
-		local original = st.clone(stanza);
-		original.attr.xmlns = "jabber:client";
-		original.attr.from = original.attr.from or from;
 		module:send(st.message({ from = host, to = supervisor, type = "chat", id = new_id() })
-			:text_tag("body", format("[%s] %s: %s", session_id, jid_bare(original.attr.from), body))
+			:text_tag("body", format("[%s] %s: %s", session_id, sender, body))
 			:tag("monitored", { xmlns = xmlns_sb, session = session_id, seat = seat, direction = direction }):up()
-			:tag("forwarded", { xmlns = xmlns_forward })
-				:tag("delay", { xmlns = xmlns_delay, stamp = stamp() }):up()
-				:add_child(original));
+			:add_child(forwarded(stanza, from)));
 	end
 end
 
