@@ -12,10 +12,12 @@ import type { Element } from "@xmpp/xml";
 import { Redis } from "ioredis";
 import { pino, type Logger } from "pino";
 import { createCti } from "../cti/cti.js";
+import { nextMidnight } from "../cti/hours.js";
 import { ensureRecorderGroup } from "../records/recorder.js";
 import { EventReader, NOTIFIER_GROUP, trimEventLog } from "../cti/redis/events.js";
 import { RedisStore } from "../cti/redis/store.js";
 import { hasVoice, queueOf, skillLevels, skillNames, type Config } from "./config.js";
+import { configDigests } from "./config-digest.js";
 import { createHttpApp } from "./http/api.js";
 import { homePage } from "./http/home.js";
 import { WEB_DIR, webConfig } from "./http/web-config.js";
@@ -49,15 +51,20 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
   for (const [conn, name] of [[redis, "commands"], [blocking, "events"]] as const)
     conn.on("error", (err: Error) => log.warn({ err: err.message, connection: name }, "redis connection error; reconnecting"));
   const store = new RedisStore(redis, config.redis.prefix);
+  /** The configured agents' profiles (under a supervisor's change for the day, until it expires). */
+  const syncAgents = async () => {
+    for (const a of config.agents) {
+      await store.upsertAgent({
+        jid: a.jid, name: a.name, skills: skillNames(a.skills), levels: skillLevels(a.skills), maxChats: a.maxChats,
+        voice: a.voice && hasVoice(config), chatsDuringCalls: config.softswitch.chatsDuringCalls,
+      });
+    }
+  };
   // Started while Redis restarts (a standby replacing a killed instance): wait for it rather than exit.
   for (let attempt = 1; ; attempt++) {
     try {
-      for (const a of config.agents) {
-        await store.upsertAgent({
-          jid: a.jid, name: a.name, skills: skillNames(a.skills), levels: skillLevels(a.skills), maxChats: a.maxChats,
-          voice: a.voice && hasVoice(config), chatsDuringCalls: config.softswitch.chatsDuringCalls,
-        });
-      }
+      await syncAgents();
+      await store.configSeen(configDigests(config), Date.now()); // an edited configuration is audited (issue 13)
       await store.reindex();
       // From the first event on, the log keeps what the recorder (a process of its own) has not read yet.
       await ensureRecorderGroup(redis, store.keys);
@@ -136,6 +143,16 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
 
   const reader = new EventReader(blocking, store.keys, NOTIFIER_GROUP, consumer);
   const events = notifier.run(reader, () => online, whenOnline);
+  // Supervisors' changes for the day end at midnight (their keys expire): the configured profiles come back.
+  let dayTimer: ReturnType<typeof setTimeout> | undefined;
+  const atMidnight = () => {
+    dayTimer = setTimeout(() => {
+      syncAgents().then(() => cti.route()).catch((err: Error) => log.warn({ err: err.message }, "agents' profiles not restored at midnight"));
+      atMidnight();
+    }, nextMidnight(config.timezone, Date.now()) - Date.now() + 1000);
+    dayTimer.unref();
+  };
+  atMidnight();
   const ticker = setInterval(() => {
     if (online) notifier.tick().catch((err) => log.warn({ err }, "periodic tick failed"));
     trimEventLog(redis, store.keys).catch((err: Error) => log.warn({ err: err.message }, "event log not trimmed"));
@@ -148,7 +165,7 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
     .catch((err: Error) => { opening = undefined; throw err; }));
   history().catch((err: Error) => log.warn({ err: err.message }, "history database not reachable yet; the history API answers 503 until it is"));
   const http = createHttpApp({
-    cti, home: homePage(config), webConfig: webConfig(config), webDir: WEB_DIR, admin: config.admin, log, health, metrics, history,
+    cti, home: homePage(config), webConfig: webConfig(config), webDir: WEB_DIR, admin: config.admin, log, health, metrics, history, timezone: config.timezone,
     serviceLevelSeconds: Object.fromEntries(config.queues.map((q) => [q.name, q.serviceLevelSeconds])),
   });
   const server = http.listen(webPort, config.web.host);
@@ -173,6 +190,7 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
       if (stopping) return;
       stopping = true;
       clearInterval(ticker);
+      clearTimeout(dayTimer);
       wallboard.stop();
       await new Promise((r) => server.close(r));
       server.closeAllConnections();

@@ -6,8 +6,8 @@ import type { Logger } from "pino";
 import type { Cti } from "../cti/cti.js";
 import type { Config } from "./config.js";
 
-/** The audit's actions: one name each (others add monitor, whisper, barge, transfer). */
-export type AuditAction = "set-agent-state" | "end-session" | "erase" | "monitor" | "whisper" | "barge" | "transfer";
+/** The audit's actions: one name each ("config-change" is appended by the store when a component starts). */
+export type AuditAction = "set-agent-state" | "adjust-agent" | "end-session" | "erase" | "monitor" | "whisper" | "barge" | "transfer";
 
 /**
  * Records an action in the audit log. The action has happened already: if it cannot be audited (Redis away)

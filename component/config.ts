@@ -9,6 +9,7 @@ import { parse } from "yaml";
 import { z } from "zod";
 import { STRATEGIES } from "../cti/allocation.js";
 import { DAYS, parseRange, type Hours } from "../cti/hours.js";
+import { LIMITS } from "../cti/policy.js";
 import { SCOPES } from "./http/scopes.js";
 import type { Queue } from "../cti/types.js";
 
@@ -101,7 +102,7 @@ const agent = z.looseObject({
   name: z.string().max(100).optional(),
   /** Skills as a list, or with levels 1-10. */
   skills: skillSet,
-  maxChats: z.number().int().min(1).max(100).default(1),
+  maxChats: z.number().int().min(1).max(LIMITS.maxChats).default(1),
   /** Takes calls on the SIP phones registered with its account (sip:user@domain, same password). */
   voice: z.boolean().default(false),
 });
@@ -168,6 +169,11 @@ export const configSchema = z.looseObject({
    * (postgres://user:password@host:port/db). Redis stays the live state.
    */
   database: z.looseObject({ url: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL").optional() }).default({}),
+  /**
+   * The contact center's time zone: a supervisor's change to an agent's skills or capacity lasts until
+   * midnight there. Default: the machine's.
+   */
+  timezone: z.string().refine(validTimezone, "must be an IANA time zone such as Europe/Paris").default(() => Intl.DateTimeFormat().resolvedOptions().timeZone),
   /** Where the launcher writes Prosody's config, data and pid files. */
   runDir: z.string().default("run"),
   /** An assigned customer who goes offline may resume within this many seconds (a page reload). */

@@ -52,6 +52,9 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, ca
   const later = (seconds: number, check: () => Promise<unknown>) =>
     setTimeout(() => void check().catch((err: Error) => log.warn({ err: err.message }, "timed check failed")), seconds * 1000 + 10).unref();
 
+  /** Who moved a session, in words: a supervisor's JID, or an admin API token ("token:<name>"). */
+  const supervisorName = (by: string) => (by.startsWith("token:") ? "An administrator" : `${nameOf(by)} (a supervisor)`);
+
   /** What each waiting customer was last told, so only changes are pushed. */
   const told = new Map<string, { position: number; wait: number }>();
 
@@ -135,10 +138,12 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, ca
     } else if (e.type === "transferred") {
       const from = nameOf(e.from);
       const to = e.seat ? nameOf(e.seat) : `the queue ${cti.queue(e.queue).title ?? e.queue}`;
-      await send(st.ended(cc, e.from, true, e.session, "transferred", `You transferred ${e.customer} to ${to}. (session ${e.session})`));
-      await send(st.text(st.queueJid(e.queue, cc), e.customer, `${from} transferred you to ${to}.`));
+      // A supervisor's move (issue 13) is told as such to the seat that lost the customer.
+      const yours = e.by ? `${supervisorName(e.by)} transferred your customer ${e.customer} to ${to}.` : `You transferred ${e.customer} to ${to}.`;
+      await send(st.ended(cc, e.from, true, e.session, "transferred", `${yours} (session ${e.session})`));
+      await send(st.text(st.queueJid(e.queue, cc), e.customer, e.by ? `You are being transferred to ${to}.` : `${from} transferred you to ${to}.`));
       if (e.seat) {
-        await send(st.begin(cc, e.seat, e.session, e.customer, e.queue, e.form, { transfer: { by: from, note: e.note } })); // grant first
+        await send(st.begin(cc, e.seat, e.session, e.customer, e.queue, e.form, { transfer: { by: e.by ? supervisorName(e.by) : from, note: e.note } })); // grant first
         await send(st.assigned(st.queueJid(e.queue, cc), e.customer, e.plain, e.session, e.seat, nameOf(e.seat)));
       } else {
         await pushStatus(e.queue, { only: e.session });

@@ -12,7 +12,7 @@ import {
 } from "./policy.js";
 import { canServe, routingOrder } from "./allocation.js";
 import { createRouter } from "./router.js";
-import type { Store } from "./store.js";
+import type { AgentChange, Store } from "./store.js";
 import type { Agent, AgentState, AgentView, CtiEvent, JoinRequest, LeftMessage, Media, MessageDirection, Queue, Session } from "./types.js";
 
 export interface CtiDeps {
@@ -342,9 +342,11 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
    * queue (the customer keeps its arrival order there); `note` goes to the
    * next agent with the customer's context.
    */
-  async function transfer(sessionId: string, fromSeat: string, target: { agent: string } | { queue: string }, note = ""): Promise<void> {
+  async function transfer(sessionId: string, fromSeat: string, target: { agent: string } | { queue: string }, note = "", by = ""): Promise<void> {
     const session = await store.session(sessionId);
     if (!session) throw refuse.unknownSession();
+    // A supervisor moves the session from whichever seat serves it now (the script checks it still does).
+    if (by) fromSeat = session.seat ?? "";
     if (session.media === "voice") throw new CtiError("unsupported", "Calls cannot be transferred yet: end the call, or ask the caller to call the other queue.");
     let to: { queue: string; needs: string[] } | { agent: string };
     if ("queue" in target) {
@@ -355,12 +357,31 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
       if (agent === bareOf(fromSeat)) throw new CtiError("bad-request", "You cannot transfer a customer to yourself: choose another agent or a queue.");
       to = { agent };
     }
-    const result = await store.transfer(sessionId, bareOf(fromSeat), to, note.slice(0, 1000), now());
+    const result = await store.transfer(sessionId, bareOf(fromSeat), to, note.slice(0, 1000), now(), by);
     if (result === "unknown") throw refuse.unknownSession();
+    if (result === "not-yours" && by) throw new CtiError("conflict", "The session moved meanwhile: look at it again.");
     if (result === "not-yours") throw new CtiError("forbidden", "Only the seat serving a session may transfer it.");
     if (result === "not-live") throw new CtiError("bad-request", "Only a session that is being served can be transferred.");
     if (result === "seat-unavailable") throw new CtiError("unavailable", `${"agent" in to ? to.agent : "That agent"} cannot take a customer now (not ready, or at capacity).`);
     await route();
+  }
+
+  /**
+   * A supervisor changes an agent's skills and/or capacity until `until` (the end of the contact center's
+   * day); a seat with more room is routed to at once. Null when the JID is no agent.
+   */
+  async function adjustAgent(jid: string, change: AgentChange, until: number): Promise<AgentChange | null> {
+    const known = new Set([...queues.flatMap((q) => [...q.skills, ...(q.overflowSkills ?? [])]), ...(await store.agents()).flatMap((a) => a.skills)]);
+    const skills = change.skills && [...new Set(change.skills.map((s) => s.trim()).filter(Boolean))];
+    const unknown = skills?.filter((s) => !known.has(s) || s === VOICE_SKILL) ?? [];
+    if (unknown.length) throw new CtiError("bad-request", `Unknown skill${unknown.length > 1 ? "s" : ""}: the skills are those the queues ask for or agents have (${[...known].filter((s) => s !== VOICE_SKILL).sort().join(", ")}).`);
+    const maxChats = change.maxChats;
+    if (maxChats !== undefined && !(Number.isInteger(maxChats) && maxChats >= 1 && maxChats <= LIMITS.maxChats)) throw new CtiError("bad-request", `The capacity must be a whole number of chats from 1 to ${LIMITS.maxChats}.`);
+    if (!skills && maxChats === undefined) throw new CtiError("bad-request", "Give the agent's skills, its capacity, or both.");
+    const applied = { ...(skills && { skills }), ...(maxChats !== undefined && { maxChats }) };
+    if (!(await store.adjustAgent(bareOf(jid), applied, until))) return null;
+    await routeSeat(bareOf(jid));
+    return applied;
   }
 
   /** The agent is done with its after-chat work before the wrap-up time is over. */
@@ -482,7 +503,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
   }
 
   return {
-    queues, queue: queueNamed, join, callToken, sessionCallToken, joinWithToken, depart, customerOffline, expire, expireSession, resume, end, transfer, agentState, endWrapUp, route, queueStatus,
+    queues, queue: queueNamed, join, callToken, sessionCallToken, joinWithToken, depart, customerOffline, expire, expireSession, resume, end, transfer, adjustAgent, agentState, endWrapUp, route, queueStatus,
     acceptOffer, rejectOffer, offerTarget, phone, callAnswered, callNotAnswered, callEnded, forceEnd,
     sessionByHandle: (handle: string) => store.sessionByHandle(handle),
     inService: (sessionId: string, seat: string) => seatReport("in-service", sessionId, seat),

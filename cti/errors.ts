@@ -19,6 +19,8 @@ export const ERRORS = {
   "queue-full": { xmpp: "service-unavailable", type: "wait", http: 503, sip: 486 },
   "already-queued": { xmpp: "conflict", type: "cancel", http: 409, sip: 486 },
   "already-rated": { xmpp: "conflict", type: "cancel", http: 409, sip: 409 },
+  /** The thing acted on changed meanwhile (a session moved to another seat): look again and retry. */
+  conflict: { xmpp: "conflict", type: "cancel", http: 409, sip: 409 },
   "session-ended": { xmpp: "item-not-found", type: "cancel", http: 410, sip: 481 },
   unsupported: { xmpp: "feature-not-implemented", type: "cancel", http: 501, sip: 501 },
   "rate-limited": { xmpp: "resource-constraint", type: "wait", http: 429, sip: 503 },

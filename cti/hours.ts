@@ -54,3 +54,13 @@ export function nextOpening(hours: Hours, now: number): string | null {
   }
   return null;
 }
+
+/**
+ * The next midnight in a time zone (ms): when "for the day" ends. A day of 23 or 25 hours (a DST change)
+ * is corrected by looking at the wall clock at the first guess.
+ */
+export function nextMidnight(timezone: string, now: number): number {
+  const guess = now - wallClock(timezone, now).minutes * 60_000 - (now % 60_000) + 86_400_000;
+  const off = wallClock(timezone, guess).minutes; // 0, or an hour either side
+  return off === 0 ? guess : off < 720 ? guess - off * 60_000 : guess + (1440 - off) * 60_000;
+}

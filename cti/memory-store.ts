@@ -6,7 +6,7 @@
 import { lineKey } from "./lines.js";
 import { ArrivalLine } from "./arrival-line.js";
 import { PACE_WEIGHT, VOICE_SKILL, nextHandleAverage } from "./policy.js";
-import type { AuditEntry, ClaimResult, FeedbackResult, InServiceResult, RecordedMessage, ResumeResult, SeatKind, Store, TransferResult, TransferTarget } from "./store.js";
+import type { AgentChange, AuditEntry, ClaimResult, FeedbackResult, InServiceResult, RecordedMessage, ResumeResult, SeatKind, Store, TransferResult, TransferTarget } from "./store.js";
 import type { Agent, AgentProfile, AgentState, CallPhase, CallTokenJoin, CtiEvent, LeftMessage, Session, SessionState } from "./types.js";
 import type { EndReason } from "../protocol/names.js";
 
@@ -141,7 +141,12 @@ export class MemoryStore implements Store {
     return true;
   }
 
-  async upsertAgent(p: AgentProfile): Promise<void> {
+  /** Supervisors' changes for the day, by agent (the Redis key expires; here `until` is compared to the clock). */
+  private readonly days = new Map<string, { change: AgentChange; until: number }>();
+
+  async upsertAgent(profile: AgentProfile): Promise<void> {
+    const day = this.days.get(profile.jid);
+    const p = day && day.until > Date.now() ? { ...profile, ...day.change } : profile;
     const old = this.agentsByJid.get(p.jid);
     const voice = p.voice ?? false;
     const phone = voice && (old?.phone ?? false);
@@ -151,6 +156,17 @@ export class MemoryStore implements Store {
     };
     this.agentsByJid.set(p.jid, agent);
     this.reseat(agent, old?.skills ?? []);
+  }
+
+  async adjustAgent(jid: string, change: AgentChange, until: number): Promise<boolean> {
+    const a = this.agentsByJid.get(jid);
+    if (!a) return false;
+    const before = a.skills;
+    this.days.set(jid, { change: { ...this.days.get(jid)?.change, ...change }, until });
+    if (change.skills) a.skills = withVoice(change.skills, a.phone);
+    if (change.maxChats !== undefined) a.maxChats = change.maxChats;
+    this.reseat(a, before);
+    return true;
   }
 
   async enqueue(s: Session, maxWaiting?: number): Promise<{ ok: true } | { ok: false; existing: string } | { ok: "full" }> {
@@ -273,7 +289,7 @@ export class MemoryStore implements Store {
     return true;
   }
 
-  async transfer(id: string, fromSeat: string, target: TransferTarget, note: string, now: number): Promise<TransferResult> {
+  async transfer(id: string, fromSeat: string, target: TransferTarget, note: string, now: number, by = ""): Promise<TransferResult> {
     const s = this.sessionsById.get(id);
     if (!s) return "unknown";
     if (s.seat !== fromSeat) return "not-yours";
@@ -293,7 +309,7 @@ export class MemoryStore implements Store {
     this.reseat(old);
     if (to) this.reseat(to);
     this.reline(s);
-    this.events.push({ type: "transferred", session: id, customer: s.customer, from: fromSeat, fromQueue, queue: s.queue, seat: s.seat, plain: s.plain, form: s.form, note, at: now });
+    this.events.push({ type: "transferred", session: id, customer: s.customer, from: fromSeat, fromQueue, queue: s.queue, seat: s.seat, plain: s.plain, form: s.form, note, by, at: now });
     return "ok";
   }
 
@@ -390,6 +406,22 @@ export class MemoryStore implements Store {
     if (!this.sessionsById.has(m.session)) return false;
     this.events.push({ type: "message", ...m });
     return true;
+  }
+
+  private configDigests: Record<string, string> | null = null;
+
+  /** As config-seen.lua, in short: one audit event per changed section (items named, not told apart by kind). */
+  async configSeen(digests: Record<string, string>, at: number): Promise<number> {
+    const before = this.configDigests;
+    this.configDigests = { ...digests };
+    if (!before) {
+      this.events.push({ type: "audit", actor: "config", action: "config-change", target: "all", detail: "first start with this Redis: the configuration is recorded", at });
+      return 1;
+    }
+    const changed = [...new Set([...Object.keys(digests), ...Object.keys(before)])].filter((k) => digests[k] !== before[k]);
+    const sections = [...new Set(changed.map((k) => k.split("/")[0]!))];
+    for (const section of sections) this.events.push({ type: "audit", actor: "config", action: "config-change", target: section, detail: changed.filter((k) => k.split("/")[0] === section).join(", "), at });
+    return sections.length;
   }
 
   async audit(a: AuditEntry): Promise<void> {

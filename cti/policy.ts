@@ -4,7 +4,7 @@ import { CtiError } from "./errors.js";
 import type { Agent, AgentState, AgentView, JoinRequest, LeftMessage, Queue } from "./types.js";
 
 /** Limits on what a customer may send with a join, so an absurd one is refused. */
-export const LIMITS = { extraSkills: 10, formFields: 20, fieldName: 64, fieldValue: 1000, comment: 2000, message: 5000, recordedBody: 10_000, auditDetail: 500 } as const;
+export const LIMITS = { extraSkills: 10, formFields: 20, fieldName: 64, fieldValue: 1000, comment: 2000, message: 5000, recordedBody: 10_000, auditDetail: 500, maxChats: 100 } as const;
 const SKILL = /^[a-z0-9][a-z0-9_.-]{0,31}$/i;
 const FIELD = /^[a-z0-9][a-z0-9_.-]*$/i;
 

@@ -18,6 +18,8 @@ export type AuditEntry = Omit<Extract<CtiEvent, { type: "audit" }>, "type">;
 /** Which agents `seats` lists: ready with room (wrap-up not checked), logged in, or all. */
 export type SeatKind = "free" | "on" | "all";
 export type TransferTarget = { agent: string } | { queue: string; needs: string[] };
+/** What a supervisor changes of an agent for the day: skills (names), capacity, or both. */
+export interface AgentChange { skills?: string[]; maxChats?: number }
 
 export interface Store {
   /** Adds or updates an agent's profile, keeping its state and sessions. */
@@ -37,8 +39,16 @@ export interface Store {
   withdrawOffer(sessionId: string, agent: string, now: number): Promise<string[] | null>;
   /** The client of an agent that takes offers ("" to forget; `onlyIf`: only when that is the current one). */
   setOfferTarget(jid: string, fullJid: string, onlyIf?: string): Promise<boolean>;
-  /** The seat hands its session to another (ready, not full) agent, or back to a queue; the old seat is freed. */
-  transfer(sessionId: string, fromSeat: string, target: TransferTarget, note: string, now: number): Promise<TransferResult>;
+  /**
+   * The seat hands its session to another (ready, not full) agent, or back to a queue; the old seat is freed.
+   * `by`: a supervisor moving the session of `fromSeat` (its seat when the supervisor looked), "" for the seat itself.
+   */
+  transfer(sessionId: string, fromSeat: string, target: TransferTarget, note: string, now: number, by?: string): Promise<TransferResult>;
+  /**
+   * A supervisor changes an agent's skills and/or capacity until `until` (the end of the day): it stands over
+   * the configured profile across restarts (upsertAgent) until then. False when there is no such agent.
+   */
+  adjustAgent(jid: string, change: AgentChange, until: number): Promise<boolean>;
   /** The seat's first reply reached the customer. */
   markAnswered(sessionId: string, seat: string, now: number): Promise<InServiceResult>;
   /**
@@ -63,6 +73,12 @@ export interface Store {
    * ended: a message may race the end); false when it does not. Nothing else changes.
    */
   recordMessage(message: RecordedMessage): Promise<boolean>;
+  /**
+   * A component started with this configuration (a digest per item, "section/name" or "section"): appends an
+   * audit event (actor "config", action "config-change") per section that differs from the last start's;
+   * returns how many. The first start with a store records one.
+   */
+  configSeen(digests: Record<string, string>, at: number): Promise<number>;
   /** Appends a supervisor's or admin's action to the event log (the recorder keeps it in the audit log). */
   audit(entry: AuditEntry): Promise<void>;
   /** Remembers that a plain customer (bare JID) was asked to rate this session, until `expiresAt` (ms). */

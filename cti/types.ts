@@ -175,7 +175,8 @@ export type CtiEvent =
   | { type: "feedback"; session: string; score: number; comment: string; at: number }
   | { type: "wrap-up-ended"; agent: string; at: number }
   | { type: "answered"; session: string; seat: string; at: number }
-  | { type: "transferred"; session: string; customer: string; from: string; fromQueue: string; queue: string; seat: string | null; plain: boolean; form: Record<string, string>; note: string; at: number }
+  /** `by`: "" when the seat handed the session on, else the supervisor who moved it (issue 13). */
+  | { type: "transferred"; session: string; customer: string; from: string; fromQueue: string; queue: string; seat: string | null; plain: boolean; form: Record<string, string>; note: string; by: string; at: number }
   | { type: "requeued"; session: string; queue: string; customer: string; seat: string; plain: boolean; paused: boolean; media: Media; handle: string; at: number }
   | { type: "phone"; agent: string; registered: boolean; at: number }
   /** A call inside a chat session (the chat goes on): rung at the seat, answered, ended. */

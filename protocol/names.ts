@@ -97,6 +97,9 @@ export const COMMAND = {
   listAgents: "list-agents", // supervisors
   setAgentState: "set-agent-state", // supervisors
   endAnySession: "end-any-session", // supervisors: end a chat or a call (the soft switch hangs it up)
+  listSessions: "list-sessions", // supervisors: the live sessions, as a table (issue 13)
+  transferSession: "transfer-session", // supervisors: move any live chat to another agent or queue
+  adjustAgent: "adjust-agent", // supervisors: an agent's skills and/or capacity for the rest of the day
   monitor: "monitor", // supervisors: monitor a live chat silently (issue 13)
   whisper: "whisper", // supervisors: a word only the agent sees
   barge: "barge", // supervisors: join the conversation

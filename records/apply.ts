@@ -154,7 +154,8 @@ class Batch {
         const p = this.patch(e.session);
         Object.assign(p.set, { queue: e.queue, seat: e.seat });
         p.transfers++;
-        notice(e.session, e.from, e.seat ? `Transferred from ${e.from} to ${e.seat}.` : `Transferred from ${e.from} to the queue ${e.queue}.`);
+        const by = e.by ? ` by ${e.by}` : ""; // a supervisor's move (older events have no `by`)
+        notice(e.session, e.from, e.seat ? `Transferred from ${e.from} to ${e.seat}${by}.` : `Transferred from ${e.from} to the queue ${e.queue}${by}.`);
         return;
       }
       case "requeued":

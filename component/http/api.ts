@@ -1,18 +1,18 @@
 /**
- * The web server: health for orchestration and an admin API over the CTI (reads, and ending a session). Errors are JSON {error: {code, message}} with the status from the
- * one error table.
+ * The web server: health for orchestration and an admin API over the CTI (reads here and in
+ * history-api.ts; actions on live work in supervise-api.ts). Errors are JSON {error: {code, message}} with
+ * the status from the one error table.
  */
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { Cti } from "../../cti/cti.js";
 import { CtiError, ERRORS, refuse } from "../../cti/errors.js";
-import { VOICE_SKILL } from "../../cti/policy.js";
-import type { Session } from "../../cti/types.js";
 import type { History } from "../../records/db.js";
 import type { Logger } from "pino";
 import { historyRoutes } from "./history-api.js";
+import { superviseRoutes } from "./supervise-api.js";
+import { iso, sessionJson } from "./views.js";
 import { openApiDocument } from "./openapi.js";
 import { allows, guarded, identify, scopeFor, tokenTable, type Scope } from "./scopes.js";
-import { auditor } from "../authz.js";
 
 export interface HttpDeps {
   cti: Cti;
@@ -30,25 +30,13 @@ export interface HttpDeps {
   log: Logger;
   /** The durable history (records/): statistics, recorded sessions, transcripts; opened on first use. */
   history: () => Promise<History>;
+  /** config.timezone: a supervisor's change to an agent lasts until midnight there. */
+  timezone: string;
   /** Each queue's service-level threshold in seconds (default 20). */
   serviceLevelSeconds?: Record<string, number>;
 }
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-
-export function sessionJson(s: Session) {
-  return {
-    id: s.id, queue: s.queue, media: s.media, customer: s.customer, seat: s.seat, state: s.state,
-    skills: s.needs.filter((n) => n !== VOICE_SKILL), form: s.form, ...(s.media === "voice" ? { callerName: s.form.name ?? null } : {}),
-    queuedAt: iso(s.queuedAt), assignedAt: iso(s.assignedAt), inServiceAt: iso(s.inServiceAt), endedAt: iso(s.endedAt),
-    endReason: s.endReason, feedback: s.feedback, priority: s.priority,
-  };
-}
-
-/** Who made an API request (set by the guard): "token:<name>", as the audit log names it. */
-export const actorOf = (res: Response): string => String(res.locals.actor);
-
-export function createHttpApp({ cti, home, webConfig, webDir, admin, health, metrics, log, history, serviceLevelSeconds }: HttpDeps) {
+export function createHttpApp({ cti, home, webConfig, webDir, admin, health, metrics, log, history, timezone, serviceLevelSeconds }: HttpDeps) {
   const app = express();
   app.disable("x-powered-by");
 
@@ -82,7 +70,6 @@ export function createHttpApp({ cti, home, webConfig, webDir, admin, health, met
     res.locals.actor = `token:${token.name}`;
     next();
   });
-  const audit = auditor(cti, log);
   if (metrics) app.get("/metrics", async (_req, res) => { res.type(metrics.contentType).send(await metrics.text()); });
 
   const api = express.Router();
@@ -100,12 +87,7 @@ export function createHttpApp({ cti, home, webConfig, webDir, admin, health, met
     if (!s) throw refuse.unknownSession();
     res.json(sessionJson(s));
   });
-  // Ends a chat or a call (the soft switch hangs it up); answers with the session as it ended.
-  api.post("/sessions/:id/end", async (req, res) => {
-    const ended = await cti.forceEnd(String(req.params.id));
-    await audit(actorOf(res), "end-session", ended.id, `queue ${ended.queue}, ${ended.media}`);
-    res.json(sessionJson((await cti.session(String(req.params.id)))!));
-  });
+  superviseRoutes(api, { cti, timezone, log });
   app.use("/api", api);
 
   // Errors never repeat the request: what a client sent could be anything.

@@ -13,6 +13,7 @@ import type { History } from "../../records/db.js";
 import { eraseCustomer } from "../../records/retention.js";
 import { auditEntries, findSessions, latestStates, sessionRow, statsRows, transcriptOf } from "../../records/history.js";
 import { auditor } from "../authz.js";
+import { actorOf } from "./views.js";
 import type { SessionRow } from "../../records/schema.js";
 import { toCsv, type Cell } from "./csv.js";
 import { auditQuery, noParameters, sessionsQuery, statsQuery, type HistoryStatsQuery } from "./query.js";
@@ -151,7 +152,7 @@ export function historyRoutes(api: Router, { cti, history, serviceLevelSeconds =
       throw new CtiError("bad-request", "Name the customer by bare JID (name@domain) or SIP URI (sip:number@domain).");
     const erased = await read((h) => eraseCustomer(h, jid, now()));
     log?.info({ audit: "erasure", customerHash: customerHash(jid), erased }, "a customer's history was erased");
-    await audit(String(res.locals.actor ?? "token:admin"), "erase", customerHash(jid), `${erased.sessions} sessions, ${erased.transcriptLines} transcript lines, ${erased.events} events`);
+    await audit(actorOf(res), "erase", customerHash(jid), `${erased.sessions} sessions, ${erased.transcriptLines} transcript lines, ${erased.events} events`);
     res.json({ erased });
   });
 

@@ -105,13 +105,18 @@ const unauthorized = error("No or a wrong admin token.");
 const forbidden = error("The token is valid but lacks the scope the route needs (see the operation's security).");
 const noHistory = error("The history database cannot be reached just now.");
 const badRequest = error("A query parameter is missing, unknown, repeated or malformed; the message says which rule.");
+const badBody = error("The JSON body is malformed or not of the shape the operation takes; the message says which.");
+const agentJid = param("jid", "The agent's bare JID.", str, true, "path");
+/** A small JSON request body (at most 4 KiB; unknown fields are refused). */
+const body = (schema: Schema) => ({ required: true, content: { "application/json": { schema } } });
+const note = { type: "string", maxLength: 1000, description: "For the agent who takes the customer." };
 
 export const openApiDocument = {
   openapi: "3.1.0",
   info: {
     title: "Switchboard admin API",
     version: "1",
-    description: "Reads the contact center's live state (the CTI, in Redis) and its history (records/), and ends sessions. Every route but this document needs `Authorization: Bearer <token>` (401 without or with an unknown one) holding the scope its operation's security names (403 otherwise): read, supervise or admin (admin holds every scope). Errors are `{error: {code, message}}`; messages never repeat the request. Statistics are defined in docs/statistics.md.",
+    description: "Reads the contact center's live state (the CTI, in Redis) and its history (records/), and acts on live work (ends and transfers sessions, sets agents' state, skills and capacity). Every route but this document needs `Authorization: Bearer <token>` (401 without or with an unknown one) holding the scope its operation's security names (403 otherwise): read, supervise or admin (admin holds every scope). Errors are `{error: {code, message}}`; messages never repeat the request. Statistics are defined in docs/statistics.md.",
   },
   servers: [{ url: "/" }],
   security: [{ admin: [] }],
@@ -159,6 +164,30 @@ export const openApiDocument = {
       post: {
         summary: "Ends a chat or a call (a supervisor's end).", parameters: [sessionId],
         responses: { 200: json(ref("LiveSession"), "The session as it ended."), 401: unauthorized, 404: error("No such session."), 410: error("It had ended already.") },
+      },
+    },
+    "/api/sessions/{id}/transfer": {
+      post: {
+        summary: "Moves a served chat to another agent (ready, with room) or back to a queue (a supervisor's transfer; the seat is told who moved it).", parameters: [sessionId],
+        requestBody: body({ oneOf: [object({ agent: str, note }, ["note"]), object({ queue: str, note }, ["note"])] }),
+        responses: {
+          200: json(ref("LiveSession"), "The session after the transfer."), 400: badBody, 401: unauthorized, 404: error("No such session, agent or queue."),
+          409: error("The session moved to another seat meanwhile."), 501: error("Calls cannot be transferred."), 503: error("That agent cannot take a customer now."),
+        },
+      },
+    },
+    "/api/agents/{jid}/state": {
+      post: {
+        summary: "Forces an agent's state (until the agent's own presence changes it): ready, not-ready (with a reason) or offline (its sessions end).", parameters: [agentJid],
+        requestBody: body(object({ state: { type: "string", enum: ["ready", "not-ready", "offline"] }, reason: { type: "string", maxLength: 200 } }, ["reason"])),
+        responses: { 200: json(ref("Agent"), "The agent after the change."), 400: badBody, 401: unauthorized, 404: error("No such agent.") },
+      },
+    },
+    "/api/agents/{jid}/adjust": {
+      post: {
+        summary: "Changes an agent's skills and/or capacity until midnight in the configured time zone (config timezone); the configured profile comes back then.", parameters: [agentJid],
+        requestBody: body(object({ skills: array(str), maxChats: { type: "integer", minimum: 1, maximum: 100 } }, ["skills", "maxChats"])),
+        responses: { 200: json(ref("Agent"), "The agent after the change."), 400: badBody, 401: unauthorized, 404: error("No such agent.") },
       },
     },
     "/api/sessions/{id}/transcript": {

@@ -4,7 +4,7 @@
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 
-/** read: every GET; supervise: act on live work (end a session); admin: everything (erasure, the audit log). */
+/** read: every GET; supervise: act on live work (sessions, agents); admin: everything (erasure, the audit log). */
 export const SCOPES = ["read", "supervise", "admin"] as const;
 export type Scope = (typeof SCOPES)[number];
 
@@ -25,6 +25,9 @@ export const ROUTE_SCOPES: ReadonlyArray<readonly [method: "GET" | "POST" | "DEL
   ["GET", "/api/stats/realtime", "read"],
   ["GET", "/api/stats/history", "read"],
   ["POST", "/api/sessions/:id/end", "supervise"],
+  ["POST", "/api/sessions/:id/transfer", "supervise"],
+  ["POST", "/api/agents/:jid/state", "supervise"],
+  ["POST", "/api/agents/:jid/adjust", "supervise"],
   ["DELETE", "/api/customers/:jid", "admin"],
   ["GET", "/api/audit", "admin"],
 ];

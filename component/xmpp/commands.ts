@@ -1,8 +1,9 @@
 /**
  * XEP-0050 ad-hoc commands on the component's domain, for plain XMPP
- * clients: agents end a session; supervisors list queues and agents and
- * force an agent's state. Stateless between steps: every form carries what
- * the next step needs.
+ * clients: agents end, transfer and pause; supervisors list queues, agents and
+ * sessions, force an agent's state, change its skills or capacity for the day,
+ * and move or end any session in their queues. Stateless between steps: every
+ * form carries what the next step needs.
  */
 import { xml } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
@@ -12,6 +13,7 @@ import type { AgentState } from "../../cti/types.js";
 import { COMMAND, NS } from "../../protocol/names.js";
 import { auditor, supervisorScope } from "../authz.js";
 import type { Addr, HandlerDeps } from "./context.js";
+import { nextMidnight } from "../../cti/hours.js";
 import { duration } from "./stanzas.js";
 
 type Role = "agent" | "supervisor";
@@ -33,16 +35,45 @@ const table = (columns: Array<[name: string, label: string]>, rows: string[][]) 
     ...rows.map((row) => xml("item", {}, ...row.map((v, i) => xml("field", { var: columns[i]![0] }, xml("value", {}, v))))));
 
 const STATES: AgentState[] = ["ready", "not-ready", "offline"];
+
+/** A transfer's target as the forms give it: "agent:JID" or "queue:NAME". */
+function transferTarget(target: string): { agent: string } | { queue: string } {
+  const [kind, name] = [target.slice(0, target.indexOf(":")), target.slice(target.indexOf(":") + 1)];
+  if ((kind !== "agent" && kind !== "queue") || !name) throw new CtiError("bad-request", 'The target must be "agent:JID" or "queue:NAME".');
+  return kind === "agent" ? { agent: name } : { queue: name };
+}
+
+/** A comma (or space) separated list of skills as a form gives it; "" is no skill at all. */
+const skillList = (text: string) => text.split(/[\s,]+/).filter(Boolean);
 /** XEP-0050 actions: our commands have one step, so "prev" (or anything else) is a bad action. */
 const ACTIONS = new Set(["execute", "next", "complete", "cancel"]);
 
 export function commandHandlers({ cti, config, log, isAgent, isSupervisor }: HandlerDeps, more: Record<string, Command> = {}) {
   // Authority (issue 13): a queue-limited supervisor acts on its queues only (scope.mayQueue, scope.mayAgent);
-  // every supervisor action is audited once it is done: `await audit(addr.fromBare, "monitor", sessionId)`
-  // (likewise whisper, barge, transfer).
+  // every supervisor action is audited once it is done.
   const scope = supervisorScope(config, cti);
   const audit = auditor(cti, log);
   const agentsOf = async (jid: string) => (await cti.agents()).filter((a) => scope.mayAgent(jid, a.skills));
+  type AgentRow = Awaited<ReturnType<typeof cti.agents>>[number];
+  /** A transfer form's choices: agents, then queues ("agent:JID", "queue:NAME"). */
+  const targets = async (agent: (a: AgentRow) => boolean, queue: (name: string) => boolean) => [
+    ...(await cti.agents()).filter(agent).map((a): [string, string] => [`agent:${a.jid}`, `${a.name ?? a.jid} (${a.state})`]),
+    ...cti.queues.filter((q) => queue(q.name)).map((q): [string, string] => [`queue:${q.name}`, `Queue ${q.title ?? q.name}`]),
+  ];
+  /** A live session a supervisor may act on (its queues only), or a refusal. */
+  const sessionInScope = async (supervisor: string, id: string) => {
+    const session = await cti.session(id);
+    if (!session || session.state === "ended") throw new CtiError("not-found", "There is no such live session.");
+    if (!scope.mayQueue(supervisor, session.queue)) throw new CtiError("forbidden", "This session is not in your queues.");
+    return session;
+  };
+  /** An agent a supervisor may act on (by the JID the CTI will act on: a resource or another spelling must not slip past), or a refusal. */
+  const agentInScope = async (supervisor: string, jid: string) => {
+    const known = (await cti.agents()).find((a) => a.jid === bareOf(jid).toLowerCase());
+    if (!known) throw new CtiError("not-found", "There is no such agent.");
+    if (!scope.mayAgent(supervisor, known.skills)) throw new CtiError("forbidden", "This agent is not in your queues.");
+    return known;
+  };
   const commands: Record<string, Command> = {
     [COMMAND.endSession]: {
       name: "End a customer session", role: "agent",
@@ -70,19 +101,14 @@ export function commandHandlers({ cti, config, log, isAgent, isSupervisor }: Han
         const target = submitted(el, "target");
         if (!session || !target) {
           if (mine.length === 0) return reply("completed", note("You have no active session."));
-          const agents = (await cti.agents()).filter((a) => a.jid !== addr.fromBare);
           return reply("executing", ...form("Transfer a customer",
             listSingle("session", "Customer", mine.map((s) => [s.id, `${s.customer} (${s.queue})`])),
-            listSingle("target", "To", [
-              ...agents.map((a): [string, string] => [`agent:${a.jid}`, `${a.name ?? a.jid} (${a.state})`]),
-              ...cti.queues.map((q): [string, string] => [`queue:${q.name}`, `Queue ${q.title ?? q.name}`]),
-            ]),
+            listSingle("target", "To", await targets((a) => a.jid !== addr.fromBare, () => true)),
             xml("field", { var: "note", type: "text-single", label: "Note for the next agent" })));
         }
-        const [kind, name] = [target.slice(0, target.indexOf(":")), target.slice(target.indexOf(":") + 1)];
-        if ((kind !== "agent" && kind !== "queue") || !name) throw new CtiError("bad-request", 'The target must be "agent:JID" or "queue:NAME".');
-        await cti.transfer(session, addr.fromBare, kind === "agent" ? { agent: name } : { queue: name }, submitted(el, "note") ?? "");
-        return reply("completed", note(`Transferred to ${name}.`));
+        const to = transferTarget(target);
+        await cti.transfer(session, addr.fromBare, to, submitted(el, "note") ?? "");
+        return reply("completed", note(`Transferred to ${"agent" in to ? to.agent : to.queue}.`));
       },
     },
     [COMMAND.pause]: {
@@ -121,9 +147,9 @@ export function commandHandlers({ cti, config, log, isAgent, isSupervisor }: Han
       async run(_el, addr, reply) {
         const agents = await agentsOf(addr.fromBare);
         return reply("completed",
-          note(agents.map((a) => `${a.jid}: ${a.state}${a.reason ? ` (${a.reason})` : ""}, ${a.activeSessions} of ${a.maxChats} chats`).join("\n")),
-          table([["jid", "Agent"], ["state", "State"], ["reason", "Reason"], ["active", "Chats"], ["maxChats", "Capacity"]],
-            agents.map((a) => [a.jid, a.state, a.reason, String(a.activeSessions), String(a.maxChats)])));
+          note(agents.map((a) => `${a.jid}: ${a.state}${a.reason ? ` (${a.reason})` : ""}, ${a.activeSessions} of ${a.maxChats} chats, skills ${a.skills.join(", ") || "none"}`).join("\n")),
+          table([["jid", "Agent"], ["name", "Name"], ["state", "State"], ["reason", "Reason"], ["active", "Chats"], ["maxChats", "Capacity"], ["skills", "Skills"]],
+            agents.map((a) => [a.jid, a.name ?? "", a.state, a.reason, String(a.activeSessions), String(a.maxChats), a.skills.join(",")])));
       },
     },
     [COMMAND.setAgentState]: {
@@ -140,10 +166,7 @@ export function commandHandlers({ cti, config, log, isAgent, isSupervisor }: Han
         }
         if (!STATES.includes(state)) throw new CtiError("bad-request", `The state must be one of ${STATES.join(", ")}.`);
         const reason = submitted(el, "reason") || `set by ${addr.fromBare}`;
-        // Checked on the JID the CTI will act on (a resource or another spelling must not slip past the check).
-        const known = (await cti.agents()).find((a) => a.jid === bareOf(agent));
-        if (!known) throw new CtiError("not-found", "There is no such agent.");
-        if (!scope.mayAgent(addr.fromBare, known.skills)) throw new CtiError("forbidden", "This agent is not in your queues.");
+        const known = await agentInScope(addr.fromBare, agent);
         if (!(await cti.agentState(known.jid, state, reason))) throw new CtiError("not-found", "There is no such agent.");
         await audit(addr.fromBare, "set-agent-state", known.jid, `${state}: ${reason}`);
         return reply("completed", note(`${agent} is now ${state}, until the agent's own presence changes it.`));
@@ -154,8 +177,7 @@ export function commandHandlers({ cti, config, log, isAgent, isSupervisor }: Han
       async run(el, addr, reply) {
         const target = submitted(el, "session");
         if (target) {
-          const session = await cti.session(target);
-          if (session && !scope.mayQueue(addr.fromBare, session.queue)) throw new CtiError("forbidden", "This session is not in your queues.");
+          await sessionInScope(addr.fromBare, target);
           const ended = await cti.forceEnd(target);
           await audit(addr.fromBare, "end-session", target, `queue ${ended.queue}, ${ended.media}`);
           return reply("completed", note(`The ${ended.media === "voice" ? "call" : "session"} of ${ended.customer} has ended.`));
@@ -164,6 +186,63 @@ export function commandHandlers({ cti, config, log, isAgent, isSupervisor }: Han
         if (live.length === 0) return reply("completed", note("No session is live."));
         return reply("executing", ...form("End a session",
           listSingle("session", "Session", live.slice(0, 200).map((s) => [s.id, `${s.customer} (${s.queue}, ${s.media}, ${s.state}${s.seat ? `, ${s.seat}` : ""})`]))));
+      },
+    },
+    [COMMAND.listSessions]: {
+      name: "List live sessions", role: "supervisor",
+      async run(_el, addr, reply) {
+        const live = (await cti.sessions(0)).filter((s) => s.state !== "ended" && scope.mayQueue(addr.fromBare, s.queue)).slice(0, 500);
+        return reply("completed",
+          note(live.length ? live.map((s) => `${s.id}: ${s.customer} (${s.queue}, ${s.media}, ${s.state}${s.seat ? `, ${s.seat}` : ""})`).join("\n") : "No session is live."),
+          table([["id", "Session"], ["customer", "Customer"], ["queue", "Queue"], ["media", "Media"], ["state", "State"], ["seat", "Agent"], ["queuedAt", "Joined"]],
+            live.map((s) => [s.id, s.customer, s.queue, s.media, s.state, s.seat ?? "", new Date(s.queuedAt).toISOString()])));
+      },
+    },
+    [COMMAND.transferSession]: {
+      name: "Transfer a customer (any agent's) to another agent or queue", role: "supervisor",
+      async run(el, addr, reply) {
+        const session = submitted(el, "session");
+        const target = submitted(el, "target");
+        if (!session || !target) {
+          const live = (await cti.sessions(0)).filter((s) => s.seat && s.media === "chat" && (s.state === "assigned" || s.state === "in-service") && scope.mayQueue(addr.fromBare, s.queue));
+          if (live.length === 0) return reply("completed", note("No chat is being served."));
+          return reply("executing", ...form("Transfer a customer",
+            listSingle("session", "Customer", live.slice(0, 200).map((s) => [s.id, `${s.customer} (${s.queue}, ${s.seat})`])),
+            listSingle("target", "To", await targets((a) => scope.mayAgent(addr.fromBare, a.skills), (q) => scope.mayQueue(addr.fromBare, q))),
+            xml("field", { var: "note", type: "text-single", label: "Note for the next agent" })));
+        }
+        const s = await sessionInScope(addr.fromBare, session);
+        const to = transferTarget(target);
+        // Scoped both ways: a queue-limited supervisor moves customers only into its queues and agents.
+        if ("queue" in to && !scope.mayQueue(addr.fromBare, to.queue)) throw new CtiError("forbidden", "That queue is not one of yours.");
+        if ("agent" in to) await agentInScope(addr.fromBare, to.agent);
+        await cti.transfer(s.id, "", to, submitted(el, "note") ?? "", addr.fromBare);
+        const where = "agent" in to ? to.agent : `the queue ${to.queue}`;
+        await audit(addr.fromBare, "transfer", s.id, `from ${s.seat ?? "?"} to ${where}`);
+        return reply("completed", note(`${s.customer} is transferred to ${where}.`));
+      },
+    },
+    [COMMAND.adjustAgent]: {
+      name: "Change an agent's skills or capacity for today", role: "supervisor",
+      async run(el, addr, reply) {
+        const agent = submitted(el, "agent");
+        const skills = submitted(el, "skills");
+        const capacity = submitted(el, "maxChats");
+        if (!agent) {
+          const agents = await agentsOf(addr.fromBare);
+          return reply("executing", ...form("Change an agent's skills or capacity for today",
+            listSingle("agent", "Agent", agents.map((a) => [a.jid, `${a.name ?? a.jid} (${a.skills.join(", ") || "no skills"}; ${a.maxChats} chats)`])),
+            xml("field", { var: "skills", type: "text-single", label: "Skills, comma separated (empty: keep)" }),
+            xml("field", { var: "maxChats", type: "text-single", label: "Chats at once (empty: keep)" })));
+        }
+        const known = await agentInScope(addr.fromBare, agent);
+        if (capacity && !/^\d{1,3}$/.test(capacity.trim())) throw new CtiError("bad-request", "The capacity must be a whole number of chats.");
+        const change = { ...(skills?.trim() && { skills: skillList(skills) }), ...(capacity?.trim() && { maxChats: Number(capacity.trim()) }) };
+        const applied = await cti.adjustAgent(known.jid, change, nextMidnight(config.timezone, Date.now()));
+        if (!applied) throw new CtiError("not-found", "There is no such agent.");
+        const said = [applied.skills && `skills ${applied.skills.join(", ")}`, applied.maxChats !== undefined && `${applied.maxChats} chats at once`].filter(Boolean).join(", ");
+        await audit(addr.fromBare, "adjust-agent", known.jid, `${said}, until midnight (${config.timezone})`);
+        return reply("completed", note(`${known.name ?? known.jid} now has ${said}, until midnight (${config.timezone}).`));
       },
     },
     ...more, // quality monitoring (monitoring.ts)

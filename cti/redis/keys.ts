@@ -28,6 +28,10 @@ export const KEY_TEMPLATES = {
   agent: "a:{jid}",
   /** set: the live session ids of one agent */
   agentSessions: "as:{jid}",
+  /** hash: a supervisor's change to an agent's skills and/or maxChats for the rest of the day (expires then) */
+  agentDay: "ad:{jid}",
+  /** hash: the digest of each configuration item ("queues/billing", "timezone") as the last start saw it */
+  config: "config",
   /** set: every agent's JID */
   agents: "agents",
   /** set: every live (not ended) session id */

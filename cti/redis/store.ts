@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
 import { HANDLE_WEIGHT, PACE_WEIGHT, VOICE_SKILL } from "../policy.js";
-import type { AuditEntry, ClaimResult, FeedbackResult, InServiceResult, RecordedMessage, ResumeResult, SeatKind, Store, TransferResult, TransferTarget } from "../store.js";
+import type { AgentChange, AuditEntry, ClaimResult, FeedbackResult, InServiceResult, RecordedMessage, ResumeResult, SeatKind, Store, TransferResult, TransferTarget } from "../store.js";
 import type { Agent, AgentProfile, AgentState, CallPhase, CallTokenJoin, LeftMessage, Session, SessionState } from "../types.js";
 import type { EndReason } from "../../protocol/names.js";
 import { keysFor, luaKeyFunctions, type Keys } from "./keys.js";
@@ -14,7 +14,7 @@ const LUA_DIR = new URL("../../../cti/redis/lua/", import.meta.url);
 const SCRIPTS = [
   "enqueue", "claim", "in-service", "end", "agent-state", "upsert-agent", "away", "expire-away", "resume", "feedback", "leave-message",
   "end-wrap-up", "answered", "requeue", "transfer", "offer", "withdraw-offer", "offer-target", "heads", "reindex", "phone", "session-call",
-  "record-message", "audit",
+  "record-message", "audit", "adjust-agent", "config-seen",
 ] as const;
 type ScriptName = (typeof SCRIPTS)[number];
 
@@ -122,10 +122,10 @@ export class RedisStore implements Store {
     return (await this.run<number>("offer-target", jid, fullJid, onlyIf)) === 1;
   }
 
-  transfer(id: string, fromSeat: string, target: TransferTarget, note: string, now: number): Promise<TransferResult> {
+  transfer(id: string, fromSeat: string, target: TransferTarget, note: string, now: number, by = ""): Promise<TransferResult> {
     return "agent" in target
-      ? this.run<TransferResult>("transfer", id, fromSeat, "agent", target.agent, "", now, note)
-      : this.run<TransferResult>("transfer", id, fromSeat, "queue", target.queue, target.needs.join(","), now, note);
+      ? this.run<TransferResult>("transfer", id, fromSeat, "agent", target.agent, "", now, note, by)
+      : this.run<TransferResult>("transfer", id, fromSeat, "queue", target.queue, target.needs.join(","), now, note, by);
   }
 
   markAnswered(id: string, seat: string, now: number): Promise<InServiceResult> {
@@ -163,6 +163,14 @@ export class RedisStore implements Store {
 
   async recordMessage(m: RecordedMessage): Promise<boolean> {
     return (await this.run<number>("record-message", m.session, m.seat, m.sender, m.direction, m.body, m.at)) === 1;
+  }
+
+  async adjustAgent(jid: string, change: AgentChange, until: number): Promise<boolean> {
+    return (await this.run<string>("adjust-agent", jid, change.skills ? "1" : "0", (change.skills ?? []).join(","), change.maxChats ?? "", until)) === "ok";
+  }
+
+  async configSeen(digests: Record<string, string>, at: number): Promise<number> {
+    return this.run<number>("config-seen", at, ...Object.entries(digests).flat());
   }
 
   async audit(a: AuditEntry): Promise<void> {

@@ -51,11 +51,17 @@ export function checkResponse(method: string, url: string, status: number, conte
 export interface ApiResponse<T = any> { status: number; contentType: string | null; body: T; text: string; headers: Headers }
 
 /** An admin API request, its response checked against the document. */
-export async function apiFetch(base: string, path: string, { token, method = "GET", accept }: { token?: string | null; method?: string; accept?: string } = {}): Promise<ApiResponse> {
+export async function apiFetch(base: string, path: string, { token, method = "GET", accept, json, raw }: {
+  token?: string | null; method?: string; accept?: string;
+  /** A JSON body (sent as application/json). */ json?: unknown;
+  /** A body sent as it is (application/json), for malformed ones. */ raw?: string;
+} = {}): Promise<ApiResponse> {
   const headers: Record<string, string> = {};
   if (token) headers.authorization = `Bearer ${token}`;
   if (accept) headers.accept = accept;
-  const res = await fetch(`${base}${path}`, { method, headers });
+  const body_ = raw ?? (json === undefined ? undefined : JSON.stringify(json));
+  if (body_ !== undefined) headers["content-type"] = "application/json";
+  const res = await fetch(`${base}${path}`, { method, headers, body: body_ });
   const text = await res.text();
   const contentType = res.headers.get("content-type");
   const body = contentType?.startsWith("application/json") ? JSON.parse(text) : text;

@@ -42,7 +42,7 @@ export class Script {
         return b;
       },
       transferTo: (agent: string, at: number) => {
-        this.add({ type: "transferred", session: id, customer, from: seat!, fromQueue: current, queue: current, seat: agent, plain: false, form: {}, note: "", at });
+        this.add({ type: "transferred", session: id, customer, from: seat!, fromQueue: current, queue: current, seat: agent, plain: false, form: {}, note: "", by: "", at });
         seat = agent;
         return b;
       },

@@ -106,3 +106,10 @@ export const errorOf = (s: Element) => {
   const e = s.getChild("error");
   return e && { type: e.attrs.type, condition: e.getChildElements().find((c) => c.attrs.xmlns === NS.STANZAS && c.name !== "text")?.name, text: e.getChildText("text", NS.STANZAS) };
 };
+
+/** Runs an XEP-0050 command on the component in one step (a submitted form when `fields` are given); the reply, errors included. */
+export function command(c: Client, node: string, fields?: Record<string, string>, sessionid?: string): Promise<Element> {
+  const xml = xmlFor(c);
+  const form = fields && xml("x", { xmlns: NS.DATA, type: "submit" }, ...Object.entries(fields).map(([k, v]) => xml("field", { var: k }, xml("value", {}, v))));
+  return iq(c, CC, "set", xml("command", { xmlns: NS.COMMANDS, node, action: fields ? "complete" : "execute", sessionid }, form));
+}

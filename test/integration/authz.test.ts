@@ -22,7 +22,7 @@ import { startRecorder, type Recorder } from "../../records/recorder.js";
 import { applyRetention, eraseCustomer } from "../../records/retention.js";
 import { freshHistory, servedSession } from "../helpers/history.js";
 import { apiFetch, type ApiResponse } from "../helpers/openapi.js";
-import { CC, errorOf, iq, until, useStack, type Running } from "../helpers/stack.js";
+import { CC, command, errorOf, iq, until, useStack, type Running } from "../helpers/stack.js";
 import { connectAccount, waitFor, xmlFor } from "../helpers/xmpp.js";
 
 const hex = (t: string) => createHash("sha256").update(t).digest("hex");
@@ -66,11 +66,6 @@ const api = (path: string, token?: string, method = "GET"): Promise<ApiResponse>
 const auditUntil = (query: string, ok: (entries: any[]) => boolean, what: string) =>
   until(async () => (await api(`/api/audit${query}`, TOKENS.dpo)).body as any[], ok, 5000, what);
 
-const command = (c: Client, node: string, fields?: Record<string, string>) => {
-  const xml = xmlFor(c);
-  const form = fields && xml("x", { xmlns: NS.DATA, type: "submit" }, ...Object.entries(fields).map(([k, v]) => xml("field", { var: k }, xml("value", {}, v))));
-  return iq(c, CC, "set", xml("command", { xmlns: NS.COMMANDS, node, action: fields ? "complete" : "execute" }, form));
-};
 const completed = async (c: Client, node: string, fields?: Record<string, string>) => {
   const reply = await command(c, node, fields);
   expect(errorOf(reply)).toBeUndefined();
@@ -98,6 +93,9 @@ describe("admin API scopes", () => {
     ["GET", "/api/stats/realtime", "read"],
     ["GET", `/api/stats/history?from=${history_.from}&to=${history_.to}`, "read"],
     ["POST", `/api/sessions/s${MARK}/end`, "supervise"],
+    ["POST", `/api/sessions/s${MARK}/transfer`, "supervise"],
+    ["POST", `/api/agents/${MARK}@acme.test/state`, "supervise"],
+    ["POST", `/api/agents/${MARK}@acme.test/adjust`, "supervise"],
     ["DELETE", `/api/customers/${MARK}@acme.test`, "admin"],
     ["GET", "/api/audit", "admin"],
   ];

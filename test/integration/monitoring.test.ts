@@ -11,7 +11,7 @@ import type { Element } from "@xmpp/xml";
 import { NS } from "../../protocol/names.js";
 import { parseEvent } from "../../cti/redis/events.js";
 import type { CtiEvent } from "../../cti/types.js";
-import { BILLING, CC, errorOf, iq, until, useStack, type Running } from "../helpers/stack.js";
+import { BILLING, CC, command, errorOf, iq, until, useStack, type Running } from "../helpers/stack.js";
 import { barrier, connectAccount, nextId, received, waitFor, xmlFor } from "../helpers/xmpp.js";
 
 type MessageEvent = Extract<CtiEvent, { type: "message" }>;
@@ -69,11 +69,6 @@ async function served(customer: Client, alice: Client): Promise<string> {
 
 const sbIq = (c: Client, name: string, attrs: Record<string, string>, text?: string) =>
   iq(c, CC, "set", xmlFor(c)(name, { xmlns: NS.SB, ...attrs }, text));
-const command = (c: Client, node: string, fields?: Record<string, string>, sessionid?: string) => {
-  const xml = xmlFor(c);
-  const form = fields && xml("x", { xmlns: NS.DATA, type: "submit" }, ...Object.entries(fields).map(([k, v]) => xml("field", { var: k }, xml("value", {}, v))));
-  return iq(c, CC, "set", xml("command", { xmlns: NS.COMMANDS, node, action: fields ? "complete" : "execute", sessionid }, form));
-};
 
 describe("quality monitoring", () => {
   it("silent: the supervisor gets copies of both sides as they pass; the customer and the agent get nothing new", async () => {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import type { Client } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
 import { NS } from "../../protocol/names.js";
-import { agentOnline, errorOf, iq, startAll, until, type Running } from "../helpers/stack.js";
+import { agentOnline, command, errorOf, iq, startAll, until, type Running } from "../helpers/stack.js";
 import { connectAccount, connectGuest, stopAll, waitFor, xmlFor } from "../helpers/xmpp.js";
 
 let r: Running;
@@ -23,17 +23,15 @@ beforeAll(async () => {
 });
 afterAll(async () => { await stopAll(sam, alice, guest); await r?.stop(); });
 
-const command = (c: Client, node: string, fields?: Record<string, string>, sessionid?: string) => {
-  const xml = xmlFor(c);
-  const form = fields && xml("x", { xmlns: NS.DATA, type: "submit" }, ...Object.entries(fields).map(([k, v]) => xml("field", { var: k }, xml("value", {}, v))));
-  return iq(c, CC, "set", xml("command", { xmlns: NS.COMMANDS, node, action: fields ? "complete" : "execute", sessionid }, form));
-};
 const nodes = async (c: Client) =>
   (await iq(c, CC, "get", xmlFor(c)("query", { xmlns: NS.DISCO_ITEMS, node: NS.COMMANDS }))).getChild("query")!.getChildren("item").map((i: Element) => i.attrs.node);
 
 describe("supervisors", () => {
   it("see the commands their role may run", async () => {
-    expect(await nodes(sam)).toEqual(["list-queues", "list-agents", "set-agent-state", "end-any-session", "monitor", "whisper", "barge", "stop-monitoring"]);
+    expect(await nodes(sam)).toEqual([
+      "list-queues", "list-agents", "set-agent-state", "end-any-session", "list-sessions", "transfer-session", "adjust-agent",
+      "monitor", "whisper", "barge", "stop-monitoring",
+    ]);
     expect(await nodes(alice)).toEqual(["end-session", "end-wrap-up", "transfer", "pause", "ready"]);
     expect(await nodes(guest)).toEqual([]);
     expect(errorOf(await command(guest, "list-agents"))?.condition).toBe("forbidden");

@@ -1,9 +1,10 @@
 -- An agent hands its session to another agent (who must be ready with room) or to another queue
 -- (the customer keeps its original arrival number there). The old seat is freed either way.
 -- ARGV: prefix, session id, from seat, mode ('agent'|'queue'), target (agent JID or queue name),
---       needs in the target queue (comma list; mode queue), now, note for the next agent
+--       needs in the target queue (comma list; mode queue), now, note for the next agent,
+--       by ('' : the seat itself; else the supervisor who moved the session)
 -- Returns: 'ok' | 'unknown' | 'not-yours' | 'not-live' | 'seat-unavailable'
-local id, fromSeat, mode, target, needs, now, note = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+local id, fromSeat, mode, target, needs, now, note, by = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
 local key = K.session(id)
 local s = toMap(rcall('HGETALL', key))
 if not s.state then return 'unknown' end
@@ -33,5 +34,5 @@ end
 reseat(fromSeat)
 if mode == 'agent' then reseat(target) else reline(id) end
 emit('transferred', { session = id, customer = s.customer, from = fromSeat, fromQueue = s.queue, queue = queue,
-  seat = (mode == 'agent') and target or '', plain = s.plain, form = s.form, note = note, at = now })
+  seat = (mode == 'agent') and target or '', plain = s.plain, form = s.form, note = note, by = by, at = now })
 return 'ok'
