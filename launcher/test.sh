@@ -13,4 +13,12 @@ if ! command -v chromium >/dev/null; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get install -y --no-install-recommends chromium || { apt-get update && apt-get install -y --no-install-recommends chromium; }
 fi
-exec node --experimental-vm-modules node_modules/jest/bin/jest.js "$@"
+# Every test server listens on loopback only. As root the tests run in a network namespace of their own
+# (only its loopback is up): nothing outside can reach their servers, and no test, browser or phone can
+# reach out. Without root (or unshare), on the machine's loopback.
+jest=(node --experimental-vm-modules node_modules/jest/bin/jest.js "$@")
+if [ "$(id -u)" -eq 0 ] && [ -z "${SB_TEST_HOST_NETWORK:-}" ] && command -v ip >/dev/null && unshare --net true 2>/dev/null; then
+  echo "test: in a network namespace of its own (loopback only; SB_TEST_HOST_NETWORK=1 runs on the host's)"
+  exec unshare --net -- bash -c 'ip link set lo up && exec "$@"' netns "${jest[@]}"
+fi
+exec "${jest[@]}"

@@ -18,11 +18,7 @@ let browser: Browser;
 let contexts: BrowserContext[] = [];
 /** Uncaught errors and console errors of every page: none expected (checked and cleared after each test). */
 const errors: string[] = [];
-/**
- * Console errors that are expected: sip.js complains of the switch's 180 Ringing, which has no Contact (it
- * drops that response; the page rings back on its own), and a test's deliberately unreachable switch.
- */
-const KNOWN_CONSOLE = [/Non-100 1xx INVITE response received without a Contact header field/];
+/** Console errors a test expects (its deliberately unreachable switch); any other fails it. */
 let expectedConsole: RegExp[] = [];
 
 const ALICE = "alice@acme.test";
@@ -67,7 +63,7 @@ async function newPage(viewport = { width: 900, height: 820 }, init?: string): P
   p.page.on("pageerror", (e) => errors.push(`${p.page.url()}: ${String(e)}`));
   p.page.on("console", (m) => {
     if (m.type() !== "error" || /favicon/i.test(m.location().url)) return;
-    if ([...KNOWN_CONSOLE, ...expectedConsole].some((re) => re.test(m.text()))) return;
+    if (expectedConsole.some((re) => re.test(m.text()))) return;
     errors.push(`${p.page.url()}: ${m.text()}`);
   });
   return p.page;

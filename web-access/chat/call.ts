@@ -106,8 +106,8 @@ export class PageCall {
           },
         },
       });
-      // The INVITE is out: the switch queues every call to a queue address and rings back at once (its 180
-      // comes without a Contact, which sip.js drops, so neither it nor a 100 Trying is waited for).
+      // The INVITE is out: the switch queues every call to a queue address and answers 180 at once, so the
+      // page rings back now rather than wait for that reply to cross the network.
       this.waiting();
     } catch (err) {
       this.finish({ kind: "error", text: `The call could not be placed: ${(err as Error).message}` });
