@@ -186,6 +186,62 @@ describe("calls from the customer page to the agent desk", () => {
     await agent.getByRole("tab").first().waitFor({ state: "detached" });
   }, 120_000);
 
+  it("a video call from the page: camera video both ways, each side shows the other's picture", async () => {
+    const agent = await desk();
+    await ready(agent);
+    const page = await caller("billing");
+    await page.getByRole("button", { name: "Video call" }).click();
+    await agent.getByRole("button", { name: "Answer" }).click({ timeout: 20_000 });
+    await page.getByRole("status").filter({ hasText: "On the call" }).waitFor({ timeout: 20_000 });
+    await mediaFlowsInto(agent, "the agent", "video");
+    await mediaFlowsInto(page, "the caller", "video");
+    await mediaFlowsInto(page, "the caller", "audio");
+    await until(() => callPanel(agent).getByLabel("Caller’s video").evaluate((v: HTMLVideoElement) => v.videoWidth), (w) => w > 0, 15_000, "the desk shows the caller");
+    await until(() => page.getByRole("region", { name: "Your call" }).getByLabel("The agent’s video").evaluate((v: HTMLVideoElement) => v.videoWidth), (w) => w > 0, 15_000, "the page shows the agent");
+    await page.screenshot({ path: screenshotPath("customer-video-call.png") });
+    await page.getByRole("button", { name: "Hang up" }).click();
+    await agent.getByRole("status").filter({ hasText: "The caller hung up." }).waitFor({ timeout: 10_000 });
+  }, 120_000);
+
+  it("shares a screen in an audio-only call, either way: a re-INVITE adds video, the other side shows it, and stopping takes it away", async () => {
+    const agent = await desk();
+    await ready(agent);
+    const page = await caller("billing");
+    await page.getByRole("button", { name: "Call us" }).click();
+    await agent.getByRole("button", { name: "Answer" }).click({ timeout: 20_000 });
+    await page.getByRole("status").filter({ hasText: "On the call" }).waitFor({ timeout: 20_000 });
+    await mediaFlowsInto(agent, "the agent");
+    const onDesk = callPanel(agent).getByLabel("Caller’s video");
+    const onPage = page.getByRole("region", { name: "Your call" }).getByLabel("The agent’s video");
+    const playing = (v: HTMLVideoElement) => !v.hidden && v.videoWidth > 0;
+    expect(await onDesk.isHidden()).toBe(true);
+    expect(await onPage.isHidden()).toBe(true);
+
+    // The caller shares (remote assistance): the desk shows the screen; stopping hides it again.
+    const pageShare = page.getByRole("button", { name: "Share screen" });
+    await pageShare.click();
+    await until(() => pageShare.getAttribute("aria-pressed"), (v) => v === "true", 15_000, "the caller sharing");
+    await mediaFlowsInto(agent, "the agent", "video");
+    await until(() => onDesk.evaluate(playing), (p) => p, 20_000, "the desk shows the caller's screen");
+    await agent.screenshot({ path: screenshotPath("agent-call-screen.png") });
+    await pageShare.click();
+    await until(() => pageShare.getAttribute("aria-pressed"), (v) => v === "false", 15_000, "the caller stopped sharing");
+    await onDesk.waitFor({ state: "hidden", timeout: 20_000 });
+    await mediaFlowsInto(agent, "the agent, still hearing the caller");
+
+    // The agent shares with the caller: the page shows it; stopping hides it.
+    const deskShare = callPanel(agent).getByRole("button", { name: "Share screen" });
+    await deskShare.click();
+    await until(() => deskShare.getAttribute("aria-pressed"), (v) => v === "true", 15_000, "the agent sharing");
+    await until(() => onPage.evaluate(playing), (p) => p, 20_000, "the page shows the agent's screen");
+    await deskShare.click();
+    await until(() => deskShare.getAttribute("aria-pressed"), (v) => v === "false", 15_000, "the agent stopped sharing");
+    await onPage.waitFor({ state: "hidden", timeout: 20_000 });
+    await mediaFlowsInto(page, "the caller, still hearing the agent");
+    await page.getByRole("button", { name: "Hang up" }).click();
+    await agent.getByRole("status").filter({ hasText: "The caller hung up." }).waitFor({ timeout: 10_000 });
+  }, 150_000);
+
   it("lets the agent hang up: the page says so and the session ends as the seat's doing (markup in a name is text)", async () => {
     const agent = await desk();
     await ready(agent);

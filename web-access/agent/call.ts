@@ -8,6 +8,7 @@ import { SessionState, type Invitation } from "sip.js";
 import { LevelMeter, Tone } from "../lib/audio.js";
 import { appendText } from "../lib/text.js";
 import { AUDIO_ONLY, AUDIO_VIDEO, handlerOf, offersVideo, playRemoteAudio, setHold, setMuted } from "../lib/phone.js";
+import { ScreenShare, remoteVideo, watchRemoteVideo } from "../lib/screen.js";
 import { h, nextUid } from "./dom.js";
 import { clock, duration } from "./text.js";
 
@@ -73,6 +74,10 @@ export class Call {
   private readonly rejectBtn: HTMLButtonElement;
   private readonly muteBtn: HTMLButtonElement;
   private readonly holdBtn: HTMLButtonElement;
+  private readonly screenBtn: HTMLButtonElement;
+  /** "Share screen": the agent's screen to the caller (remote assistance), in place of the camera in a video call. */
+  private readonly screen: ScreenShare;
+  private unwatchVideo: () => void = () => {};
   private readonly hangUpBtn: HTMLButtonElement;
   private readonly closeBtn: HTMLButtonElement;
   private readonly meters: HTMLElement;
@@ -129,6 +134,9 @@ export class Call {
     this.rejectBtn = h("button", { class: "btn", text: "Reject", attrs: { type: "button" }, on: { click: () => void this.reject() } });
     this.muteBtn = h("button", { class: "btn btn-toggle", text: "Mute", attrs: { type: "button", "aria-pressed": "false" }, on: { click: () => this.toggleMute() } });
     this.holdBtn = h("button", { class: "btn btn-toggle", text: "Hold", attrs: { type: "button", "aria-pressed": "false" }, on: { click: () => void this.toggleHold() } });
+    this.screenBtn = h("button", { class: "btn btn-toggle", text: "Share screen", attrs: { type: "button", "aria-pressed": "false" }, on: { click: () => void this.toggleScreen() } });
+    this.screen = new ScreenShare(() => this.invitation,
+      () => (this.withVideo ? handlerOf(this.invitation)?.localMediaStream.getVideoTracks()[0] : undefined), () => this.render());
     this.hangUpBtn = h("button", { class: "btn btn-hangup", text: "Hang up", attrs: { type: "button" }, on: { click: () => this.hangUp() } });
     this.closeBtn = h("button", { class: "btn", text: "Close call", attrs: { type: "button" }, on: { click: () => o.onClose(this) } });
 
@@ -143,7 +151,7 @@ export class Call {
     this.log = h("div", { class: "log call-log", attrs: { role: "log", "aria-live": "polite", "aria-label": `Call with ${info.name}`, tabindex: 0 } });
     this.audio = h("audio", { attrs: { autoplay: true } });
     this.withVideo = offersVideo(invitation.body);
-    // The caller's camera (or screen); its sound plays in the audio element.
+    // The caller's camera or screen, while it plays; its sound plays in the audio element.
     this.video = h("video", { class: "call-video", hidden: true, attrs: { autoplay: true, playsinline: true, muted: true, "aria-label": "Caller’s video" } });
     this.video.muted = true;
 
@@ -153,7 +161,7 @@ export class Call {
       h("div", { class: "call-main" },
         this.statusLine,
         h("div", { class: "call-controls", attrs: { role: "group", "aria-label": "Call controls" } },
-          this.answerBtn, this.rejectBtn, this.muteBtn, this.holdBtn, this.hangUpBtn, this.closeBtn),
+          this.answerBtn, this.rejectBtn, this.muteBtn, this.holdBtn, this.screenBtn, this.hangUpBtn, this.closeBtn),
         this.meters, this.video),
       this.log, this.audio);
 
@@ -304,6 +312,30 @@ export class Call {
     this.render();
   }
 
+  async toggleScreen(): Promise<void> {
+    if (this.stage !== "talking") return;
+    this.screenBtn.disabled = true;
+    try {
+      const was = this.screen.sharing;
+      await this.screen.toggle();
+      if (this.screen.sharing !== was) this.system(this.screen.sharing ? "You are sharing your screen with the caller." : "You stopped sharing your screen.");
+    } catch (err) {
+      this.system((err as Error).message);
+    }
+    this.screenBtn.disabled = false;
+    this.render();
+  }
+
+  /** Shows the caller's video while it plays (a video call, or the caller sharing a screen in any call). */
+  private showVideo(): void {
+    const remote = this.stage === "talking" ? remoteVideo(this.invitation) : undefined;
+    this.video.hidden = !remote;
+    if (this.video.srcObject !== (remote ?? null)) {
+      this.video.srcObject = remote ?? null;
+      if (remote) void this.video.play().catch(() => undefined);
+    }
+  }
+
   hangUp(): void {
     this.hungUpHere = true;
     if (this.invitation.state === SessionState.Established) void this.invitation.bye().catch(() => this.finish("You ended the call."));
@@ -319,11 +351,7 @@ export class Call {
       const sdh = handlerOf(this.invitation);
       this.micMeter.follow(sdh?.localMediaStream);
       const remote = sdh?.remoteMediaStream;
-      if (this.withVideo && remote) {
-        this.video.srcObject = remote;
-        this.video.hidden = false;
-        void this.video.play().catch(() => undefined);
-      }
+      this.unwatchVideo = watchRemoteVideo(this.invitation, () => this.showVideo());
       if (remote?.getAudioTracks().length) this.callerMeter.follow(remote);
       else remote?.addEventListener("addtrack", () => this.callerMeter.follow(remote), { once: true });
       this.system("You answered the call.");
@@ -347,8 +375,9 @@ export class Call {
     this.micMeter.stop();
     this.callerMeter.stop();
     this.audio.srcObject = null;
-    this.video.srcObject = null;
-    this.video.hidden = true;
+    this.screen.release();
+    this.unwatchVideo();
+    this.showVideo();
     this.system(text);
     this.statusLine.textContent = `Call ended. ${text}`;
     this.tab.classList.add("ended");
@@ -369,6 +398,8 @@ export class Call {
     this.rejectBtn.disabled = s === "answering";
     this.muteBtn.hidden = s !== "talking";
     this.holdBtn.hidden = s !== "talking";
+    this.screenBtn.hidden = s !== "talking" || !ScreenShare.supported;
+    this.screenBtn.setAttribute("aria-pressed", String(this.screen.sharing));
     this.hangUpBtn.hidden = s !== "talking";
     this.closeBtn.hidden = s !== "ended";
     this.meters.hidden = s !== "talking";

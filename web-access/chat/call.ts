@@ -12,6 +12,7 @@ import type { SipInfo } from "../lib/config.js";
 import { randomId } from "../lib/connect.js";
 import { AUDIO_ONLY, AUDIO_VIDEO, displayNameOf, handlerOf, headerValue, playRemoteAudio, refusalText, setMuted, userAgentOptions } from "../lib/phone.js";
 import { Tone } from "../lib/audio.js";
+import { ScreenShare, remoteVideo, watchRemoteVideo } from "../lib/screen.js";
 
 export type CallStage =
   | "connecting" // asking for the token, reaching the switch
@@ -41,11 +42,11 @@ export class PageCall {
   answeredAt: number | undefined;
   endedAt: number | undefined;
   muted = false;
-  /** The screen is sent instead of the camera. */
-  sharing = false;
   end: CallEnd | undefined;
-  private screen: MediaStreamTrack | undefined;
   onChange: () => void = () => {};
+  /** "Share screen": in place of the camera in a video call, added to an audio-only one. */
+  private readonly screen = new ScreenShare(() => this.session, () => this.mic.getVideoTracks()[0], () => this.onChange());
+  private unwatchVideo: () => void = () => {};
 
   private ua: UserAgent | undefined;
   private session: Inviter | undefined;
@@ -59,6 +60,15 @@ export class PageCall {
   /** Ended (it may end while an await is pending: hung up, refused). */
   get over(): boolean {
     return this.stage === "ended";
+  }
+
+  get sharing(): boolean {
+    return this.screen.sharing;
+  }
+
+  /** The agent's camera or screen while it plays (a video call, or the agent sharing a screen). */
+  get remoteVideo(): MediaStream | undefined {
+    return this.stage === "talking" ? remoteVideo(this.session) : undefined;
   }
 
   /** The agent's voice, once the call is answered (for the level meter). */
@@ -142,39 +152,9 @@ export class PageCall {
     }
   }
 
-  /**
-   * "Share screen" in a video call: the screen's track replaces the camera's on the same video sender
-   * (no renegotiation: the m=video line stays); again, or the browser's own "Stop sharing", goes back.
-   * Rejects with a person's explanation.
-   */
+  /** "Share screen", or back (the browser's own "Stop sharing" too); rejects with a person's explanation. */
   async toggleScreen(): Promise<void> {
-    const sender = this.peerConnection?.getSenders().find((s) => s.track?.kind === "video");
-    if (this.stage !== "talking" || !sender) return;
-    if (this.sharing) return this.stopScreen();
-    let display: MediaStream;
-    try {
-      display = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
-    } catch (err) {
-      throw new Error(`The screen could not be shared: ${(err as Error).message || (err as Error).name}`);
-    }
-    const track = display.getVideoTracks()[0];
-    if (!track || this.stage !== "talking") { display.getTracks().forEach((t) => t.stop()); return; }
-    await sender.replaceTrack(track);
-    this.screen = track;
-    this.sharing = true;
-    track.addEventListener("ended", () => void this.stopScreen());
-    this.onChange();
-  }
-
-  private async stopScreen(): Promise<void> {
-    if (!this.sharing) return;
-    this.sharing = false;
-    this.screen?.stop();
-    this.screen = undefined;
-    const sender = this.peerConnection?.getSenders().find((s) => s.track?.kind === "video" || s.track === null);
-    const camera = this.mic.getVideoTracks()[0];
-    if (sender && camera && this.stage === "talking") await sender.replaceTrack(camera).catch(() => undefined);
-    this.onChange();
+    if (this.stage === "talking") await this.screen.toggle();
   }
 
   /** The call's RTCPeerConnection (its statistics show whether audio flows). */
@@ -195,6 +175,7 @@ export class PageCall {
       this.stage = "talking";
       this.answeredAt = Date.now();
       playRemoteAudio(s, this.audio);
+      this.unwatchVideo = watchRemoteVideo(s, () => this.onChange());
       this.onChange();
     } else if (state === SessionState.Terminated) {
       if (this.stage === "talking") return this.finish({ kind: "info", text: this.hungUpHere ? "You ended the call." : "The agent ended the call." });
@@ -211,8 +192,8 @@ export class PageCall {
     this.endedAt = Date.now();
     this.ringback.stop();
     for (const t of this.mic.getTracks()) t.stop();
-    this.screen?.stop();
-    this.sharing = false;
+    this.screen.release();
+    this.unwatchVideo();
     this.audio.srcObject = null;
     const ua = this.ua;
     this.ua = undefined;

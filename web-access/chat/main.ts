@@ -88,9 +88,10 @@ function wire(session: CustomerSession, chattable: boolean): void {
   const prechat = $<HTMLFormElement>("prechat-form");
   prechat.addEventListener("submit", (e) => {
     e.preventDefault();
-    // "Call us" is a second submit button (the form's checks apply to both); Enter in a field starts a chat
+    // "Call us" and "Video call" are more submit buttons (the form's checks apply to all); Enter in a field starts a chat
     // where the queue takes chats, else the call.
-    const wantsCall = (e as SubmitEvent).submitter?.id === "call" || !chattable;
+    const submitter = (e as SubmitEvent).submitter?.id;
+    const wantsCall = submitter === "call" || submitter === "video-call" || !chattable;
     if (!prechat.reportValidity()) return;
     const fields: Record<string, string> = {
       [JOIN_FIELDS.name]: $<HTMLInputElement>("f-name").value.trim(),
@@ -110,7 +111,7 @@ function wire(session: CustomerSession, chattable: boolean): void {
       }
       account = { username: parts.local, domain: parts.domain, password };
     }
-    if (wantsCall) void session.startCall(fields, account, $<HTMLAudioElement>("remote-audio"));
+    if (wantsCall) void session.startCall(fields, account, $<HTMLAudioElement>("remote-audio"), submitter === "video-call");
     else void session.start(fields, account);
   });
   $("f-jid").addEventListener("input", (e) => (e.target as HTMLInputElement).setCustomValidity(""));
@@ -119,6 +120,7 @@ function wire(session: CustomerSession, chattable: boolean): void {
   $("leave-queue").addEventListener("click", () => void session.leaveQueue());
   $("hang-up").addEventListener("click", () => session.hangUp());
   $("mute").addEventListener("click", () => session.toggleMute());
+  $("call-screen").addEventListener("click", () => void session.toggleScreen());
   $("call-back").addEventListener("click", () => void session.reset());
   $("end-chat").addEventListener("click", () => void session.endChat());
   const chatAudio = $<HTMLAudioElement>("chat-call-audio");

@@ -94,11 +94,12 @@ export class CustomerSession {
   }
 
   /**
-   * "Call us": the microphone first (a refusal costs nothing else), then the
-   * same login as a chat, a call token from the queue with the pre-chat form,
-   * and the call with sip.js. `audio` plays the agent's voice.
+   * "Call us" (or "Video call": `video`, with the camera): the microphone first
+   * (a refusal costs nothing else), then the same login as a chat, a call token
+   * from the queue with the pre-chat form, and the call with sip.js. `audio`
+   * plays the agent's voice.
    */
-  async startCall(fields: Record<string, string>, account: Account | undefined, audio: HTMLAudioElement): Promise<void> {
+  async startCall(fields: Record<string, string>, account: Account | undefined, audio: HTMLAudioElement, video = false): Promise<void> {
     const sip = this.config.sip;
     if (this.busy || !sip) return;
     this.busy = true;
@@ -108,7 +109,7 @@ export class CustomerSession {
     try {
       let mic: MediaStream;
       try {
-        mic = await openMicrophone();
+        mic = await openMicrophone(video);
       } catch (err) {
         this.notice = { kind: "error", text: (err as Error).message };
         return;
@@ -122,7 +123,7 @@ export class CustomerSession {
         return;
       }
       this.state = { ...freshState(this.queue.name), form: fields, phase: "call" };
-      const placed = new PageCall(sip, mic, audio);
+      const placed = new PageCall(sip, mic, audio, video);
       this.call = placed;
       placed.onChange = () => {
         if (placed.stage === "ended" && this.call === placed) void this.stopConnection(); // nothing more to hear over XMPP
@@ -168,6 +169,16 @@ export class CustomerSession {
 
   toggleMute(): void {
     this.call?.toggleMute();
+  }
+
+  /** "Share screen" / back, in the call from "Call us"; a failure is the page's notice. */
+  async toggleScreen(): Promise<void> {
+    try {
+      await this.call?.toggleScreen();
+    } catch (err) {
+      this.notice = { kind: "error", text: (err as Error).message };
+      this.changed();
+    }
   }
 
   // ---------------------------------------------------------------- from chat to call
@@ -219,7 +230,7 @@ export class CustomerSession {
     this.chatCall?.toggleMute();
   }
 
-  /** "Share screen" / back to the camera, in a video call from the chat; a failure is a line in the chat. */
+  /** "Share screen" / back, in a call from the chat; a failure is a line in the chat. */
   async toggleChatScreen(): Promise<void> {
     try {
       await this.chatCall?.toggleScreen();

@@ -5,6 +5,7 @@
  * only on phase changes, to where the user's next step is.
  */
 import { LevelMeter } from "../lib/audio.js";
+import { ScreenShare } from "../lib/screen.js";
 import type { QueueInfo } from "../lib/config.js";
 import { appendText, el } from "../lib/text.js";
 import type { PageCall } from "./call.js";
@@ -42,6 +43,15 @@ export function duration(seconds: number): string {
 }
 
 const clock = (ms: number) => new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+
+/** A call's "Share screen" (while talking, where the browser can) and the agent's video (while it plays). */
+function showScreenAndVideo(call: PageCall | undefined, screen: HTMLButtonElement, video: HTMLVideoElement): void {
+  screen.hidden = !(call?.stage === "talking" && ScreenShare.supported);
+  screen.setAttribute("aria-pressed", String(!!call?.sharing));
+  const remote = call?.remoteVideo;
+  video.hidden = !remote;
+  if (video.srcObject !== (remote ?? null)) video.srcObject = remote ?? null;
+}
 
 export class View {
   private rendered = new Map<string, { li: HTMLLIElement; meta?: HTMLElement; key: string }>();
@@ -117,10 +127,12 @@ export class View {
       start.hidden = !this.chattable;
       start.disabled = s.busy;
       start.setAttribute("aria-busy", String(s.busy));
-      const call = $<HTMLButtonElement>("call");
-      call.hidden = !this.callable;
-      call.disabled = s.busy;
-      call.setAttribute("aria-busy", String(s.busy));
+      for (const id of ["call", "video-call"]) {
+        const call = $<HTMLButtonElement>(id);
+        call.hidden = !this.callable || (id === "video-call" && !navigator.mediaDevices?.getUserMedia);
+        call.disabled = s.busy;
+        call.setAttribute("aria-busy", String(s.busy));
+      }
       $("call-hint").hidden = !this.callable;
       if (s.lastRefusal === "forbidden") ($("signin") as HTMLDetailsElement).open = true;
     }
@@ -197,6 +209,7 @@ export class View {
     const mute = $<HTMLButtonElement>("mute");
     mute.hidden = !talking;
     mute.setAttribute("aria-pressed", String(call.muted));
+    showScreenAndVideo(call, $<HTMLButtonElement>("call-screen"), $<HTMLVideoElement>("call-video"));
     $("call-actions").hidden = ended;
     $("call-ended").hidden = !ended;
     if (ended) {
@@ -253,13 +266,7 @@ export class View {
     const mute = $<HTMLButtonElement>("chat-call-mute");
     mute.hidden = !talking;
     mute.setAttribute("aria-pressed", String(!!call?.muted));
-    const screen = $<HTMLButtonElement>("chat-call-screen");
-    screen.hidden = !(talking && call?.video && !!navigator.mediaDevices?.getDisplayMedia);
-    screen.setAttribute("aria-pressed", String(!!call?.sharing));
-    const video = $<HTMLVideoElement>("chat-call-video");
-    const remote = talking && call?.video ? call.remoteStream : undefined;
-    video.hidden = !remote;
-    if (video.srcObject !== (remote ?? null)) video.srcObject = remote ?? null;
+    showScreenAndVideo(call, $<HTMLButtonElement>("chat-call-screen"), $<HTMLVideoElement>("chat-call-video"));
     if (talking && call) {
       const tick = () => { if (call.answeredAt !== undefined) $("chat-call-timer").textContent = clockDuration((Date.now() - call.answeredAt) / 1000); };
       tick();

@@ -73,9 +73,14 @@ export function playRemoteAudio(session: Session, audio: HTMLAudioElement): void
   void audio.play().catch(() => undefined); // autoplay refused: the call still runs, the page shows it
 }
 
-/** Mute: what we send is silenced (the track is disabled), the call and the connection stay. */
+/**
+ * Mute: the microphone is silenced (its track disabled); the call, the connection and any video (a camera,
+ * a shared screen) stay.
+ */
 export function setMuted(session: Session, muted: boolean): void {
-  handlerOf(session)?.enableSenderTracks(!muted);
+  for (const sender of handlerOf(session)?.peerConnection?.getSenders() ?? []) {
+    if (sender.track?.kind === "audio") sender.track.enabled = !muted;
+  }
 }
 
 /**
@@ -93,7 +98,8 @@ export function setHold(session: Session, hold: boolean, muted: boolean): Promis
         onAccept: () => {
           const sdh = handlerOf(session);
           sdh?.enableReceiverTracks(!hold);
-          sdh?.enableSenderTracks(!hold && !muted);
+          sdh?.enableSenderTracks(!hold);
+          if (!hold) setMuted(session, muted); // muted stays muted (the microphone only)
           resolve(true);
         },
         onReject: () => {
