@@ -10,8 +10,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "@jest/glob
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { launchBrowser, screenshotPath } from "../helpers/browser.js";
 import { startAll, until, type Running } from "../helpers/stack.js";
-import { RECORD_PEER_CONNECTIONS, mediaFlowsInto } from "./call-helpers.js";
+import { RECORD_PEER_CONNECTIONS, bytesOut, mediaFlowsInto } from "./call-helpers.js";
 import { api, openPage, webUrl } from "./customer-helpers.js";
+import { startBaresip, toneShare } from "../helpers/baresip.js";
 
 let r: Running;
 let browser: Browser;
@@ -241,6 +242,31 @@ describe("calls from the customer page to the agent desk", () => {
     await page.getByRole("button", { name: "Hang up" }).click();
     await agent.getByRole("status").filter({ hasText: "The caller hung up." }).waitFor({ timeout: 10_000 });
   }, 150_000);
+
+  it("the desk answers a stock SIP phone (baresip, plain RTP) through rtpengine: audio both ways", async () => {
+    const agent = await desk();
+    await ready(agent);
+    const dave = await startBaresip({ aor: "sip:dave@customer.test", proxy: { host: "127.0.0.1", port: r.config.ports.sip! }, register: false, toneHz: 440 });
+    try {
+      await dave.command("dial", "sip:billing@cc.acme.test");
+      await agent.getByRole("button", { name: "Answer" }).click({ timeout: 20_000 });
+      await dave.waitFor("CALL_ESTABLISHED", 1, 20_000);
+      await agent.getByRole("status").filter({ hasText: "On the call." }).waitFor({ timeout: 20_000 });
+      await mediaFlowsInto(agent, "the agent (from the phone)");
+      // Two seconds of G.711 (8 kB/s) on their way to the phone before it hangs up.
+      const sent = await bytesOut(agent);
+      await until(() => bytesOut(agent), (b) => b > sent + 16_000, 20_000, "the desk sends audio to the phone");
+      await dave.command("hangup");
+      await agent.getByRole("status").filter({ hasText: "The caller hung up." }).waitFor({ timeout: 10_000 });
+    } finally {
+      const heard = await dave.stop();
+      // The desk's fake microphone (Chromium's beep) reached the phone: seconds of decoded audio, not silence,
+      // and not the phone's own 440 Hz tone coming back.
+      expect(heard.length).toBeGreaterThan(8000);
+      expect(heard.some((x) => Math.abs(x) > 1000)).toBe(true);
+      expect(toneShare(heard, 440)).toBeLessThan(0.05);
+    }
+  }, 120_000);
 
   it("lets the agent hang up: the page says so and the session ends as the seat's doing (markup in a name is text)", async () => {
     const agent = await desk();
