@@ -56,6 +56,20 @@ export async function cleanSlate(r: Running, ms = 5000): Promise<void> {
   await until(() => r.app.cti.agents(), (a) => a.every((x) => x.state === "offline"), ms, "agents offline");
 }
 
+/**
+ * Two queues for authority tests: alice serves billing, bob sales; sam supervises every queue, tess sales
+ * only. The JIDs: SCOPED.alice and so on.
+ */
+export const SCOPED = { alice: "alice@acme.test", bob: "bob@acme.test", sam: "sam@acme.test", tess: "tess@acme.test" } as const;
+export const SCOPED_STACK = {
+  queues: [{ name: "billing", title: "Billing", skills: ["billing"] }, { name: "sales", title: "Sales", skills: ["sales"] }],
+  agents: [
+    { jid: SCOPED.alice, name: "Alice", password: "alice-pw", skills: ["billing"], maxChats: 1 },
+    { jid: SCOPED.bob, name: "Bob", password: "bob-pw", skills: ["sales"], maxChats: 1 },
+  ],
+  supervisors: [{ jid: SCOPED.sam, password: "sam-pw" }, { jid: SCOPED.tess, password: "tess-pw", queues: ["sales"] }],
+} satisfies Partial<ConfigInput>;
+
 /** The component domain and a queue of the test stack. */
 export const CC = "cc.acme.test";
 export const BILLING = `billing@${CC}`;

@@ -22,26 +22,18 @@ import { startRecorder, type Recorder } from "../../records/recorder.js";
 import { applyRetention, eraseCustomer } from "../../records/retention.js";
 import { freshHistory, servedSession } from "../helpers/history.js";
 import { apiFetch, type ApiResponse } from "../helpers/openapi.js";
-import { CC, command, errorOf, iq, until, useStack, type Running } from "../helpers/stack.js";
+import { CC, SCOPED, SCOPED_STACK, command, errorOf, iq, until, useStack, type Running } from "../helpers/stack.js";
 import { connectAccount, waitFor, xmlFor } from "../helpers/xmpp.js";
 
 const hex = (t: string) => createHash("sha256").update(t).digest("hex");
 const TOKENS = { reader: "reader-secret-token", lead: "lead-secret-token", dpo: "dpo-secret-token" };
-const ALICE = "alice@acme.test"; // billing
-const BOB = "bob@acme.test"; // sales
-const SAM = "sam@acme.test"; // every queue
-const TESS = "tess@acme.test"; // sales only
+const { alice: ALICE, bob: BOB, sam: SAM, tess: TESS } = SCOPED; // billing, sales; every queue, sales only
 /** Put in request paths: no refusal may repeat it. */
 const MARK = "zq7MARKzq7";
 
 let r: Running;
 const { guest, agent, track } = useStack({
-  queues: [{ name: "billing", title: "Billing", skills: ["billing"] }, { name: "sales", title: "Sales", skills: ["sales"] }],
-  agents: [
-    { jid: ALICE, name: "Alice", password: "alice-pw", skills: ["billing"], maxChats: 1 },
-    { jid: BOB, name: "Bob", password: "bob-pw", skills: ["sales"], maxChats: 1 },
-  ],
-  supervisors: [{ jid: SAM, password: "sam-pw" }, { jid: TESS, password: "tess-pw", queues: ["sales"] }],
+  ...SCOPED_STACK,
   admin: {
     token: "test-admin-token",
     tokens: [

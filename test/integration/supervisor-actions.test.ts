@@ -19,26 +19,18 @@ import { NS } from "../../protocol/names.js";
 import { openHistory, sqliteFile, type History } from "../../records/db.js";
 import { startRecorder, type Recorder } from "../../records/recorder.js";
 import { apiFetch, type ApiResponse } from "../helpers/openapi.js";
-import { CC, command, errorOf, iq, until, useStack, type Running } from "../helpers/stack.js";
+import { CC, SCOPED, SCOPED_STACK, command, errorOf, iq, until, useStack, type Running } from "../helpers/stack.js";
 import { connectAccount, waitFor, xmlFor } from "../helpers/xmpp.js";
 
 const hex = (t: string) => createHash("sha256").update(t).digest("hex");
 const LEAD = "lead-secret-token"; // supervise
 const READER = "reader-secret-token"; // read
-const ALICE = "alice@acme.test"; // billing
-const BOB = "bob@acme.test"; // sales
-const SAM = "sam@acme.test"; // every queue
-const TESS = "tess@acme.test"; // sales only
+const { alice: ALICE, bob: BOB, sam: SAM, tess: TESS } = SCOPED; // billing, sales; every queue, sales only
 const keys = keysFor("sb:");
 
 let r: Running;
 const { guest, agent, track } = useStack({
-  queues: [{ name: "billing", title: "Billing", skills: ["billing"] }, { name: "sales", title: "Sales", skills: ["sales"] }],
-  agents: [
-    { jid: ALICE, name: "Alice", password: "alice-pw", skills: ["billing"], maxChats: 1 },
-    { jid: BOB, name: "Bob", password: "bob-pw", skills: ["sales"], maxChats: 1 },
-  ],
-  supervisors: [{ jid: SAM, password: "sam-pw" }, { jid: TESS, password: "tess-pw", queues: ["sales"] }],
+  ...SCOPED_STACK,
   admin: {
     token: "test-admin-token",
     tokens: [{ name: "lead", sha256: hex(LEAD), scopes: ["supervise"] }, { name: "reader", sha256: hex(READER), scopes: ["read"] }],
