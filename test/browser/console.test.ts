@@ -281,9 +281,9 @@ describe("supervisor console", () => {
     await until(() => r.app.cti.agent(BOB), (a) => a?.state === "ready", 5000, "bob ready again");
     const row = sessionRow(moved);
     await row.getByRole("cell", { name: ALICE, exact: true }).waitFor();
-    await row.getByRole("cell", { name: "Chat", exact: true }).waitFor();
-    await row.getByRole("cell", { name: "billing", exact: true }).waitFor();
-    await row.getByRole("cell").filter({ hasText: /^(served \d+:\d\d|\d+:\d\d since joining)$/ }).waitFor();
+    await row.getByRole("cell").filter({ hasText: /^billing Chat$/ }).waitFor(); // queue, media
+    await row.getByRole("cell").filter({ hasText: /^Assigned (served \d+:\d\d|\d+:\d\d since joining)$/ }).waitFor(); // state, time counted on
+    await row.getByRole("cell").filter({ hasText: /^\S+@guest\.acme\.test\/\S+$/ }).waitFor(); // the customer
     await agentState(BOB, "Ready").waitFor(); // the console has listed bob as he is now
 
     await row.getByRole("button", { name: `Transfer session ${moved}` }).click();
@@ -353,6 +353,7 @@ describe("supervisor console", () => {
     await entry("transfer", "sam@acme.test").filter({ hasText: moved }).filter({ hasText: `from ${ALICE} to ${BOB}` }).waitFor();
     await entry("adjust-agent", "sam@acme.test").filter({ hasText: BOB }).filter({ hasText: /3 chats at once, until midnight/ }).waitFor();
     await expect(audit.locator("tbody tr").first().textContent()).resolves.toMatch(/token:adminset-agent-state/); // the newest first
+    await tab.screenshot({ path: screenshotPath("supervisor-console-token.png"), fullPage: true });
     await audit.getByLabel("Action").selectOption("transfer");
     await audit.getByRole("status").filter({ hasText: "1 entry of transfer, newest first." }).waitFor();
     expect(await audit.locator("tbody tr").count()).toBe(1);

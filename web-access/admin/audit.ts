@@ -47,8 +47,8 @@ export class Audit {
       h("caption", { class: "sr-only", text: "Audit log entries, newest first" }),
       h("thead", {}, h("tr", {}, ...["When", "Who", "Action", "Target", "Detail"].map((t) => h("th", { text: t, attrs: { scope: "col" } })))),
       h("tbody", {}, ...entries.map((e) => h("tr", {},
-        h("th", { attrs: { scope: "row" } }, h("time", { text: new Date(e.at).toLocaleString(), attrs: { datetime: e.at } })),
-        h("td", { class: "wrap", text: e.actor }), h("td", { text: e.action }),
-        h("td", { class: "wrap", text: e.target }), h("td", { class: "wrap", text: e.detail })))));
+        h("th", { class: "nowrap", attrs: { scope: "row" } }, h("time", { text: new Date(e.at).toLocaleString(undefined, { dateStyle: "short", timeStyle: "medium" }), attrs: { datetime: e.at } })),
+        h("td", { class: "nowrap", text: e.actor }), h("td", { class: "nowrap", text: e.action }),
+        h("td", { class: e.target.length > 40 ? "wrap" : "nowrap", text: e.target }), h("td", { class: "wrap", text: e.detail })))));
   }
 }

@@ -27,7 +27,8 @@ export interface SessionActions {
 interface Panel { root: HTMLElement; log: HTMLElement; bargeButton: HTMLButtonElement; barged: boolean }
 
 const SESSION_STATES: Record<string, string> = { queued: "Waiting", assigned: "Assigned", "in-service": "In service" };
-const COLUMNS = ["Session", "Customer", "Queue", "Media", "State", "Agent", "Time", "Actions"];
+/** Media under the queue and the time under the state: the panel is half the page wide. */
+const COLUMNS = ["Session", "Customer", "Queue, media", "State, time", "Agent", "Actions"];
 
 export class Sessions {
   readonly root: HTMLElement;
@@ -95,13 +96,14 @@ export class Sessions {
       attrs: { type: "button", "aria-label": `End session ${s.id}` },
       on: { click: async (e) => { (e.currentTarget as HTMLButtonElement).disabled = true; await this.actions.end(s.id); this.actions.refresh(); } },
     }));
-    const time = h("td", { class: "mono" });
+    const time = h("span", { class: "mono small block" });
     this.clocks.set(time, s);
     return h("tr", { attrs: { "data-session": s.id } },
       h("th", { class: "mono session-id", text: s.id, attrs: { scope: "row" } }),
-      h("td", { class: "wrap", text: s.customer }), h("td", { text: s.queue }), h("td", { text: s.media === "voice" ? "Call" : "Chat" }),
-      h("td", {}, h("span", { class: `pill session-${s.state}`, text: SESSION_STATES[s.state] ?? s.state })),
-      h("td", { class: "wrap", text: s.seat || "–" }), time,
+      h("td", { class: "wrap small customer", text: s.customer }),
+      h("td", {}, s.queue, " ", h("span", { class: "muted small block", text: s.media === "voice" ? "Call" : "Chat" })),
+      h("td", {}, h("span", { class: `pill session-${s.state}`, text: SESSION_STATES[s.state] ?? s.state }), " ", time),
+      h("td", { class: "wrap", text: s.seat || "–" }),
       h("td", {}, h("div", { class: "actions" }, ...buttons)));
   }
 
