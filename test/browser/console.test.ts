@@ -357,6 +357,15 @@ describe("supervisor console", () => {
     await audit.getByLabel("Action").selectOption("transfer");
     await audit.getByRole("status").filter({ hasText: "1 entry of transfer, newest first." }).waitFor();
     expect(await audit.locator("tbody tr").count()).toBe(1);
+
+    // Over the API too, a transfer: bob's chat back to the queue (the form by keyboard only).
+    await tabSession.getByRole("button", { name: `Transfer session ${moved}` }).press("Enter");
+    const form = tab.getByRole("form", { name: new RegExp(`^Transfer .+ \\(session ${moved}\\)$`) });
+    await form.getByLabel("Transfer to").selectOption("queue:billing");
+    await form.getByLabel("Note for the next agent (optional)").fill("Back to the line");
+    await form.getByRole("button", { name: "Confirm transfer" }).press("Enter");
+    await waitFor(bob, (s) => s.is("message") && /An administrator transferred your customer .* to the queue Billing/.test(s.getChildText("body") ?? ""), 5000, "bob told");
+    await tab.getByRole("status").filter({ hasText: `Session ${moved} transferred to the queue billing.` }).waitFor();
     await tab.getByRole("button", { name: "Sign out" }).click();
     await tab.getByRole("button", { name: "Sign in" }).waitFor();
     await close();
