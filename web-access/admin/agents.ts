@@ -6,6 +6,7 @@
  * every refresh, and a half-typed change must survive that.
  */
 import { fill, h } from "../agent/dom.js";
+import type { StateSince } from "./api.js";
 import { skillList, type Adjustment, type AgentRow, type AgentState } from "./backend.js";
 import { clock, stateName } from "./format.js";
 
@@ -51,13 +52,17 @@ export class Agents {
   /** The agents as last listed (transfer targets). */
   get list(): readonly AgentRow[] { return this.rows; }
 
-  /** `since`: when each agent entered its state, from the history (jid -> ms), when known. */
-  render(rows: AgentRow[], since: Map<string, number> = new Map()): void {
+  /**
+   * `since`: when each agent entered its state, from the history, when known; read less often than the
+   * agents, so a time for another state than the agent's now is not used.
+   */
+  render(rows: AgentRow[], since: Map<string, StateSince> = new Map()): void {
     this.rows = rows;
     const now = Date.now();
     this.clocks.clear();
     for (const a of rows) {
-      const known = since.get(a.jid);
+      const read = since.get(a.jid);
+      const known = read?.state === a.state ? read.since : undefined;
       const before = this.seen.get(a.jid);
       if (known !== undefined) this.seen.set(a.jid, { state: a.state, since: known, exact: true });
       else if (!before) this.seen.set(a.jid, { state: a.state, since: now, exact: false });

@@ -49,6 +49,8 @@ export class ApiBackend implements Backend {
   readonly monitoring = null;
   private poll: ReturnType<typeof setTimeout> | undefined;
   private stopped = false;
+  /** The agents as the last poll read them: the panel's refresh that follows uses them (one read, not two). */
+  private lastAgents: { at: number; agents: ApiAgent[] } | undefined;
 
   constructor(private readonly token: string) {}
 
@@ -56,9 +58,9 @@ export class ApiBackend implements Backend {
     // One read at a time: the next is scheduled when this one is done, so a slow server is never asked twice.
     const tick = async (): Promise<void> => {
       try {
-        const [queues, agents] = await Promise.all([getJson("queues", this.token), getJson("agents", this.token)]);
+        const [queues, agents] = await Promise.all([getJson("queues", this.token) as Promise<ApiQueue[]>, this.readAgents()]);
         if (this.stopped) return;
-        live.wallboard(figures(queues as ApiQueue[], agents as ApiAgent[]));
+        live.wallboard(figures(queues, agents));
         live.changed();
       } catch (err) {
         if (this.stopped) return;
@@ -75,8 +77,17 @@ export class ApiBackend implements Backend {
     clearTimeout(this.poll);
   }
 
+  private async readAgents(): Promise<ApiAgent[]> {
+    const agents = await getJson("agents", this.token) as ApiAgent[];
+    this.lastAgents = { at: Date.now(), agents };
+    return agents;
+  }
+
+  /** The agents: the poll's read when it is under a second old, else a new one. */
   async agents(): Promise<AgentRow[]> {
-    return (await getJson("agents", this.token) as ApiAgent[]).map(agentRow);
+    const last = this.lastAgents;
+    this.lastAgents = undefined; // used once: a refresh after an action reads again
+    return (last && Date.now() - last.at < 1000 ? last.agents : await this.readAgents()).map(agentRow);
   }
 
   /** The live ones of /api/sessions (it lists the recently ended too). */

@@ -98,13 +98,16 @@ export async function transcript(token: string, session: string): Promise<Transc
   return body.lines ?? [];
 }
 
-/** jid -> when the agent entered its current state (ms), from /api/stats/realtime. */
-export async function realtimeSince(token: string): Promise<Map<string, number>> {
-  const body = await getJson("stats/realtime", token) as { agents?: Array<{ jid?: unknown; stateSince?: unknown }> };
-  const since = new Map<string, number>();
+/** When an agent entered its state (ms), and which state that is. */
+export interface StateSince { state: string; since: number }
+
+/** jid -> the agent's state and when it entered it, from /api/stats/realtime (agents the history has a time for). */
+export async function realtimeSince(token: string): Promise<Map<string, StateSince>> {
+  const body = await getJson("stats/realtime", token) as { agents?: Array<{ jid?: unknown; state?: unknown; stateSince?: unknown }> };
+  const since = new Map<string, StateSince>();
   for (const a of body.agents ?? []) {
     const t = typeof a.stateSince === "string" ? Date.parse(a.stateSince) : NaN;
-    if (typeof a.jid === "string" && Number.isFinite(t)) since.set(a.jid, t);
+    if (typeof a.jid === "string" && Number.isFinite(t)) since.set(a.jid, { state: String(a.state), since: t });
   }
   return since;
 }

@@ -7,7 +7,7 @@
 import { fill, h } from "../agent/dom.js";
 import { errorText } from "../lib/connect.js";
 import { Agents } from "./agents.js";
-import { isUnauthorized, realtimeSince } from "./api.js";
+import { isUnauthorized, realtimeSince, type StateSince } from "./api.js";
 import { Audit } from "./audit.js";
 import type { Backend, Live, QueueFigures } from "./backend.js";
 import { History } from "./history.js";
@@ -28,6 +28,9 @@ function serial(task: () => Promise<void>): () => void {
   return () => void run();
 }
 
+/** How long the agents' times in state (/api/stats/realtime, a read of the history) are kept before reading them again. */
+const SINCE_MS = 10000;
+
 const stateWords = (state: string) => (state === "offline" ? "logged out" : state === "ready" ? "ready" : "not ready");
 
 export class Console {
@@ -42,6 +45,7 @@ export class Console {
   private readonly notice: HTMLElement;
   private stopped = false;
   private queues: QueueFigures[] = [];
+  private since: { at: number; map: Map<string, StateSince> } = { at: 0, map: new Map() };
   readonly refreshAgents: () => void;
   readonly refreshSessions: () => void;
 
@@ -51,7 +55,7 @@ export class Console {
     this.notice = h("p", { class: "notice", attrs: { role: "status" } });
     this.refreshAgents = serial(async () => {
       try {
-        const [rows, since] = await Promise.all([backend.agents(), token ? realtimeSince(token).catch(() => new Map<string, number>()) : Promise.resolve(new Map<string, number>())]);
+        const [rows, since] = await Promise.all([backend.agents(), this.stateSince(token)]);
         this.agents.render(rows, since);
       } catch (err) { this.fail("Listing the agents failed", err); }
     });
@@ -87,6 +91,14 @@ export class Console {
       h("main", { class: "console-main" }, this.alert, this.notice, this.wallboard.root,
         h("div", { class: "columns" }, h("div", {}, this.agents.root, this.history?.root), h("div", {}, this.sessions.root, this.sessions.monitoring)),
         this.audit?.root));
+  }
+
+  /** The agents' times in state with a token (none without), read again at most every SINCE_MS. */
+  private async stateSince(token: string): Promise<Map<string, StateSince>> {
+    if (token && Date.now() - this.since.at >= SINCE_MS) {
+      this.since = { at: Date.now(), map: await realtimeSince(token).catch(() => this.since.map) };
+    }
+    return this.since.map;
   }
 
   async start(): Promise<void> {
