@@ -12,8 +12,6 @@ import { bareJid, errorCondition } from "../lib/connect.js";
 import { submitForm } from "../lib/xep.js";
 import type { Adjustment, AgentRow, AgentState, Backend, Copy, Live, Monitoring, QueueFigures, SessionRow, TransferTarget } from "./backend.js";
 
-export type { AgentRow, Copy, QueueFigures, SessionRow } from "./backend.js";
-
 const num = (v: string | undefined) => (Number.isFinite(Number(v)) ? Number(v) : 0);
 const time = (v: string | undefined) => { const t = v ? Date.parse(v) : NaN; return Number.isFinite(t) ? t : null; };
 
@@ -61,7 +59,7 @@ export function parseUnmonitored(msg: Element): { session: string; text: string 
 }
 
 /** Rows of an XEP-0004 result table (reported + items). */
-export function tableRows(x: Element | undefined): Array<Record<string, string>> {
+function tableRows(x: Element | undefined): Array<Record<string, string>> {
   return (x?.getChildren("item") ?? []).map((item) =>
     Object.fromEntries(item.getChildren("field").map((f) => [f.attrs.var ?? "", f.getChildText("value") ?? ""])));
 }
