@@ -99,7 +99,7 @@ describe("supervisor console", () => {
   it("asks for the address, and refuses a wrong password with a clear message", async () => {
     await page.goto(`http://127.0.0.1:${r.app.webPort}/admin/`);
     await page.getByRole("button", { name: "Sign in" }).click();
-    await page.getByRole("alert").filter({ hasText: "Enter your supervisor address, such as sam@acme.test." }).waitFor();
+    await page.getByRole("alert").filter({ hasText: "Enter your supervisor address, such as sam@acme.test. Or sign in with an admin API token alone." }).waitFor();
     await page.getByLabel("JID").fill("sam@acme.test");
     await page.getByLabel("Password").fill("not-the-password");
     await page.getByRole("button", { name: "Sign in" }).click();

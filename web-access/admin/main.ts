@@ -71,7 +71,9 @@ function signInScreen(config: WebConfig, lastAddress = "", message = ""): void {
       fill(app, console.root);
       await console.start();
     } catch (err) {
-      error.textContent = err instanceof SignInError ? supervisorWording(err.message)
+      // Nothing given at all: the other way in is the token alone.
+      const orToken = err instanceof SignInError && err.kind === "input" && !address.value.trim() && !secret ? " Or sign in with an admin API token alone." : "";
+      error.textContent = err instanceof SignInError ? supervisorWording(err.message) + orToken
         : err instanceof ApiError ? err.message : `Sign-in failed: ${(err as Error).message}`;
       button.disabled = false;
       button.textContent = "Sign in";
