@@ -21,7 +21,8 @@ export function homePage(config: Config): string {
 <ul>
 ${queues}
 </ul>
-<p>Agents: log in to your account on <code>${escapeHtml(config.domain)}</code> with any XMPP client and set yourself available.</p>
+<p>Agents: log in to your account on <code>${escapeHtml(config.domain)}</code> with any XMPP client and set yourself available,
+or use the <a href="/agent/">agent desk</a> in a browser. Supervisors: the <a href="/admin/">supervisor console</a>.</p>
 <p><a href="/healthz">Health</a></p>
 </body></html>`;
 }

@@ -1,7 +1,8 @@
 /**
  * The admin HTTP API, with the token given at sign-in (kept in sessionStorage
- * only, never in localStorage or a cookie). Used for what XMPP does not carry:
- * when each agent entered its state (/api/stats/realtime).
+ * only, never in localStorage or a cookie). Used for what XMPP does not carry
+ * (when each agent entered its state, the history, the audit log) and, signed in
+ * with a token alone, for everything (api-backend.ts).
  */
 const TOKEN_KEY = "switchboard-admin-token";
 
@@ -11,14 +12,32 @@ export function saveToken(token: string): void {
   else sessionStorage.removeItem(TOKEN_KEY);
 }
 
-async function getJson(path: string, token: string): Promise<unknown> {
-  const res = await fetch(new URL(`../api/${path}`, location.href), { headers: { authorization: `Bearer ${token}` } });
+/** A refusal of the API: its HTTP status (401: the token is not known; 403: it lacks the scope) and its text. */
+export class ApiError extends Error {
+  constructor(readonly status: number, message: string) { super(message); }
+}
+
+/** Whether a failure is the API not knowing the token. */
+export const isUnauthorized = (err: unknown) => err instanceof ApiError && err.status === 401;
+/** Whether a failure is the token lacking the route's scope. */
+export const isForbidden = (err: unknown) => err instanceof ApiError && err.status === 403;
+
+/** A request to /api/<path> with the token; the parsed JSON answer, or an ApiError with the API's own message. */
+async function request(path: string, token: string, init: { method?: string; json?: unknown } = {}): Promise<unknown> {
+  const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+  if (init.json !== undefined) headers["content-type"] = "application/json";
+  const res = await fetch(new URL(`../api/${path}`, location.href), {
+    method: init.method ?? "GET", headers, body: init.json === undefined ? undefined : JSON.stringify(init.json),
+  });
   if (!res.ok) {
     const error = await res.json().catch(() => null) as { error?: { message?: unknown } } | null;
-    throw new Error(typeof error?.error?.message === "string" ? error.error.message : `HTTP ${res.status}`);
+    throw new ApiError(res.status, typeof error?.error?.message === "string" ? error.error.message : `HTTP ${res.status}`);
   }
   return res.json();
 }
+
+export const getJson = (path: string, token: string) => request(path, token);
+export const postJson = (path: string, token: string, json: unknown = {}) => request(path, token, { method: "POST", json });
 
 /** Today's figures of a queue (a subset of the API's QueueFigures). */
 export interface TodayFigures {
@@ -79,13 +98,24 @@ export async function transcript(token: string, session: string): Promise<Transc
   return body.lines ?? [];
 }
 
-/** jid -> when the agent entered its current state (ms), from /api/stats/realtime. */
-export async function realtimeSince(token: string): Promise<Map<string, number>> {
-  const body = await getJson("stats/realtime", token) as { agents?: Array<{ jid?: unknown; stateSince?: unknown }> };
-  const since = new Map<string, number>();
+/** When an agent entered its state (ms), and which state that is. */
+export interface StateSince { state: string; since: number }
+
+/** jid -> the agent's state and when it entered it, from /api/stats/realtime (agents the history has a time for). */
+export async function realtimeSince(token: string): Promise<Map<string, StateSince>> {
+  const body = await getJson("stats/realtime", token) as { agents?: Array<{ jid?: unknown; state?: unknown; stateSince?: unknown }> };
+  const since = new Map<string, StateSince>();
   for (const a of body.agents ?? []) {
     const t = typeof a.stateSince === "string" ? Date.parse(a.stateSince) : NaN;
-    if (typeof a.jid === "string" && Number.isFinite(t)) since.set(a.jid, t);
+    if (typeof a.jid === "string" && Number.isFinite(t)) since.set(a.jid, { state: String(a.state), since: t });
   }
   return since;
+}
+
+/** One entry of the audit log (GET /api/audit). */
+export interface AuditEntry { id: string; at: string; actor: string; action: string; target: string; detail: string }
+
+/** The audit log, newest first (admin scope); `action`: only that action. */
+export async function auditLog(token: string, action = ""): Promise<AuditEntry[]> {
+  return await getJson(`audit${action ? `?action=${encodeURIComponent(action)}` : ""}`, token) as AuditEntry[];
 }

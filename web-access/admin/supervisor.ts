@@ -1,30 +1,16 @@
 /**
- * The supervisor's side of the protocol, no DOM: the wallboard's XEP-0060
- * node `queues` (subscribe, current item, notifications), the supervisor
- * ad-hoc commands (list-agents, set-agent-state, end-any-session), the
- * quality-monitoring iq API (monitor, unmonitor, whisper, barge) and the
- * monitored copies. docs/protocol.md "Wallboard (XEP-0060)", "Quality monitoring".
+ * The supervisor's side of the protocol, no DOM: the Backend (backend.ts) over the supervisor's XMPP
+ * account. The wallboard's XEP-0060 node `queues` (subscribe, current item, notifications), the supervisor
+ * ad-hoc commands (list-agents, list-sessions, set-agent-state, adjust-agent, transfer-session,
+ * end-any-session), the quality-monitoring iq API (monitor, unmonitor, whisper, barge) and the monitored
+ * copies. docs/protocol.md "Wallboard (XEP-0060)", "Quality monitoring".
  */
 import { xml, type Client } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
 import { COMMAND, NS, WALLBOARD } from "../../protocol/names.js";
-import { bareJid } from "../lib/connect.js";
+import { bareJid, errorCondition } from "../lib/connect.js";
 import { submitForm } from "../lib/xep.js";
-
-export interface QueueFigures {
-  name: string;
-  title: string;
-  waiting: number;
-  longestWait: number;
-  /** When the first in line joined (ms), null when nobody waits. */
-  waitingSince: number | null;
-  agents: { ready: number; busy: number; wrapUp: number; notReady: number; offline: number };
-  updated: number;
-}
-
-export interface AgentRow { jid: string; state: string; reason: string; active: number; maxChats: number }
-export interface SessionRow { id: string; label: string }
-export interface Copy { session: string; seat: string; direction: string; text: string; from: string; at: number }
+import type { Adjustment, AgentRow, AgentState, Backend, Copy, Live, Monitoring, QueueFigures, SessionRow, TransferTarget } from "./backend.js";
 
 const num = (v: string | undefined) => (Number.isFinite(Number(v)) ? Number(v) : 0);
 const time = (v: string | undefined) => { const t = v ? Date.parse(v) : NaN; return Number.isFinite(t) ? t : null; };
@@ -78,16 +64,82 @@ function tableRows(x: Element | undefined): Array<Record<string, string>> {
     Object.fromEntries(item.getChildren("field").map((f) => [f.attrs.var ?? "", f.getChildText("value") ?? ""])));
 }
 
-export class Supervisor {
+/** How often the agents and sessions are read besides the pushes (never faster than once a second). */
+const POLL_MS = 5000;
+
+/** list-sessions' table -> rows (its queuedAt is ISO; it has no time of assignment). */
+export function parseSessions(x: Element | undefined): SessionRow[] {
+  return tableRows(x).map((r) => ({
+    id: r.id ?? "", customer: r.customer ?? "", queue: r.queue ?? "", media: r.media ?? "", state: r.state ?? "",
+    seat: r.seat ?? "", queuedAt: time(r.queuedAt), servedSince: null,
+  }));
+}
+
+/** list-agents' table -> rows (skills: a comma list). */
+export function parseAgents(x: Element | undefined): AgentRow[] {
+  return tableRows(x).map((r) => ({
+    jid: r.jid ?? "", name: r.name ?? "", state: r.state ?? "", reason: r.reason ?? "", active: num(r.active), maxChats: num(r.maxChats),
+    skills: (r.skills ?? "").split(",").map((v) => v.trim()).filter(Boolean),
+  }));
+}
+
+export class Supervisor implements Backend, Monitoring {
+  readonly monitoring: Monitoring = this;
+  private poll: ReturnType<typeof setInterval> | undefined;
+  private stopped = false;
+
   constructor(private readonly xmpp: Client, readonly cc: string) {}
 
   get jid(): string { return bareJid(this.xmpp.jid?.toString()); }
+  get who(): string { return this.jid; }
 
   /** Runs a command in one step (they are stateless); resolves with the answer's `<command/>`. */
   private command(node: string, fields?: Record<string, string>): Promise<Element> {
     return this.xmpp.iqCaller.set(
       xml("command", { xmlns: NS.COMMANDS, node, action: fields ? "complete" : "execute" }, fields ? submitForm(fields) : undefined),
       this.cc, 10000);
+  }
+
+  async start(live: Live): Promise<void> {
+    this.xmpp.on("stanza", (s: Element) => this.stanza(s, live));
+    this.xmpp.on("offline", () => { if (!this.stopped) live.end("The connection to the chat server was lost. Sign in again."); });
+    try {
+      // First, before any presence: an agent who signs in here must not become available to customers.
+      await this.subscribeWallboard();
+    } catch (err) {
+      if (errorCondition(err) === "forbidden") { // only configured supervisors may subscribe
+        live.end(`${this.jid} is not a supervisor here: the console is for supervisors.`);
+        return;
+      }
+      live.fail("The wallboard is not available", err);
+    }
+    // Available: copies and notifications go to available resources only.
+    await this.xmpp.send(xml("presence"));
+    try {
+      live.wallboard(await this.wallboardNow());
+    } catch (err) {
+      live.fail("The wallboard is not available", err);
+    }
+    live.changed();
+    // A chat assigned to an agent with room left changes no wallboard figure (nothing is pushed): the agents'
+    // chats and the live sessions are also read every POLL_MS (one ad-hoc command each), besides every push.
+    this.poll = setInterval(() => live.changed(), POLL_MS);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.poll);
+    await this.xmpp.stop().catch(() => undefined);
+  }
+
+  private stanza(s: Element, live: Live): void {
+    if (!s.is("message")) return;
+    const item = queuesItem(s);
+    if (item) { live.wallboard(parseQueues(item)); live.changed(); return; }
+    const copy = parseCopy(s);
+    if (copy) { live.copy(copy); return; }
+    const gone = parseUnmonitored(s);
+    if (gone) { live.unmonitored(gone.session, gone.text); live.changed(); }
   }
 
   /** Subscribes the bare JID to the `queues` node (`forbidden` for anyone but a configured supervisor). */
@@ -102,21 +154,24 @@ export class Supervisor {
   }
 
   async agents(): Promise<AgentRow[]> {
-    const res = await this.command(COMMAND.listAgents);
-    return tableRows(res.getChild("x", NS.DATA)).map((r) => ({
-      jid: r.jid ?? "", state: r.state ?? "", reason: r.reason ?? "", active: num(r.active), maxChats: num(r.maxChats),
-    }));
+    return parseAgents((await this.command(COMMAND.listAgents)).getChild("x", NS.DATA));
   }
 
-  async setAgentState(agent: string, state: "ready" | "not-ready" | "offline", reason = ""): Promise<void> {
+  async sessions(): Promise<SessionRow[]> {
+    return parseSessions((await this.command(COMMAND.listSessions)).getChild("x", NS.DATA));
+  }
+
+  async setAgentState(agent: string, state: AgentState, reason = ""): Promise<void> {
     await this.command(COMMAND.setAgentState, { agent, state, reason });
   }
 
-  /** The live sessions, as end-any-session's form lists them (its first step ends nothing). */
-  async sessions(): Promise<SessionRow[]> {
-    const res = await this.command(COMMAND.endAnySession);
-    const field = res.getChild("x", NS.DATA)?.getChildren("field").find((f) => f.attrs.var === "session");
-    return (field?.getChildren("option") ?? []).map((o) => ({ id: o.getChildText("value") ?? "", label: o.attrs.label ?? "" }));
+  /** adjust-agent: an empty field keeps what the agent has. */
+  async adjustAgent(agent: string, change: Adjustment): Promise<void> {
+    await this.command(COMMAND.adjustAgent, { agent, skills: change.skills?.join(",") ?? "", maxChats: change.maxChats === undefined ? "" : String(change.maxChats) });
+  }
+
+  async transfer(session: string, to: TransferTarget, note: string): Promise<void> {
+    await this.command(COMMAND.transferSession, { session, target: "agent" in to ? `agent:${to.agent}` : `queue:${to.queue}`, note });
   }
 
   async endSession(session: string): Promise<void> {

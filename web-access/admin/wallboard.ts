@@ -1,11 +1,11 @@
 /**
- * The live wallboard: one card per queue from the `queues` node's pushes
- * (never polled). The longest wait counts on in the page from `waiting-since`;
- * each card has a polite live summary that changes only when figures are pushed.
+ * The live wallboard: one card per queue, from the `queues` node's pushes
+ * or, signed in with a token alone, the API polled every 2 s (api-backend.ts). The longest wait counts on in the page from `waiting-since`;
+ * each card has a polite live summary that changes only when the figures change.
  */
 import { fill, h } from "../agent/dom.js";
 import { clock } from "./format.js";
-import type { QueueFigures } from "./supervisor.js";
+import type { QueueFigures } from "./backend.js";
 
 export class Wallboard {
   readonly root: HTMLElement;
