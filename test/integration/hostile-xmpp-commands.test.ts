@@ -105,7 +105,7 @@ describe("disco nodes on cc", () => {
   });
 
   const AGENT_NODES = [COMMAND.endSession, COMMAND.endWrapUp, COMMAND.transfer, COMMAND.pause, COMMAND.ready];
-  const SUPERVISOR_NODES = [COMMAND.listQueues, COMMAND.listAgents, COMMAND.setAgentState, COMMAND.endAnySession, COMMAND.monitor, COMMAND.whisper, COMMAND.barge, COMMAND.stopMonitoring];
+  const SUPERVISOR_NODES = [COMMAND.listQueues, COMMAND.listAgents, COMMAND.setAgentState, COMMAND.endAnySession, COMMAND.listSessions, COMMAND.transferSession, COMMAND.adjustAgent, COMMAND.monitor, COMMAND.whisper, COMMAND.barge, COMMAND.stopMonitoring];
   const listRows: Array<[string, Who, string[]]> = [
     ["a guest: no command", "guest", []],
     ["alice: the agent commands", "alice", AGENT_NODES],
