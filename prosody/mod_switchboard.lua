@@ -80,6 +80,28 @@ local sb_errors = errors.init(module.name, {
 	};
 });
 
+-- Several clients show a message's error only as "delivery failed" or a tooltip (Dino, Gajim, profanity):
+-- the refusal's text also comes once as a plain chat message from this server, per sender and recipient.
+-- Bounded: the table is forgotten when full (someone may then read the text twice).
+local explained, explained_count = {}, 0;
+local function explain_once(to, about, text)
+	local key = jid_bare(to).." "..about;
+	if explained[key] then return; end
+	if explained_count >= 10000 then explained, explained_count = {}, 0; end
+	explained[key], explained_count = true, explained_count + 1;
+	module:send(st.message({ from = host, to = to, type = "chat", id = new_id() }):text_tag("body", text));
+end
+
+-- A refused message: an error for a message with a body (a person wrote it), explained once in a chat
+-- message too; nothing for chat states, receipts and other bodiless messages (a client typing to a seat
+-- would fill its window with errors), nor for errors (bouncing an error could loop).
+local function refuse_message(origin, stanza, condition, about)
+	if stanza.attr.type == "error" or not stanza:get_child("body") then return; end
+	local err = sb_errors.new(condition);
+	origin.send(st.error_reply(stanza, err));
+	explain_once(stanza.attr.from or origin.full_jid, about, err.text);
+end
+
 -- seat bare JID -> customer bare JID -> { session = id, in_service = bool }.
 -- Shared so that a module reload keeps the sessions in progress.
 local grants = module:shared("grants");
@@ -348,9 +370,7 @@ local function check_message_to_seat(event)
 		end
 		return;
 	end
-	if stanza.attr.type ~= "error" then -- bouncing an error could loop
-		origin.send(st.error_reply(stanza, sb_errors.new("not-assigned")));
-	end
+	refuse_message(origin, stanza, "not-assigned", seat);
 	return true;
 end
 
@@ -553,7 +573,11 @@ local function check_from_guest(event)
 	else
 		asks = stanza_type ~= "error" and stanza_type ~= "result";
 	end
-	if asks then origin.send(st.error_reply(stanza, sb_errors.new("guest-contact"))); end
+	if stanza.name == "message" then
+		refuse_message(origin, stanza, "guest-contact", jid_bare(to));
+	elseif asks then
+		origin.send(st.error_reply(stanza, sb_errors.new("guest-contact")));
+	end
 	return true;
 end
 

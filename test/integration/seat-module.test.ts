@@ -159,6 +159,25 @@ describe("mod_switchboard", () => {
     expect(received(alice).filter((s) => s.attrs.from === fullJid(stranger))).toEqual([]);
   });
 
+  it("drops a stranger's chat states to a seat without a word, and explains a refused message once more as a plain chat message from the server", async () => {
+    const stranger = await guest();
+    const typing = await chat(stranger, "alice@acme.test"); // a chat state only: no error comes back
+    const first = await chat(stranger, "alice@acme.test", "hello?");
+    await expectBounce(stranger, first, "alice@acme.test");
+    // Clients that show an error only as "delivery failed" still get the words, once per seat.
+    const note = await waitFor(stranger, (s) => s.is("message") && s.attrs.from === "acme.test" && s.attrs.type === "chat");
+    expect(note.getChildText("body")).toMatch(/^This agent only accepts messages from the customer assigned by the contact center\. To reach an agent, write to a queue such as billing@cc\.acme\.test\.$/);
+    await chat(stranger, "alice@acme.test");
+    const second = await chat(stranger, "alice@acme.test", "anyone?");
+    await expectBounce(stranger, second, "alice@acme.test");
+    await barrier(cc, stranger, fullJid(stranger), ccDomain());
+    // Errors for the two messages only: the chat states (`typing` and the one after) were dropped.
+    expect(received(stranger).filter((s) => s.attrs.type === "error").map((s) => s.attrs.id)).toEqual([first, second]);
+    expect(received(stranger).filter((s) => s.attrs.from === "acme.test" && s.is("message"))).toHaveLength(1);
+    await barrier(cc, alice, fullJid(alice), ccDomain());
+    expect(received(alice).filter((s) => s.attrs.from === fullJid(stranger))).toEqual([]);
+  });
+
   it("lets the customer of a beginning message reach the seat and reports in-service from the host exactly once", async () => {
     const customer = await guest();
     await begin(alice, customer, "S-begin");
