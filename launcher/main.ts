@@ -9,7 +9,8 @@ import { fileURLToPath } from "node:url";
 import { accountsOf, ConfigError, DEFAULT_CONFIG_PATH, hasVoice, loadConfig, type Config } from "../component/config.js";
 import { describeExit, spawnChild, type ChildExit } from "./child.js";
 import { assertPortsFree, waitForPorts } from "./ports.js";
-import { ensureCertificate, registerAccount, startProsody } from "./prosody.js";
+import { ensureCertificates } from "./certificates.js";
+import { registerAccount, startProsody } from "./prosody.js";
 import { startRedis } from "./redis.js";
 import { startRtpengine } from "./rtpengine.js";
 import { startSoftswitch } from "./softswitch.js";
@@ -47,13 +48,13 @@ function adopt(child: Running): void {
   });
 }
 
-function banner(config: Config, redisUrl: string, webUp: boolean, ngPort?: number): string {
+function banner(config: Config, redisUrl: string, webUp: boolean, ca: string, ngPort?: number): string {
   const cc = config.component.domain;
   const [first] = config.agents;
   return [
     "",
     "Switchboard is running.",
-    `  XMPP (c2s)     127.0.0.1:${config.ports.c2s}  (STARTTLS with a self-signed certificate)`,
+    `  XMPP (c2s)     127.0.0.1:${config.ports.c2s}  (STARTTLS; ${config.domain}'s certificate is issued by the demo's own authority)`,
     `  WebSocket      ws://127.0.0.1:${config.ports.http}/xmpp-websocket  (BOSH: http://127.0.0.1:${config.ports.http}/http-bind)`,
     `  Web            http://127.0.0.1:${config.ports.web}/${webUp ? "" : "  (not answering yet)"}`,
     `  Customer chat  http://127.0.0.1:${config.ports.web}/chat/?queue=${config.queues[0]!.name}`,
@@ -76,6 +77,9 @@ function banner(config: Config, redisUrl: string, webUp: boolean, ngPort?: numbe
     first
       ? `Try it: profanity, then /connect ${first.jid} server 127.0.0.1 port ${config.ports.c2s} tls trust (password ${first.password}); go available, and have a customer write to ${config.queues[0]!.name}@${cc}.`
       : `Try it: log in as a guest on ${config.guestDomain} at 127.0.0.1:${config.ports.c2s} and write to ${config.queues[0]!.name}@${cc}.`,
+    "To use your own XMPP client (docs/clients.md has the steps for Gajim, Dino, poezio, mcabber, profanity):",
+    `  trust the demo's authority once:  sudo cp ${ca} /usr/local/share/ca-certificates/switchboard-demo.crt && sudo update-ca-certificates`,
+    `  reach ${config.domain} by name:    echo "127.0.0.1 ${config.domain} ${config.guestDomain} ${cc}" | sudo tee -a /etc/hosts`,
     "Ctrl-C stops everything.",
     "",
   ].join("\n");
@@ -95,7 +99,7 @@ async function main(): Promise<void> {
     ...(config.redis.url ? {} : { "ports.redis": redisPort }),
     ...Object.fromEntries(Object.entries(ours).map(([key, port]) => [`ports.${key}`, port])),
   });
-  await ensureCertificate(runDir, config.domain);
+  const certificates = await ensureCertificates(runDir, config.domain);
 
   let redisUrl = config.redis.url;
   if (redisUrl) {
@@ -139,7 +143,7 @@ async function main(): Promise<void> {
 
   let webUp = true;
   await waitForPorts([config.ports.web], { timeoutMs: 15_000, abort: () => (component.hasExited() ? "component exited" : undefined) }).catch(() => (webUp = false));
-  if (!stopping && !component.hasExited()) console.log(banner(config, redisUrl, webUp, ngPort));
+  if (!stopping && !component.hasExited()) console.log(banner(config, redisUrl, webUp, certificates.ca, ngPort));
 }
 
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {

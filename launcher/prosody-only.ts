@@ -9,7 +9,8 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { accountsOf, ConfigError, loadConfig } from "../component/config.js";
 import { describeExit } from "./child.js";
-import { ensureCertificate, registerAccount, startProsody, type LogLevel, type RunningProsody } from "./prosody.js";
+import { ensureCertificates } from "./certificates.js";
+import { registerAccount, startProsody, type LogLevel, type RunningProsody } from "./prosody.js";
 
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const say = (line: string) => console.log(`[prosody-only] ${line}`);
@@ -30,7 +31,7 @@ async function main(): Promise<void> {
   const runDir = resolve(REPO_ROOT, config.runDir);
   const logLevel = (process.env.PROSODY_LOG_LEVEL || "info") as LogLevel;
   if (!["debug", "info", "warn", "error"].includes(logLevel)) throw new Error(`PROSODY_LOG_LEVEL must be debug, info, warn or error, not "${logLevel}"`);
-  await ensureCertificate(runDir, config.domain);
+  await ensureCertificates(runDir, config.domain);
   prosody = await startProsody({ config, runDir, insecure: false, logLevel, interfaces: ["*"], onLine: (line) => console.log(line) });
   void prosody.exited.then((exit) => {
     if (stopping) return;

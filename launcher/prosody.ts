@@ -1,6 +1,6 @@
 /** Prosody from our own config, in the foreground, as a child of the launcher. */
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -70,19 +70,6 @@ export function renderProsodyConfig(config: Config, { runDir, insecure, logLevel
     if (value === undefined) throw new Error(`${TEMPLATE}: unknown placeholder {{${name}}}`);
     return luaLiteral(value);
   });
-}
-
-/** A self-signed certificate for domain and *.domain in <runDir>/certs, unless one exists. */
-export async function ensureCertificate(runDir: string, domain: string): Promise<void> {
-  const certs = join(resolve(runDir), "certs");
-  const [crt, key] = [join(certs, `${domain}.crt`), join(certs, `${domain}.key`)];
-  if (existsSync(crt) && existsSync(key)) return;
-  mkdirSync(certs, { recursive: true });
-  await run("openssl", [
-    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "365",
-    "-subj", `/CN=${domain}`, "-addext", `subjectAltName=DNS:${domain},DNS:*.${domain}`,
-    "-keyout", key, "-out", crt,
-  ]);
 }
 
 export interface RunningProsody {
