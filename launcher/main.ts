@@ -78,8 +78,8 @@ function banner(config: Config, redisUrl: string, webUp: boolean, ca: string, ng
       ? `Try it: profanity, then /connect ${first.jid} server 127.0.0.1 port ${config.ports.c2s} tls trust (password ${first.password}); go available, and have a customer write to ${config.queues[0]!.name}@${cc}.`
       : `Try it: log in as a guest on ${config.guestDomain} at 127.0.0.1:${config.ports.c2s} and write to ${config.queues[0]!.name}@${cc}.`,
     "To use your own XMPP client (docs/clients.md has the steps for Gajim, Dino, poezio, mcabber, profanity):",
-    `  trust the demo's authority once:  sudo cp ${ca} /usr/local/share/ca-certificates/switchboard-demo.crt && sudo update-ca-certificates`,
-    `  reach ${config.domain} by name:    echo "127.0.0.1 ${config.domain} ${config.guestDomain} ${cc}" | sudo tee -a /etc/hosts`,
+    `  ${"trust the demo's authority once:".padEnd(33)} sudo cp ${ca} /usr/local/share/ca-certificates/switchboard-demo.crt && sudo update-ca-certificates`,
+    `  ${`reach ${config.domain} by name:`.padEnd(33)} echo "127.0.0.1 ${config.domain} ${config.guestDomain} ${cc}" | sudo tee -a /etc/hosts`,
     "Ctrl-C stops everything.",
     "",
   ].join("\n");
