@@ -14,7 +14,8 @@
 --     of every such message of one session (copy_to_monitors), until <unmonitor/>, the session's end or
 --     the supervisor's going offline; and delivers the component's <whisper/> to the seat as a message
 --     from the supervisor;
---   * tells the component each seat's aggregate presence, and answers its probes.
+--   * tells the component each seat's aggregate presence, and answers its probes; shows a granted customer
+--     the seat's presence (directed) until the session ends;
 -- On every host it tells the component when a customer that contacted it goes away,
 -- since plain clients never send presence to the queue.
 
@@ -258,6 +259,26 @@ local function handle_report_reply(event)
 end
 
 -- A message from the component to a seat: grant or withdraw.
+-- The customer sees its agent online while they talk, with no roster subscription (issue 15): from the
+-- grant to its end, each of the seat's resources' presence goes to the customer's full JID as directed
+-- presence; its show only (a not-ready reason in the status text is the contact center's business).
+local function seat_presence(from, show, unavailable)
+	local p = st.presence({ from = from, type = unavailable and "unavailable" or nil });
+	if show and show ~= "" and not unavailable then p:text_tag("show", show); end
+	return p;
+end
+local function seat_presence_to(seat, customer, unavailable)
+	if not (customer and jid_prep(customer)) then return; end -- a caller's sip: URI is no JID
+	local user = user_sessions[(jid_split(seat))];
+	for _, session in pairs(user and user.sessions or {}) do
+		if session.presence then
+			local p = seat_presence(session.full_jid, session.presence:get_child_text("show"), unavailable);
+			p.attr.to = customer;
+			module:send(p);
+		end
+	end
+end
+
 local function handle_component_message(seat, stanza)
 	local begin = stanza:get_child("begin", xmlns_sb);
 	if begin and begin.attr.session and begin.attr.customer then
@@ -267,14 +288,16 @@ local function handle_component_message(seat, stanza)
 		for other, grant in pairs(grants[seat]) do
 			if grant.session == begin.attr.session then grants[seat][other] = nil; end
 		end
-		grants[seat][customer] = { session = begin.attr.session, in_service = false };
+		grants[seat][customer] = { session = begin.attr.session, in_service = false, full = begin.attr.customer };
 		module:log("debug", "%s may now write to %s (session %s)", customer, seat, begin.attr.session);
+		seat_presence_to(seat, begin.attr.customer);
 	end
 	local ended = stanza:get_child("ended", xmlns_sb);
 	if ended and ended.attr.session and grants[seat] then
 		for customer, grant in pairs(grants[seat]) do
 			if grant.session == ended.attr.session then
 				grants[seat][customer] = nil;
+				seat_presence_to(seat, grant.full, true);
 				module:log("debug", "%s may no longer write to %s (session %s ended)", customer, seat, grant.session);
 			end
 		end
@@ -522,7 +545,18 @@ local function after_seat_broadcast(handlers, event_name, event)
 	local origin = event.origin;
 	local broadcast = event.stanza.attr.to == nil and origin.host == host and is_seat_session(origin);
 	local ret = handlers(event_name, event);
-	if broadcast then announce(origin.username); end
+	if broadcast then
+		announce(origin.username);
+		-- The granted customers see this resource's change too (seat_presence_to).
+		local unavailable = event.stanza.attr.type == "unavailable";
+		for _, grant in pairs(grants[origin.username.."@"..origin.host] or {}) do
+			if grant.full and jid_prep(grant.full) then
+				local p = seat_presence(origin.full_jid, event.stanza:get_child_text("show"), unavailable);
+				p.attr.to = grant.full;
+				module:send(p);
+			end
+		end
+	end
 	return ret;
 end
 

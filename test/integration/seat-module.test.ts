@@ -270,6 +270,26 @@ describe("mod_switchboard", () => {
     expect(received(bob).filter((s) => s.attrs.type === "error")).toEqual([]);
   });
 
+  it("shows the granted customer the seat's presence while they talk (directed, its show only), and unavailable when the session ends", async () => {
+    const customer = await guest();
+    const fromAlice = (s: Element) => s.is("presence") && s.attrs.from === fullJid(alice);
+    await begin(alice, customer, "S-presence");
+    const online = await waitFor(customer, fromAlice);
+    expect(online.attrs.type).toBeUndefined();
+    await presence(alice, "away");
+    expect((await waitFor(customer, (s) => fromAlice(s) && s.getChildText("show") === "away")).getChildText("status")).toBeNull();
+    await presence(alice);
+    await waitFor(customer, (s) => fromAlice(s) && !s.getChild("show") && s !== online);
+    await ended(alice, "S-presence");
+    await waitFor(customer, (s) => fromAlice(s) && s.attrs.type === "unavailable");
+    // After the end, the seat's changes are its own business again.
+    const before = received(customer).filter(fromAlice).length;
+    await presence(alice, "dnd");
+    await presence(alice);
+    await barrier(alice, customer, fullJid(customer)); // the same path as alice's presence would take
+    expect(received(customer).filter(fromAlice)).toHaveLength(before);
+  });
+
   it("bounces the customer's next message again once the session has ended", async () => {
     const customer = await guest();
     await begin(alice, customer, "S-ended");
