@@ -149,6 +149,8 @@ export function queueHandlers({ cti, config, send, greet, nameOf, isAgent }: Han
       queue: addr.queue, customer: addr.from, plain: true, extraSkills: [],
       form: { [JOIN_FIELDS.subject]: clip(body, SUBJECT_LENGTH) },
     });
+    // A plain client shows the queue as a contact: directed presence shows it online, with no subscription.
+    await send(xml("presence", { from, to: addr.from }));
     if (session.state === "queued") {
       await send(st.text(from, addr.from, `You are in the queue ${cti.queue(addr.queue).title ?? addr.queue}. Write "leave" to leave it.`)); // its position follows
     }

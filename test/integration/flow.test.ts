@@ -174,10 +174,12 @@ describe("waiting", () => {
 });
 
 describe("plain chat clients", () => {
-  it("join by writing to the queue and get every answer as a chat body", async () => {
+  it("join by writing to the queue, see the queue online (directed presence), and get every answer as a chat body", async () => {
     const alice = await agent("alice@acme.test", "away");
     const c = await guest();
     await chat(c, BILLING, "Hi, I need help with invoice 42");
+    const online = await waitFor(c, (s) => s.is("presence") && s.attrs.from === BILLING);
+    expect(online.attrs.type).toBeUndefined();
     const status = await waitFor(c, statusMsg);
     expect(status.attrs.type).toBe("chat");
     expect(status.getChildText("body")).toMatch(/next in line/);
