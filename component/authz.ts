@@ -4,6 +4,7 @@
  */
 import type { Logger } from "pino";
 import type { Cti } from "../cti/cti.js";
+import type { AgentChange } from "../cti/store.js";
 import type { Config } from "./config.js";
 
 /** The audit's actions: one name each ("config-change" is appended by the store when a component starts). */
@@ -19,6 +20,11 @@ export function auditor(cti: Cti, log: Logger | undefined) {
       log?.warn({ err: err.message, actor, action, target }, "an action could not be written to the audit log");
     });
 }
+
+/** A change for the day in words, for the audit log and the reply: "skills sales, billing, 2 chats at once, until midnight (UTC)". */
+export const dayChangeWords = (applied: AgentChange, timezone: string) =>
+  [applied.skills && `skills ${applied.skills.join(", ")}`, applied.maxChats !== undefined && `${applied.maxChats} chats at once`, `until midnight (${timezone})`]
+    .filter(Boolean).join(", ");
 
 /** What a supervisor may act on: a queue-limited one its queues' sessions and the agents with their skills. */
 export function supervisorScope(config: Config, cti: Pick<Cti, "queues">) {

@@ -11,7 +11,7 @@ import type { Cti } from "../../cti/cti.js";
 import { CtiError, refuse } from "../../cti/errors.js";
 import { nextMidnight } from "../../cti/hours.js";
 import { LIMITS } from "../../cti/policy.js";
-import { auditor } from "../authz.js";
+import { auditor, dayChangeWords } from "../authz.js";
 import { actorOf, sessionJson } from "./views.js";
 
 export interface SuperviseDeps {
@@ -91,8 +91,7 @@ export function superviseRoutes(api: Router, { cti, timezone, log, now = Date.no
     const agent = await agentNamed(String(req.params.jid));
     const applied = await cti.adjustAgent(agent.jid, b, nextMidnight(timezone, now()));
     if (!applied) throw new CtiError("not-found", "There is no such agent.");
-    const said = [applied.skills && `skills ${applied.skills.join(", ")}`, applied.maxChats !== undefined && `${applied.maxChats} chats at once`].filter(Boolean).join(", ");
-    await audit(actorOf(res), "adjust-agent", agent.jid, `${said}, until midnight (${timezone})`);
+    await audit(actorOf(res), "adjust-agent", agent.jid, dayChangeWords(applied, timezone));
     res.json(await agentNamed(agent.jid));
   });
 }

@@ -11,7 +11,7 @@ import { CtiError } from "../../cti/errors.js";
 import { bareOf } from "../../cti/policy.js";
 import type { AgentState } from "../../cti/types.js";
 import { COMMAND, NS } from "../../protocol/names.js";
-import { auditor, supervisorScope } from "../authz.js";
+import { auditor, dayChangeWords, supervisorScope } from "../authz.js";
 import type { Addr, HandlerDeps } from "./context.js";
 import { nextMidnight } from "../../cti/hours.js";
 import { duration } from "./stanzas.js";
@@ -43,7 +43,7 @@ function transferTarget(target: string): { agent: string } | { queue: string } {
   return kind === "agent" ? { agent: name } : { queue: name };
 }
 
-/** A comma (or space) separated list of skills as a form gives it; "" is no skill at all. */
+/** A comma (or space) separated list of skills as a form gives it. */
 const skillList = (text: string) => text.split(/[\s,]+/).filter(Boolean);
 /** XEP-0050 actions: our commands have one step, so "prev" (or anything else) is a bad action. */
 const ACTIONS = new Set(["execute", "next", "complete", "cancel"]);
@@ -240,9 +240,9 @@ export function commandHandlers({ cti, config, log, isAgent, isSupervisor }: Han
         const change = { ...(skills?.trim() && { skills: skillList(skills) }), ...(capacity?.trim() && { maxChats: Number(capacity.trim()) }) };
         const applied = await cti.adjustAgent(known.jid, change, nextMidnight(config.timezone, Date.now()));
         if (!applied) throw new CtiError("not-found", "There is no such agent.");
-        const said = [applied.skills && `skills ${applied.skills.join(", ")}`, applied.maxChats !== undefined && `${applied.maxChats} chats at once`].filter(Boolean).join(", ");
-        await audit(addr.fromBare, "adjust-agent", known.jid, `${said}, until midnight (${config.timezone})`);
-        return reply("completed", note(`${known.name ?? known.jid} now has ${said}, until midnight (${config.timezone}).`));
+        const said = dayChangeWords(applied, config.timezone);
+        await audit(addr.fromBare, "adjust-agent", known.jid, said);
+        return reply("completed", note(`${known.name ?? known.jid} now has ${said}.`));
       },
     },
     ...more, // quality monitoring (monitoring.ts)
