@@ -340,7 +340,8 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
   /**
    * The seat hands its session to another agent (ready, with room) or to a
    * queue (the customer keeps its arrival order there); `note` goes to the
-   * next agent with the customer's context.
+   * next agent with the customer's context. `by`: a supervisor's JID (or an
+   * API token's "token:<name>") moving the session; the seat is not asked.
    */
   async function transfer(sessionId: string, fromSeat: string, target: { agent: string } | { queue: string }, note = "", by = ""): Promise<void> {
     const session = await store.session(sessionId);
