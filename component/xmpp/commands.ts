@@ -121,7 +121,10 @@ export function commandHandlers({ cti, config, log, isAgent, isSupervisor }: Han
             xml("field", { var: "other", type: "text-single", label: "Or another reason" })));
         }
         await cti.agentState(addr.fromBare, "not-ready", reason);
-        return reply("completed", note(`You are paused (${reason}). Run "ready" or set yourself available when you are back.`));
+        // The client's own status is not ours to change: it still shows available, and choosing Available
+        // again sends nothing. So the way back is said plainly (and Away pauses from the client itself).
+        return reply("completed", note(`You are paused (${reason}). When you are back, run "ready" or write "ready" to ${config.component.domain}. `
+          + "Your client still shows you available (choosing Available again changes nothing); to pause from your client instead, set your status to Away."));
       },
     },
     [COMMAND.ready]: {

@@ -103,7 +103,7 @@ export function seatHandlers({ cti, config, send, isAgent, log }: HandlerDeps) {
       return reply(wrapped || paused ? "You are ready for the next customer." : "You are ready already.");
     }
     const match = /^end(?:\s+(\S+))?$/i.exec(body);
-    if (!match) return reply('Commands: "end" ends your session (or "end SESSION" when you have several); "ready" ends your wrap-up.');
+    if (!match) return reply('Commands: "end" ends your session (or "end SESSION" when you have several); "ready" ends your wrap-up or a pause.');
     const mine = await cti.liveSessionsOf(addr.fromBare);
     const target = match[1] ?? (mine.length === 1 ? mine[0]!.id : undefined);
     if (!target) return reply(mine.length ? `Which one? ${mine.map((s) => `"end ${s.id}" (${s.customer})`).join(", ")}` : "You have no active session.");

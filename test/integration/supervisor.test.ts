@@ -65,11 +65,19 @@ describe("supervisors", () => {
     expect(first.attrs.status).toBe("executing");
     const options = first.getChild("x", NS.DATA)!.getChildren("field")[0]!.getChildren("option").map((o) => o.getChildText("value"));
     expect(options).toContain("Lunch");
-    await command(alice, "pause", { reason: "Lunch" }, first.attrs.sessionid);
+    const paused = (await command(alice, "pause", { reason: "Lunch" }, first.attrs.sessionid)).getChild("command", NS.COMMANDS)!;
+    // The way back is said as it is: the client still shows available, so choosing Available sends nothing.
+    expect(paused.getChildText("note")).toMatch(/^You are paused \(Lunch\)\. When you are back, run "ready" or write "ready" to cc\.acme\.test\. Your client still shows you available/);
     const listed = (await command(sam, "list-agents")).getChild("command", NS.COMMANDS)!.getChildText("note");
     expect(listed).toMatch(/alice@acme.test: not-ready \(Lunch\)/);
     await command(alice, "pause", { reason: "Lunch", other: "Dentist" });
     expect((await r.app.cti.agents()).find((a) => a.jid === "alice@acme.test")?.reason).toBe("Dentist");
+    await command(alice, "pause", { reason: "Lunch" });
+    // Writing "ready" to the component, as the note says, ends the pause too.
+    await alice.send(xmlFor(alice)("message", { to: CC, type: "chat" }, xmlFor(alice)("body", {}, "ready")));
+    expect((await waitFor(alice, (s) => s.attrs.from === CC && /ready for the next customer/.test(s.getChildText("body") ?? ""))).getChildText("body")).toBe("You are ready for the next customer.");
+    expect((await r.app.cti.agents()).find((a) => a.jid === "alice@acme.test")).toMatchObject({ state: "ready", reason: "" });
+    await command(alice, "pause", { reason: "Lunch" });
     await command(alice, "ready", {});
     expect((await r.app.cti.agents()).find((a) => a.jid === "alice@acme.test")).toMatchObject({ state: "ready", reason: "" });
   });
