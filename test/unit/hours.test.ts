@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@jest/globals";
-import { isOpen, nextOpening, parseRange, type Hours } from "../../cti/hours.js";
+import { isOpen, nextMidnight, nextOpening, parseRange, type Hours } from "../../cti/hours.js";
 
 const paris: Hours = {
   timezone: "Europe/Paris",
@@ -34,5 +34,16 @@ describe("business hours", () => {
     expect(nextOpening(paris, at("2026-11-23T11:30:00Z"))).toBe("today at 14:00 (Europe/Paris)");
     expect(nextOpening(paris, at("2026-12-24T17:00:00Z"))).toBe("Monday 28 December at 09:00 (Europe/Paris)"); // over the holiday
     expect(nextOpening({ timezone: "UTC", weekly: {}, holidays: [] }, 0)).toBeNull();
+  });
+});
+
+describe("nextMidnight (a supervisor's change lasts until then)", () => {
+  it("is the next midnight on the zone's wall clock, also on days of 23 and 25 hours", () => {
+    expect(new Date(nextMidnight("UTC", Date.parse("2026-12-02T07:15:30.250Z"))).toISOString()).toBe("2026-12-03T00:00:00.000Z");
+    expect(new Date(nextMidnight("Europe/Paris", Date.parse("2026-12-02T07:15:00Z"))).toISOString()).toBe("2026-12-02T23:00:00.000Z");
+    // 29 March 2026: Paris springs forward (23 hours); 25 October 2026: falls back (25 hours).
+    expect(new Date(nextMidnight("Europe/Paris", Date.parse("2026-03-29T01:30:00Z"))).toISOString()).toBe("2026-03-29T22:00:00.000Z");
+    expect(new Date(nextMidnight("Europe/Paris", Date.parse("2026-10-25T00:30:00Z"))).toISOString()).toBe("2026-10-25T23:00:00.000Z");
+    expect(new Date(nextMidnight("America/New_York", Date.parse("2026-12-02T04:59:59Z"))).toISOString()).toBe("2026-12-02T05:00:00.000Z");
   });
 });
