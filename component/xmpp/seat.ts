@@ -107,8 +107,8 @@ export function seatHandlers({ cti, config, send, isAgent, log }: HandlerDeps) {
     const mine = await cti.liveSessionsOf(addr.fromBare);
     const target = match[1] ?? (mine.length === 1 ? mine[0]!.id : undefined);
     if (!target) return reply(mine.length ? `Which one? ${mine.map((s) => `"end ${s.id}" (${s.customer})`).join(", ")}` : "You have no active session.");
-    const ended = await cti.end(target, addr.fromBare);
-    return reply(`The session with ${ended.customer} has ended.`);
+    // The session's own end message (from its event) tells the agent: a reply here would be a second one.
+    await cti.end(target, addr.fromBare);
   }
 
   return { seatReport, end, resume, feedback, stats, chatToComponent, record };

@@ -236,6 +236,21 @@ describe("agents", () => {
     expect(reply.getChild("command", NS.COMMANDS)!.attrs.status).toBe("completed");
     expect((await waitFor(c, endedMsg)).getChild("ended", NS.SB)!.attrs.reason).toBe("seat");
   });
+
+  it("end a session by writing end to the component, and hear of the end once", async () => {
+    const bob = await agent("bob@acme.test");
+    const c = await guest();
+    await joinQueue(c);
+    await waitFor(c, assignedMsg);
+    const fromCC = () => received(bob).filter((s) => s.is("message") && s.attrs.from === CC);
+    const before = fromCC().length;
+    await chat(bob, CC, "end");
+    expect((await waitFor(c, endedMsg)).getChild("ended", NS.SB)!.attrs.reason).toBe("seat");
+    await waitFor(bob, endedMsg);
+    // The component's answer comes the way its messages come, after them: what it sent before has arrived.
+    await iq(bob, CC, "get", xmlFor(bob)("query", { xmlns: NS.DISCO_INFO }));
+    expect(fromCC().slice(before).map((s) => s.getChildText("body"))).toEqual([expect.stringMatching(/^You ended the chat with .*\(session s\w+\)$/)]);
+  });
 });
 
 describe("bad input", () => {
