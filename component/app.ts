@@ -111,10 +111,11 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
     mayFollow: (jid, queues) => isSupervisor(jid) && queues.every((q) => scope.mayQueue(jid, q)),
   });
   const onHandled = (e: Parameters<typeof metrics.observe>[0]) => { metrics.observe(e); wallboard.observe(e); };
-  const notifier = createNotifier({ cti, componentDomain: cc, send, nameOf, log, calls, retrySeconds: config.softswitch.retrySeconds, onHandled });
+  const notifier = createNotifier({ cti, componentDomain: cc, send, nameOf, log, calls, retrySeconds: config.softswitch.retrySeconds, onHandled,
+    statusIntervalMs: config.statusIntervalSeconds * 1000 });
   registerHandlers(entity, {
     cti, config, log, send, nameOf, isAgent: (jid) => agents.has(jid), isSupervisor, wallboard,
-    // A lost first status is not lost for long: the periodic tick tells every waiting customer.
+    // A lost first status is not lost for long: the status pass tells every waiting customer at least every statusIntervalSeconds.
     greet: (queue, id) => notifier.pushStatus(queue, { only: id }).catch((err: Error) => log.warn({ err: err.message }, "first queue-status not sent")),
   });
 

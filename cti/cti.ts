@@ -10,9 +10,10 @@ import {
   DEFAULT_HANDLE_SECONDS, LIMITS, VOICE_SKILL, agentView, authorize, bareOf, clip, domainOf, estimateWait, needsFor, parseRating, servingCapacity,
   validateFeedback, validateJoin, validateLeftMessage,
 } from "./policy.js";
-import { canServe, routingOrder } from "./allocation.js";
+import { DEFAULT_AGING_SECONDS, canServe, routingOrder } from "./allocation.js";
 import { createRouter } from "./router.js";
-import type { Store } from "./store.js";
+import type { DueStatus, Store, TransferTarget } from "./store.js";
+import type { Timeouts } from "./types.js";
 import type { Agent, AgentState, AgentView, CtiEvent, JoinRequest, LeftMessage, Media, MessageDirection, Queue, Session } from "./types.js";
 
 export interface CtiDeps {
@@ -35,6 +36,11 @@ export type Cti = ReturnType<typeof createCti>;
 export const RATING_WINDOW_MS = 10 * 60_000;
 
 type EndedEvent = Extract<CtiEvent, { type: "ended" }>;
+
+/** How many due sessions one sweep reads (the rest wait for the next one). */
+const SWEEP_LIMIT = 5000;
+/** How many customers' statuses one pass reads for a queue (status.lua; the rest follow in the next pass). */
+const STATUS_BATCH = 2000;
 
 const newToken = () => randomBytes(16).toString("base64url");
 
@@ -85,7 +91,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
       state: "queued", seat: null, queuedAt: now(), assignedAt: null, inServiceAt: null, endedAt: null, endReason: null,
       token: newToken(), awaySince: null, feedback: null, wrapUpMs: (queue.wrapUpSeconds ?? 0) * 1000, answeredAt: null, missedBy: [],
       priority: (queue.priority ?? 0) + tierOf(req.customer),
-      preferredSeat, ringing: [], ringUntil: null,
+      preferredSeat, ringing: [], ringUntil: null, timeoutsMs: timeoutsOf(queue),
     };
     const queued = await store.enqueue(session, queue.maxWaiting);
     if (queued.ok === "full")
@@ -156,6 +162,9 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
 
   const hasMinLevels = (queue: Queue) => Object.keys(queue.minLevels ?? {}).length > 0;
 
+  /** The deadlines a queue sets its sessions (the store's deadline index; expireOne applies them). */
+  const timeoutsOf = (q: Queue): Timeouts => ({ wait: (q.maxWaitSeconds ?? 0) * 1000, assign: (q.assignTimeout ?? 0) * 1000, answer: (q.firstResponseTimeout ?? 0) * 1000 });
+
   /** The customer leaves: a queued request is withdrawn, an assigned or running one ended. */
   async function depart(customer: string, queueName: string): Promise<Session> {
     queueNamed(queueName);
@@ -193,7 +202,11 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
   async function expire(): Promise<number> {
     const t = now();
     let ended = (await store.expireAway(t)).length;
-    for (const s of await store.sessions(0)) ended += await expireOne(s, t);
+    // Only the sessions with a deadline due (the store's index), not every live one.
+    for (const id of await store.due(t, SWEEP_LIMIT)) {
+      const s = await store.session(id);
+      if (s) ended += await expireOne(s, t);
+    }
     if (ended > 0) await route();
     return ended;
   }
@@ -346,9 +359,9 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     const session = await store.session(sessionId);
     if (!session) throw refuse.unknownSession();
     if (session.media === "voice") throw new CtiError("unsupported", "Calls cannot be transferred yet: end the call, or ask the caller to call the other queue.");
-    let to: { queue: string; needs: string[] } | { agent: string };
+    let to: TransferTarget;
     if ("queue" in target) {
-      to = { queue: queueNamed(target.queue).name, needs: needsFor(queueNamed(target.queue), session.needs.filter((s) => !queueNamed(session.queue).skills.includes(s))) };
+      to = { queue: queueNamed(target.queue).name, timeoutsMs: timeoutsOf(queueNamed(target.queue)), needs: needsFor(queueNamed(target.queue), session.needs.filter((s) => !queueNamed(session.queue).skills.includes(s))) };
     } else {
       const agent = bareOf(target.agent).toLowerCase(); // JIDs compare without case (RFC 7622), and agents' are lower case
       if (!(await store.agent(agent))) throw new CtiError("not-found", "There is no such agent.");
@@ -462,6 +475,42 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     }));
   }
 
+  /** What a queue's wait estimates need, read at most once a second per queue (not once per customer). */
+  const estimates = new Map<string, { at: number; handle: number; seats: number; pace: number | undefined }>();
+  async function estimateOf(queueName: string): Promise<(position: number) => number> {
+    const queue = queueNamed(queueName);
+    let e = estimates.get(queueName);
+    if (!e || now() - e.at >= 1000) {
+      const [handle, pace] = await Promise.all([store.handleSeconds(queueName), store.paceMs(queueName)]);
+      // The capacity is only needed until the queue has a measured pace.
+      const seats = pace === undefined ? servingCapacity(await store.agentsNamed(await store.seats("on", queue.skills)), queue) : 0;
+      estimates.set(queueName, (e = { at: now(), handle: handle ?? DEFAULT_HANDLE_SECONDS, seats, pace }));
+    }
+    const { handle, seats, pace } = e;
+    return (position) => estimateWait(position, handle, seats, pace);
+  }
+
+  const agingMsOf = (q: Queue) => (q.agingSeconds ?? DEFAULT_AGING_SECONDS) * 1000;
+
+  /** One waiting customer's position and estimated wait, in O(log n) (a poll, a status sent to it alone). */
+  async function statusOf(sessionId: string, queueName: string): Promise<(DueStatus & { queue: string; waitSeconds: number }) | null> {
+    const mine = await store.position(sessionId, now(), agingMsOf(queueNamed(queueName)));
+    if (!mine || mine.queue !== queueName) return null;
+    return { ...mine, waitSeconds: (await estimateOf(mine.queue))(mine.position) };
+  }
+
+  /**
+   * The customers of a queue to be told their status now (their position may have changed, or their
+   * periodic status is due), with positions and estimates: the store reads only those (status.lua).
+   */
+  async function dueStatuses(queueName: string, intervalMs: number, limit = STATUS_BATCH): Promise<Array<DueStatus & { waitSeconds: number }>> {
+    const queue = queueNamed(queueName);
+    const due = await store.dueStatuses(queueName, now(), intervalMs, agingMsOf(queue), limit);
+    if (due.length === 0) return [];
+    const estimate = await estimateOf(queueName);
+    return due.map((d) => ({ ...d, waitSeconds: estimate(d.position) }));
+  }
+
   async function agents(): Promise<Array<{ jid: string; name?: string; state: AgentView; reason: string; activeSessions: number; maxChats: number; skills: string[]; voice: boolean; phoneRegistered: boolean; onCall: boolean; wrapUpUntil: string | null }>> {
     const t = now();
     return (await store.agents()).map((a: Agent) => ({
@@ -482,6 +531,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
   }
 
   return {
+    statusOf, dueStatuses,
     queues, queue: queueNamed, join, callToken, sessionCallToken, joinWithToken, depart, customerOffline, expire, expireSession, resume, end, transfer, agentState, endWrapUp, route, queueStatus,
     acceptOffer, rejectOffer, offerTarget, phone, callAnswered, callNotAnswered, callEnded, forceEnd,
     sessionByHandle: (handle: string) => store.sessionByHandle(handle),

@@ -12,6 +12,19 @@ export const KEY_TEMPLATES = {
   queue: "q:{name}",
   /** sorted set: the routable waiting session ids of one routing line (allocation.ts lineKey), by arrival number */
   line: "l:{line}",
+  /**
+   * sorted set: the waiting session ids of one queue and base priority ("<queue>|<priority>"), by queuedAt:
+   * a customer's position is its rank here plus a count in each other priority of the queue (status.lua)
+   */
+  level: "ql:{level}",
+  /** set: the base priorities that have waiting sessions in a queue */
+  levels: "qls:{queue}",
+  /** sorted set: waiting session ids of one queue by when their next queue-status is due (ms) */
+  statusDue: "sd:{queue}",
+  /** hash: queue -> lowest queuedAt that left the queue since the last status pass ("0": everyone moved); "<queue>:at" -> that pass's time */
+  moved: "moved",
+  /** sorted set: live session ids by their next deadline (ms): max wait, offer, assign and answer timeouts (the sweep reads what is due) */
+  due: "due",
   /** set: the routing lines that have routable sessions */
   lines: "lines",
   /** set: agents ready with room that have a skill ("*": any agent) */

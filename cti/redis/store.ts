@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
 import { HANDLE_WEIGHT, PACE_WEIGHT, VOICE_SKILL } from "../policy.js";
-import type { AuditEntry, ClaimResult, FeedbackResult, InServiceResult, RecordedMessage, ResumeResult, SeatKind, Store, TransferResult, TransferTarget } from "../store.js";
+import type { AuditEntry, ClaimResult, DueStatus, FeedbackResult, InServiceResult, RecordedMessage, ResumeResult, SeatKind, Store, TransferResult, TransferTarget } from "../store.js";
 import type { Agent, AgentProfile, AgentState, CallPhase, CallTokenJoin, LeftMessage, Session, SessionState } from "../types.js";
 import type { EndReason } from "../../protocol/names.js";
 import { keysFor, luaKeyFunctions, type Keys } from "./keys.js";
@@ -14,7 +14,7 @@ const LUA_DIR = new URL("../../../cti/redis/lua/", import.meta.url);
 const SCRIPTS = [
   "enqueue", "claim", "in-service", "end", "agent-state", "upsert-agent", "away", "expire-away", "resume", "feedback", "leave-message",
   "end-wrap-up", "answered", "requeue", "transfer", "offer", "withdraw-offer", "offer-target", "heads", "reindex", "phone", "session-call",
-  "record-message", "audit",
+  "record-message", "audit", "status", "position",
 ] as const;
 type ScriptName = (typeof SCRIPTS)[number];
 
@@ -87,7 +87,8 @@ export class RedisStore implements Store {
 
   async enqueue(s: Session, maxWaiting?: number): Promise<{ ok: true } | { ok: false; existing: string } | { ok: "full" }> {
     const [ok, id] = await this.run<[number, string]>("enqueue", s.id, s.queue, s.customer, s.plain ? "1" : "0", s.needs.join(","),
-      JSON.stringify(s.form), s.queuedAt, s.token, s.wrapUpMs, maxWaiting ?? 0, s.priority, s.preferredSeat ?? "", s.media, s.handle);
+      JSON.stringify(s.form), s.queuedAt, s.token, s.wrapUpMs, maxWaiting ?? 0, s.priority, s.preferredSeat ?? "", s.media, s.handle,
+      s.timeoutsMs?.wait ?? 0, s.timeoutsMs?.assign ?? 0, s.timeoutsMs?.answer ?? 0);
     return ok === 1 ? { ok: true } : ok === -1 ? { ok: "full" } : { ok: false, existing: id };
   }
 
@@ -125,7 +126,8 @@ export class RedisStore implements Store {
   transfer(id: string, fromSeat: string, target: TransferTarget, note: string, now: number): Promise<TransferResult> {
     return "agent" in target
       ? this.run<TransferResult>("transfer", id, fromSeat, "agent", target.agent, "", now, note)
-      : this.run<TransferResult>("transfer", id, fromSeat, "queue", target.queue, target.needs.join(","), now, note);
+      : this.run<TransferResult>("transfer", id, fromSeat, "queue", target.queue, target.needs.join(","), now, note,
+        target.timeoutsMs?.wait ?? 0, target.timeoutsMs?.assign ?? 0, target.timeoutsMs?.answer ?? 0);
   }
 
   markAnswered(id: string, seat: string, now: number): Promise<InServiceResult> {
@@ -251,6 +253,22 @@ export class RedisStore implements Store {
     if (lines.length === 0) return [];
     const flats = await this.run<Flat[]>("heads", count, ...lines);
     return flats.map(toMap).sort((a, b) => Number(a.seq) - Number(b.seq)).map(parseSession).filter((s): s is Session => s !== null);
+  }
+
+  due(now: number, limit: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.due(), "-inf", now, "LIMIT", 0, limit);
+  }
+
+  async dueStatuses(queue: string, now: number, intervalMs: number, agingMs: number, limit: number): Promise<DueStatus[]> {
+    const flat = await this.run<Array<string | number>>("status", queue, now, intervalMs, agingMs, limit);
+    const out: DueStatus[] = [];
+    for (let i = 0; i + 3 < flat.length; i += 4) out.push({ id: String(flat[i]), customer: String(flat[i + 1]), plain: flat[i + 2] === "1", position: Number(flat[i + 3]) });
+    return out;
+  }
+
+  async position(id: string, now: number, agingMs: number): Promise<(DueStatus & { queue: string }) | null> {
+    const r = await this.run<[string, string, string, number] | null>("position", id, now, agingMs);
+    return r ? { id, queue: r[0], customer: r[1], plain: r[2] === "1", position: Number(r[3]) } : null;
   }
 
   async waiting(queue?: string): Promise<Session[]> {

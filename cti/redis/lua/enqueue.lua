@@ -2,7 +2,8 @@
 -- ARGV: prefix, id, queue, customer, plain ('1'|'0'), needs (comma list), form (JSON), now, token,
 --       wrap-up (ms) the seat gets after this session, max waiting in the queue (0: no limit),
 --       priority, preferred seat ('' for none), media ('chat'|'voice'), handle (the adapter's handle for the
---       customer's connection, e.g. a call's Call-ID; '' for none)
+--       customer's connection, e.g. a call's Call-ID; '' for none), the queue's max wait, assign and answer
+--       timeouts (ms; 0 for none: the deadline set, includes.lua redue)
 -- Returns: {1, id} when queued, {0, existing id} when the customer already has a live session,
 --          {-1, ''} when the queue already has max waiting customers.
 local id, queue, customer, plain, needs, form, now = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
@@ -14,7 +15,8 @@ local seq = rcall('INCR', K.seq())
 rcall('HSET', K.session(id), 'id', id, 'queue', queue, 'customer', customer, 'plain', plain, 'needs', needs,
   'form', form, 'state', 'queued', 'seat', '', 'queuedAt', now, 'assignedAt', '', 'inServiceAt', '',
   'endedAt', '', 'endReason', '', 'token', ARGV[9], 'awaySince', '', 'wrapUpMs', ARGV[10], 'seq', seq,
-  'answeredAt', '', 'missedBy', '', 'priority', ARGV[12], 'preferredSeat', ARGV[13], 'media', ARGV[14], 'handle', ARGV[15])
+  'answeredAt', '', 'missedBy', '', 'priority', ARGV[12], 'preferredSeat', ARGV[13], 'media', ARGV[14], 'handle', ARGV[15],
+  'waitMs', ARGV[16], 'assignMs', ARGV[17], 'answerMs', ARGV[18])
 rcall('SET', K.customer(customer), id)
 if ARGV[15] ~= '' then rcall('SET', K.callHandle(ARGV[15]), id) end
 rcall('ZADD', K.queue(queue), seq, id)
