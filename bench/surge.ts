@@ -9,6 +9,7 @@
  */
 import { Redis } from "ioredis";
 import { keysFor } from "../cti/redis/keys.js";
+import { queuedIds } from "../cti/redis/store.js";
 import { startTestStack } from "../launcher/stack.js";
 import { NS, WG } from "../protocol/names.js";
 import { type Client, type Component, type Element, componentXml, connect, connectComponent, stopAll, xml } from "./clients.js";
@@ -93,7 +94,8 @@ export async function benchSurge({ routedPerSecond }: { routedPerSecond: number 
     const rawLatency = latency(raw.samples);
 
     component = await startComponent(config, stack.redisUrl, stack.config.runDir);
-    const agentKey = keysFor(config.redis.prefix).agent;
+    const keys = keysFor(config.redis.prefix);
+    const agentKey = keys.agent;
     // Agents log in not ready (dnd): a join needs someone logged in, and nobody is served before the drain.
     const agents: Client[] = [];
     for (let i = 0; i < AGENTS; i += 20) {
@@ -148,9 +150,8 @@ export async function benchSurge({ routedPerSecond }: { routedPerSecond: number 
     const joins = await closedIqs(load, CUSTOMERS, WINDOW, join);
     const arrival = arrivalCpu();
     const joinLatency = latency(joins.samples);
-    const memoryAfter = Number(/used_memory:(\d+)/.exec(await redis.info("memory"))?.[1]);
-    const eventsBytes = Number(await redis.call("MEMORY", "USAGE", `${config.redis.prefix}events`)) || 0;
-    const waitingNow = await redis.zcard(`${config.redis.prefix}q:surge`);
+    const memoryJoined = Number(/used_memory:(\d+)/.exec(await redis.info("memory"))?.[1]);
+    const waitingNow = (await queuedIds(redis, keys, "surge")).length;
 
     // ---- the wait: CPU sampled every SAMPLE_MS, split by whether status pushes went out in the sample
     const samples: Array<{ cores: number; prosody: number; component: number; redis: number; statuses: number }> = [];
@@ -164,6 +165,10 @@ export async function benchSurge({ routedPerSecond }: { routedPerSecond: number 
       samples.push({ cores: pc + compc + rc, prosody: pc, component: compc, redis: rc, statuses: statusCount - s0 });
     }
     const waitSeconds = (performance.now() - waitStart) / 1000;
+    // Redis's memory while they wait, after the wait: the event log's entries for the joins are trimmed by
+    // then (once every reader acknowledged them: the component's periodic tick), as in a steady state.
+    const memoryAfter = Number(/used_memory:(\d+)/.exec(await redis.info("memory"))?.[1]);
+    const eventsBytes = Number(await redis.call("MEMORY", "USAGE", `${config.redis.prefix}events`)) || 0;
     const waitStatuses = statusCount - statusesBefore;
     const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
     const quiet = samples.filter((s) => s.statuses === 0);
@@ -199,7 +204,7 @@ export async function benchSurge({ routedPerSecond }: { routedPerSecond: number 
     const joinedOk = CUSTOMERS - joins.errors;
     const { inversions, assignedEvents, queuedEvents } = await serviceOrder(redis, `${config.redis.prefix}events`);
     const notServed = assignedAt.filter((a) => a === 0).length;
-    const leftInQueue = await redis.zcard(`${config.redis.prefix}q:surge`);
+    const leftInQueue = (await queuedIds(redis, keys, "surge")).length;
 
     const waitingCpuCores = Number.isFinite(quietCores) ? quietCores : allCores;
     const redisBytesPerWaiting = (memoryAfter - memoryBefore) / Math.max(1, waitingNow);
@@ -218,7 +223,10 @@ export async function benchSurge({ routedPerSecond }: { routedPerSecond: number 
           statusesPerCustomerPerMinute: round(waitStatuses / Math.max(1, waitingNow) / (waitSeconds / 60), 2),
           pushCpuMicrosPerStatus: pushStatuses ? round((pushCpuSeconds / pushStatuses) * 1e6, 1) : NaN,
         },
-        redisMemory: { bytesPerWaiting: Math.round(redisBytesPerWaiting), eventLogBytesPerWaiting: Math.round(eventsBytes / Math.max(1, waitingNow)) },
+        redisMemory: {
+          bytesPerWaiting: Math.round(redisBytesPerWaiting), eventLogBytesPerWaiting: Math.round(eventsBytes / Math.max(1, waitingNow)),
+          bytesPerWaitingRightAfterJoins: Math.round((memoryJoined - memoryBefore) / Math.max(1, waitingNow)),
+        },
         drain: {
           seconds: round(drainSeconds), perSecond: round(drainPerSecond), routingPeakPerSecond: routedPerSecond, cores: round(drain.otherCores, 3),
           statusesPerServed: round(drainStatuses / Math.max(1, waitingNow), 2), sessionsEnded: ended,

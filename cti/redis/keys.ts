@@ -8,13 +8,12 @@ export const KEY_TEMPLATES = {
   session: "s:{id}",
   /** string: the live session id of a customer's full JID */
   customer: "c:{jid}",
-  /** sorted set: waiting session ids of one queue, by arrival number */
-  queue: "q:{name}",
   /** sorted set: the routable waiting session ids of one routing line (allocation.ts lineKey), by arrival number */
   line: "l:{line}",
   /**
-   * sorted set: the waiting session ids of one queue and base priority ("<queue>|<priority>"), by queuedAt:
-   * a customer's position is its rank here plus a count in each other priority of the queue (status.lua)
+   * sorted set: the waiting session ids of one queue and base priority ("<queue>|<priority>"), by queuedAt; a
+   * queue's waiting customers are the union of its levels. A customer's position is its rank here plus a
+   * count in each other priority of the queue (includes.lua positionOf)
    */
   level: "ql:{level}",
   /** set: the base priorities that have waiting sessions in a queue */
@@ -33,8 +32,6 @@ export const KEY_TEMPLATES = {
   onSeats: "o:{skill}",
   /** set: agents that have a skill ("*": any agent) */
   allSeats: "k:{skill}",
-  /** sorted set: waiting session ids of all queues, by arrival number */
-  waiting: "waiting",
   /** counter: arrival numbers, so FIFO holds across instances */
   seq: "seq",
   /** hash: one agent (profile, state, active, freeSince) */

@@ -66,6 +66,12 @@ function parseAgent(h: Record<string, string>): Agent | null {
   };
 }
 
+/** The ids of a queue's waiting sessions (the union of its priority levels), in no particular order. */
+export async function queuedIds(redis: Redis, keys: Keys, queue: string): Promise<string[]> {
+  const levels = await redis.smembers(keys.levels(queue));
+  return (await Promise.all(levels.map((p) => redis.zrange(keys.level(`${queue}|${p}`), "0", "-1")))).flat();
+}
+
 export class RedisStore implements Store {
   readonly keys: Keys;
   private readonly scripts = loadScripts();
@@ -272,8 +278,9 @@ export class RedisStore implements Store {
   }
 
   async waiting(queue?: string): Promise<Session[]> {
-    const ids = await this.redis.zrange(queue ? this.keys.queue(queue) : this.keys.waiting(), "0", "-1");
-    return this.sessionsById(ids);
+    const ids = queue ? await queuedIds(this.redis, this.keys, queue) : await this.redis.smembers(this.keys.live());
+    const hashes = (await this.hashes(ids.map((id) => this.keys.session(id)))).filter((h) => h.state === "queued");
+    return hashes.sort((a, b) => Number(a.seq) - Number(b.seq)).map(parseSession).filter((s): s is Session => s !== null);
   }
 
   async sessions(recentEnded: number): Promise<Session[]> {

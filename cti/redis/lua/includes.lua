@@ -76,6 +76,13 @@ local function relevel(id)
   rcall('HSET', key, 'level', want)
 end
 
+-- How many wait in a queue: the sizes of its priority levels.
+local function waitingIn(queue)
+  local n = 0
+  for _, p in ipairs(rcall('SMEMBERS', K.levels(queue))) do n = n + rcall('ZCARD', K.level(queue .. '|' .. p)) end
+  return n
+end
+
 -- Keeps a session in its routing line exactly while it can be routed: queued, its customer present,
 -- no offer standing. The line key must match lineKey() in cti/allocation.ts; the session remembers its
 -- line, so a transfer to another queue leaves the old one. It keeps the session's priority level and
@@ -161,11 +168,9 @@ local function endSession(id, reason, now, ttl, weight, onlyFrom)
   local flat = rcall('HGETALL', key)
   if #flat == 0 then return false end
   local s = toMap(flat)
+  s.seat, s.inServiceAt = s.seat or '', s.inServiceAt or '' -- not stored until they have a value (enqueue.lua)
   if s.state == 'ended' or (onlyFrom and onlyFrom ~= '' and s.state ~= onlyFrom) then return false end
-  if s.state == 'queued' then
-    rcall('ZREM', K.queue(s.queue), id)
-    rcall('ZREM', K.waiting(), id)
-  else
+  if s.state ~= 'queued' then
     local agent = K.agent(s.seat)
     release(s)
     rcall('HSET', agent, 'freeSince', now)

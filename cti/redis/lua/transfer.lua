@@ -29,8 +29,6 @@ else
   queue = target
   rcall('HSET', key, 'queue', target, 'needs', needs, 'state', 'queued', 'seat', '', 'assignedAt', '', 'inServiceAt', '', 'answeredAt', '',
     'waitMs', ARGV[10] or '0', 'assignMs', ARGV[11] or '0', 'answerMs', ARGV[12] or '0')
-  rcall('ZADD', K.queue(target), s.seq, id)
-  rcall('ZADD', K.waiting(), s.seq, id)
 end
 reseat(fromSeat)
 if mode == 'agent' then reseat(target) end
