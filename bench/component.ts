@@ -14,7 +14,9 @@ export async function startComponent(config: Config, redisUrl: string, runDir: s
   const configFile = join(runDir, "bench-component.json");
   const webPort = await freePort();
   writeFileSync(configFile, JSON.stringify({ ...config, ports: { ...config.ports, web: webPort } }));
-  const component = spawnChild("component", process.execPath, [COMPONENT_MAIN], {
+  // BENCH_PROFILE_DIR: a V8 CPU profile of the component, written there when it stops (where its CPU goes).
+  const profile = process.env.BENCH_PROFILE_DIR ? ["--cpu-prof", "--cpu-prof-dir", process.env.BENCH_PROFILE_DIR] : [];
+  const component = spawnChild("component", process.execPath, [...profile, COMPONENT_MAIN], {
     env: { ...process.env, SWITCHBOARD_CONFIG: configFile, SWITCHBOARD_REDIS_URL: redisUrl, LOG_LEVEL: "warn" },
   });
   const healthDeadline = Date.now() + 15_000;

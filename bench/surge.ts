@@ -215,7 +215,9 @@ export async function benchSurge({ routedPerSecond }: { routedPerSecond: number 
       surge: {
         customers: CUSTOMERS, agents: AGENTS, window: WINDOW, waitSeconds: round(waitSeconds, 1), statusIntervalSeconds: STATUS_INTERVAL_SECONDS,
         joinsPerSecond: round(CUSTOMERS / joins.seconds), joinErrors: joins.errors, joinMs: joinLatency, rawIqMs: rawLatency, rawIqsPerSecond: round(RAW_IQS / raw.seconds),
-        joinToRawP99: round(joinLatency.p99 / rawLatency.p99), arrivalCores: round(arrival.otherCores, 3),
+        joinToRawP99: round(joinLatency.p99 / rawLatency.p99),
+        // The joins' p99 by thousand, in the order sent: where in the arrival the slow ones were.
+        joinP99ByThousand: Array.from({ length: Math.ceil(joins.samples.length / 1000) }, (_, k) => latency(joins.samples.slice(k * 1000, (k + 1) * 1000)).p99), arrivalCores: round(arrival.otherCores, 3),
         waiting: {
           customers: waitingNow, quietSamples: quiet.length, pushSamples: pushing.length, sampleMs: SAMPLE_MS,
           quietCores: round(quietCores, 3), meanCores: round(allCores, 3),

@@ -100,7 +100,8 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
       if (media === "voice") throw new CtiError("already-queued", "You already have a call waiting or in progress.");
       throw new CtiError("already-queued", "You already have a request waiting or in progress from this client. Leave it first.");
     }
-    if (free.length > 0) await routeSeats(free);
+    if (free.length === 0) return session; // nobody to route it to: it waits as it was queued (no read back)
+    await routeSeats(free);
     return (await store.session(session.id)) ?? session;
   }
 
@@ -524,9 +525,8 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
   async function queueStats(): Promise<Array<{ name: string; waiting: number; oldestWaitSeconds: number; rules: Omit<Queue, "name"> }>> {
     const t = now();
     return Promise.all(queues.map(async ({ name, ...rules }) => {
-      const waiting = await store.waiting(name);
-      const oldest = Math.min(...waiting.map((s) => s.queuedAt));
-      return { name, waiting: waiting.length, oldestWaitSeconds: waiting.length ? Math.max(0, Math.floor((t - oldest) / 1000)) : 0, rules };
+      const { waiting, oldestQueuedAt } = await store.queueSize(name); // counted, not read: the wallboard asks every second
+      return { name, waiting, oldestWaitSeconds: oldestQueuedAt !== null ? Math.max(0, Math.floor((t - oldestQueuedAt) / 1000)) : 0, rules };
     }));
   }
 

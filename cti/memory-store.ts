@@ -473,6 +473,11 @@ export class MemoryStore implements Store {
     return { id, queue: s.queue, customer: s.customer, plain: s.plain, position: s.ringing.length > 0 ? 0 : position };
   }
 
+  async queueSize(queue: string): Promise<{ waiting: number; oldestQueuedAt: number | null }> {
+    const waiting = await this.waiting(queue);
+    return { waiting: waiting.length, oldestQueuedAt: waiting.length ? Math.min(...waiting.map((s) => s.queuedAt)) : null };
+  }
+
   async waiting(queue?: string): Promise<Session[]> {
     return [...this.sessionsById.values()]
       .filter((s) => s.state === "queued" && (!queue || s.queue === queue))

@@ -119,6 +119,8 @@ export interface Store {
   dueStatuses(queue: string, now: number, intervalMs: number, agingMs: number, limit: number): Promise<DueStatus[]>;
   /** A waiting session's position in its queue (routingOrder), or null when it is not waiting. */
   position(sessionId: string, now: number, agingMs: number): Promise<(DueStatus & { queue: string }) | null>;
+  /** How many wait in a queue, and since when the longest-waiting one (null when nobody): without reading them. */
+  queueSize(queue: string): Promise<{ waiting: number; oldestQueuedAt: number | null }>;
   /** Queued sessions, first come first. */
   waiting(queue?: string): Promise<Session[]>;
   /** Live (not ended) sessions and the most recently ended ones. */

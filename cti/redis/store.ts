@@ -243,6 +243,8 @@ export class RedisStore implements Store {
   async seats(kind: SeatKind, skills: string[], limit = Infinity): Promise<string[]> {
     const set = kind === "free" ? this.keys.freeSeats : kind === "on" ? this.keys.onSeats : this.keys.allSeats;
     const keys = (skills.length ? skills : ["*"]).map((skill) => set(skill));
+    // "Is anyone there?" (a join's check) takes a few members, not the whole set of agents.
+    if (keys.length === 1 && Number.isFinite(limit)) return this.redis.srandmember(keys[0]!, limit);
     const jids = keys.length === 1 ? await this.redis.smembers(keys[0]!) : await this.redis.sinter(...keys);
     return jids.slice(0, limit);
   }
@@ -275,6 +277,20 @@ export class RedisStore implements Store {
   async position(id: string, now: number, agingMs: number): Promise<(DueStatus & { queue: string }) | null> {
     const r = await this.run<[string, string, string, number] | null>("position", id, now, agingMs);
     return r ? { id, queue: r[0], customer: r[1], plain: r[2] === "1", position: Number(r[3]) } : null;
+  }
+
+  async queueSize(queue: string): Promise<{ waiting: number; oldestQueuedAt: number | null }> {
+    const levels = await this.redis.smembers(this.keys.levels(queue));
+    const p = this.redis.pipeline();
+    for (const level of levels) p.zcard(this.keys.level(`${queue}|${level}`)).zrange(this.keys.level(`${queue}|${level}`), "0", "0", "WITHSCORES");
+    const replies = ((await p.exec()) ?? []).map(([err, value]) => { if (err) throw err; return value; });
+    let waiting = 0, oldest: number | null = null;
+    for (let i = 0; i + 1 < replies.length; i += 2) {
+      waiting += Number(replies[i]);
+      const first = replies[i + 1] as string[];
+      if (first.length === 2 && (oldest === null || Number(first[1]) < oldest)) oldest = Number(first[1]); // a level's score is queuedAt
+    }
+    return { waiting, oldestQueuedAt: oldest };
   }
 
   async waiting(queue?: string): Promise<Session[]> {
