@@ -23,8 +23,11 @@ const WAIT_MS = Number(process.env.BENCH_SURGE_WAIT_MS ?? 60_000);
 const WINDOW = 16;
 /** The raw IQ round trips measured (after a warm-up of a tenth). */
 const RAW_IQS = 5_000;
-/** CPU samples while the customers wait. */
-const SAMPLE_MS = 500;
+/**
+ * CPU samples while the customers wait: short enough that some fall between two status passes (every
+ * 250 ms), which tells the CPU outside the pushes from the pushes' own.
+ */
+const SAMPLE_MS = 100;
 const STATUS_INTERVAL_SECONDS = 15;
 
 export interface SurgeResult {
@@ -171,13 +174,13 @@ export async function benchSurge({ routedPerSecond }: { routedPerSecond: number 
     const eventsBytes = Number(await redis.call("MEMORY", "USAGE", `${config.redis.prefix}events`)) || 0;
     const waitStatuses = statusCount - statusesBefore;
     const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
-    const quiet = samples.filter((s) => s.statuses === 0);
+    // Quiet: a sample without statuses after one without (a pass's work in Prosody may spill over a little).
+    const quiet = samples.filter((s, i) => s.statuses === 0 && i > 0 && samples[i - 1]!.statuses === 0);
     const pushing = samples.filter((s) => s.statuses > 0);
     const quietCores = mean(quiet.map((s) => s.cores));
     const allCores = mean(samples.map((s) => s.cores));
-    // The pushes' cost: CPU above the quiet level in the samples that pushed, per status sent.
-    const pushCpuSeconds = pushing.reduce((sum, s) => sum + (s.cores - (Number.isFinite(quietCores) ? quietCores : 0)) * SAMPLE_MS / 1000, 0);
-    const pushStatuses = pushing.reduce((sum, s) => sum + s.statuses, 0);
+    // The pushes' cost, by least squares over every sample: cores = base + perStatus x statuses per second.
+    const fit = leastSquares(samples.map((s) => [s.statuses / (SAMPLE_MS / 1000), s.cores] as [number, number]));
 
     // ---- the drain: every agent goes ready, and ends each session as soon as it begins
     let ended = 0;
@@ -206,7 +209,7 @@ export async function benchSurge({ routedPerSecond }: { routedPerSecond: number 
     const notServed = assignedAt.filter((a) => a === 0).length;
     const leftInQueue = (await queuedIds(redis, keys, "surge")).length;
 
-    const waitingCpuCores = Number.isFinite(quietCores) ? quietCores : allCores;
+    const waitingCpuCores = quiet.length >= 20 ? quietCores : fit.intercept;
     const redisBytesPerWaiting = (memoryAfter - memoryBefore) / Math.max(1, waitingNow);
     const drainPerSecond = waitingNow / drainSeconds;
     return {
@@ -220,10 +223,10 @@ export async function benchSurge({ routedPerSecond }: { routedPerSecond: number 
         joinP99ByThousand: Array.from({ length: Math.ceil(joins.samples.length / 1000) }, (_, k) => latency(joins.samples.slice(k * 1000, (k + 1) * 1000)).p99), arrivalCores: round(arrival.otherCores, 3),
         waiting: {
           customers: waitingNow, quietSamples: quiet.length, pushSamples: pushing.length, sampleMs: SAMPLE_MS,
-          quietCores: round(quietCores, 3), meanCores: round(allCores, 3),
+          quietCores: round(quietCores, 3), meanCores: round(allCores, 3), fittedBaseCores: round(fit.intercept, 3),
           meanByProcess: { prosody: round(mean(samples.map((s) => s.prosody)), 3), component: round(mean(samples.map((s) => s.component)), 3), redis: round(mean(samples.map((s) => s.redis)), 3) },
           statusesPerCustomerPerMinute: round(waitStatuses / Math.max(1, waitingNow) / (waitSeconds / 60), 2),
-          pushCpuMicrosPerStatus: pushStatuses ? round((pushCpuSeconds / pushStatuses) * 1e6, 1) : NaN,
+          pushCpuMicrosPerStatus: round(fit.slope * 1e6, 1), statusesPerSecond: round(waitStatuses / waitSeconds),
         },
         redisMemory: {
           bytesPerWaiting: Math.round(redisBytesPerWaiting), eventLogBytesPerWaiting: Math.round(eventsBytes / Math.max(1, waitingNow)),
@@ -242,6 +245,15 @@ export async function benchSurge({ routedPerSecond }: { routedPerSecond: number 
     redis.disconnect();
     await stack.stop();
   }
+}
+
+/** The line y = intercept + slope x closest to the points (least squares). */
+function leastSquares(points: Array<[number, number]>): { intercept: number; slope: number } {
+  const n = points.length;
+  const mx = points.reduce((s, [x]) => s + x, 0) / n, my = points.reduce((s, [, y]) => s + y, 0) / n;
+  const sxy = points.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0), sxx = points.reduce((s, [x]) => s + (x - mx) ** 2, 0);
+  const slope = sxx > 0 ? sxy / sxx : NaN;
+  return { slope, intercept: my - slope * mx };
 }
 
 /** Service order against arrival order, from the event log: how many assignments came before an earlier arrival's. */
@@ -270,7 +282,7 @@ export function surgeRows(r: any): Array<[string, string]> {
   const s = r.surge;
   return [
     [`surge: ${s.customers} join one queue (${s.window} in flight)`, `${s.joinsPerSecond}/s  (join p50 ${s.joinMs.p50} / p99 ${r.surgeJoinP99Ms} ms; raw component IQ p99 ${r.surgeIqP99Ms} ms: ${s.joinToRawP99}x; errors ${s.joinErrors})`],
-    [`surge: CPU while ${s.waiting.customers} wait (Prosody + component + Redis)`, `${r.waitingCpuCores} cores between pushes  (mean ${s.waiting.meanCores}; pushes ${s.waiting.pushCpuMicrosPerStatus} us CPU per status)`],
+    [`surge: CPU while ${s.waiting.customers} wait (Prosody + component + Redis)`, `${r.waitingCpuCores} cores between pushes  (fitted ${s.waiting.fittedBaseCores}; mean ${s.waiting.meanCores} with ${s.waiting.statusesPerSecond} statuses/s at ${s.waiting.pushCpuMicrosPerStatus} us CPU each)`],
     ["surge: statuses per waiting customer per minute", `${s.waiting.statusesPerCustomerPerMinute}  (statusIntervalSeconds ${s.statusIntervalSeconds})`],
     ["surge: Redis bytes per waiting customer", `${r.redisBytesPerWaiting}  (of which the event log ${s.redisMemory.eventLogBytesPerWaiting})`],
     [`surge: drain with ${s.agents} agents`, `${r.drainPerSecond}/s  (routing peak ${s.drain.routingPeakPerSecond}/s; ${s.drain.statusesPerServed} statuses per customer meanwhile)`],

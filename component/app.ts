@@ -82,6 +82,14 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
   const sendRaw = entity.send.bind(entity);
   entity.send = (stanza: Element) => sendRaw(asSent(stanza)); // the iq callee's replies pass here too
   const send = (stanza: Element) => entity.send(stanza);
+  /** Stanzas written while the socket is corked leave in one write when it is uncorked (a status pass's hundreds). */
+  const sendMany = async (stanzas: Element[]) => {
+    const socket = (entity as unknown as { socket?: { cork?: () => void; uncork?: () => void } }).socket;
+    socket?.cork?.();
+    const sent = Promise.all(stanzas.map(send)); // each send writes synchronously, before its first await
+    socket?.uncork?.();
+    await sent;
+  };
   // Voice: the soft switch's reports come through a stream of their own, read like the event log.
   let link: SwitchLink | undefined;
   let calls: Calls | undefined;
@@ -112,7 +120,7 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
   });
   const onHandled = (e: Parameters<typeof metrics.observe>[0]) => { metrics.observe(e); wallboard.observe(e); };
   const notifier = createNotifier({ cti, componentDomain: cc, send, nameOf, log, calls, retrySeconds: config.softswitch.retrySeconds, onHandled,
-    statusIntervalMs: config.statusIntervalSeconds * 1000 });
+    statusIntervalMs: config.statusIntervalSeconds * 1000, sendMany });
   registerHandlers(entity, {
     cti, config, log, send, nameOf, isAgent: (jid) => agents.has(jid), isSupervisor, wallboard,
     // A lost first status is not lost for long: the status pass tells every waiting customer at least every statusIntervalSeconds.

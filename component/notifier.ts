@@ -25,6 +25,11 @@ export interface NotifierDeps {
   retrySeconds?: number;
   /** Told of each event once it is handled (the metrics' counters); must be cheap and must not throw. */
   onHandled?: (e: CtiEvent) => void;
+  /**
+   * Sends stanzas together (one socket write for the lot, where the connection allows): a status pass's
+   * hundreds of statuses were as many writes, most of the component's CPU with thousands waiting.
+   */
+  sendMany?: (stanzas: Element[]) => Promise<void>;
   /** statusIntervalSeconds in ms: every waiting customer hears its status at least this often. */
   statusIntervalMs?: number;
 }
@@ -53,7 +58,8 @@ function endedTexts(e: EndedEvent, seatName: string): { customer?: string; seat?
  */
 export const STATUS_PASS_MS = 250;
 
-export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, calls, retrySeconds, onHandled, statusIntervalMs = 15_000 }: NotifierDeps) {
+export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, calls, retrySeconds, onHandled, statusIntervalMs = 15_000, sendMany }: NotifierDeps) {
+  const sendAll = sendMany ?? (async (stanzas: Element[]) => { await Promise.all(stanzas.map(send)); });
   /** Runs a CTI check when a timer is due (just after, so the deadline has passed). */
   const later = (seconds: number, check: () => Promise<unknown>) =>
     setTimeout(() => void check().catch((err: Error) => log.warn({ err: err.message }, "timed check failed")), seconds * 1000 + 10).unref();
@@ -61,21 +67,25 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, ca
   /** What each waiting customer was last told by this instance, and when: a position never goes up. */
   const told = new Map<string, { position: number; wait: number; at: number }>();
 
-  /** Sends one customer's status (a phone caller hears ringing: its place counts for the others, a page's call is told over XMPP). */
-  async function tell(queue: string, d: { id: string; customer: string; plain: boolean; position: number; waitSeconds: number }, periodic: boolean): Promise<void> {
-    if (d.customer.startsWith("sip:")) return;
+  /**
+   * One customer's status stanza, or null when there is nothing to tell (a phone caller hears ringing: its
+   * place counts for the others, a page's call is told over XMPP).
+   */
+  function statusFor(queue: string, d: { id: string; customer: string; plain: boolean; position: number; waitSeconds: number }, periodic: boolean): Element | null {
+    if (d.customer.startsWith("sip:")) return null;
     const before = told.get(d.id);
     // A newcomer of higher priority may go ahead; the protocol promises a position never goes up.
     const position = before ? Math.min(before.position, d.position) : d.position;
-    if (!periodic && before?.position === position && before.wait === d.waitSeconds) return;
+    if (!periodic && before?.position === position && before.wait === d.waitSeconds) return null;
     told.set(d.id, { position, wait: d.waitSeconds, at: Date.now() });
-    await send(st.queueStatus(st.queueJid(queue, cc), d.customer, d.plain, position, d.waitSeconds));
+    return st.queueStatus(st.queueJid(queue, cc), d.customer, d.plain, position, d.waitSeconds);
   }
 
   /** Tells one waiting customer where it stands now (it asked, came back, or was put back in line): O(log n). */
   async function pushStatus(queue: string, { only }: { only: string }): Promise<void> {
     const mine = await cti.statusOf(only, queue);
-    if (mine) await tell(queue, mine, true);
+    const stanza = mine && statusFor(queue, mine, true);
+    if (stanza) await send(stanza);
   }
 
   /**
@@ -84,12 +94,15 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, ca
    */
   async function statusPass(): Promise<void> {
     for (const q of cti.queues) {
+      const stanzas: Element[] = [];
       for (const d of await cti.dueStatuses(q.name, statusIntervalMs)) {
-        // The store picks those due and those who may have moved: a pick whose status is unchanged since this
-        // instance told it, well within the interval, is one that did not move after all.
+        // The store picks those due, periodic or brought forward by a movement: one brought forward whose
+        // status is unchanged since this instance told it, well within the interval, did not move after all.
         const before = told.get(d.id);
-        await tell(q.name, d, !before || Date.now() - before.at >= statusIntervalMs - 1000);
+        const stanza = statusFor(q.name, d, !before || Date.now() - before.at >= statusIntervalMs - 1000);
+        if (stanza) stanzas.push(stanza);
       }
+      if (stanzas.length) await sendAll(stanzas);
     }
     // Forget what was told to customers this instance no longer hears of (served or gone through another instance).
     if (Date.now() - prunedAt >= statusIntervalMs) {
