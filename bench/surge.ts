@@ -172,6 +172,7 @@ export async function benchSurge({ routedPerSecond }: { routedPerSecond: number 
     // then (once every reader acknowledged them: the component's periodic tick), as in a steady state.
     const memoryAfter = Number(/used_memory:(\d+)/.exec(await redis.info("memory"))?.[1]);
     const eventsBytes = Number(await redis.call("MEMORY", "USAGE", `${config.redis.prefix}events`)) || 0;
+    const eventLog = { length: await redis.xlen(`${config.redis.prefix}events`), groups: await redis.xinfo("GROUPS", `${config.redis.prefix}events`) };
     const waitStatuses = statusCount - statusesBefore;
     const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
     // Quiet: a sample without statuses after one without (a pass's work in Prosody may spill over a little).
@@ -230,7 +231,7 @@ export async function benchSurge({ routedPerSecond }: { routedPerSecond: number 
         },
         redisMemory: {
           bytesPerWaiting: Math.round(redisBytesPerWaiting), eventLogBytesPerWaiting: Math.round(eventsBytes / Math.max(1, waitingNow)),
-          bytesPerWaitingRightAfterJoins: Math.round((memoryJoined - memoryBefore) / Math.max(1, waitingNow)),
+          bytesPerWaitingRightAfterJoins: Math.round((memoryJoined - memoryBefore) / Math.max(1, waitingNow)), eventLog,
         },
         drain: {
           seconds: round(drainSeconds), perSecond: round(drainPerSecond), routingPeakPerSecond: routedPerSecond, cores: round(drain.otherCores, 3),
