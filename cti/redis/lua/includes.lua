@@ -18,21 +18,30 @@ end
 -- only what is due, not every live session. The rules mirror expireOne() in cti/cti.ts: a queued
 -- customer's maxWaitSeconds and standing offer; a chat's assignTimeout (until in service) and
 -- firstResponseTimeout (until answered). The limits come with the session (enqueue.lua, transfer.lua).
-local function redue(id)
-  local key = K.session(id)
-  local s = rcall('HMGET', key, 'state', 'media', 'queuedAt', 'waitMs', 'ringUntil', 'assignedAt', 'assignMs', 'answerMs', 'answeredAt', 'seat')
+-- The session fields the indexes below are kept from, read once per transition (indexed(id)).
+local INDEXED = { 'state', 'queue', 'needs', 'priority', 'awaySince', 'ringing', 'seq', 'line', 'level', 'media', 'queuedAt',
+  'waitMs', 'ringUntil', 'assignedAt', 'assignMs', 'answerMs', 'answeredAt', 'seat' }
+local function indexed(id)
+  local values = rcall('HMGET', K.session(id), unpack(INDEXED))
+  local s = {}
+  for i, name in ipairs(INDEXED) do s[name] = values[i] or nil end
+  return s
+end
+
+local function redue(id, s)
+  s = s or indexed(id)
   local at = nil
   local function consider(t) if t and (not at or t < at) then at = t end end
-  local chat = s[2] ~= 'voice'
-  if s[1] == 'queued' then
-    local wait = tonumber(s[4]) or 0
-    if wait > 0 then consider(tonumber(s[3]) + wait) end
-    if chat then consider(tonumber(s[5])) end
-  elseif chat and (s[1] == 'assigned' or s[1] == 'in-service') and (s[10] or '') ~= '' then
-    local assigned = tonumber(s[6])
-    local assign, answer = tonumber(s[7]) or 0, tonumber(s[8]) or 0
-    if assigned and s[1] == 'assigned' and assign > 0 then consider(assigned + assign) end
-    if assigned and answer > 0 and (s[9] or '') == '' then consider(assigned + answer) end
+  local chat = s.media ~= 'voice'
+  if s.state == 'queued' then
+    local wait = tonumber(s.waitMs) or 0
+    if wait > 0 then consider(tonumber(s.queuedAt) + wait) end
+    if chat then consider(tonumber(s.ringUntil)) end
+  elseif chat and (s.state == 'assigned' or s.state == 'in-service') and (s.seat or '') ~= '' then
+    local assigned = tonumber(s.assignedAt)
+    local assign, answer = tonumber(s.assignMs) or 0, tonumber(s.answerMs) or 0
+    if assigned and s.state == 'assigned' and assign > 0 then consider(assigned + assign) end
+    if assigned and answer > 0 and (s.answeredAt or '') == '' then consider(assigned + answer) end
   end
   if at then rcall('ZADD', K.due(), at, id) else rcall('ZREM', K.due(), id) end
 end
@@ -48,13 +57,12 @@ end
 -- schedule, exactly while it is queued (away or offered ones too: they keep their place). The session
 -- remembers its level. Someone leaving moves those behind; someone joining ahead (a higher priority,
 -- or a requeue to the head) moves those behind it too; a plain arrival at the end moves nobody.
-local function relevel(id)
+local function relevel(id, s)
   local key = K.session(id)
-  local s = rcall('HMGET', key, 'state', 'queue', 'priority', 'queuedAt', 'level')
-  local want = s[1] == 'queued' and (s[2] .. '|' .. (s[3] or '0')) or ''
-  local have = s[5] or ''
+  local want = s.state == 'queued' and (s.queue .. '|' .. (s.priority or '0')) or ''
+  local have = s.level or ''
   if have == want then return end
-  local queuedAt = tonumber(s[4]) or 0
+  local queuedAt = tonumber(s.queuedAt) or 0
   if have ~= '' then
     local queue, priority = string.match(have, '^(.*)|([^|]*)$')
     local single = rcall('SCARD', K.levels(queue)) == 1 -- with one priority, only those who came after move
@@ -64,7 +72,7 @@ local function relevel(id)
     moved(queue, single and queuedAt or 0)
   end
   if want ~= '' then
-    local queue, priority = s[2], s[3] or '0'
+    local queue, priority = s.queue, s.priority or '0'
     local levels = rcall('SMEMBERS', K.levels(queue))
     local behind = rcall('ZCOUNT', K.level(want), '(' .. queuedAt, '+inf') > 0
     local others = #levels > 1 or (#levels == 1 and levels[1] ~= priority)
@@ -88,22 +96,22 @@ end
 -- line, so a transfer to another queue leaves the old one. It keeps the session's priority level and
 -- deadline too (relevel, redue): every script that changes a session calls it.
 local function reline(id)
-  relevel(id)
-  redue(id)
+  local s = indexed(id)
+  relevel(id, s)
+  redue(id, s)
   local key = K.session(id)
-  local s = rcall('HMGET', key, 'state', 'queue', 'needs', 'priority', 'awaySince', 'ringing', 'seq', 'line')
   local want = ''
-  if s[1] == 'queued' and (s[5] or '') == '' and (s[6] or '') == '' then
-    want = s[2] .. '|' .. (s[3] or '') .. '|' .. (s[4] or '0')
+  if s.state == 'queued' and (s.awaySince or '') == '' and (s.ringing or '') == '' then
+    want = s.queue .. '|' .. (s.needs or '') .. '|' .. (s.priority or '0')
   end
-  local have = s[8] or ''
+  local have = s.line or ''
   if have == want then return end
   if have ~= '' then
     rcall('ZREM', K.line(have), id)
     if rcall('EXISTS', K.line(have)) == 0 then rcall('SREM', K.lines(), have) end
   end
   if want ~= '' then
-    rcall('ZADD', K.line(want), s[7], id)
+    rcall('ZADD', K.line(want), s.seq, id)
     rcall('SADD', K.lines(), want)
   end
   rcall('HSET', key, 'line', want)
