@@ -25,7 +25,7 @@ import { openHistory, sqliteFile, type History } from "../records/db.js";
 import { createCalls, parseSwitchEvent, type Calls } from "./sip/calls.js";
 import { createSwitchLink, type SwitchLink } from "./sip/switch-link.js";
 import { startEntity } from "./xmpp/start-entity.js";
-import { tuneSocket } from "./xmpp/tcp-socket.js";
+import { coalesceWrites, tuneSocket } from "./xmpp/tcp-socket.js";
 import { registerHandlers } from "./xmpp/router.js";
 import { createWallboard } from "./xmpp/wallboard.js";
 import { supervisorScope } from "./authz.js";
@@ -79,6 +79,7 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
 
   const entity = component({ service: `xmpp://${config.component.host}:${config.ports.component}`, domain: cc, password: config.component.secret });
   tuneSocket(entity);
+  coalesceWrites(entity);
   const sendRaw = entity.send.bind(entity);
   entity.send = (stanza: Element) => sendRaw(asSent(stanza)); // the iq callee's replies pass here too
   const send = (stanza: Element) => entity.send(stanza);
