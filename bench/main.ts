@@ -8,16 +8,16 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
-import { spawnChild, type Child } from "../launcher/child.js";
-import { freePort } from "../launcher/ports.js";
+import type { Child } from "../launcher/child.js";
 import { keysFor } from "../cti/redis/keys.js";
 import { startTestStack, type TestStack } from "../launcher/stack.js";
 import { closedLoops, echoing } from "./ceiling.js";
 import { type Client, type Component, type Element, componentXml, connect, connectComponent, stopAll, xml } from "./clients.js";
+import { startComponent } from "./component.js";
 import { benchCore, type CoreResult } from "./core.js";
+import { benchSurge, surgeRows, type SurgeResult } from "./surge.js";
 import { routingDriver } from "./routing.js";
 import { cpuMeter, findPid, latency, sleep } from "./stats.js";
 import { benchVoice, voiceRows } from "./voice.js";
@@ -32,7 +32,6 @@ const WINDOW = 8; // messages in flight per sender
 const AGENTS = Number(process.env.BENCH_AGENTS ?? 64);
 const CUSTOMERS = 2 * AGENTS;
 const RESULTS = fileURLToPath(new URL("../../bench/results/", import.meta.url));
-const COMPONENT_MAIN = fileURLToPath(new URL("../component/main.js", import.meta.url));
 
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 const log = (...a: unknown[]) => console.error("bench:", ...a);
@@ -148,18 +147,7 @@ async function main() {
 
     // ---- the component, agents, customers
     log("starting the component;", AGENTS, "agents and", CUSTOMERS, "customers log in");
-    // Its own process, as in production, so its CPU is measured apart from the bench's clients.
-    const configFile = join(stack.config.runDir, "bench-component.json");
-    const webPort = await freePort();
-    writeFileSync(configFile, JSON.stringify({ ...config, ports: { ...config.ports, web: webPort } }));
-    component = spawnChild("component", process.execPath, [COMPONENT_MAIN], {
-      env: { ...process.env, SWITCHBOARD_CONFIG: configFile, SWITCHBOARD_REDIS_URL: stack.redisUrl, LOG_LEVEL: "warn" },
-    });
-    const healthDeadline = Date.now() + 15_000;
-    while ((await fetch(`http://127.0.0.1:${webPort}/healthz`).then((r) => r.status, () => 0)) !== 200) {
-      if (Date.now() > healthDeadline) throw new Error(`the component did not become healthy:\n${component.output()}`);
-      await sleep(100);
-    }
+    component = await startComponent(config, stack.redisUrl, stack.config.runDir);
     const agentKey = keysFor(config.redis.prefix).agent;
     const agents: Client[] = [];
     for (const a of agentsConfig) {
@@ -266,6 +254,19 @@ async function main() {
     await stack.stop();
   }
 
+  // ---- (i) surge: 10,000 customers in one queue, on a stack of its own once the chat stack is gone
+  let surge: SurgeResult | { surge: { error: string } } | undefined;
+  if (process.env.BENCH_SURGE !== "0") {
+    log("surge: customers join one queue with nobody ready, wait a minute, then agents go ready and drain it");
+    try {
+      surge = await benchSurge({ routedPerSecond: results.routedPerSecond });
+    } catch (err) {
+      console.error(err);
+      surge = { surge: { error: (err as Error).message.split("\n")[0]! } };
+      process.exitCode = 1;
+    }
+  }
+
   // ---- (h) records: the recorder process against this run's routing peak, on a Redis and databases of its own
   log("records: the recorder catches up with a backlog of served chats (SQLite, then PostgreSQL)");
   let records: RecordsResult | { error: string };
@@ -303,6 +304,7 @@ async function main() {
   }
   const all = {
     ...results,
+    ...(surge ?? {}),
     ...("error" in records ? { records } : records),
     ...("error" in voice ? { voice } : { callsPerSecond: voice.callsPerSecond, callRouteP99Ms: voice.callRouteP99Ms, queuedCallsHeld: voice.queuedCallsHeld, voice: voice.voice }),
     ...("error" in media ? { media } : { mediaSetupP50Ms: media.mediaSetupP50Ms, mediaSetupP99Ms: media.mediaSetupP99Ms, mediaCallsHeld: media.mediaCallsHeld, rtpengineCpuMsPerStreamSecond: media.rtpengineCpuMsPerStreamSecond, media: media.media }),
@@ -328,6 +330,7 @@ function print(r: any) {
     ["plain round trip at half load, p50/p99 ms", `${r.routing.halfLoad.plainRoundTripMs.p50} / ${r.routing.halfLoad.plainRoundTripMs.p99}`],
     ["Redis commands per routed customer", `${r.redisCommandsPerRouted}  (script calls ${r.redis.scriptCallsPerRouted})`],
     ...r.core.map((c: CoreResult) => [`core decisions/s, ${c.waiting} waiting`, `${c.decisionsPerSecond}  (${c.microsPerDecision} us each, ${c.decisions} decisions)`] as [string, string]),
+    ...surgeRows(r),
     ...recordsRows(r),
     ...(r.voice?.error ? [["voice", `failed: ${r.voice.error}`] as [string, string]] : voiceRows(r)),
     ...mediaRows(r),

@@ -32,6 +32,7 @@ import { spawnChild, type Child } from "../launcher/child.js";
 import { freePort } from "../launcher/ports.js";
 import { startTestStack, type TestStack } from "../launcher/stack.js";
 import { keysFor } from "../cti/redis/keys.js";
+import { queuedIds } from "../cti/redis/store.js";
 import { type Client, connect, stopAll, xml } from "./clients.js";
 import { cpuMeter, findPid, findPids, latency, machineMeter, sleep } from "./stats.js";
 
@@ -463,7 +464,7 @@ export async function benchVoice(): Promise<VoiceResult> {
     sipps.push(heldRun);
     // Waiting in the CTI: the queue's waiting set, every member's session read (state, media).
     const heldCheck = async () => {
-      const ids = await redis.zrange(keys.queue("hold"), "0", "-1");
+      const ids = await queuedIds(redis, keys, "hold");
       const p = redis.pipeline();
       for (const id of ids) p.hmget(keys.session(id), "state", "media");
       const rows = ((await p.exec()) ?? []).map(([, r]) => r as Array<string | null>);

@@ -6,6 +6,7 @@
  */
 import type { Redis } from "ioredis";
 import type { Keys } from "../cti/redis/keys.js";
+import { queuedIds } from "../cti/redis/store.js";
 import type { AgentConfig } from "./config.js";
 import type { Records, Tracked } from "./population.js";
 
@@ -113,7 +114,7 @@ export function invariantChecker({ inspector, prefix, keys, agents, records }: C
   /** At the end: every customer still tracked, against Redis's sessions and the queue. */
   const classifyRemaining = async () => {
     const byCustomer = await readSessions(new Set(records.customers.map((t) => t.jid)));
-    const queued = new Set(await inspector.zrange(keys.queue("billing"), "0", "-1"));
+    const queued = new Set(await queuedIds(inspector, keys, "billing"));
     for (const t of records.customers) classify(t, byCustomer.get(t.jid) ?? [], queued);
   };
 

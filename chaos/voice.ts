@@ -12,6 +12,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import type { Redis } from "ioredis";
 import type { Keys } from "../cti/redis/keys.js";
+import { queuedIds } from "../cti/redis/store.js";
 import { spawnChild } from "../launcher/child.js";
 import { freePort } from "../launcher/ports.js";
 import { startAgentPhone, type AgentPhone } from "../test/helpers/sipp.js";
@@ -334,7 +335,7 @@ export async function checkVoice({ inspector, prefix, keys, agents, voice }: { i
       byCustomer.set(h.customer, [...(byCustomer.get(h.customer) ?? []), h]);
     }
   } while (cursor !== "0");
-  const queued = new Set(await inspector.zrange(keys.queue(PHONE_QUEUE), "0", "-1"));
+  const queued = new Set(await queuedIds(inspector, keys, PHONE_QUEUE));
   // Which phones answered each call, and when each phone was first rung with it (from the phones' own logs).
   const answeredBy = new Map<string, Set<number>>();
   const phoneLog = new Map<string, string[]>();

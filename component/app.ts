@@ -27,7 +27,7 @@ import { openHistory, sqliteFile, type History } from "../records/db.js";
 import { createCalls, parseSwitchEvent, type Calls } from "./sip/calls.js";
 import { createSwitchLink, type SwitchLink } from "./sip/switch-link.js";
 import { startEntity } from "./xmpp/start-entity.js";
-import { tuneSocket } from "./xmpp/tcp-socket.js";
+import { coalesceWrites, tuneSocket } from "./xmpp/tcp-socket.js";
 import { registerHandlers } from "./xmpp/router.js";
 import { createWallboard } from "./xmpp/wallboard.js";
 import { supervisorScope } from "./authz.js";
@@ -86,9 +86,18 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
 
   const entity = component({ service: `xmpp://${config.component.host}:${config.ports.component}`, domain: cc, password: config.component.secret });
   tuneSocket(entity);
+  coalesceWrites(entity);
   const sendRaw = entity.send.bind(entity);
   entity.send = (stanza: Element) => sendRaw(asSent(stanza)); // the iq callee's replies pass here too
   const send = (stanza: Element) => entity.send(stanza);
+  /** Stanzas written while the socket is corked leave in one write when it is uncorked (a status pass's hundreds). */
+  const sendMany = async (stanzas: Element[]) => {
+    const socket = (entity as unknown as { socket?: { cork?: () => void; uncork?: () => void } }).socket;
+    socket?.cork?.();
+    const sent = Promise.all(stanzas.map(send)); // each send writes synchronously, before its first await
+    socket?.uncork?.();
+    await sent;
+  };
   // Voice: the soft switch's reports come through a stream of their own, read like the event log.
   let link: SwitchLink | undefined;
   let calls: Calls | undefined;
@@ -118,10 +127,11 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
     mayFollow: (jid, queues) => isSupervisor(jid) && queues.every((q) => scope.mayQueue(jid, q)),
   });
   const onHandled = (e: Parameters<typeof metrics.observe>[0]) => { metrics.observe(e); wallboard.observe(e); };
-  const notifier = createNotifier({ cti, componentDomain: cc, send, nameOf, log, calls, retrySeconds: config.softswitch.retrySeconds, onHandled });
+  const notifier = createNotifier({ cti, componentDomain: cc, send, nameOf, log, calls, retrySeconds: config.softswitch.retrySeconds, onHandled,
+    statusIntervalMs: config.statusIntervalSeconds * 1000, sendMany });
   registerHandlers(entity, {
     cti, config, log, send, nameOf, isAgent: (jid) => agents.has(jid), isSupervisor, wallboard,
-    // A lost first status is not lost for long: the periodic tick tells every waiting customer.
+    // A lost first status is not lost for long: the status pass tells every waiting customer at least every statusIntervalSeconds.
     greet: (queue, id) => notifier.pushStatus(queue, { only: id }).catch((err: Error) => log.warn({ err: err.message }, "first queue-status not sent")),
   });
 

@@ -25,6 +25,13 @@ export interface NotifierDeps {
   retrySeconds?: number;
   /** Told of each event once it is handled (the metrics' counters); must be cheap and must not throw. */
   onHandled?: (e: CtiEvent) => void;
+  /**
+   * Sends stanzas together (one socket write for the lot, where the connection allows): a status pass's
+   * hundreds of statuses were as many writes, most of the component's CPU with thousands waiting.
+   */
+  sendMany?: (stanzas: Element[]) => Promise<void>;
+  /** statusIntervalSeconds in ms: every waiting customer hears its status at least this often. */
+  statusIntervalMs?: number;
 }
 
 type EndedEvent = Extract<CtiEvent, { type: "ended" }>;
@@ -44,10 +51,15 @@ function endedTexts(e: EndedEvent, seatName: string): { customer?: string; seat?
   }
 }
 
-/** Waiting customers hear of their new position at most this often (and on every periodic tick). */
-export const STATUS_EVERY_MS = 500;
+/**
+ * How often the status pass asks the store who is to hear its queue status (status.lua): newcomers half a
+ * second after their join, those whose position changed (at most once a second each), and those whose
+ * periodic status is due.
+ */
+export const STATUS_PASS_MS = 250;
 
-export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, calls, retrySeconds, onHandled }: NotifierDeps) {
+export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, calls, retrySeconds, onHandled, statusIntervalMs = 15_000, sendMany }: NotifierDeps) {
+  const sendAll = sendMany ?? (async (stanzas: Element[]) => { await Promise.all(stanzas.map(send)); });
   /** Runs a CTI check when a timer is due (just after, so the deadline has passed). */
   const later = (seconds: number, check: () => Promise<unknown>) =>
     setTimeout(() => void check().catch((err: Error) => log.warn({ err: err.message }, "timed check failed")), seconds * 1000 + 10).unref();
@@ -55,33 +67,53 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, ca
   /** Who moved a session, in words: a supervisor's JID, or an admin API token ("token:<name>"). */
   const supervisorName = (by: string) => (by.startsWith("token:") ? "An administrator" : `${nameOf(by)} (a supervisor)`);
 
-  /** What each waiting customer was last told, so only changes are pushed. */
-  const told = new Map<string, { position: number; wait: number }>();
+  /** What each waiting customer was last told by this instance, and when: a position never goes up. */
+  const told = new Map<string, { position: number; wait: number; at: number }>();
 
   /**
-   * Pushes queue-status messages. `only`: just that customer (it asked);
-   * `all`: everyone (the periodic push); neither: newcomers (after their first half second) and those
-   * whose status changed.
+   * One customer's status stanza, or null when there is nothing to tell (a phone caller hears ringing: its
+   * place counts for the others, a page's call is told over XMPP).
    */
-  async function pushStatus(queue: string, mode: { only?: string; all?: boolean } = {}): Promise<void> {
-    for (const { session, position: actual, waitSeconds } of await cti.queueStatus(queue)) {
-      if (session.customer.startsWith("sip:")) continue; // a phone caller hears ringing; its place counts for the others (a page's call is told over XMPP)
-      const before = told.get(session.id);
-      // A newcomer of higher priority may go ahead; the protocol promises a position never goes up.
-      const position = before ? Math.min(before.position, actual) : actual;
-      const same = before?.position === position && before.wait === waitSeconds;
-      if (mode.only ? session.id !== mode.only : !mode.all && same) continue;
-      // A newcomer is likely being served this very moment (its claim follows its enqueue): first
-      // statuses wait for the next push, so a customer served at once hears nothing of a queue.
-      if (!mode.only && !before && Date.now() - session.queuedAt < STATUS_EVERY_MS) { moved.add(queue); continue; }
-      told.set(session.id, { position, wait: waitSeconds });
-      await send(st.queueStatus(st.queueJid(queue, cc), session.customer, session.plain, position, waitSeconds));
-    }
+  function statusFor(queue: string, d: { id: string; customer: string; plain: boolean; position: number; waitSeconds: number }, periodic: boolean): Element | null {
+    if (d.customer.startsWith("sip:")) return null;
+    const before = told.get(d.id);
+    // A newcomer of higher priority may go ahead; the protocol promises a position never goes up.
+    const position = before ? Math.min(before.position, d.position) : d.position;
+    if (!periodic && before?.position === position && before.wait === d.waitSeconds) return null;
+    told.set(d.id, { position, wait: d.waitSeconds, at: Date.now() });
+    return st.queueStatus(st.queueJid(queue, cc), d.customer, d.plain, position, d.waitSeconds);
   }
 
-  /** Queues whose customers moved up since their last status push, and when that was. */
-  const moved = new Set<string>();
-  const pushedAt = new Map<string, number>();
+  /** Tells one waiting customer where it stands now (it asked, came back, or was put back in line): O(log n). */
+  async function pushStatus(queue: string, { only }: { only: string }): Promise<void> {
+    const mine = await cti.statusOf(only, queue);
+    const stanza = mine && statusFor(queue, mine, true);
+    if (stanza) await send(stanza);
+  }
+
+  /**
+   * One status pass: for each queue, the customers the store says are to hear now (status.lua: position
+   * moved, or periodic status due), each told at most once a second. Never the whole queue per event.
+   */
+  async function statusPass(): Promise<void> {
+    for (const q of cti.queues) {
+      const stanzas: Element[] = [];
+      for (const d of await cti.dueStatuses(q.name, statusIntervalMs)) {
+        // The store picks those due, periodic or brought forward by a movement: one brought forward whose
+        // status is unchanged since this instance told it, well within the interval, did not move after all.
+        const before = told.get(d.id);
+        const stanza = statusFor(q.name, d, !before || Date.now() - before.at >= statusIntervalMs - 1000);
+        if (stanza) stanzas.push(stanza);
+      }
+      if (stanzas.length) await sendAll(stanzas);
+    }
+    // Forget what was told to customers this instance no longer hears of (served or gone through another instance).
+    if (Date.now() - prunedAt >= statusIntervalMs) {
+      prunedAt = Date.now();
+      for (const [id, t] of told) if (prunedAt - t.at > 3 * statusIntervalMs) told.delete(id);
+    }
+  }
+  let prunedAt = Date.now();
 
   /** The seat is free again once its wrap-up is over: route then (the tick would, up to statusIntervalSeconds later). */
   const routeAfterWrapUp = (queue: string) => {
@@ -96,12 +128,11 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, ca
     if ((e.type === "assigned" || e.type === "requeued" || e.type === "ended") && e.media === "voice") {
       if (e.type === "ended" && e.from !== "queued") routeAfterWrapUp(e.queue);
       if (e.type === "requeued" && retrySeconds) later(retrySeconds, () => cti.route()); // the seat's rest is over
-      if (e.type !== "assigned") moved.add(e.queue);
       if (e.type !== "requeued") told.delete(e.session);
       return calls?.decided(e);
     }
     if (e.type === "queued") {
-      moved.add(e.queue); // the newcomer's first status, with the next push (unless it is served first)
+      // Its first status comes with the status pass half a second later (unless it is served first).
       // Checks due while the customer waits (the tick catches them too, later).
       const q = cti.queue(e.queue);
       if (q.maxWaitSeconds) later(q.maxWaitSeconds, () => cti.expireSession(e.session));
@@ -127,7 +158,6 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, ca
       // grant before the customer learns whom to write to, and its first message cannot bounce.
       await send(st.begin(cc, e.seat, e.session, e.customer, e.queue, e.form, { queuedAt: e.queuedAt }));
       await send(st.assigned(st.queueJid(e.queue, cc), e.customer, e.plain, e.session, e.seat, nameOf(e.seat)));
-      moved.add(e.queue);
     } else if (e.type === "requeued") {
       // The seat did not answer: withdraw its grant, tell it why, and put the customer back in line.
       const q = cti.queue(e.queue);
@@ -161,7 +191,6 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, ca
         if (e.reason === "departed" || e.reason === "customer") await send(st.departed(from, e.customer, e.plain, `You have left the queue ${e.queue}.`));
         if (e.reason === "expired")
           await send(st.departed(from, e.customer, e.plain, `Sorry, nobody could take your chat in time, so you have left the queue ${e.queue}. Please leave a message or try again later.`));
-        moved.add(e.queue);
         return;
       }
       routeAfterWrapUp(e.queue);
@@ -188,23 +217,30 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, ca
     }
   }
 
-  /** The periodic safety net: route anything a lost trigger left waiting, and tell everyone where they stand. */
+  /** The periodic safety net: expire what is due and route anything a lost trigger left waiting (statuses: statusPass). */
   async function tick(): Promise<void> {
     await cti.expire();
     await cti.route();
-    for (const q of cti.queues) await pushStatus(q.name, { all: true });
   }
 
   /** Reads and acts on events until stop() while `online()`; unacknowledged events are retried later. */
   function run(reader: EventReader, online: () => boolean, whenOnline: () => Promise<void>) {
     let stopped = false;
+    // Statuses on their own clock, one pass at a time, while connected (a pass left out is made up by the next).
+    let passing = false;
+    const statuses = setInterval(() => {
+      if (passing || stopped || !online()) return;
+      passing = true;
+      statusPass().catch((err: Error) => log.warn({ err: err.message }, "queue statuses not pushed")).finally(() => { passing = false; });
+    }, STATUS_PASS_MS);
+    statuses.unref();
     const done = (async () => {
       await reader.ensureGroupPatiently(() => stopped, (err) => log.warn({ err: err.message }, "event log group not ready; retrying"));
       while (!stopped) {
         if (!online()) { await whenOnline(); continue; }
         let batch;
         try {
-          batch = await reader.read(moved.size > 0 ? STATUS_EVERY_MS : 1000); // a moved queue is pushed soon even when all is quiet
+          batch = await reader.read(1000);
         } catch (err) {
           if (!stopped) log.error({ err }, "reading the event log failed");
           if (!stopped) await new Promise((r) => setTimeout(r, 500)); // back off from a Redis outage
@@ -221,21 +257,13 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, ca
             log.warn({ err, event }, "could not deliver an event's stanzas; it will be retried");
           }
         }
-        // Positions at most every STATUS_EVERY_MS per queue, not once per event: each push reads the
-        // queue and writes to everyone in it, so per assignment it would cost O(customers waiting).
-        for (const queue of [...moved]) {
-          if (Date.now() - (pushedAt.get(queue) ?? 0) < STATUS_EVERY_MS) continue;
-          moved.delete(queue);
-          pushedAt.set(queue, Date.now());
-          await pushStatus(queue).catch((err: Error) => log.warn({ err: err.message, queue }, "queue status not pushed"));
-        }
         // Not awaited: the acknowledgement goes out ahead of the next read on the same connection, which saves
         // a round trip per batch on the way to the next events.
         void reader.ack(done).catch((err: Error) => log.warn({ err: err.message }, "events not acknowledged; they will be handled again"));
       }
     })();
-    return { stop: async () => { stopped = true; await done.catch(() => undefined); } };
+    return { stop: async () => { stopped = true; clearInterval(statuses); await done.catch(() => undefined); } };
   }
 
-  return { pushStatus, handle, tick, run, regrant };
+  return { pushStatus, statusPass, handle, tick, run, regrant };
 }

@@ -10,9 +10,10 @@ import {
   DEFAULT_HANDLE_SECONDS, LIMITS, VOICE_SKILL, agentView, authorize, bareOf, clip, domainOf, estimateWait, needsFor, parseRating, servingCapacity,
   validateFeedback, validateJoin, validateLeftMessage,
 } from "./policy.js";
-import { canServe, routingOrder } from "./allocation.js";
+import { DEFAULT_AGING_SECONDS, canServe, routingOrder } from "./allocation.js";
 import { createRouter } from "./router.js";
-import type { AgentChange, Store } from "./store.js";
+import type { AgentChange, DueStatus, Store, TransferTarget } from "./store.js";
+import type { Timeouts } from "./types.js";
 import type { Agent, AgentState, AgentView, CtiEvent, JoinRequest, LeftMessage, Media, MessageDirection, Queue, Session } from "./types.js";
 
 export interface CtiDeps {
@@ -35,6 +36,11 @@ export type Cti = ReturnType<typeof createCti>;
 export const RATING_WINDOW_MS = 10 * 60_000;
 
 type EndedEvent = Extract<CtiEvent, { type: "ended" }>;
+
+/** How many due sessions one sweep reads (the rest wait for the next one). */
+const SWEEP_LIMIT = 5000;
+/** How many customers' statuses one pass reads for a queue (status.lua; the rest follow in the next pass). */
+const STATUS_BATCH = 2000;
 
 const newToken = () => randomBytes(16).toString("base64url");
 
@@ -70,8 +76,9 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     }
     validateJoin(req);
     const needs = media === "voice" ? [...needsFor(queue, req.extraSkills), VOICE_SKILL].sort() : needsFor(queue, req.extraSkills);
-    const free = await store.seats("free", needs);
-    if (free.length === 0 || hasMinLevels(queue)) await checkStaffed(queue, needs, media);
+    // The free seats and, for the staffing check, one logged-in agent: one round trip, not two in a row.
+    const [free, someOn] = await Promise.all([store.seats("free", needs), hasMinLevels(queue) ? undefined : store.seats("on", needs, 1)]);
+    if (free.length === 0 || hasMinLevels(queue)) await checkStaffed(queue, needs, media, someOn);
     return { queue, media, needs, free };
   }
 
@@ -85,7 +92,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
       state: "queued", seat: null, queuedAt: now(), assignedAt: null, inServiceAt: null, endedAt: null, endReason: null,
       token: newToken(), awaySince: null, feedback: null, wrapUpMs: (queue.wrapUpSeconds ?? 0) * 1000, answeredAt: null, missedBy: [],
       priority: (queue.priority ?? 0) + tierOf(req.customer),
-      preferredSeat, ringing: [], ringUntil: null,
+      preferredSeat, ringing: [], ringUntil: null, timeoutsMs: timeoutsOf(queue),
     };
     const queued = await store.enqueue(session, queue.maxWaiting);
     if (queued.ok === "full")
@@ -94,7 +101,8 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
       if (media === "voice") throw new CtiError("already-queued", "You already have a call waiting or in progress.");
       throw new CtiError("already-queued", "You already have a request waiting or in progress from this client. Leave it first.");
     }
-    if (free.length > 0) await routeSeats(free);
+    if (free.length === 0) return session; // nobody to route it to: it waits as it was queued (no read back)
+    await routeSeats(free);
     return (await store.session(session.id)) ?? session;
   }
 
@@ -143,18 +151,21 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
   }
 
   /** Refuses a join when no agent has the skills (at the queue's levels), or none of them is logged in. */
-  async function checkStaffed(queue: Queue, needs: string[], media: Media): Promise<void> {
+  async function checkStaffed(queue: Queue, needs: string[], media: Media, someOn?: string[]): Promise<void> {
     // Without minimum levels, having the skills is enough, so one agent found answers it.
     const some = async (kind: "on" | "all") => hasMinLevels(queue)
       ? (await store.agentsNamed(await store.seats(kind, needs))).some((a) => canServe(a, needs, queue.minLevels))
       : (await store.seats(kind, needs, 1)).length > 0;
-    if (await some("on")) return;
+    if (someOn ? someOn.length > 0 : await some("on")) return;
     if (media === "voice") throw new CtiError("no-agents", `No agent of the queue ${queue.title ?? queue.name} can take calls right now. Please try again later.`);
     if (!(await some("all"))) throw new CtiError("unavailable", `No agent here has the skills ${needs.join(", ")}.`);
     throw new CtiError("no-agents", `No agent of the queue ${queue.name} is logged in right now. Please try again later.`);
   }
 
   const hasMinLevels = (queue: Queue) => Object.keys(queue.minLevels ?? {}).length > 0;
+
+  /** The deadlines a queue sets its sessions (the store's deadline index; expireOne applies them). */
+  const timeoutsOf = (q: Queue): Timeouts => ({ wait: (q.maxWaitSeconds ?? 0) * 1000, assign: (q.assignTimeout ?? 0) * 1000, answer: (q.firstResponseTimeout ?? 0) * 1000 });
 
   /** The customer leaves: a queued request is withdrawn, an assigned or running one ended. */
   async function depart(customer: string, queueName: string): Promise<Session> {
@@ -193,7 +204,11 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
   async function expire(): Promise<number> {
     const t = now();
     let ended = (await store.expireAway(t)).length;
-    for (const s of await store.sessions(0)) ended += await expireOne(s, t);
+    // Only the sessions with a deadline due (the store's index), not every live one.
+    for (const id of await store.due(t, SWEEP_LIMIT)) {
+      const s = await store.session(id);
+      if (s) ended += await expireOne(s, t);
+    }
     if (ended > 0) await route();
     return ended;
   }
@@ -349,9 +364,9 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     // A supervisor moves the session from whichever seat serves it now (the script checks it still does).
     if (by) fromSeat = session.seat ?? "";
     if (session.media === "voice") throw new CtiError("unsupported", "Calls cannot be transferred yet: end the call, or ask the caller to call the other queue.");
-    let to: { queue: string; needs: string[] } | { agent: string };
+    let to: TransferTarget;
     if ("queue" in target) {
-      to = { queue: queueNamed(target.queue).name, needs: needsFor(queueNamed(target.queue), session.needs.filter((s) => !queueNamed(session.queue).skills.includes(s))) };
+      to = { queue: queueNamed(target.queue).name, timeoutsMs: timeoutsOf(queueNamed(target.queue)), needs: needsFor(queueNamed(target.queue), session.needs.filter((s) => !queueNamed(session.queue).skills.includes(s))) };
     } else {
       const agent = bareOf(target.agent).toLowerCase(); // JIDs compare without case (RFC 7622), and agents' are lower case
       if (!(await store.agent(agent))) throw new CtiError("not-found", "There is no such agent.");
@@ -484,6 +499,42 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     }));
   }
 
+  /** What a queue's wait estimates need, read at most once a second per queue (not once per customer). */
+  const estimates = new Map<string, { at: number; handle: number; seats: number; pace: number | undefined }>();
+  async function estimateOf(queueName: string): Promise<(position: number) => number> {
+    const queue = queueNamed(queueName);
+    let e = estimates.get(queueName);
+    if (!e || now() - e.at >= 1000) {
+      const [handle, pace] = await Promise.all([store.handleSeconds(queueName), store.paceMs(queueName)]);
+      // The capacity is only needed until the queue has a measured pace.
+      const seats = pace === undefined ? servingCapacity(await store.agentsNamed(await store.seats("on", queue.skills)), queue) : 0;
+      estimates.set(queueName, (e = { at: now(), handle: handle ?? DEFAULT_HANDLE_SECONDS, seats, pace }));
+    }
+    const { handle, seats, pace } = e;
+    return (position) => estimateWait(position, handle, seats, pace);
+  }
+
+  const agingMsOf = (q: Queue) => (q.agingSeconds ?? DEFAULT_AGING_SECONDS) * 1000;
+
+  /** One waiting customer's position and estimated wait, in O(log n) (a poll, a status sent to it alone). */
+  async function statusOf(sessionId: string, queueName: string): Promise<(DueStatus & { queue: string; waitSeconds: number }) | null> {
+    const mine = await store.position(sessionId, now(), agingMsOf(queueNamed(queueName)));
+    if (!mine || mine.queue !== queueName) return null;
+    return { ...mine, waitSeconds: (await estimateOf(mine.queue))(mine.position) };
+  }
+
+  /**
+   * The customers of a queue to be told their status now (their position may have changed, or their
+   * periodic status is due), with positions and estimates: the store reads only those (status.lua).
+   */
+  async function dueStatuses(queueName: string, intervalMs: number, limit = STATUS_BATCH): Promise<Array<DueStatus & { waitSeconds: number }>> {
+    const queue = queueNamed(queueName);
+    const due = await store.dueStatuses(queueName, now(), intervalMs, agingMsOf(queue), limit);
+    if (due.length === 0) return [];
+    const estimate = await estimateOf(queueName);
+    return due.map((d) => ({ ...d, waitSeconds: estimate(d.position) }));
+  }
+
   async function agents(): Promise<Array<{ jid: string; name?: string; state: AgentView; reason: string; activeSessions: number; maxChats: number; skills: string[]; voice: boolean; phoneRegistered: boolean; onCall: boolean; wrapUpUntil: string | null }>> {
     const t = now();
     return (await store.agents()).map((a: Agent) => ({
@@ -497,13 +548,13 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
   async function queueStats(): Promise<Array<{ name: string; waiting: number; oldestWaitSeconds: number; rules: Omit<Queue, "name"> }>> {
     const t = now();
     return Promise.all(queues.map(async ({ name, ...rules }) => {
-      const waiting = await store.waiting(name);
-      const oldest = Math.min(...waiting.map((s) => s.queuedAt));
-      return { name, waiting: waiting.length, oldestWaitSeconds: waiting.length ? Math.max(0, Math.floor((t - oldest) / 1000)) : 0, rules };
+      const { waiting, oldestQueuedAt } = await store.queueSize(name); // counted, not read: the wallboard asks every second
+      return { name, waiting, oldestWaitSeconds: oldestQueuedAt !== null ? Math.max(0, Math.floor((t - oldestQueuedAt) / 1000)) : 0, rules };
     }));
   }
 
   return {
+    statusOf, dueStatuses,
     queues, queue: queueNamed, join, callToken, sessionCallToken, joinWithToken, depart, customerOffline, expire, expireSession, resume, end, transfer, adjustAgent, agentState, endWrapUp, route, queueStatus,
     acceptOffer, rejectOffer, offerTarget, phone, callAnswered, callNotAnswered, callEnded, forceEnd,
     sessionByHandle: (handle: string) => store.sessionByHandle(handle),

@@ -6,7 +6,8 @@
 import { lineKey } from "./lines.js";
 import { ArrivalLine } from "./arrival-line.js";
 import { PACE_WEIGHT, VOICE_SKILL, nextHandleAverage } from "./policy.js";
-import type { AgentChange, AuditEntry, ClaimResult, FeedbackResult, InServiceResult, RecordedMessage, ResumeResult, SeatKind, Store, TransferResult, TransferTarget } from "./store.js";
+import { routingOrder } from "./allocation.js";
+import type { AgentChange, AuditEntry, ClaimResult, DueStatus, FeedbackResult, InServiceResult, RecordedMessage, ResumeResult, SeatKind, Store, TransferResult, TransferTarget } from "./store.js";
 import type { Agent, AgentProfile, AgentState, CallPhase, CallTokenJoin, CtiEvent, LeftMessage, Session, SessionState } from "./types.js";
 import type { EndReason } from "../protocol/names.js";
 
@@ -472,6 +473,41 @@ export class MemoryStore implements Store {
   async heads(lines: string[], count: number): Promise<Session[]> {
     const found = lines.flatMap((key) => this.byLine.get(key)?.first(count) ?? []);
     return found.sort((a, b) => a[1] - b[1]).map(([id]) => copy(this.sessionsById.get(id)!));
+  }
+
+  /** No deadline index here: every live session (the CTI checks each). */
+  async due(_now: number, limit: number): Promise<string[]> {
+    return [...this.sessionsById.values()].filter((s) => s.state !== "ended").slice(0, limit).map((s) => s.id);
+  }
+
+  /** What each waiting customer was last told by dueStatuses, and when (the Redis store's statusDue schedule). */
+  private readonly told = new Map<string, { position: number; at: number }>();
+
+  /** The reference behaviour of status.lua, reading the whole queue (unit tests only). */
+  async dueStatuses(queue: string, now: number, intervalMs: number, agingMs: number, limit: number): Promise<DueStatus[]> {
+    const out: DueStatus[] = [];
+    for (const [position, s] of routingOrder(await this.waiting(queue), () => ({ agingSeconds: agingMs / 1000 }), now).entries()) {
+      if (out.length >= limit) break;
+      const told = this.told.get(s.id);
+      const due = told ? now - told.at >= intervalMs || (told.position !== position && now - told.at >= 1000) : now >= s.queuedAt + 500;
+      if (!due) continue;
+      const shown = s.ringing.length > 0 ? 0 : position;
+      this.told.set(s.id, { position, at: now });
+      out.push({ id: s.id, customer: s.customer, plain: s.plain, position: shown });
+    }
+    return out;
+  }
+
+  async position(id: string, now: number, agingMs: number): Promise<(DueStatus & { queue: string }) | null> {
+    const s = this.sessionsById.get(id);
+    if (s?.state !== "queued") return null;
+    const position = routingOrder(await this.waiting(s.queue), () => ({ agingSeconds: agingMs / 1000 }), now).findIndex((w) => w.id === id);
+    return { id, queue: s.queue, customer: s.customer, plain: s.plain, position: s.ringing.length > 0 ? 0 : position };
+  }
+
+  async queueSize(queue: string): Promise<{ waiting: number; oldestQueuedAt: number | null }> {
+    const waiting = await this.waiting(queue);
+    return { waiting: waiting.length, oldestQueuedAt: waiting.length ? Math.min(...waiting.map((s) => s.queuedAt)) : null };
   }
 
   async waiting(queue?: string): Promise<Session[]> {

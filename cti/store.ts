@@ -4,6 +4,7 @@
  * so two CTI instances sharing a store never assign a customer twice or put a
  * seat over capacity.
  */
+import type { Timeouts } from "./types.js";
 import type { Agent, AgentProfile, AgentState, CallPhase, CallTokenJoin, CtiEvent, LeftMessage, Session, SessionState } from "./types.js";
 import type { EndReason } from "../protocol/names.js";
 
@@ -17,9 +18,11 @@ export type RecordedMessage = Omit<Extract<CtiEvent, { type: "message" }>, "type
 export type AuditEntry = Omit<Extract<CtiEvent, { type: "audit" }>, "type">;
 /** Which agents `seats` lists: ready with room (wrap-up not checked), logged in, or all. */
 export type SeatKind = "free" | "on" | "all";
-export type TransferTarget = { agent: string } | { queue: string; needs: string[] };
+export type TransferTarget = { agent: string } | { queue: string; needs: string[]; timeoutsMs?: Timeouts };
 /** What a supervisor changes of an agent for the day: skills (names), capacity, or both. */
 export interface AgentChange { skills?: string[]; maxChats?: number }
+/** A waiting customer to be told its queue status now, with its position (status.lua). */
+export interface DueStatus { id: string; customer: string; plain: boolean; position: number }
 
 export interface Store {
   /** Adds or updates an agent's profile, keeping its state and sessions. */
@@ -118,6 +121,22 @@ export interface Store {
   lines(): Promise<readonly string[]>;
   /** The first `count` routable sessions of each of these lines, all in arrival order. */
   heads(lines: string[], count: number): Promise<Session[]>;
+  /**
+   * Live sessions with a deadline (max wait, offer, assign or answer timeout) at or before `now`, at most
+   * `limit`: an index kept by every transition, so the sweep reads only what is due. A store without one
+   * may return more (the CTI checks each).
+   */
+  due(now: number, limit: number): Promise<string[]>;
+  /**
+   * The waiting customers of a queue to be told their status now (their position may have changed, or
+   * their periodic status is due after `intervalMs`), with their positions; each is rescheduled. At most one
+   * a second per customer, and about `limit` per call. `agingMs`: the queue's priority step (routingOrder).
+   */
+  dueStatuses(queue: string, now: number, intervalMs: number, agingMs: number, limit: number): Promise<DueStatus[]>;
+  /** A waiting session's position in its queue (routingOrder), or null when it is not waiting. */
+  position(sessionId: string, now: number, agingMs: number): Promise<(DueStatus & { queue: string }) | null>;
+  /** How many wait in a queue, and since when the longest-waiting one (null when nobody): without reading them. */
+  queueSize(queue: string): Promise<{ waiting: number; oldestQueuedAt: number | null }>;
   /** Queued sessions, first come first. */
   waiting(queue?: string): Promise<Session[]>;
   /** Live (not ended) sessions and the most recently ended ones. */

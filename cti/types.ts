@@ -126,7 +126,12 @@ export interface Session {
   /** Agents' clients (full JIDs) the customer is offered to, until ringUntil; empty when no offer stands. */
   ringing: string[];
   ringUntil: number | null;
+  /** The queue's timeouts (ms, 0: none) at the join, for the store's deadline index; not read back. */
+  timeoutsMs?: Timeouts;
 }
+
+/** A queue's maxWaitSeconds, assignTimeout and firstResponseTimeout in ms (0: none): the deadlines the sweep keeps. */
+export interface Timeouts { wait: number; assign: number; answer: number }
 
 /** A message left for agents when nobody could take the chat. */
 export interface LeftMessage {

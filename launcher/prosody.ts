@@ -23,6 +23,8 @@ export interface ProsodyOptions {
   logLevel: LogLevel;
   /** Addresses to listen on; loopback by default. A container passes ["*"] (every IPv4 interface). */
   interfaces?: string[];
+  /** More XEP-0114 components (the bench's load generator: thousands of customers on one connection). */
+  extraComponents?: Array<{ domain: string; secret: string }>;
 }
 
 type LuaValue = string | number | boolean | string[];
@@ -40,7 +42,7 @@ function luaLiteral(v: LuaValue): string {
 let template: string | undefined;
 
 /** The Prosody config for `config`: every {{name}} in the template becomes a Lua literal. */
-export function renderProsodyConfig(config: Config, { runDir, insecure, logLevel, interfaces }: ProsodyOptions): string {
+export function renderProsodyConfig(config: Config, { runDir, insecure, logLevel, interfaces, extraComponents = [] }: ProsodyOptions): string {
   const dir = resolve(runDir);
   const exampleQueue = config.queues.find((q) => q.allowGuests) ?? config.queues[0]!;
   const values: Record<string, LuaValue> = {
@@ -65,11 +67,12 @@ export function renderProsodyConfig(config: Config, { runDir, insecure, logLevel
     modulesDisabled: insecure ? ["s2s", "offline", "tls"] : ["s2s", "offline"],
   };
   template ??= readFileSync(TEMPLATE, "utf8");
+  const extra = extraComponents.map((c) => `\nComponent ${luaString(c.domain)}\n\tcomponent_secret = ${luaString(c.secret)}\n`).join("");
   return template.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
     const value = values[name];
     if (value === undefined) throw new Error(`${TEMPLATE}: unknown placeholder {{${name}}}`);
     return luaLiteral(value);
-  });
+  }) + extra;
 }
 
 export interface RunningProsody {

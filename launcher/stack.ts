@@ -46,7 +46,7 @@ async function portsReleased(port: number): Promise<void> {
   }
 }
 
-export async function startTestStack(overrides: Partial<ConfigInput> = {}, { voice = false } = {}): Promise<TestStack> {
+export async function startTestStack(overrides: Partial<ConfigInput> = {}, { voice = false, extraComponents = [] as Array<{ domain: string; secret: string }> } = {}): Promise<TestStack> {
   const runDir = mkdtempSync(join(tmpdir(), "switchboard-test-"));
   const ports = {
     c2s: await freePort(), http: await freePort(), component: await freePort(), redis: await freePort(), web: await freePort(),
@@ -91,7 +91,7 @@ export async function startTestStack(overrides: Partial<ConfigInput> = {}, { voi
   };
   try {
     redis = await startRedis({ port: config.ports.redis, dir: join(runDir, "redis"), persist: false });
-    prosody = await startProsody({ config, runDir, insecure: true, logLevel: "warn" });
+    prosody = await startProsody({ config, runDir, insecure: true, logLevel: "warn", extraComponents });
     const { configFile } = prosody;
     if (hasVoice(config)) rtpengine = await startRtpengine({ media: config.media });
     const startSwitch = () => (hasVoice(config) ? startSoftswitch({ config, runDir, redisHost: "127.0.0.1", redisPort: config.ports.redis, rtpengine }) : undefined);
@@ -99,7 +99,7 @@ export async function startTestStack(overrides: Partial<ConfigInput> = {}, { voi
     await Promise.all(accountsOf(config).map((a) => registerAccount(configFile, a.jid, a.password)));
     const restartProsody = async (signal: "SIGTERM" | "SIGKILL" = "SIGTERM") => {
       if (signal === "SIGKILL" && prosody) { process.kill(prosody.pid, "SIGKILL"); await prosody.exited; } else await prosody?.stop();
-      prosody = await startProsody({ config, runDir, insecure: true, logLevel: "warn" });
+      prosody = await startProsody({ config, runDir, insecure: true, logLevel: "warn", extraComponents });
     };
     const restartSoftswitch = async (signal: "SIGTERM" | "SIGKILL" = "SIGTERM") => {
       // A crash takes every Kamailio process (the main one and its workers, one process group) at once.

@@ -105,7 +105,8 @@ export function queueHandlers({ cti, config, send, greet, nameOf, isAgent }: Han
 
   /** XEP-0142 status poll: where the requester stands in this queue. */
   async function pollStatus(_el: Element, addr: Addr): Promise<Element> {
-    const mine = (await cti.queueStatus(addr.queue)).find((q) => q.session.customer === addr.from);
+    const id = await cti.sessionOf(addr.from);
+    const mine = id ? await cti.statusOf(id, addr.queue) : null; // its rank alone, not the whole queue
     if (!mine) throw new CtiError("not-authorized", `You are not waiting in the queue ${addr.queue}.`);
     return xml(WG.queueStatus, { xmlns: NS.WG }, xml("position", {}, String(mine.position)), xml("time", {}, String(mine.waitSeconds)));
   }

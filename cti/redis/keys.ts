@@ -8,10 +8,22 @@ export const KEY_TEMPLATES = {
   session: "s:{id}",
   /** string: the live session id of a customer's full JID */
   customer: "c:{jid}",
-  /** sorted set: waiting session ids of one queue, by arrival number */
-  queue: "q:{name}",
   /** sorted set: the routable waiting session ids of one routing line (allocation.ts lineKey), by arrival number */
   line: "l:{line}",
+  /**
+   * sorted set: the waiting session ids of one queue and base priority ("<queue>|<priority>"), by queuedAt; a
+   * queue's waiting customers are the union of its levels. A customer's position is its rank here plus a
+   * count in each other priority of the queue (includes.lua positionOf)
+   */
+  level: "ql:{level}",
+  /** set: the base priorities that have waiting sessions in a queue */
+  levels: "qls:{queue}",
+  /** sorted set: waiting session ids of one queue by when their next queue-status is due (ms) */
+  statusDue: "sd:{queue}",
+  /** hash: queue -> lowest queuedAt that left the queue since the last status pass ("0": everyone moved); "<queue>:at" -> that pass's time */
+  moved: "moved",
+  /** sorted set: live session ids by their next deadline (ms): max wait, offer, assign and answer timeouts (the sweep reads what is due) */
+  due: "due",
   /** set: the routing lines that have routable sessions */
   lines: "lines",
   /** set: agents ready with room that have a skill ("*": any agent) */
@@ -20,8 +32,6 @@ export const KEY_TEMPLATES = {
   onSeats: "o:{skill}",
   /** set: agents that have a skill ("*": any agent) */
   allSeats: "k:{skill}",
-  /** sorted set: waiting session ids of all queues, by arrival number */
-  waiting: "waiting",
   /** counter: arrival numbers, so FIFO holds across instances */
   seq: "seq",
   /** hash: one agent (profile, state, active, freeSince) */

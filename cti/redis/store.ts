@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
 import { HANDLE_WEIGHT, PACE_WEIGHT, VOICE_SKILL } from "../policy.js";
-import type { AgentChange, AuditEntry, ClaimResult, FeedbackResult, InServiceResult, RecordedMessage, ResumeResult, SeatKind, Store, TransferResult, TransferTarget } from "../store.js";
+import type { AgentChange, AuditEntry, ClaimResult, DueStatus, FeedbackResult, InServiceResult, RecordedMessage, ResumeResult, SeatKind, Store, TransferResult, TransferTarget } from "../store.js";
 import type { Agent, AgentProfile, AgentState, CallPhase, CallTokenJoin, LeftMessage, Session, SessionState } from "../types.js";
 import type { EndReason } from "../../protocol/names.js";
 import { keysFor, luaKeyFunctions, type Keys } from "./keys.js";
@@ -14,7 +14,7 @@ const LUA_DIR = new URL("../../../cti/redis/lua/", import.meta.url);
 const SCRIPTS = [
   "enqueue", "claim", "in-service", "end", "agent-state", "upsert-agent", "away", "expire-away", "resume", "feedback", "leave-message",
   "end-wrap-up", "answered", "requeue", "transfer", "offer", "withdraw-offer", "offer-target", "heads", "reindex", "phone", "session-call",
-  "record-message", "audit", "adjust-agent", "config-seen",
+  "record-message", "audit", "adjust-agent", "config-seen", "status", "position",
 ] as const;
 type ScriptName = (typeof SCRIPTS)[number];
 
@@ -66,6 +66,12 @@ function parseAgent(h: Record<string, string>): Agent | null {
   };
 }
 
+/** The ids of a queue's waiting sessions (the union of its priority levels), in no particular order. */
+export async function queuedIds(redis: Redis, keys: Keys, queue: string): Promise<string[]> {
+  const levels = await redis.smembers(keys.levels(queue));
+  return (await Promise.all(levels.map((p) => redis.zrange(keys.level(`${queue}|${p}`), "0", "-1")))).flat();
+}
+
 export class RedisStore implements Store {
   readonly keys: Keys;
   private readonly scripts = loadScripts();
@@ -87,7 +93,8 @@ export class RedisStore implements Store {
 
   async enqueue(s: Session, maxWaiting?: number): Promise<{ ok: true } | { ok: false; existing: string } | { ok: "full" }> {
     const [ok, id] = await this.run<[number, string]>("enqueue", s.id, s.queue, s.customer, s.plain ? "1" : "0", s.needs.join(","),
-      JSON.stringify(s.form), s.queuedAt, s.token, s.wrapUpMs, maxWaiting ?? 0, s.priority, s.preferredSeat ?? "", s.media, s.handle);
+      JSON.stringify(s.form), s.queuedAt, s.token, s.wrapUpMs, maxWaiting ?? 0, s.priority, s.preferredSeat ?? "", s.media, s.handle,
+      s.timeoutsMs?.wait ?? 0, s.timeoutsMs?.assign ?? 0, s.timeoutsMs?.answer ?? 0);
     return ok === 1 ? { ok: true } : ok === -1 ? { ok: "full" } : { ok: false, existing: id };
   }
 
@@ -125,7 +132,8 @@ export class RedisStore implements Store {
   transfer(id: string, fromSeat: string, target: TransferTarget, note: string, now: number, by = ""): Promise<TransferResult> {
     return "agent" in target
       ? this.run<TransferResult>("transfer", id, fromSeat, "agent", target.agent, "", now, note, by)
-      : this.run<TransferResult>("transfer", id, fromSeat, "queue", target.queue, target.needs.join(","), now, note, by);
+      : this.run<TransferResult>("transfer", id, fromSeat, "queue", target.queue, target.needs.join(","), now, note, by,
+        target.timeoutsMs?.wait ?? 0, target.timeoutsMs?.assign ?? 0, target.timeoutsMs?.answer ?? 0);
   }
 
   markAnswered(id: string, seat: string, now: number): Promise<InServiceResult> {
@@ -243,6 +251,8 @@ export class RedisStore implements Store {
   async seats(kind: SeatKind, skills: string[], limit = Infinity): Promise<string[]> {
     const set = kind === "free" ? this.keys.freeSeats : kind === "on" ? this.keys.onSeats : this.keys.allSeats;
     const keys = (skills.length ? skills : ["*"]).map((skill) => set(skill));
+    // "Is anyone there?" (a join's check) takes a few members, not the whole set of agents.
+    if (keys.length === 1 && Number.isFinite(limit)) return this.redis.srandmember(keys[0]!, limit);
     const jids = keys.length === 1 ? await this.redis.smembers(keys[0]!) : await this.redis.sinter(...keys);
     return jids.slice(0, limit);
   }
@@ -261,9 +271,40 @@ export class RedisStore implements Store {
     return flats.map(toMap).sort((a, b) => Number(a.seq) - Number(b.seq)).map(parseSession).filter((s): s is Session => s !== null);
   }
 
+  due(now: number, limit: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.due(), "-inf", now, "LIMIT", 0, limit);
+  }
+
+  async dueStatuses(queue: string, now: number, intervalMs: number, agingMs: number, limit: number): Promise<DueStatus[]> {
+    const flat = await this.run<Array<string | number>>("status", queue, now, intervalMs, agingMs, limit);
+    const out: DueStatus[] = [];
+    for (let i = 0; i + 3 < flat.length; i += 4) out.push({ id: String(flat[i]), customer: String(flat[i + 1]), plain: flat[i + 2] === "1", position: Number(flat[i + 3]) });
+    return out;
+  }
+
+  async position(id: string, now: number, agingMs: number): Promise<(DueStatus & { queue: string }) | null> {
+    const r = await this.run<[string, string, string, number] | null>("position", id, now, agingMs);
+    return r ? { id, queue: r[0], customer: r[1], plain: r[2] === "1", position: Number(r[3]) } : null;
+  }
+
+  async queueSize(queue: string): Promise<{ waiting: number; oldestQueuedAt: number | null }> {
+    const levels = await this.redis.smembers(this.keys.levels(queue));
+    const p = this.redis.pipeline();
+    for (const level of levels) p.zcard(this.keys.level(`${queue}|${level}`)).zrange(this.keys.level(`${queue}|${level}`), "0", "0", "WITHSCORES");
+    const replies = ((await p.exec()) ?? []).map(([err, value]) => { if (err) throw err; return value; });
+    let waiting = 0, oldest: number | null = null;
+    for (let i = 0; i + 1 < replies.length; i += 2) {
+      waiting += Number(replies[i]);
+      const first = replies[i + 1] as string[];
+      if (first.length === 2 && (oldest === null || Number(first[1]) < oldest)) oldest = Number(first[1]); // a level's score is queuedAt
+    }
+    return { waiting, oldestQueuedAt: oldest };
+  }
+
   async waiting(queue?: string): Promise<Session[]> {
-    const ids = await this.redis.zrange(queue ? this.keys.queue(queue) : this.keys.waiting(), "0", "-1");
-    return this.sessionsById(ids);
+    const ids = queue ? await queuedIds(this.redis, this.keys, queue) : await this.redis.smembers(this.keys.live());
+    const hashes = (await this.hashes(ids.map((id) => this.keys.session(id)))).filter((h) => h.state === "queued");
+    return hashes.sort((a, b) => Number(a.seq) - Number(b.seq)).map(parseSession).filter((s): s is Session => s !== null);
   }
 
   async sessions(recentEnded: number): Promise<Session[]> {

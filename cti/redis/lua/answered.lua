@@ -10,5 +10,6 @@ if s[1] == 'ended' then return 'ended' end
 if s[3] and s[3] ~= '' then return 'already' end
 rcall('HSET', key, 'answeredAt', now)
 rcall('HSET', K.agent(seat), 'missed', 0)
+redue(id) -- its timeout no longer applies
 emit('answered', { session = id, seat = seat, at = now })
 return 'ok'

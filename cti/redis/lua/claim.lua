@@ -27,8 +27,6 @@ rcall('HSET', key, 'state', 'assigned', 'seat', seat, 'assignedAt', now, 'ringin
 rcall('HINCRBY', agent, 'active', weight)
 rcall('HSET', agent, 'lastAssigned', now)
 rcall('SADD', K.agentSessions(seat), id)
-rcall('ZREM', K.queue(s[2]), id)
-rcall('ZREM', K.waiting(), id)
 reline(id)
 reseat(seat)
 local pace, q = K.pace(), s[2]

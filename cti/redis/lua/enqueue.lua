@@ -2,23 +2,26 @@
 -- ARGV: prefix, id, queue, customer, plain ('1'|'0'), needs (comma list), form (JSON), now, token,
 --       wrap-up (ms) the seat gets after this session, max waiting in the queue (0: no limit),
 --       priority, preferred seat ('' for none), media ('chat'|'voice'), handle (the adapter's handle for the
---       customer's connection, e.g. a call's Call-ID; '' for none)
+--       customer's connection, e.g. a call's Call-ID; '' for none), the queue's max wait, assign and answer
+--       timeouts (ms; 0 for none: the deadline set, includes.lua redue)
 -- Returns: {1, id} when queued, {0, existing id} when the customer already has a live session,
 --          {-1, ''} when the queue already has max waiting customers.
 local id, queue, customer, plain, needs, form, now = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 local existing = rcall('GET', K.customer(customer))
 if existing then return { 0, existing } end
 local maxWaiting = tonumber(ARGV[11])
-if maxWaiting > 0 and rcall('ZCARD', K.queue(queue)) >= maxWaiting then return { -1, '' } end
+if maxWaiting > 0 and waitingIn(queue) >= maxWaiting then return { -1, '' } end
 local seq = rcall('INCR', K.seq())
-rcall('HSET', K.session(id), 'id', id, 'queue', queue, 'customer', customer, 'plain', plain, 'needs', needs,
-  'form', form, 'state', 'queued', 'seat', '', 'queuedAt', now, 'assignedAt', '', 'inServiceAt', '',
-  'endedAt', '', 'endReason', '', 'token', ARGV[9], 'awaySince', '', 'wrapUpMs', ARGV[10], 'seq', seq,
-  'answeredAt', '', 'missedBy', '', 'priority', ARGV[12], 'preferredSeat', ARGV[13], 'media', ARGV[14], 'handle', ARGV[15])
+-- Fields without a value yet (seat, assignedAt, answeredAt, ...) are left out rather than stored empty: a
+-- waiting customer costs that much less memory (parseSession and the scripts read a missing field as empty).
+local fields = { 'id', id, 'queue', queue, 'customer', customer, 'plain', plain, 'needs', needs, 'form', form, 'state', 'queued',
+  'queuedAt', now, 'token', ARGV[9], 'wrapUpMs', ARGV[10], 'seq', seq, 'priority', ARGV[12], 'media', ARGV[14] }
+for i, name in pairs({ [13] = 'preferredSeat', [15] = 'handle', [16] = 'waitMs', [17] = 'assignMs', [18] = 'answerMs' }) do
+  if ARGV[i] ~= '' and ARGV[i] ~= '0' then table.insert(fields, name); table.insert(fields, ARGV[i]) end
+end
+rcall('HSET', K.session(id), unpack(fields))
 rcall('SET', K.customer(customer), id)
 if ARGV[15] ~= '' then rcall('SET', K.callHandle(ARGV[15]), id) end
-rcall('ZADD', K.queue(queue), seq, id)
-rcall('ZADD', K.waiting(), seq, id)
 rcall('SADD', K.live(), id)
 reline(id)
 emit('queued', { session = id, queue = queue, customer = customer, at = now })

@@ -9,5 +9,6 @@ if s[2] ~= seat then return 'wrong-seat' end
 if s[1] == 'ended' then return 'ended' end
 if s[1] == 'in-service' then return 'already' end
 rcall('HSET', key, 'state', 'in-service', 'inServiceAt', now)
+redue(id) -- its timeout no longer applies
 emit('in-service', { session = id, queue = s[3], customer = s[4], seat = seat, at = now })
 return 'ok'

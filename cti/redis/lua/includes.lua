@@ -14,24 +14,104 @@ local function emit(eventType, fields)
   rcall('XADD', K.events(), '*', 'type', eventType, 'data', cjson.encode(fields))
 end
 
+-- Keeps a session in the deadline set at its next deadline, or out of it: the sweep (due.lua) then reads
+-- only what is due, not every live session. The rules mirror expireOne() in cti/cti.ts: a queued
+-- customer's maxWaitSeconds and standing offer; a chat's assignTimeout (until in service) and
+-- firstResponseTimeout (until answered). The limits come with the session (enqueue.lua, transfer.lua).
+-- The session fields the indexes below are kept from, read once per transition (indexed(id)).
+local INDEXED = { 'state', 'queue', 'needs', 'priority', 'awaySince', 'ringing', 'seq', 'line', 'level', 'media', 'queuedAt',
+  'waitMs', 'ringUntil', 'assignedAt', 'assignMs', 'answerMs', 'answeredAt', 'seat' }
+local function indexed(id)
+  local values = rcall('HMGET', K.session(id), unpack(INDEXED))
+  local s = {}
+  for i, name in ipairs(INDEXED) do s[name] = values[i] or nil end
+  return s
+end
+
+local function redue(id, s)
+  s = s or indexed(id)
+  local at = nil
+  local function consider(t) if t and (not at or t < at) then at = t end end
+  local chat = s.media ~= 'voice'
+  if s.state == 'queued' then
+    local wait = tonumber(s.waitMs) or 0
+    if wait > 0 then consider(tonumber(s.queuedAt) + wait) end
+    if chat then consider(tonumber(s.ringUntil)) end
+  elseif chat and (s.state == 'assigned' or s.state == 'in-service') and (s.seat or '') ~= '' then
+    local assigned = tonumber(s.assignedAt)
+    local assign, answer = tonumber(s.assignMs) or 0, tonumber(s.answerMs) or 0
+    if assigned and s.state == 'assigned' and assign > 0 then consider(assigned + assign) end
+    if assigned and answer > 0 and (s.answeredAt or '') == '' then consider(assigned + answer) end
+  end
+  if at then rcall('ZADD', K.due(), at, id) else rcall('ZREM', K.due(), id) end
+end
+
+-- Marks a queue's positions as changed behind `queuedAt` (the lowest such time since the last status pass;
+-- 0: everyone may have moved), for status.lua.
+local function moved(queue, queuedAt)
+  local was = tonumber(rcall('HGET', K.moved(), queue))
+  if not was or queuedAt < was then rcall('HSET', K.moved(), queue, queuedAt) end
+end
+
+-- Keeps a waiting session in its queue's priority level (positions: status.lua) and the queue's status
+-- schedule, exactly while it is queued (away or offered ones too: they keep their place). The session
+-- remembers its level. Someone leaving moves those behind; someone joining ahead (a higher priority,
+-- or a requeue to the head) moves those behind it too; a plain arrival at the end moves nobody.
+local function relevel(id, s)
+  local key = K.session(id)
+  local want = s.state == 'queued' and (s.queue .. '|' .. (s.priority or '0')) or ''
+  local have = s.level or ''
+  if have == want then return end
+  local queuedAt = tonumber(s.queuedAt) or 0
+  if have ~= '' then
+    local queue, priority = string.match(have, '^(.*)|([^|]*)$')
+    local single = rcall('SCARD', K.levels(queue)) == 1 -- with one priority, only those who came after move
+    rcall('ZREM', K.level(have), id)
+    rcall('ZREM', K.statusDue(queue), id)
+    if rcall('EXISTS', K.level(have)) == 0 then rcall('SREM', K.levels(queue), priority) end
+    moved(queue, single and queuedAt or 0)
+  end
+  if want ~= '' then
+    local queue, priority = s.queue, s.priority or '0'
+    local levels = rcall('SMEMBERS', K.levels(queue))
+    local behind = rcall('ZCOUNT', K.level(want), '(' .. queuedAt, '+inf') > 0
+    local others = #levels > 1 or (#levels == 1 and levels[1] ~= priority)
+    rcall('ZADD', K.level(want), queuedAt, id)
+    rcall('SADD', K.levels(queue), priority)
+    rcall('ZADD', K.statusDue(queue), 'NX', queuedAt + 500, id) -- the first status half a second after the join
+    if others then moved(queue, 0) elseif behind then moved(queue, queuedAt) end
+  end
+  rcall('HSET', key, 'level', want)
+end
+
+-- How many wait in a queue: the sizes of its priority levels.
+local function waitingIn(queue)
+  local n = 0
+  for _, p in ipairs(rcall('SMEMBERS', K.levels(queue))) do n = n + rcall('ZCARD', K.level(queue .. '|' .. p)) end
+  return n
+end
+
 -- Keeps a session in its routing line exactly while it can be routed: queued, its customer present,
 -- no offer standing. The line key must match lineKey() in cti/allocation.ts; the session remembers its
--- line, so a transfer to another queue leaves the old one.
+-- line, so a transfer to another queue leaves the old one. It keeps the session's priority level and
+-- deadline too (relevel, redue): every script that changes a session calls it.
 local function reline(id)
+  local s = indexed(id)
+  relevel(id, s)
+  redue(id, s)
   local key = K.session(id)
-  local s = rcall('HMGET', key, 'state', 'queue', 'needs', 'priority', 'awaySince', 'ringing', 'seq', 'line')
   local want = ''
-  if s[1] == 'queued' and (s[5] or '') == '' and (s[6] or '') == '' then
-    want = s[2] .. '|' .. (s[3] or '') .. '|' .. (s[4] or '0')
+  if s.state == 'queued' and (s.awaySince or '') == '' and (s.ringing or '') == '' then
+    want = s.queue .. '|' .. (s.needs or '') .. '|' .. (s.priority or '0')
   end
-  local have = s[8] or ''
+  local have = s.line or ''
   if have == want then return end
   if have ~= '' then
     rcall('ZREM', K.line(have), id)
     if rcall('EXISTS', K.line(have)) == 0 then rcall('SREM', K.lines(), have) end
   end
   if want ~= '' then
-    rcall('ZADD', K.line(want), s[7], id)
+    rcall('ZADD', K.line(want), s.seq, id)
     rcall('SADD', K.lines(), want)
   end
   rcall('HSET', key, 'line', want)
@@ -96,11 +176,9 @@ local function endSession(id, reason, now, ttl, weight, onlyFrom)
   local flat = rcall('HGETALL', key)
   if #flat == 0 then return false end
   local s = toMap(flat)
+  s.seat, s.inServiceAt = s.seat or '', s.inServiceAt or '' -- not stored until they have a value (enqueue.lua)
   if s.state == 'ended' or (onlyFrom and onlyFrom ~= '' and s.state ~= onlyFrom) then return false end
-  if s.state == 'queued' then
-    rcall('ZREM', K.queue(s.queue), id)
-    rcall('ZREM', K.waiting(), id)
-  else
+  if s.state ~= 'queued' then
     local agent = K.agent(s.seat)
     release(s)
     rcall('HSET', agent, 'freeSince', now)
@@ -132,4 +210,29 @@ local function endSession(id, reason, now, ttl, weight, onlyFrom)
     from = s.state, reason = reason, rang = s.state == 'queued' and (s.ringing or '') or '', media = s.media or 'chat',
     handle = s.handle or '', call = s.callHandle or '', at = now })
   return flat
+end
+
+-- A waiting session's position in its queue: how many are routed before it (cti/allocation.ts
+-- routingOrder: effective priority, priority plus one step per `aging` ms waited, then arrival). Its rank
+-- in its own priority level, plus, in each other level of the queue, those whose effective priority
+-- beats its own: within a level that is everyone who arrived before a time, one ZCOUNT. O(levels x log n).
+-- An offered customer is being routed: position 0 (XEP-0142). Returns nil when not waiting.
+local function positionOf(id, now, aging)
+  local s = rcall('HMGET', K.session(id), 'level', 'priority', 'queuedAt', 'ringing', 'queue')
+  if (s[1] or '') == '' then return nil end
+  if (s[4] or '') ~= '' then return 0 end
+  local own, queuedAt = tonumber(s[2]) or 0, tonumber(s[3])
+  local effective = own + math.floor(math.max(0, now - queuedAt) / aging)
+  local ahead = rcall('ZRANK', K.level(s[1]), id) or 0
+  for _, p in ipairs(rcall('SMEMBERS', K.levels(s[5]))) do
+    local other = tonumber(p)
+    if other ~= own then
+      -- Ahead: a higher level once its effective priority is above ours; a lower one once it is equal
+      -- (it then arrived before us). That is, those who joined at or before now - steps x aging.
+      local steps = other > own and (effective - other + 1) or (effective - other)
+      local level = K.level(s[5] .. '|' .. p)
+      ahead = ahead + (steps <= 0 and rcall('ZCARD', level) or rcall('ZCOUNT', level, '-inf', now - steps * aging))
+    end
+  end
+  return ahead
 end

@@ -22,8 +22,6 @@ if maxNoAnswer > 0 and missed >= maxNoAnswer and rcall('HGET', agent, 'state') =
 end
 local missedBy = (s.missedBy and s.missedBy ~= '') and (s.missedBy .. ',' .. seat) or seat
 rcall('HSET', key, 'state', 'queued', 'seat', '', 'assignedAt', '', 'inServiceAt', '', 'missedBy', missedBy, 'weight', 1)
-rcall('ZADD', K.queue(s.queue), s.seq, id)
-rcall('ZADD', K.waiting(), s.seq, id)
 reseat(seat)
 reline(id)
 emit('requeued', { session = id, queue = s.queue, customer = s.customer, seat = seat, plain = s.plain,

@@ -14,6 +14,6 @@ rcall('SET', K.customer(customer), id)
 rcall('HSET', key, 'customer', customer, 'awaySince', '')
 rcall('ZREM', K.away(), id)
 reline(id)
-emit('resumed', { session = id, queue = s[4], customer = customer, previous = s[3], seat = s[5], plain = s[6],
+emit('resumed', { session = id, queue = s[4], customer = customer, previous = s[3], seat = s[5] or '', plain = s[6],
   state = s[1], form = s[7], at = now })
 return 'ok'

@@ -2,7 +2,8 @@
 -- (the customer keeps its original arrival number there). The old seat is freed either way.
 -- ARGV: prefix, session id, from seat, mode ('agent'|'queue'), target (agent JID or queue name),
 --       needs in the target queue (comma list; mode queue), now, note for the next agent,
---       by ('' : the seat itself; else the supervisor who moved the session)
+--       by ('' : the seat itself; else the supervisor who moved the session), the target queue's
+--       max wait, assign and answer timeouts (ms; mode queue: the deadline set, includes.lua redue)
 -- Returns: 'ok' | 'unknown' | 'not-yours' | 'not-live' | 'seat-unavailable'
 local id, fromSeat, mode, target, needs, now, note, by = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
 local key = K.session(id)
@@ -27,12 +28,12 @@ if mode == 'agent' then
   rcall('HSET', key, 'seat', target, 'assignedAt', now, 'answeredAt', '')
 else
   queue = target
-  rcall('HSET', key, 'queue', target, 'needs', needs, 'state', 'queued', 'seat', '', 'assignedAt', '', 'inServiceAt', '', 'answeredAt', '')
-  rcall('ZADD', K.queue(target), s.seq, id)
-  rcall('ZADD', K.waiting(), s.seq, id)
+  rcall('HSET', key, 'queue', target, 'needs', needs, 'state', 'queued', 'seat', '', 'assignedAt', '', 'inServiceAt', '', 'answeredAt', '',
+    'waitMs', ARGV[10] or '0', 'assignMs', ARGV[11] or '0', 'answerMs', ARGV[12] or '0')
 end
 reseat(fromSeat)
-if mode == 'agent' then reseat(target) else reline(id) end
+if mode == 'agent' then reseat(target) end
+reline(id)
 emit('transferred', { session = id, customer = s.customer, from = fromSeat, fromQueue = s.queue, queue = queue,
   seat = (mode == 'agent') and target or '', plain = s.plain, form = s.form, note = note, by = by, at = now })
 return 'ok'

@@ -1,0 +1,54 @@
+/**
+ * The notifier's status pass (issue 14) with a stand-in CTI: it sends what the store says is due, in one
+ * batch; a position told never goes up (XEP-0142); a customer brought forward whose status did not change
+ * hears nothing; a phone caller hears nothing.
+ */
+import { describe, expect, it } from "@jest/globals";
+import type { Element } from "@xmpp/xml";
+import type { Logger } from "pino";
+import type { Cti } from "../../cti/cti.js";
+import { createNotifier } from "../../component/notifier.js";
+import { NS, WG } from "../../protocol/names.js";
+
+type Due = { id: string; customer: string; plain: boolean; position: number; waitSeconds: number };
+
+function setup() {
+  let due: Due[] = [];
+  const batches: Element[][] = [];
+  const cti = { queues: [{ name: "billing" }], dueStatuses: async () => due } as unknown as Cti;
+  const notifier = createNotifier({
+    cti, componentDomain: "cc.acme.test", nameOf: (j) => j, log: { warn: () => undefined } as unknown as Logger, statusIntervalMs: 15_000,
+    send: async () => { throw new Error("a status pass sends in batches"); },
+    sendMany: async (stanzas) => { batches.push(stanzas); },
+  });
+  const pass = async (next: Due[]) => {
+    due = next;
+    batches.length = 0;
+    await notifier.statusPass();
+    return batches.flat().map((s) => ({ to: String(s.attrs.to), position: Number(s.getChild(WG.queueStatus, NS.WG)!.getChildText("position")) }));
+  };
+  return { pass, batches };
+}
+
+const c = (id: string, position: number, customer = `${id}@guest.acme.test/w`): Due => ({ id, customer, plain: false, position, waitSeconds: 60 * (position + 1) });
+
+describe("the status pass", () => {
+  it("sends the due statuses together, and never a higher position than one told", async () => {
+    const { pass, batches } = setup();
+    expect(await pass([c("a", 0), c("b", 1), c("c", 2)])).toEqual([
+      { to: "a@guest.acme.test/w", position: 0 }, { to: "b@guest.acme.test/w", position: 1 }, { to: "c@guest.acme.test/w", position: 2 },
+    ]);
+    // A newcomer of higher priority went ahead of c: c's rank is 3 now, it keeps hearing 2.
+    await pass([]);
+    expect(batches).toEqual([]);
+    expect(await pass([{ ...c("c", 3), waitSeconds: 30 }])).toEqual([{ to: "c@guest.acme.test/w", position: 2 }]);
+  });
+
+  it("tells nothing to one brought forward whose status did not change, nor to a phone caller", async () => {
+    const { pass } = setup();
+    await pass([c("a", 4)]);
+    expect(await pass([c("a", 4)])).toEqual([]); // told a moment ago, the same: a pick that did not move
+    expect(await pass([c("a", 3)])).toEqual([{ to: "a@guest.acme.test/w", position: 3 }]);
+    expect(await pass([c("p", 0, "sip:+3312345678@cc.acme.test")])).toEqual([]);
+  });
+});
