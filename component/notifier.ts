@@ -68,26 +68,31 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, ca
   const supervisorName = (by: string) => (by.startsWith("token:") ? "An administrator" : `${nameOf(by)} (a supervisor)`);
 
   /** What each waiting customer was last told by this instance, and when: a position never goes up. */
-  const told = new Map<string, { position: number; wait: number; at: number }>();
+  const told = new Map<string, { position: number; wait: number; text: string; at: number }>();
 
   /**
    * One customer's status stanza, or null when there is nothing to tell (a phone caller hears ringing: its
-   * place counts for the others, a page's call is told over XMPP).
+   * place counts for the others, a page's call is told over XMPP). `periodic`: its regular status is due,
+   * told even when unchanged, except to a plain client: a person reads each one, so it hears only a new text
+   * (issue 15: the same "You are next in line" every 15 s was spam). `asked` (it wrote, or came back): always.
    */
-  function statusFor(queue: string, d: { id: string; customer: string; plain: boolean; position: number; waitSeconds: number }, periodic: boolean): Element | null {
+  function statusFor(queue: string, d: { id: string; customer: string; plain: boolean; position: number; waitSeconds: number }, when: "asked" | "periodic" | "moved"): Element | null {
     if (d.customer.startsWith("sip:")) return null;
     const before = told.get(d.id);
     // A newcomer of higher priority may go ahead; the protocol promises a position never goes up.
     const position = before ? Math.min(before.position, d.position) : d.position;
-    if (!periodic && before?.position === position && before.wait === d.waitSeconds) return null;
-    told.set(d.id, { position, wait: d.waitSeconds, at: Date.now() });
-    return st.queueStatus(st.queueJid(queue, cc), d.customer, d.plain, position, d.waitSeconds);
+    const stanza = st.queueStatus(st.queueJid(queue, cc), d.customer, d.plain, position, d.waitSeconds);
+    const text = stanza.getChildText("body") ?? "";
+    const same = d.plain ? before?.text === text : before?.position === position && before.wait === d.waitSeconds;
+    if (same && (when === "moved" || (when === "periodic" && d.plain))) return null;
+    told.set(d.id, { position, wait: d.waitSeconds, text, at: Date.now() });
+    return stanza;
   }
 
   /** Tells one waiting customer where it stands now (it asked, came back, or was put back in line): O(log n). */
   async function pushStatus(queue: string, { only }: { only: string }): Promise<void> {
     const mine = await cti.statusOf(only, queue);
-    const stanza = mine && statusFor(queue, mine, true);
+    const stanza = mine && statusFor(queue, mine, "asked");
     if (stanza) await send(stanza);
   }
 
@@ -102,7 +107,7 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, ca
         // The store picks those due, periodic or brought forward by a movement: one brought forward whose
         // status is unchanged since this instance told it, well within the interval, did not move after all.
         const before = told.get(d.id);
-        const stanza = statusFor(q.name, d, !before || Date.now() - before.at >= statusIntervalMs - 1000);
+        const stanza = statusFor(q.name, d, !before || Date.now() - before.at >= statusIntervalMs - 1000 ? "periodic" : "moved");
         if (stanza) stanzas.push(stanza);
       }
       if (stanzas.length) await sendAll(stanzas);
@@ -197,9 +202,12 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, ca
       if (e.call) calls?.hangUp(e.call);
       const texts = endedTexts(e, nameOf(e.seat!));
       if (texts.customer) {
-        await send(st.ended(cc, e.customer, e.plain, e.session, e.reason, texts.customer));
+        // A plain client shows each address as a conversation: the end and the question come from the queue
+        // it already talks to (its answer to the queue is taken as the rating), not from a third address.
+        const from = e.plain ? st.queueJid(e.queue, cc) : cc;
+        await send(st.ended(from, e.customer, e.plain, e.session, e.reason, texts.customer));
         // A plain client has no rating form: ask in the chat (the pending rating is kept before the question goes out).
-        if (await cti.askRating(e)) await send(st.text(cc, e.customer, RATING_QUESTION));
+        if (await cti.askRating(e)) await send(st.text(from, e.customer, RATING_QUESTION));
       }
       if (texts.seat) await send(st.ended(cc, e.seat!, true, e.session, e.reason, `${texts.seat} (session ${e.session})`));
     }

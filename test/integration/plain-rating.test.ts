@@ -30,12 +30,12 @@ async function servedAndEnded(customer: Client, alice: Client): Promise<string> 
   return session;
 }
 
-/** Waits for the closing message and the question after it, from the component's domain, as chat messages. */
+/** Waits for the closing message and the question after it, from the queue the customer wrote to, as chat messages. */
 async function asked(customer: Client): Promise<void> {
   const closing = await waitFor(customer, (s) => s.is("message") && !!s.getChild("ended", NS.SB));
   const question = await waitFor(customer, withBody(RATING_QUESTION));
-  expect(closing.attrs.from).toBe(CC);
-  expect(question.attrs).toMatchObject({ from: CC, type: "chat" });
+  expect(closing.attrs.from).toBe(BILLING);
+  expect(question.attrs).toMatchObject({ from: BILLING, type: "chat" });
   const all = received(customer);
   expect(all.indexOf(question)).toBeGreaterThan(all.indexOf(closing));
 }
@@ -48,8 +48,9 @@ describe("plain-chat customers' ratings", () => {
     await asked(customer);
     expect(await pending(customer)).toBe(session);
 
-    await chat(customer, CC, "4 very helpful");
-    expect((await waitFor(customer, withBody(RATING_THANKS))).attrs).toMatchObject({ from: CC, type: "chat" });
+    // The answer goes where the question came from: the queue.
+    await chat(customer, BILLING, "4 very helpful");
+    expect((await waitFor(customer, withBody(RATING_THANKS))).attrs).toMatchObject({ from: BILLING, type: "chat" });
     expect((await r.app.cti.session(session))!.feedback).toEqual({ score: 4, comment: "very helpful" });
     expect(await pending(customer)).toBeNull();
 
@@ -68,14 +69,14 @@ describe("plain-chat customers' ratings", () => {
     // The same customer rates with <feedback/> first (as a page would), then answers the question.
     const x = xmlFor(customer);
     expect((await iq(customer, CC, "set", x("feedback", { xmlns: NS.SB, session, score: "2" }, "slow"))).attrs.type).toBe("result");
-    await chat(customer, CC, "3 - ok");
-    expect((await waitFor(customer, withBody(ALREADY_RATED))).attrs.from).toBe(CC);
+    await chat(customer, BILLING, "3 - ok");
+    expect((await waitFor(customer, withBody(ALREADY_RATED))).attrs.from).toBe(BILLING);
     expect((await r.app.cti.session(session))!.feedback).toEqual({ score: 2, comment: "slow" });
 
     const next = await guest();
     const other = await servedAndEnded(next, alice);
     await asked(next);
-    await chat(next, CC, "3 - ok");
+    await chat(next, CC, "3 - ok"); // an answer to the component's own address is taken too
     await waitFor(next, withBody(RATING_THANKS));
     expect((await r.app.cti.session(other))!.feedback).toEqual({ score: 3, comment: "ok" });
   });

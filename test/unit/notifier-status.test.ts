@@ -1,7 +1,7 @@
 /**
  * The notifier's status pass (issue 14) with a stand-in CTI: it sends what the store says is due, in one
  * batch; a position told never goes up (XEP-0142); a customer brought forward whose status did not change
- * hears nothing; a phone caller hears nothing.
+ * hears nothing; a phone caller hears nothing; a plain client hears its regular status only in new words.
  */
 import { describe, expect, it } from "@jest/globals";
 import type { Element } from "@xmpp/xml";
@@ -12,12 +12,13 @@ import { NS, WG } from "../../protocol/names.js";
 
 type Due = { id: string; customer: string; plain: boolean; position: number; waitSeconds: number };
 
-function setup() {
+/** `statusIntervalMs` 1000: every pass is each customer's regular status (told a second ago or more). */
+function setup(statusIntervalMs = 15_000) {
   let due: Due[] = [];
   const batches: Element[][] = [];
   const cti = { queues: [{ name: "billing" }], dueStatuses: async () => due } as unknown as Cti;
   const notifier = createNotifier({
-    cti, componentDomain: "cc.acme.test", nameOf: (j) => j, log: { warn: () => undefined } as unknown as Logger, statusIntervalMs: 15_000,
+    cti, componentDomain: "cc.acme.test", nameOf: (j) => j, log: { warn: () => undefined } as unknown as Logger, statusIntervalMs,
     send: async () => { throw new Error("a status pass sends in batches"); },
     sendMany: async (stanzas) => { batches.push(stanzas); },
   });
@@ -50,5 +51,15 @@ describe("the status pass", () => {
     expect(await pass([c("a", 4)])).toEqual([]); // told a moment ago, the same: a pick that did not move
     expect(await pass([c("a", 3)])).toEqual([{ to: "a@guest.acme.test/w", position: 3 }]);
     expect(await pass([c("p", 0, "sip:+3312345678@cc.acme.test")])).toEqual([]);
+  });
+
+  it("tells a plain client its regular status only when its words change (a person reads each), an XEP-0142 client each time", async () => {
+    const { pass, batches } = setup(1000);
+    const plain = (waitSeconds: number): Due => ({ ...c("p", 0), plain: true, waitSeconds });
+    expect((await pass([plain(20), c("x", 1)])).map((s) => s.to)).toEqual(["p@guest.acme.test/w", "x@guest.acme.test/w"]);
+    // "You are next in line (less than a minute)." again: not said twice; the XEP-0142 client's stanza goes.
+    expect(await pass([plain(25), c("x", 1)])).toEqual([{ to: "x@guest.acme.test/w", position: 1 }]);
+    expect(await pass([plain(150)])).toEqual([{ to: "p@guest.acme.test/w", position: 0 }]);
+    expect(batches.flat()[0]!.getChildText("body")).toBe("You are next in line (about 3 minutes).");
   });
 });
