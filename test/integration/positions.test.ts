@@ -3,18 +3,12 @@
  * positionOf), the same as the routing order; a movement brings forward the statuses of those behind
  * only, at most one a second each (status.lua); the sweep reads only the sessions with a deadline due.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "@jest/globals";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Redis } from "ioredis";
+import { describe, expect, it } from "@jest/globals";
 import { routingOrder } from "../../cti/allocation.js";
 import { createCti } from "../../cti/cti.js";
-import { RedisStore } from "../../cti/redis/store.js";
 import type { Store } from "../../cti/store.js";
 import type { Queue, Session } from "../../cti/types.js";
-import { freePort } from "../../launcher/ports.js";
-import { startRedis, type RunningRedis } from "../../launcher/redis.js";
+import { useRedis } from "../helpers/redis.js";
 
 const AGING_S = 60;
 const QUEUES: Queue[] = [
@@ -22,29 +16,7 @@ const QUEUES: Queue[] = [
   { name: "timed", skills: ["billing"], allowGuests: true, deny: [], open: true, maxWaitSeconds: 30, assignTimeout: 10 },
 ];
 const INTERVAL = 15_000;
-let server: RunningRedis;
-let dir: string;
-const connections: Redis[] = [];
-let prefix: string;
-let n = 0;
-
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "sb-positions-"));
-  server = await startRedis({ port: await freePort(), dir, persist: false });
-});
-afterAll(async () => {
-  for (const c of connections) c.disconnect();
-  await server.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
-beforeEach(() => { prefix = `p${++n}:${Date.now()}:`; });
-
-function instance(now: () => number) {
-  const redis = new Redis(server.url);
-  connections.push(redis);
-  const store = new RedisStore(redis, prefix);
-  return { redis, store, cti: createCti({ store, queues: QUEUES, guestDomain: "guest.acme.test", now }) };
-}
+const { instance } = useRedis(QUEUES);
 
 let ids = 0;
 function session(queue: string, queuedAt: number, priority = 0): Session {

@@ -3,51 +3,17 @@
  * memory store, and the invariants under concurrency (two CTI instances, each
  * with its own connection, racing for the same seats).
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "@jest/globals";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Redis } from "ioredis";
+import { describe, expect, it } from "@jest/globals";
 import { createCti } from "../../cti/cti.js";
 import { EventReader, parseEvent } from "../../cti/redis/events.js";
-import { RedisStore } from "../../cti/redis/store.js";
 import { MemoryStore } from "../../cti/memory-store.js";
 import type { Store } from "../../cti/store.js";
 import type { Queue, Session } from "../../cti/types.js";
-import { freePort } from "../../launcher/ports.js";
-import { startRedis, type RunningRedis } from "../../launcher/redis.js";
 import { until } from "../helpers/stack.js";
+import { useRedis } from "../helpers/redis.js";
 
 const QUEUES: Queue[] = [{ name: "billing", skills: ["billing"], allowGuests: true, deny: [], open: true }];
-let server: RunningRedis;
-let dir: string;
-const connections: Redis[] = [];
-let prefix: string;
-let n = 0;
-
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "sb-redis-"));
-  server = await startRedis({ port: await freePort(), dir, persist: false });
-});
-afterAll(async () => {
-  for (const c of connections) c.disconnect();
-  await server.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
-beforeEach(() => { prefix = `t${++n}:${Date.now()}:`; }); // a fresh key space per test
-
-/** A connection closed after the suite (a blocking reader needs its own). */
-function connect(): Redis {
-  const redis = new Redis(server.url);
-  connections.push(redis);
-  return redis;
-}
-
-function instance(now: () => number = Date.now) {
-  const redis = connect();
-  const store = new RedisStore(redis, prefix);
-  return { redis, store, cti: createCti({ store, queues: QUEUES, guestDomain: "guest.acme.test", now }) };
-}
+const { connect, instance } = useRedis(QUEUES);
 
 describe("RedisStore", () => {
   it("runs the whole lifecycle and logs every transition to the stream", async () => {
