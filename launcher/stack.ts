@@ -104,7 +104,9 @@ export async function startTestStack(overrides: Partial<ConfigInput> = {}, { voi
     const restartSoftswitch = async (signal: "SIGTERM" | "SIGKILL" = "SIGTERM") => {
       // A crash takes every Kamailio process (the main one and its workers, one process group) at once.
       if (signal === "SIGKILL" && softswitch) { process.kill(-softswitch.pid, "SIGKILL"); await softswitch.exited; } else await softswitch?.stop();
-      await portsReleased(config.ports.sip!); // the workers' sockets close as they die, after the main process
+      // The workers' sockets close as they die, after the main process: each of the switch's ports (its evapi
+      // port too, which the new Kamailio checks before it starts).
+      for (const port of [config.ports.sip, config.ports.sipWs, config.ports.sipEvents]) await portsReleased(port!);
       softswitch = await startSwitch();
     };
     return {
