@@ -262,20 +262,16 @@ end
 -- The customer sees its agent online while they talk, with no roster subscription (issue 15): from the
 -- grant to its end, each of the seat's resources' presence goes to the customer's full JID as directed
 -- presence; its show only (a not-ready reason in the status text is the contact center's business).
-local function seat_presence(from, show, unavailable)
-	local p = st.presence({ from = from, type = unavailable and "unavailable" or nil });
+local function send_seat_presence(from, show, unavailable, customer)
+	if not (customer and jid_prep(customer)) then return; end -- a caller's sip: URI is no JID
+	local p = st.presence({ from = from, to = customer, type = unavailable and "unavailable" or nil });
 	if show and show ~= "" and not unavailable then p:text_tag("show", show); end
-	return p;
+	module:send(p);
 end
 local function seat_presence_to(seat, customer, unavailable)
-	if not (customer and jid_prep(customer)) then return; end -- a caller's sip: URI is no JID
 	local user = user_sessions[(jid_split(seat))];
 	for _, session in pairs(user and user.sessions or {}) do
-		if session.presence then
-			local p = seat_presence(session.full_jid, session.presence:get_child_text("show"), unavailable);
-			p.attr.to = customer;
-			module:send(p);
-		end
+		if session.presence then send_seat_presence(session.full_jid, session.presence:get_child_text("show"), unavailable, customer); end
 	end
 end
 
@@ -550,11 +546,7 @@ local function after_seat_broadcast(handlers, event_name, event)
 		-- The granted customers see this resource's change too (seat_presence_to).
 		local unavailable = event.stanza.attr.type == "unavailable";
 		for _, grant in pairs(grants[origin.username.."@"..origin.host] or {}) do
-			if grant.full and jid_prep(grant.full) then
-				local p = seat_presence(origin.full_jid, event.stanza:get_child_text("show"), unavailable);
-				p.attr.to = grant.full;
-				module:send(p);
-			end
+			send_seat_presence(origin.full_jid, event.stanza:get_child_text("show"), unavailable, grant.full);
 		end
 	end
 	return ret;
