@@ -81,7 +81,8 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
   });
 
   const agents = new Map(config.agents.map((a) => [a.jid, a]));
-  const nameOf = (jid: string) => agents.get(jid)?.name ?? jid.split("@")[0]!.replace(/^./, (c) => c.toUpperCase());
+  const supervisorsByJid = new Map(config.supervisors.map((s) => [s.jid, s]));
+  const nameOf = (jid: string) => agents.get(jid)?.name ?? supervisorsByJid.get(jid)?.name ?? jid.split("@")[0]!.replace(/^./, (c) => c.toUpperCase());
   const cc = config.component.domain;
 
   const entity = component({ service: `xmpp://${config.component.host}:${config.ports.component}`, domain: cc, password: config.component.secret });
@@ -131,6 +132,7 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
     statusIntervalMs: config.statusIntervalSeconds * 1000, sendMany });
   registerHandlers(entity, {
     cti, config, log, send, nameOf, isAgent: (jid) => agents.has(jid), isSupervisor, wallboard,
+    request: (iq, timeoutMs) => entity.iqCaller.request(iq, timeoutMs),
     // A lost first status is not lost for long: the status pass tells every waiting customer at least every statusIntervalSeconds.
     greet: (queue, id) => notifier.pushStatus(queue, { only: id }).catch((err: Error) => log.warn({ err: err.message }, "first queue-status not sent")),
   });

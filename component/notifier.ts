@@ -10,6 +10,7 @@ import type { Cti } from "../cti/cti.js";
 import type { EventReader } from "../cti/redis/events.js";
 import type { CtiEvent } from "../cti/types.js";
 import type { Calls } from "./sip/calls.js";
+import { expertNotices } from "./xmpp/expert.js";
 import { RATING_QUESTION } from "./xmpp/rating.js";
 import * as st from "./xmpp/stanzas.js";
 
@@ -66,6 +67,13 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, ca
 
   /** Who moved a session, in words: a supervisor's JID, or an admin API token ("token:<name>"). */
   const supervisorName = (by: string) => (by.startsWith("token:") ? "An administrator" : `${nameOf(by)} (a supervisor)`);
+
+  const experts = expertNotices({ cti, cc, nameOf });
+  /** A session that ended or moved takes its expert out (expert-left, whose notice tells the expert). */
+  const dismissExpert = async (session: string, reason: "ended" | "transferred") => {
+    const s = await cti.session(session);
+    if (s?.expert) await cti.expertChange({ op: "leave", session, expert: s.expert, by: "", reason });
+  };
 
   /** What each waiting customer was last told by this instance, and when: a position never goes up. */
   const told = new Map<string, { position: number; wait: number; text: string; at: number }>();
@@ -130,6 +138,8 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, ca
     // A recorded chat message (issue 12) or a supervisor's action (issue 13): for the recorder, nothing to tell anyone.
     if (e.type === "message" || e.type === "audit") return;
     if (e.type === "call") return calls?.decided(e);
+    if (e.type === "expert-joined") return sendAll(await experts.joined(e));
+    if (e.type === "expert-left") return sendAll(await experts.left(e));
     if ((e.type === "assigned" || e.type === "requeued" || e.type === "ended") && e.media === "voice") {
       if (e.type === "ended" && e.from !== "queued") routeAfterWrapUp(e.queue);
       if (e.type === "requeued" && retrySeconds) later(retrySeconds, () => cti.route()); // the seat's rest is over
@@ -170,6 +180,7 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, ca
       await send(st.ended(cc, e.seat, true, e.session, "no-answer", `You did not answer ${e.customer} within ${q.firstResponseTimeout} seconds, so the customer goes to another agent.${paused}`));
       await send(st.text(st.queueJid(e.queue, cc), e.customer, `${nameOf(e.seat)} did not answer in time. You are first in line for the next agent.`));
       await pushStatus(e.queue, { only: e.session });
+      await dismissExpert(e.session, "transferred");
     } else if (e.type === "transferred") {
       const from = nameOf(e.from);
       const to = e.seat ? nameOf(e.seat) : `the queue ${cti.queue(e.queue).title ?? e.queue}`;
@@ -177,6 +188,7 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, ca
       const yours = e.by ? `${supervisorName(e.by)} transferred your customer ${e.customer} to ${to}.` : `You transferred ${e.customer} to ${to}.`;
       await send(st.ended(cc, e.from, true, e.session, "transferred", `${yours} (session ${e.session})`));
       await send(st.text(st.queueJid(e.queue, cc), e.customer, e.by ? `You are being transferred to ${to}.` : `${from} transferred you to ${to}.`));
+      await dismissExpert(e.session, "transferred");
       if (e.seat) {
         await send(st.begin(cc, e.seat, e.session, e.customer, e.queue, e.form, { transfer: { by: e.by ? supervisorName(e.by) : from, note: e.note } })); // grant first
         await send(st.assigned(st.queueJid(e.queue, cc), e.customer, e.plain, e.session, e.seat, nameOf(e.seat)));
@@ -210,6 +222,7 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, ca
         if (await cti.askRating(e)) await send(st.text(from, e.customer, RATING_QUESTION));
       }
       if (texts.seat) await send(st.ended(cc, e.seat!, true, e.session, e.reason, `${texts.seat} (session ${e.session})`));
+      await dismissExpert(e.session, "ended");
     }
   }
 
@@ -222,6 +235,7 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, ca
     for (const s of await cti.sessions(0)) {
       if (s.seat && s.media === "chat" && (s.state === "assigned" || s.state === "in-service"))
         await send(st.begin(cc, s.seat, s.id, s.customer, s.queue, s.form, { queuedAt: s.queuedAt, regrant: true }));
+      if (s.expert && s.seat && s.state !== "ended") await send(experts.regrant(s)); // after the begin: the module checks the session's grant
     }
   }
 

@@ -12,7 +12,7 @@ import {
 } from "./policy.js";
 import { DEFAULT_AGING_SECONDS, canServe, routingOrder } from "./allocation.js";
 import { createRouter } from "./router.js";
-import type { AgentChange, DueStatus, Store, TransferTarget } from "./store.js";
+import type { AgentChange, DueStatus, ExpertChange, Store, TransferTarget } from "./store.js";
 import type { Timeouts } from "./types.js";
 import type { Agent, AgentState, AgentView, CtiEvent, JoinRequest, LeftMessage, Media, MessageDirection, Queue, Session } from "./types.js";
 
@@ -266,7 +266,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
    * that has ended is still recorded (the message may race the end); an unknown one is refused.
    */
   async function recordMessage(m: { session: string; seat: string; sender: string; direction: MessageDirection; body: string; at?: number }): Promise<void> {
-    if (m.direction !== "in" && m.direction !== "out" && m.direction !== "supervisor") throw new CtiError("bad-request", "A recorded message goes in or out.");
+    if (!["in", "out", "supervisor", "expert"].includes(m.direction)) throw new CtiError("bad-request", "A recorded message goes in or out.");
     const recorded = await store.recordMessage({
       session: m.session, seat: bareOf(m.seat), sender: bareOf(m.sender), direction: m.direction, body: clip(m.body, LIMITS.recordedBody), at: m.at ?? now(),
     });
@@ -568,5 +568,10 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     liveSessionsOf: async (seat: string) => (await store.sessions(0)).filter((s) => s.seat === bareOf(seat) && s.state !== "ended"),
     sessionOf: (customer: string) => store.sessionOf(customer),
     agent: (jid: string) => store.agent(bareOf(jid)),
+    /** An expert joins or leaves a session (one transition, expert.lua); the rules are cti/expert.ts's. */
+    expertChange: (c: DistributiveOmit<ExpertChange, "now">) => store.expert({ ...c, now: now() } as ExpertChange),
+    expertSession: (jid: string) => store.expertSession(bareOf(jid)),
   };
 }
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

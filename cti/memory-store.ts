@@ -7,7 +7,7 @@ import { lineKey } from "./lines.js";
 import { ArrivalLine } from "./arrival-line.js";
 import { PACE_WEIGHT, VOICE_SKILL, nextHandleAverage } from "./policy.js";
 import { routingOrder } from "./allocation.js";
-import type { AgentChange, AuditEntry, ClaimResult, DueStatus, FeedbackResult, InServiceResult, RecordedMessage, ResumeResult, SeatKind, Store, TransferResult, TransferTarget } from "./store.js";
+import type { AgentChange, AuditEntry, ClaimResult, DueStatus, ExpertChange, ExpertResult, FeedbackResult, InServiceResult, RecordedMessage, ResumeResult, SeatKind, Store, TransferResult, TransferTarget } from "./store.js";
 import type { Agent, AgentProfile, AgentState, CallPhase, CallTokenJoin, CtiEvent, LeftMessage, Session, SessionState } from "./types.js";
 import type { EndReason } from "../protocol/names.js";
 
@@ -103,6 +103,33 @@ export class MemoryStore implements Store {
 
   async sessionByHandle(handle: string): Promise<string | null> {
     return this.byHandle.get(handle) ?? null;
+  }
+
+  private readonly expertOf = new Map<string, string>();
+
+  async expert(c: ExpertChange): Promise<ExpertResult> {
+    const s = this.sessionsById.get(c.session);
+    if (!s) return "unknown";
+    if (c.op === "join") {
+      if ((s.state !== "assigned" && s.state !== "in-service") || s.media !== "chat" || !s.seat) return "not-live";
+      if (s.seat === c.expert) return "self";
+      if (s.expert) return "busy";
+      const other = this.expertOf.get(c.expert);
+      if (other && other !== s.id && this.sessionsById.get(other)?.expert === c.expert) return "engaged";
+      s.expert = c.expert;
+      this.expertOf.set(c.expert, s.id);
+      this.events.push({ type: "expert-joined", session: s.id, queue: s.queue, seat: s.seat, customer: s.customer, expert: c.expert, by: c.by, note: c.note, at: c.now });
+      return "ok";
+    }
+    if (!s.expert || s.expert !== c.expert) return "none";
+    s.expert = undefined;
+    if (this.expertOf.get(c.expert) === s.id) this.expertOf.delete(c.expert);
+    this.events.push({ type: "expert-left", session: s.id, queue: s.queue, seat: s.seat ?? "", customer: s.customer, expert: c.expert, by: c.by, reason: c.reason, at: c.now });
+    return "ok";
+  }
+
+  async expertSession(jid: string): Promise<string | null> {
+    return this.expertOf.get(jid) ?? null;
   }
 
   async sessionCall(id: string, handle: string, phase: CallPhase, now: number): Promise<boolean> {

@@ -16,6 +16,12 @@ export type TransferResult = "ok" | "unknown" | "not-yours" | "not-live" | "seat
 /** A chat message between a session's customer and its seat, as recorded (the `message` event without its type). */
 export type RecordedMessage = Omit<Extract<CtiEvent, { type: "message" }>, "type">;
 export type AuditEntry = Omit<Extract<CtiEvent, { type: "audit" }>, "type">;
+/** An expert joins a session (with the inviter's note) or leaves it (why), issue 15: expert.lua. */
+export type ExpertChange =
+  | { op: "join"; session: string; expert: string; by: string; note: string; now: number }
+  | { op: "leave"; session: string; expert: string; by: string; reason: ExpertLeaveReason; now: number };
+export type ExpertLeaveReason = "left" | "removed" | "ended" | "transferred";
+export type ExpertResult = "ok" | "unknown" | "not-live" | "self" | "busy" | "engaged" | "none";
 /** Which agents `seats` lists: ready with room (wrap-up not checked), logged in, or all. */
 export type SeatKind = "free" | "on" | "all";
 export type TransferTarget = { agent: string } | { queue: string; needs: string[]; timeoutsMs?: Timeouts };
@@ -106,6 +112,13 @@ export interface Store {
   putCallToken(token: string, join: CallTokenJoin, expiresAt: number): Promise<void>;
   /** What a call token stands for, once (it is gone after), or null when unknown or expired. */
   takeCallToken(token: string, now: number): Promise<CallTokenJoin | null>;
+  /**
+   * An expert joins a live chat with a seat (one per session, one session per expert) or leaves it; the
+   * event (expert-joined, expert-left) is appended in the same step. See ExpertResult for the refusals.
+   */
+  expert(change: ExpertChange): Promise<ExpertResult>;
+  /** The session an expert was last invited into (it may have left since: check the session's `expert`). */
+  expertSession(jid: string): Promise<string | null>;
   /** Whether a voice agent has a phone registered now; true when that changed, null for an agent that takes no calls. */
   setPhone(jid: string, registered: boolean, now: number): Promise<boolean | null>;
   agent(jid: string): Promise<Agent | null>;

@@ -126,6 +126,8 @@ export interface Session {
   /** Agents' clients (full JIDs) the customer is offered to, until ringUntil; empty when no offer stands. */
   ringing: string[];
   ringUntil: number | null;
+  /** An agent or supervisor (bare JID) the seat invited into the conversation (issue 15), while it is in it. */
+  expert?: string;
   /** The queue's timeouts (ms, 0: none) at the join, for the store's deadline index; not read back. */
   timeoutsMs?: Timeouts;
 }
@@ -161,8 +163,8 @@ export interface JoinRequest {
 /** What a page's call token stands for: the join of the call that will carry it, or a call in a chat session (issue 11). */
 export type CallTokenJoin = Pick<JoinRequest, "queue" | "customer" | "form" | "extraSkills"> & { session?: string };
 
-/** A recorded message: to the seat, from the seat, or a supervisor's part (monitoring, whisper, barge). */
-export type MessageDirection = "in" | "out" | "supervisor";
+/** A recorded message: to the seat, from the seat, a supervisor's part (monitoring, whisper, barge), or an invited expert's words (issue 15). */
+export type MessageDirection = "in" | "out" | "supervisor" | "expert";
 
 export type CallPhase = "ringing" | "answered" | "ended";
 
@@ -187,6 +189,10 @@ export type CtiEvent =
   /** A call inside a chat session (the chat goes on): rung at the seat, answered, ended. */
   | { type: "call"; session: string; handle: string; phase: CallPhase; seat: string; customer: string; queue: string; at: number }
   | { type: "message-left"; id: string; queue: string; at: number }
+  /** An expert (an agent or a supervisor) joined a chat, invited by `by` (the seat or a supervisor), issue 15. */
+  | { type: "expert-joined"; session: string; queue: string; seat: string; customer: string; expert: string; by: string; note: string; at: number }
+  /** The expert left: by itself ("left"), removed by `by` ("removed"), or with the session's end or move. */
+  | { type: "expert-left"; session: string; queue: string; seat: string; customer: string; expert: string; by: string; reason: "left" | "removed" | "ended" | "transferred"; at: number }
   /**
    * A chat message between a session's customer and its seat, as the seat module saw it pass (communication
    * recording, issue 12): `direction` "in" to the seat, "out" from it; `sender` the bare JID that wrote it.

@@ -14,6 +14,9 @@
 --     of every such message of one session (copy_to_monitors), until <unmonitor/>, the session's end or
 --     the supervisor's going offline; and delivers the component's <whisper/> to the seat as a message
 --     from the supervisor;
+--   * keeps expert grants (issue 15: the seat invited another agent or a supervisor into the conversation):
+--     the expert's words to the seat also reach the customer from the seat's JID, the customer's and the
+--     seat's words reach the expert (see relay_expert, copy_to_expert); answers the component's <online/>;
 --   * tells the component each seat's aggregate presence, and answers its probes; shows a granted customer
 --     the seat's presence (directed) until the session ends;
 -- On every host it tells the component when a customer that contacted it goes away,
@@ -68,6 +71,10 @@ local sb_errors = errors.init(module.name, {
 	["guest-contact"] = {
 		type = "cancel", condition = "forbidden",
 		text = "Visitors can write only to the contact center, such as "..example_queue..".";
+	};
+	["not-expert"] = {
+		type = "cancel", condition = "forbidden",
+		text = "You are not in this conversation: an agent may invite you into one as an expert.";
 	};
 	["not-assigned-iq"] = {
 		type = "cancel", condition = "forbidden",
@@ -134,6 +141,54 @@ local function withdraw_monitors(seat, session_id, only, why)
 	if next(watching) == nil then monitors[seat][session_id] = nil; end
 end
 
+-- Experts in a conversation (issue 15): seat bare JID -> session id -> { jid = expert bare JID, name,
+-- customer = the customer's label, seat_name }. Only the component creates them (<expert status='joined'/>
+-- to the seat), for a session granted on this seat and an agent or supervisor of the configuration; withdrawn
+-- by <expert status='left'/>, by the session's <ended/> and when the seat logs out. Shared like the grants.
+local experts = module:shared("experts");
+
+-- The session in which `from` is the expert on `seat`, if any.
+local function expert_session(seat, from)
+	local bare = jid_bare(from);
+	for session_id, x in pairs(experts[seat] or {}) do
+		if x.jid == bare then return session_id, x; end
+	end
+end
+
+-- The grant (and customer) of a session on a seat.
+local function session_grant(seat, session_id)
+	for _, grant in pairs(grants[seat] or {}) do
+		if grant.session == session_id then return grant; end
+	end
+end
+
+-- Marks only the module may set on a message to a seat or a customer: a client's own are removed.
+local function strip_marks(stanza)
+	stanza:maptags(function (tag)
+		if tag.attr.xmlns == xmlns_sb and (tag.name == "expert" or tag.name == "relayed") then return nil; end
+		return tag;
+	end);
+end
+
+-- A line to the customer from the seat's bare JID (the conversation it already has), marked <expert/>.
+local function tell_customer(seat, grant, body, mark)
+	module:send(st.message({ from = seat, to = grant.full, type = "chat", id = new_id() })
+		:text_tag("body", body):tag("expert", mark):up());
+end
+
+-- Withdraws a session's expert; tells the customer when `tell` (not at the session's end: its closing says it).
+local function withdraw_expert(seat, session_id, tell)
+	local x = experts[seat] and experts[seat][session_id];
+	if not x then return; end
+	experts[seat][session_id] = nil;
+	if next(experts[seat]) == nil then experts[seat] = nil; end
+	local grant = session_grant(seat, session_id);
+	if tell and grant then
+		tell_customer(seat, grant, x.name.." left the conversation.", { xmlns = xmlns_sb, session = session_id, jid = x.jid, name = x.name, status = "left" });
+	end
+	module:log("debug", "%s is no longer the expert of session %s on %s", x.jid, session_id, seat);
+end
+
 -- seat bare JID -> last aggregate sent to the component ("show/status", show "unavailable" when offline).
 local announced = {};
 
@@ -170,6 +225,7 @@ local function announce(username, to, force)
 	announced[seat] = state;
 	if not show then
 		grants[seat] = nil; -- a logged-out seat serves nobody
+		experts[seat] = nil; -- and has no conversation to share
 		for session_id in pairs(monitors[seat] or {}) do -- and nobody watches it serve
 			withdraw_monitors(seat, session_id, nil, "The agent went offline: monitoring stopped.");
 		end
@@ -246,6 +302,32 @@ local function recordable(stanza)
 	return stanza.attr.type ~= "error" and stanza:get_child("body") ~= nil;
 end
 
+-- The expert of the session gets the customer's and the seat's words from the seat's bare JID (where it
+-- writes), labelled "Ann: ..." / "Alice: ..." for any client, marked <relayed/> with the XEP-0297 original.
+local function copy_to_expert(stanza, seat, session_id, role, from)
+	local x = experts[seat] and experts[seat][session_id];
+	if not x then return; end
+	local label = role == "customer" and x.customer or x.seat_name;
+	module:send(st.message({ from = seat, to = x.jid, type = "chat", id = new_id() })
+		:text_tag("body", format("%s: %s", label, stanza:get_child_text("body") or ""))
+		:tag("relayed", { xmlns = xmlns_sb, session = session_id, role = role, name = label }):up()
+		:add_child(forwarded(stanza, from)));
+end
+
+-- The expert's words to the seat: delivered to the seat marked <expert/> (the desk shows them in the
+-- session), relayed to the customer from the seat's bare JID as "Bob (expert): ...", recorded (direction
+-- "expert", sender the expert) and copied to the session's monitors.
+local function relay_expert(stanza, seat, session_id, x, from)
+	strip_marks(stanza);
+	if not recordable(stanza) then return; end -- chat states and receipts stay between expert and seat
+	local grant = session_grant(seat, session_id);
+	local mark = { xmlns = xmlns_sb, session = session_id, jid = x.jid, name = x.name };
+	if grant then tell_customer(seat, grant, format("%s (expert): %s", x.name, stanza:get_child_text("body") or ""), mark); end
+	record(stanza, seat, session_id, "expert", from);
+	copy_to_monitors(stanza, seat, session_id, "expert", from);
+	stanza:tag("expert", mark):up();
+end
+
 -- The component's replies to reports end here, so none reaches the unhandled-stanza logs.
 local function handle_report_reply(event)
 	local stanza = event.stanza;
@@ -277,6 +359,7 @@ end
 
 local function handle_component_message(seat, stanza)
 	local begin = stanza:get_child("begin", xmlns_sb);
+	if begin and begin.attr.role then begin = nil; end -- an expert's invitation (issue 15) grants its customer nothing
 	if begin and begin.attr.session and begin.attr.customer then
 		local customer = jid_bare(begin.attr.customer);
 		grants[seat] = grants[seat] or {};
@@ -299,8 +382,35 @@ local function handle_component_message(seat, stanza)
 		end
 	end
 	if ended and ended.attr.session then
+		-- Moved to another seat: the customer hears the expert left; an end's closing message says it all.
+		withdraw_expert(seat, ended.attr.session, ended.attr.reason == "transferred");
 		withdraw_monitors(seat, ended.attr.session, nil, ended.attr.reason == "transferred"
 			and "The session was transferred to another seat: monitoring stopped." or "The session has ended: monitoring stopped.");
+	end
+	-- An expert joins or leaves (issue 15): applied here, the customer is told from the seat's JID, and the
+	-- message goes on to the seat's clients as its notice (a bodiless one restores a grant: consumed).
+	local expert = stanza:get_child("expert", xmlns_sb);
+	if expert and expert.attr.session then
+		local session_id, who = expert.attr.session, jid_prep(expert.attr.jid or "");
+		local grant = session_grant(seat, session_id);
+		if expert.attr.status == "joined" then
+			if grant and who and who ~= seat and (seats:contains(who) or staff:contains(who)) then
+				local known = experts[seat] and experts[seat][session_id];
+				experts[seat] = experts[seat] or {};
+				experts[seat][session_id] = { jid = who, name = expert.attr.name or who,
+					customer = expert.attr["customer-name"] or jid_bare(grant.full), seat_name = expert.attr["seat-name"] or seat };
+				if stanza:get_child("body") and not (known and known.jid == who) then
+					tell_customer(seat, grant, experts[seat][session_id].name.." joined the conversation.",
+						{ xmlns = xmlns_sb, session = session_id, jid = who, name = experts[seat][session_id].name, status = "joined" });
+				end
+				module:log("debug", "%s is the expert of session %s on %s", who, session_id, seat);
+			else
+				module:log("warn", "refused an expert for session %s on %s: %s", tostring(session_id), seat, tostring(expert.attr.jid));
+			end
+		elseif expert.attr.status == "left" then
+			withdraw_expert(seat, session_id, true);
+		end
+		if not stanza:get_child("body") then return true; end
 	end
 	-- Quality monitoring (consumed here: the seat's client never sees a grant or its withdrawal).
 	local monitor = stanza:get_child("monitor", xmlns_sb);
@@ -368,7 +478,18 @@ local function check_message_to_seat(event)
 	if jid_host(from) == component then
 		return handle_component_message(seat, stanza); -- true: consumed (a monitor grant)
 	end
-	if is_staff(from) then return; end
+	local session_id, x = expert_session(seat, from);
+	if session_id then return relay_expert(stanza, seat, session_id, x, from); end
+	if is_staff(from) then
+		-- Staff may always write to a seat; but words marked for a conversation (<session/>, as the desk of an
+		-- expert marks them) from someone not (or no longer) in it are refused: they would reach nobody.
+		local marked = stanza:get_child("session", xmlns_sb);
+		if marked and jid_bare(from) ~= seat and jid_bare(from) ~= host and jid_host(from) ~= component then
+			refuse_message(origin, stanza, "not-expert", seat);
+			return true;
+		end
+		return;
+	end
 
 	local grant = grant_of(seat, from);
 	if grant then
@@ -379,6 +500,7 @@ local function check_message_to_seat(event)
 				return tag;
 			end);
 		end
+		strip_marks(stanza); -- <expert/> and <relayed/> mean "from the module" to the desk
 		if not grant.in_service and stanza:get_child("body") then
 			grant.in_service = true;
 			report("in-service", seat, grant.session);
@@ -386,6 +508,7 @@ local function check_message_to_seat(event)
 		if recordable(stanza) then
 			record(stanza, seat, grant.session, "in", from);
 			copy_to_monitors(stanza, seat, grant.session, "in", from);
+			copy_to_expert(stanza, seat, grant.session, "customer", from);
 		end
 		return;
 	end
@@ -408,6 +531,7 @@ local function note_seat_reply(event)
 	if recordable(stanza) then
 		record(stanza, seat, grant.session, "out", origin.full_jid);
 		copy_to_monitors(stanza, seat, grant.session, "out", origin.full_jid);
+		copy_to_expert(stanza, seat, grant.session, "seat", origin.full_jid);
 	end
 end
 
@@ -552,6 +676,27 @@ local function after_seat_broadcast(handlers, event_name, event)
 	return ret;
 end
 
+-- The component asks whether someone has a client logged in here (issue 15: an expert must be online to be
+-- invited): <iq type='get'><online xmlns='SB' jid/></iq> -> <online jid available='true|false'/>. Only the
+-- component may ask; anyone else gets forbidden (who is online is nobody else's business).
+local function handle_online_query(event)
+	local origin, stanza = event.origin, event.stanza;
+	if jid_host(stanza.attr.from or "") ~= component or jid_split(stanza.attr.from or "") then
+		origin.send(st.error_reply(stanza, "auth", "forbidden", "Only the contact center may ask this."));
+		return true;
+	end
+	local query = stanza.tags[1];
+	local who = jid_prep(query.attr.jid or "");
+	local node, who_host = jid_split(who or "");
+	local user = who_host == host and node and user_sessions[node];
+	local available = false;
+	for _, session in pairs(user and user.sessions or {}) do
+		if session.presence and session.presence.attr.type == nil then available = true; end
+	end
+	origin.send(st.reply(stanza):tag("online", { xmlns = xmlns_sb, jid = who or "", available = available and "true" or "false" }));
+	return true;
+end
+
 -- Any stanza a client sends to the component's domain makes it a customer to sign out later.
 local function note_contact(event)
 	local origin, to = event.origin, event.stanza.attr.to;
@@ -623,6 +768,7 @@ if seats_here > 0 then
 	module:hook("presence/bare", check_presence_to_seat, 40); -- after the component's, before mod_presence
 	module:hook("presence/full", check_presence_to_seat, 40);
 	module:hook("iq/host", handle_report_reply, 10); -- before mod_iq, which would find no handler for them
+	module:hook("iq-get/host/"..xmlns_sb..":online", handle_online_query);
 	module:hook("pre-message/bare", note_seat_reply, 900); -- only observes
 	module:hook("pre-message/full", note_seat_reply, 900);
 	for _, to_type in ipairs({ "bare", "full", "host" }) do

@@ -65,6 +65,18 @@ export const SB = {
   supervisor: "supervisor",
   monitored: "monitored",
   unmonitored: "unmonitored",
+  /**
+   * An expert in the conversation (issue 15; docs/protocol.md, "Invite an expert"): the mark on everything
+   * about the expert (its words, its joining and leaving, the grant to the seat module), the seat module's
+   * copies of the conversation to the expert, the iqs of the desk, and the component's question to the seat
+   * module whether someone is logged in.
+   */
+  expert: "expert",
+  relayed: "relayed",
+  inviteExpert: "invite-expert",
+  leaveSession: "leave-session",
+  experts: "experts",
+  online: "online",
 } as const;
 
 /** Element names in NS.WG (XEP-0142). */
@@ -104,6 +116,8 @@ export const COMMAND = {
   whisper: "whisper", // supervisors: a word only the agent sees
   barge: "barge", // supervisors: join the conversation
   stopMonitoring: "stop-monitoring", // supervisors
+  inviteExpert: "invite-expert", // agents (their session) and supervisors (their queues'): bring an expert into a chat (issue 15)
+  leaveSession: "leave-session", // an expert leaves the conversation; the seat removes its expert
 } as const;
 
 /** Why a session ended, as carried by <ended reason='...'/>. */

@@ -172,7 +172,14 @@ class Batch {
         notice(e.session, e.seat, { ringing: "A call rang at the agent.", answered: "The call was answered.", ended: "The call ended." }[e.phase]);
         return;
       case "message":
-        this.lines.push({ event_id: id, session: e.session, at: e.at, kind: e.direction === "in" ? "customer" : e.direction === "supervisor" ? "supervisor" : "seat", sender: bare(e.sender), body: e.body });
+        this.lines.push({ event_id: id, session: e.session, at: e.at, kind: e.direction === "in" ? "customer" : e.direction === "out" ? "seat" : e.direction, sender: bare(e.sender), body: e.body });
+        return;
+      case "expert-joined": // issue 15: an agent or supervisor invited into the conversation
+        notice(e.session, e.expert, `${e.expert} joined the conversation as an expert, invited by ${e.by}.${e.note ? ` Note: ${e.note}` : ""}`);
+        return;
+      case "expert-left":
+        notice(e.session, e.expert, { left: `${e.expert} left the conversation.`, removed: `${e.by} took ${e.expert} out of the conversation.`,
+          ended: `${e.expert} left with the end of the session.`, transferred: `${e.expert} left as the session moved to another agent.` }[e.reason]);
         return;
       case "agent-state":
         this.states.push({ event_id: id, agent: e.agent, state: e.state, at: e.at });

@@ -56,7 +56,8 @@ export interface TranscriptRow {
   at: number;
   /** "customer" and "seat" lines are messages; "system" lines are notices (assigned, transferred, call, ended). */
   /** "supervisor": quality monitoring (issue 13): "Sam started monitoring.", a whisper, a barging supervisor's words. */
-  kind: "customer" | "seat" | "system" | "supervisor";
+  /** "expert": an agent or supervisor the seat invited into the conversation (issue 15). */
+  kind: "customer" | "seat" | "system" | "supervisor" | "expert";
   /** Who wrote it (bare JID); for a notice, the seat concerned or null. */
   sender: string | null;
   body: string;

@@ -16,7 +16,8 @@ import type { Addr, HandlerDeps } from "./context.js";
 import { nextMidnight } from "../../cti/hours.js";
 import { duration } from "./stanzas.js";
 
-type Role = "agent" | "supervisor";
+/** Who may run a command: agents, supervisors, or both ("staff": inviting an expert, issue 15). */
+type Role = "agent" | "supervisor" | "staff";
 export interface Command { name: string; role: Role; run: (el: Element, addr: Addr, reply: Reply) => Promise<Element> }
 export type Reply = (status: "completed" | "executing" | "canceled", ...children: Element[]) => Element;
 
@@ -248,10 +249,10 @@ export function commandHandlers({ cti, config, log, isAgent, isSupervisor }: Han
         return reply("completed", note(`${known.name ?? known.jid} now has ${said}.`));
       },
     },
-    ...more, // quality monitoring (monitoring.ts)
+    ...more, // quality monitoring (monitoring.ts), experts (expert.ts)
   };
 
-  const allowed = (role: Role, jid: string) => (role === "agent" ? isAgent(jid) : isSupervisor(jid));
+  const allowed = (role: Role, jid: string) => (role === "agent" ? isAgent(jid) : role === "supervisor" ? isSupervisor(jid) : isAgent(jid) || isSupervisor(jid));
 
   /** The commands this requester may run (XEP-0050 lets the list depend on who asks). */
   function available(jid: string): Array<{ node: string; name: string }> {
@@ -265,7 +266,7 @@ export function commandHandlers({ cti, config, log, isAgent, isSupervisor }: Han
     const node = el.attrs.node ?? "";
     const command = commandAt(node);
     if (!command) throw new CtiError("not-found", "There is no such command: list them with service discovery (node http://jabber.org/protocol/commands).");
-    if (!allowed(command.role, addr.fromBare)) throw new CtiError("forbidden", `Only ${command.role}s may run ${node}.`);
+    if (!allowed(command.role, addr.fromBare)) throw new CtiError("forbidden", `Only ${command.role === "staff" ? "agents and supervisor" : command.role}s may run ${node}.`);
     const action = el.attrs.action ?? "execute";
     if (!ACTIONS.has(action)) throw new CtiError("bad-action", "The action must be execute, next, complete or cancel.");
     const sessionid = /^[\w-]{1,64}$/.test(el.attrs.sessionid ?? "") ? el.attrs.sessionid! : `c${Date.now().toString(36)}`;

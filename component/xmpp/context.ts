@@ -16,6 +16,8 @@ export interface HandlerDeps {
   nameOf: (jid: string) => string;
   isAgent: (bareJid: string) => boolean;
   isSupervisor: (bareJid: string) => boolean;
+  /** Sends an iq and waits for its result (an error rejects): the component asks the seat module (issue 15). */
+  request?: (iq: Element, timeoutMs: number) => Promise<Element>;
   /** The XEP-0060 wallboard service (its requests and its disco entries), when there is one. */
   wallboard?: Wallboard;
 }

@@ -13,6 +13,7 @@ import type { Addr, HandlerDeps } from "./context.js";
 import { commandHandlers } from "./commands.js";
 import { discoHandlers } from "./disco.js";
 import { exceedsBounds, STANZA_BOUNDS } from "./bounds.js";
+import { expertHandlers } from "./expert.js";
 import { monitoringHandlers } from "./monitoring.js";
 import { presenceHandlers } from "./presence.js";
 import { queueHandlers } from "./queue.js";
@@ -37,7 +38,8 @@ export function registerHandlers(entity: Component, deps: HandlerDeps): void {
   const queue = queueHandlers(deps);
   const seat = seatHandlers(deps);
   const monitoring = monitoringHandlers(deps);
-  const commands = commandHandlers(deps, monitoring.commands);
+  const expert = expertHandlers(deps);
+  const commands = commandHandlers(deps, { ...monitoring.commands, ...expert.commands });
   const disco = discoHandlers(deps, commands.available);
   const { presence } = presenceHandlers(deps);
   const pong = () => true as const;
@@ -62,6 +64,9 @@ export function registerHandlers(entity: Component, deps: HandlerDeps): void {
     [`set ${NS.SB} ${SB.unmonitor}`]: { target: "cc", handle: monitoring.iqs.unmonitor },
     [`set ${NS.SB} ${SB.whisper}`]: { target: "cc", handle: monitoring.iqs.whisper },
     [`set ${NS.SB} ${SB.barge}`]: { target: "cc", handle: monitoring.iqs.barge },
+    [`set ${NS.SB} ${SB.inviteExpert}`]: { target: "cc", handle: expert.iqs.invite },
+    [`set ${NS.SB} ${SB.leaveSession}`]: { target: "cc", handle: expert.iqs.leave },
+    [`get ${NS.SB} ${SB.experts}`]: { target: "cc", handle: expert.iqs.list },
     [`get ${NS.DISCO_INFO} query`]: { target: "any", handle: disco.info },
     [`get ${NS.DISCO_ITEMS} query`]: { target: "any", handle: disco.items },
     [`get ${NS.PING} ping`]: { target: "any", handle: pong },
@@ -126,6 +131,8 @@ export function registerHandlers(entity: Component, deps: HandlerDeps): void {
       } else if (addr.queue) {
         deps.cti.queue(addr.queue);
         await queue.chatToQueue(stanza, addr);
+      } else if (await expert.chat(stanza, addr)) { // "invite JID", "leave", "remove" (issue 15)
+        return undefined;
       } else if (!(await monitoring.chat(stanza, addr))) { // a barging supervisor's words go to the customer
         await seat.chatToComponent(stanza, addr);
       }

@@ -73,7 +73,7 @@ export function seatHandlers({ cti, config, send, isAgent, log }: HandlerDeps) {
     const body = original?.getChild("body");
     const { seat, direction } = rec.attrs;
     try {
-      if (!original?.attrs.from || !body || !seat || (direction !== "in" && direction !== "out"))
+      if (!original?.attrs.from || !body || !seat || (direction !== "in" && direction !== "out" && direction !== "expert"))
         throw new CtiError("bad-request", "A record needs session, seat and direction, and the forwarded message with its sender and body.");
       const at = Date.parse(forwarded?.getChild("delay", NS.DELAY)?.attrs.stamp ?? "");
       // The CTI cuts the body to its limit; text() joins the body's text nodes (a long one may come in several).
@@ -103,7 +103,8 @@ export function seatHandlers({ cti, config, send, isAgent, log }: HandlerDeps) {
       return reply(wrapped || paused ? "You are ready for the next customer." : "You are ready already.");
     }
     const match = /^end(?:\s+(\S+))?$/i.exec(body);
-    if (!match) return reply('Commands: "end" ends your session (or "end SESSION" when you have several); "ready" ends your wrap-up or a pause.');
+    if (!match) return reply('Commands: "end" ends your session (or "end SESSION" when you have several); "ready" ends your wrap-up or a pause; '
+      + '"invite JID [note]" brings another agent or a supervisor into your conversation as an expert, "remove" takes them out, and an expert writes "leave".');
     const mine = await cti.liveSessionsOf(addr.fromBare);
     const target = match[1] ?? (mine.length === 1 ? mine[0]!.id : undefined);
     if (!target) return reply(mine.length ? `Which one? ${mine.map((s) => `"end ${s.id}" (${s.customer})`).join(", ")}` : "You have no active session.");

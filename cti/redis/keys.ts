@@ -68,6 +68,8 @@ export const KEY_TEMPLATES = {
   rating: "rate:{jid}",
   /** stream: what the soft switch reports (calls, registrations), written by Kamailio (softswitch/kamailio.cfg) */
   softswitch: "sip",
+  /** string: the session an expert (bare JID) was invited into (issue 15; expert.lua) */
+  expertOf: "x:{jid}",
   /** set: the JIDs subscribed to a wallboard node (XEP-0060; component/xmpp/wallboard.ts), e.g. "wb:queue/billing" */
   wallboard: "wb:{node}",
 } as const;

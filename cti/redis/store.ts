@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
 import { HANDLE_WEIGHT, PACE_WEIGHT, VOICE_SKILL } from "../policy.js";
-import type { AgentChange, AuditEntry, ClaimResult, DueStatus, FeedbackResult, InServiceResult, RecordedMessage, ResumeResult, SeatKind, Store, TransferResult, TransferTarget } from "../store.js";
+import type { AgentChange, AuditEntry, ExpertChange, ExpertResult, ClaimResult, DueStatus, FeedbackResult, InServiceResult, RecordedMessage, ResumeResult, SeatKind, Store, TransferResult, TransferTarget } from "../store.js";
 import type { Agent, AgentProfile, AgentState, CallPhase, CallTokenJoin, LeftMessage, Session, SessionState } from "../types.js";
 import type { EndReason } from "../../protocol/names.js";
 import { keysFor, luaKeyFunctions, type Keys } from "./keys.js";
@@ -14,7 +14,7 @@ const LUA_DIR = new URL("../../../cti/redis/lua/", import.meta.url);
 const SCRIPTS = [
   "enqueue", "claim", "in-service", "end", "agent-state", "upsert-agent", "away", "expire-away", "resume", "feedback", "leave-message",
   "end-wrap-up", "answered", "requeue", "transfer", "offer", "withdraw-offer", "offer-target", "heads", "reindex", "phone", "session-call",
-  "record-message", "audit", "adjust-agent", "config-seen", "status", "position",
+  "record-message", "audit", "adjust-agent", "config-seen", "status", "position", "expert",
 ] as const;
 type ScriptName = (typeof SCRIPTS)[number];
 
@@ -49,7 +49,7 @@ export function parseSession(h: Record<string, string>): Session | null {
     feedback: h.feedbackScore ? { score: Number(h.feedbackScore), comment: h.feedbackComment ?? "" } : null,
     wrapUpMs: Number(h.wrapUpMs ?? 0), answeredAt: num(h.answeredAt), missedBy: list(h.missedBy),
     priority: Number(h.priority ?? 0), preferredSeat: h.preferredSeat || null,
-    ringing: list(h.ringing), ringUntil: num(h.ringUntil),
+    ringing: list(h.ringing), ringUntil: num(h.ringUntil), ...(h.expert ? { expert: h.expert } : {}),
   };
 }
 
@@ -215,6 +215,15 @@ export class RedisStore implements Store {
 
   sessionByHandle(handle: string): Promise<string | null> {
     return this.redis.get(this.keys.callHandle(handle));
+  }
+
+  async expert(change: ExpertChange): Promise<ExpertResult> {
+    const words = change.op === "join" ? change.note : change.reason;
+    return this.run<ExpertResult>("expert", change.session, change.expert, change.op, change.by, words, change.now);
+  }
+
+  expertSession(jid: string): Promise<string | null> {
+    return this.redis.get(this.keys.expertOf(jid));
   }
 
   async sessionCall(id: string, handle: string, phase: CallPhase, now: number): Promise<boolean> {
