@@ -30,6 +30,15 @@ export interface ChatOptions {
   onClose(chat: Chat): void;
   /** Something arrived or changed that the list should reflect (unread counts, order). */
   onChange(chat: Chat): void;
+  /**
+   * Issue 15: "expert" when this desk was invited into another seat's conversation (`jid` is then that seat,
+   * where its words go; the End button leaves). `mark` rides on every message sent (the session's mark).
+   */
+  role?: "seat" | "expert";
+  mark?: XmlElement[];
+  /** "Invite an expert" / "Remove expert" in a customer chat this desk serves. */
+  onInvite?(chat: Chat): void;
+  onRemoveExpert?(chat: Chat): void;
 }
 
 const END_REASON_TEXT: Record<string, string> = {
@@ -79,6 +88,11 @@ export class Chat {
   private readonly callButton: HTMLButtonElement | null;
   private readonly cannedSelect: HTMLSelectElement | null;
   private readonly subtitle: HTMLElement;
+  /** Issue 15: the invite / remove button, and where the expert picker shows. */
+  private readonly expertButton: HTMLButtonElement | null;
+  private readonly expertSlot: HTMLElement;
+  /** The expert in this conversation now (its name), if any. */
+  expert: string | undefined;
 
   constructor(private readonly o: ChatOptions) {
     this.typingNotifier = new TypingNotifier((state) => {
@@ -111,12 +125,18 @@ export class Chat {
     this.timerValue = h("dd", { class: "timer" });
     this.subtitle = h("p", { class: "chat-jid", text: o.jid });
     this.endButton = o.kind === "customer"
-      ? h("button", { class: "btn btn-danger", text: "End chat", attrs: { type: "button" }, on: { click: () => o.onEnd(this) } })
+      ? h("button", { class: "btn btn-danger", text: o.role === "expert" ? "Leave conversation" : "End chat", attrs: { type: "button" }, on: { click: () => o.onEnd(this) } })
       : h("button", { class: "btn", text: "Close", attrs: { type: "button" }, on: { click: () => o.onClose(this) } });
 
     this.callButton = o.kind === "customer" && o.onCall
       ? h("button", { class: "btn btn-call", text: "Call customer", attrs: { type: "button" }, on: { click: () => o.onCall!(this) } })
       : null;
+
+    this.expertButton = o.kind === "customer" && o.onInvite
+      ? h("button", { class: "btn btn-expert", text: "Invite an expert", attrs: { type: "button" },
+        on: { click: () => (this.expert ? o.onRemoveExpert?.(this) : o.onInvite!(this)) } })
+      : null;
+    this.expertSlot = h("div", { class: "expert-slot" });
 
     // Each label and value in a <div> (allowed in <dl>), so a pair never wraps apart.
     const facts = h("dl", { class: "facts" });
@@ -153,10 +173,15 @@ export class Chat {
         h("div", { class: "who" },
           h("h2", { text: o.name }),
           this.subtitle),
-        h("div", { class: "chat-actions" }, this.callButton, this.endButton)),
-      facts,
+        h("div", { class: "chat-actions" }, this.callButton, this.expertButton, this.endButton)),
+      facts, this.expertSlot,
       this.log, this.typing, this.banner, this.composer);
     this.tick(Date.now());
+  }
+
+  /** This desk was invited into another seat's conversation (issue 15). */
+  get isExpert(): boolean {
+    return this.o.role === "expert";
   }
 
   get ended(): boolean {
@@ -244,6 +269,29 @@ export class Chat {
     this.o.onChange(this);
   }
 
+  /** Words of a third party in the conversation, by name: the expert at the seat's desk, the agent at the expert's (issue 15). */
+  relayed(name: string, text: string, at = Date.now()): void {
+    const bubble = h("div", { class: "bubble" });
+    appendText(bubble, text);
+    this.append(h("div", { class: "msg in third" }, h("span", { class: "msg-meta" }, h("strong", { text: name }), " · ", h("time", { text: clock(at) })), bubble));
+    if (!this.active || document.hidden) {
+      this.unread++;
+      this.renderBadge();
+    }
+    this.o.onChange(this);
+  }
+
+  /** The expert joined (its name) or left (undefined): the button invites or removes. */
+  setExpert(name: string | undefined): void {
+    this.expert = name;
+    if (this.expertButton) this.expertButton.textContent = name ? `Remove expert (${name})` : "Invite an expert";
+  }
+
+  /** Shows the expert picker (or nothing) above the log. */
+  showTool(tool: HTMLElement | null): void {
+    this.expertSlot.replaceChildren(...(tool ? [tool] : []));
+  }
+
   /** Something the agent has not seen yet (a new customer in a chat that is not in front). */
   markUnread(): void {
     if (this.active && !document.hidden) return;
@@ -308,6 +356,8 @@ export class Chat {
     this.composer.hidden = true;
     if (this.endButton && this.kind === "customer") this.endButton.hidden = true;
     if (this.callButton) this.callButton.hidden = true;
+    if (this.expertButton) this.expertButton.hidden = true;
+    this.expertSlot.replaceChildren();
     this.tabStatus.textContent = "ended";
     this.tab.classList.add("ended");
     for (const [id] of this.pending) this.pending.delete(id);
@@ -347,7 +397,7 @@ export class Chat {
     if (this.firstReplyAt === null) this.firstReplyAt = Date.now();
     this.tick(Date.now());
     try {
-      await this.o.send(chatMessage(this.jid, text, id));
+      await this.o.send(chatMessage(this.jid, text, id, { extra: this.o.mark ?? [] }));
     } catch {
       this.pending.delete(id);
       status.textContent = "Not sent: connection lost";

@@ -20,9 +20,11 @@ import { fill, h, nextUid } from "./dom.js";
 import { Offers, type OfferCard } from "./offers.js";
 import { DeskPhone } from "./phone.js";
 import {
-  agentStatus, bareOf, chatCallIq, endIq, iqError, offerAnswer, parseBegin, parseCallNotice, parseChatCallNotice, parseEnded, parseOffer, parseRevoke, parseStats, presence, sessionMentioned, statsIq, unavailable,
+  agentStatus, bareOf, chatCallIq, endIq, expertsIq, inviteExpertIq, iqError, leaveSessionIq, offerAnswer, parseBegin, parseCallNotice, parseChatCallNotice, parseEnded,
+  parseExperts, parseOffer, parseRevoke, parseStats, presence, sessionMark, sessionMentioned, statsIq, unavailable,
   type Begin, type CallNotice, type Ended, type Stats,
 } from "./stanzas.js";
+import { expertPicker } from "./expert.js";
 import { duration } from "./text.js";
 
 /** A customer who gave no name: registered ones by address, anonymous visitors by a short tag. */
@@ -400,6 +402,10 @@ export class Desk {
       const body = s.getChildText("body");
       if (type === "error") return this.notice(`The contact center refused a message: ${stanzaErrorText(s)}`);
       if (!body) return;
+      // An expert joined or left (issue 15): in that chat, at the seat's desk and at the expert's.
+      const expert = s.getChild(SB.expert, NS.SB);
+      const withExpert = this.bySession.get(expert?.attrs.session ?? "");
+      if (expert && withExpert) return this.onExpertNotice(withExpert, expert, body);
       // A supervisor joined the conversation or wrote to its customer (quality monitoring): in that chat.
       const supervised = this.bySession.get(s.getChild(SB.supervisor, NS.SB)?.attrs.session ?? "");
       if (supervised) return supervised.system(body);
@@ -436,6 +442,20 @@ export class Desk {
     const whispered = whisper && body ? this.bySession.get(whisper.attrs.session ?? "") : undefined;
     if (whispered && bareOf(whispered.jid) !== bare) return whispered.system(`Whisper from ${bare} (only you see this): ${body}`);
 
+    // Issue 15. At the seat's desk: the expert's words, marked <expert/> by the seat module (which strips the
+    // mark from customers' messages). At the expert's: the customer's and the agent's words, relayed by the
+    // seat module from the seat's JID and marked <relayed/> (the original, unlabelled, is forwarded inside).
+    const expertSaid = s.getChild(SB.expert, NS.SB);
+    const atSeat = expertSaid && body ? this.bySession.get(expertSaid.attrs.session ?? "") : undefined;
+    if (atSeat && !atSeat.isExpert) return atSeat.relayed(`${expertSaid!.attrs.name || bare} (expert)`, body!);
+    const relayed = s.getChild(SB.relayed, NS.SB);
+    const atExpert = relayed && body ? this.bySession.get(relayed.attrs.session ?? "") : undefined;
+    if (atExpert?.isExpert && bareOf(atExpert.jid) === bare) {
+      const original = s.getChild("forwarded", NS.FORWARD)?.getChild("message")?.getChildText("body") ?? body!;
+      if (relayed!.attrs.role === "customer") return atExpert.incoming(original);
+      return atExpert.relayed(relayed!.attrs.name || bare, original);
+    }
+
     let chat = this.chatFor(from);
     if (!chat) {
       if (body === null || body.trim() === "") return; // chat states / receipts of a conversation we don't show
@@ -445,6 +465,11 @@ export class Desk {
         send: (el) => this.xmpp.send(el), onEnd: () => undefined, onClose: (c) => this.closeItem(c), onChange: () => this.renderList(),
       }));
       chat.system(`A message from ${bare}, who is not a customer of yours (staff).`);
+    }
+    // The agent who invited this desk writes to it directly: a word between the two, not the customer's.
+    if (chat.isExpert) {
+      if (body) chat.relayed(`${bare} (to you only)`, body);
+      return;
     }
     // Replies go where the last message came from (a registered customer or staff member may switch devices).
     if (!chat.ended) chat.moveTo(from);
@@ -467,6 +492,7 @@ export class Desk {
   }
 
   private onBegin(b: Begin): void {
+    if (b.role === "expert") return this.onExpertBegin(b);
     const known = this.bySession.get(b.session);
     if (known) {
       known.moveTo(b.customer, `The customer reconnected as ${b.customer}.`);
@@ -479,6 +505,7 @@ export class Desk {
       fields: b.fields.filter((f) => f.var !== "name").map((f) => ({ label: f.label ?? this.fieldLabel(b.queue, f.var), value: f.value })),
       send: (el) => this.xmpp.send(el), onEnd: (c) => void this.endChat(c), onClose: (c) => this.closeItem(c), onChange: () => this.renderList(),
       onCall: this.config.sip ? (c) => void this.callCustomer(c) : undefined,
+      onInvite: (c) => void this.openExpertPicker(c), onRemoveExpert: (c) => void this.leaveOrRemove(c),
     });
     this.bySession.set(b.session, chat);
     this.addItem(chat);
@@ -515,6 +542,74 @@ export class Desk {
       chat.system(`The call could not be offered: ${errorText(err)}`);
     } finally {
       chat.setCallBusy(false);
+    }
+  }
+
+  // --- an expert in the conversation (issue 15)
+
+  /**
+   * Invited into another seat's conversation: the session as a panel with role expert. Its words go to the
+   * seat's JID marked with the session (the seat module relays them to the customer); End leaves.
+   */
+  private onExpertBegin(b: Begin): void {
+    const known = this.bySession.get(b.session);
+    if (known && !known.ended) return; // the same invitation again: nothing new
+    if (!b.seat) return;
+    const name = b.name || displayName(b.customer, this.config.guestDomain);
+    const chat = new Chat({
+      id: b.session, kind: "customer", role: "expert", jid: b.seat, name: `${name} (with ${bareOf(b.seat)})`,
+      queueTitle: this.queueTitles.get(b.queue) ?? b.queue, session: b.session, canned: this.config.cannedResponses,
+      fields: b.fields.filter((f) => f.var !== "name").map((f) => ({ label: f.label ?? this.fieldLabel(b.queue, f.var), value: f.value })),
+      mark: [sessionMark(b.session)],
+      send: (el) => this.xmpp.send(el), onEnd: (c) => void this.leaveOrRemove(c), onClose: (c) => this.closeItem(c), onChange: () => this.renderList(),
+    });
+    if (known) this.closeItem(known);
+    this.bySession.set(b.session, chat);
+    this.addItem(chat);
+    chat.system(b.body || `You were invited into the conversation with ${name}.`);
+    chat.markUnread();
+    this.announcer.textContent = `You were invited into a conversation with ${name}.`;
+  }
+
+  /** An expert joined or left: a line in that chat; at the expert's own desk, leaving ends its panel. */
+  private onExpertNotice(chat: Chat, expert: XmlElement, body: string): void {
+    if (chat.isExpert) {
+      if (expert.attrs.status === "left") chat.end(body, "expert-left");
+      else chat.system(body);
+      return;
+    }
+    chat.setExpert(expert.attrs.status === "joined" ? expert.attrs.name || expert.attrs.jid : undefined);
+    chat.system(body);
+  }
+
+  private async openExpertPicker(chat: Chat): Promise<void> {
+    if (chat.ended) return;
+    try {
+      const result = await this.xmpp.iqCaller.get(expertsIq(chat.id), this.cc, 10000);
+      const close = () => chat.showTool(null);
+      chat.showTool(expertPicker(parseExperts(result), (jid, note) => void this.inviteExpert(chat, jid, note), close));
+    } catch (err) {
+      chat.system(`Could not list who may be invited: ${errorText(err)}`);
+    }
+  }
+
+  private async inviteExpert(chat: Chat, jid: string, note: string): Promise<void> {
+    try {
+      await this.xmpp.iqCaller.set(inviteExpertIq(chat.id, jid, note), this.cc, 10000);
+      chat.showTool(null); // the joined notice follows
+    } catch (err) {
+      chat.system(`The expert could not join: ${errorText(err)}`);
+    }
+  }
+
+  /** The expert leaves its panel's conversation; the seat removes its chat's expert. */
+  private async leaveOrRemove(chat: Chat): Promise<void> {
+    if (chat.ended) return;
+    try {
+      await this.xmpp.iqCaller.set(leaveSessionIq(chat.id), this.cc, 10000);
+    } catch (err) {
+      if (chat.isExpert && (err as { condition?: string }).condition === "item-not-found") chat.end("You are no longer in this conversation.", "expert-left");
+      else chat.system(`Could not ${chat.isExpert ? "leave" : "remove the expert"}: ${errorText(err)}`);
     }
   }
 

@@ -20,6 +20,10 @@ export interface Begin {
   name?: string;
   /** When the customer joined the queue (ms, the server's clock), if the server says. */
   queuedAt?: number;
+  /** Issue 15: "expert" when this desk is invited into `seat`'s conversation (by `by`), else absent. */
+  role?: string;
+  seat?: string;
+  by?: string;
 }
 
 export interface Ended {
@@ -67,6 +71,7 @@ export function parseBegin(stanza: Element, componentDomain: string): Begin | nu
     session, customer, queue, body, fields,
     name: fields.find((f) => f.var === "name")?.value,
     queuedAt: Number.isFinite(queuedAt) ? queuedAt : undefined,
+    ...(b.attrs.role && { role: b.attrs.role, seat: b.attrs.seat, by: b.attrs.by }),
   };
 }
 
@@ -186,3 +191,19 @@ export function parseChatCallNotice(body: string): { customer: string; session: 
 
 /** Turns the session's chat into a call (docs/protocol.md "From chat to call"). */
 export const chatCallIq = (session: string) => xml(SB.call, { xmlns: NS.SB, session });
+
+// --- an expert in the conversation (docs/protocol.md "Invite an expert", issue 15)
+
+export const inviteExpertIq = (session: string, jid: string, note: string) => xml(SB.inviteExpert, { xmlns: NS.SB, session, jid }, note || undefined);
+export const leaveSessionIq = (session: string) => xml(SB.leaveSession, { xmlns: NS.SB, session });
+export const expertsIq = (session: string) => xml(SB.experts, { xmlns: NS.SB, session });
+/** The marks messages of an expert's desk carry to the seat: the session they are meant for. */
+export const sessionMark = (session: string) => xml(SB.session, { xmlns: NS.SB, id: session });
+
+export interface ExpertChoice { jid: string; name: string; role: string; online: boolean }
+/** The agents and supervisors who may be invited (the <experts/> result), or [] when it is not one. */
+export function parseExperts(el: Element | undefined): ExpertChoice[] {
+  if (!el?.is(SB.experts, NS.SB)) return [];
+  return el.getChildren(SB.expert).filter((e) => e.attrs.jid)
+    .map((e) => ({ jid: e.attrs.jid!, name: e.attrs.name || e.attrs.jid!, role: e.attrs.role ?? "agent", online: e.attrs.online === "true" }));
+}

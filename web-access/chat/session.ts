@@ -648,6 +648,17 @@ export class CustomerSession {
       if (mine) mine.delivered = true;
     }
     const state = chatStateOf(s);
+    // An expert the agent invited (issue 15): the seat module relays its words from the seat's JID, marked
+    // <expert/> with its name; its joining and leaving are notices. The body's "Bob (expert): " label is for
+    // plain clients: the page shows the name itself.
+    const expert = s.getChild(SB.expert, NS.SB);
+    if (expert && body?.trim() && (!this.state.session || expert.attrs.session === this.state.session)) {
+      const name = expert.attrs.name || "An expert";
+      if (expert.attrs.status) this.system(body);
+      else this.state.lines.push({ id: s.attrs.id ?? randomId(), who: "agent", expert: name, text: body.startsWith(`${name} (expert): `) ? body.slice(name.length + 11) : body, at: Date.now() });
+      this.changed();
+      return;
+    }
     if (body && body.trim()) {
       this.state.lines.push({ id: s.attrs.id ?? randomId(), who: "agent", text: body, at: Date.now() });
       this.agentTyping = false;

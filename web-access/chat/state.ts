@@ -26,6 +26,8 @@ export interface Line {
   delivered?: boolean;
   /** For "me": it bounced; the error text. */
   failed?: string;
+  /** For "agent": an expert the agent invited wrote it (issue 15), by this name; else the agent did. */
+  expert?: string;
 }
 
 export interface ChatState {
@@ -166,7 +168,7 @@ export function transcriptText(s: ChatState, queueTitle: string, agentFallback =
   if (s.lines[0]) out.push(`Started: ${stamp(s.lines[0].at)}`);
   out.push("");
   for (const l of s.lines) {
-    const who = l.who === "me" ? "You" : l.who === "agent" ? s.agentName ?? agentFallback : "*";
+    const who = l.who === "me" ? "You" : l.who === "agent" ? (l.expert ? `${l.expert} (expert)` : s.agentName ?? agentFallback) : "*";
     out.push(`[${stamp(l.at)}] ${who}: ${l.text.replace(/\r?\n/g, "\n    ")}`);
   }
   return out.join("\n") + "\n";

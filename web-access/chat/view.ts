@@ -21,6 +21,9 @@ export const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
 const SECTIONS = ["loading", "prechat", "waiting", "chat", "unavailable", "call-panel"] as const;
 
 /** 75 -> "1:15", 3725 -> "1:02:05". */
+/** Who wrote a line from the agent's side: the agent, or an expert it invited ("Bob (expert)"). */
+const speaker = (line: Line, agentName: string) => (line.expert ? `${line.expert} (expert)` : agentName);
+
 export function clockDuration(seconds: number): string {
   const s = Math.max(0, Math.floor(seconds));
   const h = Math.floor(s / 3600);
@@ -338,12 +341,12 @@ export class View {
         have.key = key;
         continue;
       }
-      const li = el("li", { class: line.who === "system" ? "system" : `msg ${line.who}${line.failed ? " failed" : ""}` });
+      const li = el("li", { class: line.who === "system" ? "system" : `msg ${line.who}${line.expert ? " expert" : ""}${line.failed ? " failed" : ""}` });
       let meta: HTMLElement | undefined;
       if (line.who === "system") {
         li.textContent = line.text;
       } else {
-        const label = el("span", { class: "visually-hidden" }, line.who === "me" ? "You: " : `${agentName}: `);
+        const label = el("span", { class: "visually-hidden" }, line.who === "me" ? "You: " : `${speaker(line, agentName)}: `);
         const bubble = appendText(el("div", { class: "bubble" }, label), line.text);
         meta = el("div", { class: "meta" });
         this.fillMeta(meta, line, agentName);
@@ -359,7 +362,7 @@ export class View {
   private fillMeta(meta: HTMLElement, line: Line, agentName: string): void {
     meta.replaceChildren();
     if (line.who === "agent") {
-      meta.append(`${agentName} · ${clock(line.at)}`);
+      meta.append(`${speaker(line, agentName)} · ${clock(line.at)}`);
     } else if (line.failed) {
       meta.append(line.failed);
     } else {
