@@ -104,8 +104,9 @@ describe("disco nodes on cc", () => {
     expectError(reply, NOT_FOUND, node.length >= 5 ? [node.slice(0, 64)] : []);
   });
 
-  const AGENT_NODES = [COMMAND.endSession, COMMAND.endWrapUp, COMMAND.transfer, COMMAND.pause, COMMAND.ready];
-  const SUPERVISOR_NODES = [COMMAND.listQueues, COMMAND.listAgents, COMMAND.setAgentState, COMMAND.endAnySession, COMMAND.listSessions, COMMAND.transferSession, COMMAND.adjustAgent, COMMAND.monitor, COMMAND.whisper, COMMAND.barge, COMMAND.stopMonitoring];
+  const STAFF_NODES = [COMMAND.inviteExpert, COMMAND.leaveSession]; // issue 15: agents and supervisors alike
+  const AGENT_NODES = [COMMAND.endSession, COMMAND.endWrapUp, COMMAND.transfer, COMMAND.pause, COMMAND.ready, ...STAFF_NODES];
+  const SUPERVISOR_NODES = [COMMAND.listQueues, COMMAND.listAgents, COMMAND.setAgentState, COMMAND.endAnySession, COMMAND.listSessions, COMMAND.transferSession, COMMAND.adjustAgent, COMMAND.monitor, COMMAND.whisper, COMMAND.barge, COMMAND.stopMonitoring, ...STAFF_NODES];
   const listRows: Array<[string, Who, string[]]> = [
     ["a guest: no command", "guest", []],
     ["alice: the agent commands", "alice", AGENT_NODES],
@@ -125,8 +126,8 @@ describe("disco nodes on cc", () => {
   const nodeRows: Array<[string, Who, string, boolean]> = [
     ...AGENT_NODES.map((n): [string, Who, string, boolean] => [`${n} by alice`, "alice", n, true]),
     ...SUPERVISOR_NODES.map((n): [string, Who, string, boolean] => [`${n} by sam`, "sam", n, true]),
-    ...SUPERVISOR_NODES.map((n): [string, Who, string, boolean] => [`${n} by alice`, "alice", n, false]),
-    ...AGENT_NODES.map((n): [string, Who, string, boolean] => [`${n} by sam`, "sam", n, false]),
+    ...SUPERVISOR_NODES.filter((n) => !(STAFF_NODES as string[]).includes(n)).map((n): [string, Who, string, boolean] => [`${n} by alice`, "alice", n, false]),
+    ...AGENT_NODES.filter((n) => !(STAFF_NODES as string[]).includes(n)).map((n): [string, Who, string, boolean] => [`${n} by sam`, "sam", n, false]),
   ];
   it.each(nodeRows)("disco#info on the command node %s", async (_name, who, node, may) => {
     const c = await client(who);

@@ -30,9 +30,9 @@ describe("supervisors", () => {
   it("see the commands their role may run", async () => {
     expect(await nodes(sam)).toEqual([
       "list-queues", "list-agents", "set-agent-state", "end-any-session", "list-sessions", "transfer-session", "adjust-agent",
-      "monitor", "whisper", "barge", "stop-monitoring",
+      "monitor", "whisper", "barge", "stop-monitoring", "invite-expert", "leave-session",
     ]);
-    expect(await nodes(alice)).toEqual(["end-session", "end-wrap-up", "transfer", "pause", "ready"]);
+    expect(await nodes(alice)).toEqual(["end-session", "end-wrap-up", "transfer", "pause", "ready", "invite-expert", "leave-session"]);
     expect(await nodes(guest)).toEqual([]);
     expect(errorOf(await command(guest, "list-agents"))?.condition).toBe("forbidden");
     expect(errorOf(await command(sam, "no-such-command"))?.condition).toBe("item-not-found");
