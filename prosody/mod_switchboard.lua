@@ -372,6 +372,11 @@ local function handle_component_message(seat, stanza)
 		seat_presence_to(seat, begin.attr.customer);
 	end
 	local ended = stanza:get_child("ended", xmlns_sb);
+	if ended and ended.attr.session then
+		-- Before the grant goes (the customer is told through it). Moved to another seat: the customer hears
+		-- the expert left; an end's closing message says it all.
+		withdraw_expert(seat, ended.attr.session, ended.attr.reason == "transferred");
+	end
 	if ended and ended.attr.session and grants[seat] then
 		for customer, grant in pairs(grants[seat]) do
 			if grant.session == ended.attr.session then
@@ -382,8 +387,6 @@ local function handle_component_message(seat, stanza)
 		end
 	end
 	if ended and ended.attr.session then
-		-- Moved to another seat: the customer hears the expert left; an end's closing message says it all.
-		withdraw_expert(seat, ended.attr.session, ended.attr.reason == "transferred");
 		withdraw_monitors(seat, ended.attr.session, nil, ended.attr.reason == "transferred"
 			and "The session was transferred to another seat: monitoring stopped." or "The session has ended: monitoring stopped.");
 	end

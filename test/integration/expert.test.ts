@@ -4,11 +4,16 @@
  * and what each of the three parties receives is asserted: the customer keeps its one conversation with the
  * seat's JID, the expert writes to the seat's JID and gets both sides from there, the seat sees everything.
  */
-import { describe, expect, it } from "@jest/globals";
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { Redis } from "ioredis";
+import { pino } from "pino";
 import type { Client } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
 import { NS } from "../../protocol/names.js";
-import { parseEvent } from "../../cti/redis/events.js";
+import { parseEvent, type LoggedEvent } from "../../cti/redis/events.js";
+import { applyEvents } from "../../records/apply.js";
+import { openHistory, sqliteFile, type History } from "../../records/db.js";
+import { startRecorder, type Recorder } from "../../records/recorder.js";
 import type { CtiEvent } from "../../cti/types.js";
 import { BILLING, CC, command, errorOf, iq, SCOPED, SCOPED_STACK, until, useStack, type Running } from "../helpers/stack.js";
 import { barrier, connectAccount, nextId, received, waitFor, xmlFor } from "../helpers/xmpp.js";
@@ -16,6 +21,14 @@ import { barrier, connectAccount, nextId, received, waitFor, xmlFor } from "../h
 let r: Running;
 const { track, guest, agent } = useStack({ ...SCOPED_STACK, customerGraceSeconds: 0 }, (running) => { r = running; });
 const { alice: ALICE, bob: BOB, sam: SAM, tess: TESS } = SCOPED;
+// The recorder (records/) reads the same event log into SQLite: the expert's part must be in the transcript.
+let recorder: Recorder;
+let history: History;
+beforeAll(async () => {
+  history = await openHistory({ file: sqliteFile(r.config.runDir) });
+  recorder = startRecorder({ redis: new Redis(r.stack.redisUrl), keys: r.app.store.keys, history, log: pino({ level: "silent" }) });
+});
+afterAll(async () => { await recorder.stop(); await history.close(); });
 
 /** A supervisor on a plain client, available (so that messages to its bare JID reach it). */
 const supervisor = async (jid: string, password: string) => {
@@ -102,6 +115,40 @@ describe("invite an expert", () => {
       .toMatchObject({ expert: BOB, by: ALICE, seat: ALICE, note: "Knows refunds" });
     expect(await eventOf("the expert's line", (e): e is Extract<CtiEvent, { type: "message" }> => e.type === "message" && e.session === session && e.body === advice))
       .toMatchObject({ direction: "expert", sender: BOB, seat: ALICE });
+    const transcript = () => history.db.selectFrom("transcript").select(["kind", "sender", "body"]).where("session", "=", session).orderBy("at").orderBy("event_id").execute();
+    const lines = await until(transcript, (rows) => rows.some((l) => l.body === answer), 5000, "transcript");
+    expect(lines.filter((l) => l.kind === "expert")).toEqual([{ kind: "expert", sender: BOB, body: advice }]);
+    expect(lines).toContainEqual({ kind: "system", sender: BOB, body: `${BOB} joined the conversation as an expert, invited by ${ALICE}. Note: Knows refunds` });
+    expect(lines.findIndex((l) => l.body === advice)).toBeLessThan(lines.findIndex((l) => l.body === question));
+    // Applying the log again (a recorder that died before acknowledging) adds nothing.
+    const entries = (await r.app.redis.xrange(r.app.store.keys.events(), "-", "+")) as Array<[string, string[]]>;
+    await applyEvents(history, entries.map(([id, fields]): LoggedEvent => ({ id, event: parseEvent(fields) })));
+    expect(await transcript()).toHaveLength(lines.length);
+  });
+
+  it("a transfer takes the expert out: the customer is told from the seat it had, the expert hears why", async () => {
+    const alice = await agent(ALICE);
+    const bob = await agent(BOB);
+    const customer = await guest();
+    const session = await served(customer, alice);
+    const sam = await supervisor(SAM, "sam-pw");
+    expect((await sbIq(alice, "set", "invite-expert", { session, jid: SAM })).attrs.type).toBe("result");
+    await waitFor(customer, withBody("Sam joined the conversation."));
+
+    const moved = await command(alice, "transfer", { session, target: `agent:${BOB}` });
+    expect(moved.getChild("command", NS.COMMANDS)?.attrs.status).toBe("completed");
+    expect((await waitFor(customer, withBody("Sam left the conversation."))).attrs.from).toBe(ALICE);
+    const told = await waitFor(sam, bodyMatching(/moved to another agent, so you left it\./));
+    expect(told.getChild("expert", NS.SB)!.attrs).toMatchObject({ session, reason: "transferred" });
+    await waitFor(bob, (s) => s.getChild("begin", NS.SB)?.attrs.session === session);
+    await until(() => r.app.cti.session(session), (s) => !s?.expert, 5000, "expert gone");
+    // Its words to the old seat reach nobody else now.
+    const customerMark = received(customer).length;
+    const late = `Hello? ${nextId()}`;
+    await chat(sam, ALICE, late);
+    await waitFor(alice, withBody(late));
+    await barrier(bob, customer, customer.jid!.toString());
+    expect(bodiesSince(customer, customerMark).filter((b) => b!.includes(late))).toEqual([]);
   });
 
   it("by chat command, and leaving by chat command: the customer is told; afterwards the expert's words reach only the seat", async () => {
