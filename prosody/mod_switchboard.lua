@@ -391,7 +391,8 @@ local function handle_component_message(seat, stanza)
 			and "The session was transferred to another seat: monitoring stopped." or "The session has ended: monitoring stopped.");
 	end
 	-- An expert joins or leaves (issue 15): applied here, the customer is told from the seat's JID, and the
-	-- message goes on to the seat's clients as its notice (a bodiless one restores a grant: consumed).
+	-- message goes on to the seat's clients as its notice (a bodiless one, restoring a grant after a restart,
+	-- shows nothing there, as a re-sent <begin/> does).
 	local expert = stanza:get_child("expert", xmlns_sb);
 	if expert and expert.attr.session then
 		local session_id, who = expert.attr.session, jid_prep(expert.attr.jid or "");
@@ -413,7 +414,6 @@ local function handle_component_message(seat, stanza)
 		elseif expert.attr.status == "left" then
 			withdraw_expert(seat, session_id, true);
 		end
-		if not stanza:get_child("body") then return true; end
 	end
 	-- Quality monitoring (consumed here: the seat's client never sees a grant or its withdrawal).
 	local monitor = stanza:get_child("monitor", xmlns_sb);

@@ -250,6 +250,34 @@ describe("invite an expert", () => {
     // bob is no party: it cannot take tess out.
     expect(errorOf(await sbIq(bob, "set", "leave-session", { session }))?.condition).toBe("forbidden");
     expect((await r.app.cti.session(session))!.expert).toBe(TESS);
+    // A chat command's refusal comes back as a chat message with the error's text (nothing of the request repeated).
+    await chat(bob, CC, "invite nobody@acme.test");
+    expect((await waitFor(bob, withBody("The expert must be one of this contact center's agents or supervisors."))).attrs.from).toBe(CC);
+    // Who is logged in is the contact center's question only.
+    const asked = await iq(alice, r.config.domain, "get", xmlFor(alice)("online", { xmlns: NS.SB, jid: BOB }));
+    expect(errorOf(asked)?.condition).toBe("forbidden");
+    expect(asked.getChild("online", NS.SB)).toBeUndefined();
+  });
+
+  it("removes the marks a client forges: the customer cannot pose as the expert, nor the expert as the customer", async () => {
+    const alice = await agent(ALICE);
+    const bob = await agent(BOB);
+    const customer = await guest();
+    const session = await served(customer, alice);
+    expect((await sbIq(alice, "set", "invite-expert", { session, jid: BOB })).attrs.type).toBe("result");
+    await waitFor(customer, withBody("Bob joined the conversation."));
+    const xc = xmlFor(customer);
+    await chat(customer, ALICE, "I am the boss", xc("expert", { xmlns: NS.SB, session, jid: "boss@acme.test", name: "Boss" }), xc("relayed", { xmlns: NS.SB, session, role: "seat" }));
+    const atSeat = await waitFor(alice, withBody("I am the boss"));
+    expect(atSeat.getChild("expert", NS.SB)).toBeUndefined();
+    expect(atSeat.getChild("relayed", NS.SB)).toBeUndefined();
+    const xb = xmlFor(bob);
+    await chat(bob, ALICE, "Trust me", xb("expert", { xmlns: NS.SB, session, jid: "boss@acme.test", name: "Boss" }));
+    const relayed = await waitFor(customer, withBody("Bob (expert): Trust me"));
+    expect(relayed.getChildren("expert", NS.SB)).toHaveLength(1);
+    expect(relayed.getChild("expert", NS.SB)!.attrs).toMatchObject({ jid: BOB, name: "Bob" });
+    const marked = await waitFor(alice, withBody("Trust me"));
+    expect(marked.getChildren("expert", NS.SB).map((e) => e.attrs.jid)).toEqual([BOB]);
   });
 
   it("lists who may be invited, with whether each is logged in", async () => {

@@ -61,4 +61,40 @@ describe("a Prosody crash", () => {
     await customer2.send(x2("message", { to: "alice@acme.test", type: "chat" }, x2("body", {}, "after")));
     await after;
   });
+
+  it("restores an invited expert's grant too (issue 15): the expert's words reach the customer again", async () => {
+    await start();
+    for (const live of await app!.cti.sessions(0)) if (live.state !== "ended") await app!.cti.forceEnd(live.id); // the first test's customer (same account)
+    const seat = await alice();
+    await until(() => app!.cti.agent("alice@acme.test"), (a) => a?.state === "ready", 5000, "alice ready");
+    const sam = await connect("sam@acme.test", "sam-pw", "console");
+    await sam.send(xmlFor(sam)("presence"));
+    await waitFor(sam, (s) => s.is("presence") && s.attrs.from === sam.jid!.toString());
+    const customer = await connect("carol@acme.test", "carol-pw", "phone");
+    const x = xmlFor(customer);
+    const assigned = waitFor(customer, (s) => !!s.getChild("assigned", NS.SB));
+    await customer.send(x("message", { to: "billing@cc.acme.test", type: "chat" }, x("body", {}, "Help with a refund")));
+    const session = (await assigned).getChild("assigned", NS.SB)!.attrs.session as string;
+    await waitFor(seat, (s) => s.getChild("begin", NS.SB)?.attrs.session === session);
+    const s = xmlFor(seat);
+    await seat.iqCaller.set(s("invite-expert", { xmlns: NS.SB, session, jid: "sam@acme.test" }), "cc.acme.test", 5000); // an error would throw
+    await waitFor(customer, (m) => m.getChildText("body") === "Sam joined the conversation.");
+
+    await app!.stop();
+    await stack.restartProsody("SIGKILL");
+    const seat2 = await alice();
+    const customer2 = await connect("carol@acme.test", "carol-pw", "phone");
+    const sam2 = await connect("sam@acme.test", "sam-pw", "console");
+    await sam2.send(xmlFor(sam2)("presence"));
+    const regranted = waitFor(seat2, (m) => m.getChild("expert", NS.SB)?.attrs.session === session, 10_000, "the expert's re-grant");
+    await start();
+    const grant = await regranted;
+    expect(grant.getChild("body")).toBeUndefined(); // nothing to show, and no second "joined" for the customer
+    expect(grant.getChild("expert", NS.SB)!.attrs).toMatchObject({ jid: "sam@acme.test", status: "joined" });
+
+    const s2 = xmlFor(sam2);
+    const relayed = waitFor(customer2, (m) => m.getChildText("body") === "Sam (expert): Still with you.", 5000, "the expert's words after the crash");
+    await sam2.send(s2("message", { to: "alice@acme.test", type: "chat" }, s2("body", {}, "Still with you.")));
+    expect((await relayed).attrs.from).toBe("alice@acme.test");
+  });
 });
