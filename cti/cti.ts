@@ -39,8 +39,6 @@ type EndedEvent = Extract<CtiEvent, { type: "ended" }>;
 
 /** How many due sessions one sweep reads (the rest wait for the next one). */
 const SWEEP_LIMIT = 5000;
-/** How many customers' statuses one pass reads for a queue (status.lua; the rest follow in the next pass). */
-const STATUS_BATCH = 2000;
 
 const newToken = () => randomBytes(16).toString("base64url");
 
@@ -332,13 +330,10 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
 
   /** Ends a session at the request of one of its parties (any resource of their bare JID). */
   async function end(sessionId: string, actor: string): Promise<Session> {
-    const session = await store.session(sessionId);
-    if (!session) throw refuse.unknownSession();
-    const isSeat = session.seat !== null && bareOf(actor) === session.seat;
-    if (!isSeat && bareOf(actor) !== bareOf(session.customer))
-      throw new CtiError("forbidden", "Only the customer or the agent of a session may end it.");
-    const ended = await store.end(sessionId, isSeat ? "seat" : "customer", now());
-    if (!ended) throw refuse.sessionEnded();
+    const ended = await store.endBy(sessionId, bareOf(actor), now());
+    if (ended === "unknown") throw refuse.unknownSession();
+    if (ended === "forbidden") throw new CtiError("forbidden", "Only the customer or the agent of a session may end it.");
+    if (ended === "ended") throw refuse.sessionEnded();
     if (ended.seat) await routeSeat(ended.seat);
     return ended;
   }
@@ -527,7 +522,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
    * The customers of a queue to be told their status now (their position may have changed, or their
    * periodic status is due), with positions and estimates: the store reads only those (status.lua).
    */
-  async function dueStatuses(queueName: string, intervalMs: number, limit = STATUS_BATCH): Promise<Array<DueStatus & { waitSeconds: number }>> {
+  async function dueStatuses(queueName: string, intervalMs: number, limit: number): Promise<Array<DueStatus & { waitSeconds: number }>> {
     const queue = queueNamed(queueName);
     const due = await store.dueStatuses(queueName, now(), intervalMs, agingMsOf(queue), limit);
     if (due.length === 0) return [];

@@ -241,6 +241,14 @@ export class MemoryStore implements Store {
     return before;
   }
 
+  async endBy(id: string, party: string, now: number): Promise<Session | "unknown" | "forbidden" | "ended"> {
+    const s = this.sessionsById.get(id);
+    if (!s) return "unknown";
+    const reason = s.seat !== null && s.seat === party ? "seat" : s.customer.split("/")[0] === party ? "customer" : null;
+    if (!reason) return "forbidden";
+    return (await this.end(id, reason, now)) ?? "ended";
+  }
+
   async setAgentState(jid: string, state: AgentState, now: number, reason = "") {
     const a = this.agentsByJid.get(jid);
     if (!a) return null;
@@ -322,7 +330,7 @@ export class MemoryStore implements Store {
     if (s.answeredAt !== null) return "already";
     s.answeredAt = now;
     this.agentsByJid.get(seat)!.missed = 0;
-    this.events.push({ type: "answered", session: id, seat, at: now });
+    this.events.push({ type: "answered", session: id, seat, queue: s.queue, queuedAt: s.queuedAt, at: now });
     return "ok";
   }
 

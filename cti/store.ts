@@ -34,6 +34,8 @@ export interface Store {
   markInService(sessionId: string, seat: string, now: number): Promise<InServiceResult>;
   /** Ends a live session (a queued one leaves its queue), if in state `onlyFrom` when given; returns it as it was, or null. */
   end(sessionId: string, reason: EndReason | "departed", now: number, onlyFrom?: SessionState): Promise<Session | null>;
+  /** A party (the seat's or the customer's bare JID) ends the session: as end(), with the party's check in the same transition. */
+  endBy(sessionId: string, party: string, now: number): Promise<Session | "unknown" | "forbidden" | "ended">;
   /** Sets an agent's state (and why it is not ready); going offline ends its sessions (returned). Unknown agents: null. */
   setAgentState(jid: string, state: AgentState, now: number, reason?: string): Promise<{ previous: AgentState; ended: string[] } | null>;
   /** Offers a queued customer to agents' clients (full JIDs) until `until`; false when not queued or an offer stands. */

@@ -179,7 +179,7 @@ export type CtiEvent =
   | { type: "resumed"; session: string; queue: string; customer: string; previous: string; seat: string | null; plain: boolean; state: SessionState; form: Record<string, string>; at: number }
   | { type: "feedback"; session: string; score: number; comment: string; at: number }
   | { type: "wrap-up-ended"; agent: string; at: number }
-  | { type: "answered"; session: string; seat: string; at: number }
+  | { type: "answered"; session: string; seat: string; queue: string; queuedAt: number; at: number }
   /** `by`: "" when the seat handed the session on, else the supervisor who moved it (issue 13). */
   | { type: "transferred"; session: string; customer: string; from: string; fromQueue: string; queue: string; seat: string | null; plain: boolean; form: Record<string, string>; note: string; by: string; at: number }
   | { type: "requeued"; session: string; queue: string; customer: string; seat: string; plain: boolean; paused: boolean; media: Media; handle: string; at: number }

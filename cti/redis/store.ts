@@ -12,7 +12,7 @@ import { keysFor, luaKeyFunctions, type Keys } from "./keys.js";
 
 const LUA_DIR = new URL("../../../cti/redis/lua/", import.meta.url);
 const SCRIPTS = [
-  "enqueue", "claim", "in-service", "end", "agent-state", "upsert-agent", "away", "expire-away", "resume", "feedback", "leave-message",
+  "enqueue", "claim", "in-service", "end", "end-by", "agent-state", "upsert-agent", "away", "expire-away", "resume", "feedback", "leave-message",
   "end-wrap-up", "answered", "requeue", "transfer", "offer", "withdraw-offer", "offer-target", "heads", "reindex", "phone", "session-call",
   "record-message", "audit", "adjust-agent", "config-seen", "status", "position",
 ] as const;
@@ -109,6 +109,11 @@ export class RedisStore implements Store {
   async end(id: string, reason: EndReason | "departed", now: number, onlyFrom?: SessionState): Promise<Session | null> {
     const flat = await this.run<Flat | null>("end", id, reason, now, ENDED_TTL_MS, HANDLE_WEIGHT, onlyFrom ?? "");
     return flat ? parseSession(toMap(flat)) : null;
+  }
+
+  async endBy(id: string, party: string, now: number): Promise<Session | "unknown" | "forbidden" | "ended"> {
+    const r = await this.run<Flat | "unknown" | "forbidden" | "ended">("end-by", id, party, now, ENDED_TTL_MS, HANDLE_WEIGHT);
+    return typeof r === "string" ? r : parseSession(toMap(r))!;
   }
 
   async setAgentState(jid: string, state: AgentState, now: number, reason = "") {
