@@ -136,8 +136,8 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, ca
   };
 
   async function handle(e: CtiEvent): Promise<void> {
-    // A recorded chat message (issue 12) or a supervisor's action (issue 13): for the recorder, nothing to tell anyone.
-    if (e.type === "message" || e.type === "audit") return;
+    // A recorded chat message (issue 12), whiteboard (issue 15) or a supervisor's action (issue 13): for the recorder, nothing to tell anyone.
+    if (e.type === "message" || e.type === "board" || e.type === "audit") return;
     if (e.type === "call") return calls?.decided(e);
     if ((e.type === "assigned" || e.type === "requeued" || e.type === "ended") && e.media === "voice") {
       if (e.type === "ended" && e.from !== "queued") routeAfterWrapUp(e.queue);

@@ -4,6 +4,7 @@
  * through the injected clock. Knows nothing of XMPP, HTTP or SIP.
  */
 import { randomBytes } from "node:crypto";
+import { BOARD_ERROR, validOps, type BoardOp } from "../protocol/board.js";
 import { CtiError, refuse } from "./errors.js";
 import { isOpen, nextOpening } from "./hours.js";
 import {
@@ -268,6 +269,17 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     const recorded = await store.recordMessage({
       session: m.session, seat: bareOf(m.seat), sender: bareOf(m.sender), direction: m.direction, body: clip(m.body, LIMITS.recordedBody), at: m.at ?? now(),
     });
+    if (!recorded) throw refuse.unknownSession();
+  }
+
+  /**
+   * The whiteboard (issue 15): a board stanza between a session's customer and its seat, as the seat module
+   * saw it pass and checked it; checked again here (protocol/board.ts), as anything stored is. An unknown
+   * session is refused, as for recordMessage.
+   */
+  async function recordBoard(b: { session: string; seat: string; sender: string; direction: "in" | "out"; ops: BoardOp[]; at?: number }): Promise<void> {
+    if ((b.direction !== "in" && b.direction !== "out") || !validOps(b.ops)) throw new CtiError("bad-request", BOARD_ERROR);
+    const recorded = await store.recordBoard({ session: b.session, seat: bareOf(b.seat), sender: bareOf(b.sender), direction: b.direction, ops: b.ops, at: b.at ?? now() });
     if (!recorded) throw refuse.unknownSession();
   }
 
@@ -555,7 +567,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     sessionByHandle: (handle: string) => store.sessionByHandle(handle),
     inService: (sessionId: string, seat: string) => seatReport("in-service", sessionId, seat),
     answered: (sessionId: string, seat: string) => seatReport("answered", sessionId, seat),
-    feedback, leaveMessage, agentStats, agents, queueStats, recordMessage, audit, askRating, answerRating,
+    feedback, leaveMessage, agentStats, agents, queueStats, recordMessage, recordBoard, audit, askRating, answerRating,
     messages: (limit = 100) => store.messages(limit),
     session: (id: string) => store.session(id),
     sessions: (recentEnded = 100) => store.sessions(recentEnded),

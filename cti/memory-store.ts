@@ -7,7 +7,7 @@ import { lineKey } from "./lines.js";
 import { ArrivalLine } from "./arrival-line.js";
 import { PACE_WEIGHT, VOICE_SKILL, nextHandleAverage } from "./policy.js";
 import { routingOrder } from "./allocation.js";
-import type { AgentChange, AuditEntry, ClaimResult, DueStatus, FeedbackResult, InServiceResult, RecordedMessage, ResumeResult, SeatKind, Store, TransferResult, TransferTarget } from "./store.js";
+import type { AgentChange, AuditEntry, ClaimResult, DueStatus, FeedbackResult, InServiceResult, RecordedBoard, RecordedMessage, ResumeResult, SeatKind, Store, TransferResult, TransferTarget } from "./store.js";
 import type { Agent, AgentProfile, AgentState, CallPhase, CallTokenJoin, CtiEvent, LeftMessage, Session, SessionState } from "./types.js";
 import type { EndReason } from "../protocol/names.js";
 
@@ -414,6 +414,12 @@ export class MemoryStore implements Store {
   async recordMessage(m: RecordedMessage): Promise<boolean> {
     if (!this.sessionsById.has(m.session)) return false;
     this.events.push({ type: "message", ...m });
+    return true;
+  }
+
+  async recordBoard(b: RecordedBoard): Promise<boolean> {
+    if (!this.sessionsById.has(b.session)) return false;
+    this.events.push({ type: "board", ...b });
     return true;
   }
 

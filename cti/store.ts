@@ -15,6 +15,7 @@ export type FeedbackResult = "ok" | "unknown" | "not-ended" | "already";
 export type TransferResult = "ok" | "unknown" | "not-yours" | "not-live" | "seat-unavailable";
 /** A chat message between a session's customer and its seat, as recorded (the `message` event without its type). */
 export type RecordedMessage = Omit<Extract<CtiEvent, { type: "message" }>, "type">;
+export type RecordedBoard = Omit<Extract<CtiEvent, { type: "board" }>, "type">;
 export type AuditEntry = Omit<Extract<CtiEvent, { type: "audit" }>, "type">;
 /** Which agents `seats` lists: ready with room (wrap-up not checked), logged in, or all. */
 export type SeatKind = "free" | "on" | "all";
@@ -78,6 +79,8 @@ export interface Store {
    * ended: a message may race the end); false when it does not. Nothing else changes.
    */
   recordMessage(message: RecordedMessage): Promise<boolean>;
+  /** Appends a `board` event (the whiteboard, issue 15) for a session that exists; false when it does not. */
+  recordBoard(board: RecordedBoard): Promise<boolean>;
   /**
    * A component started with this configuration (a digest per item, "section/name" or "section"): appends an
    * audit event (actor "config", action "config-change") per section that differs from the last start's;

@@ -65,6 +65,8 @@ export const SB = {
   supervisor: "supervisor",
   monitored: "monitored",
   unmonitored: "unmonitored",
+  /** The whiteboard between a seat and its customer (issue 15; docs/protocol.md, "Whiteboard"; protocol/board.ts). */
+  board: "board",
 } as const;
 
 /** Element names in NS.WG (XEP-0142). */
