@@ -10,6 +10,7 @@
 import type { Client } from "@xmpp/client";
 import type { Element as XmlElement } from "@xmpp/xml";
 import type { QueueInfo, WebConfig } from "../lib/config.js";
+import { boardIn } from "../lib/board.js";
 import { errorText } from "../lib/connect.js";
 import { chatStateOf, receiptFor, receivedId, stanzaErrorText } from "../lib/xep.js";
 import { NS, SB, WG } from "../../protocol/names.js";
@@ -435,6 +436,14 @@ export class Desk {
     const whisper = s.getChild(SB.whisper, NS.SB);
     const whispered = whisper && body ? this.bySession.get(whisper.attrs.session ?? "") : undefined;
     if (whispered && bareOf(whispered.jid) !== bare) return whispered.system(`Whisper from ${bare} (only you see this): ${body}`);
+
+    // The whiteboard (docs/protocol.md, "Whiteboard"): only the customer's, checked, in the chat of its session.
+    const board = type === "chat" && body === null ? boardIn(s) : null;
+    if (board) {
+      const of = this.bySession.get(board.session);
+      if (of && bareOf(of.jid) === bare) of.boardIn(board.session, board.ops);
+      return;
+    }
 
     let chat = this.chatFor(from);
     if (!chat) {
