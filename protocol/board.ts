@@ -6,6 +6,12 @@
  * Imports nothing, like protocol/names.ts.
  */
 
+/**
+ * The XEP-0030 feature a client announces when it shows the board (the customer page does): the desk asks the
+ * customer's client, and tells the agent when it does not (a plain XMPP client shows nothing of a board).
+ */
+export const BOARD_FEATURE = "urn:switchboard:0#board";
+
 /** Limits of the board: each one bounds what one stanza or one session costs anyone who handles it. */
 export const BOARD = {
   /** Coordinates are integers in 0..size on both axes, whatever the size of the window that drew them. */

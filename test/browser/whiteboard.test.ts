@@ -8,7 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import type { Browser, Locator, Page } from "playwright-core";
 import type { Stroke } from "../../protocol/board.js";
 import { launchBrowser } from "../helpers/browser.js";
+import { NS, SB } from "../../protocol/names.js";
 import { startAll, until, type Running } from "../helpers/stack.js";
+import { connectGuest, stopAll, waitFor, xmlFor } from "../helpers/xmpp.js";
+
+const CC = "cc.acme.test";
 
 let r: Running;
 let browser: Browser;
@@ -29,6 +33,17 @@ async function newPage(width: number, height: number): Promise<Page> {
   page.on("pageerror", (err) => pageErrors.push(err));
   page.setDefaultTimeout(8000);
   return page;
+}
+
+async function signIn(desk: Page): Promise<void> {
+  await desk.goto(`http://127.0.0.1:${r.app.webPort}/agent/`);
+  await desk.getByLabel("JID").fill("alice@acme.test");
+  await desk.getByLabel("Password").fill("alice-pw");
+  await desk.getByLabel("Password").press("Enter");
+  await desk.getByRole("button", { name: "Sign out" }).waitFor();
+  await until(() => r.app.cti.agent("alice@acme.test"), (a) => !!a?.offerJid, 5000, "alice's desk takes offers");
+  await desk.getByRole("button", { name: "Ready", exact: true }).click();
+  await until(() => r.app.cti.agent("alice@acme.test"), (a) => a?.state === "ready", 5000, "alice ready");
 }
 
 const strokesOf = async (board: Locator): Promise<Stroke[]> => JSON.parse((await board.getAttribute("data-strokes")) ?? "[]") as Stroke[];
@@ -55,14 +70,7 @@ async function drag(page: Page, board: Locator, from: [number, number], to: [num
 describe("the whiteboard between the page and the desk", () => {
   it("shows the customer's stroke on the desk and the agent's on the page, and a Clear on both", async () => {
     const desk = await newPage(1280, 860);
-    await desk.goto(`http://127.0.0.1:${r.app.webPort}/agent/`);
-    await desk.getByLabel("JID").fill("alice@acme.test");
-    await desk.getByLabel("Password").fill("alice-pw");
-    await desk.getByLabel("Password").press("Enter");
-    await desk.getByRole("button", { name: "Sign out" }).waitFor();
-    await until(() => r.app.cti.agent("alice@acme.test"), (a) => !!a?.offerJid, 5000, "alice's desk takes offers");
-    await desk.getByRole("button", { name: "Ready", exact: true }).click();
-    await until(() => r.app.cti.agent("alice@acme.test"), (a) => a?.state === "ready", 5000, "alice ready");
+    await signIn(desk);
 
     const page = await newPage(900, 820);
     await page.goto(`http://127.0.0.1:${r.app.webPort}/chat/?queue=billing`);
@@ -72,6 +80,8 @@ describe("the whiteboard between the page and the desk", () => {
     await desk.getByRole("article", { name: "Ann Example" }).getByRole("button", { name: "Accept" }).click();
     await desk.getByRole("tab", { name: /Ann Example/ }).waitFor();
     await page.locator("#composer").waitFor({ state: "visible" });
+    // The page told the desk (XEP-0030) that it shows the board.
+    await desk.locator("button[data-board-support='yes']", { hasText: "Whiteboard" }).waitFor();
 
     // The customer opens the board and draws a line with the mouse.
     await page.getByRole("button", { name: "Whiteboard" }).click();
@@ -107,5 +117,27 @@ describe("the whiteboard between the page and the desk", () => {
     expect(await strokesOf(pageBoard)).toEqual([]);
     expect(await inked(deskBoard)).toBe(0);
     expect(await inked(pageBoard)).toBe(0);
+    await page.getByRole("button", { name: "End chat" }).click();
+    await desk.getByText("Chat ended.").waitFor();
+    await Promise.all([desk.context().close(), page.context().close()]); // the next test's desk is alice's only one
+  }, 60000);
+
+  it("tells the agent when the customer's client is a plain XMPP client that shows no board", async () => {
+    const desk = await newPage(1280, 860);
+    await signIn(desk);
+    const ann = await connectGuest(r.config); // xmpp.js: answers disco#info with service-unavailable, as a client without it
+    try {
+      const x = xmlFor(ann);
+      await ann.send(x("message", { to: `billing@${CC}`, type: "chat", id: "hello" }, x("body", {}, "Hello from my own client")));
+      await desk.getByRole("article").getByRole("button", { name: "Accept" }).click();
+      await waitFor(ann, (s) => !!s.getChild(SB.assigned, NS.SB), 10000, "assigned");
+      const button = desk.getByRole("tabpanel").locator("button[data-board-support='no']", { hasText: "Whiteboard" });
+      await button.waitFor();
+      expect(await button.getAttribute("title")).toMatch(/chat app does not show a whiteboard \(only the web chat page does\)\.$/);
+      await button.click();
+      await desk.getByRole("tabpanel").getByText(/chat app does not show a whiteboard/).last().waitFor();
+    } finally {
+      await stopAll(ann);
+    }
   }, 60000);
 });

@@ -283,6 +283,21 @@ export class Chat {
     this.boardPressed();
   }
 
+  /**
+   * Whether the customer's client shows the whiteboard (its disco#info answer), kept in the button's
+   * data-board-support; when it does not (a plain XMPP client), said on the button and in the panel.
+   */
+  boardSupport(shows: boolean): void {
+    if (!this.board || !this.boardButton) return;
+    this.boardButton.dataset.boardSupport = shows ? "yes" : "no";
+    if (shows) return;
+    const why = `${this.name}'s chat app does not show a whiteboard (only the web chat page does).`;
+    this.boardButton.title = why;
+    this.boardButton.setAttribute("aria-description", why);
+    this.boardButton.classList.add("board-unsupported");
+    this.board.note(why);
+  }
+
   private sendBoard(session: string, ops: BoardOp[]): void {
     if (this.ended) return;
     const id = `board-${randomId(8)}`;

@@ -10,7 +10,7 @@
 import type { Client } from "@xmpp/client";
 import type { Element as XmlElement } from "@xmpp/xml";
 import type { QueueInfo, WebConfig } from "../lib/config.js";
-import { boardIn } from "../lib/board.js";
+import { boardIn, showsBoard } from "../lib/board.js";
 import { errorText } from "../lib/connect.js";
 import { chatStateOf, receiptFor, receivedId, stanzaErrorText } from "../lib/xep.js";
 import { NS, SB, WG } from "../../protocol/names.js";
@@ -491,6 +491,8 @@ export class Desk {
     });
     this.bySession.set(b.session, chat);
     this.addItem(chat);
+    // A customer on a plain XMPP client sees no whiteboard: its client's disco#info says so (the page names the feature).
+    void showsBoard(this.xmpp, b.customer).then((shows) => { if (shows !== null) chat.boardSupport(shows); });
     chat.system(b.body || `New customer ${b.customer} (${b.queue}).`);
     chat.markUnread();
     this.announcer.textContent = `New customer: ${name} (${this.queueTitles.get(b.queue) ?? b.queue}).`;

@@ -11,7 +11,7 @@ import { MESSAGE_FIELDS, NS, SB, WG } from "../../protocol/names.js";
 import type { QueueInfo, WebConfig } from "../lib/config.js";
 import { bareJid, connect, errorCondition, errorText, randomId } from "../lib/connect.js";
 import type { BoardOp } from "../../protocol/board.js";
-import { boardIn, boardMessage } from "../lib/board.js";
+import { announceBoard, boardIn, boardMessage } from "../lib/board.js";
 import { openMicrophone } from "../lib/phone.js";
 import { chatMessage, chatStateMessage, chatStateOf, receiptFor, receivedId, stanzaErrorText, submitForm, TypingNotifier } from "../lib/xep.js";
 import { PageCall } from "./call.js";
@@ -441,6 +441,7 @@ export class CustomerSession {
       resource: `web-${randomId(4)}`,
     });
     this.xmpp = xmpp;
+    announceBoard(xmpp); // the desk asks whether this client shows the whiteboard
     xmpp.on("stanza", (s: Element) => {
       if (this.xmpp === xmpp) this.onStanza(s);
     });

@@ -6,11 +6,29 @@
  * Coordinates are 0..BOARD.size on both axes of a board whose shape is fixed (4:3), so a stroke lands on
  * the same spot of the picture in any window. A width is in thousandths of the board's width.
  */
-import { xml } from "@xmpp/client";
+import { xml, type Client } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
-import { BOARD, decodeBoard, encodeBoard, finalStrokes, splitStroke, validOps, type Board, type BoardElement, type BoardOp, type Stroke } from "../../protocol/board.js";
+import { BOARD, BOARD_FEATURE, decodeBoard, encodeBoard, finalStrokes, splitStroke, validOps, type Board, type BoardElement, type BoardOp, type Stroke } from "../../protocol/board.js";
 import { NS, SB } from "../../protocol/names.js";
 import { randomId } from "./connect.js";
+
+/** The page answers XEP-0030 disco#info: a web client that shows the board. */
+export function announceBoard(xmpp: Client): void {
+  xmpp.iqCallee.get(NS.DISCO_INFO, "query", () => xml("query", { xmlns: NS.DISCO_INFO },
+    xml("identity", { category: "client", type: "web", name: "Switchboard chat page" }),
+    xml("feature", { var: NS.DISCO_INFO }), xml("feature", { var: BOARD_FEATURE })));
+}
+
+/** Whether the client at `jid` shows the board (its disco#info names the feature); null when it does not answer in time. */
+export async function showsBoard(xmpp: Client, jid: string, timeoutMs = 10_000): Promise<boolean | null> {
+  try {
+    const info = await xmpp.iqCaller.get(xml("query", { xmlns: NS.DISCO_INFO }), jid, timeoutMs);
+    return info.getChildren("feature").some((f) => f.attrs.var === BOARD_FEATURE);
+  } catch (err) {
+    // An error answer (service-unavailable, feature-not-implemented...) is a client that knows no board; silence is unknown.
+    return (err as { name?: string }).name === "StanzaError" ? false : null;
+  }
+}
 
 /** A board stanza: a chat message without a body (plain clients show nothing of it). */
 export function boardMessage(to: string, session: string, ops: BoardOp[], id: string): Element {
@@ -142,6 +160,11 @@ export class BoardPanel {
     this.status.textContent = "";
     this.open();
     this.changed();
+  }
+
+  /** A standing note under the board (the customer's client cannot show it). */
+  note(text: string): void {
+    this.status.textContent = text;
   }
 
   /** The board stanza with this text was refused (the error's text, never what was sent). */
