@@ -100,10 +100,11 @@ export class History {
           h("time", { class: "muted small", text: new Date(l.at).toLocaleTimeString(), attrs: { datetime: l.at } }), " ",
           h("span", { text: `${l.sender}: ${l.body}` }))));
       // The whiteboard as it was at the end (issue 15), drawn from checked numbers only.
+      const strokes = `${board.length} stroke${board.length === 1 ? "" : "s"}`;
       const picture = board.length
-        ? h("figure", { class: "board-figure", attrs: { "data-strokes": String(board.length) } },
-          boardSvg(board, `Whiteboard of session ${session}: ${board.length} strokes`),
-          h("figcaption", { class: "muted small", text: `Whiteboard at the end of the session (${board.length} strokes)` }))
+        ? h("figure", { class: "board-figure" },
+          boardSvg(board, `Whiteboard of session ${session}: ${strokes}`),
+          h("figcaption", { class: "muted small", text: `Whiteboard at the end of the session (${strokes})` }))
         : null;
       fill(this.transcriptView, h("h3", { text: `Transcript of session ${session}` }), list, picture);
       list.setAttribute("tabindex", "-1");
