@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import type { Browser, Locator, Page } from "playwright-core";
 import type { Stroke } from "../../protocol/board.js";
-import { launchBrowser } from "../helpers/browser.js";
+import { launchBrowser, screenshotPath } from "../helpers/browser.js";
 import { NS, SB } from "../../protocol/names.js";
 import { startAll, until, type Running } from "../helpers/stack.js";
 import { connectGuest, stopAll, waitFor, xmlFor } from "../helpers/xmpp.js";
@@ -110,6 +110,8 @@ describe("the whiteboard between the page and the desk", () => {
     const both = await strokesUntil(pageBoard, 2, "the agent's stroke on the page");
     expect(both[1]!.color).toBe("#dc2626");
     expect(both).toEqual(await strokesOf(deskBoard));
+    await page.screenshot({ path: screenshotPath("customer-whiteboard.png") });
+    await desk.screenshot({ path: screenshotPath("agent-whiteboard.png") });
 
     // The customer clears: both boards are empty, canvases included.
     await pageBoard.getByRole("button", { name: "Clear" }).click();
