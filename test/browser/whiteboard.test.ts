@@ -1,7 +1,7 @@
 /**
  * The whiteboard (issue 15) in Debian's Chromium against the real stack: the customer draws on the chat page with
  * the mouse (pointer events) and the agent desk shows the same stroke; the agent draws back and the page opens its
- * board with it; a Clear empties both. What each board shows is compared through its `data-strokes` (the decoded
+ * board with it; a Clear empties both; touch pointer events draw like the mouse. What each board shows is compared through its `data-strokes` (the decoded
  * strokes) and its canvas pixels.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
@@ -68,7 +68,7 @@ async function drag(page: Page, board: Locator, from: [number, number], to: [num
 }
 
 describe("the whiteboard between the page and the desk", () => {
-  it("shows the customer's stroke on the desk and the agent's on the page, and a Clear on both", async () => {
+  it("shows the customer's stroke on the desk and the agent's on the page, a Clear on both, and a finger's stroke (touch)", async () => {
     const desk = await newPage(1280, 860);
     await signIn(desk);
 
@@ -119,6 +119,19 @@ describe("the whiteboard between the page and the desk", () => {
     expect(await strokesOf(pageBoard)).toEqual([]);
     expect(await inked(deskBoard)).toBe(0);
     expect(await inked(pageBoard)).toBe(0);
+
+    // A finger (pointer events of type touch, as a phone sends them) draws as the mouse does.
+    await pageBoard.locator("canvas").evaluate((c: HTMLCanvasElement) => {
+      const r = c.getBoundingClientRect();
+      const at = (fx: number, fy: number) => ({ pointerId: 7, pointerType: "touch", isPrimary: true, bubbles: true, clientX: r.left + fx * r.width, clientY: r.top + fy * r.height });
+      c.dispatchEvent(new PointerEvent("pointerdown", at(0.5, 0.5)));
+      for (let i = 1; i <= 5; i++) c.dispatchEvent(new PointerEvent("pointermove", at(0.5 + i * 0.05, 0.5)));
+      c.dispatchEvent(new PointerEvent("pointerup", at(0.75, 0.5)));
+    });
+    const touched = await strokesUntil(deskBoard, 1, "the finger's stroke on the desk");
+    expect(touched).toEqual(await strokesOf(pageBoard));
+    expect(touched[0]!.points.length / 2).toBe(6);
+    expect(Math.abs(touched[0]!.points.at(-2)! - 7500)).toBeLessThan(50);
     await page.getByRole("button", { name: "End chat" }).click();
     await desk.getByText("Chat ended.").waitFor();
     await Promise.all([desk.context().close(), page.context().close()]); // the next test's desk is alice's only one

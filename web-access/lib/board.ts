@@ -218,7 +218,11 @@ export class BoardPanel {
   private down(e: PointerEvent): void {
     if (this.drawing || (e.pointerType === "mouse" && e.button !== 0)) return;
     e.preventDefault();
-    this.canvas.setPointerCapture?.(e.pointerId);
+    try {
+      this.canvas.setPointerCapture(e.pointerId); // the line goes on when the pointer leaves the canvas
+    } catch {
+      // A pointer the browser no longer tracks (NotFoundError): drawing works without the capture.
+    }
     this.drawing = { pointer: e.pointerId, points: this.at(e), id: randomId(8) };
     this.redraw();
   }
