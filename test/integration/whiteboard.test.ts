@@ -40,10 +40,11 @@ const bare = (c: Client) => c.jid!.bare().toString();
 const boardOf = (s: Element) => s.getChild("board", NS.SB);
 
 /** A board stanza with these children (strokes as [id, color, width, points]), sent; returns its id. */
-async function draw(from: Client, to: string, session: string, children: Array<[string, string, string, string] | "clear">, extra?: Element): Promise<string> {
+async function draw(from: Client, to: string, session: string, children: Array<[string, string, string, string] | "clear">, extra?: Element, inside?: Element): Promise<string> {
   const x = xmlFor(from);
   const id = nextId("board");
   const ops = children.map((c) => (c === "clear" ? x("clear", {}) : x("stroke", { id: c[0], color: c[1], width: c[2] }, c[3])));
+  if (inside) ops.push(inside);
   await from.send(x("message", { to, type: "chat", id }, x("board", { xmlns: NS.SB, session }, ...ops), ...(extra ? [extra] : [])));
   return id;
 }
@@ -141,6 +142,14 @@ describe("the whiteboard", () => {
       ["markup in the points", () => draw(customer, ALICE, session, [[MARK, "#000000", "4", `1,1 <${MARK}>`]])],
       ["another session's id", () => draw(customer, ALICE, `${MARK}-other`, [["ok", "#000000", "4", "1,1"]])],
       ["a body beside the board", () => draw(customer, ALICE, session, [[MARK, "#000000", "4", "1,1"]], x("body", {}, MARK))],
+      ["two boards", () => draw(customer, ALICE, session, [[MARK, "#000000", "4", "1,1"]], x("board", { xmlns: NS.SB, session }, x("clear", {})))],
+      ["a 100 KB stroke", () => draw(customer, ALICE, session, [[MARK, "#000000", "4", "1,1 ".repeat(25_000).trim()]])],
+      ["an unknown child", () => draw(customer, ALICE, session, ["clear"], undefined, x("circle", { r: MARK }))],
+      ["a normal message", async () => {
+        const id = nextId("board");
+        await customer.send(x("message", { to: ALICE, id }, x("board", { xmlns: NS.SB, session }, x("stroke", { id: MARK, color: "#000000", width: "1" }, "1,1"))));
+        return id;
+      }],
     ];
     for (const [why, send] of bad) {
       const id = await send();
