@@ -132,10 +132,11 @@ end
 function M.admit(origin, stanza, board, grant, direction)
 	local strokes = well_formed(stanza) and count_strokes(board, grant.session);
 	if not strokes then return refuse(origin, stanza, "board-invalid"); end
+	-- A full board first: that refusal is for good, and takes no token from the sender's rate.
+	if (grant.board_strokes or 0) + strokes > LIMITS.per_session then return refuse(origin, stanza, "board-full"); end
 	local key = "board_"..direction;
 	grant[key] = grant[key] or {};
 	if not allow(grant[key]) then return refuse(origin, stanza, "board-rate"); end
-	if (grant.board_strokes or 0) + strokes > LIMITS.per_session then return refuse(origin, stanza, "board-full"); end
 	grant.board_strokes = (grant.board_strokes or 0) + strokes;
 	return true;
 end

@@ -2,7 +2,7 @@
  * The whiteboard (issue 15; docs/protocol.md, "Whiteboard") on a real stack: Prosody with the seat module, Redis,
  * the component and a recorder in-process. A customer's board stanza reaches its seat and the seat's reaches the
  * customer, both recorded as `board` events and served by the transcript API; a stranger's never reaches the seat;
- * a malformed or oversized one, one beyond the sender's rate and a seat's board to someone it does not serve are
+ * a malformed or oversized one, one beyond the sender's rate or the session's strokes, and a seat's board to someone it does not serve are
  * refused by the seat module with a fixed text (nothing of the stanza echoed), and neither delivered nor recorded.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
@@ -192,4 +192,40 @@ describe("the whiteboard", () => {
     expect(one.getChild("error")!.getChildText("text", NS.STANZAS)).toBe("Too many whiteboard strokes: please slow down.");
     expect(received(alice).filter((s) => refused.has(s.attrs.id ?? ""))).toEqual([]);
   });
+
+  it("refuses strokes past the session's limit, both sides counted together, with policy-violation", async () => {
+    const alice = await agent(ALICE);
+    const customer = await guest();
+    const session = await served(customer, alice);
+    const full: Array<[string, string, string, string]> = Array.from({ length: BOARD.maxOpsPerStanza }, (_, i) => [`f${i}`, "#000000", "1", "1,1"]);
+    /**
+     * Sends a board stanza until it is delivered (then "delivered") or refused for another reason than the rate
+     * (then the condition): one refused for the rate is sent again once a token is back (the bucket refills
+     * with time, 1/perSecond s a stanza).
+     */
+    async function deliver(from: Client, to: Client, toJid: string, children: Parameters<typeof draw>[3]): Promise<string> {
+      for (;;) {
+        const id = await draw(from, toJid, session, children);
+        const answer = await new Promise<string>((resolve, reject) => {
+          const delivered = waitFor(to, (s) => s.attrs.id === id, 5000).then(() => "delivered");
+          const refused = waitFor(from, (s) => s.attrs.id === id && s.attrs.type === "error", 5000).then((e) => e.getChild("error")!.getChildElements()[0]!.name);
+          delivered.then(resolve, () => undefined);
+          refused.then(resolve, () => undefined);
+          Promise.allSettled([delivered, refused]).then(() => reject(new Error(`no answer to ${id}`)));
+        });
+        if (answer !== "resource-constraint") return answer;
+        await new Promise((resolve) => setTimeout(resolve, 1000 / BOARD.perSecond)); // a token's refill time
+      }
+    }
+    const fill = async (from: Client, to: Client, toJid: string, n: number) => {
+      for (let i = 0; i < n; i++) expect(await deliver(from, to, toJid, full)).toBe("delivered");
+    };
+    const stanzas = BOARD.maxStrokesPerSession / BOARD.maxOpsPerStanza;
+    await Promise.all([fill(customer, alice, ALICE, stanzas / 2), fill(alice, customer, customer.jid!.toString(), stanzas / 2)]);
+    for (const [from, to] of [[customer, ALICE], [alice, customer.jid!.toString()]] as const) {
+      const one = await draw(from, to, session, [[MARK, "#000000", "1", "1,1"]]);
+      expect(await refusal(from, one)).toEqual({ type: "cancel", condition: "policy-violation", text: `This session's whiteboard holds the most strokes allowed (${BOARD.maxStrokesPerSession}).` });
+    }
+    expect(await deliver(customer, alice, ALICE, ["clear"])).toBe("delivered"); // a clear adds no stroke: still allowed
+  }, 60_000);
 });
