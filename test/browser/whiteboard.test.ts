@@ -89,6 +89,8 @@ describe("the whiteboard between the page and the desk", () => {
     await pageBoard.waitFor();
     await drag(page, pageBoard, [0.2, 0.3], [0.7, 0.6]);
     const drawn = await strokesUntil(pageBoard, 1, "the page's own stroke");
+    const ownInk = await inked(pageBoard);
+    expect(ownInk).toBeGreaterThan(100); // drawn piece by piece as the pointer moved
 
     // The desk opens its board with it: the same stroke, drawn.
     const deskBoard = desk.getByRole("tabpanel").getByRole("region", { name: /^Whiteboard shared with/ });
@@ -108,6 +110,7 @@ describe("the whiteboard between the page and the desk", () => {
     await deskBoard.getByRole("button", { name: "Red" }).click();
     await drag(desk, deskBoard, [0.8, 0.1], [0.8, 0.9]);
     const both = await strokesUntil(pageBoard, 2, "the agent's stroke on the page");
+    expect(await inked(pageBoard)).toBeGreaterThan(ownInk + 50); // the agent's line painted over the open board
     expect(both[1]!.color).toBe("#dc2626");
     expect(both).toEqual(await strokesOf(deskBoard));
     await page.screenshot({ path: screenshotPath("customer-whiteboard.png") });

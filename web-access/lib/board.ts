@@ -156,10 +156,20 @@ export class BoardPanel {
   /** The other side's operations (already decoded and checked): drawn at once, the panel opened. */
   receive(ops: BoardOp[]): void {
     if (!validOps(ops)) return;
+    const wiped = ops.some((op) => op.kind === "clear");
+    const before = this.strokes.length;
     this.strokes = finalStrokes([...this.strokes.map((s): BoardOp => ({ kind: "stroke", ...s })), ...ops]);
     this.status.textContent = "";
-    this.open();
     this.changed();
+    if (!this.opened) this.open(); // draws everything
+    else if (wiped) this.redraw();
+    else this.paint(this.strokes.slice(before)); // only what is new: a full board has up to 2000 strokes
+  }
+
+  /** Draws these strokes over what the canvas shows (nothing when the panel is closed: open() redraws). */
+  private paint(strokes: Stroke[]): void {
+    const ctx = this.opened ? this.canvas.getContext("2d") : null;
+    if (ctx) drawStrokes(ctx, strokes, this.canvas.width, this.canvas.height);
   }
 
   /** A standing note under the board (the customer's client cannot show it). */
@@ -187,7 +197,7 @@ export class BoardPanel {
     this.drawing = null;
     this.status.textContent = "";
     this.close();
-    this.changed();
+    this.changed(); // closed: the next open() redraws
   }
 
   private setEnabled(on: boolean): void {
@@ -206,6 +216,7 @@ export class BoardPanel {
     this.strokes = [];
     this.o.send([{ kind: "clear" }]);
     this.changed();
+    this.redraw();
   }
 
   /** The pointer's place in board coordinates. */
@@ -224,7 +235,7 @@ export class BoardPanel {
       // A pointer the browser no longer tracks (NotFoundError): drawing works without the capture.
     }
     this.drawing = { pointer: e.pointerId, points: this.at(e), id: randomId(8) };
-    this.redraw();
+    this.paint([{ id: this.drawing.id, color: this.color, width: WIDTH, points: this.drawing.points }]); // a dot until it moves
   }
 
   private move(e: PointerEvent): void {
@@ -234,12 +245,12 @@ export class BoardPanel {
     const lx = d.points[d.points.length - 2]!, ly = d.points[d.points.length - 1]!;
     if (Math.hypot(x - lx, y - ly) < MIN_STEP) return;
     d.points.push(x, y);
+    this.paint([{ id: d.id, color: this.color, width: WIDTH, points: [lx, ly, x, y] }]); // the new piece only
     // A long line goes out in pieces as it is drawn: every stanza stays small, and the other side sees it grow.
     if (d.points.length / 2 >= BOARD.maxPointsPerStroke) {
       this.finish(d.points, d.id);
       this.drawing = { pointer: d.pointer, points: [x, y], id: randomId(8) };
     }
-    this.redraw();
   }
 
   private up(e: PointerEvent): void {
@@ -260,9 +271,9 @@ export class BoardPanel {
     this.changed();
   }
 
+  /** What the board holds changed (drawing is the caller's: a piece, or everything). */
   private changed(): void {
     this.root.dataset.strokes = JSON.stringify(this.strokes);
-    this.redraw();
   }
 
   private redraw(): void {
