@@ -18,7 +18,7 @@ import { NS } from "../../protocol/names.js";
 import { openHistory, sqliteFile, type History } from "../../records/db.js";
 import { startRecorder, type Recorder } from "../../records/recorder.js";
 import { apiFetch } from "../helpers/openapi.js";
-import { BILLING, until, useStack, type Running } from "../helpers/stack.js";
+import { BILLING, CC, iq, until, useStack, type Running } from "../helpers/stack.js";
 import { nextId, received, waitFor, xmlFor } from "../helpers/xmpp.js";
 
 type BoardEvent = Extract<CtiEvent, { type: "board" }>;
@@ -125,6 +125,25 @@ describe("the whiteboard", () => {
     expect(received(alice).filter((s) => s.attrs.from?.startsWith(bare(stranger)))).toEqual([]);
     const events = await until(boardEvents, (es) => es.some((e) => e.session === session), 5000, "marker recorded");
     expect(events.filter((e) => e.sender === bare(stranger))).toEqual([]);
+  });
+
+  it("drops a former customer's board once its session ended, and a seat's to it is refused", async () => {
+    const alice = await agent(ALICE);
+    const customer = await guest();
+    const session = await served(customer, alice);
+    expect((await iq(alice, CC, "set", xmlFor(alice)("end", { xmlns: NS.SB, session }))).attrs.type).toBe("result");
+    await waitFor(alice, (s) => s.is("message") && s.getChild("ended", NS.SB)?.attrs.session === session); // the grant is withdrawn on its way
+
+    const late = await draw(customer, ALICE, session, [[MARK, "#000000", "1", "1,1"]]);
+    const x = xmlFor(customer);
+    const probe = nextId("probe");
+    await customer.send(x("message", { to: ALICE, type: "chat", id: probe }, x("body", {}, "still there?")));
+    expect((await refusal(customer, probe)).condition).toBe("forbidden"); // handled after the board, which was dropped
+    expect(received(customer).filter((s) => s.attrs.id === late)).toEqual([]); // silently, as its chat states
+    expect(received(alice).filter((s) => s.attrs.id === late)).toEqual([]);
+    const back = await draw(alice, customer.jid!.toString(), session, [[MARK, "#000000", "1", "1,1"]]);
+    expect((await refusal(alice, back)).condition).toBe("forbidden");
+    expect((await boardEvents()).filter((e) => e.session === session)).toEqual([]);
   });
 
   it("refuses malformed and oversized boards with bad-request and a fixed text, delivering and recording none", async () => {
