@@ -106,7 +106,7 @@ export function backlog(sessions: number, t0: number, seed = 12): Backlog {
       // The customer's first message puts the session in service; the seat's first answers it.
       if (m === 0) events.push({ type: "in-service", session, queue, customer, seat, at: t });
       events.push({ type: "message", session, seat, sender: inbound ? bareCustomer : seat, direction: inbound ? "in" : "out", body: text, at: t });
-      if (m === 1) events.push({ type: "answered", session, seat, at: t });
+      if (m === 1) events.push({ type: "answered", session, seat, queue, queuedAt: q, at: t });
       t += 5000 + Math.floor(rand() * 25_000);
     }
     events.push({ type: "ended", session, queue, customer, seat, plain: false, from: "in-service", reason: "customer", rang: [], media: "chat", handle: "", at: t });

@@ -16,9 +16,11 @@ export interface PhaseCounts {
   /** Stanzas the bench's clients sent, and stanzas they received from the component. */
   clientSent: number;
   fromComponent: number;
+  /** Presence the customers got from their seats (the seat module's directed presence: at the grant and at the end). */
+  seatPresence: number;
 }
 
-const fresh = (): PhaseCounts => ({ completed: 0, joinToAssignedMs: [], releaseToNextMs: [], joinErrors: 0, bounces: 0, endErrors: 0, clientSent: 0, fromComponent: 0 });
+const fresh = (): PhaseCounts => ({ completed: 0, joinToAssignedMs: [], releaseToNextMs: [], joinErrors: 0, bounces: 0, endErrors: 0, clientSent: 0, fromComponent: 0, seatPresence: 0 });
 
 export function routingDriver({ customers, agents, queueJid, cc }: { customers: Client[]; agents: Client[]; queueJid: string; cc: string }) {
   let counts = fresh();
@@ -73,6 +75,7 @@ export function routingDriver({ customers, agents, queueJid, cc }: { customers: 
     const st = custState[i]!;
     c.on("stanza", (s: Element) => {
       if (fromCc(s)) counts.fromComponent++;
+      else if (s.is("presence")) counts.seatPresence++;
       if (s.is("iq") && s.attrs.id === st.joinId && s.attrs.type === "error") {
         counts.joinErrors++;
         setTimeout(() => (running ? startCycle(i) : (busy.delete(i), onIdle(i))), 20);

@@ -22,7 +22,7 @@ const AGENT_STATES: AgentView[] = ["offline", "not-ready", "ready", "busy", "wra
 const SCRAPE_TIMEOUT_MS = 2000;
 
 export interface MetricsDeps {
-  cti: Pick<Cti, "queues" | "queueStats" | "agents" | "sessions" | "session">;
+  cti: Pick<Cti, "queues" | "queueStats" | "agents" | "sessions">;
   /** A command connection (not a blocking one): XINFO, XPENDING, XRANGE on the event log. */
   redis: Redis;
   /** The event log's stream key (store.keys.events()). */
@@ -192,7 +192,7 @@ export function createMetrics({ cti, redis, eventsKey, health, voice = false, no
   });
   for (const queue of queueNames) { joins.inc({ queue }, 0); assignments.inc({ queue }, 0); } // present from the start
 
-  /** Counts one handled event. Cheap and never throws: an answer's queue and join time take one read of its session. */
+  /** Counts one handled event. Cheap and never throws. */
   function observe(e: CtiEvent): void {
     switch (e.type) {
       case "queued": joins.inc({ queue: e.queue }); break;
@@ -202,12 +202,7 @@ export function createMetrics({ cti, redis, eventsKey, health, voice = false, no
         break;
       case "ended": ends.inc({ queue: e.queue, reason: e.reason, from: e.from }); break;
       case "feedback": feedback.inc({ score: String(e.score) }); break;
-      case "answered":
-        // The event names neither queue nor join time: the session has both (it stays in Redis for a day after it ends).
-        void cti.session(e.session).then((s) => {
-          if (s) answerTime.observe({ queue: s.queue }, Math.max(0, e.at - s.queuedAt) / 1000);
-        }, () => undefined);
-        break;
+      case "answered": answerTime.observe({ queue: e.queue }, Math.max(0, e.at - e.queuedAt) / 1000); break;
       default:
     }
   }

@@ -58,6 +58,8 @@ function endedTexts(e: EndedEvent, seatName: string): { customer?: string; seat?
  * periodic status is due.
  */
 export const STATUS_PASS_MS = 250;
+/** Statuses read and sent in one go (one status.lua call, one socket write): Redis and this process stay responsive between slices. */
+const STATUS_SLICE = 200;
 
 export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, calls, retrySeconds, onHandled, statusIntervalMs = 15_000, sendMany }: NotifierDeps) {
   const sendAll = sendMany ?? (async (stanzas: Element[]) => { await Promise.all(stanzas.map(send)); });
@@ -110,15 +112,22 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, ca
    */
   async function statusPass(): Promise<void> {
     for (const q of cti.queues) {
-      const stanzas: Element[] = [];
-      for (const d of await cti.dueStatuses(q.name, statusIntervalMs)) {
-        // The store picks those due, periodic or brought forward by a movement: one brought forward whose
-        // status is unchanged since this instance told it, well within the interval, did not move after all.
-        const before = told.get(d.id);
-        const stanza = statusFor(q.name, d, !before || Date.now() - before.at >= statusIntervalMs - 1000 ? "periodic" : "moved");
-        if (stanza) stanzas.push(stanza);
+      for (;;) {
+        const due = await cti.dueStatuses(q.name, statusIntervalMs, STATUS_SLICE);
+        const stanzas: Element[] = [];
+        for (const d of due) {
+          // The store picks those due, periodic or brought forward by a movement: one brought forward whose
+          // status is unchanged since this instance told it, well within the interval, did not move after all.
+          const before = told.get(d.id);
+          const stanza = statusFor(q.name, d, !before || Date.now() - before.at >= statusIntervalMs - 1000 ? "periodic" : "moved");
+          if (stanza) stanzas.push(stanza);
+        }
+        if (stanzas.length) await sendAll(stanzas);
+        // Each told customer is rescheduled, so the next slice reads the next ones. Between slices, joins and
+        // routing go first: a whole queue's periodic statuses at once held them for tens of milliseconds.
+        if (due.length < STATUS_SLICE) break;
+        await new Promise((resolve) => setImmediate(resolve));
       }
-      if (stanzas.length) await sendAll(stanzas);
     }
     // Forget what was told to customers this instance no longer hears of (served or gone through another instance).
     if (Date.now() - prunedAt >= statusIntervalMs) {
@@ -135,8 +144,8 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, ca
   };
 
   async function handle(e: CtiEvent): Promise<void> {
-    // A recorded chat message (issue 12) or a supervisor's action (issue 13): for the recorder, nothing to tell anyone.
-    if (e.type === "message" || e.type === "audit") return;
+    // A recorded chat message (issue 12), whiteboard (issue 15) or a supervisor's action (issue 13): for the recorder, nothing to tell anyone.
+    if (e.type === "message" || e.type === "board" || e.type === "audit") return;
     if (e.type === "call") return calls?.decided(e);
     if (e.type === "expert-joined") return sendAll(await experts.joined(e));
     if (e.type === "expert-left") return sendAll(await experts.left(e));

@@ -4,6 +4,7 @@
  * through the injected clock. Knows nothing of XMPP, HTTP or SIP.
  */
 import { randomBytes } from "node:crypto";
+import { BOARD_ERROR, validOps, type BoardOp } from "../protocol/board.js";
 import { CtiError, refuse } from "./errors.js";
 import { isOpen, nextOpening } from "./hours.js";
 import {
@@ -39,8 +40,6 @@ type EndedEvent = Extract<CtiEvent, { type: "ended" }>;
 
 /** How many due sessions one sweep reads (the rest wait for the next one). */
 const SWEEP_LIMIT = 5000;
-/** How many customers' statuses one pass reads for a queue (status.lua; the rest follow in the next pass). */
-const STATUS_BATCH = 2000;
 
 const newToken = () => randomBytes(16).toString("base64url");
 
@@ -273,6 +272,17 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     if (!recorded) throw refuse.unknownSession();
   }
 
+  /**
+   * The whiteboard (issue 15): a board stanza between a session's customer and its seat, as the seat module
+   * saw it pass and checked it; checked again here (protocol/board.ts), as anything stored is. An unknown
+   * session is refused, as for recordMessage.
+   */
+  async function recordBoard(b: { session: string; seat: string; sender: string; direction: "in" | "out"; ops: BoardOp[]; at?: number }): Promise<void> {
+    if ((b.direction !== "in" && b.direction !== "out") || !validOps(b.ops)) throw new CtiError("bad-request", BOARD_ERROR);
+    const recorded = await store.recordBoard({ session: b.session, seat: bareOf(b.seat), sender: bareOf(b.sender), direction: b.direction, ops: b.ops, at: b.at ?? now() });
+    if (!recorded) throw refuse.unknownSession();
+  }
+
   /** Authority control: records what a supervisor or admin did (kept by the recorder in the audit log). */
   async function audit(actor: string, action: string, target: string, detail = ""): Promise<void> {
     await store.audit({ actor, action, target, detail: clip(detail, LIMITS.auditDetail), at: now() });
@@ -332,13 +342,10 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
 
   /** Ends a session at the request of one of its parties (any resource of their bare JID). */
   async function end(sessionId: string, actor: string): Promise<Session> {
-    const session = await store.session(sessionId);
-    if (!session) throw refuse.unknownSession();
-    const isSeat = session.seat !== null && bareOf(actor) === session.seat;
-    if (!isSeat && bareOf(actor) !== bareOf(session.customer))
-      throw new CtiError("forbidden", "Only the customer or the agent of a session may end it.");
-    const ended = await store.end(sessionId, isSeat ? "seat" : "customer", now());
-    if (!ended) throw refuse.sessionEnded();
+    const ended = await store.endBy(sessionId, bareOf(actor), now());
+    if (ended === "unknown") throw refuse.unknownSession();
+    if (ended === "forbidden") throw new CtiError("forbidden", "Only the customer or the agent of a session may end it.");
+    if (ended === "ended") throw refuse.sessionEnded();
     if (ended.seat) await routeSeat(ended.seat);
     return ended;
   }
@@ -527,7 +534,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
    * The customers of a queue to be told their status now (their position may have changed, or their
    * periodic status is due), with positions and estimates: the store reads only those (status.lua).
    */
-  async function dueStatuses(queueName: string, intervalMs: number, limit = STATUS_BATCH): Promise<Array<DueStatus & { waitSeconds: number }>> {
+  async function dueStatuses(queueName: string, intervalMs: number, limit: number): Promise<Array<DueStatus & { waitSeconds: number }>> {
     const queue = queueNamed(queueName);
     const due = await store.dueStatuses(queueName, now(), intervalMs, agingMsOf(queue), limit);
     if (due.length === 0) return [];
@@ -560,7 +567,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     sessionByHandle: (handle: string) => store.sessionByHandle(handle),
     inService: (sessionId: string, seat: string) => seatReport("in-service", sessionId, seat),
     answered: (sessionId: string, seat: string) => seatReport("answered", sessionId, seat),
-    feedback, leaveMessage, agentStats, agents, queueStats, recordMessage, audit, askRating, answerRating,
+    feedback, leaveMessage, agentStats, agents, queueStats, recordMessage, recordBoard, audit, askRating, answerRating,
     messages: (limit = 100) => store.messages(limit),
     session: (id: string) => store.session(id),
     sessions: (recentEnded = 100) => store.sessions(recentEnded),

@@ -7,7 +7,7 @@ import { lineKey } from "./lines.js";
 import { ArrivalLine } from "./arrival-line.js";
 import { PACE_WEIGHT, VOICE_SKILL, nextHandleAverage } from "./policy.js";
 import { routingOrder } from "./allocation.js";
-import type { AgentChange, AuditEntry, ClaimResult, DueStatus, ExpertChange, ExpertResult, FeedbackResult, InServiceResult, RecordedMessage, ResumeResult, SeatKind, Store, TransferResult, TransferTarget } from "./store.js";
+import type { AgentChange, AuditEntry, ClaimResult, DueStatus, ExpertChange, ExpertResult, FeedbackResult, InServiceResult, RecordedBoard, RecordedMessage, ResumeResult, SeatKind, Store, TransferResult, TransferTarget } from "./store.js";
 import type { Agent, AgentProfile, AgentState, CallPhase, CallTokenJoin, CtiEvent, LeftMessage, Session, SessionState } from "./types.js";
 import type { EndReason } from "../protocol/names.js";
 
@@ -268,6 +268,14 @@ export class MemoryStore implements Store {
     return before;
   }
 
+  async endBy(id: string, party: string, now: number): Promise<Session | "unknown" | "forbidden" | "ended"> {
+    const s = this.sessionsById.get(id);
+    if (!s) return "unknown";
+    const reason = s.seat !== null && s.seat === party ? "seat" : s.customer.split("/")[0] === party ? "customer" : null;
+    if (!reason) return "forbidden";
+    return (await this.end(id, reason, now)) ?? "ended";
+  }
+
   async setAgentState(jid: string, state: AgentState, now: number, reason = "") {
     const a = this.agentsByJid.get(jid);
     if (!a) return null;
@@ -349,7 +357,7 @@ export class MemoryStore implements Store {
     if (s.answeredAt !== null) return "already";
     s.answeredAt = now;
     this.agentsByJid.get(seat)!.missed = 0;
-    this.events.push({ type: "answered", session: id, seat, at: now });
+    this.events.push({ type: "answered", session: id, seat, queue: s.queue, queuedAt: s.queuedAt, at: now });
     return "ok";
   }
 
@@ -433,6 +441,12 @@ export class MemoryStore implements Store {
   async recordMessage(m: RecordedMessage): Promise<boolean> {
     if (!this.sessionsById.has(m.session)) return false;
     this.events.push({ type: "message", ...m });
+    return true;
+  }
+
+  async recordBoard(b: RecordedBoard): Promise<boolean> {
+    if (!this.sessionsById.has(b.session)) return false;
+    this.events.push({ type: "board", ...b });
     return true;
   }
 

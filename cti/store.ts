@@ -15,6 +15,7 @@ export type FeedbackResult = "ok" | "unknown" | "not-ended" | "already";
 export type TransferResult = "ok" | "unknown" | "not-yours" | "not-live" | "seat-unavailable";
 /** A chat message between a session's customer and its seat, as recorded (the `message` event without its type). */
 export type RecordedMessage = Omit<Extract<CtiEvent, { type: "message" }>, "type">;
+export type RecordedBoard = Omit<Extract<CtiEvent, { type: "board" }>, "type">;
 export type AuditEntry = Omit<Extract<CtiEvent, { type: "audit" }>, "type">;
 /** An expert joins a session (with the inviter's note) or leaves it (why), issue 15: expert.lua. */
 export type ExpertChange =
@@ -40,6 +41,8 @@ export interface Store {
   markInService(sessionId: string, seat: string, now: number): Promise<InServiceResult>;
   /** Ends a live session (a queued one leaves its queue), if in state `onlyFrom` when given; returns it as it was, or null. */
   end(sessionId: string, reason: EndReason | "departed", now: number, onlyFrom?: SessionState): Promise<Session | null>;
+  /** A party (the seat's or the customer's bare JID) ends the session: as end(), with the party's check in the same transition. */
+  endBy(sessionId: string, party: string, now: number): Promise<Session | "unknown" | "forbidden" | "ended">;
   /** Sets an agent's state (and why it is not ready); going offline ends its sessions (returned). Unknown agents: null. */
   setAgentState(jid: string, state: AgentState, now: number, reason?: string): Promise<{ previous: AgentState; ended: string[] } | null>;
   /** Offers a queued customer to agents' clients (full JIDs) until `until`; false when not queued or an offer stands. */
@@ -82,6 +85,8 @@ export interface Store {
    * ended: a message may race the end); false when it does not. Nothing else changes.
    */
   recordMessage(message: RecordedMessage): Promise<boolean>;
+  /** Appends a `board` event (the whiteboard, issue 15) for a session that exists; false when it does not. */
+  recordBoard(board: RecordedBoard): Promise<boolean>;
   /**
    * A component started with this configuration (a digest per item, "section/name" or "section"): appends an
    * audit event (actor "config", action "config-change") per section that differs from the last start's;

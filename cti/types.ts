@@ -1,4 +1,5 @@
 /** The CTI's vocabulary. Times are epoch milliseconds from the injected clock. */
+import type { BoardOp } from "../protocol/board.js";
 import type { EndReason } from "../protocol/names.js";
 import type { Strategy } from "./allocation.js";
 import type { Hours } from "./hours.js";
@@ -181,7 +182,7 @@ export type CtiEvent =
   | { type: "resumed"; session: string; queue: string; customer: string; previous: string; seat: string | null; plain: boolean; state: SessionState; form: Record<string, string>; at: number }
   | { type: "feedback"; session: string; score: number; comment: string; at: number }
   | { type: "wrap-up-ended"; agent: string; at: number }
-  | { type: "answered"; session: string; seat: string; at: number }
+  | { type: "answered"; session: string; seat: string; queue: string; queuedAt: number; at: number }
   /** `by`: "" when the seat handed the session on, else the supervisor who moved it (issue 13). */
   | { type: "transferred"; session: string; customer: string; from: string; fromQueue: string; queue: string; seat: string | null; plain: boolean; form: Record<string, string>; note: string; by: string; at: number }
   | { type: "requeued"; session: string; queue: string; customer: string; seat: string; plain: boolean; paused: boolean; media: Media; handle: string; at: number }
@@ -200,6 +201,11 @@ export type CtiEvent =
    * a notice ("Sam started monitoring."), a whisper to the agent, or what the supervisor wrote after barging in.
    */
   | { type: "message"; session: string; seat: string; sender: string; direction: MessageDirection; body: string; at: number }
+  /**
+   * A whiteboard stanza between a session's customer and its seat, as the seat module saw it pass (issue 15;
+   * docs/protocol.md, "Whiteboard"): its strokes and clears, checked (protocol/board.ts).
+   */
+  | { type: "board"; session: string; seat: string; sender: string; direction: "in" | "out"; ops: BoardOp[]; at: number }
   /**
    * An action of a supervisor or an admin (authority control, issue 13): who (a JID, or "token:<name>" for an
    * admin API token), what (a short verb such as "monitor", "whisper", "barge", "set-agent-state", "transfer",

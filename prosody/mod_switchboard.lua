@@ -10,6 +10,8 @@
 --   * reports the first legitimate message of a session to the component (<in-service/>);
 --   * copies every chat message with a body between a seat and its granted customer to the
 --     component as it passes (communication recording: see record);
+--   * checks the whiteboard's stanzas between a seat and its granted customer, and records them too
+--     (switchboard_board.lib.lua; strangers' are dropped like any bodiless message of theirs);
 --   * keeps monitor grants (quality monitoring): the component's <monitor/> lets a supervisor get a copy
 --     of every such message of one session (copy_to_monitors), until <unmonitor/>, the session's end or
 --     the supervisor's going offline; and delivers the component's <whisper/> to the seat as a message
@@ -32,6 +34,7 @@ local new_id = require "util.id".short;
 local new_set = require "util.set".new;
 local errors = require "util.error";
 local rostermanager = require "core.rostermanager";
+local boards = module:require("switchboard_board"); -- the whiteboard's checks (docs/protocol.md, "Whiteboard")
 
 local pairs, ipairs, next = pairs, ipairs, next;
 local os_date, floor, format = os.date, math.floor, string.format;
@@ -504,6 +507,12 @@ local function check_message_to_seat(event)
 			end);
 		end
 		strip_marks(stanza); -- <expert/> and <relayed/> mean "from the module" to the desk
+		local board = boards.board_of(stanza);
+		if board then
+			if not boards.admit(origin, stanza, board, grant, "in") then return true; end
+			record(stanza, seat, grant.session, "in", from);
+			return;
+		end
 		if not grant.in_service and stanza:get_child("body") then
 			grant.in_service = true;
 			report("in-service", seat, grant.session);
@@ -536,6 +545,18 @@ local function note_seat_reply(event)
 		copy_to_monitors(stanza, seat, grant.session, "out", origin.full_jid);
 		copy_to_expert(stanza, seat, grant.session, "seat", origin.full_jid);
 	end
+end
+
+-- A seat's whiteboard stanza: only to the customer of one of its sessions, checked and recorded.
+local function check_seat_board(event)
+	local origin, stanza = event.origin, event.stanza;
+	local board = stanza.attr.to and boards.board_of(stanza);
+	if not (board and is_seat_session(origin)) then return; end
+	local seat = origin.username.."@"..origin.host;
+	local grant = grants[seat] and grants[seat][jid_bare(stanza.attr.to)];
+	if not grant then boards.refuse_not_granted(origin, stanza); return true; end
+	if not boards.admit(origin, stanza, board, grant, "out") then return true; end
+	record(stanza, seat, grant.session, "out", origin.full_jid);
 end
 
 -- iqs. Those to a seat's bare JID are left alone: Prosody answers them itself on the user's behalf
@@ -774,6 +795,8 @@ if seats_here > 0 then
 	module:hook("iq-get/host/"..xmlns_sb..":online", handle_online_query);
 	module:hook("pre-message/bare", note_seat_reply, 900); -- only observes
 	module:hook("pre-message/full", note_seat_reply, 900);
+	module:hook("pre-message/bare", check_seat_board, 901); -- may refuse, so before the observers
+	module:hook("pre-message/full", check_seat_board, 901);
 	for _, to_type in ipairs({ "bare", "full", "host" }) do
 		module:hook("pre-iq/"..to_type, note_seat_request, 900); -- only observes
 	end

@@ -77,6 +77,8 @@ export const SB = {
   leaveSession: "leave-session",
   experts: "experts",
   online: "online",
+  /** The whiteboard between a seat and its customer (issue 15; docs/protocol.md, "Whiteboard"; protocol/board.ts). */
+  board: "board",
 } as const;
 
 /** Element names in NS.WG (XEP-0142). */

@@ -5,6 +5,7 @@
  */
 import { sql } from "kysely";
 import type { AgentStateChange, SessionRecord } from "../cti/statistics.js";
+import { validOps, type BoardOp } from "../protocol/board.js";
 import type { History } from "./db.js";
 import type { AuditRow, SessionRow, TranscriptRow } from "./schema.js";
 
@@ -52,6 +53,25 @@ export async function sessionRow(h: History, id: string): Promise<SessionRow | u
 /** A session's transcript in the order it happened (the log's order breaks ties at the same millisecond). */
 export async function transcriptOf(h: History, session: string): Promise<TranscriptRow[]> {
   return h.db.selectFrom("transcript").selectAll().where("session", "=", session).orderBy("at").orderBy("event_id").execute();
+}
+
+/** One whiteboard stanza of a session, as recorded (a `board` event, kept in the events table only). */
+export interface BoardRecord { at: number; sender: string; direction: "in" | "out"; ops: BoardOp[] }
+
+/**
+ * A session's whiteboard stanzas in the order they happened (issue 15). Each is checked again on the way
+ * out (protocol/board.ts): what a page draws from them is numbers that keep the rules, nothing else.
+ */
+export async function boardOf(h: History, session: string): Promise<BoardRecord[]> {
+  const rows = await h.db.selectFrom("events").select(["at", "data"]).where("session", "=", session).where("type", "=", "board")
+    .orderBy("at").orderBy("id").execute();
+  const out: BoardRecord[] = [];
+  for (const row of rows) {
+    const e = JSON.parse(row.data) as { sender?: unknown; direction?: unknown; ops?: unknown };
+    if (!validOps(e.ops) || typeof e.sender !== "string" || (e.direction !== "in" && e.direction !== "out")) continue;
+    out.push({ at: row.at, sender: e.sender, direction: e.direction, ops: e.ops });
+  }
+  return out;
 }
 
 export const sessionRecord = (r: Omit<SessionRow, "customer" | "comment" | "form">): SessionRecord => ({

@@ -11,7 +11,8 @@ import { DEFAULT_SERVICE_LEVEL_SECONDS, INTERVAL_MS, computeStats, type AgentFig
 import { customerHash } from "../../records/apply.js";
 import type { History } from "../../records/db.js";
 import { eraseCustomer } from "../../records/retention.js";
-import { auditEntries, findSessions, latestStates, sessionRow, statsRows, transcriptOf } from "../../records/history.js";
+import { finalStrokes } from "../../protocol/board.js";
+import { auditEntries, boardOf, findSessions, latestStates, sessionRow, statsRows, transcriptOf } from "../../records/history.js";
 import { auditor } from "../authz.js";
 import { actorOf } from "./views.js";
 import type { SessionRow } from "../../records/schema.js";
@@ -140,7 +141,12 @@ export function historyRoutes(api: Router, { cti, history, serviceLevelSeconds =
     const known = id.length <= 200 && ((await read((h) => sessionRow(h, id))) !== undefined || Boolean(await cti.session(id)));
     if (!known) throw refuse.unknownSession();
     const lines = await read((h) => transcriptOf(h, id));
-    res.json({ session: id, lines: lines.map((l) => ({ at: iso(l.at), kind: l.kind, sender: l.sender, body: l.body })) });
+    const board = await read((h) => boardOf(h, id));
+    res.json({
+      session: id, lines: lines.map((l) => ({ at: iso(l.at), kind: l.kind, sender: l.sender, body: l.body })),
+      // The whiteboard (issue 15): what is on it at the end, and every stanza in order to replay it.
+      board: { strokes: finalStrokes(board.flatMap((b) => b.ops)), events: board.map((b) => ({ at: iso(b.at), sender: b.sender, direction: b.direction, ops: b.ops })) },
+    });
   });
 
   // Erasure on request (the right to be forgotten): the history only; live sessions in Redis end and expire

@@ -3,6 +3,7 @@
  * The tests check every response they get against it (test/helpers/openapi.ts): a change to a response that
  * is not made here too fails them.
  */
+import { BOARD } from "../../protocol/board.js";
 import { END_REASONS } from "../../protocol/names.js";
 import { DEFAULT_AUDIT_DAYS_SHOWN, MAX_AUDIT, MAX_RANGE_DAYS, MAX_SEARCH_DAYS, MAX_SEARCH_TEXT, MAX_SESSIONS } from "./query.js";
 import { scopeFor } from "./scopes.js";
@@ -68,7 +69,19 @@ const schemas: Record<string, Schema> = {
   Transcript: object({
     session: str,
     lines: array(object({ at: time, kind: { type: "string", enum: ["customer", "seat", "system", "supervisor"] }, sender: maybeStr, body: str })),
+    board: object({
+      strokes: array(ref("Stroke")),
+      events: array(object({ at: time, sender: str, direction: { type: "string", enum: ["in", "out"] }, ops: array(ref("BoardOp")) })),
+    }),
   }),
+  Stroke: object({
+    id: str, color: { type: "string", pattern: "^#[0-9a-f]{6}$" }, width: { type: "integer", minimum: 1, maximum: BOARD.maxWidth },
+    points: { type: "array", items: { type: "integer", minimum: 0, maximum: BOARD.size }, description: "Flat x,y pairs in 0..10000 (docs/protocol.md, \"Whiteboard\")." },
+  }),
+  BoardOp: {
+    description: "A stroke (kind \"stroke\" with the stroke's fields) or a clear (kind \"clear\", which wipes what came before).",
+    type: "object", required: ["kind"], properties: { kind: { type: "string", enum: ["stroke", "clear"] } },
+  },
   QueueFigures: queueFigures,
   AgentFigures: agentFigures,
   StatsHistory: object({ from: time, to: time, interval: { type: "string", enum: ["15m", "1h", "1d"] }, queues: array(ref("QueueFigures")), agents: array(ref("AgentFigures")) }),

@@ -6,6 +6,7 @@
 import { xml } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
 import { CtiError } from "../../cti/errors.js";
+import { BOARD_ERROR, decodeBoard, type BoardElement } from "../../protocol/board.js";
 import { NS, SB } from "../../protocol/names.js";
 import type { Addr, HandlerDeps } from "./context.js";
 import { ratingHandler } from "./rating.js";
@@ -71,8 +72,10 @@ export function seatHandlers({ cti, config, send, isAgent, log }: HandlerDeps) {
     const forwarded = stanza.getChild("forwarded", NS.FORWARD);
     const original = forwarded?.getChild("message");
     const body = original?.getChild("body");
+    const board = original?.getChild(SB.board, NS.SB);
     const { seat, direction } = rec.attrs;
     try {
+      if (board && !body) return await recordBoard(rec, original!, board, forwarded!);
       if (!original?.attrs.from || !body || !seat || (direction !== "in" && direction !== "out" && direction !== "expert"))
         throw new CtiError("bad-request", "A record needs session, seat and direction, and the forwarded message with its sender and body.");
       const at = Date.parse(forwarded?.getChild("delay", NS.DELAY)?.attrs.stamp ?? "");
@@ -83,6 +86,19 @@ export function seatHandlers({ cti, config, send, isAgent, log }: HandlerDeps) {
       if (err instanceof CtiError) log.warn({ code: err.code, session }, "a recorded message was not stored");
       else log.error({ err, session }, "a recorded message could not be stored");
     }
+  }
+
+  /**
+   * The seat module's copy of a whiteboard stanza (docs/protocol.md, "Whiteboard"): checked again with the
+   * shared rules (protocol/board.ts), its session the record's, then stored as a `board` event.
+   */
+  async function recordBoard(rec: Element, original: Element, board: Element, forwarded: Element): Promise<void> {
+    const decoded = decodeBoard(board as unknown as BoardElement);
+    const { seat, direction } = rec.attrs;
+    if (!decoded || decoded.session !== rec.attrs.session || !original.attrs.from || !seat || (direction !== "in" && direction !== "out"))
+      throw new CtiError("bad-request", BOARD_ERROR);
+    const at = Date.parse(forwarded.getChild("delay", NS.DELAY)?.attrs.stamp ?? "");
+    await cti.recordBoard({ session: sessionAttr(rec), seat, sender: original.attrs.from, direction, ops: decoded.ops, at: Number.isFinite(at) ? at : undefined });
   }
 
   /** Agents on plain clients may type "end" (or "end S1"), or "ready" to end their wrap-up, to the component. */

@@ -5,16 +5,16 @@
 import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
 import { HANDLE_WEIGHT, PACE_WEIGHT, VOICE_SKILL } from "../policy.js";
-import type { AgentChange, AuditEntry, ExpertChange, ExpertResult, ClaimResult, DueStatus, FeedbackResult, InServiceResult, RecordedMessage, ResumeResult, SeatKind, Store, TransferResult, TransferTarget } from "../store.js";
+import type { AgentChange, AuditEntry, ExpertChange, ExpertResult, ClaimResult, DueStatus, FeedbackResult, InServiceResult, RecordedBoard, RecordedMessage, ResumeResult, SeatKind, Store, TransferResult, TransferTarget } from "../store.js";
 import type { Agent, AgentProfile, AgentState, CallPhase, CallTokenJoin, LeftMessage, Session, SessionState } from "../types.js";
 import type { EndReason } from "../../protocol/names.js";
 import { keysFor, luaKeyFunctions, type Keys } from "./keys.js";
 
 const LUA_DIR = new URL("../../../cti/redis/lua/", import.meta.url);
 const SCRIPTS = [
-  "enqueue", "claim", "in-service", "end", "agent-state", "upsert-agent", "away", "expire-away", "resume", "feedback", "leave-message",
+  "enqueue", "claim", "in-service", "end", "end-by", "agent-state", "upsert-agent", "away", "expire-away", "resume", "feedback", "leave-message",
   "end-wrap-up", "answered", "requeue", "transfer", "offer", "withdraw-offer", "offer-target", "heads", "reindex", "phone", "session-call",
-  "record-message", "audit", "adjust-agent", "config-seen", "status", "position", "expert",
+  "record-message", "record-board", "audit", "adjust-agent", "config-seen", "status", "position", "expert",
 ] as const;
 type ScriptName = (typeof SCRIPTS)[number];
 
@@ -111,6 +111,11 @@ export class RedisStore implements Store {
     return flat ? parseSession(toMap(flat)) : null;
   }
 
+  async endBy(id: string, party: string, now: number): Promise<Session | "unknown" | "forbidden" | "ended"> {
+    const r = await this.run<Flat | "unknown" | "forbidden" | "ended">("end-by", id, party, now, ENDED_TTL_MS, HANDLE_WEIGHT);
+    return typeof r === "string" ? r : parseSession(toMap(r))!;
+  }
+
   async setAgentState(jid: string, state: AgentState, now: number, reason = "") {
     const r = await this.run<[AgentState, ...string[]] | null>("agent-state", jid, state, now, ENDED_TTL_MS, HANDLE_WEIGHT, reason);
     return r ? { previous: r[0], ended: r.slice(1) } : null;
@@ -171,6 +176,10 @@ export class RedisStore implements Store {
 
   async recordMessage(m: RecordedMessage): Promise<boolean> {
     return (await this.run<number>("record-message", m.session, m.seat, m.sender, m.direction, m.body, m.at)) === 1;
+  }
+
+  async recordBoard(b: RecordedBoard): Promise<boolean> {
+    return (await this.run<number>("record-board", b.session, b.seat, b.sender, b.direction, JSON.stringify(b.ops), b.at)) === 1;
   }
 
   async adjustAgent(jid: string, change: AgentChange, until: number): Promise<boolean> {

@@ -175,6 +175,11 @@ describe("supervisor console", () => {
     await waitFor(ann, withBody("Let me check <b>that</b> for you."), 5000, "ann gets bob's words");
     await panel.getByRole("log").getByText(`Agent (${BOB}): Let me check <b>that</b> for you.`).waitFor(); // as text, not markup
     expect(await panel.locator("b").count()).toBe(0);
+    // A whiteboard stroke from the agent (issue 15): recorded, and drawn in the transcript view (below).
+    const bx = xmlFor(bob);
+    await bob.send(bx("message", { to: ann.jid!.toString(), type: "chat", id: "board-1" },
+      bx("board", { xmlns: NS.SB, session }, bx("stroke", { id: "s1", color: "#dc2626", width: "6" }, "1000,1000 9000,7000"))));
+    await waitFor(ann, (s) => s.attrs.id === "board-1", 5000, "ann gets bob's stroke");
 
     const annBefore = received(ann).length;
     await panel.getByLabel("Whisper to the agent").fill("Offer the loyalty discount");
@@ -261,6 +266,13 @@ describe("supervisor console", () => {
     await lines.getByText(`${BOB}: Let me check <b>that</b> for you.`).waitFor(); // as text, not markup
     await lines.getByText(/whispered to the agent: Offer the loyalty discount/).waitFor();
     expect(await lines.locator("b").count()).toBe(0);
+    // The whiteboard at the end, as an SVG drawn from the recorded numbers (the board is 4:3: y scaled by 3/4).
+    const board = panel.getByRole("img", { name: `Whiteboard of session ${session}: 1 stroke` });
+    await board.waitFor();
+    const line = board.locator("polyline");
+    expect(await line.count()).toBe(1);
+    expect(await line.getAttribute("points")).toBe("1000,750 9000,5250");
+    expect(await line.getAttribute("stroke")).toBe("#dc2626");
     await tab.screenshot({ path: screenshotPath("supervisor-console-tablet.png"), fullPage: true });
     await tab.getByRole("button", { name: "Sign out" }).click();
     await tab.getByRole("button", { name: "Sign in" }).waitFor();

@@ -35,7 +35,7 @@ export class Script {
         this.add({ type: "assigned", session: id, queue: current, customer, seat: to, plain: false, form: { name: `Customer ${id}` }, queuedAt, rang: [], media, handle: "", at });
         return b;
       },
-      answered: (at: number) => { this.add({ type: "answered", session: id, seat: seat!, at }); return b; },
+      answered: (at: number) => { this.add({ type: "answered", session: id, seat: seat!, queue: current, queuedAt, at }); return b; },
       inService: (at: number) => { state = "in-service"; this.add({ type: "in-service", session: id, queue: current, customer, seat: seat!, at }); return b; },
       say: (who: "customer" | "seat", body: string, at: number) => {
         this.add({ type: "message", session: id, seat: seat!, sender: who === "customer" ? customer : seat!, direction: who === "customer" ? "in" : "out", body, at });

@@ -16,6 +16,23 @@ const QUEUES: Queue[] = [{ name: "billing", skills: ["billing"], allowGuests: tr
 const { connect, instance } = useRedis(QUEUES);
 
 describe("RedisStore", () => {
+  it("ends a session for its parties only, checked in the same script: the seat, the customer from another resource", async () => {
+    const { store, cti } = instance(() => 1000);
+    await store.upsertAgent({ jid: "alice@acme.test", skills: ["billing"], maxChats: 2 });
+    await cti.agentState("alice@acme.test", "ready");
+    const a = await cti.join({ queue: "billing", customer: "c1@guest.acme.test/w", plain: true, extraSkills: [], form: {} });
+    const b = await cti.join({ queue: "billing", customer: "c2@guest.acme.test/w", plain: true, extraSkills: [], form: {} });
+    expect(await store.endBy(a.id, "mallory@acme.test", 2000)).toBe("forbidden");
+    expect(await store.endBy(a.id, "c2@guest.acme.test", 2000)).toBe("forbidden"); // another session's customer
+    expect(await store.endBy("s-none", "alice@acme.test", 2000)).toBe("unknown");
+    expect(await store.session(a.id)).toMatchObject({ state: "assigned" });
+    expect(await store.endBy(a.id, "c1@guest.acme.test", 2000)).toMatchObject({ id: a.id, state: "assigned" }); // as it was
+    expect(await store.session(a.id)).toMatchObject({ state: "ended", endReason: "customer" });
+    expect(await store.endBy(a.id, "c1@guest.acme.test", 2000)).toBe("ended");
+    await store.endBy(b.id, "alice@acme.test", 3000);
+    expect(await store.session(b.id)).toMatchObject({ state: "ended", endReason: "seat", endedAt: 3000 });
+  });
+
   it("runs the whole lifecycle and logs every transition to the stream", async () => {
     let t = 1000;
     const { store, cti } = instance(() => t);

@@ -1,6 +1,6 @@
 /**
  * The notifier's status pass (issue 14) with a stand-in CTI: it sends what the store says is due, in one
- * batch; a position told never goes up (XEP-0142); a customer brought forward whose status did not change
+ * batch per slice of the store's reads; a position told never goes up (XEP-0142); a customer brought forward whose status did not change
  * hears nothing; a phone caller hears nothing; a plain client hears its regular status only in new words.
  */
 import { describe, expect, it } from "@jest/globals";
@@ -16,7 +16,8 @@ type Due = { id: string; customer: string; plain: boolean; position: number; wai
 function setup(statusIntervalMs = 15_000) {
   let due: Due[] = [];
   const batches: Element[][] = [];
-  const cti = { queues: [{ name: "billing" }], dueStatuses: async () => due } as unknown as Cti;
+  // Like the store: at most `limit` of those due, each then rescheduled (so the next call reads the next ones).
+  const cti = { queues: [{ name: "billing" }], dueStatuses: async (_q: string, _i: number, limit: number) => due.splice(0, limit) } as unknown as Cti;
   const notifier = createNotifier({
     cti, componentDomain: "cc.acme.test", nameOf: (j) => j, log: { warn: () => undefined } as unknown as Logger, statusIntervalMs,
     send: async () => { throw new Error("a status pass sends in batches"); },
@@ -61,5 +62,12 @@ describe("the status pass", () => {
     expect(await pass([plain(25), c("x", 1)])).toEqual([{ to: "x@guest.acme.test/w", position: 1 }]);
     expect(await pass([plain(150)])).toEqual([{ to: "p@guest.acme.test/w", position: 0 }]);
     expect(batches.flat()[0]!.getChildText("body")).toBe("You are next in line (about 3 minutes).");
+  });
+
+  it("reads and sends a long list in slices (one store read and one batch each), each customer once", async () => {
+    const { pass, batches } = setup();
+    const told = await pass(Array.from({ length: 450 }, (_, i) => c(`c${i}`, i)));
+    expect(batches.map((b) => b.length)).toEqual([200, 200, 50]);
+    expect(new Set(told.map((t) => t.to)).size).toBe(450);
   });
 });

@@ -4,6 +4,8 @@
  * (when each agent entered its state, the history, the audit log) and, signed in
  * with a token alone, for everything (api-backend.ts).
  */
+import { validStroke, type Stroke } from "../../protocol/board.js";
+
 const TOKEN_KEY = "switchboard-admin-token";
 
 export const savedToken = (): string => sessionStorage.getItem(TOKEN_KEY) ?? "";
@@ -93,9 +95,11 @@ export async function lastDays(token: string, days = 7): Promise<Day[]> {
 
 export interface TranscriptLine { at: string; kind: string; sender: string; body: string }
 
-export async function transcript(token: string, session: string): Promise<TranscriptLine[]> {
-  const body = await getJson(`sessions/${encodeURIComponent(session)}/transcript`, token) as { lines?: TranscriptLine[] };
-  return body.lines ?? [];
+/** A session's transcript: its lines, and what its whiteboard shows at the end (strokes that keep the rules only). */
+export async function transcript(token: string, session: string): Promise<{ lines: TranscriptLine[]; board: Stroke[] }> {
+  const body = await getJson(`sessions/${encodeURIComponent(session)}/transcript`, token) as { lines?: TranscriptLine[]; board?: { strokes?: unknown } };
+  const strokes = Array.isArray(body.board?.strokes) ? body.board.strokes as Stroke[] : [];
+  return { lines: body.lines ?? [], board: strokes.filter((s) => validStroke(s)) };
 }
 
 /** When an agent entered its state (ms), and which state that is. */

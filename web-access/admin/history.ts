@@ -4,6 +4,7 @@
  * (/api/sessions?q=) with each transcript's lines. Text only, never markup.
  */
 import { fill, h } from "../agent/dom.js";
+import { boardSvg } from "../lib/board.js";
 import { lastDays, searchSessions, today, transcript, type FoundSession, type TodayFigures } from "./api.js";
 import { daysChart } from "./chart.js";
 import { clock } from "./format.js";
@@ -93,12 +94,19 @@ export class History {
 
   private async show(session: string): Promise<void> {
     try {
-      const lines = await transcript(this.token, session);
+      const { lines, board } = await transcript(this.token, session);
       const list = h("ol", { class: "copies", attrs: { "aria-label": `Transcript of session ${session}` } },
         ...lines.map((l) => h("li", { class: `copy copy-${l.kind === "customer" ? "in" : l.kind === "seat" ? "out" : "notice"}` },
           h("time", { class: "muted small", text: new Date(l.at).toLocaleTimeString(), attrs: { datetime: l.at } }), " ",
           h("span", { text: `${l.sender}: ${l.body}` }))));
-      fill(this.transcriptView, h("h3", { text: `Transcript of session ${session}` }), list);
+      // The whiteboard as it was at the end (issue 15), drawn from checked numbers only.
+      const strokes = `${board.length} stroke${board.length === 1 ? "" : "s"}`;
+      const picture = board.length
+        ? h("figure", { class: "board-figure" },
+          boardSvg(board, `Whiteboard of session ${session}: ${strokes}`),
+          h("figcaption", { class: "muted small", text: `Whiteboard at the end of the session (${strokes})` }))
+        : null;
+      fill(this.transcriptView, h("h3", { text: `Transcript of session ${session}` }), list, picture);
       list.setAttribute("tabindex", "-1");
       list.focus();
     } catch (err) {

@@ -4,6 +4,8 @@
  * XMPP beyond handing stanzas to `send`.
  */
 import type { Element as XmlElement } from "@xmpp/xml";
+import type { BoardOp } from "../../protocol/board.js";
+import { BoardPanel, boardMessage } from "../lib/board.js";
 import { randomId } from "../lib/connect.js";
 import { appendText } from "../lib/text.js";
 import { chatMessage, chatStateMessage, TypingNotifier } from "../lib/xep.js";
@@ -93,6 +95,11 @@ export class Chat {
   private readonly expertSlot: HTMLElement;
   /** The expert in this conversation now (its name), if any. */
   expert: string | undefined;
+  /** The whiteboard shared with the customer (customer chats with a session only). */
+  private readonly board: BoardPanel | null;
+  private readonly boardButton: HTMLButtonElement | null;
+  /** Ids of the board stanzas sent, to tell their errors apart (bounded: the oldest are forgotten). */
+  private readonly boardIds = new Set<string>();
 
   constructor(private readonly o: ChatOptions) {
     this.typingNotifier = new TypingNotifier((state) => {
@@ -127,6 +134,13 @@ export class Chat {
     this.endButton = o.kind === "customer"
       ? h("button", { class: "btn btn-danger", text: o.role === "expert" ? "Leave conversation" : "End chat", attrs: { type: "button" }, on: { click: () => o.onEnd(this) } })
       : h("button", { class: "btn", text: "Close", attrs: { type: "button" }, on: { click: () => o.onClose(this) } });
+
+    const session = o.kind === "customer" ? o.session : undefined;
+    this.board = session ? new BoardPanel({ label: `Whiteboard shared with ${o.name}`, send: (ops) => this.sendBoard(session, ops) }) : null;
+    this.boardButton = this.board
+      ? h("button", { class: "btn btn-board", text: "Whiteboard", attrs: { type: "button", "aria-pressed": "false" }, on: { click: () => { this.board!.toggle(); this.boardPressed(); } } })
+      : null;
+    this.board?.root.querySelector(".board-close")?.addEventListener("click", () => this.boardPressed());
 
     this.callButton = o.kind === "customer" && o.onCall
       ? h("button", { class: "btn btn-call", text: "Call customer", attrs: { type: "button" }, on: { click: () => o.onCall!(this) } })
@@ -173,8 +187,9 @@ export class Chat {
         h("div", { class: "who" },
           h("h2", { text: o.name }),
           this.subtitle),
-        h("div", { class: "chat-actions" }, this.callButton, this.expertButton, this.endButton)),
+        h("div", { class: "chat-actions" }, this.boardButton, this.callButton, this.expertButton, this.endButton)),
       facts, this.expertSlot,
+      this.board?.root,
       this.log, this.typing, this.banner, this.composer);
     this.tick(Date.now());
   }
@@ -309,6 +324,40 @@ export class Chat {
     return status;
   }
 
+  /** The customer's whiteboard operations for this session (checked): drawn, the panel opened. */
+  boardIn(session: string, ops: BoardOp[]): void {
+    if (!this.board || session !== this.o.session || this.ended) return;
+    this.board.receive(ops);
+    this.boardPressed();
+  }
+
+  /**
+   * Whether the customer's client shows the whiteboard (its disco#info answer), kept in the button's
+   * data-board-support; when it does not (a plain XMPP client), said on the button and in the panel.
+   */
+  boardSupport(shows: boolean): void {
+    if (!this.board || !this.boardButton) return;
+    this.boardButton.dataset.boardSupport = shows ? "yes" : "no";
+    if (shows) return;
+    const why = `${this.name}'s chat app does not show a whiteboard (only the web chat page does).`;
+    this.boardButton.title = why;
+    this.boardButton.setAttribute("aria-description", why);
+    this.boardButton.classList.add("board-unsupported");
+    this.board.note(why);
+  }
+
+  private sendBoard(session: string, ops: BoardOp[]): void {
+    if (this.ended) return;
+    const id = `board-${randomId(8)}`;
+    if (this.boardIds.size >= 100) this.boardIds.delete(this.boardIds.values().next().value!);
+    this.boardIds.add(id);
+    this.o.send(boardMessage(this.jid, session, ops, id)).catch(() => this.board?.refused("the connection is lost."));
+  }
+
+  private boardPressed(): void {
+    this.boardButton?.setAttribute("aria-pressed", String(!!this.board?.opened));
+  }
+
   delivered(id: string): boolean {
     const status = this.pending.get(id);
     if (!status) return false;
@@ -319,6 +368,10 @@ export class Chat {
   }
 
   failed(id: string, why: string): boolean {
+    if (this.boardIds.delete(id)) {
+      this.board?.refused(why);
+      return true;
+    }
     const status = this.pending.get(id);
     if (!status) return false;
     status.textContent = `Not delivered: ${why}`;
@@ -328,7 +381,7 @@ export class Chat {
   }
 
   owns(id: string): boolean {
-    return this.pending.has(id);
+    return this.pending.has(id) || this.boardIds.has(id);
   }
 
   setPeerTyping(typing: boolean): void {
@@ -358,6 +411,7 @@ export class Chat {
     if (this.callButton) this.callButton.hidden = true;
     if (this.expertButton) this.expertButton.hidden = true;
     this.expertSlot.replaceChildren();
+    this.board?.disable(); // the picture stays, drawing stops
     this.tabStatus.textContent = "ended";
     this.tab.classList.add("ended");
     for (const [id] of this.pending) this.pending.delete(id);

@@ -10,6 +10,7 @@
 import type { Client } from "@xmpp/client";
 import type { Element as XmlElement } from "@xmpp/xml";
 import type { QueueInfo, WebConfig } from "../lib/config.js";
+import { boardIn, showsBoard } from "../lib/board.js";
 import { errorText } from "../lib/connect.js";
 import { chatStateOf, receiptFor, receivedId, stanzaErrorText } from "../lib/xep.js";
 import { NS, SB, WG } from "../../protocol/names.js";
@@ -455,6 +456,13 @@ export class Desk {
       if (relayed!.attrs.role === "customer") return atExpert.incoming(original);
       return atExpert.relayed(relayed!.attrs.name || bare, original);
     }
+    // The whiteboard (docs/protocol.md, "Whiteboard"): only the customer's, checked, in the chat of its session.
+    const board = type === "chat" && body === null ? boardIn(s) : null;
+    if (board) {
+      const of = this.bySession.get(board.session);
+      if (of && bareOf(of.jid) === bare) of.boardIn(board.session, board.ops);
+      return;
+    }
 
     let chat = this.chatFor(from);
     if (!chat) {
@@ -509,6 +517,8 @@ export class Desk {
     });
     this.bySession.set(b.session, chat);
     this.addItem(chat);
+    // A customer on a plain XMPP client sees no whiteboard: its client's disco#info says so (the page names the feature).
+    void showsBoard(this.xmpp, b.customer).then((shows) => { if (shows !== null) chat.boardSupport(shows); });
     chat.system(b.body || `New customer ${b.customer} (${b.queue}).`);
     chat.markUnread();
     this.announcer.textContent = `New customer: ${name} (${this.queueTitles.get(b.queue) ?? b.queue}).`;

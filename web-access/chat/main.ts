@@ -4,6 +4,7 @@
  * CustomerSession. ?embed=1 is the widget's iframe: full-frame layout, and
  * Escape asks the embedding page to close the panel.
  */
+import { BoardPanel } from "../lib/board.js";
 import { loadWebConfig, pickQueue, takesCalls, takesChats, type QueueInfo } from "../lib/config.js";
 import { splitJid } from "../lib/connect.js";
 import { el } from "../lib/text.js";
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
   buildScale();
   prefill(session.state.form);
   wire(session, chattable);
+  wireBoard(session);
   view.render(session);
   if (embedded) {
     // The widget focuses its iframe when opened: put the focus on the first control, not the page.
@@ -206,6 +208,31 @@ function wire(session: CustomerSession, chattable: boolean): void {
     }
   });
   $("try-again").addEventListener("click", () => void session.reset());
+}
+
+/** The whiteboard: the toggle in the agent bar opens the panel above the conversation; the agent's strokes open it too. */
+function wireBoard(session: CustomerSession): void {
+  const board = new BoardPanel({ label: "Whiteboard shared with the agent", send: (ops) => void session.sendBoard(ops) });
+  $("board-slot").append(board.root);
+  const toggle = $("board-toggle");
+  const pressed = () => toggle.setAttribute("aria-pressed", String(board.opened));
+  toggle.addEventListener("click", () => { board.toggle(); pressed(); });
+  board.root.querySelector(".board-close")?.addEventListener("click", pressed);
+  session.onBoard = (ops) => { board.receive(ops); pressed(); };
+  session.onBoardRefused = (text) => board.refused(text);
+  // A new session starts with an empty board; an ended one keeps its picture, with drawing off.
+  let shown = session.state.session;
+  const render = session.onChange;
+  session.onChange = () => {
+    render();
+    if (session.state.session !== shown) {
+      shown = session.state.session;
+      board.reset();
+      pressed();
+    }
+    if (session.state.phase === "chatting") board.enable();
+    else board.disable();
+  };
 }
 
 void main();

@@ -10,6 +10,8 @@ import type { Element } from "@xmpp/xml";
 import { MESSAGE_FIELDS, NS, SB, WG } from "../../protocol/names.js";
 import type { QueueInfo, WebConfig } from "../lib/config.js";
 import { bareJid, connect, errorCondition, errorText, randomId } from "../lib/connect.js";
+import type { BoardOp } from "../../protocol/board.js";
+import { announceBoard, boardIn, boardMessage } from "../lib/board.js";
 import { openMicrophone } from "../lib/phone.js";
 import { chatMessage, chatStateMessage, chatStateOf, receiptFor, receivedId, stanzaErrorText, submitForm, TypingNotifier } from "../lib/xep.js";
 import { PageCall } from "./call.js";
@@ -309,6 +311,26 @@ export class CustomerSession {
     await this.reset({ kind: "info", text: "You left the queue." });
   }
 
+  /** The seat's whiteboard operations for this session (checked), and the refusal of one of ours. */
+  onBoard: (ops: BoardOp[]) => void = () => undefined;
+  onBoardRefused: (text: string) => void = () => undefined;
+  /** Ids of the board stanzas sent, to tell their errors from the chat's (bounded: the oldest are forgotten). */
+  private readonly boardIds = new Set<string>();
+
+  /** Sends whiteboard operations to the seat (docs/protocol.md, "Whiteboard"); false if there is nobody to send to. */
+  sendBoard(ops: BoardOp[]): boolean {
+    const { seat, session } = this.state;
+    if (this.state.phase !== "chatting" || !seat || !session || this.xmpp?.status !== "online") {
+      this.onBoardRefused("the chat is not connected.");
+      return false;
+    }
+    const id = `board-${randomId(8)}`;
+    if (this.boardIds.size >= 100) this.boardIds.delete(this.boardIds.values().next().value!);
+    this.boardIds.add(id);
+    this.xmpp.send(boardMessage(seat, session, ops, id)).catch((err: unknown) => this.onBoardRefused(errorText(err)));
+    return true;
+  }
+
   /** Sends a chat message to the seat; returns false if there is nobody to send to. */
   send(text: string): boolean {
     const { seat, session } = this.state;
@@ -419,6 +441,7 @@ export class CustomerSession {
       resource: `web-${randomId(4)}`,
     });
     this.xmpp = xmpp;
+    announceBoard(xmpp); // the desk asks whether this client shows the whiteboard
     xmpp.on("stanza", (s: Element) => {
       if (this.xmpp === xmpp) this.onStanza(s);
     });
@@ -632,6 +655,12 @@ export class CustomerSession {
   }
 
   private onSeatMessage(s: Element, body: string | null): void {
+    if (s.attrs.type === "error" && this.boardIds.delete(s.attrs.id ?? "")) return this.onBoardRefused(stanzaErrorText(s));
+    const board = s.attrs.type === "chat" ? boardIn(s) : null;
+    if (board) {
+      if (board.session === this.state.session) this.onBoard(board.ops);
+      return;
+    }
     if (s.attrs.type === "error") {
       const text = stanzaErrorText(s);
       const mine = this.state.lines.find((l) => l.who === "me" && l.id === s.attrs.id);

@@ -103,6 +103,7 @@ export class View {
     }
     const end = $<HTMLButtonElement>("end-chat");
     end.hidden = phase !== "chatting";
+    $("board-toggle").hidden = phase !== "chatting" || !state.session;
     end.disabled = s.busy;
     const callStart = $<HTMLButtonElement>("chat-call-start");
     callStart.hidden = !(this.callable && s.canCallFromChat);
