@@ -59,7 +59,8 @@ const schemas: Record<string, Schema> = {
     id: str, queue: str, media: { type: "string", enum: ["chat", "voice"] }, customer: str, seat: maybeStr, state: sessionState,
     skills: array(str), form, callerName: maybeStr,
     queuedAt: time, assignedAt: maybeTime, inServiceAt: maybeTime, endedAt: maybeTime, endReason, feedback, priority: num,
-  }, ["callerName"]),
+    expert: { type: "string", description: "The agent or supervisor the seat invited into the chat (issue 15), while it is in it." },
+  }, ["callerName", "expert"]),
   RecordedSession: object({
     id: str, queue: str, media: str, customer: str, seat: maybeStr, state: sessionState,
     queuedAt: time, assignedAt: maybeTime, answeredAt: maybeTime, inServiceAt: maybeTime, endedAt: maybeTime,

@@ -14,6 +14,7 @@ export function sessionJson(s: Session) {
     skills: s.needs.filter((n) => n !== VOICE_SKILL), form: s.form, ...(s.media === "voice" ? { callerName: s.form.name ?? null } : {}),
     queuedAt: iso(s.queuedAt), assignedAt: iso(s.assignedAt), inServiceAt: iso(s.inServiceAt), endedAt: iso(s.endedAt),
     endReason: s.endReason, feedback: s.feedback, priority: s.priority,
+    ...(s.expert ? { expert: s.expert } : {}), // issue 15: the agent or supervisor invited into the chat, while there
   };
 }
 

@@ -15,6 +15,7 @@ import { applyEvents } from "../../records/apply.js";
 import { openHistory, sqliteFile, type History } from "../../records/db.js";
 import { startRecorder, type Recorder } from "../../records/recorder.js";
 import type { CtiEvent } from "../../cti/types.js";
+import { apiFetch } from "../helpers/openapi.js";
 import { BILLING, CC, command, errorOf, iq, SCOPED, SCOPED_STACK, until, useStack, type Running } from "../helpers/stack.js";
 import { barrier, connectAccount, nextId, received, waitFor, xmlFor } from "../helpers/xmpp.js";
 
@@ -85,6 +86,8 @@ describe("invite an expert", () => {
     expect(joined.getChild("expert", NS.SB)!.attrs).toMatchObject({ session, jid: BOB, name: "Bob", status: "joined" });
     expect((await waitFor(alice, bodyMatching(/^Bob joined your conversation with .+ as an expert\./))).attrs.from).toBe(CC);
     expect((await r.app.cti.session(session))!.expert).toBe(BOB);
+    // The admin API (checked against its OpenAPI document) shows who is in the conversation.
+    expect((await apiFetch(`http://127.0.0.1:${r.app.webPort}`, `/api/sessions/${session}`, { token: r.config.admin.token })).body.expert).toBe(BOB);
 
     // The expert writes to the seat: the customer reads it from the seat, the seat sees it marked.
     const advice = `Refunds take three days. ${nextId()}`;
