@@ -22,7 +22,7 @@ export interface TerminalClient {
   jid: string;
   /** What the client shows now, as text (whitespace runs, line breaks included, as one space). */
   screen(): Promise<string>;
-  /** Types a line and presses Enter. */
+  /** Types a line and presses Enter (an empty line: Enter alone). */
   type(line: string): Promise<void>;
   /**
    * Waits until the screen matches `pattern` (checked on the whitespace-normalised screen) and returns the
@@ -55,7 +55,7 @@ async function inTmux(jid: string, dir: string, env: Record<string, string>, com
     jid,
     screen,
     async type(line) {
-      await tmux("send-keys", "-t", "client", "-l", line); // -l: literally, never as key names
+      if (line) await tmux("send-keys", "-t", "client", "-l", line); // -l: literally, never as key names
       await tmux("send-keys", "-t", "client", "Enter");
     },
     async waitFor(pattern, ms = 8000) {
@@ -104,7 +104,11 @@ export async function profanity(config: Config, jid: string, password: string): 
   }
 }
 
-/** mcabber logged in as `jid` from its mcabberrc (plain TCP: the test stack's Prosody offers no TLS). */
+/**
+ * mcabber logged in as `jid` from its mcabberrc (plain TCP: the test stack's Prosody offers no TLS). Its log
+ * window (errors included) is always on screen; `/roster search JID` then an empty line shows a
+ * conversation ("chat mode": `-->` what it sent, `<==` what it received).
+ */
 export async function mcabber(config: Config, jid: string, password: string): Promise<TerminalClient> {
   await need("tmux");
   await need("mcabber");
@@ -115,7 +119,7 @@ export async function mcabber(config: Config, jid: string, password: string): Pr
   writeFileSync(rc, [
     `set jid = ${jid}`, `set password = ${password}`, "set server = 127.0.0.1", `set port = ${c2s(config)}`,
     "set tls = 0", "set ssl = 0", "set resource = mcabber", "set disable_random_resource = 1",
-    "set beep_on_message = 0", "set log_win_height = 10", "",
+    "set beep_on_message = 0", "set log_win_height = 10", "set roster_width = 36", "",
   ].join("\n"));
   chmodSync(rc, 0o600); // mcabber warns about a config others may read
   const client = await inTmux(jid, dir, { HOME: dir }, ["mcabber"]);

@@ -1,6 +1,6 @@
 /**
  * The plain-client flow in real terminal XMPP clients (issue 15, point 7): profanity as the agent, the
- * customer and a stranger, mcabber as another stranger, each in tmux against the test stack's Prosody and
+ * customer and a stranger, mcabber as a customer waiting in line behind, each in tmux against the test stack's Prosody and
  * the component. What is asserted is what each person sees on screen (the README and docs/clients.md
  * describe this flow).
  */
@@ -33,7 +33,7 @@ const count = async (c: TerminalClient, pattern: RegExp) => (await c.screen()).m
 const REFUSAL = /This agent only accepts messages from the customer assigned by the contact center\. To reach an agent, write to a queue such as billing@cc\.acme\.test\./;
 
 describe("real XMPP clients in tmux", () => {
-  it("profanity customer waits, is served by a profanity agent, strangers in profanity and mcabber are refused, one closing message", async () => {
+  it("profanity and mcabber customers wait and read their place, a profanity agent serves one, others are refused on screen, one closing message", async () => {
     // Alice (profanity) logs in as the README says and goes away: not ready, so the customer waits.
     const alice = await start(profanity(r.config, ALICE, password(ALICE)));
     await alice.type("/status set away");
@@ -45,12 +45,22 @@ describe("real XMPP clients in tmux", () => {
     await carol.waitFor(/billing@cc\.acme\.test: You are in the queue Billing\. Write "leave" to leave it\./);
     await carol.waitFor(/billing@cc\.acme\.test: You are next in line \((less than a minute|about \d+ minutes?)\)\./);
 
+    // Erin (mcabber) joins behind her.
+    const erin = await start(mcabber(r.config, "erin@acme.test", password("erin@acme.test")));
+    await erin.type(`/say_to ${BILLING} I need help too`);
+    await erin.type(`/roster search ${BILLING}`);
+    await erin.type(""); // chat mode: the conversation with the queue
+    await erin.waitFor(/<== You are in the queue Billing\. Write "leave" to leave it\. .*<== There is 1 customer ahead of you \((less than a minute|about \d+ minutes?)\)\./);
+
     // Alice becomes available: she is ready, gets the beginning message, and Carol is told who serves her.
     await alice.type("/status set online");
     await carol.waitFor(/billing@cc\.acme\.test: Alice will help you now\. Write to alice@acme\.test\./);
     await alice.waitFor(/<< chat message: cc\.acme\.test/); // her console says a conversation opened
     await alice.type(`/msg ${CC}`);
     await alice.waitFor(/cc\.acme\.test: New customer carol@acme\.test\/\S+ \(billing, "Hi, I have a question about invoice 42"\)\. They will write to you now\./);
+
+    // Erin is next now.
+    await erin.waitFor(/<== You are next in line \((less than a minute|about \d+ minutes?)\)\./);
 
     // Writing to the queue again tells Carol who serves her, in the same conversation.
     await carol.type(`/msg ${BILLING} Hello?`);
@@ -71,10 +81,11 @@ describe("real XMPP clients in tmux", () => {
     await dave.waitFor(new RegExp(`Error from alice@acme\\.test: ${REFUSAL.source}`));
     await dave.type("/msg acme.test");
     await dave.waitFor(new RegExp(`acme\\.test: ${REFUSAL.source}`));
-    // A stranger in mcabber: its log window shows the refusal's text.
-    const erin = await start(mcabber(r.config, "erin@acme.test", password("erin@acme.test")));
+    // Erin, still waiting, writes to Alice too: mcabber's log window shows the refusal's text. She leaves.
     await erin.type(`/say_to ${ALICE} Hi Alice, it is Erin`);
     await erin.waitFor(new RegExp(`Error message from server: ${REFUSAL.source}`));
+    await erin.type(`/say_to ${BILLING} leave`);
+    await erin.waitFor(/<== You have left the queue billing\./);
 
     // Alice ends the chat by writing "end" to the component, and reads one end message.
     await alice.type(`/msg ${CC} end`);
