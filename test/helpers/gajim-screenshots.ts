@@ -108,6 +108,7 @@ async function main(): Promise<void> {
       await xdotool("mousemove", "240", "213", "click", "1");
       await xdotool("type", "--delay", "30", "end");
       await xdotool("key", "Return");
+      await carol.type("/msg billing@cc.acme.test"); // the closing message comes in the queue's conversation
       await carol.waitFor(/Alice has ended the chat/);
       await stored("You ended the chat");
       await new Promise((r) => setTimeout(r, 500)); // as above
