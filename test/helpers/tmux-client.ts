@@ -24,6 +24,8 @@ export interface TerminalClient {
   screen(): Promise<string>;
   /** Types a line and presses Enter (an empty line: Enter alone). */
   type(line: string): Promise<void>;
+  /** Types without pressing Enter (a client may tell the other side that its user is typing). */
+  write(text: string): Promise<void>;
   /**
    * Waits until the screen matches `pattern` (checked on the whitespace-normalised screen) and returns the
    * screen; fails after `ms` with the screen as it was.
@@ -51,13 +53,15 @@ async function inTmux(jid: string, dir: string, env: Record<string, string>, com
   /** The screen for a failure message: without trailing blanks and empty lines. */
   const shown = async () => (await raw()).split("\n").map((l) => l.trimEnd()).filter(Boolean).join("\n");
   const screen = async () => (await raw()).replace(/\s+/g, " ");
+  const write = async (text: string) => { await tmux("send-keys", "-t", "client", "-l", text); }; // -l: literally, never as key names
   return {
     jid,
     screen,
     async type(line) {
-      if (line) await tmux("send-keys", "-t", "client", "-l", line); // -l: literally, never as key names
+      if (line) await write(line);
       await tmux("send-keys", "-t", "client", "Enter");
     },
+    write,
     async waitFor(pattern, ms = 8000) {
       const deadline = Date.now() + ms;
       for (;;) {

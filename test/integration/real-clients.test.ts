@@ -50,6 +50,7 @@ describe("real XMPP clients in tmux", () => {
     await erin.type(`/say_to ${BILLING} I need help too`);
     await erin.type(`/roster search ${BILLING}`);
     await erin.type(""); // chat mode: the conversation with the queue
+    await erin.waitFor(/\{o\} billing@cc\.acme\.test/); // the queue's presence: online, though not in her roster
     await erin.waitFor(/<== You are in the queue Billing\. Write "leave" to leave it\. .*<== There is 1 customer ahead of you \((less than a minute|about \d+ minutes?)\)\./);
 
     // Alice becomes available: she is ready, gets the beginning message, and Carol is told who serves her.
@@ -76,9 +77,16 @@ describe("real XMPP clients in tmux", () => {
 
     // A stranger in profanity writes to Alice: the refusal is in the conversation it wrote in, and also
     // comes once as a chat message from the server (for clients that show errors poorly).
+    // profanity sends a chat state (<composing/>) as its user types: dropped without an error, so the one
+    // error in the conversation is the message's.
     const dave = await start(profanity(r.config, "dave@acme.test", password("dave@acme.test")));
-    await dave.type(`/msg ${ALICE} Hello Alice, are you there?`);
-    await dave.waitFor(new RegExp(`Error from alice@acme\\.test: ${REFUSAL.source}`));
+    await dave.type(`/msg ${ALICE}`);
+    await dave.waitFor(/alice@acme\.test \[offline\]/); // the conversation's title bar
+    await dave.write("Hello Alice, are you there?");
+    await dave.waitFor(/Hello Alice, are you there\?/); // in its input line: it read the keys (and sent <composing/>)
+    await dave.type("");
+    await dave.waitFor(new RegExp(`me: Hello Alice, are you there\\? \\S+ ! Error from alice@acme\\.test: ${REFUSAL.source}`));
+    expect(await count(dave, /Error from/g)).toBe(1);
     await dave.type("/msg acme.test");
     await dave.waitFor(new RegExp(`acme\\.test: ${REFUSAL.source}`));
     // Erin, still waiting, writes to Alice too: mcabber's log window shows the refusal's text. She leaves.
