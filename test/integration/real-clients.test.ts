@@ -118,4 +118,34 @@ describe("real XMPP clients in tmux", () => {
     const aliceNow = await alice.waitFor(/\[1\]-?\[?2\]?-?\[?3\]?-?/);
     expect(aliceNow).not.toMatch(/[[-]4[\]-]|dave@acme\.test|erin@acme\.test/);
   }, 60_000);
+
+  it("a profanity agent ends a chat with the ad-hoc command, pauses with its form and comes back by writing ready", async () => {
+    const alice = await start(profanity(r.config, ALICE, password(ALICE)));
+    await until(() => r.app.cti.agent(ALICE), (a) => a?.state === "ready", 5000, "alice ready");
+    const carol = await start(profanity(r.config, "carol@acme.test", password("carol@acme.test")));
+    await carol.type(`/msg ${BILLING} Hi`);
+    await carol.waitFor(/Alice will help you now/);
+    await carol.type(`/msg ${ALICE} Hello`);
+    await alice.waitFor(/<< chat message: carol@acme\.test/);
+
+    // The README's command: the reply and the session's end message, in the component's conversation.
+    await alice.type(`/cmd exec end-session ${CC}`);
+    await alice.type(`/msg ${CC}`);
+    await alice.waitFor(/! end-session completed .*! The session with carol@acme\.test\/\S+ has ended\./);
+    await alice.waitFor(/cc\.acme\.test: You ended the chat with carol@acme\.test\/\S+\./);
+    await carol.type(`/msg ${BILLING}`);
+    await carol.waitFor(/billing@cc\.acme\.test: Alice has ended the chat\./);
+
+    // pause: profanity shows the form; the reasons are the configured ones.
+    await alice.type(`/cmd exec pause ${CC}`);
+    await alice.waitFor(/Form title: Pause .*\[field1\] Reason \(required\)/);
+    await alice.type("/field1 Lunch");
+    await alice.type("/form submit");
+    await alice.type(`/msg ${CC}`);
+    await alice.waitFor(/! You are paused \(Lunch\)\. When you are back, run "ready" or write "ready" to cc\.acme\.test\. Your client still shows you available/);
+    expect(await r.app.cti.agent(ALICE)).toMatchObject({ state: "not-ready" });
+    await alice.type(`/msg ${CC} ready`);
+    await alice.waitFor(/cc\.acme\.test: You are ready for the next customer\./);
+    await until(() => r.app.cti.agent(ALICE), (a) => a?.state === "ready", 5000, "alice ready again");
+  }, 60_000);
 });
