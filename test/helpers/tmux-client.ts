@@ -74,7 +74,14 @@ async function inTmux(jid: string, dir: string, env: Record<string, string>, com
       }
     },
     async stop() {
-      await tmux("kill-server").catch(() => undefined); // this client's own tmux server (the client ends with it)
+      // /quit (both clients) closes the XMPP stream: a client merely killed would leave a session that Prosody
+      // keeps for stream resumption (XEP-0198), and its person online for that long. Its end ends the tmux server.
+      await write("/quit").then(() => tmux("send-keys", "-t", "client", "Enter")).catch(() => undefined);
+      for (const deadline = Date.now() + 3000; Date.now() < deadline;) {
+        if (!(await tmux("has-session", "-t", "client").then(() => true, () => false))) break;
+        await new Promise((r) => setTimeout(r, 50)); // polling interval, not a stand-in for an event
+      }
+      await tmux("kill-server").catch(() => undefined); // this client's own tmux server, if /quit did not end it
       rmSync(dir, { recursive: true, force: true });
     },
   };
