@@ -89,11 +89,8 @@ async function inTmux(jid: string, dir: string, env: Record<string, string>, com
 
 const c2s = (config: Config) => config.ports.c2s;
 
-/**
- * profanity logged in as `jid`, as the README says (`/connect JID server 127.0.0.1 port P`; `tls disable`
- * since the test stack's Prosody offers no TLS), its console window shown.
- */
-export async function profanity(config: Config, jid: string, password: string): Promise<TerminalClient> {
+/** profanity started for `jid` (its own profile), not connected yet: its console window shown. */
+export async function startProfanity(jid: string): Promise<TerminalClient> {
   await need("tmux");
   await need("profanity");
   const dir = mkdtempSync(join(tmpdir(), "switchboard-profanity-"));
@@ -104,7 +101,26 @@ export async function profanity(config: Config, jid: string, password: string): 
   const client = await inTmux(jid, dir, { HOME: dir, XDG_CONFIG_HOME: join(dir, "config"), XDG_DATA_HOME: join(dir, "data") }, ["profanity"]);
   try {
     await client.waitFor(/Type '\/help'/);
-    await client.type(`/connect ${jid} server 127.0.0.1 port ${c2s(config)} tls disable`);
+    return client;
+  } catch (err) {
+    await client.stop();
+    throw err;
+  }
+}
+
+/**
+ * profanity logged in as `jid`, as the README says (`/connect JID server 127.0.0.1 port P`). `tls`: the
+ * test stack's Prosody offers no TLS, hence "disable" by default; with "force", `caPath` (a folder of
+ * hashed CA certificates, `openssl rehash`) is what profanity trusts.
+ */
+export async function profanity(config: Config, jid: string, password: string, { tls = "disable", caPath }: { tls?: "disable" | "force"; caPath?: string } = {}): Promise<TerminalClient> {
+  const client = await startProfanity(jid);
+  try {
+    if (caPath) {
+      await client.type(`/tls certpath set ${caPath}`);
+      await client.waitFor(/Certificate path set to/);
+    }
+    await client.type(`/connect ${jid} server 127.0.0.1 port ${c2s(config)} tls ${tls}`);
     await client.waitFor(/Enter password:/);
     await client.type(password);
     await client.waitFor(new RegExp(`${escape(jid)}/\\S+ logged in successfully`));
