@@ -132,11 +132,12 @@ export async function profanity(config: Config, jid: string, password: string, {
 }
 
 /**
- * mcabber logged in as `jid` from its mcabberrc (plain TCP: the test stack's Prosody offers no TLS). Its log
- * window (errors included) is always on screen; `/roster search JID` then an empty line shows a
+ * mcabber started for `jid` from its mcabberrc; it connects at once. Plain TCP by default (the test stack's
+ * Prosody offers no TLS); `tls` with `ca`: STARTTLS, trusting the authority in that file (`set ssl_ca`).
+ * Its log window (errors included) is always on screen; `/roster search JID` then an empty line shows a
  * conversation ("chat mode": `-->` what it sent, `<==` what it received).
  */
-export async function mcabber(config: Config, jid: string, password: string): Promise<TerminalClient> {
+export async function startMcabber(config: Config, jid: string, password: string, { tls = false, ca }: { tls?: boolean; ca?: string } = {}): Promise<TerminalClient> {
   await need("tmux");
   await need("mcabber");
   const dir = mkdtempSync(join(tmpdir(), "switchboard-mcabber-"));
@@ -145,11 +146,16 @@ export async function mcabber(config: Config, jid: string, password: string): Pr
   const rc = join(rcDir, "mcabberrc");
   writeFileSync(rc, [
     `set jid = ${jid}`, `set password = ${password}`, "set server = 127.0.0.1", `set port = ${c2s(config)}`,
-    "set tls = 0", "set ssl = 0", "set resource = mcabber", "set disable_random_resource = 1",
+    `set tls = ${tls ? 1 : 0}`, "set ssl = 0", ...(ca ? [`set ssl_ca = ${ca}`] : []), "set resource = mcabber", "set disable_random_resource = 1",
     "set beep_on_message = 0", "set log_win_height = 10", "set roster_width = 36", "",
   ].join("\n"));
   chmodSync(rc, 0o600); // mcabber warns about a config others may read
-  const client = await inTmux(jid, dir, { HOME: dir }, ["mcabber"]);
+  return inTmux(jid, dir, { HOME: dir }, ["mcabber"]);
+}
+
+/** mcabber logged in as `jid` (options as startMcabber's). */
+export async function mcabber(config: Config, jid: string, password: string, options: { tls?: boolean; ca?: string } = {}): Promise<TerminalClient> {
+  const client = await startMcabber(config, jid, password, options);
   try {
     await client.waitFor(/Your status has been set/);
     return client;
