@@ -1,8 +1,8 @@
 /**
  * The plain-client flow in real terminal XMPP clients (issue 15, point 7): profanity as the agent, the
- * customer and a stranger, mcabber as a customer waiting in line behind, each in tmux against the test stack's Prosody and
- * the component. What is asserted is what each person sees on screen (the README and docs/clients.md
- * describe this flow).
+ * customer and a stranger, mcabber as a customer waiting in line behind, each in tmux against the test
+ * stack's Prosody and the component. What is asserted is what each person sees on screen (the README and
+ * docs/clients.md describe this flow).
  */
 import { afterEach, describe, expect, it } from "@jest/globals";
 import { BILLING, CC, cleanSlate, until, useStack, type Running } from "../helpers/stack.js";
