@@ -1,10 +1,10 @@
 /**
  * README screenshots of Gajim as agent Alice serving a customer (issue 15, point 7). Not a test and not in
  * CI: run by hand after a build, `node dist/test/helpers/gajim-screenshots.js`. Needs Debian's gajim, xvfb,
- * xdotool and imagemagick, and tmux and profanity (the customer). It starts the test stack on free ports,
+ * xdotool, imagemagick and xterm, and tmux and profanity (the customer). It starts the test stack on free ports,
  * Gajim under its own Xvfb display (as user nobody when run as root: Gajim refuses to run as root), logs
  * Alice in from a prepared Gajim profile, and writes docs/screenshots/gajim-agent-chat.png and
- * gajim-agent-end.png.
+ * gajim-agent-end.png, and the customer's side (profanity in an xterm) as profanity-customer-end.png.
  */
 import { spawn, execFile, type ChildProcess } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -113,18 +113,27 @@ async function main(): Promise<void> {
       await stored("You ended the chat");
       await new Promise((r) => setTimeout(r, 500)); // as above
       await shot("gajim-agent-end.png");
+
+      // Carol's side: her conversation with the queue, in profanity in an xterm (tmux fits it to the xterm).
+      const xterm = spawn("xterm", ["-geometry", "104x16+0+0", "-fa", "DejaVu Sans Mono", "-fs", "11", "-T", "carol-profanity", "-e", ...carol.attach], { env, stdio: "ignore" });
+      children.push(xterm);
+      let id = "";
+      await until(async () => { id = (await xdotool("search", "--name", "carol-profanity").catch(() => ({ stdout: "" }))).stdout.trim(); return id !== ""; }, "the xterm");
+      await carol.waitFor(/Alice has ended the chat/); // drawn again at the xterm's size
+      await new Promise((r) => setTimeout(r, 500)); // the xterm draws what tmux sent: no event tells when
+      await run("import", ["-window", id.split("\n")[0]!, join(OUT, "profanity-customer-end.png")], { env });
     } finally {
       await carol.stop();
     }
   } finally {
-    for (const child of children.reverse()) { if (child.spawnfile === "Xvfb") child.kill(); else stopGroup(child); }
+    for (const child of children.reverse()) { if (child.spawnfile === "Xvfb" || child.spawnfile === "xterm") child.kill(); else stopGroup(child); }
     await app.stop();
     await stack.stop();
     rmSync(home, { recursive: true, force: true });
   }
 }
 
-main().then(() => console.log(`gajim-screenshots: wrote ${OUT}gajim-agent-chat.png and gajim-agent-end.png`), (err) => {
+main().then(() => console.log(`gajim-screenshots: wrote gajim-agent-chat.png, gajim-agent-end.png and profanity-customer-end.png in ${OUT}`), (err) => {
   console.error(err);
   process.exit(1);
 });

@@ -20,6 +20,8 @@ const ROWS = 60;
 export interface TerminalClient {
   /** The account's bare JID. */
   jid: string;
+  /** The command that shows this client in a terminal (tmux attach): for screenshots. */
+  attach: string[];
   /** What the client shows now, as text (whitespace runs, line breaks included, as one space). */
   screen(): Promise<string>;
   /** Types a line and presses Enter (an empty line: Enter alone). */
@@ -49,6 +51,7 @@ async function inTmux(jid: string, dir: string, env: Record<string, string>, com
   const tmux = (...args: string[]) => run("tmux", ["-S", socket, "-f", "/dev/null", ...args], { maxBuffer: 4 << 20 });
   const envArgs = Object.entries({ TERM: "xterm-256color", LANG: "C.UTF-8", LC_ALL: "C.UTF-8", ...env }).map(([k, v]) => `${k}=${v}`);
   await tmux("new-session", "-d", "-s", "client", "-x", String(COLUMNS), "-y", String(ROWS), "env", ...envArgs, ...command);
+  await tmux("set-option", "-t", "client", "status", "off"); // only the client when attached (screenshots)
   const raw = async () => (await tmux("capture-pane", "-p", "-t", "client")).stdout;
   /** The screen for a failure message: without trailing blanks and empty lines. */
   const shown = async () => (await raw()).split("\n").map((l) => l.trimEnd()).filter(Boolean).join("\n");
@@ -56,6 +59,7 @@ async function inTmux(jid: string, dir: string, env: Record<string, string>, com
   const write = async (text: string) => { await tmux("send-keys", "-t", "client", "-l", text); }; // -l: literally, never as key names
   return {
     jid,
+    attach: ["tmux", "-S", socket, "attach", "-t", "client"],
     screen,
     async type(line) {
       if (line) await write(line);
