@@ -51,7 +51,13 @@ fi
 
 # After the Debian packages: better-sqlite3's install may compile with their toolchain.
 # npm writes node_modules/.package-lock.json on every install: older than the lock file = stale.
-if [ ! -d node_modules ] || [ ! -e node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# A linked node_modules (a git worktree sharing another checkout's) is never reinstalled: npm ci would
+# empty the linked folder, under every checkout that shares it.
+if [ -L node_modules ]; then
+  if [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    echo "ensure-deps: node_modules is a link to $(readlink node_modules); left as it is (run npm ci there if package-lock.json changed)"
+  fi
+elif [ ! -d node_modules ] || [ ! -e node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "ensure-deps: installing npm packages (npm ci)"
   npm ci --no-audit --no-fund
 fi

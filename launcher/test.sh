@@ -4,14 +4,20 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash launcher/ensure-deps.sh
-if ! command -v chromium >/dev/null; then
+# Test-only Debian packages (npm start needs none of them): Chromium for the browser tests (Debian's, never
+# a downloaded one); tmux, profanity and mcabber for the real-client tests (test/integration/real-clients).
+test_packages=()
+for tool in chromium tmux profanity mcabber; do
+  command -v "$tool" >/dev/null || test_packages+=("$tool")
+done
+if [ ${#test_packages[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
-    echo "test: the browser tests need Chromium; install it with: sudo apt-get install chromium" >&2
+    echo "test: the tests need ${test_packages[*]}; install them with: sudo apt-get install ${test_packages[*]}" >&2
     exit 1
   fi
-  echo "test: installing chromium (browser tests drive Debian's Chromium, never a downloaded one)"
+  echo "test: installing ${test_packages[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y --no-install-recommends chromium || { apt-get update && apt-get install -y --no-install-recommends chromium; }
+  apt-get install -y --no-install-recommends "${test_packages[@]}" || { apt-get update && apt-get install -y --no-install-recommends "${test_packages[@]}"; }
 fi
 # Every test server listens on loopback only. As root the tests run in a network namespace of their own
 # (only its loopback is up): nothing outside can reach their servers, and no test, browser or phone can
