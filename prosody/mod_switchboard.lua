@@ -701,7 +701,8 @@ local function after_seat_broadcast(handlers, event_name, event)
 end
 
 -- The component asks whether someone has a client logged in here (issue 15: an expert must be online to be
--- invited): <iq type='get'><online xmlns='SB' jid/></iq> -> <online jid available='true|false'/>. Only the
+-- invited): <iq type='get'><online xmlns='SB' jid/></iq> -> <online jid available='true|false'/>, or with
+-- <item jid/> children (up to 200) an <item jid available/> for each. Only the
 -- component may ask; anyone else gets forbidden (who is online is nobody else's business).
 local function handle_online_query(event)
 	local origin, stanza = event.origin, event.stanza;
@@ -710,14 +711,25 @@ local function handle_online_query(event)
 		return true;
 	end
 	local query = stanza.tags[1];
-	local who = jid_prep(query.attr.jid or "");
-	local node, who_host = jid_split(who or "");
-	local user = who_host == host and node and user_sessions[node];
-	local available = false;
-	for _, session in pairs(user and user.sessions or {}) do
-		if session.presence and session.presence.attr.type == nil then available = true; end
+	local function available(jid)
+		local node, who_host = jid_split(jid or "");
+		local user = who_host == host and node and user_sessions[node];
+		for _, session in pairs(user and user.sessions or {}) do
+			if session.presence and session.presence.attr.type == nil then return "true"; end
+		end
+		return "false";
 	end
-	origin.send(st.reply(stanza):tag("online", { xmlns = xmlns_sb, jid = who or "", available = available and "true" or "false" }));
+	local who = jid_prep(query.attr.jid or "");
+	local reply = st.reply(stanza):tag("online", { xmlns = xmlns_sb, jid = who, available = who and available(who) or nil });
+	-- Or several at once (<item jid/>, at most 200: the desk's list of who may be invited).
+	local asked = 0;
+	for item in query:childtags("item") do
+		asked = asked + 1;
+		if asked > 200 then break; end
+		local jid = jid_prep(item.attr.jid or "");
+		reply:tag("item", { jid = jid or "", available = jid and available(jid) or "false" }):up();
+	end
+	origin.send(reply);
 	return true;
 end
 

@@ -50,6 +50,23 @@ export function expertHandlers({ cti, config, send, nameOf, isAgent, isSuperviso
     }
   }
 
+  /** Which of these are logged in: one question to the seat module for all of them (bounded work per list). */
+  async function onlineAmong(jids: string[]): Promise<Set<string>> {
+    if (!request) {
+      const out = new Set<string>();
+      for (const jid of jids) if (await online(jid)) out.add(jid);
+      return out;
+    }
+    try {
+      const reply = await request(xml("iq", { type: "get", from: cc, to: config.domain },
+        xml(SB.online, { xmlns: NS.SB }, ...jids.map((jid) => xml("item", { jid })))), ONLINE_TIMEOUT_MS);
+      return new Set(reply.getChild(SB.online, NS.SB)?.getChildren("item").filter((i) => i.attrs.available === "true").map((i) => i.attrs.jid!) ?? []);
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, "the seat module did not say who is logged in");
+      return new Set();
+    }
+  }
+
   async function invite(actor: string, sessionId: string | undefined, expertJid: string, text = ""): Promise<{ session: Session; expert: string }> {
     const { session, expert } = await experts.check(actor, sessionId, expertJid);
     if (!(await online(expert))) throw new CtiError("unavailable", `${nameOf(expert)} is not logged in: an expert must be online to join the conversation.`);
@@ -61,8 +78,9 @@ export function expertHandlers({ cti, config, send, nameOf, isAgent, isSuperviso
   async function candidates(actor: string, sessionId: string | undefined): Promise<Array<{ jid: string; name: string; role: string; online: boolean }>> {
     const s = await experts.sessionFor(actor, sessionId);
     const supervisors = config.supervisors.map((x) => x.jid);
-    const jids = experts.candidates(s, config.agents.map((a) => a.jid), supervisors).slice(0, 100);
-    return Promise.all(jids.map(async (jid) => ({ jid, name: nameOf(jid), role: supervisors.includes(jid) ? "supervisor" : "agent", online: await online(jid) })));
+    const jids = experts.candidates(s, config.agents.map((a) => a.jid), supervisors).slice(0, 200);
+    const on = await onlineAmong(jids);
+    return jids.map((jid) => ({ jid, name: nameOf(jid), role: supervisors.includes(jid) ? "supervisor" : "agent", online: on.has(jid) }));
   }
 
   const sessionAttr = (el: Element) => {
