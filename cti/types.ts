@@ -1,4 +1,5 @@
 /** The CTI's vocabulary. Times are epoch milliseconds from the injected clock. */
+import type { SharedFile } from "../protocol/files.js";
 import type { EndReason } from "../protocol/names.js";
 import type { Strategy } from "./allocation.js";
 import type { Hours } from "./hours.js";
@@ -192,8 +193,9 @@ export type CtiEvent =
    * recording, issue 12): `direction` "in" to the seat, "out" from it; `sender` the bare JID that wrote it.
    * "supervisor": a supervisor's part in the session (quality monitoring, issue 13; `sender` the supervisor):
    * a notice ("Sam started monitoring."), a whisper to the agent, or what the supervisor wrote after barging in.
+   * `file`: the file the message shares (issue 15, protocol/files.ts), when it carries one.
    */
-  | { type: "message"; session: string; seat: string; sender: string; direction: MessageDirection; body: string; at: number }
+  | { type: "message"; session: string; seat: string; sender: string; direction: MessageDirection; body: string; at: number; file?: SharedFile }
   /**
    * An action of a supervisor or an admin (authority control, issue 13): who (a JID, or "token:<name>" for an
    * admin API token), what (a short verb such as "monitor", "whisper", "barge", "set-agent-state", "transfer",

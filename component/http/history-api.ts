@@ -14,7 +14,7 @@ import { eraseCustomer } from "../../records/retention.js";
 import { auditEntries, findSessions, latestStates, sessionRow, statsRows, transcriptOf } from "../../records/history.js";
 import { auditor } from "../authz.js";
 import { actorOf } from "./views.js";
-import type { SessionRow } from "../../records/schema.js";
+import type { SessionRow, TranscriptRow } from "../../records/schema.js";
 import { toCsv, type Cell } from "./csv.js";
 import { auditQuery, noParameters, sessionsQuery, statsQuery, type HistoryStatsQuery } from "./query.js";
 
@@ -133,6 +133,11 @@ export function historyRoutes(api: Router, { cti, history, serviceLevelSeconds =
     res.json((await read((h) => findSessions(h, q))).map(recordedSessionJson));
   };
 
+  /** A line's shared file (issue 15): name, size and type null when the sender gave none (an XEP-0066 link only). */
+  const fileJson = (l: TranscriptRow) => (l.file_url
+    ? { file: { url: l.file_url, name: l.file_name, size: l.file_size === null ? null : Number(l.file_size), type: l.file_type } }
+    : {});
+
   api.get("/sessions/:id/transcript", async (req: Request, res: Response) => {
     noParameters(req.query);
     const id = String(req.params.id);
@@ -140,7 +145,7 @@ export function historyRoutes(api: Router, { cti, history, serviceLevelSeconds =
     const known = id.length <= 200 && ((await read((h) => sessionRow(h, id))) !== undefined || Boolean(await cti.session(id)));
     if (!known) throw refuse.unknownSession();
     const lines = await read((h) => transcriptOf(h, id));
-    res.json({ session: id, lines: lines.map((l) => ({ at: iso(l.at), kind: l.kind, sender: l.sender, body: l.body })) });
+    res.json({ session: id, lines: lines.map((l) => ({ at: iso(l.at), kind: l.kind, sender: l.sender, body: l.body, ...fileJson(l) })) });
   });
 
   // Erasure on request (the right to be forgotten): the history only; live sessions in Redis end and expire
