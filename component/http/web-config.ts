@@ -59,5 +59,7 @@ export function webConfig(config: Config) {
     queues: config.queues.map((q) => ({ name: q.name, title: q.title ?? q.name, jid: `${q.name}@${cc}`, allowGuests: q.allowGuests, open: q.open, fields: q.fields, media: q.media })),
     cannedResponses: config.cannedResponses,
     ...(sip ? { sip } : {}),
+    // What the page and the desk check before uploading a file (the upload service checks again).
+    ...(config.files.enabled ? { files: { maxBytes: config.files.maxBytes, types: config.files.types } } : {}),
   };
 }

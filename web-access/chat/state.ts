@@ -7,6 +7,7 @@
  * holds the resume token, which is fine since it runs the widget's script
  * and so controls the chat anyway.
  */
+import type { SharedFile } from "../../protocol/files.js";
 
 export type Phase =
   | "form" // pre-chat form
@@ -26,6 +27,8 @@ export interface Line {
   delivered?: boolean;
   /** For "me": it bounced; the error text. */
   failed?: string;
+  /** A shared file (issue 15): the line shows it as a link with name and size. */
+  file?: SharedFile;
 }
 
 export interface ChatState {
