@@ -94,5 +94,5 @@ export function formatSize(bytes: number): string {
   let n = bytes / 1000;
   let u = 0;
   while (n >= 1000 && u < units.length - 1) { n /= 1000; u++; }
-  return `${n < 10 ? n.toFixed(1) : Math.round(n)} ${units[u]}`;
+  return `${n < 100 ? n.toFixed(1) : Math.round(n)} ${units[u]}`;
 }

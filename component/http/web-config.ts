@@ -1,7 +1,7 @@
 /** What browser clients (customer page, widget, agent desk) need to know to connect. */
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
-import { ConfigError, hasVoice, type Config } from "../config.js";
+import { ConfigError, filesBaseUrl, hasVoice, type Config } from "../config.js";
 
 /** The bundled browser code; this file runs as dist/component/http/web-config.js. */
 export const WEB_DIR = fileURLToPath(new URL("../../web/", import.meta.url));
@@ -60,6 +60,7 @@ export function webConfig(config: Config) {
     cannedResponses: config.cannedResponses,
     ...(sip ? { sip } : {}),
     // What the page and the desk check before uploading a file (the upload service checks again).
-    ...(config.files.enabled ? { files: { maxBytes: config.files.maxBytes, types: config.files.types } } : {}),
+    // origin: where uploaded files are served; the desk previews images from there only.
+    ...(config.files.enabled ? { files: { maxBytes: config.files.maxBytes, types: config.files.types, origin: new URL(filesBaseUrl(config)).origin } } : {}),
   };
 }

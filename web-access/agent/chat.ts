@@ -27,6 +27,8 @@ export interface ChatOptions {
   send(stanza: XmlElement): Promise<void>;
   /** Uploads a file (XEP-0363) for this chat; absent: the desk offers no attach button. Rejects with words. */
   upload?(file: File): Promise<SharedFile>;
+  /** The upload service's origin: images from there are previewed. */
+  filesOrigin?: string;
   /** The agent asked to end the session. */
   onEnd(chat: Chat): void;
   /** "Call customer" (when the desk has a phone): the chat turns into a call to this desk. */
@@ -239,7 +241,7 @@ export class Chat {
   /** A message from the other party; a shared file shows as a link with name and size, an image also as a preview. */
   incoming(text: string, at = Date.now(), file?: SharedFile | null): void {
     const bubble = h("div", { class: "bubble" });
-    if (file) bubble.append(fileElement(file, { preview: true }));
+    if (file) bubble.append(fileElement(file, { previewFrom: this.o.filesOrigin }));
     else appendText(bubble, text);
     this.append(h("div", { class: "msg in" }, h("span", { class: "msg-meta" }, h("span", { class: "sr-only", text: `${this.name}, ` }), h("time", { text: clock(at) })), bubble));
     this.setPeerTyping(false);
@@ -260,7 +262,7 @@ export class Chat {
 
   private outgoing(text: string, id: string, at = Date.now(), file?: SharedFile): HTMLElement {
     const bubble = h("div", { class: "bubble" });
-    if (file) bubble.append(fileElement(file, { preview: true }));
+    if (file) bubble.append(fileElement(file, { previewFrom: this.o.filesOrigin }));
     else appendText(bubble, text);
     const status = h("span", { class: "receipt", text: "Sent" });
     this.pending.set(id, status);

@@ -453,7 +453,7 @@ export class Desk {
       if (bare === this.config.domain || !bare.includes("@")) return this.notice(`${from}: ${body}`);
       chat = this.addItem(new Chat({
         id: `staff:${bare}`, kind: "staff", jid: from, name: bare, fields: [], canned: this.config.cannedResponses,
-        send: (el) => this.xmpp.send(el), upload: this.upload, onEnd: () => undefined, onClose: (c) => this.closeItem(c), onChange: () => this.renderList(),
+        send: (el) => this.xmpp.send(el), upload: this.upload, filesOrigin: this.config.files?.origin, onEnd: () => undefined, onClose: (c) => this.closeItem(c), onChange: () => this.renderList(),
       }));
       chat.system(`A message from ${bare}, who is not a customer of yours (staff).`);
     }
@@ -488,7 +488,7 @@ export class Desk {
       id: b.session, kind: "customer", jid: b.customer, name, queueTitle: this.queueTitles.get(b.queue) ?? b.queue,
       session: b.session, queuedAt: b.queuedAt, canned: this.config.cannedResponses,
       fields: b.fields.filter((f) => f.var !== "name").map((f) => ({ label: f.label ?? this.fieldLabel(b.queue, f.var), value: f.value })),
-      send: (el) => this.xmpp.send(el), upload: this.upload, onEnd: (c) => void this.endChat(c), onClose: (c) => this.closeItem(c), onChange: () => this.renderList(),
+      send: (el) => this.xmpp.send(el), upload: this.upload, filesOrigin: this.config.files?.origin, onEnd: (c) => void this.endChat(c), onClose: (c) => this.closeItem(c), onChange: () => this.renderList(),
       onCall: this.config.sip ? (c) => void this.callCustomer(c) : undefined,
     });
     this.bySession.set(b.session, chat);

@@ -42,7 +42,7 @@ export interface WebConfig {
   cannedResponses: string[];
   sip?: SipInfo;
   /** File sharing (XEP-0363): the largest file and the media types allowed; absent when it is off. */
-  files?: { maxBytes: number; types: string[] };
+  files?: { maxBytes: number; types: string[]; origin: string };
 }
 
 /**

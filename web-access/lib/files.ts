@@ -21,6 +21,8 @@ export interface FileRules {
   maxBytes: number;
   /** Media types; "image/*" matches every image; empty: any type. */
   types: string[];
+  /** Where uploaded files are served (the only origin previews load from). */
+  origin: string;
 }
 
 const IQ_TIMEOUT = 10_000;
@@ -105,8 +107,10 @@ export class Uploader {
     if (problem) throw new Error(problem);
     let slot: Element;
     try {
-      const reply = await this.connected().iqCaller.get(xml("request", { xmlns: FILE_NS.UPLOAD, filename: file.name, size: String(file.size), "content-type": type }), service.jid, IQ_TIMEOUT);
-      slot = reply;
+      // request(), not get(): the result holds <slot/>, not the <request/> get() would look for.
+      const reply = await this.connected().iqCaller.request(xml("iq", { type: "get", to: service.jid },
+        xml("request", { xmlns: FILE_NS.UPLOAD, filename: file.name, size: String(file.size), "content-type": type })), IQ_TIMEOUT);
+      slot = reply.getChild("slot", FILE_NS.UPLOAD) ?? reply;
     } catch (err) {
       throw new Error(refusalText(err, file));
     }
@@ -145,14 +149,25 @@ export function fileExtensions(file: SharedFile): Element[] {
   ];
 }
 
+const sameOrigin = (url: string, origin: string): boolean => {
+  try {
+    return new URL(url).origin === origin;
+  } catch {
+    return false;
+  }
+};
+
 /** "report.pdf (1.2 MB)", or the name alone when the size is unknown. */
 export const fileLabel = (file: SharedFile): string => (file.size !== null ? `${file.name} (${formatSize(file.size)})` : file.name);
 
 /**
- * A shared file in the DOM: a link (new tab, no access to this page) with name and size; with `preview`, an
- * image/* file also shows as an <img> of its URL (the browser decodes it as an image; nothing of it runs).
+ * A shared file in the DOM: a link (new tab, no access to this page) with name and size. With `previewFrom`
+ * (the upload service's origin), an image/* file served from there also shows as an <img> of its URL (the
+ * browser decodes it as an image; nothing of it runs); a link elsewhere is never fetched by the page (no
+ * tracking pixel can learn the agent's address).
  */
-export function fileElement(file: SharedFile, { preview = false } = {}): HTMLElement {
+export function fileElement(file: SharedFile, { previewFrom }: { previewFrom?: string } = {}): HTMLElement {
+  const preview = !!previewFrom && sameOrigin(file.url, previewFrom);
   const box = document.createElement("span");
   box.className = "file";
   const link = document.createElement("a");
