@@ -16,7 +16,7 @@ const CARBONS = "urn:xmpp:carbons:2";
 
 let r: Running;
 const { track, guest, agent } = useStack(
-  { customers: [{ jid: "carol@acme.test", password: "carol-pw" }] },
+  { customers: [{ jid: "carol@acme.test", password: "carol-pw" }], xmpp: { archiveDays: 7, resumeSeconds: 60 } },
   (running) => { r = running; },
 );
 
