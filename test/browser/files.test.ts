@@ -67,7 +67,7 @@ describe("files from the page and the desk", () => {
     await customer.getByText("will help you now").waitFor();
 
     // The page attaches a picture: its line links it with name and size, the desk shows the image itself.
-    await customer.getByRole("button", { name: "Send a file" }).waitFor();
+    await customer.getByRole("button", { name: "Attach a file" }).waitFor();
     await customer.locator("#attach-file").setInputFiles({ name: "screenshot.png", mimeType: "image/png", buffer: PIXEL });
     await customer.getByRole("link", { name: `screenshot.png (${PIXEL.length} bytes)` }).waitFor();
     const preview = agent.getByRole("tabpanel").getByRole("img", { name: "screenshot.png" });

@@ -356,7 +356,7 @@ export class Chat {
     });
     return h("span", {},
       input,
-      h("button", { class: "btn attach", text: "📎", attrs: { type: "button", "aria-label": "Send a file", title: "Send a file" }, on: { click: () => input.click() } }));
+      h("button", { class: "btn attach", text: "📎", attrs: { type: "button", "aria-label": "Attach a file", title: "Attach a file" }, on: { click: () => input.click() } }));
   }
 
   /** Uploads, then sends the file as a message (URL body, XEP-0066, XEP-0447/0446); says why when it cannot. */
