@@ -174,6 +174,31 @@ export const configSchema = z.looseObject({
    * midnight there. Default: the machine's.
    */
   timezone: z.string().refine(validTimezone, "must be an IANA time zone such as Europe/Paris").default(() => Intl.DateTimeFormat().resolvedOptions().timeZone),
+  /**
+   * What Prosody offers modern XMPP clients (issue 15, docs/clients.md): the message archive's retention on the
+   * users' domain (XEP-0313; the guest domain keeps none) and how long a dropped client's session waits for
+   * stream resumption (XEP-0198) before it counts as offline (0, the default: no stream management; see
+   * docs/clients.md for why it is off for now).
+   */
+  xmpp: z.looseObject({
+    archiveDays: z.number().int().min(1).max(3650).default(7),
+    resumeSeconds: z.number().int().min(0).max(3600).default(0),
+  }).default({ archiveDays: 7, resumeSeconds: 0 }),
+  /**
+   * Files in conversations (XEP-0363, Prosody's mod_http_file_share on upload.<domain>): agents and guests may
+   * upload files of these media types ("image/*" matches every image; empty: any type) up to maxBytes each,
+   * dailyBytes per account a day, totalBytes stored in all; a file is deleted expireDays after its upload.
+   * baseUrl: where clients reach Prosody's http port (default: from web.websocketUrl, else http://127.0.0.1:<ports.http>/).
+   */
+  files: z.looseObject({
+    enabled: z.boolean().default(true),
+    maxBytes: z.number().int().min(1).default(10 * 1024 * 1024),
+    types: z.array(z.string().regex(/^[a-z0-9.+-]+\/([a-z0-9.+-]+|\*)$/i, "must be a media type such as image/png or image/*")).default(["image/*", "application/pdf", "text/plain"]),
+    dailyBytes: z.number().int().min(1).default(100 * 1024 * 1024),
+    totalBytes: z.number().int().min(1).default(1024 * 1024 * 1024),
+    expireDays: z.number().int().min(1).max(3650).default(7),
+    baseUrl: z.string().regex(/^https?:\/\/[^/?#]+\/?$/, "must be an http:// or https:// origin such as https://chat.example.com").optional(),
+  }).default({ enabled: true, maxBytes: 10 * 1024 * 1024, types: ["image/*", "application/pdf", "text/plain"], dailyBytes: 100 * 1024 * 1024, totalBytes: 1024 * 1024 * 1024, expireDays: 7 }),
   /** Where the launcher writes Prosody's config, data and pid files. */
   runDir: z.string().default("run"),
   /** An assigned customer who goes offline may resume within this many seconds (a page reload). */
@@ -225,6 +250,22 @@ export function queueOf(config: Config, q: QueueConfig): Queue {
     firstResponseTimeout: q.firstResponseTimeout, maxNoAnswer: q.maxNoAnswer, offerTimeout: q.offerTimeout,
     hours: q.hours as Hours | undefined, overflowAfter: q.overflowAfter, overflowSkills, media: q.media,
   };
+}
+
+/** The XEP-0363 upload service's domain (a Prosody component). */
+export const uploadDomainOf = (config: Config): string => `upload.${config.domain}`;
+
+/**
+ * Where clients reach Prosody's http port, so where upload slots point: files.baseUrl, else the origin of
+ * web.websocketUrl (ws -> http, wss -> https), else loopback.
+ */
+export function filesBaseUrl(config: Config): string {
+  if (config.files.baseUrl) return config.files.baseUrl.replace(/\/?$/, "/");
+  if (config.web.websocketUrl) {
+    const ws = new URL(config.web.websocketUrl);
+    return `${ws.protocol === "wss:" ? "https:" : "http:"}//${ws.host}/`;
+  }
+  return `http://127.0.0.1:${config.ports.http}/`;
 }
 
 /** Every account the launcher registers in Prosody: agents, supervisors, customers. */

@@ -3,6 +3,7 @@
  * Commands in, decisions out; all state goes through the store port, time
  * through the injected clock. Knows nothing of XMPP, HTTP or SIP.
  */
+import type { SharedFile } from "../protocol/files.js";
 import { randomBytes } from "node:crypto";
 import { BOARD_ERROR, validOps, type BoardOp } from "../protocol/board.js";
 import { CtiError, refuse } from "./errors.js";
@@ -264,10 +265,11 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
    * saw it pass (`at`: when; now if not given). The body is cut to LIMITS.recordedBody characters. A session
    * that has ended is still recorded (the message may race the end); an unknown one is refused.
    */
-  async function recordMessage(m: { session: string; seat: string; sender: string; direction: MessageDirection; body: string; at?: number }): Promise<void> {
+  async function recordMessage(m: { session: string; seat: string; sender: string; direction: MessageDirection; body: string; at?: number; file?: SharedFile }): Promise<void> {
     if (!["in", "out", "supervisor", "expert"].includes(m.direction)) throw new CtiError("bad-request", "A recorded message goes in or out.");
     const recorded = await store.recordMessage({
       session: m.session, seat: bareOf(m.seat), sender: bareOf(m.sender), direction: m.direction, body: clip(m.body, LIMITS.recordedBody), at: m.at ?? now(),
+      ...(m.file ? { file: m.file } : {}),
     });
     if (!recorded) throw refuse.unknownSession();
   }

@@ -1,5 +1,6 @@
 /** The CTI's vocabulary. Times are epoch milliseconds from the injected clock. */
 import type { BoardOp } from "../protocol/board.js";
+import type { SharedFile } from "../protocol/files.js";
 import type { EndReason } from "../protocol/names.js";
 import type { Strategy } from "./allocation.js";
 import type { Hours } from "./hours.js";
@@ -199,8 +200,9 @@ export type CtiEvent =
    * recording, issue 12): `direction` "in" to the seat, "out" from it; `sender` the bare JID that wrote it.
    * "supervisor": a supervisor's part in the session (quality monitoring, issue 13; `sender` the supervisor):
    * a notice ("Sam started monitoring."), a whisper to the agent, or what the supervisor wrote after barging in.
+   * `file`: the file the message shares (issue 15, protocol/files.ts), when it carries one.
    */
-  | { type: "message"; session: string; seat: string; sender: string; direction: MessageDirection; body: string; at: number }
+  | { type: "message"; session: string; seat: string; sender: string; direction: MessageDirection; body: string; at: number; file?: SharedFile }
   /**
    * A whiteboard stanza between a session's customer and its seat, as the seat module saw it pass (issue 15;
    * docs/protocol.md, "Whiteboard"): its strokes and clears, checked (protocol/board.ts).

@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import type { Config } from "../component/config.js";
+import { filesBaseUrl, uploadDomainOf, type Config } from "../component/config.js";
 import { spawnChild, type ChildExit } from "./child.js";
 import { assertPortsFree, waitForPorts } from "./ports.js";
 
@@ -64,7 +64,19 @@ export function renderProsodyConfig(config: Config, { runDir, insecure, logLevel
     staff: config.supervisors.map((s) => s.jid),
     exampleQueue: `${exampleQueue.name}@${config.component.domain}`,
     allowPlain: insecure,
-    modulesDisabled: insecure ? ["s2s", "offline", "tls"] : ["s2s", "offline"],
+    // Stream management only when a resumption window is configured (docs/clients.md: off by default for now).
+    modulesDisabled: [...(insecure ? ["s2s", "offline", "tls"] : ["s2s", "offline"]), ...(config.xmpp.resumeSeconds === 0 ? ["smacks"] : [])],
+    resumeSeconds: config.xmpp.resumeSeconds,
+    archiveExpiresAfter: `${config.xmpp.archiveDays}d`,
+    uploadDomain: uploadDomainOf(config),
+    filesEnabled: config.files.enabled,
+    filesBaseUrl: filesBaseUrl(config),
+    filesAccess: [config.domain, config.guestDomain],
+    filesMaxBytes: config.files.maxBytes,
+    filesTypes: config.files.types,
+    filesDailyBytes: config.files.dailyBytes,
+    filesTotalBytes: config.files.totalBytes,
+    filesExpireSeconds: config.files.expireDays * 86400,
   };
   template ??= readFileSync(TEMPLATE, "utf8");
   const extra = extraComponents.map((c) => `\nComponent ${luaString(c.domain)}\n\tcomponent_secret = ${luaString(c.secret)}\n`).join("");

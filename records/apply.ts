@@ -30,12 +30,15 @@ const sessionOf = (e: CtiEvent): string | null => ("session" in e ? e.session : 
 const agentOf = (e: CtiEvent): string | null => (e.type === "agent-state" || e.type === "wrap-up-ended" || e.type === "phone" ? e.agent : null);
 const customerOf = (e: CtiEvent): string | null => ("customer" in e ? e.customer : null);
 
-/** The event as stored: a message's text lives in the transcript only, once. */
+/** The event as stored: a message's text (and the file it shares) lives in the transcript only, once. */
 function dataOf(e: CtiEvent): string {
   if (e.type !== "message") return JSON.stringify(e);
-  const { body: _body, ...rest } = e;
+  const { body: _body, file: _file, ...rest } = e;
   return JSON.stringify(rest);
 }
+
+/** A transcript line that shares no file (every row names every column: SQLite takes no DEFAULT in a multi-row VALUES). */
+const NO_FILE = { file_url: null, file_name: null, file_size: null, file_type: null } as const;
 
 /** Rows per multi-row INSERT: well under SQLite's and PostgreSQL's limits on bound parameters. */
 const CHUNK = 500;
@@ -123,7 +126,7 @@ class Batch {
   }
 
   add(id: string, e: CtiEvent): void {
-    const notice = (session: string, sender: string | null, body: string) => this.lines.push({ event_id: id, session, at: e.at, kind: "system", sender, body });
+    const notice = (session: string, sender: string | null, body: string) => this.lines.push({ event_id: id, session, at: e.at, kind: "system", sender, body, ...NO_FILE });
     switch (e.type) {
       case "queued":
         this.create(e.session, { queue: e.queue, media: "chat", customer: bare(e.customer), queued_at: e.at, form: "{}" });
@@ -172,7 +175,10 @@ class Batch {
         notice(e.session, e.seat, { ringing: "A call rang at the agent.", answered: "The call was answered.", ended: "The call ended." }[e.phase]);
         return;
       case "message":
-        this.lines.push({ event_id: id, session: e.session, at: e.at, kind: e.direction === "in" ? "customer" : e.direction === "out" ? "seat" : e.direction, sender: bare(e.sender), body: e.body });
+        this.lines.push({
+          event_id: id, session: e.session, at: e.at, kind: e.direction === "in" ? "customer" : e.direction === "out" ? "seat" : e.direction, sender: bare(e.sender), body: e.body,
+          file_url: e.file?.url ?? null, file_name: e.file?.name ?? null, file_size: e.file?.size ?? null, file_type: e.file?.type ?? null,
+        });
         return;
       case "expert-joined": // issue 15: an agent or supervisor invited into the conversation
         notice(e.session, e.expert, `${e.expert} joined the conversation as an expert, invited by ${e.by}.${e.note ? ` Note: ${e.note}` : ""}`);

@@ -92,6 +92,18 @@ const migrations: Record<string, Migration> = {
       await db.schema.dropTable("audit").execute();
     },
   },
+  // Issue 15: a message that shares a file keeps the file's URL, name, size and media type on its transcript line.
+  "003-transcript-files": {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable("transcript").addColumn("file_url", "text").execute();
+      await db.schema.alterTable("transcript").addColumn("file_name", "text").execute();
+      await db.schema.alterTable("transcript").addColumn("file_size", "bigint").execute();
+      await db.schema.alterTable("transcript").addColumn("file_type", "text").execute();
+    },
+    async down(db: Kysely<unknown>) {
+      for (const c of ["file_url", "file_name", "file_size", "file_type"]) await db.schema.alterTable("transcript").dropColumn(c).execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = { getMigrations: async () => migrations };

@@ -61,6 +61,11 @@ export interface TranscriptRow {
   /** Who wrote it (bare JID); for a notice, the seat concerned or null. */
   sender: string | null;
   body: string;
+  /** A file the message shared (issue 15): its URL, name, size and media type; size and type null when unknown. */
+  file_url: string | null;
+  file_name: string | null;
+  file_size: number | null;
+  file_type: string | null;
 }
 
 /** Each change of an agent's state: time in state and occupancy come from these. */

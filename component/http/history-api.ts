@@ -15,7 +15,7 @@ import { finalStrokes } from "../../protocol/board.js";
 import { auditEntries, boardOf, findSessions, latestStates, sessionRow, statsRows, transcriptOf } from "../../records/history.js";
 import { auditor } from "../authz.js";
 import { actorOf } from "./views.js";
-import type { SessionRow } from "../../records/schema.js";
+import type { SessionRow, TranscriptRow } from "../../records/schema.js";
 import { toCsv, type Cell } from "./csv.js";
 import { auditQuery, noParameters, sessionsQuery, statsQuery, type HistoryStatsQuery } from "./query.js";
 
@@ -134,6 +134,11 @@ export function historyRoutes(api: Router, { cti, history, serviceLevelSeconds =
     res.json((await read((h) => findSessions(h, q))).map(recordedSessionJson));
   };
 
+  /** A line's shared file (issue 15): name, size and type null when the sender gave none (an XEP-0066 link only). */
+  const fileJson = (l: TranscriptRow) => (l.file_url
+    ? { file: { url: l.file_url, name: l.file_name, size: l.file_size === null ? null : Number(l.file_size), type: l.file_type } }
+    : {});
+
   api.get("/sessions/:id/transcript", async (req: Request, res: Response) => {
     noParameters(req.query);
     const id = String(req.params.id);
@@ -143,7 +148,7 @@ export function historyRoutes(api: Router, { cti, history, serviceLevelSeconds =
     const lines = await read((h) => transcriptOf(h, id));
     const board = await read((h) => boardOf(h, id));
     res.json({
-      session: id, lines: lines.map((l) => ({ at: iso(l.at), kind: l.kind, sender: l.sender, body: l.body })),
+      session: id, lines: lines.map((l) => ({ at: iso(l.at), kind: l.kind, sender: l.sender, body: l.body, ...fileJson(l) })),
       // The whiteboard (issue 15): what is on it at the end, and every stanza in order to replay it.
       board: { strokes: finalStrokes(board.flatMap((b) => b.ops)), events: board.map((b) => ({ at: iso(b.at), sender: b.sender, direction: b.direction, ops: b.ops })) },
     });

@@ -69,7 +69,10 @@ const schemas: Record<string, Schema> = {
   LeftMessage: object({ id: str, queue: str, from: str, name: str, email: str, message: str, at: time }),
   Transcript: object({
     session: str,
-    lines: array(object({ at: time, kind: { type: "string", enum: ["customer", "seat", "system", "supervisor"] }, sender: maybeStr, body: str })),
+    lines: array(object({
+      at: time, kind: { type: "string", enum: ["customer", "seat", "system", "supervisor", "expert"] }, sender: maybeStr, body: str,
+      file: { ...object({ url: str, name: str, size: nullable(int), type: maybeStr }), description: "The file the message shared (XEP-0363 upload, XEP-0447/0446 metadata or an XEP-0066 link); size and type null when the sender gave none." },
+    }, ["file"])),
     board: object({
       strokes: array(ref("Stroke")),
       events: array(object({ at: time, sender: str, direction: { type: "string", enum: ["in", "out"] }, ops: array(ref("BoardOp")) })),

@@ -1,7 +1,7 @@
 /** What browser clients (customer page, widget, agent desk) need to know to connect. */
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
-import { ConfigError, hasVoice, type Config } from "../config.js";
+import { ConfigError, filesBaseUrl, hasVoice, type Config } from "../config.js";
 
 /** The bundled browser code; this file runs as dist/component/http/web-config.js. */
 export const WEB_DIR = fileURLToPath(new URL("../../web/", import.meta.url));
@@ -59,5 +59,8 @@ export function webConfig(config: Config) {
     queues: config.queues.map((q) => ({ name: q.name, title: q.title ?? q.name, jid: `${q.name}@${cc}`, allowGuests: q.allowGuests, open: q.open, fields: q.fields, media: q.media })),
     cannedResponses: config.cannedResponses,
     ...(sip ? { sip } : {}),
+    // What the page and the desk check before uploading a file (the upload service checks again).
+    // origin: where uploaded files are served; the desk previews images from there only.
+    ...(config.files.enabled ? { files: { maxBytes: config.files.maxBytes, types: config.files.types, origin: new URL(filesBaseUrl(config)).origin } } : {}),
   };
 }

@@ -7,6 +7,7 @@ import { xml } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
 import { CtiError } from "../../cti/errors.js";
 import { BOARD_ERROR, decodeBoard, type BoardElement } from "../../protocol/board.js";
+import { fileOf } from "../../protocol/files.js";
 import { NS, SB } from "../../protocol/names.js";
 import type { Addr, HandlerDeps } from "./context.js";
 import { ratingHandler } from "./rating.js";
@@ -80,7 +81,9 @@ export function seatHandlers({ cti, config, send, isAgent, log }: HandlerDeps) {
         throw new CtiError("bad-request", "A record needs session, seat and direction, and the forwarded message with its sender and body.");
       const at = Date.parse(forwarded?.getChild("delay", NS.DELAY)?.attrs.stamp ?? "");
       // The CTI cuts the body to its limit; text() joins the body's text nodes (a long one may come in several).
-      await cti.recordMessage({ session: sessionAttr(rec), seat, sender: original.attrs.from, direction, body: body.text(), at: Number.isFinite(at) ? at : undefined });
+      // A shared file (XEP-0447/0446 metadata or an XEP-0066 link) keeps its name, size and type in the record.
+      const file = fileOf(original) ?? undefined;
+      await cti.recordMessage({ session: sessionAttr(rec), seat, sender: original.attrs.from, direction, body: body.text(), at: Number.isFinite(at) ? at : undefined, file });
     } catch (err) {
       const session = rec.attrs.session?.slice(0, 64);
       if (err instanceof CtiError) log.warn({ code: err.code, session }, "a recorded message was not stored");

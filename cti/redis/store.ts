@@ -175,7 +175,7 @@ export class RedisStore implements Store {
   }
 
   async recordMessage(m: RecordedMessage): Promise<boolean> {
-    return (await this.run<number>("record-message", m.session, m.seat, m.sender, m.direction, m.body, m.at)) === 1;
+    return (await this.run<number>("record-message", m.session, m.seat, m.sender, m.direction, m.body, m.at, m.file ? JSON.stringify(m.file) : "")) === 1;
   }
 
   async recordBoard(b: RecordedBoard): Promise<boolean> {

@@ -7,7 +7,9 @@ import type { Element as XmlElement } from "@xmpp/xml";
 import type { BoardOp } from "../../protocol/board.js";
 import { BoardPanel, boardMessage } from "../lib/board.js";
 import { randomId } from "../lib/connect.js";
+import { fileElement, fileExtensions } from "../lib/files.js";
 import { appendText } from "../lib/text.js";
+import type { SharedFile } from "../../protocol/files.js";
 import { chatMessage, chatStateMessage, TypingNotifier } from "../lib/xep.js";
 import { fill, h, nextUid } from "./dom.js";
 import { clock, duration } from "./text.js";
@@ -25,6 +27,10 @@ export interface ChatOptions {
   fields: Array<{ label: string; value: string }>;
   canned: string[];
   send(stanza: XmlElement): Promise<void>;
+  /** Uploads a file (XEP-0363) for this chat; absent: the desk offers no attach button. Rejects with words. */
+  upload?(file: File): Promise<SharedFile>;
+  /** The upload service's origin: images from there are previewed. */
+  filesOrigin?: string;
   /** The agent asked to end the session. */
   onEnd(chat: Chat): void;
   /** "Call customer" (when the desk has a phone): the chat turns into a call to this desk. */
@@ -180,7 +186,7 @@ export class Chat {
       this.cannedSelect && h("div", { class: "canned" },
         h("label", { text: "Canned response", attrs: { for: this.cannedSelect.id } }), this.cannedSelect),
       h("div", { class: "compose-row" },
-        h("label", { class: "sr-only", text: "Message", attrs: { for: inputId } }), this.input, this.sendButton));
+        h("label", { class: "sr-only", text: "Message", attrs: { for: inputId } }), this.input, this.attachButton(), this.sendButton));
 
     this.panel = h("section", { class: "panel", id: panelId, hidden: true, attrs: { role: "tabpanel", "aria-labelledby": tabId } },
       h("header", { class: "chat-head" },
@@ -272,9 +278,11 @@ export class Chat {
     this.append(p);
   }
 
-  incoming(text: string, at = Date.now()): void {
+  /** A message from the other party; a shared file shows as a link with name and size, an image also as a preview. */
+  incoming(text: string, at = Date.now(), file?: SharedFile | null): void {
     const bubble = h("div", { class: "bubble" });
-    appendText(bubble, text);
+    if (file) bubble.append(fileElement(file, { previewFrom: this.o.filesOrigin }));
+    else appendText(bubble, text);
     this.append(h("div", { class: "msg in" }, h("span", { class: "msg-meta" }, h("span", { class: "sr-only", text: `${this.name}, ` }), h("time", { text: clock(at) })), bubble));
     this.setPeerTyping(false);
     if (!this.active || document.hidden) {
@@ -315,9 +323,10 @@ export class Chat {
     this.o.onChange(this);
   }
 
-  private outgoing(text: string, id: string, at = Date.now()): HTMLElement {
+  private outgoing(text: string, id: string, at = Date.now(), file?: SharedFile): HTMLElement {
     const bubble = h("div", { class: "bubble" });
-    appendText(bubble, text);
+    if (file) bubble.append(fileElement(file, { previewFrom: this.o.filesOrigin }));
+    else appendText(bubble, text);
     const status = h("span", { class: "receipt", text: "Sent" });
     this.pending.set(id, status);
     this.append(h("div", { class: "msg out" }, bubble, h("span", { class: "msg-meta" }, h("time", { text: clock(at) }), " · ", status)));
@@ -437,6 +446,45 @@ export class Chat {
 
   private onInput(): void {
     if (!this.ended) this.typingNotifier.input(this.input.value.trim() !== "");
+  }
+
+  /** The attach button and its hidden file input (issue 15), when the desk can upload. */
+  private attachButton(): HTMLElement | null {
+    const upload = this.o.upload;
+    if (!upload) return null;
+    const input = h("input", { hidden: true, attrs: { type: "file" } });
+    input.addEventListener("change", () => {
+      const file = input.files?.[0];
+      input.value = "";
+      if (file) void this.sendFile(file, upload);
+    });
+    return h("span", {},
+      input,
+      h("button", { class: "btn attach", text: "📎", attrs: { type: "button", "aria-label": "Attach a file", title: "Attach a file" }, on: { click: () => input.click() } }));
+  }
+
+  /** Uploads, then sends the file as a message (URL body, XEP-0066, XEP-0447/0446); says why when it cannot. */
+  private async sendFile(file: File, upload: (file: File) => Promise<SharedFile>): Promise<void> {
+    if (this.ended) return;
+    this.system(`Sending ${file.name}…`);
+    let shared: SharedFile;
+    try {
+      shared = await upload(file);
+    } catch (err) {
+      this.system(`Not sent: ${(err as Error).message}`);
+      return;
+    }
+    if (this.ended) return;
+    const id = `desk-${randomId(6)}`;
+    const status = this.outgoing(shared.url, id, Date.now(), shared);
+    if (this.firstReplyAt === null) this.firstReplyAt = Date.now();
+    try {
+      await this.o.send(chatMessage(this.jid, shared.url, id, { extra: fileExtensions(shared) }));
+    } catch {
+      this.pending.delete(id);
+      status.textContent = "Not sent: connection lost";
+      status.classList.add("bad");
+    }
   }
 
   private async sendTyped(): Promise<void> {

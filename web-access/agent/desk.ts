@@ -12,6 +12,8 @@ import type { Element as XmlElement } from "@xmpp/xml";
 import type { QueueInfo, WebConfig } from "../lib/config.js";
 import { boardIn, showsBoard } from "../lib/board.js";
 import { errorText } from "../lib/connect.js";
+import { Uploader } from "../lib/files.js";
+import { fileOf, type SharedFile } from "../../protocol/files.js";
 import { chatStateOf, receiptFor, receivedId, stanzaErrorText } from "../lib/xep.js";
 import { NS, SB, WG } from "../../protocol/names.js";
 import type { Invitation } from "sip.js";
@@ -86,6 +88,15 @@ export class Desk {
   private readonly announcer: HTMLElement;
 
   /** `password`: the one the agent signed in with, for the softphone's SIP account (kept in memory only). */
+  private uploader: Uploader | undefined;
+
+  /** XEP-0363 uploads for the chats' attach buttons (issue 15); undefined when the contact center shares no files. */
+  private get upload(): ((file: File) => Promise<SharedFile>) | undefined {
+    if (!this.config.files) return undefined;
+    const uploader = (this.uploader ??= new Uploader(() => this.xmpp, this.config.files));
+    return (file) => uploader.upload(file);
+  }
+
   constructor(private readonly xmpp: Client, private readonly config: WebConfig, private readonly onSignedOut: () => void, private readonly password = "") {
     this.cc = config.componentDomain;
     this.me = xmpp.jid ? xmpp.jid.bare().toString() : "";
@@ -470,7 +481,7 @@ export class Desk {
       if (bare === this.config.domain || !bare.includes("@")) return this.notice(`${from}: ${body}`);
       chat = this.addItem(new Chat({
         id: `staff:${bare}`, kind: "staff", jid: from, name: bare, fields: [], canned: this.config.cannedResponses,
-        send: (el) => this.xmpp.send(el), onEnd: () => undefined, onClose: (c) => this.closeItem(c), onChange: () => this.renderList(),
+        send: (el) => this.xmpp.send(el), upload: this.upload, filesOrigin: this.config.files?.origin, onEnd: () => undefined, onClose: (c) => this.closeItem(c), onChange: () => this.renderList(),
       }));
       chat.system(`A message from ${bare}, who is not a customer of yours (staff).`);
     }
@@ -481,7 +492,7 @@ export class Desk {
     }
     // Replies go where the last message came from (a registered customer or staff member may switch devices).
     if (!chat.ended) chat.moveTo(from);
-    if (body !== null && body !== "") chat.incoming(body);
+    if (body !== null && body !== "") chat.incoming(body, Date.now(), fileOf(s));
     else {
       const state = chatStateOf(s);
       if (state) chat.setPeerTyping(state === "composing");
@@ -511,7 +522,7 @@ export class Desk {
       id: b.session, kind: "customer", jid: b.customer, name, queueTitle: this.queueTitles.get(b.queue) ?? b.queue,
       session: b.session, queuedAt: b.queuedAt, canned: this.config.cannedResponses,
       fields: b.fields.filter((f) => f.var !== "name").map((f) => ({ label: f.label ?? this.fieldLabel(b.queue, f.var), value: f.value })),
-      send: (el) => this.xmpp.send(el), onEnd: (c) => void this.endChat(c), onClose: (c) => this.closeItem(c), onChange: () => this.renderList(),
+      send: (el) => this.xmpp.send(el), upload: this.upload, filesOrigin: this.config.files?.origin, onEnd: (c) => void this.endChat(c), onClose: (c) => this.closeItem(c), onChange: () => this.renderList(),
       onCall: this.config.sip ? (c) => void this.callCustomer(c) : undefined,
       onInvite: (c) => void this.openExpertPicker(c), onRemoveExpert: (c) => void this.leaveOrRemove(c),
     });

@@ -134,6 +134,8 @@ function wire(session: CustomerSession, chattable: boolean): void {
   $("chat-call-mute").addEventListener("click", () => session.toggleChatCallMute());
   $("chat-call-screen").addEventListener("click", () => void session.toggleChatScreen());
 
+  wireAttach(session);
+
   const box = $<HTMLTextAreaElement>("message");
   const grow = () => {
     box.style.height = "auto";
@@ -233,6 +235,19 @@ function wireBoard(session: CustomerSession): void {
     if (session.state.phase === "chatting") board.enable();
     else board.disable();
   };
+}
+
+/** The attach button (issue 15): shown when the contact center shares files; picks a file and sends it. */
+function wireAttach(session: CustomerSession): void {
+  const input = $<HTMLInputElement>("attach-file");
+  const button = $<HTMLButtonElement>("attach");
+  if (!session.sharesFiles) return;
+  button.hidden = false;
+  button.addEventListener("click", () => input.click());
+  input.addEventListener("change", () => {
+    for (const file of Array.from(input.files ?? []).slice(0, 1)) void session.sendFile(file);
+    input.value = "";
+  });
 }
 
 void main();

@@ -13,6 +13,8 @@ import { bareJid, connect, errorCondition, errorText, randomId } from "../lib/co
 import type { BoardOp } from "../../protocol/board.js";
 import { announceBoard, boardIn, boardMessage } from "../lib/board.js";
 import { openMicrophone } from "../lib/phone.js";
+import { fileExtensions, Uploader } from "../lib/files.js";
+import { fileOf } from "../../protocol/files.js";
 import { chatMessage, chatStateMessage, chatStateOf, receiptFor, receivedId, stanzaErrorText, submitForm, TypingNotifier } from "../lib/xep.js";
 import { PageCall } from "./call.js";
 import { freshState, saveState, type ChatState, type Line } from "./state.js";
@@ -349,6 +351,38 @@ export class CustomerSession {
     this.state.lines.push(line);
     this.changed();
     return true;
+  }
+
+  private uploader: Uploader | undefined;
+
+  /** The contact center shares files (web-config.json "files"). */
+  get sharesFiles(): boolean {
+    return !!this.config.files;
+  }
+
+  /**
+   * Shares a file with the seat (issue 15): checked, uploaded (XEP-0363), then sent as a message whose body is
+   * its URL, with XEP-0066 and XEP-0447/0446 metadata. The line shows at once; a failure says why on it.
+   */
+  async sendFile(file: File): Promise<void> {
+    const { seat, session } = this.state;
+    if (this.state.phase !== "chatting" || !seat) return;
+    const line: Line = { id: randomId(), who: "me", text: file.name, at: Date.now(), file: { url: "", name: file.name, size: file.size, type: file.type || null } };
+    this.state.lines.push(line);
+    this.changed();
+    this.uploader ??= new Uploader(() => this.xmpp, this.config.files);
+    try {
+      const shared = await this.uploader.upload(file);
+      if (this.xmpp?.status !== "online") throw new Error("Not sent: the connection is lost. Please try again in a moment.");
+      line.file = shared;
+      line.text = shared.url;
+      const extra = [...fileExtensions(shared), ...(session ? [xml(SB.session, { xmlns: NS.SB, id: session })] : [])];
+      await this.xmpp.send(chatMessage(seat, shared.url, line.id, { extra }));
+    } catch (err) {
+      line.file = undefined;
+      line.failed = (err as Error).message;
+    }
+    this.changed();
   }
 
   /** On every edit of the message box (drives XEP-0085 composing/paused). */
@@ -689,7 +723,7 @@ export class CustomerSession {
       return;
     }
     if (body && body.trim()) {
-      this.state.lines.push({ id: s.attrs.id ?? randomId(), who: "agent", text: body, at: Date.now() });
+      this.state.lines.push({ id: s.attrs.id ?? randomId(), who: "agent", text: body, at: Date.now(), file: fileOf(s) ?? undefined });
       this.agentTyping = false;
     }
     if (state) this.agentTyping = state === "composing";

@@ -7,6 +7,7 @@
  * holds the resume token, which is fine since it runs the widget's script
  * and so controls the chat anyway.
  */
+import type { SharedFile } from "../../protocol/files.js";
 
 export type Phase =
   | "form" // pre-chat form
@@ -28,6 +29,8 @@ export interface Line {
   failed?: string;
   /** For "agent": an expert the agent invited wrote it (issue 15), by this name; else the agent did. */
   expert?: string;
+  /** A shared file (issue 15): the line shows it as a link with name and size. */
+  file?: SharedFile;
 }
 
 export interface ChatState {

@@ -7,6 +7,7 @@
 import { LevelMeter } from "../lib/audio.js";
 import { ScreenShare } from "../lib/screen.js";
 import type { QueueInfo } from "../lib/config.js";
+import { fileElement } from "../lib/files.js";
 import { appendText, el } from "../lib/text.js";
 import type { PageCall } from "./call.js";
 import type { CustomerSession } from "./session.js";
@@ -57,7 +58,7 @@ function showScreenAndVideo(call: PageCall | undefined, screen: HTMLButtonElemen
 }
 
 export class View {
-  private rendered = new Map<string, { li: HTMLLIElement; meta?: HTMLElement; key: string }>();
+  private rendered = new Map<string, { li: HTMLLIElement; meta?: HTMLElement; bubble?: HTMLElement; key: string }>();
   private phase: Phase | "loading" = "loading";
   private downloadUrl: string | undefined;
   /** The call's stage last rendered (focus moves when it changes), and what the meters follow. */
@@ -334,30 +335,40 @@ export class View {
     const keep = new Set<string>();
     for (const line of lines) {
       keep.add(line.id);
-      const key = `${line.delivered ? 1 : 0}|${line.failed ?? ""}`;
+      const key = `${line.delivered ? 1 : 0}|${line.failed ?? ""}|${line.file?.url ?? ""}`;
       const have = this.rendered.get(line.id);
       if (have) {
         if (have.key !== key && have.meta) this.fillMeta(have.meta, line, agentName);
+        if (have.key !== key && have.bubble) this.fillBubble(have.bubble, line, agentName);
         have.li.classList.toggle("failed", !!line.failed);
         have.key = key;
         continue;
       }
       const li = el("li", { class: line.who === "system" ? "system" : `msg ${line.who}${line.expert ? " expert" : ""}${line.failed ? " failed" : ""}` });
       let meta: HTMLElement | undefined;
+      let bubble: HTMLElement | undefined;
       if (line.who === "system") {
         li.textContent = line.text;
       } else {
-        const label = el("span", { class: "visually-hidden" }, line.who === "me" ? "You: " : `${speaker(line, agentName)}: `);
-        const bubble = appendText(el("div", { class: "bubble" }, label), line.text);
+        bubble = el("div", { class: "bubble" });
+        this.fillBubble(bubble, line, agentName);
         meta = el("div", { class: "meta" });
         this.fillMeta(meta, line, agentName);
         li.append(bubble, meta);
       }
       log.append(li);
-      this.rendered.set(line.id, { li, meta, key });
+      this.rendered.set(line.id, { li, meta, bubble, key });
     }
     for (const [id, r] of this.rendered) if (!keep.has(id)) { r.li.remove(); this.rendered.delete(id); }
     if (atBottom) log.scrollTop = log.scrollHeight;
+  }
+
+  /** The text, or a shared file as a link with its name and size (still uploading: its name only). */
+  private fillBubble(bubble: HTMLElement, line: Line, agentName: string): void {
+    bubble.replaceChildren(el("span", { class: "visually-hidden" }, line.who === "me" ? "You: " : `${speaker(line, agentName)}: `));
+    if (line.file?.url) bubble.append(fileElement(line.file));
+    else if (line.file) bubble.append(`Sending ${line.file.name}…`);
+    else appendText(bubble, line.text);
   }
 
   private fillMeta(meta: HTMLElement, line: Line, agentName: string): void {

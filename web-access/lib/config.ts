@@ -41,6 +41,8 @@ export interface WebConfig {
   queues: QueueInfo[];
   cannedResponses: string[];
   sip?: SipInfo;
+  /** File sharing (XEP-0363): the largest file and the media types allowed; absent when it is off. */
+  files?: { maxBytes: number; types: string[]; origin: string };
 }
 
 /**
