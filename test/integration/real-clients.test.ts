@@ -1,12 +1,15 @@
 /**
  * The plain-client flow in real terminal XMPP clients (issue 15, point 7): profanity as the agent, the
- * customer and a stranger, mcabber as a customer waiting in line behind, each in tmux against the test
+ * customer (who also sends a file) and a stranger, mcabber as a customer waiting in line behind, each in tmux against the test
  * stack's Prosody and the component. What is asserted is what each person sees on screen (the README and
  * docs/clients.md describe this flow).
  */
 import { afterEach, describe, expect, it } from "@jest/globals";
 import { BILLING, CC, cleanSlate, until, useStack, type Running } from "../helpers/stack.js";
-import { mcabber, profanity, type TerminalClient } from "../helpers/tmux-client.js";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { escape, mcabber, profanity, type TerminalClient } from "../helpers/tmux-client.js";
 
 const CUSTOMERS = [
   { jid: "carol@acme.test", password: "carol-pw" },
@@ -74,6 +77,19 @@ describe("real XMPP clients in tmux", () => {
     await alice.type("Invoice 42 was sent on Monday.");
     await alice.waitFor(/carol@acme\.test\/\S+: Where is invoice 42\? .* me: Invoice 42 was sent on Monday\./);
     await carol.waitFor(/me: Where is invoice 42\?.* alice@acme\.test\/\S+: Invoice 42 was sent on Monday\./);
+
+    // Carol sends a file with profanity's /sendfile (XEP-0363 upload to upload.acme.test, then the link):
+    // Alice sees the link in the same conversation, and it serves the file.
+    const dir = mkdtempSync(join(tmpdir(), "switchboard-file-"));
+    try {
+      writeFileSync(join(dir, "invoice-42.txt"), "Invoice 42: 120.00 EUR, paid on 2026-11-28\n");
+      await carol.type(`/sendfile ${join(dir, "invoice-42.txt")}`);
+      const url = /me: (http:\/\/\S+\/invoice-42\.txt)/.exec(await carol.waitFor(/me: http:\/\/\S+\/invoice-42\.txt/))![1]!;
+      await alice.waitFor(new RegExp(`carol@acme\\.test/\\S+: ${escape(url)}`));
+      expect(await (await fetch(url)).text()).toBe("Invoice 42: 120.00 EUR, paid on 2026-11-28\n");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
 
     // A stranger in profanity writes to Alice: the refusal is in the conversation it wrote in, and also
     // comes once as a chat message from the server (for clients that show errors poorly).
