@@ -65,9 +65,9 @@ export function renderProsodyConfig(config: Config, { runDir, insecure, logLevel
     exampleQueue: `${exampleQueue.name}@${config.component.domain}`,
     allowPlain: insecure,
     // Stream management only when a resumption window is configured (docs/clients.md: off by default for now).
-    modulesDisabled: [...(insecure ? ["s2s", "offline", "tls"] : ["s2s", "offline"]), ...(config.xmpp.resumeSeconds === 0 ? ["smacks"] : [])],
+    modulesDisabled: [...(insecure ? ["s2s", "offline", "tls"] : ["s2s", "offline"]), ...(config.xmpp.resumeSeconds === 0 ? ["smacks"] : []), ...(config.xmpp.archiveDays === 0 ? ["mam"] : [])],
     resumeSeconds: config.xmpp.resumeSeconds,
-    archiveExpiresAfter: `${config.xmpp.archiveDays}d`,
+    archiveExpiresAfter: `${Math.max(1, config.xmpp.archiveDays)}d`, // unused when 0 (no mod_mam)
     uploadDomain: uploadDomainOf(config),
     filesEnabled: config.files.enabled,
     filesBaseUrl: filesBaseUrl(config),
