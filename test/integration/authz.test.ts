@@ -6,21 +6,16 @@
  * session, and what it may do is audited under its JID; an agent cannot run supervisor commands. Every API
  * response is checked against the OpenAPI document (test/helpers/openapi.ts).
  */
-import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { describe, expect, it } from "@jest/globals";
 import type { Client } from "@xmpp/client";
 import { createHash } from "node:crypto";
-import { Redis } from "ioredis";
-import { pino } from "pino";
-import { keysFor } from "../../cti/redis/keys.js";
 import { NS } from "../../protocol/names.js";
 import { customerHash } from "../../records/apply.js";
 import type { CtiEvent } from "../../cti/types.js";
-import { openHistory, sqliteFile, type History } from "../../records/db.js";
 import { applyEvents } from "../../records/apply.js";
 import { auditEntries } from "../../records/history.js";
-import { startRecorder, type Recorder } from "../../records/recorder.js";
 import { applyRetention, eraseCustomer } from "../../records/retention.js";
-import { freshHistory, servedSession } from "../helpers/history.js";
+import { freshHistory, servedSession, useRecorder } from "../helpers/history.js";
 import { apiFetch, type ApiResponse } from "../helpers/openapi.js";
 import { CC, SCOPED, SCOPED_STACK, command, errorOf, iq, until, useStack, type Running } from "../helpers/stack.js";
 import { connectAccount, waitFor, xmlFor } from "../helpers/xmpp.js";
@@ -44,13 +39,7 @@ const { guest, agent, track } = useStack({
   },
 }, (running) => { r = running; });
 
-let recorder: Recorder;
-let history: History;
-beforeAll(async () => {
-  history = await openHistory({ file: sqliteFile(r.config.runDir) });
-  recorder = startRecorder({ redis: new Redis(r.stack.redisUrl), keys: keysFor("sb:"), history, log: pino({ level: "silent" }) });
-});
-afterAll(async () => { await recorder.stop(); await history.close(); });
+useRecorder(() => r);
 
 const base = () => `http://127.0.0.1:${r.app.webPort}`;
 const api = (path: string, token?: string, method = "GET"): Promise<ApiResponse> => apiFetch(base(), path, { token, method });

@@ -5,16 +5,12 @@
  * seat only (the seat module's check, like any message) and its transcript line keeps name, size and type.
  * Real Prosody, Redis, component and recorder; files over real HTTP.
  */
-import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { describe, expect, it } from "@jest/globals";
 import type { Client } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
-import { Redis } from "ioredis";
-import { pino } from "pino";
-import { keysFor } from "../../cti/redis/keys.js";
 import { FILE_NS, fileOf } from "../../protocol/files.js";
 import { NS } from "../../protocol/names.js";
-import { openHistory, sqliteFile, type History } from "../../records/db.js";
-import { startRecorder, type Recorder } from "../../records/recorder.js";
+import { useRecorder } from "../helpers/history.js";
 import { apiFetch } from "../helpers/openapi.js";
 import { BILLING, errorOf, iq, until, useStack, type Running } from "../helpers/stack.js";
 import { PNG, fileMessage, findUploadService, putToSlot, requestSlot } from "../helpers/upload.js";
@@ -24,13 +20,7 @@ const MAX = 4096;
 let r: Running;
 const { guest, agent } = useStack({ files: { maxBytes: MAX, types: ["image/*", "text/plain"] } }, (running) => { r = running; });
 
-let recorder: Recorder;
-let history: History;
-beforeAll(async () => {
-  history = await openHistory({ file: sqliteFile(r.config.runDir) });
-  recorder = startRecorder({ redis: new Redis(r.stack.redisUrl), keys: keysFor("sb:"), history, log: pino({ level: "silent" }) });
-});
-afterAll(async () => { await recorder.stop(); await history.close(); });
+useRecorder(() => r);
 
 const chat = (c: Client, to: string, body: string) => c.send(xmlFor(c)("message", { to, type: "chat", id: nextId("m") }, xmlFor(c)("body", {}, body)));
 

@@ -5,18 +5,14 @@
  * a malformed or oversized one, one beyond the sender's rate or the session's strokes, and a seat's board to someone it does not serve are
  * refused by the seat module with a fixed text (nothing of the stanza echoed), and neither delivered nor recorded.
  */
-import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { describe, expect, it } from "@jest/globals";
 import type { Client } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
-import { Redis } from "ioredis";
-import { pino } from "pino";
 import { parseEvent } from "../../cti/redis/events.js";
-import { keysFor } from "../../cti/redis/keys.js";
 import type { CtiEvent } from "../../cti/types.js";
 import { BOARD } from "../../protocol/board.js";
 import { NS } from "../../protocol/names.js";
-import { openHistory, sqliteFile, type History } from "../../records/db.js";
-import { startRecorder, type Recorder } from "../../records/recorder.js";
+import { useRecorder } from "../helpers/history.js";
 import { apiFetch } from "../helpers/openapi.js";
 import { BILLING, CC, iq, until, useStack, type Running } from "../helpers/stack.js";
 import { nextId, received, waitFor, xmlFor } from "../helpers/xmpp.js";
@@ -28,13 +24,7 @@ const MARK = "zq7MARKzq7";
 
 let r: Running;
 const { guest, agent } = useStack({ customerGraceSeconds: 0 }, (running) => { r = running; });
-let recorder: Recorder;
-let history: History;
-beforeAll(async () => {
-  history = await openHistory({ file: sqliteFile(r.config.runDir) });
-  recorder = startRecorder({ redis: new Redis(r.stack.redisUrl), keys: keysFor("sb:"), history, log: pino({ level: "silent" }) });
-});
-afterAll(async () => { await recorder.stop(); await history.close(); });
+useRecorder(() => r);
 
 const bare = (c: Client) => c.jid!.bare().toString();
 const boardOf = (s: Element) => s.getChild("board", NS.SB);
