@@ -182,8 +182,8 @@ export const configSchema = z.looseObject({
    */
   xmpp: z.looseObject({
     archiveDays: z.number().int().min(1).max(3650).default(7),
-    resumeSeconds: z.number().int().min(0).max(3600).default(0),
-  }).default({ archiveDays: 7, resumeSeconds: 0 }),
+    resumeSeconds: z.number().int().min(0).max(3600).default(60),
+  }).default({ archiveDays: 7, resumeSeconds: 60 }),
   /**
    * Files in conversations (XEP-0363, Prosody's mod_http_file_share on upload.<domain>): agents and guests may
    * upload files of these media types ("image/*" matches every image; empty: any type) up to maxBytes each,
