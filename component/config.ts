@@ -177,8 +177,8 @@ export const configSchema = z.looseObject({
   /**
    * What Prosody offers modern XMPP clients (issue 15, docs/clients.md): the message archive's retention on the
    * users' domain (XEP-0313; the guest domain keeps none) and how long a dropped client's session waits for
-   * stream resumption (XEP-0198) before it counts as offline (0, the default: no stream management; see
-   * docs/clients.md for why it is off for now).
+   * stream resumption (XEP-0198) before it counts as offline (default 60 s, short because a dropped agent's
+   * customers wait that long; 0: no stream management). A hibernating seat is reported not ready (docs/clients.md).
    */
   xmpp: z.looseObject({
     archiveDays: z.number().int().min(1).max(3650).default(7),

@@ -64,7 +64,7 @@ export function renderProsodyConfig(config: Config, { runDir, insecure, logLevel
     staff: config.supervisors.map((s) => s.jid),
     exampleQueue: `${exampleQueue.name}@${config.component.domain}`,
     allowPlain: insecure,
-    // Stream management only when a resumption window is configured (docs/clients.md: off by default for now).
+    // Stream management only when a resumption window is configured (xmpp.resumeSeconds, default 60: docs/clients.md).
     modulesDisabled: [...(insecure ? ["s2s", "offline", "tls"] : ["s2s", "offline"]), ...(config.xmpp.resumeSeconds === 0 ? ["smacks"] : [])],
     resumeSeconds: config.xmpp.resumeSeconds,
     archiveExpiresAfter: `${config.xmpp.archiveDays}d`,
