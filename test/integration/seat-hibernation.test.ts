@@ -10,11 +10,11 @@ import type { Client } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
 import { NS } from "../../protocol/names.js";
 import { BILLING, iq, until, useStack, type Running } from "../helpers/stack.js";
-import { waitFor, xmlFor } from "../helpers/xmpp.js";
+import { connectAccount, waitFor, xmlFor } from "../helpers/xmpp.js";
 
 const RESUME_SECONDS = 3; // short, so the expiry is seen in the test; the default is 60 (docs/clients.md)
 let r: Running;
-const { guest, agent } = useStack({ customerGraceSeconds: 0, xmpp: { resumeSeconds: RESUME_SECONDS } }, (running) => { r = running; });
+const { track, guest, agent } = useStack({ customerGraceSeconds: 0, xmpp: { resumeSeconds: RESUME_SECONDS } }, (running) => { r = running; });
 
 const is = (name: string, ns: string) => (s: Element) => s.is("message") && !!s.getChild(name, ns);
 const chat = (c: Client, to: string, body: string) => c.send(xmlFor(c)("message", { to, type: "chat" }, xmlFor(c)("body", {}, body)));
@@ -72,6 +72,23 @@ describe("a seat whose connection drops (stream management)", () => {
     // The waiting customer now gets bob's free place.
     expect((await waitFor(second, is("assigned", NS.SB))).getChild("assigned", NS.SB)!.attrs.seat).toBe("bob@acme.test");
     expect((await r.app.cti.session(session))?.state).toBe("in-service");
+  });
+
+  it("counts the agent's other, live client alone while one hibernates, and both again once it resumes", async () => {
+    const desk = await agent("bob@acme.test"); // ready
+    const phone = track(await connectAccount(r.config, "bob@acme.test", "bob-pw", "phone"));
+    const xp = xmlFor(phone);
+    await phone.send(xp("presence", {}, xp("show", {}, "away"), xp("status", {}, "Lunch")));
+    await waitFor(desk, (s) => s.is("presence") && s.attrs.from === phone.jid!.toString()); // the server has it
+    expect((await r.app.cti.agent("bob@acme.test"))?.state).toBe("ready"); // the desk is the more available
+
+    await dropConnection(desk);
+    // The hibernating desk no longer counts: the phone's away (and its reason) is the agent's state.
+    await until(agentState("bob@acme.test"), (a) => a?.state === "not-ready" && a.reason === "Lunch", 2000, "bob not ready for lunch");
+    const resumed = new Promise<void>((resolve) => desk.streamManagement!.once("resumed", resolve));
+    await desk.reconnect.reconnect();
+    await resumed;
+    await until(agentState("bob@acme.test"), (a) => a?.state === "ready", 5000, "bob ready again");
   });
 
   it("goes offline after the hibernation time when it does not resume, and its sessions end as seat-offline", async () => {
