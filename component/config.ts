@@ -178,13 +178,13 @@ export const configSchema = z.looseObject({
    * What Prosody offers modern XMPP clients (issue 15, docs/clients.md): the message archive's retention on the
    * users' domain (XEP-0313; the guest domain keeps none; 0, the default: no archive, for its cost in Prosody
    * and its file storage's limits: see docs/clients.md) and how long a dropped client's session waits for
-   * stream resumption (XEP-0198) before it counts as offline (0, the default: no stream management; see
-   * docs/clients.md for why it is off for now).
+   * stream resumption (XEP-0198) before it counts as offline (default 60 s, short because a dropped agent's
+   * customers wait that long; 0: no stream management). A hibernating seat is reported not ready (docs/clients.md).
    */
   xmpp: z.looseObject({
     archiveDays: z.number().int().min(0).max(3650).default(0),
-    resumeSeconds: z.number().int().min(0).max(3600).default(0),
-  }).default({ archiveDays: 0, resumeSeconds: 0 }),
+    resumeSeconds: z.number().int().min(0).max(3600).default(60),
+  }).default({ archiveDays: 0, resumeSeconds: 60 }),
   /**
    * Files in conversations (XEP-0363, Prosody's mod_http_file_share on upload.<domain>): agents and guests may
    * upload files of these media types ("image/*" matches every image; empty: any type) up to maxBytes each,

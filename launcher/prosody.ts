@@ -64,7 +64,8 @@ export function renderProsodyConfig(config: Config, { runDir, insecure, logLevel
     staff: config.supervisors.map((s) => s.jid),
     exampleQueue: `${exampleQueue.name}@${config.component.domain}`,
     allowPlain: insecure,
-    // Stream management only when a resumption window is configured (docs/clients.md: off by default for now).
+    // Stream management only when a resumption window is configured (xmpp.resumeSeconds, default 60), the
+    // archive only when a retention is (xmpp.archiveDays, default 0): docs/clients.md.
     modulesDisabled: [...(insecure ? ["s2s", "offline", "tls"] : ["s2s", "offline"]), ...(config.xmpp.resumeSeconds === 0 ? ["smacks"] : []), ...(config.xmpp.archiveDays === 0 ? ["mam"] : [])],
     resumeSeconds: config.xmpp.resumeSeconds,
     archiveExpiresAfter: `${Math.max(1, config.xmpp.archiveDays)}d`, // unused when 0 (no mod_mam)

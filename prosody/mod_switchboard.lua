@@ -202,13 +202,21 @@ local function is_seat_session(session)
 	return session.username ~= nil and seats:contains(session.username.."@"..session.host);
 end
 
+-- What the component is told of a seat whose only clients with presence have lost their connection and may
+-- resume (XEP-0198, mod_smacks "hibernation"): not ready, so it is offered no new customer, yet not offline,
+-- so its grants and sessions stay (the customers' messages wait in the stream's queue until it resumes).
+local hibernating_show, hibernating_status = "away", "The agent's connection dropped: waiting for it to resume.";
+
 -- The seat's presence over all its resources: a show value ("" = online) or nil = unavailable,
 -- and the status text of that most available resource (the reason an agent is not ready).
+-- A hibernating resource (mod_smacks sets session.hibernating) counts only when no live one has presence.
 local function aggregate_show(username)
 	local user = user_sessions[username];
-	local best, best_rank, status;
+	local best, best_rank, status, hibernating;
 	for _, session in pairs(user and user.sessions or {}) do
-		if session.presence then
+		if session.presence and session.hibernating then
+			hibernating = true;
+		elseif session.presence then
 			local show = session.presence:get_child_text("show") or "";
 			if not show_rank[show] then show = ""; end -- invalid values count as plain online
 			if not best_rank or show_rank[show] > best_rank then
@@ -216,6 +224,7 @@ local function aggregate_show(username)
 			end
 		end
 	end
+	if not best and hibernating then return hibernating_show, hibernating_status; end
 	return best, status;
 end
 
@@ -715,7 +724,7 @@ local function handle_online_query(event)
 		local node, who_host = jid_split(jid or "");
 		local user = who_host == host and node and user_sessions[node];
 		for _, session in pairs(user and user.sessions or {}) do
-			if session.presence and session.presence.attr.type == nil then return "true"; end
+			if session.presence and session.presence.attr.type == nil and not session.hibernating then return "true"; end
 		end
 		return "false";
 	end
@@ -747,6 +756,14 @@ local function drop_monitors_of(supervisor)
 		for session_id in pairs(sessions) do withdraw_monitors(seat, session_id, supervisor); end
 		if next(sessions) == nil then monitors[seat] = nil; end
 	end
+end
+
+-- mod_smacks: a seat's client lost its connection without closing its stream ("smacks-hibernation-start",
+-- session.hibernating set), or resumed it ("smacks-hibernation-end": event.resumed is the seat's session,
+-- no longer hibernating). Either changes the aggregate; expiry destroys the session (on_resource_unbind).
+local function on_hibernation(event)
+	local session = event.resumed or event.origin;
+	if session.host == host and is_seat_session(session) then announce(session.username); end
 end
 
 local function on_resource_unbind(event)
@@ -813,6 +830,8 @@ if seats_here > 0 then
 		module:hook("pre-iq/"..to_type, note_seat_request, 900); -- only observes
 	end
 	module:wrap_event("presence/bare", after_seat_broadcast);
+	module:hook("smacks-hibernation-start", on_hibernation);
+	module:hook("smacks-hibernation-end", on_hibernation);
 	module:log("info", "guarding %d seat(s) for component %s", seats_here, component);
 end
 

@@ -82,8 +82,11 @@ declare module "@xmpp/client" {
     off(event: string, cb: (...args: any[]) => void): void;
     iqCaller: { request(el: Element, timeout?: number): Promise<Element>; set(el: Element, to?: string, timeout?: number): Promise<Element>; get(el: Element, to?: string, timeout?: number): Promise<Element> };
     iqCallee: { get(ns: string, name: string, h: (ctx: any) => any): void; set(ns: string, name: string, h: (ctx: any) => any): void };
-    reconnect: { delay: number; stop(): void };
-    streamManagement?: { enabled: boolean };
+    once(event: string, cb: (...args: any[]) => void): void;
+    /** reconnect(): opens the connection again (a stream management resumption when the server kept the session). */
+    reconnect: { delay: number; stop(): void; reconnect(): Promise<void> };
+    /** XEP-0198 (@xmpp/stream-management): "resumed" after a resumption. */
+    streamManagement?: { enabled: boolean; enableSent: boolean; id: string; once(event: "resumed", cb: () => void): void };
   }
   export interface ClientOptions {
     service: string;

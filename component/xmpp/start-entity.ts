@@ -4,8 +4,11 @@
  * stream, and when the open fails (a socket reset while Prosody goes down) it throws the open's error and
  * leaves that promise rejected with nobody listening: an unhandled rejection (`Error: read ECONNRESET`)
  * that ends the process (it ended a 200-cycle chaos run at cycle 26). Here the open and "online" are
- * awaited together, with a deadline.
+ * awaited together, with a deadline. A client resolves only once its stream management is settled
+ * (protocol/stream-management.ts: otherwise Prosody may close the stream for a wrong ack count).
  */
+import { watchStreamManagement } from "../../protocol/stream-management.js";
+
 interface Startable {
   status: string;
   on(event: string, listener: (arg?: unknown) => void): unknown;
@@ -20,6 +23,7 @@ interface Internals {
 export async function startEntity(entity: Startable, timeoutMs = 10_000): Promise<void> {
   if (entity.status !== "offline") throw new Error("Connection is not offline");
   const conn = entity as unknown as Internals;
+  const streamManagement = watchStreamManagement(entity as never);
   const { service, domain, lang } = conn.options;
   let settle: (err?: unknown) => void = () => undefined;
   const online = new Promise<void>((resolve, reject) => {
@@ -43,6 +47,8 @@ export async function startEntity(entity: Startable, timeoutMs = 10_000): Promis
     await Promise.all([opened, online]);
   } catch (err) {
     settle(err); // whichever failed first, the other is handled by Promise.all
+    streamManagement.forget();
     throw err;
   }
+  await streamManagement.settled();
 }

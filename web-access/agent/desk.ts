@@ -721,6 +721,9 @@ export class Desk {
   private readonly onPageHide = (): void => {
     for (const c of this.items) if (c instanceof Call && !c.ended) c.hangUp();
     void this.phone?.stop();
+    // Close the stream (its <close/> leaves before the page goes): a closed desk is offline at once, where a
+    // dropped connection would wait for stream management's resumption, not ready (docs/clients.md).
+    void this.xmpp.stop().catch(() => undefined);
   };
 
   private readonly onVisible = (): void => {

@@ -61,6 +61,9 @@ export class CustomerSession {
       this.unloading = true;
       if (this.call && this.call.stage !== "ended") this.call.hangUp(); // best effort: the BYE or CANCEL may still leave
       if (this.chatCallLive) this.chatCall!.hangUp();
+      // A closed page closes its stream: the contact center counts the customer gone at once (its grace for a
+      // reload applies), not after stream management's resumption window (docs/clients.md).
+      void this.xmpp?.stop().catch(() => undefined);
     });
   }
 

@@ -8,6 +8,7 @@
  * customer page resumes its session with its token).
  */
 import { client, xml, type Client, type ClientOptions } from "@xmpp/client";
+import { watchStreamManagement } from "../../protocol/stream-management.js";
 
 export interface ConnectOptions {
   websocketUrl: string;
@@ -39,12 +40,15 @@ export async function connect({ websocketUrl, domain, username, password, resour
   const xmpp = client(options);
   xmpp.reconnect.stop();
   xmpp.on("error", () => {}); // failures surface through start() and the "disconnect" event
+  const streamManagement = watchStreamManagement(xmpp as never); // see there: nothing is sent before it settles
   try {
     await xmpp.start();
   } catch (err) {
+    streamManagement.forget();
     await xmpp.stop().catch(() => {});
     throw err;
   }
+  await streamManagement.settled();
   return xmpp;
 }
 
