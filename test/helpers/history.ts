@@ -2,15 +2,12 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll } from "@jest/globals";
-import { Redis } from "ioredis";
-import { pino } from "pino";
+import type { Redis } from "ioredis";
 import pg from "pg";
 import { parseEvent } from "../../cti/redis/events.js";
-import { keysFor, type Keys } from "../../cti/redis/keys.js";
+import type { Keys } from "../../cti/redis/keys.js";
 import type { CtiEvent } from "../../cti/types.js";
-import { openHistory, sqliteFile, type History } from "../../records/db.js";
-import { startRecorder, type Recorder } from "../../records/recorder.js";
+import { openHistory, type History } from "../../records/db.js";
 import type { RunningPostgres } from "../../launcher/postgres.js";
 
 /** The `data` field as cjson writes it from includes.lua's emit: booleans "1"/"0", lists comma-joined, forms as JSON text. */
@@ -55,15 +52,4 @@ export function servedSession(id: string, customer: string, seat: string, t0: nu
 export async function recordedMessages(redis: Redis, keys: Keys, session: string): Promise<Array<[string, string]>> {
   return (await redis.xrange(keys.events(), "-", "+")).map(([, fields]) => parseEvent(fields))
     .flatMap((e) => (e.type === "message" && e.session === session ? [[e.direction, e.body] as [string, string]] : []));
-}
-
-/** A recorder in this process for the whole test file, on the running stack's Redis and SQLite history (the admin API reads it). */
-export function useRecorder(running: () => { config: { runDir: string }; stack: { redisUrl: string } }): void {
-  let history: History | undefined;
-  let recorder: Recorder | undefined;
-  beforeAll(async () => {
-    history = await openHistory({ file: sqliteFile(running().config.runDir) });
-    recorder = startRecorder({ redis: new Redis(running().stack.redisUrl), keys: keysFor("sb:"), history, log: pino({ level: "silent" }) });
-  });
-  afterAll(async () => { await recorder?.stop(); await history?.close(); });
 }

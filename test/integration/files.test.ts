@@ -10,7 +10,7 @@ import type { Client } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
 import { FILE_NS, fileOf } from "../../protocol/files.js";
 import { NS } from "../../protocol/names.js";
-import { useRecorder } from "../helpers/history.js";
+import { useRecorder } from "../helpers/recorder.js";
 import { apiFetch } from "../helpers/openapi.js";
 import { BILLING, errorOf, iq, until, useStack, type Running } from "../helpers/stack.js";
 import { PNG, fileMessage, findUploadService, putToSlot, requestSlot } from "../helpers/upload.js";

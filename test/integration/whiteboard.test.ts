@@ -12,7 +12,7 @@ import { parseEvent } from "../../cti/redis/events.js";
 import type { CtiEvent } from "../../cti/types.js";
 import { BOARD } from "../../protocol/board.js";
 import { NS } from "../../protocol/names.js";
-import { useRecorder } from "../helpers/history.js";
+import { useRecorder } from "../helpers/recorder.js";
 import { apiFetch } from "../helpers/openapi.js";
 import { BILLING, CC, iq, until, useStack, type Running } from "../helpers/stack.js";
 import { nextId, received, waitFor, xmlFor } from "../helpers/xmpp.js";
