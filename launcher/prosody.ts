@@ -66,7 +66,8 @@ export function renderProsodyConfig(config: Config, { runDir, insecure, logLevel
     allowPlain: insecure,
     // Stream management only when a resumption window is configured (xmpp.resumeSeconds, default 60), the
     // archive only when a retention is (xmpp.archiveDays, default 0): docs/clients.md.
-    modulesDisabled: [...(insecure ? ["s2s", "offline", "tls"] : ["s2s", "offline"]), ...(config.xmpp.resumeSeconds === 0 ? ["smacks"] : []), ...(config.xmpp.archiveDays === 0 ? ["mam"] : [])],
+    modulesDisabled: [...(insecure ? ["s2s", "offline", "tls"] : ["s2s", "offline"]), ...(config.xmpp.resumeSeconds === 0 ? ["smacks"] : [])],
+    domainModules: ["pep", "bookmarks", ...(config.xmpp.archiveDays > 0 ? ["mam"] : [])],
     resumeSeconds: config.xmpp.resumeSeconds,
     archiveExpiresAfter: `${Math.max(1, config.xmpp.archiveDays)}d`, // unused when 0 (no mod_mam)
     uploadDomain: uploadDomainOf(config),
