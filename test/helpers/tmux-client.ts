@@ -75,7 +75,7 @@ async function inTmux(jid: string, dir: string, env: Record<string, string>, com
   const type = async (line: string) => {
     if (slashAlone && line.startsWith("/")) {
       await write("/");
-      await waitFor(/\s\/\s*$/);
+      await waitFor(/\s\/\s*$/); // the input line, the screen's last, shows it: poezio took it alone
       line = line.slice(1);
     }
     if (line) await write(line);
@@ -200,7 +200,7 @@ export async function startPoezio(config: Config, jid: string, password: string,
   const dir = mkdtempSync(join(tmpdir(), "switchboard-poezio-"));
   const cfgDir = join(dir, "config", "poezio");
   mkdirSync(cfgDir, { recursive: true });
-  const caCopy = join(dir, "ca.crt"); // where nobody can read it
+  const caCopy = join(dir, "ca.crt"); // inside the dir given to uid 65534: the caller's file may be readable by root only
   if (ca) copyFileSync(ca, caCopy);
   const cfg = join(cfgDir, "poezio.cfg");
   // No tab list on the side (one line of tab numbers instead), no beeps, no reconnecting after a refused
