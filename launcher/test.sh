@@ -5,9 +5,10 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash launcher/ensure-deps.sh
 # Test-only Debian packages (npm start needs none of them): Chromium for the browser tests (Debian's, never
-# a downloaded one); tmux, profanity and mcabber for the real-client tests (test/integration/real-clients).
+# a downloaded one); tmux, profanity, mcabber and poezio for the real-client tests (test/integration/real-clients;
+# poezio refuses root, so as root the tests run it as uid 65534, nobody: no account to create).
 test_packages=()
-for tool in chromium tmux profanity mcabber; do
+for tool in chromium tmux profanity mcabber poezio; do
   command -v "$tool" >/dev/null || test_packages+=("$tool")
 done
 if [ ${#test_packages[@]} -gt 0 ]; then

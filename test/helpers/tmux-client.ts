@@ -1,11 +1,11 @@
 /**
- * Real terminal XMPP clients (profanity, mcabber) for tests, each in a detached tmux session of a tmux
+ * Real terminal XMPP clients (profanity, mcabber, poezio) for tests, each in a detached tmux session of a tmux
  * server of its own (its socket in a temp dir, so a person's tmux is never touched), with its own HOME and
  * config. A test types into them (`tmux send-keys`) and reads their screen (`tmux capture-pane`), as a
  * person would: what is asserted is what a user of that client sees.
  */
 import { execFile } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -41,12 +41,16 @@ async function need(binary: string): Promise<void> {
   try {
     await run("sh", ["-c", `command -v ${binary}`]);
   } catch {
-    throw new Error(`${binary} is not installed; the real-client tests need it: apt-get install tmux profanity mcabber (launcher/test.sh does it as root)`);
+    throw new Error(`${binary} is not installed; the real-client tests need it: apt-get install tmux profanity mcabber poezio (launcher/test.sh does it as root)`);
   }
 }
 
-/** Runs `command` (with `env`) in a new tmux server and session; the screen helpers around it. */
-async function inTmux(jid: string, dir: string, env: Record<string, string>, command: string[]): Promise<TerminalClient> {
+/**
+ * Runs `command` (with `env`) in a new tmux server and session; the screen helpers around it. `slashAlone`:
+ * a line beginning with "/" is typed as "/" first, then the rest once the input line (the screen's last)
+ * shows the "/" (poezio: see there).
+ */
+async function inTmux(jid: string, dir: string, env: Record<string, string>, command: string[], { slashAlone = false } = {}): Promise<TerminalClient> {
   const socket = join(dir, "tmux.sock");
   const tmux = (...args: string[]) => run("tmux", ["-S", socket, "-f", "/dev/null", ...args], { maxBuffer: 4 << 20 });
   const envArgs = Object.entries({ TERM: "xterm-256color", LANG: "C.UTF-8", LC_ALL: "C.UTF-8", ...env }).map(([k, v]) => `${k}=${v}`);
@@ -57,30 +61,37 @@ async function inTmux(jid: string, dir: string, env: Record<string, string>, com
   const shown = async () => (await raw()).split("\n").map((l) => l.trimEnd()).filter(Boolean).join("\n");
   const screen = async () => (await raw()).replace(/\s+/g, " ");
   const write = async (text: string) => { await tmux("send-keys", "-t", "client", "-l", text); }; // -l: literally, never as key names
+  const waitFor = async (pattern: RegExp, ms = 8000) => {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const text = await screen();
+      if (pattern.test(text)) return text;
+      if (Date.now() > deadline) {
+        throw new Error(`${command[command.length - 1]} of ${jid}: ${pattern} not on screen within ${ms} ms; the screen:\n${await shown().catch((e: Error) => e.message)}`);
+      }
+      await new Promise((r) => setTimeout(r, 50)); // polling interval, not a stand-in for an event
+    }
+  };
+  const type = async (line: string) => {
+    if (slashAlone && line.startsWith("/")) {
+      await write("/");
+      await waitFor(/\s\/\s*$/); // the input line, the screen's last, shows it: poezio took it alone
+      line = line.slice(1);
+    }
+    if (line) await write(line);
+    await tmux("send-keys", "-t", "client", "Enter");
+  };
   return {
     jid,
     attach: ["tmux", "-S", socket, "attach", "-t", "client"],
     screen,
-    async type(line) {
-      if (line) await write(line);
-      await tmux("send-keys", "-t", "client", "Enter");
-    },
+    type,
     write,
-    async waitFor(pattern, ms = 8000) {
-      const deadline = Date.now() + ms;
-      for (;;) {
-        const text = await screen();
-        if (pattern.test(text)) return text;
-        if (Date.now() > deadline) {
-          throw new Error(`${command[0]} of ${jid}: ${pattern} not on screen within ${ms} ms; the screen:\n${await shown().catch((e: Error) => e.message)}`);
-        }
-        await new Promise((r) => setTimeout(r, 50)); // polling interval, not a stand-in for an event
-      }
-    },
+    waitFor,
     async stop() {
-      // /quit (both clients) closes the XMPP stream: a client merely killed would leave a session that Prosody
+      // /quit (every client here) closes the XMPP stream: a client merely killed would leave a session that Prosody
       // keeps for stream resumption (XEP-0198), and its person online for that long. Its end ends the tmux server.
-      await write("/quit").then(() => tmux("send-keys", "-t", "client", "Enter")).catch(() => undefined);
+      await type("/quit").catch(() => undefined);
       for (const deadline = Date.now() + 3000; Date.now() < deadline;) {
         if (!(await tmux("has-session", "-t", "client").then(() => true, () => false))) break;
         await new Promise((r) => setTimeout(r, 50)); // polling interval, not a stand-in for an event
@@ -162,6 +173,54 @@ export async function mcabber(config: Config, jid: string, password: string, opt
   const client = await startMcabber(config, jid, password, options);
   try {
     await client.waitFor(/Your status has been set/);
+    return client;
+  } catch (err) {
+    await client.stop();
+    throw err;
+  }
+}
+
+/** poezio refuses to run as root ("Please do not run poezio as root"): as root it runs as user nobody. */
+const NOBODY = 65534;
+
+/**
+ * poezio started for `jid`, configured as docs/clients.md says (`jid`, `password`, `custom_host`,
+ * `custom_port` in its poezio.cfg); it connects at once. Plain TCP by default (the test stack's Prosody
+ * offers no TLS: `force_encryption = false`); `tls`: TLS required, trusting the system store or, with `ca`,
+ * that file (`ca_cert_path`). As root (tests and CI) it runs as uid 65534 (nobody; the number needs no
+ * account in /etc/passwd), its HOME and XDG folders in a temp dir given to that uid. Its first tab, the
+ * roster, takes a "/" to open its command line and drops keys that arrive in the same read as a paste, so
+ * a command is typed "/" first (`slashAlone`). Messages show as `HH:MM:SS nick> text`, the nick being the
+ * local part of a JID not in the roster (`billing>`), its own `carol>`.
+ */
+export async function startPoezio(config: Config, jid: string, password: string, { tls = false, ca }: { tls?: boolean; ca?: string } = {}): Promise<TerminalClient> {
+  await need("tmux");
+  await need("poezio");
+  const root = process.getuid?.() === 0;
+  const dir = mkdtempSync(join(tmpdir(), "switchboard-poezio-"));
+  const cfgDir = join(dir, "config", "poezio");
+  mkdirSync(cfgDir, { recursive: true });
+  const caCopy = join(dir, "ca.crt"); // inside the dir given to uid 65534: the caller's file may be readable by root only
+  if (ca) copyFileSync(ca, caCopy);
+  const cfg = join(cfgDir, "poezio.cfg");
+  // No tab list on the side (one line of tab numbers instead), no beeps, no reconnecting after a refused
+  // certificate; the welcome text is shown only when poezio has to create this file.
+  writeFileSync(cfg, [
+    "[Poezio]", `jid = ${jid}`, `password = ${password}`, "custom_host = 127.0.0.1", `custom_port = ${c2s(config)}`,
+    `force_encryption = ${tls}`, ...(ca ? [`ca_cert_path = ${caCopy}`] : []),
+    "enable_vertical_tab_list = false", "beep_on =", "auto_reconnect = false", "",
+  ].join("\n"), { mode: 0o600 });
+  if (root) for (const path of [dir, join(dir, "config"), cfgDir, cfg, ...(ca ? [caCopy] : [])]) chownSync(path, NOBODY, NOBODY);
+  const env = { HOME: dir, XDG_CONFIG_HOME: join(dir, "config"), XDG_DATA_HOME: join(dir, "data"), XDG_CACHE_HOME: join(dir, "cache") };
+  const command = root ? ["setpriv", `--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", "poezio"] : ["poezio"];
+  return inTmux(jid, dir, env, command, { slashAlone: true });
+}
+
+/** poezio logged in as `jid` (options as startPoezio's). */
+export async function poezio(config: Config, jid: string, password: string, options: { tls?: boolean; ca?: string } = {}): Promise<TerminalClient> {
+  const client = await startPoezio(config, jid, password, options);
+  try {
+    await client.waitFor(new RegExp(`Info> Your JID is ${escape(jid)}/`));
     return client;
   } catch (err) {
     await client.stop();

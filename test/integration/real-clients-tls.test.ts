@@ -1,8 +1,8 @@
 /**
  * The demo's certificate in real clients (issue 15, points 1.4 and 2): Prosody configured as `npm start`
- * runs it (STARTTLS, PLAIN only after it) with the certificate issued by the demo's authority. profanity and
- * mcabber that do not know the authority refuse the certificate (profanity asks); once they trust the
- * authority (as docs/clients.md says for each), they log in over TLS.
+ * runs it (STARTTLS, PLAIN only after it) with the certificate issued by the demo's authority. profanity,
+ * mcabber and poezio that do not know the authority refuse the certificate (profanity asks); once they trust
+ * the authority (as docs/clients.md says for each), they log in over TLS.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { execFile } from "node:child_process";
@@ -14,7 +14,7 @@ import { validateConfig, type Config } from "../../component/config.js";
 import { ensureCertificates } from "../../launcher/certificates.js";
 import { freePort } from "../../launcher/ports.js";
 import { registerAccount, startProsody, type RunningProsody } from "../../launcher/prosody.js";
-import { mcabber, profanity, startMcabber, startProfanity, type TerminalClient } from "../helpers/tmux-client.js";
+import { mcabber, poezio, profanity, startMcabber, startPoezio, startProfanity, type TerminalClient } from "../helpers/tmux-client.js";
 
 const run = promisify(execFile);
 const CAROL = { jid: "carol@acme.test", password: "carol-pw" };
@@ -79,5 +79,18 @@ describe("the demo's certificate in mcabber", () => {
     open.push(trusting);
     expect(await trusting.screen()).toMatch(/Connection established/);
     expect(await trusting.screen()).not.toMatch(/not trusted/);
+  }, 30_000);
+});
+
+describe("the demo's certificate in poezio", () => {
+  it("is refused while the authority is unknown, and accepted over TLS with `ca_cert_path`", async () => {
+    const stranger = await startPoezio(config, CAROL.jid, CAROL.password, { tls: true });
+    open.push(stranger);
+    await stranger.waitFor(/Error> The certificate sent by the server is invalid\./);
+    expect(await stranger.screen()).not.toMatch(/Your JID is/);
+
+    const trusting = await poezio(config, CAROL.jid, CAROL.password, { tls: true, ca: caFile });
+    open.push(trusting);
+    expect(await trusting.screen()).not.toMatch(/invalid/); // logged in: over TLS, as this Prosody takes PLAIN only after it
   }, 30_000);
 });

@@ -1,7 +1,7 @@
 /**
  * The plain-client flow in real terminal XMPP clients (issue 15, point 7): profanity as the agent, the
- * customer (who also sends a file) and a stranger, mcabber as a customer waiting in line behind, each in tmux against the test
- * stack's Prosody and the component. What is asserted is what each person sees on screen (the README and
+ * customer (who also sends a file) and a stranger, mcabber as a customer waiting in line behind, poezio as a
+ * customer served from start to end, each in tmux against the test stack's Prosody and the component. What is asserted is what each person sees on screen (the README and
  * docs/clients.md describe this flow).
  */
 import { afterEach, describe, expect, it } from "@jest/globals";
@@ -9,7 +9,7 @@ import { BILLING, CC, cleanSlate, until, useStack, type Running } from "../helpe
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { escape, mcabber, profanity, type TerminalClient } from "../helpers/tmux-client.js";
+import { escape, mcabber, poezio, profanity, type TerminalClient } from "../helpers/tmux-client.js";
 
 const CUSTOMERS = [
   { jid: "carol@acme.test", password: "carol-pw" },
@@ -133,6 +133,41 @@ describe("real XMPP clients in tmux", () => {
     // Alice's status bar lists her windows: the console, cc.acme.test and Carol's; none for the strangers.
     const aliceNow = await alice.waitFor(/\[1\]-?\[?2\]?-?\[?3\]?-?/);
     expect(aliceNow).not.toMatch(/[[-]4[\]-]|dave@acme\.test|erin@acme\.test/);
+  }, 60_000);
+
+  it("a poezio customer reads its place in line, is served by a profanity agent, chats both ways and reads one closing message in the queue's conversation", async () => {
+    const alice = await start(profanity(r.config, ALICE, password(ALICE)));
+    await alice.type("/status set away");
+    await until(() => r.app.cti.agent(ALICE), (a) => a?.state === "not-ready", 5000, "alice not ready");
+
+    // Carol (poezio, run as nobody when the tests run as root) writes to the queue: a tab for it opens.
+    const carol = await start(poezio(r.config, "carol@acme.test", password("carol@acme.test")));
+    await carol.type(`/message ${BILLING} Hi, I have a question about invoice 42`);
+    await carol.waitFor(/carol> Hi, I have a question about invoice 42 [\d:]+ billing> You are in the queue Billing\. Write "leave" to leave it\./);
+    await carol.waitFor(/billing> You are next in line \((less than a minute|about \d+ minutes?)\)\. .*\[billing@cc\.acme\.test\]/); // the tab's title
+
+    await alice.type("/status set online");
+    await carol.waitFor(/billing> Alice will help you now\. Write to alice@acme\.test\./);
+    await alice.waitFor(/<< chat message: cc\.acme\.test/);
+    await alice.type(`/msg ${CC}`);
+    await alice.waitFor(/cc\.acme\.test: New customer carol@acme\.test\/poezio\S+ \(billing, "Hi, I have a question about invoice 42"\)\./);
+
+    // They chat both ways; /message opens Carol's tab for Alice.
+    await carol.type(`/message ${ALICE} Where is invoice 42?`);
+    await carol.waitFor(/carol> Where is invoice 42\? .*\[alice@acme\.test\]/);
+    await alice.type("/msg carol@acme.test");
+    await alice.waitFor(/carol@acme\.test\/poezio\S+: Where is invoice 42\?/);
+    await alice.type("Invoice 42 was sent on Monday.");
+    await carol.waitFor(/carol> Where is invoice 42\? [\d:]+ (\S+ )?alice> Invoice 42 was sent on Monday\./); // (\S+ ): poezio's receipt mark
+
+    // Alice ends the chat; Carol reads one closing message in the queue's tab, after what it said before.
+    await alice.type(`/msg ${CC} end`);
+    await alice.waitFor(/cc\.acme\.test: You ended the chat with carol@acme\.test\/poezio\S+\./);
+    await carol.type(`/message ${BILLING}`);
+    await carol.waitFor(/billing> Alice will help you now\..* billing> Alice has ended the chat\. Thank you for contacting us\. [\d:]+ billing> How would you rate this chat\?.*\[billing@cc\.acme\.test\]/);
+    expect(await count(carol, /has ended the chat/g)).toBe(1);
+    // Her tabs: the roster, the queue's and Alice's; none for the component's address.
+    expect(await carol.screen()).toMatch(/ \[0\|1\|2\] /);
   }, 60_000);
 
   it("a profanity agent ends a chat with the ad-hoc command, pauses with its form and comes back by writing ready", async () => {
