@@ -58,8 +58,15 @@ function endedTexts(e: EndedEvent, seatName: string): { customer?: string; seat?
  * periodic status is due.
  */
 export const STATUS_PASS_MS = 250;
-/** Statuses read and sent in one go (one status.lua call, one socket write): Redis and this process stay responsive between slices. */
-const STATUS_SLICE = 200;
+/**
+ * Statuses read and sent in one go (one status.lua call, one socket write), and the pause after each slice
+ * while more are due. Prosody routes a slice's stanzas back to back, and whatever the component sends after
+ * them (join results, assignments) waits behind: in a surge of joins (bench `surge`), 200-status slices one
+ * after another put join p99 at 7x the raw IQ p99, and 25 with 5 ms between them at 3.6x (no statuses at
+ * all: 2.8x). It caps a pass at about 4,000 statuses a second: 60,000 waiting customers' periodic ones.
+ */
+const STATUS_SLICE = 25;
+const STATUS_SLICE_GAP_MS = 5;
 
 export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, calls, retrySeconds, onHandled, statusIntervalMs = 15_000, sendMany }: NotifierDeps) {
   const sendAll = sendMany ?? (async (stanzas: Element[]) => { await Promise.all(stanzas.map(send)); });
@@ -126,7 +133,7 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, ca
         // Each told customer is rescheduled, so the next slice reads the next ones. Between slices, joins and
         // routing go first: a whole queue's periodic statuses at once held them for tens of milliseconds.
         if (due.length < STATUS_SLICE) break;
-        await new Promise((resolve) => setImmediate(resolve));
+        await new Promise((resolve) => setTimeout(resolve, STATUS_SLICE_GAP_MS));
       }
     }
     // Forget what was told to customers this instance no longer hears of (served or gone through another instance).
