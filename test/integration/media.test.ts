@@ -240,6 +240,42 @@ describe("media through rtpengine", () => {
     await until(calls, (c) => !c.includes(callId!), 5000, "the media session gone after the supervisor's end");
   }, 60_000);
 
+  it("a supervisor's end of a call a browser seat (WebSocket) answered: the seat's BYE, in its dialog, comes over its connection; the caller's phone hangs up", async () => {
+    clients.push(await agentOnline(r, "alice@acme.test"));
+    const browser = await connectWsPhone({ url: `ws://127.0.0.1:${r.config.ports.sipWs}/`, user: "alice", domain: "acme.test", password: "alice-pw" });
+    wsPhones.push(browser);
+    await browser.register();
+    await until(() => r.app.cti.agent("alice@acme.test"), (a) => a?.phone === true, 5000, "alice's browser registered");
+    const dave = await davePhone();
+    await dave.command("dial", "sip:billing@cc.acme.test");
+    const invite = await browser.waitForRequest("INVITE", 1, 15_000);
+    // The browser's answer to rtpengine's WebRTC offer (as in the test above, a fixed one).
+    const answer = [
+      "v=0", "o=- 1 2 IN IP4 127.0.0.1", "s=-", "t=0 0",
+      "m=audio 50127 UDP/TLS/RTP/SAVPF 0", "c=IN IP4 127.0.0.1", "a=rtcp:50127 IN IP4 127.0.0.1",
+      "a=candidate:1 1 udp 2122260223 127.0.0.1 50127 typ host generation 0", "a=ice-ufrag:wxyz", "a=ice-pwd:abcdefghijklmnopqrstuvwx",
+      "a=fingerprint:sha-256 11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00",
+      "a=setup:active", "a=sendrecv", "a=rtcp-mux", "a=rtpmap:0 PCMU/8000", "",
+    ].join("\r\n");
+    browser.answer(invite, answer);
+    await dave.waitFor("CALL_ESTABLISHED", 1, 15_000);
+    await browser.waitForRequest("ACK", 1, 5000);
+    const live = await until(() => sessionOf("sip:dave@customer.test"), (s) => s?.state === "in-service", 5000, "call in service");
+    const [callId] = await until(calls, (c) => c.length === 1, 5000, "the call in rtpengine");
+    const res = await fetch(`http://127.0.0.1:${r.app.webPort}/api/sessions/${live!.id}/end`, { method: "POST", headers: { authorization: `Bearer ${r.config.admin.token}` } });
+    expect(res.status).toBe(200);
+    const bye = await browser.waitForRequest("BYE", 1, 10_000);
+    // The BYE belongs to the call's dialog: its Call-ID, the caller's tag as From, the browser's as To, a CSeq
+    // past the caller's INVITE.
+    const tag = (h: string | undefined) => /;tag=([^;>\s]+)/.exec(h ?? "")?.[1];
+    expect(bye.header("call-id")).toBe(invite.header("call-id"));
+    expect(tag(bye.header("from"))).toBe(tag(invite.header("from")));
+    expect(tag(bye.header("to"))).toBeDefined();
+    expect(Number.parseInt(bye.header("cseq")!, 10)).toBeGreaterThan(Number.parseInt(invite.header("cseq")!, 10));
+    await dave.waitFor("CALL_CLOSED");
+    await until(calls, (c) => !c.includes(callId!), 5000, "the media session gone after the supervisor's end");
+  }, 60_000);
+
   it("a ring nobody answers leaves no media session behind: the call waits in the queue again, and is offered anew to the next ring", async () => {
     const alice = await aliceWithPhone({ autoAnswer: false });
     const bob = await agentWithPhone("bob", { autoAnswer: false });
