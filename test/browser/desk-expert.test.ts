@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import type { Browser, Page } from "playwright-core";
 import { launchBrowser } from "../helpers/browser.js";
-import { startAll, until, type Running } from "../helpers/stack.js";
+import { readyDesk, signInDesk } from "../helpers/desk.js";
+import { startAll, type Running } from "../helpers/stack.js";
 
 let r: Running;
 let browser: Browser;
@@ -29,24 +30,13 @@ async function newPage(viewport = { width: 1100, height: 800 }): Promise<Page> {
   return page;
 }
 
-/** Signs a desk in; it takes offers once the CTI knows it announced itself. */
-async function signIn(page: Page, jid: string, password: string): Promise<void> {
-  await page.goto(`http://127.0.0.1:${r.app.webPort}/agent/`);
-  await page.getByLabel("JID").fill(jid);
-  await page.getByLabel("Password").fill(password);
-  await page.getByLabel("Password").press("Enter");
-  await page.getByRole("button", { name: "Sign out" }).waitFor();
-  await until(() => r.app.cti.agent(jid), (a) => !!a?.offerJid, 5000, `${jid}'s desk takes offers`);
-}
-
 describe("the desk invites an expert", () => {
   it("Alice invites Bob from the chat; Bob gets the session as a panel; the customer sees Bob's words under his name; Bob leaves", async () => {
     const alice = await newPage();
-    await signIn(alice, "alice@acme.test", "alice-pw");
-    await alice.getByRole("button", { name: "Ready", exact: true }).click();
-    await until(() => r.app.cti.agent("alice@acme.test"), (a) => a?.state === "ready", 5000, "alice ready");
+    await signInDesk(r, alice, "alice@acme.test", "alice-pw");
+    await readyDesk(r, alice, "alice@acme.test");
     const bob = await newPage();
-    await signIn(bob, "bob@acme.test", "bob-pw"); // logged in, not ready: customers go to Alice, Bob can be invited
+    await signInDesk(r, bob, "bob@acme.test", "bob-pw"); // logged in, not ready: customers go to Alice, Bob can be invited
 
     const customer = await newPage({ width: 900, height: 820 });
     await customer.goto(`http://127.0.0.1:${r.app.webPort}/chat/?queue=billing`);

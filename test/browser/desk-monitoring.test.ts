@@ -8,7 +8,8 @@ import type { Client } from "@xmpp/client";
 import type { Browser, Page } from "playwright-core";
 import { NS, SB } from "../../protocol/names.js";
 import { launchBrowser } from "../helpers/browser.js";
-import { agentOnline, iq, startAll, until, type Running } from "../helpers/stack.js";
+import { readyDesk, signInDesk } from "../helpers/desk.js";
+import { agentOnline, iq, startAll, type Running } from "../helpers/stack.js";
 import { connectAccount, connectGuest, received, stopAll, waitFor, xmlFor } from "../helpers/xmpp.js";
 
 const CC = "cc.acme.test";
@@ -28,15 +29,10 @@ afterAll(async () => {
   await r?.stop();
 });
 
+/** Alice's desk, signed in and ready. */
 async function signIn(page: Page): Promise<void> {
-  await page.goto(`http://127.0.0.1:${r.app.webPort}/agent/`);
-  await page.getByLabel("JID").fill("alice@acme.test");
-  await page.getByLabel("Password").fill("alice-pw");
-  await page.getByLabel("Password").press("Enter");
-  await page.getByRole("button", { name: "Sign out" }).waitFor();
-  await until(() => r.app.cti.agent("alice@acme.test"), (a) => !!a?.offerJid, 5000, "alice's desk takes offers");
-  await page.getByRole("button", { name: "Ready", exact: true }).click();
-  await until(() => r.app.cti.agent("alice@acme.test"), (a) => a?.state === "ready", 5000, "alice ready");
+  await signInDesk(r, page, "alice@acme.test", "alice-pw");
+  await readyDesk(r, page, "alice@acme.test");
 }
 
 describe("the desk and the customer page under quality monitoring", () => {

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import type { Browser, Locator, Page } from "playwright-core";
 import type { Stroke } from "../../protocol/board.js";
 import { launchBrowser, screenshotPath } from "../helpers/browser.js";
+import { readyDesk, signInDesk } from "../helpers/desk.js";
 import { NS, SB } from "../../protocol/names.js";
 import { startAll, until, type Running } from "../helpers/stack.js";
 import { connectGuest, stopAll, waitFor, xmlFor } from "../helpers/xmpp.js";
@@ -35,15 +36,10 @@ async function newPage(width: number, height: number): Promise<Page> {
   return page;
 }
 
+/** Alice's desk, signed in and ready. */
 async function signIn(desk: Page): Promise<void> {
-  await desk.goto(`http://127.0.0.1:${r.app.webPort}/agent/`);
-  await desk.getByLabel("JID").fill("alice@acme.test");
-  await desk.getByLabel("Password").fill("alice-pw");
-  await desk.getByLabel("Password").press("Enter");
-  await desk.getByRole("button", { name: "Sign out" }).waitFor();
-  await until(() => r.app.cti.agent("alice@acme.test"), (a) => !!a?.offerJid, 5000, "alice's desk takes offers");
-  await desk.getByRole("button", { name: "Ready", exact: true }).click();
-  await until(() => r.app.cti.agent("alice@acme.test"), (a) => a?.state === "ready", 5000, "alice ready");
+  await signInDesk(r, desk, "alice@acme.test", "alice-pw");
+  await readyDesk(r, desk, "alice@acme.test");
 }
 
 const strokesOf = async (board: Locator): Promise<Stroke[]> => JSON.parse((await board.getAttribute("data-strokes")) ?? "[]") as Stroke[];

@@ -64,6 +64,17 @@ async function served(customer: Client, alice: Client): Promise<string> {
   return session;
 }
 
+/** Alice serves a guest customer and has invited Bob (through the desk's iq), whom the customer saw join. */
+async function withExpert(): Promise<{ alice: Client; bob: Client; customer: Client; session: string }> {
+  const alice = await agent(ALICE);
+  const bob = await agent(BOB);
+  const customer = await guest();
+  const session = await served(customer, alice);
+  expect((await sbIq(alice, "set", "invite-expert", { session, jid: BOB })).attrs.type).toBe("result");
+  await waitFor(customer, withBody("Bob joined the conversation."));
+  return { alice, bob, customer, session };
+}
+
 /** The expert was told it joined: the <begin role='expert'/> with the session, and a body for plain clients. */
 const invitation = (c: Client, session: string) =>
   waitFor(c, (s) => s.is("message") && s.getChild("begin", NS.SB)?.attrs.session === session && s.getChild("begin", NS.SB)?.attrs.role === "expert");
@@ -194,13 +205,7 @@ describe("invite an expert", () => {
   });
 
   it("the seat removes the expert; the session's end removes the expert, whose words then reach nobody", async () => {
-    const alice = await agent(ALICE);
-    const bob = await agent(BOB);
-    const customer = await guest();
-    const session = await served(customer, alice);
-
-    expect((await sbIq(alice, "set", "invite-expert", { session, jid: BOB })).attrs.type).toBe("result");
-    await waitFor(customer, withBody("Bob joined the conversation."));
+    const { alice, bob, customer, session } = await withExpert();
     const removed = await command(alice, "leave-session", { session });
     expect(removed.getChild("command", NS.COMMANDS)!.getChildText("note")).toMatch(/^Bob is no longer in your conversation/);
     await waitFor(customer, withBody("Bob left the conversation."));
@@ -263,12 +268,7 @@ describe("invite an expert", () => {
   });
 
   it("removes the marks a client forges: the customer cannot pose as the expert, nor the expert as the customer", async () => {
-    const alice = await agent(ALICE);
-    const bob = await agent(BOB);
-    const customer = await guest();
-    const session = await served(customer, alice);
-    expect((await sbIq(alice, "set", "invite-expert", { session, jid: BOB })).attrs.type).toBe("result");
-    await waitFor(customer, withBody("Bob joined the conversation."));
+    const { alice, bob, customer, session } = await withExpert();
     const xc = xmlFor(customer);
     await chat(customer, ALICE, "I am the boss", xc("expert", { xmlns: NS.SB, session, jid: "boss@acme.test", name: "Boss" }), xc("relayed", { xmlns: NS.SB, session, role: "seat" }));
     const atSeat = await waitFor(alice, withBody("I am the boss"));

@@ -78,6 +78,32 @@ async function davePhone(): Promise<BaresipPhone> {
   return phone;
 }
 
+/** A supervisor's end of a session, through the admin API. */
+const endBySupervisor = (id: string) =>
+  fetch(`http://127.0.0.1:${r.app.webPort}/api/sessions/${id}/end`, { method: "POST", headers: { authorization: `Bearer ${r.config.admin.token}` } });
+
+/** Alice available in XMPP, her phone a browser's (a bare SIP-over-WebSocket agent) registered. */
+async function aliceInBrowser(): Promise<WsPhone> {
+  clients.push(await agentOnline(r, "alice@acme.test"));
+  const browser = await connectWsPhone({ url: `ws://127.0.0.1:${r.config.ports.sipWs}/`, user: "alice", domain: "acme.test", password: "alice-pw" });
+  wsPhones.push(browser);
+  await browser.register();
+  await until(() => r.app.cti.agent("alice@acme.test"), (a) => a?.phone === true, 5000, "alice's browser registered");
+  return browser;
+}
+
+/**
+ * What a browser answers to rtpengine's offer: ICE, DTLS (active, as rtpengine offered actpass), rtcp-mux
+ * (after ICE gathering, as sip.js sends it: the default candidate's address on the m= and c= lines).
+ */
+const BROWSER_ANSWER = [
+  "v=0", "o=- 1 2 IN IP4 127.0.0.1", "s=-", "t=0 0",
+  "m=audio 50125 UDP/TLS/RTP/SAVPF 0", "c=IN IP4 127.0.0.1", "a=rtcp:50125 IN IP4 127.0.0.1",
+  "a=candidate:1 1 udp 2122260223 127.0.0.1 50125 typ host generation 0", "a=ice-ufrag:wxyz", "a=ice-pwd:abcdefghijklmnopqrstuvwx",
+  "a=fingerprint:sha-256 11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00",
+  "a=setup:active", "a=sendrecv", "a=rtcp-mux", "a=rtpmap:0 PCMU/8000", "",
+].join("\r\n");
+
 describe("media through rtpengine", () => {
   it("a call to a queue between two SIP phones: RTP goes through rtpengine both ways, each hears the other's tone, and the media session ends with the call", async () => {
     const alice = await aliceWithPhone();
@@ -197,26 +223,12 @@ describe("media through rtpengine", () => {
   }, 60_000);
 
   it("a browser seat (WebSocket) rings (180) and answers with a WebRTC answer: the plain caller gets a plain answer, and the ACK and the caller's BYE reach the browser", async () => {
-    clients.push(await agentOnline(r, "alice@acme.test"));
-    const browser = await connectWsPhone({ url: `ws://127.0.0.1:${r.config.ports.sipWs}/`, user: "alice", domain: "acme.test", password: "alice-pw" });
-    wsPhones.push(browser);
-    await browser.register();
-    await until(() => r.app.cti.agent("alice@acme.test"), (a) => a?.phone === true, 5000, "alice's browser registered");
+    const browser = await aliceInBrowser();
     const dave = await davePhone();
     await dave.command("dial", "sip:billing@cc.acme.test");
     const invite = await browser.waitForRequest("INVITE", 1, 15_000); // it answers 180 Ringing at once, with its Contact
-    const offer = invite.body;
-    // What a browser answers to rtpengine's offer: ICE, DTLS (active, as rtpengine offered actpass), rtcp-mux.
-    // (after ICE gathering, as sip.js sends it: the default candidate's address on the m= and c= lines)
-    expect(offer).toMatch(/^a=rtpmap:0 PCMU\/8000/m);
-    const answer = [
-      "v=0", "o=- 1 2 IN IP4 127.0.0.1", "s=-", "t=0 0",
-      "m=audio 50125 UDP/TLS/RTP/SAVPF 0", "c=IN IP4 127.0.0.1", "a=rtcp:50125 IN IP4 127.0.0.1",
-      "a=candidate:1 1 udp 2122260223 127.0.0.1 50125 typ host generation 0", "a=ice-ufrag:wxyz", "a=ice-pwd:abcdefghijklmnopqrstuvwx",
-      "a=fingerprint:sha-256 11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00",
-      "a=setup:active", "a=sendrecv", "a=rtcp-mux", "a=rtpmap:0 PCMU/8000", "",
-    ].join("\r\n");
-    browser.answer(invite, answer);
+    expect(invite.body).toMatch(/^a=rtpmap:0 PCMU\/8000/m); // what the answer below takes
+    browser.answer(invite, BROWSER_ANSWER);
     await dave.waitFor("CALL_ESTABLISHED", 1, 15_000); // baresip, plain RTP only, took the answer rtpengine gave it
     await browser.waitForRequest("ACK", 1, 5000);
     const [callId] = await until(calls, (c) => c.length === 1, 5000, "the call in rtpengine");
@@ -234,36 +246,22 @@ describe("media through rtpengine", () => {
     await Promise.all([dave.waitFor("CALL_ESTABLISHED", 1, 15_000), alice.waitFor("CALL_ESTABLISHED", 1, 15_000)]);
     const live = await until(() => sessionOf("sip:dave@customer.test"), (s) => s?.state === "in-service", 5000, "call in service");
     const [callId] = await until(calls, (c) => c.length === 1, 5000, "the call in rtpengine");
-    const res = await fetch(`http://127.0.0.1:${r.app.webPort}/api/sessions/${live!.id}/end`, { method: "POST", headers: { authorization: `Bearer ${r.config.admin.token}` } });
-    expect(res.status).toBe(200);
+    expect((await endBySupervisor(live!.id)).status).toBe(200);
     await Promise.all([dave.waitFor("CALL_CLOSED"), alice.waitFor("CALL_CLOSED")]);
     await until(calls, (c) => !c.includes(callId!), 5000, "the media session gone after the supervisor's end");
   }, 60_000);
 
   it("a supervisor's end of a call a browser seat (WebSocket) answered: the seat's BYE, in its dialog, comes over its connection; the caller's phone hangs up", async () => {
-    clients.push(await agentOnline(r, "alice@acme.test"));
-    const browser = await connectWsPhone({ url: `ws://127.0.0.1:${r.config.ports.sipWs}/`, user: "alice", domain: "acme.test", password: "alice-pw" });
-    wsPhones.push(browser);
-    await browser.register();
-    await until(() => r.app.cti.agent("alice@acme.test"), (a) => a?.phone === true, 5000, "alice's browser registered");
+    const browser = await aliceInBrowser();
     const dave = await davePhone();
     await dave.command("dial", "sip:billing@cc.acme.test");
     const invite = await browser.waitForRequest("INVITE", 1, 15_000);
-    // The browser's answer to rtpengine's WebRTC offer (as in the test above, a fixed one).
-    const answer = [
-      "v=0", "o=- 1 2 IN IP4 127.0.0.1", "s=-", "t=0 0",
-      "m=audio 50127 UDP/TLS/RTP/SAVPF 0", "c=IN IP4 127.0.0.1", "a=rtcp:50127 IN IP4 127.0.0.1",
-      "a=candidate:1 1 udp 2122260223 127.0.0.1 50127 typ host generation 0", "a=ice-ufrag:wxyz", "a=ice-pwd:abcdefghijklmnopqrstuvwx",
-      "a=fingerprint:sha-256 11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00",
-      "a=setup:active", "a=sendrecv", "a=rtcp-mux", "a=rtpmap:0 PCMU/8000", "",
-    ].join("\r\n");
-    browser.answer(invite, answer);
+    browser.answer(invite, BROWSER_ANSWER);
     await dave.waitFor("CALL_ESTABLISHED", 1, 15_000);
     await browser.waitForRequest("ACK", 1, 5000);
     const live = await until(() => sessionOf("sip:dave@customer.test"), (s) => s?.state === "in-service", 5000, "call in service");
     const [callId] = await until(calls, (c) => c.length === 1, 5000, "the call in rtpengine");
-    const res = await fetch(`http://127.0.0.1:${r.app.webPort}/api/sessions/${live!.id}/end`, { method: "POST", headers: { authorization: `Bearer ${r.config.admin.token}` } });
-    expect(res.status).toBe(200);
+    expect((await endBySupervisor(live!.id)).status).toBe(200);
     const bye = await browser.waitForRequest("BYE", 1, 10_000);
     // The BYE belongs to the call's dialog: its Call-ID, the caller's tag as From, the browser's as To, a CSeq
     // past the caller's INVITE.
