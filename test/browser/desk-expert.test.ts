@@ -3,32 +3,13 @@
  * chat's "Invite an expert" picker; Bob's desk gets the conversation as a panel of its own (role expert);
  * the customer page shows Bob joining, his words under his name, and his leaving, all in its one chat.
  */
-import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import type { Browser, Page } from "playwright-core";
-import { launchBrowser } from "../helpers/browser.js";
-import { readyDesk, signInDesk } from "../helpers/desk.js";
-import { startAll, type Running } from "../helpers/stack.js";
+import { describe, expect, it } from "@jest/globals";
+import { readyDesk, signInDesk, useBrowserStack } from "../helpers/desk.js";
+import type { Running } from "../helpers/stack.js";
 
 let r: Running;
-let browser: Browser;
-const pageErrors: Error[] = [];
-
-beforeAll(async () => {
-  r = await startAll({ queues: [{ name: "billing", title: "Billing", skills: ["billing"], allowGuests: true }] });
-  browser = await launchBrowser();
-}, 60000);
-afterAll(async () => {
-  expect(pageErrors).toEqual([]);
-  await browser?.close();
-  await r?.stop();
-});
-
-async function newPage(viewport = { width: 1100, height: 800 }): Promise<Page> {
-  const page = await (await browser.newContext({ viewport, reducedMotion: "reduce" })).newPage();
-  page.on("pageerror", (err) => pageErrors.push(err));
-  page.setDefaultTimeout(8000);
-  return page;
-}
+const { newPage: openPage } = useBrowserStack({ queues: [{ name: "billing", title: "Billing", skills: ["billing"], allowGuests: true }] }, (running) => { r = running; });
+const newPage = (viewport = { width: 1100, height: 800 }) => openPage({ viewport, reducedMotion: "reduce" });
 
 describe("the desk invites an expert", () => {
   it("Alice invites Bob from the chat; Bob gets the session as a panel; the customer sees Bob's words under his name; Bob leaves", async () => {

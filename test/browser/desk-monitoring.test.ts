@@ -3,31 +3,19 @@
  * as a whisper in the customer's chat, and the customer never gets it; a barge shows in that chat too.
  * The customer page (/chat/) shows a barging supervisor joining and writing. The supervisor is a plain XMPP client.
  */
-import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { afterAll, describe, expect, it } from "@jest/globals";
 import type { Client } from "@xmpp/client";
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { NS, SB } from "../../protocol/names.js";
-import { launchBrowser } from "../helpers/browser.js";
-import { readyDesk, signInDesk } from "../helpers/desk.js";
-import { agentOnline, iq, startAll, type Running } from "../helpers/stack.js";
+import { readyDesk, signInDesk, useBrowserStack } from "../helpers/desk.js";
+import { agentOnline, iq, type Running } from "../helpers/stack.js";
 import { connectAccount, connectGuest, received, stopAll, waitFor, xmlFor } from "../helpers/xmpp.js";
 
 const CC = "cc.acme.test";
 let r: Running;
-let browser: Browser;
 const clients: Client[] = [];
-const pageErrors: Error[] = [];
-
-beforeAll(async () => {
-  r = await startAll({ queues: [{ name: "billing", title: "Billing", skills: ["billing"], allowGuests: true }] });
-  browser = await launchBrowser();
-}, 60000);
-afterAll(async () => {
-  expect(pageErrors).toEqual([]);
-  await browser?.close();
-  await stopAll(...clients);
-  await r?.stop();
-});
+afterAll(async () => { await stopAll(...clients); }); // before the stack's own afterAll stops Prosody
+const { newPage } = useBrowserStack({ queues: [{ name: "billing", title: "Billing", skills: ["billing"], allowGuests: true }] }, (running) => { r = running; });
 
 /** Alice's desk, signed in and ready. */
 async function signIn(page: Page): Promise<void> {
@@ -37,9 +25,7 @@ async function signIn(page: Page): Promise<void> {
 
 describe("the desk and the customer page under quality monitoring", () => {
   it("marks a whisper in the customer's chat, which the customer never gets, and shows a barge there", async () => {
-    const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
-    page.on("pageerror", (err) => pageErrors.push(err));
-    page.setDefaultTimeout(8000);
+    const page = await newPage({ viewport: { width: 1280, height: 800 } });
     await signIn(page);
 
     const ann = await connectGuest(r.config);
@@ -70,9 +56,7 @@ describe("the desk and the customer page under quality monitoring", () => {
     // Alice's desk is busy with Ann (capacity 1): this customer goes to Bob, a plain client.
     const bob = await agentOnline(r, "bob@acme.test");
     clients.push(bob);
-    const page = await (await browser.newContext({ viewport: { width: 900, height: 820 } })).newPage();
-    page.on("pageerror", (err) => pageErrors.push(err));
-    page.setDefaultTimeout(8000);
+    const page = await newPage({ viewport: { width: 900, height: 820 } });
     await page.goto(`http://127.0.0.1:${r.app.webPort}/chat/?queue=billing`);
     await page.locator("#prechat").getByLabel("Name").fill("Carl");
     await page.locator("#prechat").getByLabel("Subject").fill("Refund");

@@ -4,37 +4,20 @@
  * board with it; a Clear empties both; touch pointer events draw like the mouse. What each board shows is compared through its `data-strokes` (the decoded
  * strokes) and its canvas pixels.
  */
-import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import type { Browser, Locator, Page } from "playwright-core";
+import { describe, expect, it } from "@jest/globals";
+import type { Locator, Page } from "playwright-core";
 import type { Stroke } from "../../protocol/board.js";
-import { launchBrowser, screenshotPath } from "../helpers/browser.js";
-import { readyDesk, signInDesk } from "../helpers/desk.js";
+import { screenshotPath } from "../helpers/browser.js";
+import { readyDesk, signInDesk, useBrowserStack } from "../helpers/desk.js";
 import { NS, SB } from "../../protocol/names.js";
-import { startAll, until, type Running } from "../helpers/stack.js";
+import { until, type Running } from "../helpers/stack.js";
 import { connectGuest, stopAll, waitFor, xmlFor } from "../helpers/xmpp.js";
 
 const CC = "cc.acme.test";
 
 let r: Running;
-let browser: Browser;
-const pageErrors: Error[] = [];
-
-beforeAll(async () => {
-  r = await startAll({ queues: [{ name: "billing", title: "Billing", skills: ["billing"], allowGuests: true }] });
-  browser = await launchBrowser();
-}, 60000);
-afterAll(async () => {
-  expect(pageErrors).toEqual([]);
-  await browser?.close();
-  await r?.stop();
-});
-
-async function newPage(width: number, height: number): Promise<Page> {
-  const page = await (await browser.newContext({ viewport: { width, height } })).newPage();
-  page.on("pageerror", (err) => pageErrors.push(err));
-  page.setDefaultTimeout(8000);
-  return page;
-}
+const { newPage: openPage } = useBrowserStack({ queues: [{ name: "billing", title: "Billing", skills: ["billing"], allowGuests: true }] }, (running) => { r = running; });
+const newPage = (width: number, height: number) => openPage({ viewport: { width, height } });
 
 /** Alice's desk, signed in and ready. */
 async function signIn(desk: Page): Promise<void> {
