@@ -138,16 +138,19 @@ export const configSchema = z.looseObject({
     chatsDuringCalls: z.boolean().default(false),
   }).default({ host: "127.0.0.1", ringSeconds: 20, retrySeconds: 5, chatsDuringCalls: false }),
   /**
-   * The media relay (rtpengine) every call's audio goes through when voice is on: the address it relays on
-   * (and writes into SDP), the UDP ports it takes RTP and RTCP from, and its ng control port (loopback,
-   * for the soft switch; a free one is picked at start when unset).
+   * The media relay (rtpengine) that calls with a browser leg go through when voice is on: the address it
+   * relays on (and writes into SDP), the UDP ports it takes RTP and RTCP from, and its ng control port
+   * (loopback, for the soft switch; a free one is picked at start when unset). `anchor`: "webrtc" (calls
+   * between SIP phones are direct, no media server in their path) or "all" (every call through rtpengine,
+   * for phones that cannot reach each other, e.g. behind NAT).
    */
   media: z.looseObject({
     host: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}$/, "must be an IPv4 address such as 127.0.0.1").default("127.0.0.1"),
     rtpMin: port.default(30000),
     rtpMax: port.default(39999),
     ngPort: port.optional(),
-  }).default({ host: "127.0.0.1", rtpMin: 30000, rtpMax: 39999 }),
+    anchor: z.enum(["webrtc", "all"]).default("webrtc"),
+  }).default({ host: "127.0.0.1", rtpMin: 30000, rtpMax: 39999, anchor: "webrtc" }),
   /**
    * The admin API's bearer tokens: `token` (plain text, kept for compatibility) is one full-power token named
    * "admin"; `tokens` are stored as the sha256 (hex) of the token, each with its scopes (read, supervise,

@@ -43,11 +43,20 @@ export function eligibleSeats(agents: Agent[], needs: string[], now: number, que
   return agents.filter((a) => hasCapacity(a, now) && canServe(a, needs, queue?.minLevels));
 }
 
+/** Ties between seats: the longest free first, then the JID (byte order, as Redis orders equal scores). */
+const tieBreak = (a: Agent, b: Agent) => a.freeSince - b.freeSince || (a.jid < b.jid ? -1 : a.jid > b.jid ? 1 : 0);
+
+/**
+ * The default strategy's order of seats (fewest active, then ties), in which the store lists free seats:
+ * for queues that use it, the first few free seats hold the best one, and a join reads no more.
+ */
+export const defaultOrder = (a: Agent, b: Agent) => a.active - b.active || tieBreak(a, b);
+export const usesDefaultOrder = (queue: Pick<Queue, "strategy">) => ["fewest-active", "ring-all"].includes(queue.strategy ?? "fewest-active");
+
 /** The seat for a customer: ready, with room and the skills, chosen by the strategy. */
 export function pickSeat(agents: Agent[], needs: string[], now: number, queue?: Pick<Queue, "strategy" | "minLevels">): Agent | undefined {
   const prefer = PREFER[queue?.strategy ?? "fewest-active"];
-  return eligibleSeats(agents, needs, now, queue)
-    .sort((a, b) => prefer(a, b, needs) || a.freeSince - b.freeSince || a.jid.localeCompare(b.jid))[0];
+  return eligibleSeats(agents, needs, now, queue).sort((a, b) => prefer(a, b, needs) || tieBreak(a, b))[0];
 }
 
 /** A waiting customer's priority now: its own plus one step per agingSeconds waited, so nobody starves. */

@@ -12,7 +12,7 @@ import {
   DEFAULT_HANDLE_SECONDS, LIMITS, VOICE_SKILL, agentView, authorize, bareOf, clip, domainOf, estimateWait, needsFor, parseRating, servingCapacity,
   validateFeedback, validateJoin, validateLeftMessage,
 } from "./policy.js";
-import { DEFAULT_AGING_SECONDS, canServe, routingOrder } from "./allocation.js";
+import { DEFAULT_AGING_SECONDS, canServe, routingOrder, usesDefaultOrder } from "./allocation.js";
 import { createRouter } from "./router.js";
 import type { AgentChange, DueStatus, ExpertChange, Store, TransferTarget } from "./store.js";
 import type { Timeouts } from "./types.js";
@@ -38,6 +38,14 @@ export type Cti = ReturnType<typeof createCti>;
 export const RATING_WINDOW_MS = 10 * 60_000;
 
 type EndedEvent = Extract<CtiEvent, { type: "ended" }>;
+
+/**
+ * How many free seats a join reads where the store's order is the queue's (allocation.ts defaultOrder):
+ * the best seat is the first that is not in wrap-up, so a few do, and a join costs the same with 5 free
+ * agents or 500. Only when none of them could take the customer are all the free seats read.
+ */
+const JOIN_SEATS = 4;
+const joinSeats = (queue: Queue) => (usesDefaultOrder(queue) && !queue.stickySeconds ? JOIN_SEATS : Infinity);
 
 /** How many due sessions one sweep reads (the rest wait for the next one). */
 const SWEEP_LIMIT = 5000;
@@ -77,7 +85,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     validateJoin(req);
     const needs = media === "voice" ? [...needsFor(queue, req.extraSkills), VOICE_SKILL].sort() : needsFor(queue, req.extraSkills);
     // The free seats and, for the staffing check, one logged-in agent: one round trip, not two in a row.
-    const [free, someOn] = await Promise.all([store.seats("free", needs), hasMinLevels(queue) ? undefined : store.seats("on", needs, 1)]);
+    const [free, someOn] = await Promise.all([store.seats("free", needs, joinSeats(queue)), hasMinLevels(queue) ? undefined : store.seats("on", needs, 1)]);
     if (free.length === 0 || hasMinLevels(queue)) await checkStaffed(queue, needs, media, someOn);
     return { queue, media, needs, free };
   }
@@ -103,7 +111,11 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     }
     if (free.length === 0) return session; // nobody to route it to: it waits as it was queued (no read back)
     await routeSeats(free);
-    return (await store.session(session.id)) ?? session;
+    const routed = (await store.session(session.id)) ?? session;
+    // The first few free seats were all in wrap-up, or lacked its levels: every free seat looks (rare).
+    if (routed.state !== "queued" || free.length < joinSeats(queue)) return routed;
+    await routeSeats(await store.seats("free", needs));
+    return (await store.session(session.id)) ?? routed;
   }
 
   /**

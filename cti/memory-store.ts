@@ -6,7 +6,7 @@
 import { lineKey } from "./lines.js";
 import { ArrivalLine } from "./arrival-line.js";
 import { PACE_WEIGHT, VOICE_SKILL, nextHandleAverage } from "./policy.js";
-import { routingOrder } from "./allocation.js";
+import { defaultOrder, routingOrder } from "./allocation.js";
 import type { AgentChange, AuditEntry, ClaimResult, DueStatus, ExpertChange, ExpertResult, FeedbackResult, InServiceResult, RecordedBoard, RecordedMessage, ResumeResult, SeatKind, Store, TransferResult, TransferTarget } from "./store.js";
 import type { Agent, AgentProfile, AgentState, CallPhase, CallTokenJoin, CtiEvent, LeftMessage, Session, SessionState } from "./types.js";
 import type { EndReason } from "../protocol/names.js";
@@ -497,12 +497,9 @@ export class MemoryStore implements Store {
   async seats(kind: SeatKind, skills: string[], limit = Infinity): Promise<string[]> {
     const sets = (skills.length ? skills : ["*"]).map((skill) => this.seatSets[kind].get(skill) ?? new Set<string>());
     const smallest = sets.reduce((a, b) => (b.size < a.size ? b : a));
-    const out: string[] = [];
-    for (const jid of smallest) {
-      if (out.length >= limit) break;
-      if (sets.every((set) => set.has(jid))) out.push(jid);
-    }
-    return out;
+    const out = [...smallest].filter((jid) => sets.every((set) => set.has(jid)));
+    if (kind === "free") out.sort((a, b) => defaultOrder(this.agentsByJid.get(a)!, this.agentsByJid.get(b)!));
+    return out.slice(0, limit);
   }
 
   async agentsNamed(jids: string[]): Promise<Agent[]> {

@@ -128,7 +128,11 @@ export interface Store {
   setPhone(jid: string, registered: boolean, now: number): Promise<boolean | null>;
   agent(jid: string): Promise<Agent | null>;
   agents(): Promise<Agent[]>;
-  /** The JIDs of agents that have every one of these skills (any agent for none), of a kind; at most `limit`. Indexed: no scan of all agents. */
+  /**
+   * The JIDs of agents that have every one of these skills (any agent for none), of a kind; at most `limit`.
+   * Indexed: no scan of all agents. Free seats come in allocation's default order (fewest active, then
+   * longest free, then JID), so the first few are the best seats for a queue with the default strategy.
+   */
   seats(kind: SeatKind, skills: string[], limit?: number): Promise<string[]>;
   /** These agents (unknown ones left out). */
   agentsNamed(jids: string[]): Promise<Agent[]>;

@@ -72,6 +72,7 @@ export function renderSoftswitchConfig(config: VoiceConfig, { runDir, redisHost,
     SB_QUEUED_MS: QUEUED_MS,
     SB_RUN: resolve(runDir),
     SB_RTPENGINE: `udp:127.0.0.1:${ngPort}`,
+    SB_ANCHOR_ALL: config.media.anchor === "all" ? 1 : 0,
   };
   for (const a of accountsOf(config)) if (!/^[a-z0-9._-]+$/.test(user(a.jid))) throw new Error(`softswitch: ${a.jid} cannot be a SIP user here`);
   return [

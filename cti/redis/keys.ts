@@ -26,8 +26,12 @@ export const KEY_TEMPLATES = {
   due: "due",
   /** set: the routing lines that have routable sessions */
   lines: "lines",
-  /** set: agents ready with room that have a skill ("*": any agent) */
-  freeSeats: "f:{skill}",
+  /**
+   * sorted set: agents ready with room that have a skill ("*": any agent), in allocation's default order:
+   * score active x 1e13 + freeSince (fewest active, then longest free; equal scores by JID). A join then
+   * reads the first few, not every free agent (free-seats.lua)
+   */
+  freeSeats: "fs:{skill}",
   /** set: logged-in agents that have a skill ("*": any agent) */
   onSeats: "o:{skill}",
   /** set: agents that have a skill ("*": any agent) */

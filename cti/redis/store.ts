@@ -14,7 +14,7 @@ const LUA_DIR = new URL("../../../cti/redis/lua/", import.meta.url);
 const SCRIPTS = [
   "enqueue", "claim", "in-service", "end", "end-by", "agent-state", "upsert-agent", "away", "expire-away", "resume", "feedback", "leave-message",
   "end-wrap-up", "answered", "requeue", "transfer", "offer", "withdraw-offer", "offer-target", "heads", "reindex", "phone", "session-call",
-  "record-message", "record-board", "audit", "adjust-agent", "config-seen", "status", "position", "expert",
+  "record-message", "record-board", "audit", "adjust-agent", "config-seen", "status", "position", "expert", "free-seats",
 ] as const;
 type ScriptName = (typeof SCRIPTS)[number];
 
@@ -267,7 +267,8 @@ export class RedisStore implements Store {
   }
 
   async seats(kind: SeatKind, skills: string[], limit = Infinity): Promise<string[]> {
-    const set = kind === "free" ? this.keys.freeSeats : kind === "on" ? this.keys.onSeats : this.keys.allSeats;
+    if (kind === "free") return this.run<string[]>("free-seats", Number.isFinite(limit) ? limit : 0, ...(skills.length ? skills : ["*"]));
+    const set = kind === "on" ? this.keys.onSeats : this.keys.allSeats;
     const keys = (skills.length ? skills : ["*"]).map((skill) => set(skill));
     // "Is anyone there?" (a join's check) takes a few members, not the whole set of agents.
     if (keys.length === 1 && Number.isFinite(limit)) return this.redis.srandmember(keys[0]!, limit);

@@ -5,7 +5,7 @@
  * test can tell which tone reached which phone. It is driven through its ctrl_tcp module (netstring-framed JSON: commands such as
  * `dial` and `hangup`, and events such as REGISTER_OK, CALL_ESTABLISHED, CALL_CLOSED).
  */
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createConnection, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -46,6 +46,8 @@ export interface BaresipPhone {
   waitFor(type: string, count?: number, timeoutMs?: number): Promise<BaresipEvent>;
   /** A command of baresip's menu (`dial`, `hangup`...); rejects when baresip says it failed. */
   command(command: string, params?: string): Promise<string>;
+  /** Bytes of audio it has decoded (heard) so far, written as it goes: 16,000 a second. */
+  heardBytes(): Promise<number>;
   /** Quits, then reads what it heard: 16-bit samples at 8 kHz. */
   stop(): Promise<Int16Array>;
   output(): string;
@@ -209,6 +211,10 @@ export async function startBaresip(options: BaresipOptions): Promise<BaresipPhon
         const json = Buffer.from(JSON.stringify({ command, ...(params === undefined ? {} : { params }), token }));
         ctrl.write(Buffer.concat([Buffer.from(`${json.length}:`), json, Buffer.from(",")]));
       });
+    },
+    async heardBytes() {
+      const dumps = (await readdir(dir)).filter((f) => f.endsWith("-dec.wav"));
+      return (await Promise.all(dumps.map(async (f) => Math.max(0, (await stat(join(dir, f))).size - 44)))).reduce((a, b) => a + b, 0);
     },
     async stop() {
       if (!child.hasExited()) {

@@ -2,7 +2,8 @@
  * Media through rtpengine, with real parts: Kamailio and rtpengine started by the test stack, baresip as the
  * caller's and the agent's phones (real RTP, each sending a tone of its own and recording what it hears), a
  * bare SIP-over-WebSocket agent as a browser's leg would be, Prosody and the component. rtpengine is asked
- * over its ng protocol (`list`, `query`) what it relays.
+ * over its ng protocol (`list`, `query`) what it relays. By default only calls with a WebRTC leg go through
+ * it (calls between SIP phones are direct, issue 10); a second stack has `media.anchor: "all"`.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "@jest/globals";
 import type { Client } from "@xmpp/client";
@@ -17,26 +18,30 @@ const clients: Client[] = [];
 const phones: BaresipPhone[] = [];
 const wsPhones: WsPhone[] = [];
 
-beforeAll(async () => {
-  r = await startAll({
-    queues: [
-      { name: "billing", title: "Billing", skills: ["billing"] },
-      { name: "hasty", title: "Hasty desk", skills: ["billing"], firstResponseTimeout: 5 },
-    ],
-    agents: [
-      { jid: "alice@acme.test", name: "Alice", password: "alice-pw", skills: ["billing"], maxChats: 1, voice: true },
-      { jid: "bob@acme.test", name: "Bob", password: "bob-pw", skills: ["billing"], maxChats: 1, voice: true },
-    ],
-  }, { voice: true });
-}, 60_000);
-afterAll(async () => { await r?.stop(); });
-afterEach(async () => {
-  await stopAll(...clients.splice(0));
-  await Promise.all(phones.splice(0).map((p) => p.stop()));
-  await Promise.all(wsPhones.splice(0).map((p) => p.close()));
-  await until(() => r.app.cti.sessions(0), (s) => s.length === 0, 10_000, "no live session");
-  await until(() => calls(), (c) => c.length === 0, 10_000, "no media session in rtpengine");
-});
+/** A stack for the describe block it is called in, with the media anchoring given. */
+function useMediaStack(anchor: "webrtc" | "all") {
+  beforeAll(async () => {
+    r = await startAll({
+      queues: [
+        { name: "billing", title: "Billing", skills: ["billing"] },
+        { name: "hasty", title: "Hasty desk", skills: ["billing"], firstResponseTimeout: 5 },
+      ],
+      agents: [
+        { jid: "alice@acme.test", name: "Alice", password: "alice-pw", skills: ["billing"], maxChats: 1, voice: true },
+        { jid: "bob@acme.test", name: "Bob", password: "bob-pw", skills: ["billing"], maxChats: 1, voice: true },
+      ],
+      media: { anchor },
+    }, { voice: true });
+  }, 60_000);
+  afterAll(async () => { await r?.stop(); });
+  afterEach(async () => {
+    await stopAll(...clients.splice(0));
+    await Promise.all(phones.splice(0).map((p) => p.stop()));
+    await Promise.all(wsPhones.splice(0).map((p) => p.close()));
+    await until(() => r.app.cti.sessions(0), (s) => s.length === 0, 10_000, "no live session");
+    await until(() => calls(), (c) => c.length === 0, 10_000, "no media session in rtpengine");
+  });
+}
 
 const proxy = () => ({ host: "127.0.0.1", port: r.config.ports.sip! });
 const ng = (command: Record<string, Bencoded>) => ngCommand(r.stack.rtpengineNgPort!, command);
@@ -104,36 +109,26 @@ const BROWSER_ANSWER = [
   "a=setup:active", "a=sendrecv", "a=rtcp-mux", "a=rtpmap:0 PCMU/8000", "",
 ].join("\r\n");
 
-describe("media through rtpengine", () => {
-  it("a call to a queue between two SIP phones: RTP goes through rtpengine both ways, each hears the other's tone, and the media session ends with the call", async () => {
+describe("media: calls with a browser leg through rtpengine, calls between SIP phones direct (the default)", () => {
+  useMediaStack("webrtc");
+
+  it("a call to a queue between two SIP phones is direct: rtpengine relays nothing, and each phone hears the other's tone", async () => {
     const alice = await aliceWithPhone();
     const dave = await davePhone();
-    expect(await calls()).toEqual([]);
     await dave.command("dial", "sip:billing@cc.acme.test");
     await Promise.all([dave.waitFor("CALL_ESTABLISHED", 1, 15_000), alice.waitFor("CALL_ESTABLISHED", 1, 15_000)]);
     await until(() => sessionOf("sip:dave@customer.test"), (s) => s?.state === "in-service", 5000, "call in service");
-
-    const [callId] = await until(calls, (c) => c.length === 1, 5000, "the call in rtpengine");
-    // Both parties send to rtpengine (its counters of what it received from each grow), over plain RTP.
-    // (100 packets: two seconds of 20 ms packets, from each)
-    const relayed = await until(() => legs(callId!), (l) => l.length === 2 && l.every((x) => x.packets >= 100), 10_000, "RTP from both phones");
-    expect(relayed.map((l) => l.protocol)).toEqual(["RTP/AVP", "RTP/AVP"]);
-    expect(relayed.map((l) => l.address)).toEqual(["127.0.0.1", "127.0.0.1"]);
-
+    expect(await calls()).toEqual([]);
+    // Each phone has heard two seconds of the other (straight from it: rtpengine relays nothing), then the hang-up.
+    await until(() => Promise.all([alice, dave].map((p) => p.heardBytes())), (n) => n.every((b) => b > 32_000), 10_000, "two seconds heard by each phone");
+    expect(await calls()).toEqual([]);
     await dave.command("hangup");
     await Promise.all([dave.waitFor("CALL_CLOSED"), alice.waitFor("CALL_CLOSED")]);
     expect(await until(() => sessionOf("sip:dave@customer.test"), (s) => s?.state === "ended", 5000, "session ended")).toMatchObject({ endReason: "customer", seat: "alice@acme.test" });
-    await until(calls, (c) => !c.includes(callId!), 5000, "the media session gone after the hang-up");
-
-    // What each phone heard came through rtpengine (no phone was told the other's address): the other's tone.
-    const [heardByAlice, heardByDave] = [await alice.stop(), await dave.stop()];
+    const [aliceHeard, daveHeard] = [await alice.stop(), await dave.stop()];
     phones.splice(0);
-    expect(heardByAlice.length).toBeGreaterThan(8000); // more than a second of audio
-    expect(heardByDave.length).toBeGreaterThan(8000);
-    expect(toneShare(heardByAlice, 440)).toBeGreaterThan(0.2);
-    expect(toneShare(heardByAlice, 660)).toBeLessThan(0.05);
-    expect(toneShare(heardByDave, 660)).toBeGreaterThan(0.2);
-    expect(toneShare(heardByDave, 440)).toBeLessThan(0.05);
+    expect(toneShare(aliceHeard, 440)).toBeGreaterThan(0.2);
+    expect(toneShare(daveHeard, 660)).toBeGreaterThan(0.2);
   }, 60_000);
 
   it("an agent registered over WebSocket and UDP rings on both: the WebSocket leg is offered WebRTC media (ICE, DTLS-SRTP, RTP/SAVPF), the UDP leg plain RTP; the answered one carries the call", async () => {
@@ -239,16 +234,15 @@ describe("media through rtpengine", () => {
     await until(calls, (c) => !c.includes(callId!), 5000, "the media session gone after the hang-up");
   }, 60_000);
 
-  it("a supervisor's end of a call in service hangs up both phones and ends its media session", async () => {
+
+  it("a supervisor's end of a direct call in service hangs up both phones", async () => {
     const alice = await aliceWithPhone();
     const dave = await davePhone();
     await dave.command("dial", "sip:billing@cc.acme.test");
     await Promise.all([dave.waitFor("CALL_ESTABLISHED", 1, 15_000), alice.waitFor("CALL_ESTABLISHED", 1, 15_000)]);
     const live = await until(() => sessionOf("sip:dave@customer.test"), (s) => s?.state === "in-service", 5000, "call in service");
-    const [callId] = await until(calls, (c) => c.length === 1, 5000, "the call in rtpengine");
     expect((await endBySupervisor(live!.id)).status).toBe(200);
     await Promise.all([dave.waitFor("CALL_CLOSED"), alice.waitFor("CALL_CLOSED")]);
-    await until(calls, (c) => !c.includes(callId!), 5000, "the media session gone after the supervisor's end");
   }, 60_000);
 
   it("a supervisor's end of a call a browser seat (WebSocket) answered: the seat's BYE, in its dialog, comes over its connection; the caller's phone hangs up", async () => {
@@ -271,6 +265,54 @@ describe("media through rtpengine", () => {
     expect(tag(bye.header("to"))).toBeDefined();
     expect(Number.parseInt(bye.header("cseq")!, 10)).toBeGreaterThan(Number.parseInt(invite.header("cseq")!, 10));
     await dave.waitFor("CALL_CLOSED");
+    await until(calls, (c) => !c.includes(callId!), 5000, "the media session gone after the supervisor's end");
+  }, 60_000);
+
+});
+
+describe("media with media.anchor \"all\": calls between SIP phones through rtpengine too", () => {
+  useMediaStack("all");
+
+  it("a call to a queue between two SIP phones: RTP goes through rtpengine both ways, each hears the other's tone, and the media session ends with the call", async () => {
+    const alice = await aliceWithPhone();
+    const dave = await davePhone();
+    expect(await calls()).toEqual([]);
+    await dave.command("dial", "sip:billing@cc.acme.test");
+    await Promise.all([dave.waitFor("CALL_ESTABLISHED", 1, 15_000), alice.waitFor("CALL_ESTABLISHED", 1, 15_000)]);
+    await until(() => sessionOf("sip:dave@customer.test"), (s) => s?.state === "in-service", 5000, "call in service");
+
+    const [callId] = await until(calls, (c) => c.length === 1, 5000, "the call in rtpengine");
+    // Both parties send to rtpengine (its counters of what it received from each grow), over plain RTP.
+    // (100 packets: two seconds of 20 ms packets, from each)
+    const relayed = await until(() => legs(callId!), (l) => l.length === 2 && l.every((x) => x.packets >= 100), 10_000, "RTP from both phones");
+    expect(relayed.map((l) => l.protocol)).toEqual(["RTP/AVP", "RTP/AVP"]);
+    expect(relayed.map((l) => l.address)).toEqual(["127.0.0.1", "127.0.0.1"]);
+
+    await dave.command("hangup");
+    await Promise.all([dave.waitFor("CALL_CLOSED"), alice.waitFor("CALL_CLOSED")]);
+    expect(await until(() => sessionOf("sip:dave@customer.test"), (s) => s?.state === "ended", 5000, "session ended")).toMatchObject({ endReason: "customer", seat: "alice@acme.test" });
+    await until(calls, (c) => !c.includes(callId!), 5000, "the media session gone after the hang-up");
+
+    // What each phone heard came through rtpengine (no phone was told the other's address): the other's tone.
+    const [heardByAlice, heardByDave] = [await alice.stop(), await dave.stop()];
+    phones.splice(0);
+    expect(heardByAlice.length).toBeGreaterThan(8000); // more than a second of audio
+    expect(heardByDave.length).toBeGreaterThan(8000);
+    expect(toneShare(heardByAlice, 440)).toBeGreaterThan(0.2);
+    expect(toneShare(heardByAlice, 660)).toBeLessThan(0.05);
+    expect(toneShare(heardByDave, 660)).toBeGreaterThan(0.2);
+    expect(toneShare(heardByDave, 440)).toBeLessThan(0.05);
+  }, 60_000);
+
+  it("a supervisor's end of a call in service hangs up both phones and ends its media session", async () => {
+    const alice = await aliceWithPhone();
+    const dave = await davePhone();
+    await dave.command("dial", "sip:billing@cc.acme.test");
+    await Promise.all([dave.waitFor("CALL_ESTABLISHED", 1, 15_000), alice.waitFor("CALL_ESTABLISHED", 1, 15_000)]);
+    const live = await until(() => sessionOf("sip:dave@customer.test"), (s) => s?.state === "in-service", 5000, "call in service");
+    const [callId] = await until(calls, (c) => c.length === 1, 5000, "the call in rtpengine");
+    expect((await endBySupervisor(live!.id)).status).toBe(200);
+    await Promise.all([dave.waitFor("CALL_CLOSED"), alice.waitFor("CALL_CLOSED")]);
     await until(calls, (c) => !c.includes(callId!), 5000, "the media session gone after the supervisor's end");
   }, 60_000);
 

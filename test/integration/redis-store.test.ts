@@ -196,6 +196,42 @@ describe("RedisStore", () => {
     expect(await store.claim(second.id, "alice@acme.test", 31_000)).toBe("ok");
   });
 
+  it("lists free seats in allocation's default order (fewest active, longest free, JID), the first few on request", async () => {
+    let t = 1_000;
+    const { store, cti } = instance(() => t);
+    const memory = new MemoryStore();
+    for (const s of [store, memory]) {
+      for (const [jid, maxChats] of [["d@x", 1], ["b@x", 2], ["a@x", 1], ["c@x", 1]] as const) await s.upsertAgent({ jid, skills: ["billing", ...(jid === "c@x" ? [] : ["fr"])], maxChats });
+      for (const [jid, at] of [["d@x", 3000], ["b@x", 1000], ["a@x", 2000], ["c@x", 2000]] as const) await s.setAgentState(jid, "ready", at);
+    }
+    expect(await store.seats("free", ["billing"])).toEqual(["b@x", "a@x", "c@x", "d@x"]);
+    expect(await store.seats("free", ["billing", "fr"], 2)).toEqual(["b@x", "a@x"]);
+    t = 4000;
+    const s1 = await cti.join({ queue: "billing", customer: "c1@guest.acme.test/w", plain: true, extraSkills: [], form: {} });
+    expect(s1).toMatchObject({ state: "assigned", seat: "b@x" }); // the longest free
+    await memory.enqueue({ ...s1, id: "m1", state: "queued", seat: null });
+    await memory.claim("m1", "b@x", 4000);
+    // b@x has one of its two chats now: after every seat with none.
+    for (const s of [store, memory]) expect(await s.seats("free", [])).toEqual(["a@x", "c@x", "d@x", "b@x"]);
+  });
+
+  it("routes a join past the first free seats when they are all in wrap-up", async () => {
+    let t = 1_000;
+    const { store } = instance(() => t);
+    const cti = createCti({ store, queues: [{ ...QUEUES[0]!, wrapUpSeconds: 30 }], guestDomain: "guest.acme.test", now: () => t });
+    const jids = ["a1", "a2", "a3", "a4", "a5", "a6"].map((n) => `${n}@acme.test`);
+    for (const jid of jids) { await store.upsertAgent({ jid, skills: ["billing"], maxChats: jid < "a5" ? 1 : 2 }); await cti.agentState(jid, "ready"); t += 10; }
+    const join = (customer: string) => cti.join({ queue: "billing", customer: `${customer}@guest.acme.test/w`, plain: true, extraSkills: [], form: {} });
+    const served = [];
+    for (let i = 0; i < 6; i++) served.push(await join(`c${i}`));
+    expect(served.map((s) => s.seat)).toEqual(jids);
+    // a1-a4 end their chats: in wrap-up, and first in the free seats' order (none active); a5 and a6 have room.
+    t = 11_000;
+    for (const s of served.slice(0, 4)) await cti.end(s.id, s.seat!);
+    expect(await store.seats("free", ["billing"])).toEqual(jids);
+    expect(await join("late")).toMatchObject({ state: "assigned", seat: "a5@acme.test" });
+  });
+
   it("hands a dead reader's unacknowledged events to another reader", async () => {
     const { redis, store, cti } = instance();
     await store.upsertAgent({ jid: "alice@acme.test", skills: ["billing"], maxChats: 1 });
@@ -239,7 +275,7 @@ describe("RedisStore", () => {
       const seats: Record<string, string[]> = {};
       for (const kind of ["free", "on", "all"] as const)
         for (const skills of [[], ["billing"], ["fr"], ["sales"], ["billing", "fr"]])
-          seats[`${kind}:${skills.join("+")}`] = [...(await store.seats(kind, skills))].sort();
+          seats[`${kind}:${skills.join("+")}`] = kind === "free" ? await store.seats(kind, skills) : [...(await store.seats(kind, skills))].sort(); // free: in order
       return { lines, heads: (await store.heads(lines, 10)).map((s) => s.id), seats };
     };
     const steps: Array<[string, (s: Store) => Promise<unknown>]> = [

@@ -128,32 +128,34 @@ local function withVoice(skills, on)
   return table.concat(list, ',')
 end
 
--- Keeps an agent in the seat sets of its skills and '*': f: while ready with room, o: while logged in.
--- The agent remembers what it is indexed as, so only a change touches the sets. `before`: skills it
+-- Keeps an agent in the seat sets of its skills and '*': fs: while ready with room (scored by the default
+-- allocation order, so kept up to date on every change of its load or freeSince), o: while logged in.
+-- The agent remembers what it is indexed as, so only a change touches the other sets. `before`: skills it
 -- had (a profile update), to leave their sets.
 local function reseat(jid, before)
   local agent = K.agent(jid)
-  local a = rcall('HMGET', agent, 'state', 'active', 'maxChats', 'skills', 'indexed')
+  local a = rcall('HMGET', agent, 'state', 'active', 'maxChats', 'skills', 'indexed', 'freeSince')
   if not a[1] then return end
   local free = a[1] == 'ready' and tonumber(a[2]) < tonumber(a[3])
   local want = free and 'free' or (a[1] ~= 'offline' and 'on' or 'off')
-  if want == a[5] and not before then return end
+  if want == a[5] and not before and not free then return end
   if before then
     for skill in string.gmatch(before, '[^,]+') do
-      rcall('SREM', K.freeSeats(skill), jid)
+      rcall('ZREM', K.freeSeats(skill), jid)
       rcall('SREM', K.onSeats(skill), jid)
       rcall('SREM', K.allSeats(skill), jid)
     end
   end
   local wasOn = a[5] == 'free' or a[5] == 'on'
+  local score = tonumber(a[2]) * 1e13 + (tonumber(a[6]) or 0)
   for skill in string.gmatch('*,' .. (a[4] or ''), '[^,]+') do
-    if free then rcall('SADD', K.freeSeats(skill), jid) else rcall('SREM', K.freeSeats(skill), jid) end
+    if free then rcall('ZADD', K.freeSeats(skill), score, jid) else rcall('ZREM', K.freeSeats(skill), jid) end
     if before or wasOn ~= (want ~= 'off') then
       if want ~= 'off' then rcall('SADD', K.onSeats(skill), jid) else rcall('SREM', K.onSeats(skill), jid) end
     end
     if before then rcall('SADD', K.allSeats(skill), jid) end
   end
-  rcall('HSET', agent, 'indexed', want)
+  if want ~= a[5] then rcall('HSET', agent, 'indexed', want) end
 end
 
 -- The seat is not allocated before untilMs (wrap-up, or rest after a missed call); a longer rest stands.
