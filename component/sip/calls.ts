@@ -33,6 +33,9 @@ const QUEUE_NAME = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
 /** Reports being handled at once at most (read on when fewer are): bounds the memory a burst can take. */
 const MAX_REPORTS_IN_FLIGHT = 500;
 
+/** Calls whose session this instance queued, remembered at most (the oldest are forgotten first). */
+const KNOWN_CALLS = 50_000;
+
 type VoiceEvent = Extract<CtiEvent, { type: "assigned" | "ended" | "requeued" | "call" }>;
 
 export interface CallsDeps {
@@ -51,7 +54,17 @@ export interface CallsDeps {
 
 export function createCalls({ cti, link, domain, componentDomain: cc, ringSeconds, retrySeconds, send, log }: CallsDeps) {
   const refuse = (callId: string, code: number, text: string) => link.send("refuse", callId, String(code), PHRASES[code] ?? "Unavailable", text);
-  const sessionOf = (callId: string) => cti.sessionByHandle(callId);
+  /**
+   * The session of each call this instance queued, so its answer and hang-up need no lookup in Redis
+   * (a Call-ID names one call, and its session never changes). Calls queued by another instance, or
+   * before a restart, are looked up.
+   */
+  const known = new Map<string, string>();
+  const remember = (callId: string, id: string) => {
+    known.set(callId, id);
+    if (known.size > KNOWN_CALLS) known.delete(known.keys().next().value!);
+  };
+  const sessionOf = async (callId: string) => known.get(callId) ?? cti.sessionByHandle(callId);
   const ringFor = (q: Queue) => q.firstResponseTimeout ?? ringSeconds;
 
   /** The call queuing information: a call to a queue address joins the queue as a chat would. */
@@ -66,8 +79,10 @@ export function createCalls({ cti, link, domain, componentDomain: cc, ringSecond
     if (await sessionOf(callId)) return;
     try {
       // A page's call brings a token (RFC 7433 User-to-User): it joins as the page's XMPP customer.
-      if (token) await cti.joinWithToken(token, queue, callId);
-      else await cti.join({ queue, customer, plain: false, extraSkills: [], form: name ? { name } : {}, media: "voice", handle: callId, guest: !auth });
+      const session = token
+        ? await cti.joinWithToken(token, queue, callId)
+        : await cti.join({ queue, customer, plain: false, extraSkills: [], form: name ? { name } : {}, media: "voice", handle: callId, guest: !auth });
+      remember(callId, session.id);
     } catch (err) {
       if (!(err instanceof CtiError)) throw err;
       refuse(callId, ERRORS[err.code].sip, err.text);
@@ -81,6 +96,7 @@ export function createCalls({ cti, link, domain, componentDomain: cc, ringSecond
     if (ev.e === "expired") return link.send("query", ev.c); // the switch reports what is left
     const id = await sessionOf(ev.c);
     if (!id) return; // a call the CTI never queued (refused at once), or long gone
+    if (ev.e !== "answered" && ev.e !== "noanswer") known.delete(ev.c); // its last report
     if (ev.e === "answered") return cti.callAnswered(id, ev.c);
     if (ev.e === "noanswer") return cti.callNotAnswered(id, retrySeconds, ev.c);
     if (ev.e === "cancel") { await cti.callEnded(id, "customer", ev.c); return; }
