@@ -110,12 +110,10 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
       throw new CtiError("already-queued", "You already have a request waiting or in progress from this client. Leave it first.");
     }
     if (free.length === 0) return session; // nobody to route it to: it waits as it was queued (no read back)
-    await routeSeats(free);
-    const routed = (await store.session(session.id)) ?? session;
-    // The first few free seats were all in wrap-up, or lacked its levels: every free seat looks (rare).
-    if (routed.state !== "queued" || free.length < joinSeats(queue)) return routed;
-    await routeSeats(await store.seats("free", needs));
-    return (await store.session(session.id)) ?? routed;
+    const assigned = await routeSeats(free);
+    // The first few free seats were all in wrap-up, or lacked its levels (or others took them): every free seat looks.
+    if (!assigned.includes(session.id) && free.length >= joinSeats(queue)) await routeSeats(await store.seats("free", needs));
+    return (await store.session(session.id)) ?? session;
   }
 
   /**
@@ -447,8 +445,8 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     const s = await store.session(sessionId);
     if (!s?.seat) return;
     if (s.media === "chat") { await store.sessionCall(sessionId, handle, "answered", now()); return; }
-    await store.markInService(sessionId, s.seat, now());
-    await store.markAnswered(sessionId, s.seat, now());
+    // Sent together (one round trip; the store applies them in this order), as neither depends on the other's result.
+    await Promise.all([store.markInService(sessionId, s.seat, now()), store.markAnswered(sessionId, s.seat, now())]);
   }
 
   /**

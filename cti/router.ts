@@ -22,7 +22,7 @@ export interface RouterDeps { store: Store; queueOf: (name: string) => Queue | u
 
 export function createRouter({ store, queueOf, now }: RouterDeps) {
   /** The periodic safety net and the catch-all after rare changes: every free seat looks for customers. */
-  const route = async (): Promise<number> => routeSeats(await store.seats("free", []));
+  const route = async (): Promise<string[]> => routeSeats(await store.seats("free", []));
 
   /** A seat may have room now (a session ended, the agent is ready, its wrap-up is over). */
   const routeSeat = (jid: string) => routeSeats([jid]);
@@ -32,20 +32,21 @@ export function createRouter({ store, queueOf, now }: RouterDeps) {
   /**
    * Routing passes run one at a time in an instance, each for every seat asked for while the previous
    * ran: seats freed together then share one read of the lines and do not race each other for the
-   * same customers (instances still may; their claims settle it). Resolves when the seats' pass is done.
+   * same customers (instances still may; their claims settle it). Resolves when the seats' pass is done,
+   * to the sessions that pass assigned.
    */
   let running: Promise<unknown> | undefined;
-  let nextPass: { seats: Set<string>; done: Promise<number>; start: (pass: Promise<number>) => void } | undefined;
-  function routeSeats(jids: string[]): Promise<number> {
+  let nextPass: { seats: Set<string>; done: Promise<string[]>; start: (pass: Promise<string[]>) => void } | undefined;
+  function routeSeats(jids: string[]): Promise<string[]> {
     if (!running) return startPass(jids);
     if (!nextPass) {
-      let start!: (pass: Promise<number>) => void;
-      nextPass = { seats: new Set(), done: new Promise<number>((resolve) => { start = resolve; }), start };
+      let start!: (pass: Promise<string[]>) => void;
+      nextPass = { seats: new Set(), done: new Promise<string[]>((resolve) => { start = resolve; }), start };
     }
     for (const jid of jids) nextPass.seats.add(jid);
     return nextPass.done;
   }
-  function startPass(jids: string[]): Promise<number> {
+  function startPass(jids: string[]): Promise<string[]> {
     const pass = routePass(jids);
     running = pass.catch(() => undefined).then(() => {
       running = undefined;
@@ -63,25 +64,25 @@ export function createRouter({ store, queueOf, now }: RouterDeps) {
    * number of lines (bounded by the configuration), not with the customers waiting or the agents.
    * Safe to run from any instance at any time: a claim that loses a race just looks again.
    */
-  async function routePass(jids: string[]): Promise<number> {
-    if (jids.length === 0) return 0;
+  async function routePass(jids: string[]): Promise<string[]> {
+    const assigned: string[] = [];
+    if (jids.length === 0) return assigned;
     // The seats read now (they may have changed while this pass waited), with the lines in the same round trip.
     let [candidates, keys] = await Promise.all([store.agentsNamed(jids), store.lines()]);
-    let assigned = 0;
     for (let lost = 0; lost < CLAIM_ATTEMPTS;) {
       const t = now();
       const seats = candidates.filter((a) => hasCapacity(a, t));
       if (seats.length === 0) return assigned;
-      if (assigned > 0 || lost > 0) keys = await store.lines(); // read again only when there is room to fill
+      if (assigned.length > 0 || lost > 0) keys = await store.lines(); // read again only when there is room to fill
       const lines = lineIndex.servableBy(keys, seats);
       if (lines.length === 0) return assigned;
       // As many as the seats can take (a claim lost to another instance reads again), one more where a
       // customer may be held for another seat (stickySeconds).
       const count = Math.min(seats.reduce((n, a) => n + a.maxChats - a.active, 0), HEADS) + (lines.some((l) => l.rules?.stickySeconds) ? 1 : 0);
       const pass = await allocate(await store.heads(lines.map((l) => l.key), count), seats, t);
-      assigned += pass.assigned;
+      assigned.push(...pass.assigned);
       if (pass.lostRaces > 0) lost++; // read again: others took the heads we saw
-      else if (pass.assigned === 0) return assigned;
+      else if (pass.assigned.length === 0) return assigned;
       candidates = seats; // seats still free may serve customers beyond the heads read
     }
     return assigned;
@@ -94,7 +95,7 @@ export function createRouter({ store, queueOf, now }: RouterDeps) {
    * A claim refused because the seat changed (another instance, a presence) has that seat read again; the
    * caller's next pass looks at the customers again.
    */
-  async function allocate(waiting: Session[], seats: Agent[], t: number): Promise<{ assigned: number; lostRaces: number }> {
+  async function allocate(waiting: Session[], seats: Agent[], t: number): Promise<{ assigned: string[]; lostRaces: number }> {
     const hopeless = new Set<string>(); // queue and needs with no free seat in this pass
     const picks: Array<{ session: Session; seat: Agent }> = [];
     for (const session of routingOrder(waiting, queueOf, t)) {
@@ -111,11 +112,12 @@ export function createRouter({ store, queueOf, now }: RouterDeps) {
       picks.push({ session, seat });
     }
     const results = await Promise.all(picks.map(({ session, seat }) => store.claim(session.id, seat.jid, now())));
-    let assigned = 0, lostRaces = 0;
+    const assigned: string[] = [];
+    let lostRaces = 0;
     const changed: Agent[] = [];
     results.forEach((result, i) => {
-      const { seat } = picks[i]!;
-      if (result === "ok") { assigned++; return; }
+      const { session, seat } = picks[i]!;
+      if (result === "ok") { assigned.push(session.id); return; }
       seat.active--;
       lostRaces++; // "not-queued": another seat took this customer; else the seat changed under us
       if (result !== "not-queued" && !changed.includes(seat)) changed.push(seat);

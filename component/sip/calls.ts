@@ -68,15 +68,16 @@ export function createCalls({ cti, link, domain, componentDomain: cc, ringSecond
   const ringFor = (q: Queue) => q.firstResponseTimeout ?? ringSeconds;
 
   /** The call queuing information: a call to a queue address joins the queue as a chat would. */
-  async function invite(callId: string, data: string): Promise<void> {
+  async function invite(callId: string, data: string, redelivered: boolean): Promise<void> {
     const [from = "", auth = "", queue = "", token = "", ...rest] = data.split("|");
     const name = rest.join("|").replace(/^\s*"|"\s*$/g, "").trim().slice(0, 100);
     if (!CALLER.test(from) || !QUEUE_NAME.test(queue) || (auth && !CALLER.test(`${auth}@${domain}`)))
       return refuse(callId, 400, "The caller or the queue address is not one we can take");
     const customer = `sip:${auth ? `${auth}@${domain}` : from.toLowerCase()}`;
-    // This report again (another instance took it over after a crash): its call was queued already, and
-    // may have ended since; joining again would queue a call whose transaction is gone.
-    if (await sessionOf(callId)) return;
+    // This report again (taken over from an instance that crashed, or retried): its call may have been
+    // queued already, and may have ended since; joining again would queue a call whose transaction is gone.
+    // A report read for the first time cannot have been acted on: it needs no lookup.
+    if (redelivered && (await sessionOf(callId))) return;
     try {
       // A page's call brings a token (RFC 7433 User-to-User): it joins as the page's XMPP customer.
       const session = token
@@ -89,9 +90,12 @@ export function createCalls({ cti, link, domain, componentDomain: cc, ringSecond
     }
   }
 
-  /** Acts on one report of the switch. Throws when it must be retried (the switch or Redis unreachable). */
-  async function handle(ev: SwitchEvent): Promise<void> {
-    if (ev.e === "invite") return invite(ev.c, ev.d);
+  /**
+   * Acts on one report of the switch. Throws when it must be retried (the switch or Redis unreachable).
+   * `redelivered`: the report may have been acted on before (see LoggedEvent).
+   */
+  async function handle(ev: SwitchEvent, redelivered = true): Promise<void> {
+    if (ev.e === "invite") return invite(ev.c, ev.d, redelivered);
     if (ev.e === "reg") { await cti.phone(`${ev.c}@${domain}`, Number(ev.d) > 0); return; }
     if (ev.e === "expired") return link.send("query", ev.c); // the switch reports what is left
     const id = await sessionOf(ev.c);
@@ -161,12 +165,12 @@ export function createCalls({ cti, link, domain, componentDomain: cc, ringSecond
       handled = [];
       return reader.ack(ids).catch((err: Error) => log.warn({ err: err.message }, "soft switch reports not acknowledged; they will be handled again"));
     };
-    const take = ({ id, event }: LoggedEvent<SwitchEvent>) => {
+    const take = ({ id, event, redelivered = false }: LoggedEvent<SwitchEvent>) => {
       inFlight++;
       const next = (chains.get(event.c) ?? Promise.resolve(true)).then(async (ok) => {
         if (!ok) return false;
         try {
-          await handle(event);
+          await handle(event, redelivered);
           handled.push(id);
           return true;
         } catch (err) {

@@ -7,7 +7,8 @@ import type { Redis } from "ioredis";
 import type { CtiEvent } from "../types.js";
 import type { Keys } from "./keys.js";
 
-export interface LoggedEvent<T = CtiEvent> { id: string; event: T }
+/** An entry of a stream as read; `redelivered`: taken over from a reader that read it before (it may have acted on it). */
+export interface LoggedEvent<T = CtiEvent> { id: string; event: T; redelivered?: boolean }
 
 /** The event log's consumer groups: the notifier (stanzas, calls) and the recorder (history, records/). */
 export const NOTIFIER_GROUP = "notifier";
@@ -145,7 +146,7 @@ export class EventReader<T = CtiEvent> {
       const [, stale] = (await this.redis.xautoclaim(this.stream, this.group, this.consumer, STALE_MS, "0-0", "COUNT", count)) as [string, Array<[string, string[]] | null>];
       if (stale.length < count) this.claimedAt = Date.now(); // else more may be stale: claim again at the next read
       const claimed = stale.filter((e): e is [string, string[]] => e !== null);
-      if (claimed.length > 0) return claimed.map(toLogged);
+      if (claimed.length > 0) return claimed.map((e) => ({ ...toLogged(e), redelivered: true }));
     }
     const reply = (await this.redis.xreadgroup("GROUP", this.group, this.consumer, "COUNT", count, "BLOCK", blockMs, "STREAMS", this.stream, ">")) as Array<[string, Array<[string, string[]]>]> | null;
     return (reply?.[0]?.[1] ?? []).map(toLogged);
