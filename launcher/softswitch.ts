@@ -108,8 +108,10 @@ export async function startSoftswitch({ config, onLine, timeoutMs = 15_000, rtpe
     const e = err as Error & { stderr?: string };
     throw new Error(`kamailio -c -f ${configFile} failed:\n${(e.stderr ?? e.message).split("\n").filter((l) => /ERROR|CRITICAL|error/.test(l)).slice(0, 20).join("\n")}`);
   }
-  // -m: shared memory in MB (with 64 it fails at a few hundred calls a second: platform-notes.md).
-  const child = spawnChild("kamailio", "kamailio", ["-DD", "-E", "-f", configFile, "-Y", dir, "-m", "256", "-M", "16"], { onLine });
+  // -m: shared memory in MB (with 64 it fails at a few hundred calls a second: platform-notes.md). -x tlsf:
+  // the O(1) allocator for shared and private memory; Debian's default (qm, a first-fit list walk with
+  // debugging) was a fifth of the switch's CPU at the voice bench's peak (perf, docs/benchmarks.md).
+  const child = spawnChild("kamailio", "kamailio", ["-DD", "-E", "-f", configFile, "-Y", dir, "-m", "256", "-M", "16", "-x", "tlsf"], { onLine });
   try {
     await waitForPorts([config.ports.sip, config.ports.sipWs, config.ports.sipEvents], {
       timeoutMs,
