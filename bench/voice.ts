@@ -506,7 +506,7 @@ export async function benchVoice(): Promise<VoiceResult> {
       voice: {
         agents: AGENTS, maxChats: 1,
         versions: { kamailio: version("kamailio", ["-v"], /version: kamailio (\S+)/), sipp: version(SIPP, ["-v"], /SIPp v(\d+\.\d+\.\d+)/) },
-        softswitch: { processes: kamailioPids.length, udpWorkers: 4, sharedMemoryMB: 256, pkgMemoryMB: 16 },
+        softswitch: { processes: kamailioPids.length, udpWorkers: 2, sharedMemoryMB: 256, pkgMemoryMB: 16 },
         phones: "one SIPp (agent-call-load.xml, answers at once) for every agent's registered contact; callers hang up right after the ACK",
         // Messages the switch's parallel UDP workers relayed out of order (the scenarios take both orders).
         reordered: {
