@@ -116,7 +116,7 @@ async function main(): Promise<void> {
 
   let ngPort: number | undefined;
   if (hasVoice(config)) {
-    // The media relay first: the switch anchors every call's media there from its first call on.
+    // The media relay first: the switch anchors calls with a browser leg there from its first call on.
     const rtpengine = await startRtpengine({ media: config.media, onLine: prefixed("rtpengine") });
     adopt({ name: "rtpengine", ...rtpengine });
     ngPort = rtpengine.ngPort;

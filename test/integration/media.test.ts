@@ -83,6 +83,16 @@ async function davePhone(): Promise<BaresipPhone> {
   return phone;
 }
 
+/** Dave calls the billing queue and Alice's phone answers by itself: the call in service. */
+async function daveCallsBilling() {
+  const alice = await aliceWithPhone();
+  const dave = await davePhone();
+  await dave.command("dial", "sip:billing@cc.acme.test");
+  await Promise.all([dave.waitFor("CALL_ESTABLISHED", 1, 15_000), alice.waitFor("CALL_ESTABLISHED", 1, 15_000)]);
+  const live = await until(() => sessionOf("sip:dave@customer.test"), (s) => s?.state === "in-service", 5000, "call in service");
+  return { alice, dave, live: live! };
+}
+
 /** A supervisor's end of a session, through the admin API. */
 const endBySupervisor = (id: string) =>
   fetch(`http://127.0.0.1:${r.app.webPort}/api/sessions/${id}/end`, { method: "POST", headers: { authorization: `Bearer ${r.config.admin.token}` } });
@@ -113,11 +123,7 @@ describe("media: calls with a browser leg through rtpengine, calls between SIP p
   useMediaStack("webrtc");
 
   it("a call to a queue between two SIP phones is direct: rtpengine relays nothing, and each phone hears the other's tone", async () => {
-    const alice = await aliceWithPhone();
-    const dave = await davePhone();
-    await dave.command("dial", "sip:billing@cc.acme.test");
-    await Promise.all([dave.waitFor("CALL_ESTABLISHED", 1, 15_000), alice.waitFor("CALL_ESTABLISHED", 1, 15_000)]);
-    await until(() => sessionOf("sip:dave@customer.test"), (s) => s?.state === "in-service", 5000, "call in service");
+    const { alice, dave } = await daveCallsBilling();
     expect(await calls()).toEqual([]);
     // Each phone has heard two seconds of the other (straight from it: rtpengine relays nothing), then the hang-up.
     await until(() => Promise.all([alice, dave].map((p) => p.heardBytes())), (n) => n.every((b) => b > 32_000), 10_000, "two seconds heard by each phone");
@@ -234,14 +240,9 @@ describe("media: calls with a browser leg through rtpengine, calls between SIP p
     await until(calls, (c) => !c.includes(callId!), 5000, "the media session gone after the hang-up");
   }, 60_000);
 
-
   it("a supervisor's end of a direct call in service hangs up both phones", async () => {
-    const alice = await aliceWithPhone();
-    const dave = await davePhone();
-    await dave.command("dial", "sip:billing@cc.acme.test");
-    await Promise.all([dave.waitFor("CALL_ESTABLISHED", 1, 15_000), alice.waitFor("CALL_ESTABLISHED", 1, 15_000)]);
-    const live = await until(() => sessionOf("sip:dave@customer.test"), (s) => s?.state === "in-service", 5000, "call in service");
-    expect((await endBySupervisor(live!.id)).status).toBe(200);
+    const { alice, dave, live } = await daveCallsBilling();
+    expect((await endBySupervisor(live.id)).status).toBe(200);
     await Promise.all([dave.waitFor("CALL_CLOSED"), alice.waitFor("CALL_CLOSED")]);
   }, 60_000);
 
@@ -274,12 +275,8 @@ describe("media with media.anchor \"all\": calls between SIP phones through rtpe
   useMediaStack("all");
 
   it("a call to a queue between two SIP phones: RTP goes through rtpengine both ways, each hears the other's tone, and the media session ends with the call", async () => {
-    const alice = await aliceWithPhone();
-    const dave = await davePhone();
     expect(await calls()).toEqual([]);
-    await dave.command("dial", "sip:billing@cc.acme.test");
-    await Promise.all([dave.waitFor("CALL_ESTABLISHED", 1, 15_000), alice.waitFor("CALL_ESTABLISHED", 1, 15_000)]);
-    await until(() => sessionOf("sip:dave@customer.test"), (s) => s?.state === "in-service", 5000, "call in service");
+    const { alice, dave } = await daveCallsBilling();
 
     const [callId] = await until(calls, (c) => c.length === 1, 5000, "the call in rtpengine");
     // Both parties send to rtpengine (its counters of what it received from each grow), over plain RTP.
@@ -305,13 +302,9 @@ describe("media with media.anchor \"all\": calls between SIP phones through rtpe
   }, 60_000);
 
   it("a supervisor's end of a call in service hangs up both phones and ends its media session", async () => {
-    const alice = await aliceWithPhone();
-    const dave = await davePhone();
-    await dave.command("dial", "sip:billing@cc.acme.test");
-    await Promise.all([dave.waitFor("CALL_ESTABLISHED", 1, 15_000), alice.waitFor("CALL_ESTABLISHED", 1, 15_000)]);
-    const live = await until(() => sessionOf("sip:dave@customer.test"), (s) => s?.state === "in-service", 5000, "call in service");
+    const { alice, dave, live } = await daveCallsBilling();
     const [callId] = await until(calls, (c) => c.length === 1, 5000, "the call in rtpengine");
-    expect((await endBySupervisor(live!.id)).status).toBe(200);
+    expect((await endBySupervisor(live.id)).status).toBe(200);
     await Promise.all([dave.waitFor("CALL_CLOSED"), alice.waitFor("CALL_CLOSED")]);
     await until(calls, (c) => !c.includes(callId!), 5000, "the media session gone after the supervisor's end");
   }, 60_000);
