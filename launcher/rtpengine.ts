@@ -1,8 +1,8 @@
 /**
  * rtpengine (Debian's rtpengine-daemon), the media relay that calls with a browser leg go through (every call
- * with `media.anchor: all`): in userspace (no kernel module, `--table=-1`), on one interface (`media.host`), RTP ports from `media.rtpMin`-`rtpMax`,
- * its ng control protocol on a UDP loopback port for the soft switch. A child of `npm start` or of the test
- * stack, like Kamailio; ready when it answers an ng `ping`.
+ * with `media.anchor: all`): in userspace (no kernel module, `--table=-1`), on one interface (`media.host`),
+ * RTP ports from `media.rtpMin`-`rtpMax`, its ng control protocol on a UDP loopback port for the soft switch.
+ * A child of `npm start` or of the test stack, like Kamailio; ready when it answers an ng `ping`.
  */
 import { randomBytes } from "node:crypto";
 import { createSocket } from "node:dgram";
