@@ -35,12 +35,17 @@ const count = async (c: TerminalClient, pattern: RegExp) => (await c.screen()).m
 
 const REFUSAL = /This agent only accepts messages from the customer assigned by the contact center\. To reach an agent, write to a queue such as billing@cc\.acme\.test\./;
 
+/** Alice in profanity, logged in as the README says and away: not ready, so customers wait. */
+async function aliceAway() {
+  const alice = await start(profanity(r.config, ALICE, password(ALICE)));
+  await alice.type("/status set away");
+  await until(() => r.app.cti.agent(ALICE), (a) => a?.state === "not-ready", 5000, "alice not ready");
+  return alice;
+}
+
 describe("real XMPP clients in tmux", () => {
   it("profanity and mcabber customers wait and read their place, a profanity agent serves one, others are refused on screen, one closing message", async () => {
-    // Alice (profanity) logs in as the README says and goes away: not ready, so the customer waits.
-    const alice = await start(profanity(r.config, ALICE, password(ALICE)));
-    await alice.type("/status set away");
-    await until(() => r.app.cti.agent(ALICE), (a) => a?.state === "not-ready", 5000, "alice not ready");
+    const alice = await aliceAway();
 
     // Carol writes to the queue and reads that she waits, and where.
     const carol = await start(profanity(r.config, "carol@acme.test", password("carol@acme.test")));
@@ -136,9 +141,7 @@ describe("real XMPP clients in tmux", () => {
   }, 60_000);
 
   it("a poezio customer reads its place in line, is served by a profanity agent, chats both ways and reads one closing message in the queue's conversation", async () => {
-    const alice = await start(profanity(r.config, ALICE, password(ALICE)));
-    await alice.type("/status set away");
-    await until(() => r.app.cti.agent(ALICE), (a) => a?.state === "not-ready", 5000, "alice not ready");
+    const alice = await aliceAway();
 
     // Carol (poezio, run as nobody when the tests run as root) writes to the queue: a tab for it opens.
     const carol = await start(poezio(r.config, "carol@acme.test", password("carol@acme.test")));
