@@ -268,7 +268,11 @@ describe("customer page", () => {
     await page.getByRole("textbox", { name: "Message", exact: true }).press("Enter");
     await alice.heard("Still here");
     await page.getByText(/Connection lost|Reconnecting/).waitFor({ state: "hidden" });
-    expect(errors).toEqual([]);
+    // Chromium may log the one socket the test cut as failed, in words that depend on which frame raced the
+    // close ("Data frame received after close", ...); anything else is the page's fault.
+    const cut = (e: string) => /^WebSocket connection to '[^']*\/xmpp-websocket' failed/.test(e);
+    expect(errors.filter(cut).length).toBeLessThanOrEqual(1);
+    expect(errors.filter((e) => !cut(e))).toEqual([]);
   }, 60000);
 
   it("keeps a waiting customer waiting over a reload", async () => {
