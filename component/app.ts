@@ -134,7 +134,7 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
     cti, config, log, send, nameOf, isAgent: (jid) => agents.has(jid), isSupervisor, wallboard,
     request: (iq, timeoutMs) => entity.iqCaller.request(iq, timeoutMs),
     // A lost first status is not lost for long: the status pass tells every waiting customer at least every statusIntervalSeconds.
-    greet: (queue, id) => notifier.pushStatus(queue, { only: id }).catch((err: Error) => log.warn({ err: err.message }, "first queue-status not sent")),
+    greet: (queue, id, known) => notifier.pushStatus(queue, { only: id, known }).catch((err: Error) => log.warn({ err: err.message }, "queue-status not sent")),
   });
 
   let connections = 0; // streams opened with Prosody: one more means this instance was cut off and came back

@@ -37,6 +37,9 @@ export interface NotifierDeps {
 
 type EndedEvent = Extract<CtiEvent, { type: "ended" }>;
 
+/** A waiting customer's place as a join found it (cti Joined.status), with whom to tell. */
+export interface KnownStatus { customer: string; plain: boolean; position: number; waitSeconds: number }
+
 function endedTexts(e: EndedEvent, seatName: string): { customer?: string; seat?: string } {
   switch (e.reason) {
     case "seat": return { customer: `${seatName} has ended the chat. Thank you for contacting us.`, seat: `You ended the chat with ${e.customer}.` };
@@ -53,9 +56,9 @@ function endedTexts(e: EndedEvent, seatName: string): { customer?: string; seat?
 }
 
 /**
- * How often the status pass asks the store who is to hear its queue status (status.lua): newcomers half a
- * second after their join, those whose position changed (at most once a second each), and those whose
- * periodic status is due.
+ * How often the status pass asks the store who is to hear its queue status (status.lua): newcomers whose
+ * join did not tell them, half a second after it; those whose position changed (at most once a second
+ * each); and those whose periodic status is due.
  */
 export const STATUS_PASS_MS = 250;
 /**
@@ -106,9 +109,12 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, ca
     return stanza;
   }
 
-  /** Tells one waiting customer where it stands now (it asked, came back, or was put back in line): O(log n). */
-  async function pushStatus(queue: string, { only }: { only: string }): Promise<void> {
-    const mine = await cti.statusOf(only, queue);
+  /**
+   * Tells one waiting customer where it stands: where its join found it (`known`), or read now (it asked,
+   * came back, or was put back in line): O(log n).
+   */
+  async function pushStatus(queue: string, { only, known }: { only: string; known?: KnownStatus }): Promise<void> {
+    const mine = known ? { id: only, ...known } : await cti.statusOf(only, queue);
     const stanza = mine && statusFor(queue, mine, "asked");
     if (stanza) await send(stanza);
   }
@@ -163,7 +169,8 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, ca
       return calls?.decided(e);
     }
     if (e.type === "queued") {
-      // Its first status comes with the status pass half a second later (unless it is served first).
+      // Its first status came with the join's answer (XMPP), or comes with the status pass half a second
+      // later (a page's call), unless it is served first.
       // Checks due while the customer waits (the tick catches them too, later).
       const q = cti.queue(e.queue);
       if (q.maxWaitSeconds) later(q.maxWaitSeconds, () => cti.expireSession(e.session));

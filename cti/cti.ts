@@ -16,7 +16,7 @@ import { DEFAULT_AGING_SECONDS, canServe, routingOrder, usesDefaultOrder } from 
 import { createRouter } from "./router.js";
 import type { AgentChange, DueStatus, ExpertChange, Store, TransferTarget } from "./store.js";
 import type { Timeouts } from "./types.js";
-import type { Agent, AgentState, AgentView, CtiEvent, JoinRequest, LeftMessage, Media, MessageDirection, Queue, Session } from "./types.js";
+import type { Agent, AgentState, AgentView, CtiEvent, Joined, JoinRequest, LeftMessage, Media, MessageDirection, Queue, Session } from "./types.js";
 
 export interface CtiDeps {
   store: Store;
@@ -45,6 +45,8 @@ type EndedEvent = Extract<CtiEvent, { type: "ended" }>;
  * agents or 500. Only when none of them could take the customer are all the free seats read.
  */
 const JOIN_SEATS = 4;
+/** A newcomer's first queue status, from the status pass, unless the join's answer told it (JoinRequest.nextStatusInMs). */
+const FIRST_STATUS_MS = 500;
 const joinSeats = (queue: Queue) => (usesDefaultOrder(queue) && !queue.stickySeconds ? JOIN_SEATS : Infinity);
 
 /** How many due sessions one sweep reads (the rest wait for the next one). */
@@ -91,7 +93,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
   }
 
   /** Queues a customer (after authorization) and routes at once if a seat is free. */
-  async function join(req: JoinRequest): Promise<Session> {
+  async function join(req: JoinRequest): Promise<Joined> {
     const { queue, media, needs, free } = await admit(req);
     const preferredSeat = queue.stickySeconds ? await store.lastSeat(bareOf(req.customer)) : null;
     // No await between the clock and the enqueue: arrival numbers then follow queuedAt in each instance.
@@ -102,18 +104,23 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
       priority: (queue.priority ?? 0) + tierOf(req.customer),
       preferredSeat, ringing: [], ringUntil: null, timeoutsMs: timeoutsOf(queue),
     };
-    const queued = await store.enqueue(session, queue.maxWaiting);
+    const agingMs = agingMsOf(queue);
+    const queued = await store.enqueue(session, queue.maxWaiting, { agingMs, firstStatusInMs: req.nextStatusInMs ?? FIRST_STATUS_MS });
     if (queued.ok === "full")
       throw new CtiError("queue-full", `The queue ${queue.title ?? queue.name} is full right now. Please leave a message or try again later.`);
     if (!queued.ok) {
       if (media === "voice") throw new CtiError("already-queued", "You already have a call waiting or in progress.");
       throw new CtiError("already-queued", "You already have a request waiting or in progress from this client. Leave it first.");
     }
-    if (free.length === 0) return session; // nobody to route it to: it waits as it was queued (no read back)
+    const waiting = async (position: number) => ({ position, waitSeconds: (await estimateOf(queue.name))(position) });
+    // Nobody to route it to: it waits as it was queued (no read back).
+    if (free.length === 0) return { ...session, status: await waiting(queued.position) };
     const assigned = await routeSeats(free);
     // The first few free seats were all in wrap-up, or lacked its levels (or others took them): every free seat looks.
     if (!assigned.includes(session.id) && free.length >= joinSeats(queue)) await routeSeats(await store.seats("free", needs));
-    return (await store.session(session.id)) ?? session;
+    const after = (await store.session(session.id)) ?? session;
+    const mine = after.state === "queued" ? await store.position(session.id, now(), agingMs) : null;
+    return { ...after, status: mine ? await waiting(mine.position) : null };
   }
 
   /**

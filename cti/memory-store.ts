@@ -7,7 +7,7 @@ import { lineKey } from "./lines.js";
 import { ArrivalLine } from "./arrival-line.js";
 import { PACE_WEIGHT, VOICE_SKILL, nextHandleAverage } from "./policy.js";
 import { defaultOrder, routingOrder } from "./allocation.js";
-import type { AgentChange, AuditEntry, ClaimResult, DueStatus, ExpertChange, ExpertResult, FeedbackResult, InServiceResult, RecordedBoard, RecordedMessage, ResumeResult, SeatKind, Store, TransferResult, TransferTarget } from "./store.js";
+import type { AgentChange, AuditEntry, ClaimResult, DueStatus, Enqueued, ExpertChange, ExpertResult, FeedbackResult, InServiceResult, RecordedBoard, RecordedMessage, ResumeResult, SeatKind, Store, TransferResult, TransferTarget } from "./store.js";
 import type { Agent, AgentProfile, AgentState, CallPhase, CallTokenJoin, CtiEvent, LeftMessage, Session, SessionState } from "./types.js";
 import type { EndReason } from "../protocol/names.js";
 
@@ -197,7 +197,7 @@ export class MemoryStore implements Store {
     return true;
   }
 
-  async enqueue(s: Session, maxWaiting?: number): Promise<{ ok: true } | { ok: false; existing: string } | { ok: "full" }> {
+  async enqueue(s: Session, maxWaiting: number | undefined, { agingMs, firstStatusInMs }: { agingMs: number; firstStatusInMs: number }): Promise<Enqueued> {
     const existing = this.byCustomer.get(s.customer);
     if (existing) return { ok: false, existing };
     if (maxWaiting !== undefined && (await this.waiting(s.queue)).length >= maxWaiting) return { ok: "full" };
@@ -208,7 +208,8 @@ export class MemoryStore implements Store {
     if (s.handle) this.byHandle.set(s.handle, s.id);
     this.reline(stored);
     this.events.push({ type: "queued", session: s.id, queue: s.queue, customer: s.customer, at: s.queuedAt });
-    return { ok: true };
+    this.firstStatusAt.set(s.id, s.queuedAt + firstStatusInMs);
+    return { ok: true, position: (await this.position(s.id, s.queuedAt, agingMs))!.position };
   }
 
   async claim(id: string, seat: string, now: number): Promise<ClaimResult> {
@@ -520,6 +521,8 @@ export class MemoryStore implements Store {
 
   /** What each waiting customer was last told by dueStatuses, and when (the Redis store's statusDue schedule). */
   private readonly told = new Map<string, { position: number; at: number }>();
+  /** When a newcomer's first status is due (enqueue's firstStatusInMs; half a second for one put back in line). */
+  private readonly firstStatusAt = new Map<string, number>();
 
   /** The reference behaviour of status.lua, reading the whole queue (unit tests only). */
   async dueStatuses(queue: string, now: number, intervalMs: number, agingMs: number, limit: number): Promise<DueStatus[]> {
@@ -527,7 +530,7 @@ export class MemoryStore implements Store {
     for (const [position, s] of routingOrder(await this.waiting(queue), () => ({ agingSeconds: agingMs / 1000 }), now).entries()) {
       if (out.length >= limit) break;
       const told = this.told.get(s.id);
-      const due = told ? now - told.at >= intervalMs || (told.position !== position && now - told.at >= 1000) : now >= s.queuedAt + 500;
+      const due = told ? now - told.at >= intervalMs || (told.position !== position && now - told.at >= 1000) : now >= (this.firstStatusAt.get(s.id) ?? s.queuedAt + 500);
       if (!due) continue;
       const shown = s.ringing.length > 0 ? 0 : position;
       this.told.set(s.id, { position, at: now });

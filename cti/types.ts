@@ -160,7 +160,15 @@ export interface JoinRequest {
   handle?: string;
   /** The caller proved no identity (an anonymous SIP caller): treated as a guest. */
   guest?: boolean;
+  /**
+   * The adapter tells the customer its place with the join's answer (Joined.status): the status pass's next
+   * one is due this much later. Without it, the pass tells the first half a second after the join.
+   */
+  nextStatusInMs?: number;
 }
+
+/** A join's session and, while it waits, where it stands then (what its first queue status says). */
+export type Joined = Session & { status: { position: number; waitSeconds: number } | null };
 
 /** What a page's call token stands for: the join of the call that will carry it, or a call in a chat session (issue 11). */
 export type CallTokenJoin = Pick<JoinRequest, "queue" | "customer" | "form" | "extraSkills"> & { session?: string };

@@ -1,6 +1,7 @@
 /** What every XMPP handler is given: the CTI, the send function and the names it needs. */
 import type { Element } from "@xmpp/xml";
 import type { Cti } from "../../cti/cti.js";
+import type { KnownStatus } from "../notifier.js";
 import type { Config } from "../config.js";
 import type { Logger } from "pino";
 import type { Wallboard } from "./wallboard.js";
@@ -10,8 +11,11 @@ export interface HandlerDeps {
   config: Config;
   log: Logger;
   send: (stanza: Element) => Promise<void>;
-  /** Sends the first queue-status to a customer who just joined (if still waiting). */
-  greet: (queue: string, sessionId: string) => Promise<void>;
+  /**
+   * Sends a waiting customer its queue-status: where its join found it (`known`), or read now (it wrote
+   * again, or came back). Nothing when it is no longer waiting.
+   */
+  greet: (queue: string, sessionId: string, known?: KnownStatus) => Promise<void>;
   /** An agent's display name ("Alice"). */
   nameOf: (jid: string) => string;
   isAgent: (bareJid: string) => boolean;

@@ -6,7 +6,7 @@
 import type { Element } from "@xmpp/xml";
 import { CtiError } from "../../cti/errors.js";
 import { LIMITS, bareOf, clip } from "../../cti/policy.js";
-import type { JoinRequest } from "../../cti/types.js";
+import type { Joined, JoinRequest } from "../../cti/types.js";
 import { xml } from "@xmpp/component";
 import { JOIN_FIELDS, NS, SB, WG } from "../../protocol/names.js";
 import type { Addr, HandlerDeps } from "./context.js";
@@ -57,11 +57,22 @@ export function queueHandlers({ cti, config, send, greet, nameOf, isAgent }: Han
   const cc = config.component.domain;
   const rated = ratingHandler({ cti, send });
 
+  /** Joins, with the status pass's next status for the newcomer a whole interval away: tellJoined tells the first. */
+  const join = (req: JoinRequest) => cti.join({ ...req, nextStatusInMs: config.statusIntervalSeconds * 1000 });
+  /**
+   * A newcomer hears its place right after the join's answer (setImmediate: the answer is written in this
+   * turn), not with the next status pass: in a surge, passes' statuses queued in Prosody ahead of join results.
+   */
+  const tellJoined = (j: Joined) => {
+    const { status } = j;
+    if (status) setImmediate(() => void greet(j.queue, j.id, { customer: j.customer, plain: j.plain, ...status }));
+  };
+
   /** The result carries the session and its resume token (for a page that reloads). */
   async function joinQueue(el: Element, addr: Addr): Promise<Element> {
-    // The first queue status follows from the "queued" event (the notifier's next push for the queue).
-    const session = await cti.join(parseJoin(el, addr.queue, addr.from));
-    return xml(SB.session, { xmlns: NS.SB, id: session.id, token: session.token });
+    const joined = await join(parseJoin(el, addr.queue, addr.from));
+    tellJoined(joined);
+    return xml(SB.session, { xmlns: NS.SB, id: joined.id, token: joined.token });
   }
 
   /**
@@ -146,14 +157,15 @@ export function queueHandlers({ cti, config, send, greet, nameOf, isAgent }: Han
       }
       return;
     }
-    const session = await cti.join({
+    const joined = await join({
       queue: addr.queue, customer: addr.from, plain: true, extraSkills: [],
       form: { [JOIN_FIELDS.subject]: clip(body, SUBJECT_LENGTH) },
     });
     // A plain client shows the queue as a contact: directed presence shows it online, with no subscription.
     await send(xml("presence", { from, to: addr.from }));
-    if (session.state === "queued") {
-      await send(st.text(from, addr.from, `You are in the queue ${cti.queue(addr.queue).title ?? addr.queue}. Write "leave" to leave it.`)); // its position follows
+    if (joined.status) {
+      await send(st.text(from, addr.from, `You are in the queue ${cti.queue(addr.queue).title ?? addr.queue}. Write "leave" to leave it.`));
+      tellJoined(joined);
     }
   }
 

@@ -26,6 +26,8 @@ function session(queue: string, queuedAt: number, priority = 0): Session {
     feedback: null, wrapUpMs: 0, answeredAt: null, missedBy: [], priority, preferredSeat: null, ringing: [], ringUntil: null,
   };
 }
+/** Queues as cti.join does: the first status from the status pass half a second later, or `firstStatusInMs`. */
+const enqueue = (store: Store, s: Session, firstStatusInMs = 500) => store.enqueue(s, undefined, { agingMs: AGING_S * 1000, firstStatusInMs });
 
 describe("positions by rank", () => {
   it("are the routing order, with priorities and aging, as time goes by", async () => {
@@ -35,7 +37,8 @@ describe("positions by rank", () => {
     const joined: Session[] = [];
     for (let i = 0; i < 24; i++) {
       const s = session("billing", t0 + i * 10_000, [0, 1, 3][i % 3]!);
-      expect(await store.enqueue(s)).toEqual({ ok: true });
+      const { position } = (await enqueue(store, s)) as { position: number };
+      expect(position).toBe((await store.position(s.id, s.queuedAt, AGING_S * 1000))!.position); // where it stands at its join
       joined.push(s);
     }
     for (const now of [t0 + 240_000, t0 + 300_000, t0 + 420_000]) {
@@ -49,8 +52,8 @@ describe("positions by rank", () => {
     const t = 5_000;
     const { store } = instance(() => t);
     const [a, b] = [session("billing", t), session("billing", t + 1)];
-    await store.enqueue(a);
-    await store.enqueue(b);
+    await enqueue(store, a);
+    await enqueue(store, b);
     await store.offer(b.id, ["alice@acme.test/desk"], t + 2, t + 20_000);
     expect((await store.position(b.id, t + 3, AGING_S * 1000))!.position).toBe(0);
     await store.end(a.id, "departed", t + 4);
@@ -67,7 +70,7 @@ describe("status passes", () => {
     const t0 = 2_000_000;
     const { store } = instance(() => t0);
     const s = [0, 1, 2, 3, 4].map((i) => session("billing", t0 + i));
-    for (const x of s) await store.enqueue(x);
+    for (const x of s) await enqueue(store, x);
     expect(await due(store, t0 + 100)).toEqual([]); // a newcomer served at once hears nothing
     expect(await due(store, t0 + 600)).toEqual(s.map((x, i) => [x.id, i]));
     expect(await due(store, t0 + 650)).toEqual([]);
@@ -81,13 +84,25 @@ describe("status passes", () => {
     expect((await due(store, t0 + 600 + INTERVAL)).map(([id]) => id)).toEqual([s[0]!.id, s[1]!.id]);
   });
 
+  it("tell a newcomer whose join answer told its place only after an interval, unless the line moves", async () => {
+    const t0 = 2_500_000;
+    const { store } = instance(() => t0);
+    const s = [0, 1, 2].map((i) => session("billing", t0 + i));
+    expect(await Promise.all(s.map(async (x) => enqueue(store, x, INTERVAL)))).toEqual([0, 1, 2].map((position) => ({ ok: true, position })));
+    expect(await due(store, t0 + 600)).toEqual([]);
+    await store.end(s[0]!.id, "departed", t0 + 700);
+    expect(await due(store, t0 + 800)).toEqual([]); // the movement's pass: their next status a second from now
+    expect(await due(store, t0 + 1_800)).toEqual([[s[1]!.id, 0], [s[2]!.id, 1]]);
+    expect(await due(store, t0 + 1_900)).toEqual([]);
+  });
+
   it("leave the customers far back to their periodic status when the front moves", async () => {
     const t0 = 3_000_000;
     const { store } = instance(() => t0);
     // Far back: more places ahead than the interval's worth of 10 ms.
     const count = INTERVAL / 10 + 20;
     const s = Array.from({ length: count }, (_, i) => session("billing", t0 + i));
-    for (const x of s) await store.enqueue(x);
+    for (const x of s) await enqueue(store, x);
     expect((await store.dueStatuses("billing", t0 + 600 + count, INTERVAL, AGING_S * 1000, 10_000)).length).toBe(count);
     await store.end(s[0]!.id, "departed", t0 + 5_000);
     // The movement's pass: each next status brought to max(1 s, 10 ms per place ahead) from now, up to the interval.

@@ -16,6 +16,23 @@ const statusMsg = (s: Element) => s.is("message") && !!s.getChild(WG.queueStatus
 const positionOf = (s: Element) => Number(s.getChild(WG.queueStatus, NS.WG)!.getChildText("position"));
 
 describe("queue statuses", () => {
+  it("tell a newcomer its place right after the join's result; the status pass's next one is an interval later", async () => {
+    await agent("alice@acme.test", "dnd");
+    const customers = [await guest(), await guest()];
+    for (const [i, c] of customers.entries()) {
+      const result = await iq(c, BILLING, "set", xmlFor(c)("join-queue", { xmlns: NS.WG }));
+      const session = result.getChild("session", NS.SB)!.attrs.id as string;
+      // The status pass would tell it 15 s from now, after waitFor gives up: this one came with the join.
+      const due = Number(await r.app.redis.zscore(r.app.store.keys.statusDue("billing"), session));
+      const queuedAt = (await r.app.cti.session(session))!.queuedAt;
+      expect(due - queuedAt).toBe(r.config.statusIntervalSeconds * 1000);
+      expect(positionOf(await waitFor(c, statusMsg))).toBe(i);
+      // The answer first, then the status, and nothing in between.
+      const seen = received(c);
+      expect(seen.indexOf(seen.find(statusMsg)!) - seen.indexOf(seen.find((x) => x.attrs.id === result.attrs.id)!)).toBe(1);
+    }
+  });
+
   it("tell a customer its own new position when someone ahead leaves, and push nothing to those ahead", async () => {
     await agent("alice@acme.test", "dnd"); // logged in, not ready: everyone waits
     const customers = [await guest(), await guest(), await guest(), await guest()];
