@@ -525,19 +525,24 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     }));
   }
 
-  /** What a queue's wait estimates need, read at most once a second per queue (not once per customer). */
-  const estimates = new Map<string, { at: number; handle: number; seats: number; pace: number | undefined }>();
-  async function estimateOf(queueName: string): Promise<(position: number) => number> {
-    const queue = queueNamed(queueName);
-    let e = estimates.get(queueName);
-    if (!e || now() - e.at >= 1000) {
-      const [handle, pace] = await Promise.all([store.handleSeconds(queueName), store.paceMs(queueName)]);
-      // The capacity is only needed until the queue has a measured pace.
-      const seats = pace === undefined ? servingCapacity(await store.agentsNamed(await store.seats("on", queue.skills)), queue) : 0;
-      estimates.set(queueName, (e = { at: now(), handle: handle ?? DEFAULT_HANDLE_SECONDS, seats, pace }));
-    }
-    const { handle, seats, pace } = e;
-    return (position) => estimateWait(position, handle, seats, pace);
+  /**
+   * A queue's wait estimate, read at most once a second per queue (not once per customer). The read in
+   * flight is shared: in a surge, every join of that moment would otherwise start its own.
+   */
+  const estimates = new Map<string, { at: number; estimate: Promise<(position: number) => number> }>();
+  function estimateOf(queueName: string): Promise<(position: number) => number> {
+    const cached = estimates.get(queueName);
+    if (cached && now() - cached.at < 1000) return cached.estimate;
+    const estimate = readEstimate(queueNamed(queueName));
+    estimates.set(queueName, { at: now(), estimate });
+    estimate.catch(() => estimates.delete(queueName)); // a failed read is tried again by the next one
+    return estimate;
+  }
+  async function readEstimate(queue: Queue): Promise<(position: number) => number> {
+    const [handle, pace] = await Promise.all([store.handleSeconds(queue.name), store.paceMs(queue.name)]);
+    // The capacity is only needed until the queue has a measured pace.
+    const seats = pace === undefined ? servingCapacity(await store.agentsNamed(await store.seats("on", queue.skills)), queue) : 0;
+    return (position) => estimateWait(position, handle ?? DEFAULT_HANDLE_SECONDS, seats, pace);
   }
 
   const agingMsOf = (q: Queue) => (q.agingSeconds ?? DEFAULT_AGING_SECONDS) * 1000;

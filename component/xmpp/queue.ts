@@ -60,12 +60,14 @@ export function queueHandlers({ cti, config, send, greet, nameOf, isAgent }: Han
   /** Joins, with the status pass's next status for the newcomer a whole interval away: tellJoined tells the first. */
   const join = (req: JoinRequest) => cti.join({ ...req, nextStatusInMs: config.statusIntervalSeconds * 1000 });
   /**
-   * A newcomer hears its place right after the join's answer (setImmediate: the answer is written in this
-   * turn), not with the next status pass: in a surge, passes' statuses queued in Prosody ahead of join results.
+   * A newcomer hears its place right after the join's answer, in the same socket write, not with a status
+   * pass half a second later: in a surge, the passes' statuses queued in Prosody ahead of join results. The
+   * answer is written by promise continuations once this handler returns, and a next-tick callback runs
+   * only after they have all run (test/integration/queue-status.test.ts checks the order).
    */
   const tellJoined = (j: Joined) => {
     const { status } = j;
-    if (status) setImmediate(() => void greet(j.queue, j.id, { customer: j.customer, plain: j.plain, ...status }));
+    if (status) process.nextTick(() => void greet(j.queue, j.id, { customer: j.customer, plain: j.plain, ...status }));
   };
 
   /** The result carries the session and its resume token (for a page that reloads). */
