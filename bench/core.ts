@@ -41,7 +41,7 @@ export async function benchCore({ waiting, agents = 2000, skills = 100, maxDecis
       token: "t", awaySince: null, feedback: null, wrapUpMs: 0, answeredAt: null, missedBy: [], priority: 0, preferredSeat: null,
       ringing: [], ringUntil: null,
     };
-    await store.enqueue(session, undefined, { agingMs: 120_000, firstStatusInMs: 500 });
+    await store.enqueue(session);
   };
   // Fill every seat, then leave `waiting` customers (at least) in line.
   for (let i = 0; i < waiting + agents; i++) { clock++; await enqueue(); }

@@ -114,7 +114,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     }
     const waiting = async (position: number) => ({ position, waitSeconds: (await estimateOf(queue.name))(position) });
     // Nobody to route it to: it waits as it was queued (no read back).
-    if (free.length === 0) return { ...session, status: await waiting(queued.position) };
+    if (free.length === 0) return { ...session, status: await waiting(queued.position!) }; // asked for: the store returned it
     const assigned = await routeSeats(free);
     // The first few free seats were all in wrap-up, or lacked its levels (or others took them): every free seat looks.
     if (!assigned.includes(session.id) && free.length >= joinSeats(queue)) await routeSeats(await store.seats("free", needs));

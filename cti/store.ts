@@ -31,17 +31,18 @@ export interface AgentChange { skills?: string[]; maxChats?: number }
 /** A waiting customer to be told its queue status now, with its position (status.lua). */
 export interface DueStatus { id: string; customer: string; plain: boolean; position: number }
 
-export type Enqueued = { ok: true; position: number } | { ok: false; existing: string } | { ok: "full" };
+export type Enqueued = { ok: true; position?: number } | { ok: false; existing: string } | { ok: "full" };
 
 export interface Store {
   /** Adds or updates an agent's profile, keeping its state and sessions. */
   upsertAgent(profile: AgentProfile): Promise<void>;
   /**
    * Queues a new session unless its customer (full JID) already has a live one (its id is returned), or the
-   * queue has maxWaiting waiting. Returns its position (positionOf, with `agingMs`); its first queue status
-   * is due `firstStatusInMs` after the join (the status pass's schedule).
+   * queue has maxWaiting waiting. With `status`: returns its position (positionOf, with `agingMs`), and its
+   * first queue status is due `firstStatusInMs` after the join (the status pass's schedule; without it,
+   * half a second after).
    */
-  enqueue(session: Session, maxWaiting: number | undefined, status: { agingMs: number; firstStatusInMs: number }): Promise<Enqueued>;
+  enqueue(session: Session, maxWaiting?: number, status?: { agingMs: number; firstStatusInMs: number }): Promise<Enqueued>;
   /** Gives a queued session to a ready seat with room. */
   claim(sessionId: string, seat: string, now: number): Promise<ClaimResult>;
   markInService(sessionId: string, seat: string, now: number): Promise<InServiceResult>;

@@ -14,8 +14,6 @@ import { useRedis } from "../helpers/redis.js";
 
 const QUEUES: Queue[] = [{ name: "billing", skills: ["billing"], allowGuests: true, deny: [], open: true }];
 const { connect, instance } = useRedis(QUEUES);
-/** What cti.join passes to enqueue for a queue with the default aging and no answer telling the position. */
-const AS_JOIN = { agingMs: 120_000, firstStatusInMs: 500 };
 
 describe("RedisStore", () => {
   it("ends a session for its parties only, checked in the same script: the seat, the customer from another resource", async () => {
@@ -211,7 +209,7 @@ describe("RedisStore", () => {
     t = 4000;
     const s1 = await cti.join({ queue: "billing", customer: "c1@guest.acme.test/w", plain: true, extraSkills: [], form: {} });
     expect(s1).toMatchObject({ state: "assigned", seat: "b@x" }); // the longest free
-    await memory.enqueue({ ...s1, id: "m1", state: "queued", seat: null }, undefined, AS_JOIN);
+    await memory.enqueue({ ...s1, id: "m1", state: "queued", seat: null });
     await memory.claim("m1", "b@x", 4000);
     // b@x has one of its two chats now: after every seat with none.
     for (const s of [store, memory]) expect(await s.seats("free", [])).toEqual(["a@x", "c@x", "d@x", "b@x"]);
@@ -288,7 +286,7 @@ describe("RedisStore", () => {
       }],
       ["states", async (s) => { await s.setAgentState("a@x", "ready", 1000); await s.setAgentState("b@x", "ready", 1000); await s.setAgentState("c@x", "not-ready", 1000); }],
       ["enqueue", async (s) => {
-        for (const x of [session("s1", ["billing"]), session("s2", ["billing", "fr"]), session("s3", ["sales"], 2), session("s4", ["billing"])]) await s.enqueue(x, undefined, AS_JOIN);
+        for (const x of [session("s1", ["billing"]), session("s2", ["billing", "fr"]), session("s3", ["sales"], 2), session("s4", ["billing"])]) await s.enqueue(x);
       }],
       ["claim", (s) => s.claim("s1", "a@x", 2000)],
       ["offer", (s) => s.offer("s2", ["b@x/desk"], 2000, 9000)],
