@@ -45,8 +45,6 @@ type EndedEvent = Extract<CtiEvent, { type: "ended" }>;
  * agents or 500. Only when none of them could take the customer are all the free seats read.
  */
 const JOIN_SEATS = 4;
-/** A newcomer's first queue status, from the status pass, unless the join's answer told it (JoinRequest.nextStatusInMs). */
-const FIRST_STATUS_MS = 500;
 const joinSeats = (queue: Queue) => (usesDefaultOrder(queue) && !queue.stickySeconds ? JOIN_SEATS : Infinity);
 
 /** How many due sessions one sweep reads (the rest wait for the next one). */
@@ -105,22 +103,24 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
       preferredSeat, ringing: [], ringUntil: null, timeoutsMs: timeoutsOf(queue),
     };
     const agingMs = agingMsOf(queue);
-    const queued = await store.enqueue(session, queue.maxWaiting, { agingMs, firstStatusInMs: req.nextStatusInMs ?? FIRST_STATUS_MS });
+    const tells = req.nextStatusInMs !== undefined; // the adapter tells the newcomer its place: it needs it
+    const queued = await store.enqueue(session, queue.maxWaiting, tells ? { agingMs, firstStatusInMs: req.nextStatusInMs! } : undefined);
     if (queued.ok === "full")
       throw new CtiError("queue-full", `The queue ${queue.title ?? queue.name} is full right now. Please leave a message or try again later.`);
     if (!queued.ok) {
       if (media === "voice") throw new CtiError("already-queued", "You already have a call waiting or in progress.");
       throw new CtiError("already-queued", "You already have a request waiting or in progress from this client. Leave it first.");
     }
-    const waiting = async (position: number) => ({ position, waitSeconds: (await estimateOf(queue.name))(position) });
+    const status = async (position: number | undefined) =>
+      (tells && position !== undefined ? { position, waitSeconds: (await estimateOf(queue.name))(position) } : null);
     // Nobody to route it to: it waits as it was queued (no read back).
-    if (free.length === 0) return { ...session, status: await waiting(queued.position!) }; // asked for: the store returned it
+    if (free.length === 0) return { ...session, status: await status(queued.position) };
     const assigned = await routeSeats(free);
     // The first few free seats were all in wrap-up, or lacked its levels (or others took them): every free seat looks.
     if (!assigned.includes(session.id) && free.length >= joinSeats(queue)) await routeSeats(await store.seats("free", needs));
     const after = (await store.session(session.id)) ?? session;
-    const mine = after.state === "queued" ? await store.position(session.id, now(), agingMs) : null;
-    return { ...after, status: mine ? await waiting(mine.position) : null };
+    const mine = tells && after.state === "queued" ? await store.position(session.id, now(), agingMs) : null;
+    return { ...after, status: await status(mine?.position) };
   }
 
   /**

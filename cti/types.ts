@@ -167,7 +167,7 @@ export interface JoinRequest {
   nextStatusInMs?: number;
 }
 
-/** A join's session and, while it waits, where it stands then (what its first queue status says). */
+/** A join's session and, while it waits, where it stands then (what its first queue status says; asked for by nextStatusInMs). */
 export type Joined = Session & { status: { position: number; waitSeconds: number } | null };
 
 /** What a page's call token stands for: the join of the call that will carry it, or a call in a chat session (issue 11). */

@@ -4,7 +4,6 @@
  */
 import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
-import { DEFAULT_AGING_SECONDS } from "../allocation.js";
 import { HANDLE_WEIGHT, PACE_WEIGHT, VOICE_SKILL } from "../policy.js";
 import type { AgentChange, AuditEntry, ExpertChange, ExpertResult, ClaimResult, DueStatus, Enqueued, FeedbackResult, InServiceResult, RecordedBoard, RecordedMessage, ResumeResult, SeatKind, Store, TransferResult, TransferTarget } from "../store.js";
 import type { Agent, AgentProfile, AgentState, CallPhase, CallTokenJoin, LeftMessage, Session, SessionState } from "../types.js";
@@ -92,10 +91,10 @@ export class RedisStore implements Store {
       Object.entries(p.levels ?? {}).map(([k, v]) => `${k}:${v}`).join(","), p.voice ? "1" : "0", p.chatsDuringCalls ? "1" : "0");
   }
 
-  async enqueue(s: Session, maxWaiting?: number, { agingMs, firstStatusInMs } = { agingMs: DEFAULT_AGING_SECONDS * 1000, firstStatusInMs: 500 }): Promise<Enqueued> {
+  async enqueue(s: Session, maxWaiting?: number, status?: { agingMs: number; firstStatusInMs: number }): Promise<Enqueued> {
     const [ok, id, position] = await this.run<[number, string, number?]>("enqueue", s.id, s.queue, s.customer, s.plain ? "1" : "0", s.needs.join(","),
       JSON.stringify(s.form), s.queuedAt, s.token, s.wrapUpMs, maxWaiting ?? 0, s.priority, s.preferredSeat ?? "", s.media, s.handle,
-      s.timeoutsMs?.wait ?? 0, s.timeoutsMs?.assign ?? 0, s.timeoutsMs?.answer ?? 0, agingMs, firstStatusInMs);
+      s.timeoutsMs?.wait ?? 0, s.timeoutsMs?.assign ?? 0, s.timeoutsMs?.answer ?? 0, status?.agingMs ?? "", status?.firstStatusInMs ?? "");
     return ok === 1 ? { ok: true, position } : ok === -1 ? { ok: "full" } : { ok: false, existing: id };
   }
 

@@ -3,10 +3,10 @@
 --       wrap-up (ms) the seat gets after this session, max waiting in the queue (0: no limit),
 --       priority, preferred seat ('' for none), media ('chat'|'voice'), handle (the adapter's handle for the
 --       customer's connection, e.g. a call's Call-ID; '' for none), the queue's max wait, assign and answer
---       timeouts (ms; 0 for none: the deadline set, includes.lua redue), aging (ms per priority step), when
---       its first queue status is due (ms after now: the status pass's schedule; an adapter that tells the
---       position with its answer puts the next one a status interval later)
--- Returns: {1, id, position} when queued, {0, existing id} when the customer already has a live session,
+--       timeouts (ms; 0 for none: the deadline set, includes.lua redue); for an adapter that tells the
+--       newcomer its place with its answer ('' otherwise: the status pass tells it half a second after the
+--       join): aging (ms per priority step), when the status pass's next status is due (ms after now)
+-- Returns: {1, id} when queued ({1, id, position} when told), {0, existing id} when the customer already has a live session,
 --          {-1, ''} when the queue already has max waiting customers.
 local id, queue, customer, plain, needs, form, now = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 local existing = rcall('GET', K.customer(customer))
@@ -26,6 +26,7 @@ rcall('SET', K.customer(customer), id)
 if ARGV[15] ~= '' then rcall('SET', K.callHandle(ARGV[15]), id) end
 rcall('SADD', K.live(), id)
 reline(id)
-rcall('ZADD', K.statusDue(queue), 'XX', now + tonumber(ARGV[20]), id)
 emit('queued', { session = id, queue = queue, customer = customer, at = now })
+if ARGV[20] == '' then return { 1, id } end
+rcall('ZADD', K.statusDue(queue), 'XX', now + tonumber(ARGV[20]), id)
 return { 1, id, positionOf(id, tonumber(now), tonumber(ARGV[19])) }
