@@ -48,13 +48,25 @@ export async function openHistory({ url, file }: DatabaseOptions): Promise<Histo
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
     dialect = "sqlite";
   }
-  const { error } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
-  if (error) {
-    await db.destroy();
-    throw error instanceof Error ? error : new Error(String(error));
+  const migrator = new Migrator({ db, provider: migrationProvider });
+  for (let attempt = 1; ; attempt++) {
+    const { error } = await migrator.migrateToLatest();
+    if (!error) break;
+    // A new SQLite file is migrated by the recorder and the component at once (npm start), and Kysely's
+    // SQLite adapter takes no lock across processes: the one that loses the race fails on its first
+    // statement ("table already exists") and has changed nothing. Once the other has recorded the
+    // migration, trying again finds nothing to do. PostgreSQL's adapter locks, so it never gets here.
+    if (dialect === "postgres" || attempt === MIGRATE_ATTEMPTS) {
+      await db.destroy();
+      throw error instanceof Error ? error : new Error(String(error));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
   }
   return { db, dialect, close: () => db.destroy() };
 }
+
+/** Tries of a SQLite migration that another process may be running too (about 2 s in all). */
+const MIGRATE_ATTEMPTS = 6;
 
 /** Where the SQLite file lives for a configuration's runDir. */
 export const sqliteFile = (runDir: string) => `${runDir}/records.sqlite`;
