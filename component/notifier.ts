@@ -8,6 +8,7 @@ import type { Element } from "@xmpp/xml";
 import type { Logger } from "pino";
 import type { Cti } from "../cti/cti.js";
 import type { EventReader } from "../cti/redis/events.js";
+import type { DueStatus } from "../cti/store.js";
 import type { CtiEvent } from "../cti/types.js";
 import type { Calls } from "./sip/calls.js";
 import { expertNotices } from "./xmpp/expert.js";
@@ -38,7 +39,7 @@ export interface NotifierDeps {
 type EndedEvent = Extract<CtiEvent, { type: "ended" }>;
 
 /** A waiting customer's place as a join found it (cti Joined.status), with whom to tell. */
-export interface KnownStatus { customer: string; plain: boolean; position: number; waitSeconds: number }
+export type KnownStatus = Omit<DueStatus, "id"> & { waitSeconds: number };
 
 function endedTexts(e: EndedEvent, seatName: string): { customer?: string; seat?: string } {
   switch (e.reason) {

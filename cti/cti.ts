@@ -103,8 +103,9 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
       preferredSeat, ringing: [], ringUntil: null, timeoutsMs: timeoutsOf(queue),
     };
     const agingMs = agingMsOf(queue);
-    const tells = req.nextStatusInMs !== undefined; // the adapter tells the newcomer its place: it needs it
-    const queued = await store.enqueue(session, queue.maxWaiting, tells ? { agingMs, firstStatusInMs: req.nextStatusInMs! } : undefined);
+    const next = req.nextStatusInMs;
+    const tells = next !== undefined; // the adapter tells the newcomer its place: it needs it
+    const queued = await store.enqueue(session, queue.maxWaiting, tells ? { agingMs, firstStatusInMs: next } : undefined);
     if (queued.ok === "full")
       throw new CtiError("queue-full", `The queue ${queue.title ?? queue.name} is full right now. Please leave a message or try again later.`);
     if (!queued.ok) {
