@@ -4,7 +4,6 @@
  * through the injected clock. Knows nothing of XMPP, HTTP or SIP.
  */
 import type { SharedFile } from "../protocol/files.js";
-import { randomBytes } from "node:crypto";
 import { BOARD_ERROR, validOps, type BoardOp } from "../protocol/board.js";
 import { CtiError, refuse } from "./errors.js";
 import { isOpen, nextOpening } from "./hours.js";
@@ -13,7 +12,8 @@ import {
   validateFeedback, validateJoin, validateLeftMessage,
 } from "./policy.js";
 import { DEFAULT_AGING_SECONDS, canServe, routingOrder, usesDefaultOrder } from "./allocation.js";
-import { createRouter } from "./router.js";
+import { randomBase64Url, randomHex } from "./random.js";
+import { createRouter, type Assignment } from "./router.js";
 import type { AgentChange, DueStatus, ExpertChange, Store, TransferTarget } from "./store.js";
 import type { Timeouts } from "./types.js";
 import type { Agent, AgentState, AgentView, CtiEvent, Joined, JoinRequest, LeftMessage, Media, MessageDirection, Queue, Session } from "./types.js";
@@ -42,22 +42,24 @@ type EndedEvent = Extract<CtiEvent, { type: "ended" }>;
 /**
  * How many free seats a join reads where the store's order is the queue's (allocation.ts defaultOrder):
  * the best seat is the first that is not in wrap-up, so a few do, and a join costs the same with 5 free
- * agents or 500. Only when none of them could take the customer are all the free seats read.
+ * agents or 500. When they could not take the customer, the next few are read (routeUntilServed).
  */
 const JOIN_SEATS = 4;
+/** Rounds of the next few free seats a join routes before every free seat looks (routeUntilServed). */
+const JOIN_ROUNDS = 3;
 const joinSeats = (queue: Queue) => (usesDefaultOrder(queue) && !queue.stickySeconds ? JOIN_SEATS : Infinity);
 
 /** How many due sessions one sweep reads (the rest wait for the next one). */
 const SWEEP_LIMIT = 5000;
 
-const newToken = () => randomBytes(16).toString("base64url");
+const newToken = () => randomBase64Url(16);
 
 /** How long a page's call token lasts: the page asks for one just before it calls. */
 const CALL_TOKEN_MS = 60_000;
 /** A call token as given (hex, so that it travels as RFC 7433 User-to-User data unchanged). */
 const CALL_TOKEN = /^[0-9a-f]{32}$/;
 
-export function createCti({ store, queues, guestDomain, now, newId = () => "s" + randomBytes(6).toString("hex"), graceSeconds = 0, tiers = {} }: CtiDeps) {
+export function createCti({ store, queues, guestDomain, now, newId = () => "s" + randomHex(6), graceSeconds = 0, tiers = {} }: CtiDeps) {
   const byName = new Map(queues.map((q) => [q.name, q]));
   /** A customer's tier: the priority configured for its JID, else for its domain. */
   const tierOf = (customer: string) => tiers[bareOf(customer)] ?? tiers[domainOf(customer)] ?? 0;
@@ -105,7 +107,12 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     const agingMs = agingMsOf(queue);
     const next = req.nextStatusInMs;
     const tells = next !== undefined; // the adapter tells the newcomer its place: it needs it
-    const queued = await store.enqueue(session, queue.maxWaiting, tells ? { agingMs, firstStatusInMs: next } : undefined);
+    const enqueued = store.enqueue(session, queue.maxWaiting, tells ? { agingMs, firstStatusInMs: next } : undefined);
+    // The free seats' pass starts now: its first read goes out with the enqueue, after it (the store applies
+    // operations in the order started), a round trip sooner. If the newcomer is refused, it routes others.
+    const firstPass = free.length > 0 ? routeSeats(free) : undefined;
+    const queued = await enqueued.catch(async (err: unknown) => { await firstPass?.catch(() => undefined); throw err; });
+    if (queued.ok !== true) await firstPass?.catch(() => undefined);
     if (queued.ok === "full")
       throw new CtiError("queue-full", `The queue ${queue.title ?? queue.name} is full right now. Please leave a message or try again later.`);
     if (!queued.ok) {
@@ -115,13 +122,32 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     const status = async (position: number | undefined) =>
       (tells && position !== undefined ? { position, waitSeconds: (await estimateOf(queue.name))(position) } : null);
     // Nobody to route it to: it waits as it was queued (no read back).
-    if (free.length === 0) return { ...session, status: await status(queued.position) };
-    const assigned = await routeSeats(free);
-    // The first few free seats were all in wrap-up, or lacked its levels (or others took them): every free seat looks.
-    if (!assigned.includes(session.id) && free.length >= joinSeats(queue)) await routeSeats(await store.seats("free", needs));
-    const after = (await store.session(session.id)) ?? session;
-    const mine = tells && after.state === "queued" ? await store.position(session.id, now(), agingMs) : null;
-    return { ...after, status: await status(mine?.position) };
+    if (!firstPass) return { ...session, status: await status(queued.position) };
+    const mine = await routeUntilServed(session.id, needs, free, joinSeats(queue), firstPass);
+    // Given a seat by this instance: as its claim wrote it. Else read back (another instance may have served it).
+    const after = mine ? { ...session, state: "assigned" as const, seat: mine.seat, assignedAt: mine.at } : ((await store.session(session.id)) ?? session);
+    const place = tells && after.state === "queued" ? await store.position(session.id, now(), agingMs) : null;
+    return { ...after, status: await status(place?.position) };
+  }
+
+  /**
+   * Routes a newcomer's first few free seats (the pass started with its enqueue). While it waits and more
+   * seats may be free, the next few: others ahead in line, or joining alongside (they read the same first
+   * few), took the first. Reading every free seat at once, as this did, read each free agent per join
+   * under load, where seats are free only for the moment before their own routing. Only when the same
+   * seats come back (they cannot take it: wrap-up, levels, a miss), or after a few rounds, do all look.
+   */
+  async function routeUntilServed(id: string, needs: string[], free: string[], few: number, firstPass: Promise<Assignment[]>): Promise<Assignment | undefined> {
+    const mine = (assigned: Assignment[]) => assigned.find((a) => a.id === id);
+    let tried = free;
+    for (let round = 0; ; round++) {
+      const assigned = await (round === 0 ? firstPass : routeSeats(tried));
+      if (mine(assigned) || tried.length < few) return mine(assigned);
+      const next = await store.seats("free", needs, few);
+      if (next.length === 0) return undefined;
+      if (round === JOIN_ROUNDS - 1 || next.every((jid) => tried.includes(jid))) return mine(await routeSeats(await store.seats("free", needs)));
+      tried = next;
+    }
   }
 
   /**
@@ -132,7 +158,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
   async function callToken(req: JoinRequest): Promise<string> {
     await admit({ ...req, media: "voice" });
     if (await store.sessionOf(req.customer)) throw new CtiError("already-queued", "You already have a chat or call in progress from this page: end it first.");
-    const token = randomBytes(16).toString("hex");
+    const token = randomHex(16);
     await store.putCallToken(token, { queue: req.queue, customer: req.customer, form: req.form, extraSkills: req.extraSkills }, now() + CALL_TOKEN_MS);
     return token;
   }
@@ -149,7 +175,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     if (s.media !== "chat" || !s.seat || (s.state !== "assigned" && s.state !== "in-service")) throw new CtiError("bad-request", "Only a chat that is being served can turn into a call.");
     if (s.callHandle) throw new CtiError("already-queued", "A call is already on in this chat.");
     if (!(await store.agent(s.seat))?.phone) throw new CtiError("unavailable", "The agent has no phone or desk ready for calls right now.");
-    const token = randomBytes(16).toString("hex");
+    const token = randomHex(16);
     await store.putCallToken(token, { queue: s.queue, customer: s.customer, form: {}, extraSkills: [], session: s.id }, now() + CALL_TOKEN_MS);
     return { token, session: s };
   }

@@ -200,7 +200,8 @@ export class MemoryStore implements Store {
   async enqueue(s: Session, maxWaiting?: number, status?: { agingMs: number; firstStatusInMs: number }): Promise<Enqueued> {
     const existing = this.byCustomer.get(s.customer);
     if (existing) return { ok: false, existing };
-    if (maxWaiting !== undefined && (await this.waiting(s.queue)).length >= maxWaiting) return { ok: "full" };
+    // No await before the change: operations started in order are applied in order (the Store's promise).
+    if (maxWaiting !== undefined && [...this.sessionsById.values()].filter((w) => w.state === "queued" && w.queue === s.queue).length >= maxWaiting) return { ok: "full" };
     const stored = copy(s);
     this.sessionsById.set(s.id, stored);
     this.seq.set(s.id, this.seq.size + 1);

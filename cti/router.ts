@@ -9,6 +9,9 @@ import { createLineIndex, lineKey } from "./lines.js";
 import type { Store } from "./store.js";
 import type { Agent, Queue, Session } from "./types.js";
 
+/** A session a pass gave a seat, as its claim wrote it (a join answers with it, without reading it back). */
+export interface Assignment { id: string; seat: string; at: number }
+
 /** How long an XEP-0142 offer stands without a queue's offerTimeout. */
 const DEFAULT_OFFER_SECONDS = 20;
 
@@ -22,7 +25,7 @@ export interface RouterDeps { store: Store; queueOf: (name: string) => Queue | u
 
 export function createRouter({ store, queueOf, now }: RouterDeps) {
   /** The periodic safety net and the catch-all after rare changes: every free seat looks for customers. */
-  const route = async (): Promise<string[]> => routeSeats(await store.seats("free", []));
+  const route = async (): Promise<Assignment[]> => routeSeats(await store.seats("free", []));
 
   /** A seat may have room now (a session ended, the agent is ready, its wrap-up is over). */
   const routeSeat = (jid: string) => routeSeats([jid]);
@@ -33,20 +36,20 @@ export function createRouter({ store, queueOf, now }: RouterDeps) {
    * Routing passes run one at a time in an instance, each for every seat asked for while the previous
    * ran: seats freed together then share one read of the lines and do not race each other for the
    * same customers (instances still may; their claims settle it). Resolves when the seats' pass is done,
-   * to the sessions that pass assigned.
+   * to what that pass assigned.
    */
   let running: Promise<unknown> | undefined;
-  let nextPass: { seats: Set<string>; done: Promise<string[]>; start: (pass: Promise<string[]>) => void } | undefined;
-  function routeSeats(jids: string[]): Promise<string[]> {
+  let nextPass: { seats: Set<string>; done: Promise<Assignment[]>; start: (pass: Promise<Assignment[]>) => void } | undefined;
+  function routeSeats(jids: string[]): Promise<Assignment[]> {
     if (!running) return startPass(jids);
     if (!nextPass) {
-      let start!: (pass: Promise<string[]>) => void;
-      nextPass = { seats: new Set(), done: new Promise<string[]>((resolve) => { start = resolve; }), start };
+      let start!: (pass: Promise<Assignment[]>) => void;
+      nextPass = { seats: new Set(), done: new Promise<Assignment[]>((resolve) => { start = resolve; }), start };
     }
     for (const jid of jids) nextPass.seats.add(jid);
     return nextPass.done;
   }
-  function startPass(jids: string[]): Promise<string[]> {
+  function startPass(jids: string[]): Promise<Assignment[]> {
     const pass = routePass(jids);
     running = pass.catch(() => undefined).then(() => {
       running = undefined;
@@ -64,8 +67,8 @@ export function createRouter({ store, queueOf, now }: RouterDeps) {
    * number of lines (bounded by the configuration), not with the customers waiting or the agents.
    * Safe to run from any instance at any time: a claim that loses a race just looks again.
    */
-  async function routePass(jids: string[]): Promise<string[]> {
-    const assigned: string[] = [];
+  async function routePass(jids: string[]): Promise<Assignment[]> {
+    const assigned: Assignment[] = [];
     if (jids.length === 0) return assigned;
     // The seats read now (they may have changed while this pass waited), with the lines in the same round trip.
     let [candidates, keys] = await Promise.all([store.agentsNamed(jids), store.lines()]);
@@ -79,10 +82,13 @@ export function createRouter({ store, queueOf, now }: RouterDeps) {
       // As many as the seats can take (a claim lost to another instance reads again), one more where a
       // customer may be held for another seat (stickySeconds).
       const count = Math.min(seats.reduce((n, a) => n + a.maxChats - a.active, 0), HEADS) + (lines.some((l) => l.rules?.stickySeconds) ? 1 : 0);
-      const pass = await allocate(await store.heads(lines.map((l) => l.key), count), seats, t);
+      const waiting = await store.heads(lines.map((l) => l.key), count);
+      const pass = await allocate(waiting, seats, t);
       assigned.push(...pass.assigned);
       if (pass.lostRaces > 0) lost++; // read again: others took the heads we saw
-      else if (pass.assigned.length === 0) return assigned;
+      // Nobody assigned, or fewer read than asked, so every customer of these lines was looked at: reading
+      // them again would find no one new (newcomers route themselves), and cost a pass two round trips.
+      else if (pass.assigned.length === 0 || waiting.length < count) return assigned;
       candidates = seats; // seats still free may serve customers beyond the heads read
     }
     return assigned;
@@ -95,7 +101,7 @@ export function createRouter({ store, queueOf, now }: RouterDeps) {
    * A claim refused because the seat changed (another instance, a presence) has that seat read again; the
    * caller's next pass looks at the customers again.
    */
-  async function allocate(waiting: Session[], seats: Agent[], t: number): Promise<{ assigned: string[]; lostRaces: number }> {
+  async function allocate(waiting: Session[], seats: Agent[], t: number): Promise<{ assigned: Assignment[]; lostRaces: number }> {
     const hopeless = new Set<string>(); // queue and needs with no free seat in this pass
     const picks: Array<{ session: Session; seat: Agent }> = [];
     for (const session of routingOrder(waiting, queueOf, t)) {
@@ -111,13 +117,14 @@ export function createRouter({ store, queueOf, now }: RouterDeps) {
       seat.lastAssigned = t;
       picks.push({ session, seat });
     }
-    const results = await Promise.all(picks.map(({ session, seat }) => store.claim(session.id, seat.jid, now())));
-    const assigned: string[] = [];
+    const at = now();
+    const results = await Promise.all(picks.map(({ session, seat }) => store.claim(session.id, seat.jid, at)));
+    const assigned: Assignment[] = [];
     let lostRaces = 0;
     const changed: Agent[] = [];
     results.forEach((result, i) => {
       const { session, seat } = picks[i]!;
-      if (result === "ok") { assigned.push(session.id); return; }
+      if (result === "ok") { assigned.push({ id: session.id, seat: seat.jid, at }); return; }
       seat.active--;
       lostRaces++; // "not-queued": another seat took this customer; else the seat changed under us
       if (result !== "not-queued" && !changed.includes(seat)) changed.push(seat);

@@ -2,7 +2,8 @@
  * The store port. Each method that changes state is one atomic transition
  * (one Lua script in Redis) and appends its event to the log in the same step,
  * so two CTI instances sharing a store never assign a customer twice or put a
- * seat over capacity.
+ * seat over capacity. Operations started one after the other (no await between) are applied in that
+ * order: a join's first routing read goes out with its enqueue and sees the newcomer (cti.ts join).
  */
 import type { Timeouts } from "./types.js";
 import type { Agent, AgentProfile, AgentState, CallPhase, CallTokenJoin, CtiEvent, LeftMessage, Session, SessionState } from "./types.js";

@@ -46,6 +46,13 @@ export function createSwitchLink({ host, port, log, onConnect }: { host: string;
     send(...fields) {
       if (!socket) throw new Error("the soft switch is not connected");
       const data = fields.map(field).join("|");
+      // Commands of the same tick leave in one write (as stanzas do: xmpp/tcp-socket.ts coalesceWrites):
+      // a batch of reports or events routes many calls at once, and a write each showed in the CPU profile.
+      if (!socket.writableCorked) {
+        const s = socket;
+        s.cork();
+        process.nextTick(() => s.uncork());
+      }
       socket.write(`${Buffer.byteLength(data)}:${data},`);
     },
     stop() {

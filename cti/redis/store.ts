@@ -348,14 +348,12 @@ export class RedisStore implements Store {
     return (await this.hashes(ids.map((id) => this.keys.session(id)))).map(parseSession).filter((s): s is Session => s !== null);
   }
 
-  private async hashes(keys: string[]): Promise<Array<Record<string, string>>> {
-    if (keys.length === 0) return [];
-    const pipeline = this.redis.pipeline();
-    for (const k of keys) pipeline.hgetall(k);
-    const results = (await pipeline.exec()) ?? [];
-    return results.map(([err, value]) => {
-      if (err) throw err;
-      return value as Record<string, string>;
-    });
+  /**
+   * Commands one by one, not an explicit pipeline: with auto-pipelining they join the commands of the same
+   * tick in the order given (one write), where an explicit pipeline is written at once, ahead of commands
+   * started before it (the Store's order of operations).
+   */
+  private hashes(keys: string[]): Promise<Array<Record<string, string>>> {
+    return Promise.all(keys.map((k) => this.redis.hgetall(k)));
   }
 }

@@ -232,6 +232,16 @@ describe("RedisStore", () => {
     expect(await join("late")).toMatchObject({ state: "assigned", seat: "a5@acme.test" });
   });
 
+  it("serves joins that arrive together at every free seat, past the first few they all read", async () => {
+    const { store, cti } = instance();
+    const jids = Array.from({ length: 10 }, (_, i) => `a${i}@acme.test`);
+    for (const jid of jids) { await store.upsertAgent({ jid, skills: ["billing"], maxChats: 1 }); await cti.agentState(jid, "ready"); }
+    const served = await Promise.all(Array.from({ length: 10 }, (_, i) => cti.join({ queue: "billing", customer: `c${i}@guest.acme.test/w`, plain: true, extraSkills: [], form: {} })));
+    expect(served.map((s) => s.state)).toEqual(Array(10).fill("assigned"));
+    expect(new Set(served.map((s) => s.seat)).size).toBe(10);
+    expect(await store.seats("free", ["billing"])).toEqual([]);
+  });
+
   it("hands a dead reader's unacknowledged events to another reader", async () => {
     const { redis, store, cti } = instance();
     await store.upsertAgent({ jid: "alice@acme.test", skills: ["billing"], maxChats: 1 });
