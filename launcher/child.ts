@@ -17,8 +17,8 @@ export interface Child {
   hasExited(): boolean;
   /** The last lines it printed, for error messages. */
   output(): string;
-  /** SIGTERM, then SIGKILL after `graceMs`; resolves once it is gone. */
-  stop(graceMs?: number): Promise<void>;
+  /** `signal` (SIGTERM unless given), then SIGKILL after `graceMs`; resolves once it is gone. */
+  stop(graceMs?: number, signal?: NodeJS.Signals): Promise<void>;
 }
 
 export interface SpawnOptions {
@@ -64,9 +64,9 @@ export function spawnChild(name: string, command: string, args: string[], option
     exited,
     hasExited: () => exit !== undefined,
     output: () => tail.join("\n"),
-    async stop(graceMs = 5000) {
+    async stop(graceMs = 5000, signal: NodeJS.Signals = "SIGTERM") {
       if (exit) return;
-      proc.kill("SIGTERM");
+      proc.kill(signal);
       const timer = setTimeout(() => proc.kill("SIGKILL"), graceMs);
       await exited;
       clearTimeout(timer);

@@ -60,12 +60,15 @@ export async function startPostgres({ timeoutMs = 20_000 } = {}): Promise<Runnin
     ]);
     clearTimeout(timer);
     if (failure) {
-      await child.stop();
+      await child.stop(10_000, "SIGINT");
       throw new Error(`${failure}\n${child.output()}`);
     }
   }
   await start();
-  const stop = async () => { await child?.stop(); };
+  // SIGINT, PostgreSQL's fast shutdown: SIGTERM (smart) waits for every client to leave, and a recorder
+  // keeps its pool's connections, so the SIGKILL that followed 5 s later left the server's backends
+  // holding its shared memory, and the next start() failed ("pre-existing shared memory block").
+  const stop = async () => { await child?.stop(10_000, "SIGINT"); };
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`, port, exited: child!.exited, stop, start,
     async remove() {

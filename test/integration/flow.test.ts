@@ -242,6 +242,8 @@ describe("agents", () => {
     const c = await guest();
     await joinQueue(c);
     await waitFor(c, assignedMsg);
+    // The seat's beginning message leaves first, but it reaches bob's client on another socket: wait for it.
+    await waitFor(bob, beginMsg);
     const fromCC = () => received(bob).filter((s) => s.is("message") && s.attrs.from === CC);
     const before = fromCC().length;
     await chat(bob, CC, "end");
