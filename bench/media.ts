@@ -411,10 +411,17 @@ export async function benchMedia(): Promise<MediaResult> {
       }
       return why;
     };
-    /** Hang up (the page's button) and wait for the page to say the call ended. */
+    /**
+     * Hang up (the page's button) and wait for the page to say the call ended. A page whose button was not
+     * there, or whose click did not go through, is counted (hangUpsNotClicked): a call left up by the bench
+     * is then told apart from one the switch or the CTI failed to end.
+     */
+    let hangUpsNotClicked = 0;
     const hangUp = async (caller: Caller, wait = true): Promise<void> => {
       const { page } = caller;
-      if (await page.locator("#hang-up").isVisible().catch(() => false)) await page.locator("#hang-up").click({ timeout: 10_000 }).catch(() => undefined);
+      const clicked = (await page.locator("#hang-up").isVisible().catch(() => false))
+        && (await page.locator("#hang-up").click({ timeout: 10_000 }).then(() => true, () => false));
+      if (!clicked) hangUpsNotClicked++;
       if (wait) await page.locator("#call-back").waitFor({ timeout: 10_000 }).catch(() => undefined);
     };
     /** From the ended call back to the form, filled again, ready for the next call. */
@@ -583,7 +590,7 @@ export async function benchMedia(): Promise<MediaResult> {
         steps: STEPS, rampBatch: RAMP_BATCH, windowSeconds: WINDOW_MS / 1000, chromiumNiceInRamp: NICE, concealedMax: CONCEALED_MAX, callsHeld: held, stoppedBecause: failure ?? null,
         idle, firstCall, setup, rampSetup, atStep: steps,
         rtpengineCpuFrom: top ? { calls: top.calls, machineBusyCores: top.machine.busyCores, machineHadHeadroom: top.machine.busyCores < 0.95 * top.machine.cores, cpuMicrosPerPacket: top.rtpengine.cpuMicrosPerPacket } : null,
-        afterHangUp: { rtpengineCalls: leftInRtpengine, liveSessions, pageErrors },
+        afterHangUp: { rtpengineCalls: leftInRtpengine, liveSessions, hangUpsNotClicked, pageErrors },
         seconds: round((performance.now() - phaseT0) / 1000, 1),
       },
     };
@@ -613,6 +620,6 @@ export function mediaRows(r: any): Array<[string, string]> {
     rows.push([`media: ${st.calls} browser calls held (${st.pagesWithAudio} with audio), rtpengine`, `${st.rtpengine.cores} cores: ${st.rtpengine.cpuMsPerCallSecond} ms/s per call, ${st.rtpengine.cpuMsPerStreamSecond} per stream, ${st.rtpengine.cpuMicrosPerPacket} us/packet (${st.rtpengine.rtpPacketsPerSecond} packets/s); Chromium ${st.cores.chromium}, Kamailio ${st.cores.kamailio}, SIPp ${st.cores.phones}; machine ${st.machine.busyCores} of ${st.machine.cores}; pages lost ${st.pages.packetsLost} packets, concealed ${round((st.pages.concealedShare ?? 0) * 100, 2)}%`]);
   }
   if (m.rtpengineCpuFrom) rows.push(["media: rtpengine CPU ms per second of one stream (headline)", `${r.rtpengineCpuMsPerStreamSecond}  (at ${m.rtpengineCpuFrom.calls} calls, machine ${m.rtpengineCpuFrom.machineBusyCores} busy${m.rtpengineCpuFrom.machineHadHeadroom ? "" : ": full, so low"}; ${m.rtpengineCpuFrom.cpuMicrosPerPacket} us per packet relayed)`]);
-  rows.push(["media: calls held with audio in every page", `${r.mediaCallsHeld}${m.stoppedBecause ? ` (stopped: ${m.stoppedBecause})` : ""}; after hang-up: ${m.afterHangUp.rtpengineCalls} calls in rtpengine, ${m.afterHangUp.liveSessions} live sessions`]);
+  rows.push(["media: calls held with audio in every page", `${r.mediaCallsHeld}${m.stoppedBecause ? ` (stopped: ${m.stoppedBecause})` : ""}; after hang-up: ${m.afterHangUp.rtpengineCalls} calls in rtpengine, ${m.afterHangUp.liveSessions} live sessions${m.afterHangUp.hangUpsNotClicked ? ` (${m.afterHangUp.hangUpsNotClicked} hang-ups not clicked)` : ""}`]);
   return rows;
 }
