@@ -7,7 +7,7 @@ import { lineKey } from "./lines.js";
 import { ArrivalLine } from "./arrival-line.js";
 import { PACE_WEIGHT, VOICE_SKILL, nextHandleAverage } from "./policy.js";
 import { defaultOrder, routingOrder } from "./allocation.js";
-import type { AgentChange, AuditEntry, ClaimResult, DueStatus, Enqueued, ExpertChange, ExpertResult, FeedbackResult, InServiceResult, RecordedBoard, RecordedMessage, ResumeResult, SeatKind, Store, TransferResult, TransferTarget } from "./store.js";
+import type { AgentChange, AuditEntry, ClaimResult, DueStatus, Enqueued, ExpertChange, ExpertResult, FeedbackResult, InServiceResult, RecordedBoard, RecordedMessage, ResumeResult, SeatKind, StatusAsk, Store, TransferResult, TransferTarget } from "./store.js";
 import type { Agent, AgentProfile, AgentState, CallPhase, CallTokenJoin, CtiEvent, LeftMessage, Session, SessionState } from "./types.js";
 import type { EndReason } from "../protocol/names.js";
 
@@ -197,11 +197,12 @@ export class MemoryStore implements Store {
     return true;
   }
 
-  async enqueue(s: Session, maxWaiting?: number, status?: { agingMs: number; firstStatusInMs: number }): Promise<Enqueued> {
+  async enqueue(s: Session, maxWaiting?: number, status?: StatusAsk): Promise<Enqueued> {
     const existing = this.byCustomer.get(s.customer);
     if (existing) return { ok: false, existing };
+
     // No await before the change: operations started in order are applied in order (the Store's promise).
-    if (maxWaiting !== undefined && [...this.sessionsById.values()].filter((w) => w.state === "queued" && w.queue === s.queue).length >= maxWaiting) return { ok: "full" };
+    if (maxWaiting !== undefined && this.queued(s.queue).length >= maxWaiting) return { ok: "full" };
     const stored = copy(s);
     this.sessionsById.set(s.id, stored);
     this.seq.set(s.id, this.seq.size + 1);
@@ -553,9 +554,13 @@ export class MemoryStore implements Store {
     return { waiting: waiting.length, oldestQueuedAt: waiting.length ? Math.min(...waiting.map((s) => s.queuedAt)) : null };
   }
 
+  /** The queued sessions as stored (not copied, in no order), read without an await. */
+  private queued(queue?: string): Session[] {
+    return [...this.sessionsById.values()].filter((s) => s.state === "queued" && (!queue || s.queue === queue));
+  }
+
   async waiting(queue?: string): Promise<Session[]> {
-    return [...this.sessionsById.values()]
-      .filter((s) => s.state === "queued" && (!queue || s.queue === queue))
+    return this.queued(queue)
       .sort((a, b) => this.seq.get(a.id)! - this.seq.get(b.id)!)
       .map(copy);
   }

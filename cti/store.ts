@@ -32,6 +32,9 @@ export interface AgentChange { skills?: string[]; maxChats?: number }
 /** A waiting customer to be told its queue status now, with its position (status.lua). */
 export interface DueStatus { id: string; customer: string; plain: boolean; position: number }
 
+/** What an adapter that tells the newcomer its place asks of the enqueue (Store.enqueue). */
+export interface StatusAsk { agingMs: number; firstStatusInMs: number }
+
 export type Enqueued = { ok: true; position?: number } | { ok: false; existing: string } | { ok: "full" };
 
 export interface Store {
@@ -43,7 +46,7 @@ export interface Store {
    * first queue status is due `firstStatusInMs` after the join (the status pass's schedule; without it,
    * half a second after).
    */
-  enqueue(session: Session, maxWaiting?: number, status?: { agingMs: number; firstStatusInMs: number }): Promise<Enqueued>;
+  enqueue(session: Session, maxWaiting?: number, status?: StatusAsk): Promise<Enqueued>;
   /** Gives a queued session to a ready seat with room. */
   claim(sessionId: string, seat: string, now: number): Promise<ClaimResult>;
   markInService(sessionId: string, seat: string, now: number): Promise<InServiceResult>;

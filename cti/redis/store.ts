@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
 import { HANDLE_WEIGHT, PACE_WEIGHT, VOICE_SKILL } from "../policy.js";
-import type { AgentChange, AuditEntry, ExpertChange, ExpertResult, ClaimResult, DueStatus, Enqueued, FeedbackResult, InServiceResult, RecordedBoard, RecordedMessage, ResumeResult, SeatKind, Store, TransferResult, TransferTarget } from "../store.js";
+import type { AgentChange, AuditEntry, ExpertChange, ExpertResult, ClaimResult, DueStatus, Enqueued, FeedbackResult, InServiceResult, RecordedBoard, RecordedMessage, ResumeResult, SeatKind, StatusAsk, Store, TransferResult, TransferTarget } from "../store.js";
 import type { Agent, AgentProfile, AgentState, CallPhase, CallTokenJoin, LeftMessage, Session, SessionState } from "../types.js";
 import type { EndReason } from "../../protocol/names.js";
 import { keysFor, luaKeyFunctions, type Keys } from "./keys.js";
@@ -91,7 +91,7 @@ export class RedisStore implements Store {
       Object.entries(p.levels ?? {}).map(([k, v]) => `${k}:${v}`).join(","), p.voice ? "1" : "0", p.chatsDuringCalls ? "1" : "0");
   }
 
-  async enqueue(s: Session, maxWaiting?: number, status?: { agingMs: number; firstStatusInMs: number }): Promise<Enqueued> {
+  async enqueue(s: Session, maxWaiting?: number, status?: StatusAsk): Promise<Enqueued> {
     const [ok, id, position] = await this.run<[number, string, number?]>("enqueue", s.id, s.queue, s.customer, s.plain ? "1" : "0", s.needs.join(","),
       JSON.stringify(s.form), s.queuedAt, s.token, s.wrapUpMs, maxWaiting ?? 0, s.priority, s.preferredSeat ?? "", s.media, s.handle,
       s.timeoutsMs?.wait ?? 0, s.timeoutsMs?.assign ?? 0, s.timeoutsMs?.answer ?? 0, status?.agingMs ?? "", status?.firstStatusInMs ?? "");
