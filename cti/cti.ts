@@ -71,10 +71,10 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
   }
 
   /**
-   * Whether this customer may join this queue now (its media, authorization, hours, the request itself,
-   * someone to serve it): what it needs, and the free seats that have it. Throws the reason it may not.
+   * Whether this customer may join this queue (its media, authorization, hours, the request itself): what
+   * it needs. Throws the reason it may not. Someone to serve it is checked apart (checkStaffed, or the enqueue).
    */
-  async function admit(req: JoinRequest) {
+  function admit(req: JoinRequest) {
     const queue = queueNamed(req.queue);
     const media = req.media ?? "chat";
     if (!(queue.media ?? ["chat", "voice"]).includes(media))
@@ -86,15 +86,16 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     }
     validateJoin(req);
     const needs = media === "voice" ? [...needsFor(queue, req.extraSkills), VOICE_SKILL].sort() : needsFor(queue, req.extraSkills);
-    // The free seats and, for the staffing check, one logged-in agent: one round trip, not two in a row.
-    const [free, someOn] = await Promise.all([store.seats("free", needs, joinSeats(queue)), hasMinLevels(queue) ? undefined : store.seats("on", needs, 1)]);
-    if (free.length === 0 || hasMinLevels(queue)) await checkStaffed(queue, needs, media, someOn);
-    return { queue, media, needs, free };
+    return { queue, media, needs };
   }
 
   /** Queues a customer (after authorization) and routes at once if a seat is free. */
   async function join(req: JoinRequest): Promise<Joined> {
-    const { queue, media, needs, free } = await admit(req);
+    const { queue, media, needs } = admit(req);
+    // Minimum levels need the agents' profiles, so they are checked first; else the enqueue checks for
+    // someone logged in in its own transition, and a join that finds nobody free costs one round trip.
+    const levels = hasMinLevels(queue);
+    if (levels) await checkStaffed(queue, needs, media);
     const preferredSeat = queue.stickySeconds ? await store.lastSeat(bareOf(req.customer)) : null;
     // No await between the clock and the enqueue: arrival numbers then follow queuedAt in each instance.
     const session: Session = {
@@ -107,12 +108,13 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     const agingMs = agingMsOf(queue);
     const next = req.nextStatusInMs;
     const tells = next !== undefined; // the adapter tells the newcomer its place: it needs it
-    const enqueued = store.enqueue(session, queue.maxWaiting, tells ? { agingMs, firstStatusInMs: next } : undefined);
-    // The free seats' pass starts now: its first read goes out with the enqueue, after it (the store applies
-    // operations in the order started), a round trip sooner. If the newcomer is refused, it routes others.
-    const firstPass = free.length > 0 ? routeSeats(free) : undefined;
-    const queued = await enqueued.catch(async (err: unknown) => { await firstPass?.catch(() => undefined); throw err; });
-    if (queued.ok !== true) await firstPass?.catch(() => undefined);
+    const enqueued = store.enqueue(session, queue.maxWaiting, tells ? { agingMs, firstStatusInMs: next } : undefined, !levels);
+    // The free seats are read in the same write, after the enqueue (the store applies operations in the
+    // order started): a seat freed after this read routes the newcomer with its own pass.
+    const freeRead = store.seats("free", needs, joinSeats(queue));
+    const queued = await enqueued.catch((err: unknown) => { freeRead.catch(() => undefined); throw err; });
+    if (queued.ok !== true) freeRead.catch(() => undefined);
+    if (queued.ok === "unstaffed") return refuseUnstaffed(queue, needs, media);
     if (queued.ok === "full")
       throw new CtiError("queue-full", `The queue ${queue.title ?? queue.name} is full right now. Please leave a message or try again later.`);
     if (!queued.ok) {
@@ -121,9 +123,10 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     }
     const status = async (position: number | undefined) =>
       (tells && position !== undefined ? { position, waitSeconds: (await estimateOf(queue.name))(position) } : null);
+    const free = await freeRead;
     // Nobody to route it to: it waits as it was queued (no read back).
-    if (!firstPass) return { ...session, status: await status(queued.position) };
-    const mine = await routeUntilServed(session.id, needs, free, joinSeats(queue), firstPass);
+    if (free.length === 0) return { ...session, status: await status(queued.position) };
+    const mine = await routeUntilServed(session.id, needs, free, joinSeats(queue));
     // Given a seat by this instance: as its claim wrote it. Else read back (another instance may have served it).
     const after = mine ? { ...session, state: "assigned" as const, seat: mine.seat, assignedAt: mine.at } : ((await store.session(session.id)) ?? session);
     const place = tells && after.state === "queued" ? await store.position(session.id, now(), agingMs) : null;
@@ -137,11 +140,11 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
    * under load, where seats are free only for the moment before their own routing. Only when the same
    * seats come back (they cannot take it: wrap-up, levels, a miss), or after a few rounds, do all look.
    */
-  async function routeUntilServed(id: string, needs: string[], free: string[], few: number, firstPass: Promise<Assignment[]>): Promise<Assignment | undefined> {
+  async function routeUntilServed(id: string, needs: string[], free: string[], few: number): Promise<Assignment | undefined> {
     const mine = (assigned: Assignment[]) => assigned.find((a) => a.id === id);
     let tried = free;
     for (let round = 0; ; round++) {
-      const assigned = await (round === 0 ? firstPass : routeSeats(tried));
+      const assigned = await routeSeats(tried);
       if (mine(assigned) || tried.length < few) return mine(assigned);
       const next = await store.seats("free", needs, few);
       if (next.length === 0) return undefined;
@@ -156,7 +159,8 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
    * customer (whose place in line is then told over XMPP). One call, within CALL_TOKEN_MS.
    */
   async function callToken(req: JoinRequest): Promise<string> {
-    await admit({ ...req, media: "voice" });
+    const { queue, media, needs } = admit({ ...req, media: "voice" });
+    await checkStaffed(queue, needs, media);
     if (await store.sessionOf(req.customer)) throw new CtiError("already-queued", "You already have a chat or call in progress from this page: end it first.");
     const token = randomHex(16);
     await store.putCallToken(token, { queue: req.queue, customer: req.customer, form: req.form, extraSkills: req.extraSkills }, now() + CALL_TOKEN_MS);
@@ -194,17 +198,22 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     return (await store.session(kept.session))!;
   }
 
-  /** Refuses a join when no agent has the skills (at the queue's levels), or none of them is logged in. */
-  async function checkStaffed(queue: Queue, needs: string[], media: Media, someOn?: string[]): Promise<void> {
-    // Without minimum levels, having the skills is enough, so one agent found answers it.
-    const some = async (kind: "on" | "all") => hasMinLevels(queue)
-      ? (await store.agentsNamed(await store.seats(kind, needs))).some((a) => canServe(a, needs, queue.minLevels))
-      : (await store.seats(kind, needs, 1)).length > 0;
-    if (someOn ? someOn.length > 0 : await some("on")) return;
+  /** Refuses a join when no agent who could serve it (at the queue's levels) is logged in. */
+  async function checkStaffed(queue: Queue, needs: string[], media: Media): Promise<void> {
+    if (!(await someAgent(queue, needs, "on"))) await refuseUnstaffed(queue, needs, media);
+  }
+
+  /** Why nobody can serve a join: no agent has the skills at all, or none of them is logged in. */
+  async function refuseUnstaffed(queue: Queue, needs: string[], media: Media): Promise<never> {
     if (media === "voice") throw new CtiError("no-agents", `No agent of the queue ${queue.title ?? queue.name} can take calls right now. Please try again later.`);
-    if (!(await some("all"))) throw new CtiError("unavailable", `No agent here has the skills ${needs.join(", ")}.`);
+    if (!(await someAgent(queue, needs, "all"))) throw new CtiError("unavailable", `No agent here has the skills ${needs.join(", ")}.`);
     throw new CtiError("no-agents", `No agent of the queue ${queue.name} is logged in right now. Please try again later.`);
   }
+
+  /** Whether an agent (logged in, or at all) has the skills, at the queue's levels; without levels one found answers it. */
+  const someAgent = async (queue: Queue, needs: string[], kind: "on" | "all") => hasMinLevels(queue)
+    ? (await store.agentsNamed(await store.seats(kind, needs))).some((a) => canServe(a, needs, queue.minLevels))
+    : (await store.seats(kind, needs, 1)).length > 0;
 
   const hasMinLevels = (queue: Queue) => Object.keys(queue.minLevels ?? {}).length > 0;
 

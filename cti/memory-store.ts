@@ -197,11 +197,11 @@ export class MemoryStore implements Store {
     return true;
   }
 
-  async enqueue(s: Session, maxWaiting?: number, status?: StatusAsk): Promise<Enqueued> {
+  async enqueue(s: Session, maxWaiting?: number, status?: StatusAsk, onlyIfStaffed = false): Promise<Enqueued> {
+    // No await before the change: operations started in order are applied in order (the Store's promise).
+    if (onlyIfStaffed && this.seatList("on", s.needs).length === 0) return { ok: "unstaffed" };
     const existing = this.byCustomer.get(s.customer);
     if (existing) return { ok: false, existing };
-
-    // No await before the change: operations started in order are applied in order (the Store's promise).
     if (maxWaiting !== undefined && this.queued(s.queue).length >= maxWaiting) return { ok: "full" };
     const stored = copy(s);
     this.sessionsById.set(s.id, stored);
@@ -499,11 +499,15 @@ export class MemoryStore implements Store {
   async paceMs(queue: string) { return this.pace.get(queue)?.gap; }
 
   async seats(kind: SeatKind, skills: string[], limit = Infinity): Promise<string[]> {
+    return this.seatList(kind, skills).slice(0, limit);
+  }
+
+  private seatList(kind: SeatKind, skills: string[]): string[] {
     const sets = (skills.length ? skills : ["*"]).map((skill) => this.seatSets[kind].get(skill) ?? new Set<string>());
     const smallest = sets.reduce((a, b) => (b.size < a.size ? b : a));
     const out = [...smallest].filter((jid) => sets.every((set) => set.has(jid)));
     if (kind === "free") out.sort((a, b) => defaultOrder(this.agentsByJid.get(a)!, this.agentsByJid.get(b)!));
-    return out.slice(0, limit);
+    return out;
   }
 
   async agentsNamed(jids: string[]): Promise<Agent[]> {

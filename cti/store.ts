@@ -35,7 +35,7 @@ export interface DueStatus { id: string; customer: string; plain: boolean; posit
 /** What an adapter that tells the newcomer its place asks of the enqueue (Store.enqueue). */
 export interface StatusAsk { agingMs: number; firstStatusInMs: number }
 
-export type Enqueued = { ok: true; position?: number } | { ok: false; existing: string } | { ok: "full" };
+export type Enqueued = { ok: true; position?: number } | { ok: false; existing: string } | { ok: "full" } | { ok: "unstaffed" };
 
 export interface Store {
   /** Adds or updates an agent's profile, keeping its state and sessions. */
@@ -44,9 +44,10 @@ export interface Store {
    * Queues a new session unless its customer (full JID) already has a live one (its id is returned), or the
    * queue has maxWaiting waiting. With `status`: returns its position (positionOf, with `agingMs`), and its
    * first queue status is due `firstStatusInMs` after the join (the status pass's schedule; without it,
-   * half a second after).
+   * half a second after). With `onlyIfStaffed`: queues it only if an agent with every skill it needs is
+   * logged in (else "unstaffed"), checked first.
    */
-  enqueue(session: Session, maxWaiting?: number, status?: StatusAsk): Promise<Enqueued>;
+  enqueue(session: Session, maxWaiting?: number, status?: StatusAsk, onlyIfStaffed?: boolean): Promise<Enqueued>;
   /** Gives a queued session to a ready seat with room. */
   claim(sessionId: string, seat: string, now: number): Promise<ClaimResult>;
   markInService(sessionId: string, seat: string, now: number): Promise<InServiceResult>;

@@ -91,11 +91,11 @@ export class RedisStore implements Store {
       Object.entries(p.levels ?? {}).map(([k, v]) => `${k}:${v}`).join(","), p.voice ? "1" : "0", p.chatsDuringCalls ? "1" : "0");
   }
 
-  async enqueue(s: Session, maxWaiting?: number, status?: StatusAsk): Promise<Enqueued> {
+  async enqueue(s: Session, maxWaiting?: number, status?: StatusAsk, onlyIfStaffed = false): Promise<Enqueued> {
     const [ok, id, position] = await this.run<[number, string, number?]>("enqueue", s.id, s.queue, s.customer, s.plain ? "1" : "0", s.needs.join(","),
       JSON.stringify(s.form), s.queuedAt, s.token, s.wrapUpMs, maxWaiting ?? 0, s.priority, s.preferredSeat ?? "", s.media, s.handle,
-      s.timeoutsMs?.wait ?? 0, s.timeoutsMs?.assign ?? 0, s.timeoutsMs?.answer ?? 0, status?.agingMs ?? "", status?.firstStatusInMs ?? "");
-    return ok === 1 ? { ok: true, position } : ok === -1 ? { ok: "full" } : { ok: false, existing: id };
+      s.timeoutsMs?.wait ?? 0, s.timeoutsMs?.assign ?? 0, s.timeoutsMs?.answer ?? 0, status?.agingMs ?? "", status?.firstStatusInMs ?? "", onlyIfStaffed ? "1" : "");
+    return ok === 1 ? { ok: true, position } : ok === -1 ? { ok: "full" } : ok === -2 ? { ok: "unstaffed" } : { ok: false, existing: id };
   }
 
   claim(id: string, seat: string, now: number): Promise<ClaimResult> {

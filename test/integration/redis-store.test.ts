@@ -67,6 +67,23 @@ describe("RedisStore", () => {
     await expect(cti.join({ queue: "billing", customer: "c@x/1", plain: false, extraSkills: [], form: {} })).rejects.toMatchObject({ code: "already-queued" });
   });
 
+  it("queues a join only while an agent with every skill it needs is logged in, checked in the enqueue", async () => {
+    const { store, cti } = instance();
+    const join = (customer: string, extraSkills: string[] = []) => cti.join({ queue: "billing", customer, plain: false, extraSkills, form: {} });
+    await store.upsertAgent({ jid: "alice@acme.test", skills: ["billing"], maxChats: 1 });
+    await store.upsertAgent({ jid: "bruno@acme.test", skills: ["billing", "french"], maxChats: 1 });
+    await expect(join("c1@x/r")).rejects.toMatchObject({ code: "no-agents" });
+    await expect(join("c2@x/r", ["klingon"])).rejects.toMatchObject({ code: "unavailable" });
+    await cti.agentState("alice@acme.test", "not-ready");
+    // Someone is on with billing, but not with billing and french: both skills' sets are checked together.
+    await expect(join("c3@x/r", ["french"])).rejects.toMatchObject({ code: "no-agents" });
+    expect(await store.sessionOf("c3@x/r")).toBeNull();
+    expect(await join("c1@x/r")).toMatchObject({ state: "queued" });
+    await cti.agentState("bruno@acme.test", "not-ready");
+    expect(await join("c3@x/r", ["french"])).toMatchObject({ state: "queued", needs: ["billing", "french"] });
+    expect((await store.waiting("billing")).map((w) => w.customer)).toEqual(["c1@x/r", "c3@x/r"]);
+  });
+
   it("ends every session of an agent that goes offline, in one step", async () => {
     const { store, cti } = instance();
     await store.upsertAgent({ jid: "bob@acme.test", skills: ["billing"], maxChats: 3 });
@@ -102,13 +119,18 @@ describe("RedisStore", () => {
       expect(perSeat.get(ag.jid) ?? 0).toBe(ag.maxChats);
       expect((await a.store.agent(ag.jid))?.active).toBe(ag.maxChats);
     }
-    // Each customer appears once, and the waiting ones are exactly the rest, in arrival order.
+    // Each customer appears once, and the waiting ones are exactly the rest, in arrival order: the order
+    // their enqueues reached Redis. Each instance's joins keep the order of their clocks; between two
+    // instances' joins of the same moment, Redis decides.
     expect(new Set(sessions.map((s) => s.customer)).size).toBe(customers);
     const waiting = await a.store.waiting("billing");
     expect(waiting).toHaveLength(customers - capacity);
     expect(waiting.every((s) => s.state === "queued")).toBe(true);
-    const queuedAt = waiting.map((s) => s.queuedAt);
-    expect([...queuedAt].sort((x, y) => x - y)).toEqual(queuedAt);
+    for (const parity of [0, 1]) {
+      const queuedAt = waiting.filter((s) => Number(/^c(\d+)@/.exec(s.customer)![1]) % 2 === parity).map((s) => s.queuedAt);
+      expect(queuedAt.length).toBeGreaterThan(0);
+      expect([...queuedAt].sort((x, y) => x - y)).toEqual(queuedAt);
+    }
   });
 
   it("keeps an away customer's session for the grace period, lets it resume, and ends it after", async () => {

@@ -5,10 +5,19 @@
 --       customer's connection, e.g. a call's Call-ID; '' for none), the queue's max wait, assign and answer
 --       timeouts (ms; 0 for none: the deadline set, includes.lua redue); for an adapter that tells the
 --       newcomer its place with its answer ('' otherwise: the status pass tells it half a second after the
---       join): aging (ms per priority step), when the status pass's next status is due (ms after now)
+--       join): aging (ms per priority step), when the status pass's next status is due (ms after now);
+--       '1' to queue only if an agent with every needed skill is logged in (the join's staffing check)
 -- Returns: {1, id} when queued ({1, id, position} when told), {0, existing id} when the customer already has a live session,
---          {-1, ''} when the queue already has max waiting customers.
+--          {-1, ''} when the queue already has max waiting customers, {-2, ''} when nobody who could serve it is logged in.
 local id, queue, customer, plain, needs, form, now = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+-- In the transition, not read before it: a join then costs one round trip when it finds nobody free.
+if ARGV[21] == '1' then
+  local sets = {}
+  for skill in string.gmatch(needs ~= '' and needs or '*', '[^,]+') do table.insert(sets, K.onSeats(skill)) end
+  local n = #sets
+  table.insert(sets, 'LIMIT'); table.insert(sets, 1)
+  if rcall('SINTERCARD', n, unpack(sets)) == 0 then return { -2, '' } end
+end
 local existing = rcall('GET', K.customer(customer))
 if existing then return { 0, existing } end
 local maxWaiting = tonumber(ARGV[11])
