@@ -112,8 +112,8 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     // The free seats are read in the same write, after the enqueue (the store applies operations in the
     // order started): a seat freed after this read routes the newcomer with its own pass.
     const freeRead = store.seats("free", needs, joinSeats(queue));
-    const queued = await enqueued.catch((err: unknown) => { freeRead.catch(() => undefined); throw err; });
-    if (queued.ok !== true) freeRead.catch(() => undefined);
+    freeRead.catch(() => undefined); // awaited only if the customer is queued
+    const queued = await enqueued;
     if (queued.ok === "unstaffed") return refuseUnstaffed(queue, needs, media);
     if (queued.ok === "full")
       throw new CtiError("queue-full", `The queue ${queue.title ?? queue.name} is full right now. Please leave a message or try again later.`);
