@@ -485,11 +485,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
 
   /** The seat's phone answered a call: it is in service (and answered) at once; a chat's call is recorded. */
   async function callAnswered(sessionId: string, handle = ""): Promise<void> {
-    const s = await store.session(sessionId);
-    if (!s?.seat) return;
-    if (s.media === "chat") { await store.sessionCall(sessionId, handle, "answered", now()); return; }
-    // Sent together (one round trip; the store applies them in this order), as neither depends on the other's result.
-    await Promise.all([store.markInService(sessionId, s.seat, now()), store.markAnswered(sessionId, s.seat, now())]);
+    if ((await store.answerCall(sessionId, now())) === "chat") await store.sessionCall(sessionId, handle, "answered", now());
   }
 
   /**
@@ -508,10 +504,8 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
 
   /** A call ended in the soft switch: hung up by either side, cancelled, or lost (`reason`). */
   async function callEnded(sessionId: string, reason: "customer" | "seat" | "call-failed", handle = ""): Promise<Session | null> {
-    const s = await store.session(sessionId);
-    if (!s || s.state === "ended") return null;
-    if (s.media === "chat") { await store.sessionCall(sessionId, handle, "ended", now()); return null; } // hanging up returns to the chat
-    const ended = await store.end(sessionId, s.state === "queued" && reason === "customer" ? "departed" : reason, now());
+    const ended = await store.endCall(sessionId, reason, reason === "customer" ? "departed" : reason, now());
+    if (ended === "chat") { await store.sessionCall(sessionId, handle, "ended", now()); return null; } // hanging up returns to the chat
     if (ended?.seat) await routeSeat(ended.seat);
     return ended;
   }

@@ -272,6 +272,22 @@ export class MemoryStore implements Store {
     return before;
   }
 
+  async answerCall(id: string, now: number): Promise<"ok" | "chat" | "none"> {
+    const s = this.sessionsById.get(id);
+    if (!s?.seat) return "none";
+    if (s.media !== "voice") return "chat";
+    await this.markInService(id, s.seat, now);
+    await this.markAnswered(id, s.seat, now);
+    return "ok";
+  }
+
+  async endCall(id: string, reason: EndReason, queuedReason: EndReason | "departed", now: number): Promise<Session | "chat" | null> {
+    const s = this.sessionsById.get(id);
+    if (!s || s.state === "ended") return null;
+    if (s.media !== "voice") return "chat";
+    return this.end(id, s.state === "queued" ? queuedReason : reason, now);
+  }
+
   async endBy(id: string, party: string, now: number): Promise<Session | "unknown" | "forbidden" | "ended"> {
     const s = this.sessionsById.get(id);
     if (!s) return "unknown";
@@ -512,6 +528,11 @@ export class MemoryStore implements Store {
 
   async agentsNamed(jids: string[]): Promise<Agent[]> {
     return jids.flatMap((jid) => { const a = this.agentsByJid.get(jid); return a ? [view(a)] : []; });
+  }
+
+  async freeAgents(jids: string[]): Promise<Agent[]> {
+    const free = this.seatSets.free.get("*");
+    return this.agentsNamed(jids.filter((jid) => free?.has(jid)));
   }
 
   async lines(): Promise<readonly string[]> { return (this.lineList ??= [...this.byLine.keys()]); }

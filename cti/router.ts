@@ -70,8 +70,9 @@ export function createRouter({ store, queueOf, now }: RouterDeps) {
   async function routePass(jids: string[]): Promise<Assignment[]> {
     const assigned: Assignment[] = [];
     if (jids.length === 0) return assigned;
-    // The seats read now (they may have changed while this pass waited), with the lines in the same round trip.
-    let [candidates, keys] = await Promise.all([store.agentsNamed(jids), store.lines()]);
+    // The seats read now (they may have changed while this pass waited; only those still free), with the
+    // lines in the same round trip.
+    let [candidates, keys] = await Promise.all([store.freeAgents(jids), store.lines()]);
     for (let lost = 0; lost < CLAIM_ATTEMPTS;) {
       const t = now();
       const seats = candidates.filter((a) => hasCapacity(a, t));
@@ -129,7 +130,7 @@ export function createRouter({ store, queueOf, now }: RouterDeps) {
       lostRaces++; // "not-queued": another seat took this customer; else the seat changed under us
       if (result !== "not-queued" && !changed.includes(seat)) changed.push(seat);
     });
-    const fresh = await store.agentsNamed(changed.map((a) => a.jid));
+    const fresh = await store.freeAgents(changed.map((a) => a.jid));
     for (const seat of changed) seats.splice(seats.indexOf(seat), 1, ...fresh.filter((a) => a.jid === seat.jid));
     return { assigned, lostRaces };
   }

@@ -53,6 +53,17 @@ export interface Store {
   markInService(sessionId: string, seat: string, now: number): Promise<InServiceResult>;
   /** Ends a live session (a queued one leaves its queue), if in state `onlyFrom` when given; returns it as it was, or null. */
   end(sessionId: string, reason: EndReason | "departed", now: number, onlyFrom?: SessionState): Promise<Session | null>;
+  /**
+   * A call's seat answered: a voice session goes in service and is answered by its seat, as markInService
+   * then markAnswered, in one transition. "chat": the session is a chat (the call is the chat's own,
+   * sessionCall); "none": unknown, or no seat.
+   */
+  answerCall(sessionId: string, now: number): Promise<"ok" | "chat" | "none">;
+  /**
+   * A call ended: as end() for a voice session, with `queuedReason` if it was still queued. "chat": the
+   * session is a chat (the call was the chat's own, sessionCall); null: unknown or ended.
+   */
+  endCall(sessionId: string, reason: EndReason, queuedReason: EndReason | "departed", now: number): Promise<Session | "chat" | null>;
   /** A party (the seat's or the customer's bare JID) ends the session: as end(), with the party's check in the same transition. */
   endBy(sessionId: string, party: string, now: number): Promise<Session | "unknown" | "forbidden" | "ended">;
   /** Sets an agent's state (and why it is not ready); going offline ends its sessions (returned). Unknown agents: null. */
@@ -148,6 +159,12 @@ export interface Store {
   seats(kind: SeatKind, skills: string[], limit?: number): Promise<string[]>;
   /** These agents (unknown ones left out). */
   agentsNamed(jids: string[]): Promise<Agent[]>;
+  /**
+   * Those of these agents that are free seats now (as `seats("free", [])`: ready with room, wrap-up not
+   * checked). A routing pass reads its seats with it: the others could take nobody, and under load most
+   * seats asked about were taken again before the pass ran.
+   */
+  freeAgents(jids: string[]): Promise<Agent[]>;
   /**
    * The routing lines (allocation.ts lineKey) that have customers who can be routed now: queued, present
    * (not away) and without a standing offer. The others keep their place but wait outside the lines.

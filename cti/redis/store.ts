@@ -14,7 +14,7 @@ const LUA_DIR = new URL("../../../cti/redis/lua/", import.meta.url);
 const SCRIPTS = [
   "enqueue", "claim", "in-service", "end", "end-by", "agent-state", "upsert-agent", "away", "expire-away", "resume", "feedback", "leave-message",
   "end-wrap-up", "answered", "requeue", "transfer", "offer", "withdraw-offer", "offer-target", "heads", "reindex", "phone", "session-call",
-  "record-message", "record-board", "audit", "adjust-agent", "config-seen", "status", "position", "expert", "free-seats",
+  "record-message", "record-board", "audit", "adjust-agent", "config-seen", "status", "position", "expert", "free-seats", "free-agents", "answer-call", "end-call",
 ] as const;
 type ScriptName = (typeof SCRIPTS)[number];
 
@@ -109,6 +109,15 @@ export class RedisStore implements Store {
   async end(id: string, reason: EndReason | "departed", now: number, onlyFrom?: SessionState): Promise<Session | null> {
     const flat = await this.run<Flat | null>("end", id, reason, now, ENDED_TTL_MS, HANDLE_WEIGHT, onlyFrom ?? "");
     return flat ? parseSession(toMap(flat)) : null;
+  }
+
+  answerCall(id: string, now: number): Promise<"ok" | "chat" | "none"> {
+    return this.run("answer-call", id, now);
+  }
+
+  async endCall(id: string, reason: EndReason, queuedReason: EndReason | "departed", now: number): Promise<Session | "chat" | null> {
+    const r = await this.run<Flat | "chat" | null>("end-call", id, reason, queuedReason, now, ENDED_TTL_MS, HANDLE_WEIGHT);
+    return typeof r === "string" ? r : r ? parseSession(toMap(r)) : null;
   }
 
   async endBy(id: string, party: string, now: number): Promise<Session | "unknown" | "forbidden" | "ended"> {
@@ -278,6 +287,11 @@ export class RedisStore implements Store {
 
   async agentsNamed(jids: string[]): Promise<Agent[]> {
     return (await this.hashes(jids.map((j) => this.keys.agent(j)))).map(parseAgent).filter((a): a is Agent => a !== null);
+  }
+
+  async freeAgents(jids: string[]): Promise<Agent[]> {
+    if (jids.length === 0) return [];
+    return (await this.run<Flat[]>("free-agents", ...jids)).map((flat) => parseAgent(toMap(flat))).filter((a): a is Agent => a !== null);
   }
 
   lines(): Promise<string[]> {
