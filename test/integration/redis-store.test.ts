@@ -308,7 +308,10 @@ describe("RedisStore", () => {
       for (const kind of ["free", "on", "all"] as const)
         for (const skills of [[], ["billing"], ["fr"], ["sales"], ["billing", "fr"]])
           seats[`${kind}:${skills.join("+")}`] = kind === "free" ? await store.seats(kind, skills) : [...(await store.seats(kind, skills))].sort(); // free: in order
-      return { lines, heads: (await store.heads(lines, 10)).map((s) => s.id), seats };
+      const jids = (agents: Array<{ jid: string }>) => agents.map((a) => a.jid);
+      // Of some named agents, those still free, read whole (a routing pass's read).
+      const stillFree = jids(await store.freeAgents(["c@x", "b@x", "a@x", "nobody@x"]));
+      return { lines, heads: (await store.heads(lines, 10)).map((s) => s.id), seats, stillFree };
     };
     const steps: Array<[string, (s: Store) => Promise<unknown>]> = [
       ["agents", async (s) => {
@@ -341,6 +344,48 @@ describe("RedisStore", () => {
     }
     // Spelled out: s1 ended with b going offline, s3 left; s2 and s4 (now in sales) wait, in arrival order.
     expect((await snapshot(memory)).heads).toEqual(["s2", "s4"]);
+  });
+
+  it("answers and ends a call in one transition each, as the memory store does: a chat's call is left to the chat", async () => {
+    const memory = new MemoryStore();
+    const { store: redis } = instance();
+    const reader = new EventReader(connect(), redis.keys, "g", "c1");
+    await reader.ensureGroup();
+    const call = (id: string, media: "voice" | "chat" = "voice"): Session => ({
+      id, queue: "billing", customer: `sip:${id}@example.org`, plain: false, media, handle: `${id}-call`, needs: ["billing"], form: {}, state: "queued", seat: null,
+      queuedAt: 1000, assignedAt: null, inServiceAt: null, endedAt: null, endReason: null, token: "t", awaySince: null, feedback: null,
+      wrapUpMs: 0, answeredAt: null, missedBy: [], priority: 0, preferredSeat: null, ringing: [], ringUntil: null,
+    });
+    const results: unknown[][] = [];
+    for (const store of [memory, redis] as Store[]) {
+      await store.upsertAgent({ jid: "a@x", skills: ["billing"], maxChats: 1, voice: true });
+      await store.upsertAgent({ jid: "b@x", skills: ["billing"], maxChats: 1 });
+      await store.setPhone("a@x", true, 1000);
+      for (const jid of ["a@x", "b@x"]) await store.setAgentState(jid, "ready", 1000);
+      for (const s of [call("v1"), call("v2"), call("c1", "chat")]) await store.enqueue(s);
+      await store.claim("v1", "a@x", 2000);
+      await store.claim("c1", "b@x", 2000);
+      results.push([
+        await store.answerCall("v2", 3000), // queued: no seat
+        await store.answerCall("c1", 3000),
+        await store.answerCall("v1", 3000),
+        await store.answerCall("nobody", 3000),
+        await store.endCall("c1", "customer", "departed", 4000),
+        (await store.endCall("v2", "customer", "departed", 4000) as Session | null)?.state,
+        (await store.endCall("v1", "seat", "departed", 4000) as Session | null)?.inServiceAt,
+        await store.endCall("v1", "seat", "departed", 5000), // ended already
+        ...(await Promise.all(["v1", "v2", "c1"].map(async (id) => { const s = await store.session(id); return [s?.state, s?.endReason, s?.answeredAt]; }))),
+        (await store.agent("a@x"))?.calls,
+      ]);
+    }
+    expect(results[1]).toEqual(results[0]);
+    expect(results[0]).toEqual(["none", "chat", "ok", "none", "chat", "queued", 3000, null,
+      ["ended", "seat", 3000], ["ended", "departed", null], ["assigned", null, null], 0]);
+    const logged = (await reader.read(100)).map((l) => l.event);
+    const ofV1 = logged.filter((e) => "session" in e && e.session === "v1").map((e) => e.type);
+    expect(ofV1).toEqual(["queued", "assigned", "in-service", "answered", "ended"]);
+    const inMemory = memory.events.filter((e) => "session" in e && e.session === "v1").map((e) => e.type);
+    expect(inMemory).toEqual(ofV1);
   });
 
   it("puts queued customers written without routing lines back in line at start-up (reindex)", async () => {
