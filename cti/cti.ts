@@ -45,8 +45,8 @@ type EndedEvent = Extract<CtiEvent, { type: "ended" }>;
  * agents or 500. When they could not take the customer, the next few are read (routeUntilServed).
  */
 const JOIN_SEATS = 4;
-/** Rounds of the next few free seats a join routes before every free seat looks (routeUntilServed). */
-const JOIN_ROUNDS = 3;
+/** Rounds of the next few free seats a join routes before every free seat looks (routeUntilServed; docs/routing.md). */
+const JOIN_ROUNDS = 1;
 const joinSeats = (queue: Queue) => (usesDefaultOrder(queue) && !queue.stickySeconds ? JOIN_SEATS : Infinity);
 
 /** How many due sessions one sweep reads (the rest wait for the next one). */
