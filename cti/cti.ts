@@ -138,7 +138,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
    * seats may be free, the next few: others ahead in line, or joining alongside (they read the same first
    * few), took the first. Reading every free seat at once, as this did, read each free agent per join
    * under load, where seats are free only for the moment before their own routing. Only when the same
-   * seats come back (they cannot take it: wrap-up, levels, a miss), or after a few rounds, do all look.
+   * seats come back (they cannot take it: wrap-up, levels, a miss), or after JOIN_ROUNDS, do all look.
    */
   async function routeUntilServed(id: string, needs: string[], free: string[], few: number): Promise<Assignment | undefined> {
     const mine = (assigned: Assignment[]) => assigned.find((a) => a.id === id);
