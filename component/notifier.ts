@@ -72,11 +72,26 @@ export const STATUS_PASS_MS = 250;
 const STATUS_SLICE = 25;
 const STATUS_SLICE_GAP_MS = 5;
 
+/**
+ * Routes of every free seat that come due within this long of each other run as one (routeLater): one
+ * route serves every seat and customer that came due before it, and a route per ended call in a queue
+ * with wrap-up was hundreds of full passes a second at the voice peak's rate.
+ */
+const ROUTE_SLOT_MS = 100;
+
 export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, calls, retrySeconds, onHandled, statusIntervalMs = 15_000, sendMany }: NotifierDeps) {
   const sendAll = sendMany ?? (async (stanzas: Element[]) => { await Promise.all(stanzas.map(send)); });
   /** Runs a CTI check when a timer is due (just after, so the deadline has passed). */
   const later = (seconds: number, check: () => Promise<unknown>) =>
     setTimeout(() => void check().catch((err: Error) => log.warn({ err: err.message }, "timed check failed")), seconds * 1000 + 10).unref();
+  /** Routes every free seat when `seconds` are over (a wrap-up, a rest, an overflow or a sticky wait), at the end of its ROUTE_SLOT_MS slot. */
+  const routeSlots = new Set<number>();
+  const routeLater = (seconds: number) => {
+    const slot = Math.ceil((Date.now() + seconds * 1000) / ROUTE_SLOT_MS);
+    if (routeSlots.has(slot)) return;
+    routeSlots.add(slot);
+    later((slot * ROUTE_SLOT_MS - Date.now()) / 1000, () => { routeSlots.delete(slot); return cti.route(); });
+  };
 
   /** Who moved a session, in words: a supervisor's JID, or an admin API token ("token:<name>"). */
   const supervisorName = (by: string) => (by.startsWith("token:") ? "An administrator" : `${nameOf(by)} (a supervisor)`);
@@ -154,7 +169,7 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, ca
   /** The seat is free again once its wrap-up is over: route then (the tick would, up to statusIntervalSeconds later). */
   const routeAfterWrapUp = (queue: string) => {
     const wrapUp = cti.queue(queue).wrapUpSeconds;
-    if (wrapUp) later(wrapUp, () => cti.route());
+    if (wrapUp) routeLater(wrapUp);
   };
 
   async function handle(e: CtiEvent): Promise<void> {
@@ -165,7 +180,7 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, ca
     if (e.type === "expert-left") return sendAll(await experts.left(e));
     if ((e.type === "assigned" || e.type === "requeued" || e.type === "ended") && e.media === "voice") {
       if (e.type === "ended" && e.from !== "queued") routeAfterWrapUp(e.queue);
-      if (e.type === "requeued" && retrySeconds) later(retrySeconds, () => cti.route()); // the seat's rest is over
+      if (e.type === "requeued" && retrySeconds) routeLater(retrySeconds); // the seat's rest is over
       if (e.type !== "requeued") told.delete(e.session);
       return calls?.decided(e);
     }
@@ -175,8 +190,8 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, ca
       // Checks due while the customer waits (the tick catches them too, later).
       const q = cti.queue(e.queue);
       if (q.maxWaitSeconds) later(q.maxWaitSeconds, () => cti.expireSession(e.session));
-      if (q.overflowAfter) later(q.overflowAfter, () => cti.route());
-      if (q.stickySeconds) later(q.stickySeconds, () => cti.route()); // the preferred seat did not free up: anyone may serve
+      if (q.overflowAfter) routeLater(q.overflowAfter);
+      if (q.stickySeconds) routeLater(q.stickySeconds); // the preferred seat did not free up: anyone may serve
     } else if (e.type === "offered") {
       for (const agent of e.agents) await send(st.offer(st.queueJid(e.queue, cc), agent, e.customer, e.session, e.timeout, e.form));
       later(e.timeout, () => cti.expireSession(e.session)); // nobody accepted: revoke, and route again

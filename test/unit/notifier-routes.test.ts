@@ -1,0 +1,58 @@
+/**
+ * The notifier's timed routes (a wrap-up, a rest, an overflow, a sticky wait is over) with a stand-in CTI and
+ * fake timers: each runs once its time is over, never before, and those due close together share one route
+ * (at the voice peak's rate a route per ended call was hundreds of full passes a second).
+ */
+import { afterEach, beforeEach, describe, expect, it, jest } from "@jest/globals";
+import type { Logger } from "pino";
+import type { Cti } from "../../cti/cti.js";
+import type { CtiEvent } from "../../cti/types.js";
+import { createNotifier } from "../../component/notifier.js";
+
+const WRAP_UP_SECONDS = 30;
+
+function setup() {
+  const routes: number[] = [];
+  const cti = {
+    queue: () => ({ name: "billing", wrapUpSeconds: WRAP_UP_SECONDS }),
+    route: async () => { routes.push(Date.now()); return []; },
+  } as unknown as Cti;
+  const notifier = createNotifier({ cti, componentDomain: "cc.acme.test", nameOf: (j) => j, log: { warn: () => undefined } as unknown as Logger, send: async () => undefined });
+  /** A call ended by its seat: the seat rests WRAP_UP_SECONDS, then is routed to. */
+  const callEnded = (n: number) => notifier.handle({
+    type: "ended", session: `s${n}`, queue: "billing", customer: `sip:c${n}@example.org`, seat: "alice@acme.test", plain: false, from: "in-service",
+    reason: "seat", rang: [], media: "voice", handle: `call-${n}`, call: "", at: Date.now(),
+  } as unknown as CtiEvent);
+  return { routes, callEnded };
+}
+
+describe("timed routes", () => {
+  beforeEach(() => { jest.useFakeTimers({ now: 1_000_000 }); });
+  afterEach(() => { jest.useRealTimers(); });
+
+  it("routes once a wrap-up is over, not before", async () => {
+    const { routes, callEnded } = setup();
+    await callEnded(1);
+    await jest.advanceTimersByTimeAsync(WRAP_UP_SECONDS * 1000 - 1);
+    expect(routes).toEqual([]);
+    await jest.advanceTimersByTimeAsync(200);
+    expect(routes).toHaveLength(1);
+    expect(routes[0]! - 1_000_000).toBeGreaterThanOrEqual(WRAP_UP_SECONDS * 1000);
+  });
+
+  it("runs one route for the wrap-ups that end close together, each after its own end", async () => {
+    const { routes, callEnded } = setup();
+    const ends: number[] = [];
+    for (let n = 0; n < 100; n++) { // a call ended every 10 ms for a second
+      ends.push(Date.now() + WRAP_UP_SECONDS * 1000);
+      await callEnded(n);
+      await jest.advanceTimersByTimeAsync(10);
+    }
+    await jest.advanceTimersByTimeAsync(WRAP_UP_SECONDS * 1000 + 200);
+    expect(routes.length).toBeGreaterThanOrEqual(10);
+    expect(routes.length).toBeLessThanOrEqual(11);
+    // Every wrap-up's end is followed by a route within the slot (100 ms) and the timer's 10 ms.
+    for (const end of ends) expect({ end, route: routes.find((at) => at >= end && at <= end + 110) }).toEqual({ end, route: expect.any(Number) });
+    expect(routes.every((at) => ends.some((end) => end <= at))).toBe(true); // none before the first end
+  });
+});
