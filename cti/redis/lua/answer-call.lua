@@ -9,4 +9,5 @@ if (s[2] or '') == '' then return 'none' end
 if s[1] ~= 'voice' then return 'chat' end
 inService(id, s[2], now)
 answered(id, s[2], now)
+redue(id) -- its timeouts no longer apply (once for both)
 return 'ok'

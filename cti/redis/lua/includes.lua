@@ -240,6 +240,7 @@ local function positionOf(id, now, aging)
 end
 
 -- The allocated seat accepted the customer's first message (in-service.lua; a call's answer, answer-call.lua).
+-- The caller then calls redue(id) (once for both, on a call's answer): its timeout no longer applies.
 -- Returns: 'ok' | 'already' | 'unknown' | 'wrong-seat' | 'ended'
 local function inService(id, seat, now)
   local key = K.session(id)
@@ -249,13 +250,13 @@ local function inService(id, seat, now)
   if s[1] == 'ended' then return 'ended' end
   if s[1] == 'in-service' then return 'already' end
   rcall('HSET', key, 'state', 'in-service', 'inServiceAt', now)
-  redue(id) -- its timeout no longer applies
   emit('in-service', { session = id, queue = s[3], customer = s[4], seat = seat, at = now })
   return 'ok'
 end
 
 -- The seat's first reply reached its customer (answered.lua; a call's answer, answer-call.lua): the
--- no-answer clock stops, the seat's misses reset. Returns: 'ok' | 'already' | 'unknown' | 'wrong-seat' | 'ended'
+-- no-answer clock stops (the caller then calls redue(id)), the seat's misses reset.
+-- Returns: 'ok' | 'already' | 'unknown' | 'wrong-seat' | 'ended'
 local function answered(id, seat, now)
   local key = K.session(id)
   local s = rcall('HMGET', key, 'state', 'seat', 'answeredAt', 'queue', 'queuedAt')
@@ -265,7 +266,6 @@ local function answered(id, seat, now)
   if s[3] and s[3] ~= '' then return 'already' end
   rcall('HSET', key, 'answeredAt', now)
   rcall('HSET', K.agent(seat), 'missed', 0)
-  redue(id) -- its timeout no longer applies
   -- The queue and the join time ride along: metrics time the answer from the join without reading the session.
   emit('answered', { session = id, seat = seat, queue = s[4], queuedAt = tonumber(s[5]), at = now })
   return 'ok'
