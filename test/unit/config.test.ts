@@ -65,3 +65,15 @@ describe("configuration", () => {
     expect(() => loadConfig(file)).toThrow(/not valid YAML/);
   });
 });
+
+describe("Prosody's configuration", () => {
+  it("loads mod_switchboard_link on the component's host only, so Prosody reads that one connection whole", async () => {
+    const { renderProsodyConfig } = await import("../../launcher/prosody.js");
+    const rendered = renderProsodyConfig(loadConfig(DEFAULT_CONFIG_PATH), { runDir: tmpdir(), insecure: true, logLevel: "warn" });
+    const hosts = rendered.split(/\n(?=(?:VirtualHost|Component) )/);
+    const ours = hosts.filter((h) => h.includes('"switchboard_link"'));
+    expect(ours).toHaveLength(1);
+    expect(ours[0]).toMatch(/^Component "cc\.acme\.test"\n/);
+    expect(readFileSync(new URL("../../../prosody/mod_switchboard_link.lua", import.meta.url), "utf8")).toMatch(/conn:set_mode\(read_size\)/);
+  });
+});
