@@ -5,7 +5,7 @@
  * no row (other than one that makes it) was erased, or deleted by retention, and is not recorded again.
  */
 import { createHash } from "node:crypto";
-import type { Transaction } from "kysely";
+import { sql, type RawBuilder, type Transaction } from "kysely";
 import type { LoggedEvent } from "../cti/redis/events.js";
 import type { CtiEvent } from "../cti/types.js";
 import type { History } from "./db.js";
@@ -106,6 +106,29 @@ const FIRST_WINS = ["assigned_at", "in_service_at", "answered_at"] as const;
 /** How many columns a patch changes in a row that exists already. */
 const changes = (p: SessionPatch) => Object.keys(p.set).length + Object.keys(p.first).length + p.transfers;
 
+/** Sessions per statement: a new row binds 16 parameters, well under both databases' limits. */
+const SESSION_CHUNK = 200;
+
+/**
+ * Rows already there take their changes in one UPDATE: each column is a CASE over the sessions that change
+ * it, ending in the column itself (which also gives PostgreSQL the parameters' type).
+ */
+async function updateSessions(trx: Trx, patches: Array<[string, SessionPatch]>): Promise<void> {
+  const column = (k: string, of: (p: SessionPatch) => unknown, otherwise: RawBuilder<unknown>): RawBuilder<unknown> | undefined => {
+    const whens = patches.flatMap(([id, p]) => { const v = of(p); return v === undefined ? [] : [sql`WHEN ${id} THEN ${v}`]; });
+    return whens.length === 0 ? undefined : sql`CASE ${sql.ref("id")} ${sql.join(whens, sql` `)} ELSE ${otherwise} END`;
+  };
+  const set: Record<string, RawBuilder<unknown>> = {};
+  for (const k of new Set(patches.flatMap(([, p]) => Object.keys(p.set)))) set[k] = column(k, (p) => (k in p.set ? p.set[k as keyof SessionRow] : undefined), sql.ref(k))!;
+  for (const k of FIRST_WINS) {
+    const first = column(k, (p) => p.first[k], sql.ref(k));
+    if (first) set[k] = sql`COALESCE(${sql.ref(k)}, ${first})`;
+  }
+  const transfers = column("transfers", (p) => p.transfers || undefined, sql`0`);
+  if (transfers) set.transfers = sql`${sql.ref("transfers")} + ${transfers}`;
+  await trx.updateTable("sessions").set(set as never).where("id", "in", patches.map(([id]) => id)).execute();
+}
+
 /** A batch's rows, folded in log order, then written in a few statements. */
 class Batch {
   private readonly sessions = new Map<string, SessionPatch>();
@@ -198,27 +221,37 @@ class Batch {
     }
   }
 
+  /**
+   * A statement per session was a round trip each to PostgreSQL: at about 31 sessions a batch, most of a
+   * batch's time. Now the sessions new to the batch go in one multi-row upsert per shape (which columns a row
+   * there already would take from them), and those with a row already in one UPDATE for all.
+   */
   async write(trx: Trx): Promise<void> {
+    const shapes = new Map<string, Array<[string, SessionPatch]>>();
+    const existing: Array<[string, SessionPatch]> = [];
     for (const [id, p] of this.sessions) {
-      const transfers = p.transfers;
-      if (p.row) {
-        // New to this batch: the folded row; a row already there (made before the batch) takes the changes only.
-        const row: SessionRow = { ...p.row, ...p.set, transfers: p.row.transfers + transfers };
-        for (const k of FIRST_WINS) row[k] ??= p.first[k] ?? null;
-        await trx.insertInto("sessions").values(row).onConflict((oc) => (changes(p) === 0 ? oc.column("id").doNothing() : oc.column("id").doUpdateSet((eb) => ({
+      if (!p.row) { if (changes(p) > 0) existing.push([id, p]); continue; }
+      const shape = JSON.stringify([Object.keys(p.set).sort(), Object.keys(p.first).sort(), p.transfers > 0]);
+      shapes.get(shape)?.push([id, p]) ?? shapes.set(shape, [[id, p]]);
+    }
+    for (const group of shapes.values()) {
+      const [, p] = group[0]!; // every patch of the group changes the same columns
+      for (let i = 0; i < group.length; i += SESSION_CHUNK) {
+        // New to this batch: the folded rows; a row already there (made before the batch) takes the changes only.
+        const rows = group.slice(i, i + SESSION_CHUNK).map(([, q]) => {
+          const row: SessionRow = { ...q.row!, ...q.set, transfers: q.row!.transfers + q.transfers };
+          for (const k of FIRST_WINS) row[k] ??= q.first[k] ?? null;
+          return row;
+        });
+        await trx.insertInto("sessions").values(rows).onConflict((oc) => (changes(p) === 0 ? oc.column("id").doNothing() : oc.column("id").doUpdateSet((eb) => ({
           ...Object.fromEntries(Object.keys(p.set).map((k) => [k, eb.ref(`excluded.${k as keyof SessionRow}`)])),
           ...Object.fromEntries(Object.keys(p.first).map((k) => [k, eb.fn.coalesce(`sessions.${k as (typeof FIRST_WINS)[number]}`, eb.ref(`excluded.${k as (typeof FIRST_WINS)[number]}`))])),
-          ...(transfers ? { transfers: eb("sessions.transfers", "+", transfers) } : {}),
+          // A new row's transfers are this batch's (create() starts at 0).
+          ...(p.transfers ? { transfers: eb("sessions.transfers", "+", eb.ref("excluded.transfers")) } : {}),
         })))).execute();
-      } else {
-        if (changes(p) === 0) continue;
-        await trx.updateTable("sessions").set((eb) => ({
-          ...p.set,
-          ...Object.fromEntries(Object.entries(p.first).map(([k, v]) => [k, eb.fn.coalesce(k as (typeof FIRST_WINS)[number], eb.val(v as number))])),
-          ...(transfers ? { transfers: eb("transfers", "+", transfers) } : {}),
-        })).where("id", "=", id).execute();
       }
     }
+    for (let i = 0; i < existing.length; i += SESSION_CHUNK) await updateSessions(trx, existing.slice(i, i + SESSION_CHUNK));
     for (let i = 0; i < this.lines.length; i += CHUNK)
       await trx.insertInto("transcript").values(this.lines.slice(i, i + CHUNK)).onConflict((oc) => oc.column("event_id").doNothing()).execute();
     for (let i = 0; i < this.states.length; i += CHUNK)

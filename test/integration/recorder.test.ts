@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { pino } from "pino";
-import { NOTIFIER_GROUP, RECORDER_GROUP, trimEventLog } from "../../cti/redis/events.js";
+import { NOTIFIER_GROUP, RECORDER_GROUP, trimEventLog, type LoggedEvent } from "../../cti/redis/events.js";
 import { keysFor } from "../../cti/redis/keys.js";
 import type { CtiEvent } from "../../cti/types.js";
 import { spawnChild } from "../../launcher/child.js";
@@ -22,6 +22,7 @@ import { openHistory, sqliteFile, type History } from "../../records/db.js";
 import { startRecorder, type Recorder } from "../../records/recorder.js";
 import { applyRetention, eraseCustomer } from "../../records/retention.js";
 import { freshHistory, logEvents, servedSession } from "../helpers/history.js";
+import { Script } from "../helpers/script.js";
 import { BILLING, CC, iq, until, useStack, type Running } from "../helpers/stack.js";
 import { waitFor, xmlFor } from "../helpers/xmpp.js";
 
@@ -220,5 +221,46 @@ describe.each(["sqlite", "postgres"] as const)("retention and erasure (%s)", (ki
     expect(await history.db.selectFrom("erasures").selectAll().execute()).toEqual([{ customer_hash: customerHash("zoe@acme.test"), erased_at: now }]);
     await applyEvents(history, logged(servedSession("erase-2", "zoe@acme.test", "bob@acme.test", now + 1000)));
     expect(await ids()).toContain("erase-2");
+  });
+});
+
+describe.each(["sqlite", "postgres"] as const)("sessions folded in batches (%s)", (kind) => {
+  let postgres: RunningPostgres | undefined;
+  const opened: History[] = [];
+  beforeAll(async () => { if (kind === "postgres") postgres = await startPostgres(); });
+  afterAll(async () => { await Promise.all(opened.map((h) => h.close())); await postgres?.remove(); });
+
+  /** Sessions of every kind of change: transfers, a requeue (its seat cleared, its first assignment kept), feedback, abandon, still waiting. */
+  function week(): LoggedEvent[] {
+    const t0 = 1_760_000_000_000;
+    const s = new Script();
+    s.session("F1", "billing", "ann@customer.test", t0).assigned("alice@acme.test", t0 + 10).inService(t0 + 20).answered(t0 + 21)
+      .say("customer", "hello", t0 + 22).transferTo("bob@acme.test", t0 + 30).transferTo("carl@acme.test", t0 + 40).ended("seat", t0 + 50).feedback(5, t0 + 60);
+    s.session("F2", "billing", "bea@customer.test", t0 + 1).assigned("alice@acme.test", t0 + 11);
+    s.add({ type: "requeued", session: "F2", queue: "billing", customer: "bea@customer.test", seat: "alice@acme.test", plain: false, paused: false, media: "chat", handle: "", at: t0 + 15 });
+    s.add({ type: "assigned", session: "F2", queue: "billing", customer: "bea@customer.test", seat: "bob@acme.test", plain: false, form: {}, queuedAt: t0 + 1, rang: [], media: "chat", handle: "", at: t0 + 25 });
+    s.session("F3", "billing", "cid@customer.test", t0 + 2).ended("departed", t0 + 35);
+    s.session("F4", "vip", "dot@customer.test", t0 + 3);
+    s.session("F5", "billing", "eve@customer.test", t0 + 4).assigned("carl@acme.test", t0 + 12).inService(t0 + 13).ended("customer", t0 + 45);
+    return s.log();
+  }
+  const rows = async (h: History) => h.db.selectFrom("sessions").selectAll().orderBy("id").execute();
+
+  it("writes the same rows whether a session's events come in one batch, one at a time, or split anywhere", async () => {
+    const log = week();
+    const splits = [[log.length], Array(log.length).fill(1), [3, 7, 2, 9, log.length], [1, 5, log.length]];
+    const results = [];
+    for (const sizes of splits) {
+      const h = await freshHistory(kind, postgres);
+      opened.push(h);
+      let at = 0;
+      for (const size of sizes) { if (at >= log.length) break; await applyEvents(h, log.slice(at, at + size)); at += size; }
+      results.push(await rows(h));
+    }
+    expect(results[0]!.map((r) => r.id)).toEqual(["F1", "F2", "F3", "F4", "F5"]);
+    expect(results[0]!.find((r) => r.id === "F1")).toMatchObject({ seat: "carl@acme.test", transfers: 2, assigned_at: 1_760_000_000_010, in_service_at: 1_760_000_000_020, answered_at: 1_760_000_000_021, end_reason: "seat", ended_from: "in-service", score: 5 });
+    expect(results[0]!.find((r) => r.id === "F2")).toMatchObject({ seat: "bob@acme.test", assigned_at: 1_760_000_000_011, ended_at: null });
+    expect(results[0]!.find((r) => r.id === "F4")).toMatchObject({ queue: "vip", seat: null, assigned_at: null });
+    for (const r of results.slice(1)) expect(r).toEqual(results[0]);
   });
 });
