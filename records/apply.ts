@@ -46,7 +46,8 @@ const CHUNK = 500;
 /**
  * Applies the events not applied before; returns how many were new. A handful of statements per batch, not
  * per event (each is a round trip to PostgreSQL): the events, transcript lines and agent states go in
- * multi-row inserts, and each session's events of the batch are folded into one upsert.
+ * multi-row inserts, and each session's events of the batch are folded into one row's changes, written
+ * together with the other sessions' (Batch.write).
  */
 export async function applyEvents(history: History, events: LoggedEvent[]): Promise<number> {
   if (events.length === 0) return 0;
