@@ -9,7 +9,7 @@
 -- (docs/benchmarks.md). This module lets Prosody read the component's connection whole, as
 -- much as is there, on each turn; every other connection keeps the default.
 
-local read_size = module:get_option_number("switchboard_link_read_size", 1024 * 1024);
+local read_size = 1024 * 1024; -- more than the component ever leaves unread: all that is there
 
 module:hook("component-authenticated", function (event)
 	local conn = event.session.conn;

@@ -4,6 +4,7 @@ import { parse } from "yaml";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, DEFAULT_CONFIG_PATH, loadConfig, validateConfig } from "../../component/config.js";
+import { renderProsodyConfig } from "../../launcher/prosody.js";
 
 const base = {
   domain: "acme.test", guestDomain: "guest.acme.test", component: { domain: "cc.acme.test", secret: "s" },
@@ -67,8 +68,7 @@ describe("configuration", () => {
 });
 
 describe("Prosody's configuration", () => {
-  it("loads mod_switchboard_link on the component's host only, so Prosody reads that one connection whole", async () => {
-    const { renderProsodyConfig } = await import("../../launcher/prosody.js");
+  it("loads mod_switchboard_link on the component's host only, so Prosody reads that one connection whole", () => {
     const rendered = renderProsodyConfig(loadConfig(DEFAULT_CONFIG_PATH), { runDir: tmpdir(), insecure: true, logLevel: "warn" });
     const hosts = rendered.split(/\n(?=(?:VirtualHost|Component) )/);
     const ours = hosts.filter((h) => h.includes('"switchboard_link"'));
