@@ -15,17 +15,15 @@ export const RECORD_PEER_CONNECTIONS = `(() => {
   window.RTCPeerConnection = class extends Native { constructor(...args) { super(...args); all.push(this); } };
 })();`;
 
-/** Bytes of `kind` received (inbound-rtp) or sent (outbound-rtp) so far by the page's live peer connections. */
-const bytes = (page: Page, kind: "audio" | "video", way: "inbound-rtp" | "outbound-rtp") => page.evaluate(async ([k, w]) => {
+/** Bytes of `kind` received (inbound-rtp) so far by the page's live peer connections. */
+export const bytesIn = (page: Page, kind: "audio" | "video" = "audio") => page.evaluate(async (k) => {
   const pcs = ((window as unknown as { __pcs?: RTCPeerConnection[] }).__pcs ?? []).filter((pc) => pc.connectionState !== "closed");
   let total = 0;
-  for (const pc of pcs) (await pc.getStats()).forEach((s: { type: string; kind?: string; bytesReceived?: number; bytesSent?: number }) => {
-    if (s.type === w && s.kind === k) total += (w === "inbound-rtp" ? s.bytesReceived : s.bytesSent) ?? 0;
+  for (const pc of pcs) (await pc.getStats()).forEach((s: { type: string; kind?: string; bytesReceived?: number }) => {
+    if (s.type === "inbound-rtp" && s.kind === k) total += s.bytesReceived ?? 0;
   });
   return total;
-}, [kind, way] as const);
-export const bytesIn = (page: Page, kind: "audio" | "video" = "audio") => bytes(page, kind, "inbound-rtp");
-export const bytesOut = (page: Page, kind: "audio" | "video" = "audio") => bytes(page, kind, "outbound-rtp");
+}, kind);
 
 /** Media reaches the page: its received bytes rise, twice over. */
 export async function mediaFlowsInto(page: Page, who: string, kind: "audio" | "video" = "audio"): Promise<void> {

@@ -9,7 +9,7 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promise
 import { createConnection, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describeExit, spawnChild } from "../../launcher/child.js";
+import { describeExit, spawnChild, type Child } from "../../launcher/child.js";
 import { freePort, isPortFree } from "../../launcher/ports.js";
 
 const HOST = "127.0.0.1";
@@ -44,7 +44,7 @@ export interface BaresipPhone {
   events(): BaresipEvent[];
   /** The `count`-th event of this type (counting those already seen). */
   waitFor(type: string, count?: number, timeoutMs?: number): Promise<BaresipEvent>;
-  /** A command of baresip's menu (`dial`, `hangup`...); rejects when baresip says it failed. */
+  /** A command of baresip's menu (`dial`, `hangup`...); rejects when baresip says it failed or does not answer in 10 s. */
   command(command: string, params?: string): Promise<string>;
   /** Bytes of audio it has decoded (heard) so far, written as it goes: 16,000 a second. */
   heardBytes(): Promise<number>;
@@ -108,11 +108,65 @@ async function sipPort(): Promise<number> {
   }
 }
 
+/**
+ * Starts baresip in `dir` on free ports and connects to its control port. A port taken between our check
+ * and baresip's bind (another test worker's process) does not always stop baresip: without its control
+ * module it runs on, and a connection to that port reaches the other process, which never answers a
+ * command. So it is started again on other ports until its output says it is ready with every port bound.
+ */
+async function launch(name: string, dir: string): Promise<{ child: Child; port: number; ctrl: Socket }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await sipPort();
+    const ctrlPort = await freePort();
+    await writeFile(join(dir, "config"), [
+      "module_path /usr/lib/baresip/modules",
+      `sip_listen ${HOST}:${port}`,
+      `net_interface ${HOST}`,
+      `audio_source aufile,${join(dir, "tone.wav")}`,
+      // No sound card: sndfile writes what is decoded (heard) and encoded (sent) to WAV files in snd_path.
+      `snd_path ${dir}`,
+      "module g711.so",
+      "module aufile.so",
+      "module sndfile.so",
+      "module account.so",
+      "module menu.so",
+      "module ctrl_tcp.so",
+      `ctrl_tcp_listen ${HOST}:${ctrlPort}`,
+      "",
+    ].join("\n"));
+    let ready: () => void = () => undefined;
+    const isReady = new Promise<void>((resolve) => { ready = resolve; });
+    // BARESIP_TRACE=1: every SIP message it sends and receives is in its output (and in a failing test's message).
+    const child = spawnChild(name, "baresip", ["-f", dir, ...(process.env.BARESIP_TRACE ? ["-s"] : [])], {
+      cwd: dir,
+      onLine: (line) => { if (line.includes("baresip is ready.")) ready(); },
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      isReady.then(() => "ready" as const),
+      child.exited.then(() => "ended" as const),
+      new Promise<"slow">((resolve) => { timer = setTimeout(() => resolve("slow"), 10_000); }),
+    ]);
+    clearTimeout(timer);
+    // (a SIP port taken ends it; a control port taken does not)
+    const taken = child.output().includes("Address already in use");
+    if (outcome !== "ready" || taken) {
+      await child.stop();
+      if (taken && attempt < 5) continue;
+      throw new Error(`${name} ${taken ? "found its ports taken at 5 starts" : outcome === "ended" ? "ended at start" : "not ready after 10 s"}\n${child.output()}`);
+    }
+    const ctrl = await new Promise<Socket>((resolve, reject) => {
+      const s = createConnection({ host: HOST, port: ctrlPort });
+      s.once("connect", () => resolve(s));
+      s.once("error", (err) => { s.destroy(); reject(new Error(`${name}: its control port: ${err.message}\n${child.output()}`)); });
+    }).catch(async (err: Error) => { await child.stop(); throw err; });
+    return { child, port, ctrl };
+  }
+}
+
 export async function startBaresip(options: BaresipOptions): Promise<BaresipPhone> {
   const { aor, password, proxy, register, autoAnswer = false, toneHz } = options;
   const dir = await mkdtemp(join(tmpdir(), "switchboard-baresip-"));
-  const port = await sipPort();
-  const ctrlPort = await freePort();
   await writeFile(join(dir, "tone.wav"), toneWav(toneHz, 30));
   const params = [
     password ? `auth_pass=${password}` : "",
@@ -121,46 +175,13 @@ export async function startBaresip(options: BaresipOptions): Promise<BaresipPhon
     autoAnswer ? "answermode=auto" : "",
   ].filter(Boolean);
   await writeFile(join(dir, "accounts"), `<${aor}>;${params.join(";")}\n`);
-  await writeFile(join(dir, "config"), [
-    "module_path /usr/lib/baresip/modules",
-    `sip_listen ${HOST}:${port}`,
-    `net_interface ${HOST}`,
-    `audio_source aufile,${join(dir, "tone.wav")}`,
-    // No sound card: sndfile writes what is decoded (heard) and encoded (sent) to WAV files in snd_path.
-    `snd_path ${dir}`,
-    "module g711.so",
-    "module aufile.so",
-    "module sndfile.so",
-    "module account.so",
-    "module menu.so",
-    "module ctrl_tcp.so",
-    `ctrl_tcp_listen ${HOST}:${ctrlPort}`,
-    "",
-  ].join("\n"));
   const name = `baresip ${aor}`;
-  // BARESIP_TRACE=1: every SIP message it sends and receives is in its output (and in a failing test's message).
-  const child = spawnChild(name, "baresip", ["-f", dir, ...(process.env.BARESIP_TRACE ? ["-s"] : [])], { cwd: dir });
-
+  const { child, port, ctrl } = await launch(name, dir);
   const events: BaresipEvent[] = [];
   const listeners = new Set<(e: BaresipEvent) => void>();
   const pending = new Map<string, { resolve: (data: string) => void; reject: (err: Error) => void }>();
   let nextToken = 0;
 
-  // ctrl_tcp listens once the modules are loaded: connect until it does (or baresip is gone).
-  let socket: Socket | undefined;
-  for (const deadline = Date.now() + 10_000; !socket;) {
-    if (child.hasExited()) throw new Error(`${name} ended at start\n${child.output()}`);
-    socket = await new Promise<Socket | undefined>((resolve) => {
-      const s = createConnection({ host: HOST, port: ctrlPort });
-      s.once("connect", () => resolve(s));
-      s.once("error", () => { s.destroy(); resolve(undefined); });
-    });
-    if (!socket) {
-      if (Date.now() > deadline) { await child.stop(); throw new Error(`${name}: ctrl_tcp not listening after 10 s\n${child.output()}`); }
-      await new Promise((r) => setTimeout(r, 25)); // polling interval, not a stand-in for an event
-    }
-  }
-  const ctrl = socket;
   let buffer = Buffer.alloc(0);
   ctrl.on("error", () => undefined); // baresip going away closes it
   ctrl.on("data", (chunk: Buffer) => {
@@ -207,7 +228,14 @@ export async function startBaresip(options: BaresipOptions): Promise<BaresipPhon
     command(command, params) {
       const token = `t${++nextToken}`;
       return new Promise<string>((resolve, reject) => {
-        pending.set(token, { resolve, reject });
+        const timer = setTimeout(() => {
+          pending.delete(token);
+          reject(new Error(`${name}: no answer to ${command} within 10 s\n${output()}`));
+        }, 10_000);
+        pending.set(token, {
+          resolve: (data) => { clearTimeout(timer); resolve(data); },
+          reject: (err) => { clearTimeout(timer); reject(err); },
+        });
         const json = Buffer.from(JSON.stringify({ command, ...(params === undefined ? {} : { params }), token }));
         ctrl.write(Buffer.concat([Buffer.from(`${json.length}:`), json, Buffer.from(",")]));
       });

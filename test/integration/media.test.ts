@@ -95,7 +95,7 @@ async function daveCallsBilling() {
 
 /** A supervisor's end of a session, through the admin API. */
 const endBySupervisor = (id: string) =>
-  fetch(`http://127.0.0.1:${r.app.webPort}/api/sessions/${id}/end`, { method: "POST", headers: { authorization: `Bearer ${r.config.admin.token}` } });
+  fetch(`http://127.0.0.1:${r.app.webPort}/api/sessions/${id}/end`, { method: "POST", headers: { authorization: `Bearer ${r.config.admin.token}` }, signal: AbortSignal.timeout(10_000) });
 
 /** Alice available in XMPP, her phone a browser's (a bare SIP-over-WebSocket agent) registered. */
 async function aliceInBrowser(): Promise<WsPhone> {
@@ -284,6 +284,9 @@ describe("media with media.anchor \"all\": calls between SIP phones through rtpe
     const relayed = await until(() => legs(callId!), (l) => l.length === 2 && l.every((x) => x.packets >= 100), 10_000, "RTP from both phones");
     expect(relayed.map((l) => l.protocol)).toEqual(["RTP/AVP", "RTP/AVP"]);
     expect(relayed.map((l) => l.address)).toEqual(["127.0.0.1", "127.0.0.1"]);
+    // Each phone has heard two seconds of the other (a phone's jitter buffer and decoding lag behind what
+    // rtpengine counts, the more so on a loaded machine).
+    await until(() => Promise.all([alice, dave].map((p) => p.heardBytes())), (n) => n.every((b) => b > 32_000), 10_000, "two seconds heard by each phone");
 
     await dave.command("hangup");
     await Promise.all([dave.waitFor("CALL_CLOSED"), alice.waitFor("CALL_CLOSED")]);
