@@ -463,7 +463,9 @@ export async function benchMedia(): Promise<MediaResult> {
     let held = 0;
     for (const target of failure ? [] : STEPS) {
       if (performance.now() - phaseT0 > BUDGET_MS) { failure = `time budget (${BUDGET_MS / 1000} s) spent before ${target} calls`; break; }
-      await ensurePages(target);
+      // Pages that do not open (Chromium too busy with the calls held) end the ramp as any other limit does.
+      const opened = await ensurePages(target).then(() => undefined, (err: Error) => err.message.split("\n")[0]);
+      if (opened !== undefined) { failure = `customer pages up to ${target} did not open (${opened})`; break; }
       log(`calls ${placed + 1}-${target}, ${RAMP_BATCH} at a time`);
       while (placed < target && !failure) {
         const batch = callers.slice(placed, Math.min(target, placed + RAMP_BATCH));
