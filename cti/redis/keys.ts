@@ -72,6 +72,8 @@ export const KEY_TEMPLATES = {
   rating: "rate:{jid}",
   /** stream: what the soft switch reports (calls, registrations), written by Kamailio (softswitch/kamailio.cfg) */
   softswitch: "sip",
+  /** hash: Call-ID -> what the soft switch needs to answer a call queued in it after its own restart (softswitch/kamailio.cfg, route[PENDING]) */
+  softswitchPending: "sip-pending",
   /** string: the session an expert (bare JID) was invited into (issue 15; expert.lua) */
   expertOf: "x:{jid}",
   /** set: the JIDs subscribed to a wallboard node (XEP-0060; component/xmpp/wallboard.ts), e.g. "wb:queue/billing" */
