@@ -394,10 +394,11 @@ export async function checkVoice({ inspector, prefix, keys, agents, voice }: { i
     } else if (code === undefined) {
       const live = sessions.find((h) => h.state !== "ended");
       const ended = sessions.find((h) => h.state === "ended");
-      // The documented limit (docs/voice.md, Restarts): queued in the switch, or still ringing a seat, when the
-      // switch went (its transaction is in memory only); the CTI ended it as call-failed afterwards. Whether a
-      // seat's phone had been rung is told apart (the phones' logs, not the session's assignedAt: the CTI may
-      // have allocated a seat a few ms before without the switch ringing it).
+      // The documented limit (docs/voice.md, Restarts): handed to a seat (ringing, or about to) when the switch
+      // went (its transaction is in memory only); the CTI ended it as call-failed afterwards. A call still queued
+      // then is answered 480 by the switch after it, so it is told why (since dc38141); one not told is counted
+      // here too, and listed. Whether a seat's phone had been rung is told apart (the phones' logs, not the
+      // session's assignedAt: the CTI may have allocated a seat a few ms before without the switch ringing it).
       const rungAt = firstRungAt.get(r.callId);
       const fault = ended?.endReason === "call-failed" ? voice.switchFaults.find(({ at, goneAt }) => r.ringingAt! <= goneAt && Number(ended.endedAt) >= at) : undefined;
       const withSwitch = fault !== undefined;
