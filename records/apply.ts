@@ -115,17 +115,17 @@ const SESSION_CHUNK = 200;
  * it, ending in the column itself (which also gives PostgreSQL the parameters' type).
  */
 async function updateSessions(trx: Trx, patches: Array<[string, SessionPatch]>): Promise<void> {
-  const column = (k: string, of: (p: SessionPatch) => unknown, otherwise: RawBuilder<unknown>): RawBuilder<unknown> | undefined => {
+  const column = (of: (p: SessionPatch) => unknown, otherwise: RawBuilder<unknown>): RawBuilder<unknown> | undefined => {
     const whens = patches.flatMap(([id, p]) => { const v = of(p); return v === undefined ? [] : [sql`WHEN ${id} THEN ${v}`]; });
     return whens.length === 0 ? undefined : sql`CASE ${sql.ref("id")} ${sql.join(whens, sql` `)} ELSE ${otherwise} END`;
   };
   const set: Record<string, RawBuilder<unknown>> = {};
-  for (const k of new Set(patches.flatMap(([, p]) => Object.keys(p.set)))) set[k] = column(k, (p) => (k in p.set ? p.set[k as keyof SessionRow] : undefined), sql.ref(k))!;
+  for (const k of new Set(patches.flatMap(([, p]) => Object.keys(p.set)))) set[k] = column((p) => (k in p.set ? p.set[k as keyof SessionRow] : undefined), sql.ref(k))!;
   for (const k of FIRST_WINS) {
-    const first = column(k, (p) => p.first[k], sql.ref(k));
+    const first = column((p) => p.first[k], sql.ref(k));
     if (first) set[k] = sql`COALESCE(${sql.ref(k)}, ${first})`;
   }
-  const transfers = column("transfers", (p) => p.transfers || undefined, sql`0`);
+  const transfers = column((p) => p.transfers || undefined, sql`0`);
   if (transfers) set.transfers = sql`${sql.ref("transfers")} + ${transfers}`;
   await trx.updateTable("sessions").set(set as never).where("id", "in", patches.map(([id]) => id)).execute();
 }
