@@ -196,7 +196,7 @@ async function main() {
     const stanzasPerRouted = (seenBefore + (events.message ?? 0) + pc.seatPresence) / pc.completed;
     const stanzaRoundTripsPerRouted = stanzasPerRouted / 2;
     const redisTotal = [...redisDelta.values()].reduce((a, b) => a + b, 0);
-    const scriptCalls = (redisDelta.get("evalsha") ?? 0) + (redisDelta.get("eval") ?? 0);
+    const scriptCalls = (redisDelta.get("fcall") ?? 0) + (redisDelta.get("evalsha") ?? 0) + (redisDelta.get("eval") ?? 0);
 
     // ---- half the peak load: open loop, and a paced plain ping alongside
     const halfRate = routedPerSecond / 2;

@@ -149,9 +149,9 @@ export async function benchSurge({ routedPerSecond }: { routedPerSecond: number 
     // ---- arrivals
     const memoryBefore = Number(/used_memory:(\d+)/.exec(await redis.info("memory"))?.[1]);
     const join = (i: number, id: string) => componentXml("iq", { from: customerJid(i), to: queueJid, type: "set", id }, componentXml("join-queue", { xmlns: NS.WG }, componentXml("queue-notifications")));
-    const arrivalCpu = cpuMeter([prosodyPid, component.pid, stack.redisPid]);
+    const arrivalCpu = { prosody: cpuMeter(prosodyPid), component: cpuMeter(component.pid), redis: cpuMeter(stack.redisPid) };
     const joins = await closedIqs(load, CUSTOMERS, WINDOW, join);
-    const arrival = arrivalCpu();
+    const arrival = Object.fromEntries(Object.entries(arrivalCpu).map(([name, meter]) => [name, meter()]));
     const joinLatency = latency(joins.samples);
     const memoryJoined = Number(/used_memory:(\d+)/.exec(await redis.info("memory"))?.[1]);
     const waitingNow = (await queuedIds(redis, keys, "surge")).length;
@@ -224,7 +224,10 @@ export async function benchSurge({ routedPerSecond }: { routedPerSecond: number 
         joinsPerSecond: round(CUSTOMERS / joins.seconds), joinErrors: joins.errors, joinMs: joinLatency, rawIqMs: rawLatency, rawIqsPerSecond: round(RAW_IQS / raw.seconds),
         joinToRawP99: round(joinLatency.p99 / rawLatency.p99),
         // The joins' p99 by thousand, in the order sent: where in the arrival the slow ones were.
-        joinP99ByThousand: Array.from({ length: Math.ceil(joins.samples.length / 1000) }, (_, k) => latency(joins.samples.slice(k * 1000, (k + 1) * 1000)).p99), arrivalCores: round(arrival.otherCores, 3),
+        joinP99ByThousand: Array.from({ length: Math.ceil(joins.samples.length / 1000) }, (_, k) => latency(joins.samples.slice(k * 1000, (k + 1) * 1000)).p99), 
+        arrivalCores: round(Object.values(arrival).reduce((sum, m) => sum + m.otherCores, 0), 3),
+        // Each process's share while they join (the bench's own: the load component's one connection).
+        arrivalByProcess: { ...Object.fromEntries(Object.entries(arrival).map(([name, m]) => [name, round(m.otherCores, 3)])), bench: round(arrival.prosody!.selfCores, 3) },
         waiting: {
           customers: waitingNow, quietSamples: quiet.length, pushSamples: pushing.length, sampleMs: SAMPLE_MS,
           quietCores: round(quietCores, 3), meanCores: round(allCores, 3), fittedBaseCores: round(fit.intercept, 3),

@@ -30,6 +30,7 @@ import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { spawnChild, type Child } from "../launcher/child.js";
 import { freePort } from "../launcher/ports.js";
+import { PKG_MEMORY_MB, SHARED_MEMORY_MB } from "../launcher/softswitch.js";
 import { startTestStack, type TestStack } from "../launcher/stack.js";
 import { keysFor } from "../cti/redis/keys.js";
 import { queuedIds } from "../cti/redis/store.js";
@@ -265,12 +266,17 @@ async function eventTypes(redis: Redis, key: string, from: number, to: number): 
   return counts;
 }
 
-/** Calls of each Redis command so far (INFO commandstats), and the bytes Redis has read from its clients. */
+/**
+ * Calls of each Redis command so far and the microseconds Redis spent in them ("<command> µs"; INFO
+ * commandstats), and the bytes Redis has read from its clients.
+ */
 async function redisCounters(redis: Redis): Promise<Map<string, number>> {
   const m = new Map<string, number>();
   for (const line of (await redis.info("commandstats")).split(/\r?\n/)) {
-    const hit = line.match(/^cmdstat_([^:]+):calls=(\d+)/);
-    if (hit && hit[1] !== "info" && hit[1] !== "xinfo") m.set(hit[1]!, Number(hit[2])); // the bench's own readings
+    const hit = line.match(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/);
+    if (!hit || hit[1] === "info" || hit[1] === "xinfo") continue; // the bench's own readings
+    m.set(hit[1]!, Number(hit[2]));
+    m.set(`${hit[1]} µs`, Number(hit[3]));
   }
   m.set("(bytes in)", Number(/total_net_input_bytes:(\d+)/.exec(await redis.info("stats"))?.[1] ?? 0));
   return m;
@@ -506,7 +512,7 @@ export async function benchVoice(): Promise<VoiceResult> {
       voice: {
         agents: AGENTS, maxChats: 1,
         versions: { kamailio: version("kamailio", ["-v"], /version: kamailio (\S+)/), sipp: version(SIPP, ["-v"], /SIPp v(\d+\.\d+\.\d+)/) },
-        softswitch: { processes: kamailioPids.length, udpWorkers: 2, sharedMemoryMB: 256, pkgMemoryMB: 16 },
+        softswitch: { processes: kamailioPids.length, udpWorkers: 2, sharedMemoryMB: SHARED_MEMORY_MB, pkgMemoryMB: PKG_MEMORY_MB },
         phones: "one SIPp (agent-call-load.xml, answers at once) for every agent's registered contact; callers hang up right after the ACK",
         // Messages the switch's parallel UDP workers relayed out of order (the scenarios take both orders).
         reordered: {
@@ -524,7 +530,7 @@ export async function benchVoice(): Promise<VoiceResult> {
           machine: { cores: machine.cores, busyCores: round(machine.busyCores), ceilingCallsPerSecond: Math.round((callsPerSecond * machine.cores) / machine.busyCores), ofCeiling: round(machine.busyCores / machine.cores) },
           cpuMsPerCall: { kamailio: perCall(cpu.kamailio!.otherCores), component: perCall(cpu.component!.otherCores), redis: perCall(cpu.redis!.otherCores), prosody: perCall(cpu.prosody!.otherCores) },
           eventLog: peakEventsLog,
-          redisCommandsPerCall: round(Object.entries(redisPerCall).filter(([k]) => !k.startsWith("(")).reduce((a, [, v]) => a + v, 0), 1),
+          redisCommandsPerCall: round(Object.entries(redisPerCall).filter(([k]) => !k.startsWith("(") && !k.endsWith(" µs")).reduce((a, [, v]) => a + v, 0), 1),
           redisPerCall,
         },
         halfLoad: {

@@ -16,6 +16,17 @@ import { startRtpengine, type RunningRtpengine } from "./rtpengine.js";
 
 const run = promisify(execFile);
 
+/**
+ * Kamailio's shared memory (-m, MB): transactions, dialogs, htables. Each finished transaction stays for
+ * tm's wait timer (5 s), so what is in use grows with the call rate: 64 failed at a few hundred calls a
+ * second (platform-notes.md), and 256 ran out at about 900 a second (the voice bench, 2026-12-03: new
+ * transactions failed with "out of mem", callers got 500). It is reserved, not touched, at start: the
+ * pages are used as calls need them.
+ */
+export const SHARED_MEMORY_MB = 1024;
+/** Each process's private memory (-M, MB). */
+export const PKG_MEMORY_MB = 16;
+
 export const SOFTSWITCH_CFG = fileURLToPath(new URL("../../softswitch/kamailio.cfg", import.meta.url));
 
 /** A queued call waits at most this long in the switch (the CTI's maxWaitSeconds normally ends it sooner). */
@@ -110,10 +121,9 @@ export async function startSoftswitch({ config, onLine, timeoutMs = 15_000, rtpe
     const e = err as Error & { stderr?: string };
     throw new Error(`kamailio -c -f ${configFile} failed:\n${(e.stderr ?? e.message).split("\n").filter((l) => /ERROR|CRITICAL|error/.test(l)).slice(0, 20).join("\n")}`);
   }
-  // -m: shared memory in MB (with 64 it fails at a few hundred calls a second: platform-notes.md). -x tlsf:
-  // the O(1) allocator for shared and private memory; Debian's default (qm, a first-fit list walk with
-  // debugging) was a fifth of the switch's CPU at the voice bench's peak (perf, docs/benchmarks.md).
-  const child = spawnChild("kamailio", "kamailio", ["-DD", "-E", "-f", configFile, "-Y", dir, "-m", "256", "-M", "16", "-x", "tlsf"], { onLine });
+  // -x tlsf: the O(1) allocator for shared and private memory; Debian's default (qm, a first-fit list walk
+  // with debugging) was a fifth of the switch's CPU at the voice bench's peak (perf, docs/benchmarks.md).
+  const child = spawnChild("kamailio", "kamailio", ["-DD", "-E", "-f", configFile, "-Y", dir, "-m", String(SHARED_MEMORY_MB), "-M", String(PKG_MEMORY_MB), "-x", "tlsf"], { onLine });
   try {
     await waitForPorts([config.ports.sip, config.ports.sipWs, config.ports.sipEvents], {
       timeoutMs,

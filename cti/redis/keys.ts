@@ -92,9 +92,9 @@ export function keysFor(prefix: string): Keys {
   return keys as unknown as Keys;
 }
 
-/** Lua source defining K.<name>(arg) for every template, with the prefix from ARGV[1]. */
+/** Lua source defining K.<name>(arg) for every template, with the prefix P (set by each function as it starts: library.ts). */
 export function luaKeyFunctions(): string {
-  const lines = ["local P = ARGV[1]", "local K = {}"];
+  const lines = ["local K = {}"];
   for (const [name, template] of Object.entries(KEY_TEMPLATES)) {
     const [before, after] = template.split(/\{\w+\}/);
     lines.push(after === undefined

@@ -2,32 +2,16 @@
  * The store port on Redis. Every transition is one Lua script (cti/redis/lua),
  * reads are pipelined. Several CTI instances may share one Redis.
  */
-import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
 import { HANDLE_WEIGHT, PACE_WEIGHT, VOICE_SKILL } from "../policy.js";
 import type { AgentChange, AuditEntry, ExpertChange, ExpertResult, ClaimResult, DueStatus, Enqueued, FeedbackResult, InServiceResult, RecordedBoard, RecordedMessage, ResumeResult, SeatKind, StatusAsk, Store, TransferResult, TransferTarget } from "../store.js";
 import type { Agent, AgentProfile, AgentState, CallPhase, CallTokenJoin, LeftMessage, Session, SessionState } from "../types.js";
 import type { EndReason } from "../../protocol/names.js";
-import { keysFor, luaKeyFunctions, type Keys } from "./keys.js";
-
-const LUA_DIR = new URL("../../../cti/redis/lua/", import.meta.url);
-const SCRIPTS = [
-  "enqueue", "claim", "in-service", "end", "end-by", "agent-state", "upsert-agent", "away", "expire-away", "resume", "feedback", "leave-message",
-  "end-wrap-up", "answered", "requeue", "transfer", "offer", "withdraw-offer", "offer-target", "heads", "reindex", "phone", "session-call",
-  "record-message", "record-board", "audit", "adjust-agent", "config-seen", "status", "position", "expert", "free-seats", "free-agents", "answer-call", "end-call",
-] as const;
-type ScriptName = (typeof SCRIPTS)[number];
-
-/** The ioredis method a script is defined as: "end-wrap-up" -> "sb_end_wrap_up". */
-const commandName = (script: ScriptName) => `sb_${script.replaceAll("-", "_")}`;
+import { keysFor, type Keys } from "./keys.js";
+import { FunctionLibrary, type ScriptName } from "./library.js";
 
 /** How long an ended session stays readable (GET /api/sessions/:id). */
 export const ENDED_TTL_MS = 24 * 3600 * 1000;
-
-function loadScripts(): Record<ScriptName, string> {
-  const preamble = luaKeyFunctions() + "\n" + readFileSync(new URL("includes.lua", LUA_DIR), "utf8");
-  return Object.fromEntries(SCRIPTS.map((n) => [n, preamble + "\n" + readFileSync(new URL(`${n}.lua`, LUA_DIR), "utf8")])) as Record<ScriptName, string>;
-}
 
 type Flat = string[];
 const toMap = (flat: Flat): Record<string, string> => {
@@ -74,16 +58,15 @@ export async function queuedIds(redis: Redis, keys: Keys, queue: string): Promis
 
 export class RedisStore implements Store {
   readonly keys: Keys;
-  private readonly scripts = loadScripts();
+  private readonly library: FunctionLibrary;
 
   constructor(private readonly redis: Redis, readonly prefix = "sb:") {
     this.keys = keysFor(prefix);
-    for (const name of SCRIPTS) redis.defineCommand(commandName(name), { numberOfKeys: 0, lua: this.scripts[name] });
+    this.library = new FunctionLibrary(redis);
   }
 
   private run<T>(name: ScriptName, ...args: Array<string | number>): Promise<T> {
-    const command = commandName(name);
-    return (this.redis as unknown as Record<string, (...a: Array<string | number>) => Promise<T>>)[command]!(this.prefix, ...args);
+    return this.library.call<T>(name, [this.prefix, ...args]);
   }
 
   async upsertAgent(p: AgentProfile): Promise<void> {

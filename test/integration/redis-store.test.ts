@@ -33,6 +33,22 @@ describe("RedisStore", () => {
     expect(await store.session(b.id)).toMatchObject({ state: "ended", endReason: "seat", endedAt: 3000 });
   });
 
+  it("loads its function library again when Redis has lost it (a restart without persistence), and the call goes through", async () => {
+    const { store, cti } = instance(() => 1000);
+    await store.upsertAgent({ jid: "alice@acme.test", skills: ["billing"], maxChats: 1 });
+    const redis = connect();
+    const libraries = async () => ((await redis.function("LIST")) as unknown[][]).map((l) => String(l[1]));
+    const [name] = await libraries();
+    expect(name).toMatch(/^sb_[0-9a-f]{12}$/);
+    await redis.function("FLUSH");
+    expect(await libraries()).toEqual([]);
+    await cti.agentState("alice@acme.test", "ready"); // its FCALL finds no function: loaded again, sent again
+    expect(await libraries()).toEqual([name]);
+    expect(await store.agent("alice@acme.test")).toMatchObject({ state: "ready" });
+    const s = await cti.join({ queue: "billing", customer: "c1@guest.acme.test/w", plain: true, extraSkills: [], form: {} });
+    expect(s).toMatchObject({ state: "assigned", seat: "alice@acme.test" });
+  });
+
   it("runs the whole lifecycle and logs every transition to the stream", async () => {
     let t = 1000;
     const { store, cti } = instance(() => t);

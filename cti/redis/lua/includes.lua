@@ -1,5 +1,5 @@
--- Shared helpers, prepended to every script after the generated K.* key functions.
-local rcall = redis.call
+-- Shared helpers, in the function library after the generated K.* key functions (library.ts). rcall is
+-- redis.call, set by each function as it starts: the library's load may not touch redis.call.
 
 -- A flat HGETALL reply as a table.
 local function toMap(flat)
