@@ -8,6 +8,8 @@
  * The library's name carries a hash of its text, so two instances of different versions sharing a Redis
  * (a rolling upgrade) each call their own. A Redis that lost its functions (restarted without persistence,
  * FUNCTION FLUSH) answers "Function not found": the library is loaded again and the call sent once more.
+ * Libraries of earlier versions stay in Redis (about 50 KB each) until FUNCTION DELETE: an instance does not
+ * delete them, since one of that version may still be running.
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
