@@ -224,7 +224,7 @@ export async function benchSurge({ routedPerSecond }: { routedPerSecond: number 
         joinsPerSecond: round(CUSTOMERS / joins.seconds), joinErrors: joins.errors, joinMs: joinLatency, rawIqMs: rawLatency, rawIqsPerSecond: round(RAW_IQS / raw.seconds),
         joinToRawP99: round(joinLatency.p99 / rawLatency.p99),
         // The joins' p99 by thousand, in the order sent: where in the arrival the slow ones were.
-        joinP99ByThousand: Array.from({ length: Math.ceil(joins.samples.length / 1000) }, (_, k) => latency(joins.samples.slice(k * 1000, (k + 1) * 1000)).p99), 
+        joinP99ByThousand: Array.from({ length: Math.ceil(joins.samples.length / 1000) }, (_, k) => latency(joins.samples.slice(k * 1000, (k + 1) * 1000)).p99),
         arrivalCores: round(Object.values(arrival).reduce((sum, m) => sum + m.otherCores, 0), 3),
         // Each process's share while they join (the bench's own: the load component's one connection).
         arrivalByProcess: { ...Object.fromEntries(Object.entries(arrival).map(([name, m]) => [name, round(m.otherCores, 3)])), bench: round(arrival.prosody!.selfCores, 3) },
