@@ -18,7 +18,7 @@ import { luaKeyFunctions } from "./keys.js";
 
 const LUA_DIR = new URL("../../../cti/redis/lua/", import.meta.url);
 
-export const SCRIPTS = [
+const SCRIPTS = [
   "enqueue", "claim", "in-service", "end", "end-by", "agent-state", "upsert-agent", "away", "expire-away", "resume", "feedback", "leave-message",
   "end-wrap-up", "answered", "requeue", "transfer", "offer", "withdraw-offer", "offer-target", "heads", "reindex", "phone", "session-call",
   "record-message", "record-board", "audit", "adjust-agent", "config-seen", "status", "position", "expert", "free-seats", "free-agents", "answer-call", "end-call",
@@ -26,28 +26,28 @@ export const SCRIPTS = [
 export type ScriptName = (typeof SCRIPTS)[number];
 
 /**
- * The library's source: the key functions and the helpers once, then each script's text as the body of a
- * function of (KEYS, ARGV), as EVAL ran it. Every script takes the key prefix as ARGV[1].
+ * The library's source (the key functions and the helpers once, then each script's text as
+ * the body of a function of (KEYS, ARGV), as EVAL ran it; every script takes the key prefix as ARGV[1]),
+ * and each script's function name (the library's name, a hash of its text, then the script's).
  */
-export function librarySource(): { name: string; code: string } {
+function library(): { code: string; functions: Record<ScriptName, string> } {
   const lua = (file: string) => readFileSync(new URL(file, LUA_DIR), "utf8");
-  const body = [
-    "local P, rcall",
-    luaKeyFunctions(),
-    lua("includes.lua"),
-    ...SCRIPTS.map((s) => `redis.register_function('@${s.replaceAll("-", "_")}', function(KEYS, ARGV)\nP, rcall = ARGV[1], redis.call\n${lua(`${s}.lua`)}\nend)`),
-  ].join("\n");
-  const name = `sb_${createHash("sha1").update(body).digest("hex").slice(0, 12)}`;
-  return { name, code: `#!lua name=${name}\n${body.replaceAll("redis.register_function('@", `redis.register_function('${name}_`)}` };
+  const shared = ["local P, rcall", luaKeyFunctions(), lua("includes.lua")].join("\n");
+  const scripts = SCRIPTS.map((s) => [s, lua(`${s}.lua`)] as const);
+  const fn = (name: string, s: ScriptName) => `${name}_${s.replaceAll("-", "_")}`;
+  const source = (name: string) => [`#!lua name=${name}`, shared, ...scripts.map(([s, text]) =>
+    `redis.register_function('${fn(name, s)}', function(KEYS, ARGV)\nP, rcall = ARGV[1], redis.call\n${text}\nend)`)].join("\n");
+  const name = `sb_${createHash("sha1").update(source("")).digest("hex").slice(0, 12)}`;
+  return { code: source(name), functions: Object.fromEntries(SCRIPTS.map((s) => [s, fn(name, s)])) as Record<ScriptName, string> };
 }
 
 export class FunctionLibrary {
-  private readonly name: string;
   private readonly code: string;
+  private readonly functions: Record<ScriptName, string>;
   private loading: Promise<unknown> | undefined;
 
   constructor(private readonly redis: Redis) {
-    ({ name: this.name, code: this.code } = librarySource());
+    ({ code: this.code, functions: this.functions } = library());
     // Sent ahead of any call on this connection (commands keep their order), so the first calls find it.
     this.load().catch(() => undefined);
   }
@@ -58,7 +58,7 @@ export class FunctionLibrary {
   }
 
   call<T>(script: ScriptName, args: Array<string | number>): Promise<T> {
-    const fn = `${this.name}_${script.replaceAll("-", "_")}`;
+    const fn = this.functions[script];
     return (this.redis.fcall(fn, 0, ...args) as Promise<T>).catch(async (err: Error) => {
       if (!err.message.includes("Function not found")) throw err;
       await this.load();
