@@ -15,21 +15,37 @@ function ephemeralStart(): number {
 /** Ports this process handed out, so two stacks of one test run never get the same one. */
 const handedOut = new Set<number>();
 
+/** How many slices the range is cut into for jest's workers (more than jest.config.js's maxWorkers). */
+const WORKER_SLICES = 8;
+
+/**
+ * Where this process picks ports: a jest worker only in its own slice of the range, so two workers' stacks
+ * cannot pick the same port between one's check and its server's bind (handedOut is per process).
+ */
+export function portRange(jestWorker = process.env.JEST_WORKER_ID): { low: number; high: number } {
+  const low = 10_000, high = Math.min(ephemeralStart(), 32768);
+  const worker = Number(jestWorker);
+  if (!Number.isInteger(worker) || worker < 1) return { low, high };
+  const size = Math.floor((high - low) / WORKER_SLICES);
+  const start = low + ((worker - 1) % WORKER_SLICES) * size;
+  return { low: start, high: start + size };
+}
+
 /**
  * A port free right now on 127.0.0.1, below the kernel's ephemeral range: a port from that range (what
  * listen(0) gives) may be taken at any moment as the source port of some outgoing connection (the tests
  * open hundreds) between choosing it and the server binding it, which made a test fail now and then.
  */
 export async function freePort({ udp = false } = {}): Promise<number> {
-  const top = Math.min(ephemeralStart(), 32768);
+  const { low, high } = portRange();
   for (let attempt = 0; attempt < 500; attempt++) {
-    const port = 10_000 + Math.floor(Math.random() * (top - 10_000));
+    const port = low + Math.floor(Math.random() * (high - low));
     if (!handedOut.has(port) && (await isPortFree(port)) && (!udp || (await isUdpPortFree(port)))) {
       handedOut.add(port);
       return port;
     }
   }
-  throw new Error(`no free TCP port found between 10000 and ${top}`);
+  throw new Error(`no free TCP port found between ${low} and ${high}`);
 }
 
 /** Whether we could listen on host:port (false when something already does). */
