@@ -116,6 +116,12 @@ describe("the soft switch answers bad input with a reason", () => {
     expectRefusal(a, 404, /No such call/);
   });
 
+  it("a request inside a dialog whose other side cannot be reached from the switch: 500 with a reason", async () => {
+    const route = `Route: <sip:127.0.0.1:${r.config.ports.sip};lr>`; // through this switch, to an IPv6 address it has no socket for
+    const a = await send((b) => request("INFO", "sip:bob@[::1]:5060", [route])(b).replace(/^To: (.*)$/m, "To: $1;tag=otherside"));
+    expectRefusal(a, 500, /cannot be reached from here/);
+  });
+
   it("an OPTIONS ping to the contact center is answered 200", async () => {
     expect((await send(request("OPTIONS", "sip:cc.acme.test")))?.status).toBe(200);
   });
