@@ -4,9 +4,9 @@
  * message there and its answer back (two stanzas routed by Prosody).
  */
 import { type Client, type Element, xml } from "./clients.js";
-import { cpuMeter, latency, type Latency } from "./stats.js";
+import { cpuMeter, latency, schedMeter, type Latency } from "./stats.js";
 
-export interface LoopResult { roundTrips: number; seconds: number; perSecond: number; latencyMs: Latency; prosodyCores: number; benchCores: number }
+export interface LoopResult { roundTrips: number; seconds: number; perSecond: number; latencyMs: Latency; prosodyCores: number; prosodyWaitingCores: number; benchCores: number }
 
 /**
  * Runs closed loops: each sender sends `window` messages to its target, and a new one whenever an
@@ -17,7 +17,6 @@ export async function closedLoops({ senders, targetOf, window, ms, warmupMs, max
 }): Promise<LoopResult> {
   const samples: number[] = [];
   let counting = false, stopped = false, counted = 0;
-  let meter: ReturnType<typeof cpuMeter> | undefined;
   let done: () => void = () => undefined;
   const finished = new Promise<void>((r) => { done = r; });
   const inflight = senders.map(() => new Map<string, number>());
@@ -46,17 +45,19 @@ export async function closedLoops({ senders, targetOf, window, ms, warmupMs, max
   senders.forEach((_, i) => { for (let k = 0; k < window; k++) sendOne(i); });
   await new Promise((r) => setTimeout(r, warmupMs));
   counting = true;
-  meter = cpuMeter(prosodyPid);
+  const meter = cpuMeter(prosodyPid);
+  const sched = prosodyPid === undefined ? undefined : schedMeter(prosodyPid);
   const t0 = performance.now();
   const timer = setTimeout(() => { stopped = true; done(); }, ms);
   await finished;
   clearTimeout(timer);
   const seconds = (performance.now() - t0) / 1000;
   const cpu = meter();
+  const prosodyWaitingCores = sched?.().waitCores ?? NaN;
   // let the last answers drain before the handlers go
   await new Promise((r) => setTimeout(r, 300));
   senders.forEach((c, i) => c.off("stanza", handlers[i]!));
-  return { roundTrips: counted, seconds, perSecond: counted / seconds, latencyMs: latency(samples), prosodyCores: cpu.otherCores, benchCores: cpu.selfCores };
+  return { roundTrips: counted, seconds, perSecond: counted / seconds, latencyMs: latency(samples), prosodyCores: cpu.otherCores, prosodyWaitingCores, benchCores: cpu.selfCores };
 }
 
 /** Every peer answers each "ping" chat message with a "pong" carrying the same id. */

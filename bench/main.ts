@@ -19,7 +19,7 @@ import { startComponent } from "./component.js";
 import { benchCore, type CoreResult } from "./core.js";
 import { benchSurge, surgeRows, type SurgeResult } from "./surge.js";
 import { routingDriver } from "./routing.js";
-import { cpuMeter, findPid, latency, sleep } from "./stats.js";
+import { cpuMeter, findPid, latency, machineMeter, schedMeter, sleep } from "./stats.js";
 import { benchVoice, voiceRows } from "./voice.js";
 import { benchMedia, mediaRows } from "./media.js";
 import { benchRecords, recordsRows, type RecordsResult } from "./records.js";
@@ -177,7 +177,11 @@ async function main() {
     const meter = cpuMeter(prosodyPid);
     const redisMeter = cpuMeter(redisPid);
     const componentMeter = cpuMeter(component.pid);
+    const machineAtPeak = machineMeter();
+    const runQueue = { prosody: schedMeter(prosodyPid!), component: schedMeter(component.pid), redis: schedMeter(redisPid!), clients: schedMeter(process.pid) };
     const peak = await driver.closed(10_000);
+    const waiting = Object.fromEntries(Object.entries(runQueue).map(([name, m]) => [name, round(m().waitCores)]));
+    const machineBusy = machineAtPeak().busyCores;
     const peakCpu = meter();
     const redisCpu = redisMeter();
     const componentCpu = componentMeter();
@@ -226,9 +230,9 @@ async function main() {
       // more detail
       ceiling: {
         pairs: PAIRS, window: WINDOW,
-        plain: { ...plain, perSecond: round(plain.perSecond), prosodyCores: round(plain.prosodyCores), benchCores: round(plain.benchCores) },
+        plain: { ...plain, perSecond: round(plain.perSecond), prosodyCores: round(plain.prosodyCores), prosodyWaitingCores: round(plain.prosodyWaitingCores), benchCores: round(plain.benchCores) },
         plainOnePairWindowOne: { perSecond: round(plainLight.perSecond), latencyMs: plainLight.latencyMs },
-        echoComponent: { how: `raw XEP-0114 connection as ${cc} answering chat messages to echo@${cc}, before the Switchboard component connects`, ...viaComponent, perSecond: round(viaComponent.perSecond), prosodyCores: round(viaComponent.prosodyCores), benchCores: round(viaComponent.benchCores) },
+        echoComponent: { how: `raw XEP-0114 connection as ${cc} answering chat messages to echo@${cc}, before the Switchboard component connects`, ...viaComponent, perSecond: round(viaComponent.perSecond), prosodyCores: round(viaComponent.prosodyCores), prosodyWaitingCores: round(viaComponent.prosodyWaitingCores), benchCores: round(viaComponent.benchCores) },
       },
       routing: {
         agents: AGENTS, customers: CUSTOMERS, maxChats: 1,
@@ -240,6 +244,8 @@ async function main() {
           recordingCopiesPerRouted: round((events.message ?? 0) / pc.completed), seatPresencePerRouted: round(pc.seatPresence / pc.completed),
           prosodyCores: round(peakCpu.otherCores), componentCores: round(componentCpu.otherCores), clientsCores: round(peakCpu.selfCores), redisCores: round(redisCpu.otherCores),
           routedPerProsodyCpuSecond: round(pc.completed / peakCpu.otherCpuSeconds),
+          // Runnable but waiting for a CPU (the run queue; main threads), in cores, and the machine's busy cores.
+          waitingForCpuCores: waiting, machineBusyCores: round(machineBusy),
           eventLog: events,
         },
         halfLoad: {
@@ -328,6 +334,7 @@ function print(r: any) {
     ["echo component round trips/s", `${r.ceiling.echoComponent.perSecond}  (p99 ${r.ceiling.echoComponent.latencyMs.p99} ms; Prosody ${r.ceiling.echoComponent.prosodyCores} cores)`],
     ["componentOverhead (echo / plain)", `${r.componentOverhead}`],
     [`routed customers/s (${AGENTS} agents, ${CUSTOMERS} customers)`, `${r.routedPerSecond}  (cores: Prosody ${r.routing.peak.prosodyCores}, component ${r.routing.peak.componentCores}, Redis ${r.routing.peak.redisCores}, bench clients ${r.routing.peak.clientsCores})`],
+    ["Prosody on a CPU / waiting for one (cores), plain and at the routing peak", `${r.ceiling.plain.prosodyCores} / ${r.ceiling.plain.prosodyWaitingCores} and ${r.routing.peak.prosodyCores} / ${r.routing.peak.waitingForCpuCores.prosody}  (machine busy at the peak ${r.routing.peak.machineBusyCores} of ${r.machine.nproc}; waiting: component ${r.routing.peak.waitingForCpuCores.component}, Redis ${r.routing.peak.waitingForCpuCores.redis}, bench clients ${r.routing.peak.waitingForCpuCores.clients})`],
     ["stanza round trips per routed customer", `${r.stanzaRoundTripsPerRouted}  (of which recording copies ${round(r.routing.peak.recordingCopiesPerRouted / 2)}, the seat's presence ${round(r.routing.peak.seatPresencePerRouted / 2)})`],
     ["routingEfficiency (target >= 0.8)", `${r.routingEfficiency}  (${r.routingEfficiencyCountedBefore} without counting the recording copies and the seat's presence)`],
     ["join -> assigned at peak, p50/p95/p99 ms", `${r.routing.peak.joinToAssignedMs.p50} / ${r.routing.peak.joinToAssignedMs.p95} / ${r.routing.peak.joinToAssignedMs.p99}`],

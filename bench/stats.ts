@@ -66,6 +66,20 @@ export function cpuMeter(other?: number | number[]) {
   };
 }
 
+/**
+ * How a process's time went over a measured interval, in cores: on a CPU, and runnable but waiting for
+ * one (the run queue), from /proc/<pid>/schedstat (nanoseconds; Linux with schedstats, as Debian's kernels).
+ * A process that is never idle (run + waiting near 1) is held back by the CPUs, not by its input.
+ */
+export function schedMeter(pid: number) {
+  const read = () => readFileSync(`/proc/${pid}/schedstat`, "utf8").trim().split(" ").map(Number) as [number, number, number];
+  const t0 = performance.now(), [run0, wait0] = read();
+  return () => {
+    const wall = (performance.now() - t0) * 1e6, [run, wait] = read();
+    return { runCores: (run - run0) / wall, waitCores: (wait - wait0) / wall };
+  };
+}
+
 /** The whole machine's busy cores (every process and the kernel: /proc/stat) over a measured interval. */
 export function machineMeter() {
   const read = () => {
