@@ -14,7 +14,7 @@ import { startTestStack } from "../launcher/stack.js";
 import { NS, WG } from "../protocol/names.js";
 import { type Client, type Component, type Element, componentXml, connect, connectComponent, stopAll, xml } from "./clients.js";
 import { startComponent } from "./component.js";
-import { cpuMeter, findPid, latency, sleep } from "./stats.js";
+import { cpuMeter, findPid, latency, schedMeter, sleep } from "./stats.js";
 
 const CUSTOMERS = Number(process.env.BENCH_SURGE_CUSTOMERS ?? 10_000);
 const AGENTS = Number(process.env.BENCH_SURGE_AGENTS ?? 200);
@@ -36,6 +36,10 @@ export interface SurgeResult {
 }
 
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+
+/** Each process's time waiting for a CPU over the interval its meter measured, in cores. */
+const waitingCores = (meters: Record<string, ReturnType<typeof schedMeter>>) =>
+  Object.fromEntries(Object.entries(meters).map(([name, m]) => [name, round(m().waitCores, 3)]));
 
 /** Sends `total` IQs built by `make(i)` with `window` in flight; resolves with each one's round trip (ms). */
 async function closedIqs(load: Component, total: number, window: number, make: (i: number, id: string) => Element): Promise<{ samples: number[]; seconds: number; errors: number }> {
@@ -93,7 +97,9 @@ export async function benchSurge({ routedPerSecond }: { routedPerSecond: number 
     });
     const ping = (i: number, id: string) => componentXml("iq", { from: `raw${i % 1000}@${loadDomain}/web`, to: `echo@${loadDomain}`, type: "get", id }, componentXml("ping", { xmlns: "urn:xmpp:ping" }));
     await closedIqs(load, RAW_IQS / 10, WINDOW, ping);
+    const rawSched = { prosody: schedMeter(prosodyPid), bench: schedMeter(process.pid) };
     const raw = await closedIqs(load, RAW_IQS, WINDOW, ping);
+    const rawWaiting = waitingCores(rawSched);
     const rawLatency = latency(raw.samples);
 
     component = await startComponent(config, stack.redisUrl, stack.config.runDir);
@@ -150,8 +156,10 @@ export async function benchSurge({ routedPerSecond }: { routedPerSecond: number 
     const memoryBefore = Number(/used_memory:(\d+)/.exec(await redis.info("memory"))?.[1]);
     const join = (i: number, id: string) => componentXml("iq", { from: customerJid(i), to: queueJid, type: "set", id }, componentXml("join-queue", { xmlns: NS.WG }, componentXml("queue-notifications")));
     const arrivalCpu = { prosody: cpuMeter(prosodyPid), component: cpuMeter(component.pid), redis: cpuMeter(stack.redisPid) };
+    const arrivalSched = { prosody: schedMeter(prosodyPid), component: schedMeter(component.pid), redis: schedMeter(stack.redisPid), bench: schedMeter(process.pid) };
     const joins = await closedIqs(load, CUSTOMERS, WINDOW, join);
     const arrival = Object.fromEntries(Object.entries(arrivalCpu).map(([name, meter]) => [name, meter()]));
+    const arrivalWaiting = waitingCores(arrivalSched);
     const joinLatency = latency(joins.samples);
     const memoryJoined = Number(/used_memory:(\d+)/.exec(await redis.info("memory"))?.[1]);
     const waitingNow = (await queuedIds(redis, keys, "surge")).length;
@@ -228,6 +236,8 @@ export async function benchSurge({ routedPerSecond }: { routedPerSecond: number 
         arrivalCores: round(Object.values(arrival).reduce((sum, m) => sum + m.otherCores, 0), 3),
         // Each process's share while they join (the bench's own: the load component's one connection).
         arrivalByProcess: { ...Object.fromEntries(Object.entries(arrival).map(([name, m]) => [name, round(m.otherCores, 3)])), bench: round(arrival.prosody!.selfCores, 3) },
+        // Runnable but waiting for a CPU (main threads), in cores: while they join, and during the raw IQs.
+        arrivalWaitingForCpuCores: arrivalWaiting, rawWaitingForCpuCores: rawWaiting,
         waiting: {
           customers: waitingNow, quietSamples: quiet.length, pushSamples: pushing.length, sampleMs: SAMPLE_MS,
           quietCores: round(quietCores, 3), meanCores: round(allCores, 3), fittedBaseCores: round(fit.intercept, 3),
@@ -290,6 +300,7 @@ export function surgeRows(r: any): Array<[string, string]> {
   const s = r.surge;
   return [
     [`surge: ${s.customers} join one queue (${s.window} in flight)`, `${s.joinsPerSecond}/s  (join p50 ${s.joinMs.p50} / p99 ${r.surgeJoinP99Ms} ms; raw component IQ p99 ${r.surgeIqP99Ms} ms: ${s.joinToRawP99}x; errors ${s.joinErrors})`],
+    ["surge: waiting for a CPU while they join (cores): Prosody / component / Redis / load generator", `${s.arrivalWaitingForCpuCores.prosody} / ${s.arrivalWaitingForCpuCores.component} / ${s.arrivalWaitingForCpuCores.redis} / ${s.arrivalWaitingForCpuCores.bench}  (during the raw IQs: Prosody ${s.rawWaitingForCpuCores.prosody}, load generator ${s.rawWaitingForCpuCores.bench})`],
     [`surge: CPU while ${s.waiting.customers} wait (Prosody + component + Redis)`, `${r.waitingCpuCores} cores between pushes  (fitted ${s.waiting.fittedBaseCores}; mean ${s.waiting.meanCores} with ${s.waiting.statusesPerSecond} statuses/s at ${s.waiting.pushCpuMicrosPerStatus} us CPU each)`],
     ["surge: statuses per waiting customer per minute", `${s.waiting.statusesPerCustomerPerMinute}  (statusIntervalSeconds ${s.statusIntervalSeconds})`],
     ["surge: Redis bytes per waiting customer", `${r.redisBytesPerWaiting}  (${s.redisMemory.withEventLogBytesPerWaiting} with the event log's unread entries, ${s.redisMemory.eventLogBytesPerWaiting})`],
