@@ -53,7 +53,7 @@ export async function closedLoops({ senders, targetOf, window, ms, warmupMs, max
   clearTimeout(timer);
   const seconds = (performance.now() - t0) / 1000;
   const cpu = meter();
-  const prosodyWaitingCores = sched?.().waitCores ?? NaN;
+  const prosodyWaitingCores = sched?.() ?? NaN;
   // let the last answers drain before the handlers go
   await new Promise((r) => setTimeout(r, 300));
   senders.forEach((c, i) => c.off("stanza", handlers[i]!));

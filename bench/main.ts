@@ -19,7 +19,7 @@ import { startComponent } from "./component.js";
 import { benchCore, type CoreResult } from "./core.js";
 import { benchSurge, surgeRows, type SurgeResult } from "./surge.js";
 import { routingDriver } from "./routing.js";
-import { cpuMeter, findPid, latency, machineMeter, schedMeter, sleep } from "./stats.js";
+import { cpuMeter, findPid, latency, machineMeter, schedMeter, sleep, waitingCores } from "./stats.js";
 import { benchVoice, voiceRows } from "./voice.js";
 import { benchMedia, mediaRows } from "./media.js";
 import { benchRecords, recordsRows, type RecordsResult } from "./records.js";
@@ -180,7 +180,7 @@ async function main() {
     const machineAtPeak = machineMeter();
     const runQueue = { prosody: schedMeter(prosodyPid!), component: schedMeter(component.pid), redis: schedMeter(redisPid!), clients: schedMeter(process.pid) };
     const peak = await driver.closed(10_000);
-    const waiting = Object.fromEntries(Object.entries(runQueue).map(([name, m]) => [name, round(m().waitCores)]));
+    const waiting = waitingCores(runQueue);
     const machineBusy = machineAtPeak().busyCores;
     const peakCpu = meter();
     const redisCpu = redisMeter();

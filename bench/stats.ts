@@ -67,18 +67,19 @@ export function cpuMeter(other?: number | number[]) {
 }
 
 /**
- * How a process's time went over a measured interval, in cores: on a CPU, and runnable but waiting for
- * one (the run queue), from /proc/<pid>/schedstat (nanoseconds; Linux with schedstats, as Debian's kernels).
- * A process that is never idle (run + waiting near 1) is held back by the CPUs, not by its input.
+ * How long a process (its main thread) was runnable but waiting for a CPU (the run queue) over a measured
+ * interval, in cores, from /proc/<pid>/schedstat (nanoseconds; Linux with schedstats, as Debian's kernels).
+ * With its CPU time: a process that is never idle (the two near 1) is held back by the CPUs, not its input.
  */
 export function schedMeter(pid: number) {
-  const read = () => readFileSync(`/proc/${pid}/schedstat`, "utf8").trim().split(" ").map(Number) as [number, number, number];
-  const t0 = performance.now(), [run0, wait0] = read();
-  return () => {
-    const wall = (performance.now() - t0) * 1e6, [run, wait] = read();
-    return { runCores: (run - run0) / wall, waitCores: (wait - wait0) / wall };
-  };
+  const waited = () => Number(readFileSync(`/proc/${pid}/schedstat`, "utf8").split(" ")[1]);
+  const t0 = performance.now(), wait0 = waited();
+  return () => (waited() - wait0) / ((performance.now() - t0) * 1e6);
 }
+
+/** Each meter's reading, in cores to three places (the processes named as the meters are). */
+export const waitingCores = (meters: Record<string, ReturnType<typeof schedMeter>>): Record<string, number> =>
+  Object.fromEntries(Object.entries(meters).map(([name, m]) => [name, Math.round(m() * 1000) / 1000]));
 
 /** The whole machine's busy cores (every process and the kernel: /proc/stat) over a measured interval. */
 export function machineMeter() {

@@ -14,7 +14,7 @@ import { startTestStack } from "../launcher/stack.js";
 import { NS, WG } from "../protocol/names.js";
 import { type Client, type Component, type Element, componentXml, connect, connectComponent, stopAll, xml } from "./clients.js";
 import { startComponent } from "./component.js";
-import { cpuMeter, findPid, latency, schedMeter, sleep } from "./stats.js";
+import { cpuMeter, findPid, latency, schedMeter, sleep, waitingCores } from "./stats.js";
 
 const CUSTOMERS = Number(process.env.BENCH_SURGE_CUSTOMERS ?? 10_000);
 const AGENTS = Number(process.env.BENCH_SURGE_AGENTS ?? 200);
@@ -36,10 +36,6 @@ export interface SurgeResult {
 }
 
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
-
-/** Each process's time waiting for a CPU over the interval its meter measured, in cores. */
-const waitingCores = (meters: Record<string, ReturnType<typeof schedMeter>>) =>
-  Object.fromEntries(Object.entries(meters).map(([name, m]) => [name, round(m().waitCores, 3)]));
 
 /** Sends `total` IQs built by `make(i)` with `window` in flight; resolves with each one's round trip (ms). */
 async function closedIqs(load: Component, total: number, window: number, make: (i: number, id: string) => Element): Promise<{ samples: number[]; seconds: number; errors: number }> {
