@@ -15,13 +15,14 @@ node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)
 # loads: evapi in extra, ndb_redis in redis, websocket; rtpengine.so is in kamailio), rtpengine (the media
 # relay, userspace only: the daemon package, no kernel module), SIPp and baresip (the tests' and bench's SIP
 # phones; baresip-core's phones send and receive real RTP), PostgreSQL (the tests' PostgreSQL history;
-# npm start keeps its history in SQLite, embedded).
-packages=(prosody redis-server openssl kamailio kamailio-extra-modules kamailio-redis-modules kamailio-websocket-modules rtpengine-daemon sip-tester baresip-core postgresql build-essential python3)
+# npm start keeps its history in SQLite, embedded), jemalloc (Prosody's allocator: launcher/prosody.ts).
+packages=(prosody libjemalloc2 redis-server openssl kamailio kamailio-extra-modules kamailio-redis-modules kamailio-websocket-modules rtpengine-daemon sip-tester baresip-core postgresql build-essential python3)
 missing=()
 for tool in prosody prosodyctl redis-server openssl kamailio rtpengine sipp baresip; do
   command -v "$tool" >/dev/null || missing+=("$tool")
 done
 compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || missing+=("postgresql")
+compgen -G "/usr/lib/*/libjemalloc.so.2" >/dev/null || missing+=("libjemalloc2")
 # better-sqlite3 (the embedded history) compiles SQLite at npm install when no prebuilt binary can be
 # downloaded (no internet but the npm registry): it needs a C++ toolchain and Python.
 for tool in make g++ python3; do

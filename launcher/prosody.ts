@@ -1,6 +1,6 @@
 /** Prosody from our own config, in the foreground, as a child of the launcher. */
 import { execFile } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -25,6 +25,22 @@ export interface ProsodyOptions {
   interfaces?: string[];
   /** More XEP-0114 components (the bench's load generator: thousands of customers on one connection). */
   extraComponents?: Array<{ domain: string; secret: string }>;
+}
+
+/**
+ * Debian's libjemalloc2, where it is installed (launcher/ensure-deps.sh installs it). With glibc's malloc,
+ * Prosody stopped for 20-30 ms every few hundred milliseconds under load, freeing what its garbage
+ * collector had swept (`malloc_consolidate` under `perf`), and every stanza in flight waited: most of the
+ * surge's join p99 (docs/benchmarks.md). Preloading another allocator changes Prosody's environment, not
+ * Prosody.
+ */
+const JEMALLOC = ["/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib"]
+  .map((dir) => join(dir, "libjemalloc.so.2")).find((path) => existsSync(path)) ?? null;
+
+/** Prosody's environment: ours, with jemalloc preloaded when it is there. */
+export function prosodyEnv(env: NodeJS.ProcessEnv = process.env, jemalloc: string | null = JEMALLOC): NodeJS.ProcessEnv {
+  if (!jemalloc) return env;
+  return { ...env, LD_PRELOAD: [jemalloc, env.LD_PRELOAD].filter(Boolean).join(" ") };
 }
 
 type LuaValue = string | number | boolean | string[];
@@ -104,7 +120,7 @@ export async function startProsody({ config, onLine, timeoutMs = 15_000, ...opti
   const configFile = join(dir, "prosody.cfg.lua");
   writeFileSync(configFile, renderProsodyConfig(config, options));
   rmSync(join(dir, "prosody.pid"), { force: true }); // left behind by a crash; the ports were free, so it is stale
-  const child = spawnChild("prosody", "prosody", ["--config", configFile, "-F"], { onLine });
+  const child = spawnChild("prosody", "prosody", ["--config", configFile, "-F"], { onLine, env: prosodyEnv() });
   try {
     await waitForPorts([config.ports.c2s, config.ports.component], {
       timeoutMs,

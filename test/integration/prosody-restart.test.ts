@@ -7,6 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import type { Client } from "@xmpp/client";
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { pino } from "pino";
 import { startComponent, type RunningComponent } from "../../component/app.js";
 import { startTestStack, type TestStack } from "../../launcher/stack.js";
@@ -98,5 +100,11 @@ describe("a Prosody crash", () => {
     const relayed = waitFor(customer2, (m) => m.getChildText("body") === "Sam (expert): Still with you.", 5000, "the expert's words after the crash");
     await sam2.send(s2("message", { to: "alice@acme.test", type: "chat" }, s2("body", {}, "Still with you.")));
     expect((await relayed).attrs.from).toBe("alice@acme.test");
+  });
+
+  it("comes back with jemalloc as its allocator, as it started (launcher/prosody.ts)", () => {
+    // The pid file is the restarted Prosody's: the crash test above left a new one.
+    const pid = Number(readFileSync(join(dirname(stack.prosodyConfig), "prosody.pid"), "utf8"));
+    expect(readFileSync(`/proc/${pid}/maps`, "utf8")).toMatch(/\/libjemalloc\.so\.2$/m);
   });
 });
