@@ -30,6 +30,7 @@ import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { spawnChild, type Child } from "../launcher/child.js";
 import { freePort } from "../launcher/ports.js";
+import { parseSippLogLine } from "../launcher/sipp-log.js";
 import { PKG_MEMORY_MB, SHARED_MEMORY_MB } from "../launcher/softswitch.js";
 import { startTestStack, type TestStack } from "../launcher/stack.js";
 import { keysFor } from "../cti/redis/keys.js";
@@ -63,7 +64,6 @@ const log = (...a: unknown[]) => console.error("bench: voice:", ...a);
 // ---------------------------------------------------------------- SIPp
 
 interface SippEvent { name: string; at: number; callId: string; detail: string }
-const EVENT = /^(\S+) (\d+)(?:\.\d+)? (\d+)(?:\.\d+)?(?: (\S+))?(?: (.*))?$/;
 
 interface SippRun {
   child: Child;
@@ -78,8 +78,10 @@ interface SippRun {
 function parseEvents(text: string): SippEvent[] {
   const out: SippEvent[] = [];
   for (const line of text.split("\n")) {
-    const m = EVENT.exec(line);
-    if (m) out.push({ name: m[1]!, at: Number(m[2]) * 1000 + Number(m[3]) / 1000, callId: m[4] ?? "", detail: (m[5] ?? "").trim() });
+    const l = parseSippLogLine(line);
+    if (!l) continue;
+    const [callId = "", ...detail] = l.rest.split(" ");
+    out.push({ name: l.name, at: l.at, callId, detail: detail.join(" ").trim() });
   }
   return out;
 }

@@ -15,6 +15,7 @@ import type { Keys } from "../cti/redis/keys.js";
 import { queuedIds } from "../cti/redis/store.js";
 import { spawnChild } from "../launcher/child.js";
 import { freePort } from "../launcher/ports.js";
+import { parseSippLogLine } from "../launcher/sipp-log.js";
 import { startAgentPhone, type AgentPhone } from "../test/helpers/sipp.js";
 import { CALLERS, CC, PHONE_QUEUE, type AgentConfig, type ChaosConfig } from "./config.js";
 import { errorText } from "./crashes.js";
@@ -58,7 +59,6 @@ export interface CallRecord {
   done: boolean;
 }
 
-const EVENT = /^(\S+) (\d+)(?:\.\d+)? (\d+)(?:\.\d+)?(?: (.*))?$/;
 
 /** A call's session hash in Redis, by its Call-ID (undefined before it is queued). */
 export type SessionOf = (callId: string) => Promise<Record<string, string> | undefined>;
@@ -145,15 +145,15 @@ export function voicePopulation({ config, agents, runDir, background, recordCras
         let text = "";
         try { text = readFileSync(logFile, "utf8"); } catch { /* no line at all */ }
         for (const line of text.split("\n")) {
-          const m = EVENT.exec(line);
-          if (!m) continue;
-          const at = Math.round(Number(m[2]) * 1000 + Number(m[3]) / 1000);
-          const [, ...rest] = (m[4] ?? "").trim().split(" "); // <Call-ID> [details]
-          if (m[1] === "ringing") record.ringingAt ??= at;
-          else if (m[1] === "final" && record.finalCode === undefined) { record.finalCode = Number(rest[0]); record.reason = rest.slice(1).join(" ").trim(); }
-          else if (m[1] === "answered") record.answeredAt ??= at;
-          else if (m[1] === "ended") { record.endedAt = at; record.hungUpBy = rest[0]; }
-          else if (m[1] === "cancelling") record.cancelled = true;
+          const l = parseSippLogLine(line);
+          if (!l) continue;
+          const at = Math.round(l.at);
+          const [, ...rest] = l.rest.split(" "); // <Call-ID> [details]
+          if (l.name === "ringing") record.ringingAt ??= at;
+          else if (l.name === "final" && record.finalCode === undefined) { record.finalCode = Number(rest[0]); record.reason = rest.slice(1).join(" ").trim(); }
+          else if (l.name === "answered") record.answeredAt ??= at;
+          else if (l.name === "ended") { record.endedAt = at; record.hungUpBy = rest[0]; }
+          else if (l.name === "cancelling") record.cancelled = true;
         }
         if (!text.trim() && !record.gaveUp && !record.stoppedAtEnd) record.error = `no event: ${child.output().split("\n").slice(-3).join(" | ")}`;
       } catch (err) {

@@ -18,6 +18,7 @@ import { StringDecoder } from "node:string_decoder";
 import { fileURLToPath } from "node:url";
 import { describeExit, spawnChild, type Child } from "../../launcher/child.js";
 import { freePort } from "../../launcher/ports.js";
+import { parseSippLogLine } from "../../launcher/sipp-log.js";
 
 const SCENARIOS = fileURLToPath(new URL("../../../softswitch/sipp/", import.meta.url)); // from dist/test/helpers
 const SIPP = process.env.SIPP_PATH ?? "sipp";
@@ -35,11 +36,9 @@ export interface SippEvent {
   detail: string;
 }
 
-const EVENT = /^(\S+) (\d+)(?:\.\d+)? (\d+)(?:\.\d+)?(?: (.*))?$/;
-
 function parseEvent(line: string): SippEvent | undefined {
-  const m = EVENT.exec(line);
-  return m ? { name: m[1]!, at: Math.round(Number(m[2]) * 1000 + Number(m[3]) / 1000), detail: (m[4] ?? "").trim() } : undefined;
+  const l = parseSippLogLine(line);
+  return l && { name: l.name, at: Math.round(l.at), detail: l.rest };
 }
 
 /** Follows the file SIPp writes its <log> lines to (inotify, so each line arrives as it is written). */
