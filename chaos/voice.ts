@@ -59,7 +59,6 @@ export interface CallRecord {
   done: boolean;
 }
 
-
 /** A call's session hash in Redis, by its Call-ID (undefined before it is queued). */
 export type SessionOf = (callId: string) => Promise<Record<string, string> | undefined>;
 
