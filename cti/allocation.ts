@@ -53,11 +53,15 @@ const tieBreak = (a: Agent, b: Agent) => a.freeSince - b.freeSince || (a.jid < b
 export const defaultOrder = (a: Agent, b: Agent) => a.active - b.active || tieBreak(a, b);
 export const usesDefaultOrder = (queue: Pick<Queue, "strategy">) => ["fewest-active", "ring-all"].includes(queue.strategy ?? "fewest-active");
 
-/** The seat for a customer: ready, with room and the skills, chosen by the strategy. */
-export function pickSeat(agents: Agent[], needs: string[], now: number, queue?: Pick<Queue, "strategy" | "minLevels">): Agent | undefined {
+/** The seats that can take a customer now, best first by the strategy. */
+export function rankSeats(agents: Agent[], needs: string[], now: number, queue?: Pick<Queue, "strategy" | "minLevels">): Agent[] {
   const prefer = PREFER[queue?.strategy ?? "fewest-active"];
-  return eligibleSeats(agents, needs, now, queue).sort((a, b) => prefer(a, b, needs) || tieBreak(a, b))[0];
+  return eligibleSeats(agents, needs, now, queue).sort((a, b) => prefer(a, b, needs) || tieBreak(a, b));
 }
+
+/** The seat for a customer: ready, with room and the skills, chosen by the strategy. */
+export const pickSeat = (agents: Agent[], needs: string[], now: number, queue?: Pick<Queue, "strategy" | "minLevels">): Agent | undefined =>
+  rankSeats(agents, needs, now, queue)[0];
 
 /** A waiting customer's priority now: its own plus one step per agingSeconds waited, so nobody starves. */
 export function effectivePriority(session: Pick<Session, "priority" | "queuedAt">, queue: Pick<Queue, "agingSeconds"> | undefined, now: number): number {

@@ -108,12 +108,11 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     const agingMs = agingMsOf(queue);
     const next = req.nextStatusInMs;
     const tells = next !== undefined; // the adapter tells the newcomer its place: it needs it
-    const enqueued = store.enqueue(session, queue.maxWaiting, tells ? { agingMs, firstStatusInMs: next } : undefined, !levels);
-    // The free seats are read in the same write, after the enqueue (the store applies operations in the
-    // order started): a seat freed after this read routes the newcomer with its own pass.
-    const freeRead = store.seats("free", needs, joinSeats(queue));
-    freeRead.catch(() => undefined); // awaited only if the customer is queued
-    const queued = await enqueued;
+    // The free seats are read in the enqueue's own step, after it: a seat freed after this read routes the
+    // newcomer with its own pass.
+    const queued = await store.enqueue(session, {
+      maxWaiting: queue.maxWaiting, status: tells ? { agingMs, firstStatusInMs: next } : undefined, onlyIfStaffed: !levels, freeSeats: joinSeats(queue),
+    });
     if (queued.ok === "unstaffed") return refuseUnstaffed(queue, needs, media);
     if (queued.ok === "full")
       throw new CtiError("queue-full", `The queue ${queue.title ?? queue.name} is full right now. Please leave a message or try again later.`);
@@ -123,10 +122,10 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     }
     const status = async (position: number | undefined) =>
       (tells && position !== undefined ? { position, waitSeconds: (await estimateOf(queue.name))(position) } : null);
-    const free = await freeRead;
     // Nobody to route it to: it waits as it was queued (no read back).
-    if (free.length === 0) return { ...session, status: await status(queued.position) };
-    const mine = await routeUntilServed(session.id, needs, free, joinSeats(queue));
+    if (queued.free.length === 0) return { ...session, status: await status(queued.position) };
+    const direct = queued.direct ? await routeNewcomer(session, queued.direct.ahead, queued.direct.seats) : undefined;
+    const mine = direct === "taken" ? undefined : (direct ?? (await routeUntilServed(session.id, needs, queued.free, joinSeats(queue))));
     // Given a seat by this instance: as its claim wrote it. Else read back (another instance may have served it).
     const after = mine ? { ...session, state: "assigned" as const, seat: mine.seat, assignedAt: mine.at } : ((await store.session(session.id)) ?? session);
     const place = tells && after.state === "queued" ? await store.position(session.id, now(), agingMs) : null;
@@ -518,7 +517,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     return ended;
   }
 
-  const { route, routeSeat, routeSeats } = createRouter({ store, queueOf: (name) => byName.get(name), now });
+  const { route, routeNewcomer, routeSeat, routeSeats } = createRouter({ store, queueOf: (name) => byName.get(name), now });
 
   /** An agent's client accepts an offer: the customer is its, unless another took it first or it is full. */
   async function acceptOffer(customer: string, agentClient: string): Promise<"ok" | "gone" | "full"> {

@@ -7,7 +7,7 @@ import { lineKey } from "./lines.js";
 import { ArrivalLine } from "./arrival-line.js";
 import { PACE_WEIGHT, VOICE_SKILL, nextHandleAverage } from "./policy.js";
 import { defaultOrder, routingOrder } from "./allocation.js";
-import type { AgentChange, AuditEntry, ClaimResult, DueStatus, Enqueued, ExpertChange, ExpertResult, FeedbackResult, InServiceResult, RecordedBoard, RecordedMessage, ResumeResult, SeatKind, StatusAsk, Store, TransferResult, TransferTarget } from "./store.js";
+import type { AgentChange, AuditEntry, ClaimResult, DueStatus, EnqueueOptions, Enqueued, ExpertChange, ExpertResult, FeedbackResult, InServiceResult, RecordedBoard, RecordedMessage, ResumeResult, SeatKind, Queued, Store, TransferResult, TransferTarget } from "./store.js";
 import type { Agent, AgentProfile, AgentState, CallPhase, CallTokenJoin, CtiEvent, LeftMessage, Session, SessionState } from "./types.js";
 import type { EndReason } from "../protocol/names.js";
 
@@ -197,7 +197,7 @@ export class MemoryStore implements Store {
     return true;
   }
 
-  async enqueue(s: Session, maxWaiting?: number, status?: StatusAsk, onlyIfStaffed = false): Promise<Enqueued> {
+  async enqueue(s: Session, { maxWaiting, status, onlyIfStaffed, freeSeats }: EnqueueOptions = {}): Promise<Enqueued> {
     // No await before the change: operations started in order are applied in order (the Store's promise).
     if (onlyIfStaffed && this.seatList("on", s.needs).length === 0) return { ok: "unstaffed" };
     const existing = this.byCustomer.get(s.customer);
@@ -210,9 +210,12 @@ export class MemoryStore implements Store {
     if (s.handle) this.byHandle.set(s.handle, s.id);
     this.reline(stored);
     this.events.push({ type: "queued", session: s.id, queue: s.queue, customer: s.customer, at: s.queuedAt });
-    if (!status) return { ok: true }; // the routing core's bench: reading the whole queue per join would be what it measures
+    const free = freeSeats === undefined ? [] : this.seatList("free", s.needs).slice(0, freeSeats);
+    const ahead = this.byLine.size === 1 ? this.byLine.get(lineKey(s))!.size - 1 : -1;
+    const queued: Queued = { ok: true, free, ...(ahead >= 0 && ahead < free.length ? { direct: { ahead, seats: await this.agentsNamed(free) } } : {}) };
+    if (!status) return queued; // the routing core's bench: reading the whole queue per join would be what it measures
     this.firstStatusAt.set(s.id, s.queuedAt + status.firstStatusInMs);
-    return { ok: true, position: (await this.position(s.id, s.queuedAt, status.agingMs))!.position };
+    return { ...queued, position: (await this.position(s.id, s.queuedAt, status.agingMs))!.position };
   }
 
   async claim(id: string, seat: string, now: number): Promise<ClaimResult> {

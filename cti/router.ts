@@ -4,7 +4,7 @@
  * queue's strategy (allocation.ts), and claim through the store, whose claim script settles races with
  * other instances. No I/O but through the store port.
  */
-import { eligibleSeats, hasCapacity, pickSeat, routingOrder } from "./allocation.js";
+import { eligibleSeats, hasCapacity, pickSeat, rankSeats, routingOrder } from "./allocation.js";
 import { createLineIndex, lineKey } from "./lines.js";
 import type { Store } from "./store.js";
 import type { Agent, Queue, Session } from "./types.js";
@@ -58,6 +58,24 @@ export function createRouter({ store, queueOf, now }: RouterDeps) {
       if (next) next.start(startPass([...next.seats]));
     });
     return pass;
+  }
+
+  /**
+   * A newcomer whose line is the only one with routable customers takes a seat at once when the free seats
+   * its enqueue read (whole) can take those ahead of it too: the next best after the ones left for them.
+   * Who is served is what a pass would decide, without waiting for the pass in progress nor reading the
+   * lines, heads and seats again; at low and half load that is most joins. Undefined where a pass must
+   * decide (a ring-all or sticky queue, an offer, too few of these seats able to take them now, the seat
+   * taken meanwhile); "taken": a pass, here or in another instance, gave the customer a seat first.
+   */
+  async function routeNewcomer(session: Session, ahead: number, seats: Agent[]): Promise<Assignment | "taken" | undefined> {
+    const q = queueOf(session.queue);
+    if (!q || q.strategy === "ring-all" || q.stickySeconds) return undefined;
+    const t = now();
+    const seat = rankSeats(seats, session.needs, t, q)[ahead];
+    if (!seat || (seat.offerJid && session.media !== "voice")) return undefined;
+    const result = await store.claim(session.id, seat.jid, t);
+    return result === "ok" ? { id: session.id, seat: seat.jid, at: t } : result === "not-queued" ? "taken" : undefined;
   }
 
   /**
@@ -172,5 +190,5 @@ export function createRouter({ store, queueOf, now }: RouterDeps) {
     return lineIndex.line(lineKey(session)).overflow;
   }
 
-  return { route, routeSeat, routeSeats };
+  return { route, routeNewcomer, routeSeat, routeSeats };
 }

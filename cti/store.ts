@@ -35,7 +35,25 @@ export interface DueStatus { id: string; customer: string; plain: boolean; posit
 /** What an adapter that tells the newcomer its place asks of the enqueue (Store.enqueue). */
 export interface StatusAsk { agingMs: number; firstStatusInMs: number }
 
-export type Enqueued = { ok: true; position?: number } | { ok: false; existing: string } | { ok: "full" } | { ok: "unstaffed" };
+/** What a join asks of its enqueue besides the queuing (Store.enqueue). */
+export interface EnqueueOptions {
+  /** Refused ("full") when the queue already has this many waiting. */
+  maxWaiting?: number;
+  /** The newcomer's position is returned, and its first queue status is due firstStatusInMs after the join. */
+  status?: StatusAsk;
+  /** Queued only if an agent with every skill it needs is logged in (else "unstaffed"), checked first. */
+  onlyIfStaffed?: boolean;
+  /** How many free seats with its needs to read after queuing, in the store's order (Infinity: all; none without). */
+  freeSeats?: number;
+}
+
+/**
+ * A queued newcomer: its position (when asked), the free seats read after queuing, and when it may take
+ * one of them at once (every routable customer is in its own routing line, and fewer of them than those
+ * seats: router.ts routeNewcomer), how many wait ahead of it and those seats whole.
+ */
+export interface Queued { ok: true; position?: number; free: string[]; direct?: { ahead: number; seats: Agent[] } }
+export type Enqueued = Queued | { ok: false; existing: string } | { ok: "full" } | { ok: "unstaffed" };
 
 export interface Store {
   /** Adds or updates an agent's profile, keeping its state and sessions. */
@@ -44,10 +62,9 @@ export interface Store {
    * Queues a new session unless its customer (full JID) already has a live one (its id is returned), or the
    * queue has maxWaiting waiting. With `status`: returns its position (positionOf, with `agingMs`), and its
    * first queue status is due `firstStatusInMs` after the join (the status pass's schedule; without it,
-   * half a second after). With `onlyIfStaffed`: queues it only if an agent with every skill it needs is
-   * logged in (else "unstaffed"), checked first.
+   * half a second after). See EnqueueOptions and Queued.
    */
-  enqueue(session: Session, maxWaiting?: number, status?: StatusAsk, onlyIfStaffed?: boolean): Promise<Enqueued>;
+  enqueue(session: Session, options?: EnqueueOptions): Promise<Enqueued>;
   /** Gives a queued session to a ready seat with room. */
   claim(sessionId: string, seat: string, now: number): Promise<ClaimResult>;
   markInService(sessionId: string, seat: string, now: number): Promise<InServiceResult>;

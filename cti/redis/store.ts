@@ -4,7 +4,7 @@
  */
 import type { Redis } from "ioredis";
 import { HANDLE_WEIGHT, PACE_WEIGHT, VOICE_SKILL } from "../policy.js";
-import type { AgentChange, AuditEntry, ExpertChange, ExpertResult, ClaimResult, DueStatus, Enqueued, FeedbackResult, InServiceResult, RecordedBoard, RecordedMessage, ResumeResult, SeatKind, StatusAsk, Store, TransferResult, TransferTarget } from "../store.js";
+import type { AgentChange, AuditEntry, ExpertChange, ExpertResult, ClaimResult, DueStatus, EnqueueOptions, Enqueued, Queued, FeedbackResult, InServiceResult, RecordedBoard, RecordedMessage, ResumeResult, SeatKind, Store, TransferResult, TransferTarget } from "../store.js";
 import type { Agent, AgentProfile, AgentState, CallPhase, CallTokenJoin, LeftMessage, Session, SessionState } from "../types.js";
 import type { EndReason } from "../../protocol/names.js";
 import { keysFor, type Keys } from "./keys.js";
@@ -74,11 +74,18 @@ export class RedisStore implements Store {
       Object.entries(p.levels ?? {}).map(([k, v]) => `${k}:${v}`).join(","), p.voice ? "1" : "0", p.chatsDuringCalls ? "1" : "0");
   }
 
-  async enqueue(s: Session, maxWaiting?: number, status?: StatusAsk, onlyIfStaffed = false): Promise<Enqueued> {
-    const [ok, id, position] = await this.run<[number, string, number?]>("enqueue", s.id, s.queue, s.customer, s.plain ? "1" : "0", s.needs.join(","),
+  async enqueue(s: Session, { maxWaiting, status, onlyIfStaffed, freeSeats }: EnqueueOptions = {}): Promise<Enqueued> {
+    const r = await this.run<[number, string, number?, string[]?, number?, Flat[]?]>("enqueue", s.id, s.queue, s.customer, s.plain ? "1" : "0", s.needs.join(","),
       JSON.stringify(s.form), s.queuedAt, s.token, s.wrapUpMs, maxWaiting ?? 0, s.priority, s.preferredSeat ?? "", s.media, s.handle,
-      s.timeoutsMs?.wait ?? 0, s.timeoutsMs?.assign ?? 0, s.timeoutsMs?.answer ?? 0, status?.agingMs ?? "", status?.firstStatusInMs ?? "", onlyIfStaffed ? "1" : "");
-    return ok === 1 ? { ok: true, position } : ok === -1 ? { ok: "full" } : ok === -2 ? { ok: "unstaffed" } : { ok: false, existing: id };
+      s.timeoutsMs?.wait ?? 0, s.timeoutsMs?.assign ?? 0, s.timeoutsMs?.answer ?? 0, status?.agingMs ?? "", status?.firstStatusInMs ?? "", onlyIfStaffed ? "1" : "",
+      freeSeats === undefined ? -1 : Number.isFinite(freeSeats) ? freeSeats : 0);
+    const [ok, id, position = -1, free = [], ahead = -1, seats = []] = r;
+    if (ok === -1) return { ok: "full" };
+    if (ok === -2) return { ok: "unstaffed" };
+    if (ok !== 1) return { ok: false, existing: id };
+    const queued: Queued = { ok: true, free, ...(position >= 0 ? { position } : {}) };
+    if (seats.length > 0) queued.direct = { ahead, seats: seats.map((flat) => parseAgent(toMap(flat))).filter((a): a is Agent => a !== null) };
+    return queued;
   }
 
   claim(id: string, seat: string, now: number): Promise<ClaimResult> {

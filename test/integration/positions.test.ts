@@ -27,7 +27,7 @@ function session(queue: string, queuedAt: number, priority = 0): Session {
   };
 }
 /** Queues as cti.join does: the first status from the status pass half a second later, or `firstStatusInMs`. */
-const enqueue = (store: Store, s: Session, firstStatusInMs = 500) => store.enqueue(s, undefined, { agingMs: AGING_S * 1000, firstStatusInMs });
+const enqueue = (store: Store, s: Session, firstStatusInMs = 500) => store.enqueue(s, { status: { agingMs: AGING_S * 1000, firstStatusInMs } });
 
 describe("positions by rank", () => {
   it("are the routing order, with priorities and aging, as time goes by", async () => {
@@ -88,7 +88,7 @@ describe("status passes", () => {
     const t0 = 2_500_000;
     const { store } = instance(() => t0);
     const s = [0, 1, 2].map((i) => session("billing", t0 + i));
-    expect(await Promise.all(s.map(async (x) => enqueue(store, x, INTERVAL)))).toEqual([0, 1, 2].map((position) => ({ ok: true, position })));
+    expect(await Promise.all(s.map(async (x) => enqueue(store, x, INTERVAL)))).toEqual([0, 1, 2].map((position) => ({ ok: true, position, free: [] })));
     expect(await due(store, t0 + 600)).toEqual([]);
     await store.end(s[0]!.id, "departed", t0 + 700);
     expect(await due(store, t0 + 800)).toEqual([]); // the movement's pass: their next status a second from now

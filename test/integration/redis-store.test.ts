@@ -7,7 +7,7 @@ import { describe, expect, it } from "@jest/globals";
 import { createCti } from "../../cti/cti.js";
 import { EventReader, parseEvent } from "../../cti/redis/events.js";
 import { MemoryStore } from "../../cti/memory-store.js";
-import type { Store } from "../../cti/store.js";
+import type { Queued, Store } from "../../cti/store.js";
 import type { Queue, Session } from "../../cti/types.js";
 import { until } from "../helpers/stack.js";
 import { useRedis } from "../helpers/redis.js";
@@ -308,6 +308,39 @@ describe("RedisStore", () => {
     expect(await next.forgetIdleConsumers(0)).toBe(1);
     const names = ((await connect().xinfo("CONSUMERS", store.keys.events(), "g")) as Array<Array<string | number>>).map((c) => c[1]);
     expect(names).toEqual(["owner"]);
+  });
+
+  it("reads the free seats in the enqueue, whole when the newcomer may take one at once, as the memory store does", async () => {
+    const { store: redis } = instance();
+    const joins = async (store: Store) => {
+      for (const [jid, at] of [["b@x", 1000], ["a@x", 1500]] as const) { await store.upsertAgent({ jid, skills: ["billing"], maxChats: 1 }); await store.setAgentState(jid, "ready", at); }
+      const session = (id: string, needs: string[]): Session => ({
+        id, queue: "billing", customer: `${id}@guest.acme.test/w`, plain: false, media: "chat", handle: "", needs, form: {}, state: "queued", seat: null,
+        queuedAt: 2000, assignedAt: null, inServiceAt: null, endedAt: null, endReason: null, token: "t", awaySince: null, feedback: null,
+        wrapUpMs: 0, answeredAt: null, missedBy: [], priority: 0, preferredSeat: null, ringing: [], ringUntil: null,
+      });
+      const out: Array<{ id: string; free: string[]; ahead?: number; seats?: string[] }> = [];
+      const join = async (id: string, needs = ["billing"]) => {
+        const r = (await store.enqueue(session(id, needs), { freeSeats: 4 })) as Queued;
+        out.push({ id, free: r.free, ahead: r.direct?.ahead, seats: r.direct?.seats.map((a) => a.jid) });
+      };
+      await join("s1"); // alone: both seats, the best first
+      await join("s2"); // one ahead, two seats: it may take the second
+      await join("s3", ["billing", "fr"]); // nobody has fr
+      await join("s4"); // another line waits (s3's): a pass decides
+      await store.end("s3", "departed", 3000);
+      await join("s5"); // three ahead, two seats
+      return out;
+    };
+    const expected = await joins(new MemoryStore());
+    expect(expected).toEqual([
+      { id: "s1", free: ["b@x", "a@x"], ahead: 0, seats: ["b@x", "a@x"] },
+      { id: "s2", free: ["b@x", "a@x"], ahead: 1, seats: ["b@x", "a@x"] },
+      { id: "s3", free: [], ahead: undefined, seats: undefined },
+      { id: "s4", free: ["b@x", "a@x"], ahead: undefined, seats: undefined },
+      { id: "s5", free: ["b@x", "a@x"], ahead: undefined, seats: undefined },
+    ]);
+    expect(await joins(redis)).toEqual(expected);
   });
 
   it("keeps the same routing lines and seat sets as the memory store through every kind of transition", async () => {

@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it } from "@jest/globals";
+import { beforeEach, describe, expect, it, jest } from "@jest/globals";
 import { createCti, type Cti } from "../../cti/cti.js";
 import type { CtiError } from "../../cti/errors.js";
 import { MemoryStore } from "../../cti/memory-store.js";
@@ -66,6 +66,40 @@ describe("joining", () => {
     const c = await join("c3@guest.acme.test/w");
     // bob became free first (longest idle), then alice has fewer sessions than bob, then bob's second chat.
     expect([a.seat, b.seat, c.seat]).toEqual(["bob@acme.test", "alice@acme.test", "bob@acme.test"]);
+  });
+
+  it("gives a newcomer alone in line the best free seat from its join, without a routing pass", async () => {
+    await cti.agentState("bob@acme.test", "ready");
+    clock += 1000;
+    await cti.agentState("alice@acme.test", "ready");
+    const heads = jest.spyOn(store, "heads");
+    const s = await join("c1@guest.acme.test/w");
+    expect(s).toMatchObject({ state: "assigned", seat: "bob@acme.test", assignedAt: clock });
+    expect(heads).not.toHaveBeenCalled();
+  });
+
+  it("gives newcomers joining together the free seats in arrival order, and a pass decides when seats are too few", async () => {
+    await cti.agentState("bob@acme.test", "ready");
+    clock += 1000;
+    await cti.agentState("alice@acme.test", "ready");
+    const [a, b] = await Promise.all([join("c1@guest.acme.test/w"), join("c2@guest.acme.test/w")]);
+    expect([a.seat, b.seat]).toEqual(["bob@acme.test", "alice@acme.test"]); // the second leaves the best to the first
+    await cti.agentState("bob@acme.test", "not-ready");
+    await cti.end(a.id, "c1@guest.acme.test/w");
+    await cti.end(b.id, "c2@guest.acme.test/w");
+    // One free seat for two: the first in line gets it, the second waits.
+    const [c, d] = await Promise.all([join("c3@guest.acme.test/w"), join("c4@guest.acme.test/w")]);
+    expect([c.seat, d.state]).toEqual(["alice@acme.test", "queued"]);
+  });
+
+  it("leaves a newcomer to a routing pass while customers of another line wait", async () => {
+    await cti.agentState("alice@acme.test", "ready");
+    await cti.agentState("bob@acme.test", "not-ready");
+    const fr = await join("c1@guest.acme.test/w", "billing", ["fr"]); // only bob, not ready, can serve it
+    const heads = jest.spyOn(store, "heads");
+    const s = await join("c2@guest.acme.test/w");
+    expect([fr.state, s.seat]).toEqual(["queued", "alice@acme.test"]);
+    expect(heads).toHaveBeenCalled();
   });
 
   it("only gives a customer with extra skills to a seat that has them all", async () => {

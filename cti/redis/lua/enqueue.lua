@@ -6,8 +6,12 @@
 --       timeouts (ms; 0 for none: the deadline set, includes.lua redue); for an adapter that tells the
 --       newcomer its place with its answer ('' otherwise: the status pass tells it half a second after the
 --       join): aging (ms per priority step), when the status pass's next status is due (ms after now);
---       '1' to queue only if an agent with every needed skill is logged in (the join's staffing check)
--- Returns: {1, id} when queued ({1, id, position} when told), {0, existing id} when the customer already has a live session,
+--       '1' to queue only if an agent with every needed skill is logged in (the join's staffing check);
+--       how many free seats with its needs to read after queuing, for the join's routing (0: all, -1: none)
+-- Returns: {1, id, position (-1 when not told), free seats, ahead, seats} when queued: ahead, when every routable
+--          customer is in the newcomer's own routing line, is how many of them are ahead of it (else -1); when
+--          fewer than the free seats read, those seats whole (flat HGETALL replies): it may take one at once.
+--          {0, existing id} when the customer already has a live session,
 --          {-1, ''} when the queue already has max waiting customers, {-2, ''} when nobody who could serve it is logged in.
 local id, queue, customer, plain, needs, form, now = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 -- In the transition, not read before it: a join then costs one round trip when it finds nobody free.
@@ -36,6 +40,19 @@ if ARGV[15] ~= '' then rcall('SET', K.callHandle(ARGV[15]), id) end
 rcall('SADD', K.live(), id)
 reline(id)
 emit('queued', { session = id, queue = queue, customer = customer, at = now })
-if ARGV[20] == '' then return { 1, id } end
-rcall('ZADD', K.statusDue(queue), 'XX', now + tonumber(ARGV[20]), id)
-return { 1, id, positionOf(id, tonumber(now), tonumber(ARGV[19])) }
+local position = -1
+if ARGV[20] ~= '' then
+  rcall('ZADD', K.statusDue(queue), 'XX', now + tonumber(ARGV[20]), id)
+  position = positionOf(id, tonumber(now), tonumber(ARGV[19]))
+end
+local skills = {}
+for skill in string.gmatch(needs ~= '' and needs or '*', '[^,]+') do table.insert(skills, skill) end
+local limit = tonumber(ARGV[22])
+local free = limit >= 0 and freeSeats(limit, skills) or {}
+-- The newcomer has the highest arrival number: everyone else in its line is ahead of it.
+local ahead = rcall('SCARD', K.lines()) == 1 and rcall('ZCARD', K.line(rcall('HGET', K.session(id), 'line'))) - 1 or -1
+local seats = {}
+if ahead >= 0 and ahead < #free then
+  for i, jid in ipairs(free) do seats[i] = rcall('HGETALL', K.agent(jid)) end
+end
+return { 1, id, position, free, ahead, seats }
