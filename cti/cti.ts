@@ -122,8 +122,10 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     }
     const status = async (position: number | undefined) =>
       (tells && position !== undefined ? { position, waitSeconds: (await estimateOf(queue.name))(position) } : null);
-    // Nobody to route it to: it waits as it was queued (no read back).
-    if (queued.free.length === 0) return { ...session, status: await status(queued.position) };
+    // Nobody to route it to, or the free seats all go to those ahead (their joins and the seats' own passes
+    // route them; in a sticky queue those ahead may hold out for their last seat): it waits as it was
+    // queued (no read back).
+    if (queued.free.length === 0 || (queued.outnumbered && !queue.stickySeconds)) return { ...session, status: await status(queued.position) };
     const direct = queued.direct ? await routeNewcomer(session, queued.direct.ahead, queued.direct.seats) : undefined;
     const mine = direct === "taken" ? undefined : (direct ?? (await routeUntilServed(session.id, needs, queued.free, joinSeats(queue))));
     // Given a seat by this instance: as its claim wrote it. Else read back (another instance may have served it).

@@ -210,9 +210,12 @@ export class MemoryStore implements Store {
     if (s.handle) this.byHandle.set(s.handle, s.id);
     this.reline(stored);
     this.events.push({ type: "queued", session: s.id, queue: s.queue, customer: s.customer, at: s.queuedAt });
-    const free = freeSeats === undefined ? [] : this.seatList("free", s.needs).slice(0, freeSeats);
+    const all = freeSeats === undefined ? [] : this.seatList("free", s.needs);
+    const free = all.slice(0, freeSeats);
     const ahead = this.byLine.size === 1 ? this.byLine.get(lineKey(s))!.size - 1 : -1;
-    const queued: Queued = { ok: true, free, ...(ahead >= 0 && ahead < free.length ? { direct: { ahead, seats: await this.agentsNamed(free) } } : {}) };
+    const outnumbered = s.media === "voice" && ahead >= 0 && ahead >= all.length;
+    const queued: Queued = { ok: true, free, ...(outnumbered ? { outnumbered } : {}) };
+    if (ahead >= 0 && ahead < free.length) queued.direct = { ahead, seats: await this.agentsNamed(free) };
     if (!status) return queued; // the routing core's bench: reading the whole queue per join would be what it measures
     this.firstStatusAt.set(s.id, s.queuedAt + status.firstStatusInMs);
     return { ...queued, position: (await this.position(s.id, s.queuedAt, status.agingMs))!.position };

@@ -48,11 +48,14 @@ export interface EnqueueOptions {
 }
 
 /**
- * A queued newcomer: its position (when asked), the free seats read after queuing, and when it may take
- * one of them at once (every routable customer is in its own routing line, and fewer of them than those
- * seats: router.ts routeNewcomer), how many wait ahead of it and those seats whole.
+ * A queued newcomer: its position (when asked) and the free seats read after queuing. When every routable
+ * customer is in its own routing line: for a call, `outnumbered` when as many wait ahead of it as there are
+ * free seats with its needs, or more (a seat takes one call at a time, so they all go to those ahead: their
+ * passes route them; a chat seat's room is its capacity, which the enqueue does not read); and when fewer
+ * wait ahead than the seats read, how many (`ahead`) and those seats whole, to take one at once
+ * (router.ts routeNewcomer).
  */
-export interface Queued { ok: true; position?: number; free: string[]; direct?: { ahead: number; seats: Agent[] } }
+export interface Queued { ok: true; position?: number; free: string[]; outnumbered?: boolean; direct?: { ahead: number; seats: Agent[] } }
 export type Enqueued = Queued | { ok: false; existing: string } | { ok: "full" } | { ok: "unstaffed" };
 
 export interface Store {

@@ -75,15 +75,15 @@ export class RedisStore implements Store {
   }
 
   async enqueue(s: Session, { maxWaiting, status, onlyIfStaffed, freeSeats }: EnqueueOptions = {}): Promise<Enqueued> {
-    const r = await this.run<[number, string, number?, string[]?, number?, Flat[]?]>("enqueue", s.id, s.queue, s.customer, s.plain ? "1" : "0", s.needs.join(","),
+    const r = await this.run<[number, string, number?, string[]?, number?, Flat[]?, number?]>("enqueue", s.id, s.queue, s.customer, s.plain ? "1" : "0", s.needs.join(","),
       JSON.stringify(s.form), s.queuedAt, s.token, s.wrapUpMs, maxWaiting ?? 0, s.priority, s.preferredSeat ?? "", s.media, s.handle,
       s.timeoutsMs?.wait ?? 0, s.timeoutsMs?.assign ?? 0, s.timeoutsMs?.answer ?? 0, status?.agingMs ?? "", status?.firstStatusInMs ?? "", onlyIfStaffed ? "1" : "",
       freeSeats === undefined ? -1 : Number.isFinite(freeSeats) ? freeSeats : 0);
-    const [ok, id, position = -1, free = [], ahead = -1, seats = []] = r;
+    const [ok, id, position = -1, free = [], ahead = -1, seats = [], outnumbered = 0] = r;
     if (ok === -1) return { ok: "full" };
     if (ok === -2) return { ok: "unstaffed" };
     if (ok !== 1) return { ok: false, existing: id };
-    const queued: Queued = { ok: true, free, ...(position >= 0 ? { position } : {}) };
+    const queued: Queued = { ok: true, free, ...(position >= 0 ? { position } : {}), ...(outnumbered === 1 ? { outnumbered: true } : {}) };
     if (seats.length > 0) queued.direct = { ahead, seats: seats.map((flat) => parseAgent(toMap(flat))).filter((a): a is Agent => a !== null) };
     return queued;
   }

@@ -310,35 +310,37 @@ describe("RedisStore", () => {
     expect(names).toEqual(["owner"]);
   });
 
-  it("reads the free seats in the enqueue, whole when the newcomer may take one at once, as the memory store does", async () => {
+  it("reads the free seats in the enqueue, whole when the newcomer may take one, and says when those ahead outnumber them, as the memory store does", async () => {
     const { store: redis } = instance();
     const joins = async (store: Store) => {
       for (const [jid, at] of [["b@x", 1000], ["a@x", 1500]] as const) { await store.upsertAgent({ jid, skills: ["billing"], maxChats: 1 }); await store.setAgentState(jid, "ready", at); }
-      const session = (id: string, needs: string[]): Session => ({
-        id, queue: "billing", customer: `${id}@guest.acme.test/w`, plain: false, media: "chat", handle: "", needs, form: {}, state: "queued", seat: null,
+      const session = (id: string, needs: string[], media: "chat" | "voice"): Session => ({
+        id, queue: "billing", customer: `${id}@guest.acme.test/w`, plain: false, media, handle: "", needs, form: {}, state: "queued", seat: null,
         queuedAt: 2000, assignedAt: null, inServiceAt: null, endedAt: null, endReason: null, token: "t", awaySince: null, feedback: null,
         wrapUpMs: 0, answeredAt: null, missedBy: [], priority: 0, preferredSeat: null, ringing: [], ringUntil: null,
       });
-      const out: Array<{ id: string; free: string[]; ahead?: number; seats?: string[] }> = [];
-      const join = async (id: string, needs = ["billing"]) => {
-        const r = (await store.enqueue(session(id, needs), { freeSeats: 4 })) as Queued;
-        out.push({ id, free: r.free, ahead: r.direct?.ahead, seats: r.direct?.seats.map((a) => a.jid) });
+      const out: Array<{ id: string; free: string[]; outnumbered?: boolean; ahead?: number; seats?: string[] }> = [];
+      const join = async (id: string, needs = ["billing"], media: "chat" | "voice" = "chat") => {
+        const r = (await store.enqueue(session(id, needs, media), { freeSeats: 4 })) as Queued;
+        out.push({ id, free: r.free, outnumbered: r.outnumbered, ahead: r.direct?.ahead, seats: r.direct?.seats.map((a) => a.jid) });
       };
       await join("s1"); // alone: both seats, the best first
       await join("s2"); // one ahead, two seats: it may take the second
       await join("s3", ["billing", "fr"]); // nobody has fr
       await join("s4"); // another line waits (s3's): a pass decides
       await store.end("s3", "departed", 3000);
-      await join("s5"); // three ahead, two seats
+      await join("s5"); // three ahead, two seats: a chat seat may take several
+      await join("v1", ["billing"], "voice"); // a call, four ahead, two seats: a seat takes one call
       return out;
     };
     const expected = await joins(new MemoryStore());
     expect(expected).toEqual([
-      { id: "s1", free: ["b@x", "a@x"], ahead: 0, seats: ["b@x", "a@x"] },
-      { id: "s2", free: ["b@x", "a@x"], ahead: 1, seats: ["b@x", "a@x"] },
-      { id: "s3", free: [], ahead: undefined, seats: undefined },
-      { id: "s4", free: ["b@x", "a@x"], ahead: undefined, seats: undefined },
-      { id: "s5", free: ["b@x", "a@x"], ahead: undefined, seats: undefined },
+      { id: "s1", free: ["b@x", "a@x"], outnumbered: undefined, ahead: 0, seats: ["b@x", "a@x"] },
+      { id: "s2", free: ["b@x", "a@x"], outnumbered: undefined, ahead: 1, seats: ["b@x", "a@x"] },
+      { id: "s3", free: [], outnumbered: undefined, ahead: undefined, seats: undefined },
+      { id: "s4", free: ["b@x", "a@x"], outnumbered: undefined, ahead: undefined, seats: undefined },
+      { id: "s5", free: ["b@x", "a@x"], outnumbered: undefined, ahead: undefined, seats: undefined },
+      { id: "v1", free: ["b@x", "a@x"], outnumbered: true, ahead: undefined, seats: undefined },
     ]);
     expect(await joins(redis)).toEqual(expected);
   });

@@ -78,7 +78,7 @@ describe("joining", () => {
     expect(heads).not.toHaveBeenCalled();
   });
 
-  it("gives newcomers joining together the free seats in arrival order, and a pass decides when seats are too few", async () => {
+  it("gives newcomers joining together the free seats in arrival order; with too few, the first in line gets one", async () => {
     await cti.agentState("bob@acme.test", "ready");
     clock += 1000;
     await cti.agentState("alice@acme.test", "ready");

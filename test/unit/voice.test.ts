@@ -3,7 +3,7 @@
  * registered now, takes the whole seat unless chats may go on during calls, and a seat whose phone missed
  * it rests before it is offered another. The same transitions as chats; nothing here knows SIP.
  */
-import { beforeEach, describe, expect, it } from "@jest/globals";
+import { beforeEach, describe, expect, it, jest } from "@jest/globals";
 import { createCti, type Cti } from "../../cti/cti.js";
 import type { CtiError } from "../../cti/errors.js";
 import { MemoryStore } from "../../cti/memory-store.js";
@@ -50,6 +50,17 @@ describe("a call", () => {
     expect(await call("dave")).toMatchObject({ state: "assigned", seat: "alice@acme.test", ringing: [] });
     expect(store.events.some((e) => e.type === "offered")).toBe(false);
     expect((await chat("c1@guest.acme.test/w")).state).toBe("queued"); // alice is full: the chat waits
+  });
+
+  it("waits without a routing pass when as many calls wait ahead of it as seats are free, and is served after them", async () => {
+    await cti.agentState("alice@acme.test", "ready");
+    await cti.phone("alice@acme.test", true);
+    const heads = jest.spyOn(store, "heads");
+    const [first, second] = await Promise.all([call("dave"), call("erin")]);
+    expect([first.seat, second.state]).toEqual(["alice@acme.test", "queued"]);
+    expect(heads).not.toHaveBeenCalled();
+    await cti.callEnded(first.id, "customer");
+    expect(await cti.session(second.id)).toMatchObject({ state: "assigned", seat: "alice@acme.test" });
   });
 
   it("is refused by a queue that takes chats only", async () => {

@@ -8,9 +8,11 @@
 --       join): aging (ms per priority step), when the status pass's next status is due (ms after now);
 --       '1' to queue only if an agent with every needed skill is logged in (the join's staffing check);
 --       how many free seats with its needs to read after queuing, for the join's routing (0: all, -1: none)
--- Returns: {1, id, position (-1 when not told), free seats, ahead, seats} when queued: ahead, when every routable
---          customer is in the newcomer's own routing line, is how many of them are ahead of it (else -1); when
---          fewer than the free seats read, those seats whole (flat HGETALL replies): it may take one at once.
+-- Returns: {1, id, position (-1 when not told), free seats, ahead, seats, outnumbered} when queued: ahead, when every
+--          routable customer is in the newcomer's own routing line, is how many of them are ahead of it (else -1);
+--          when fewer than the free seats read, those seats whole (flat HGETALL replies): it may take one at once;
+--          outnumbered: 1 for a call with at least as many ahead as seats with its needs are free (a seat takes one
+--          call at a time; a chat seat's room is its capacity, not read here), else 0.
 --          {0, existing id} when the customer already has a live session,
 --          {-1, ''} when the queue already has max waiting customers, {-2, ''} when nobody who could serve it is logged in.
 local id, queue, customer, plain, needs, form, now = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
@@ -48,11 +50,12 @@ end
 local skills = {}
 for skill in string.gmatch(needs ~= '' and needs or '*', '[^,]+') do table.insert(skills, skill) end
 local limit = tonumber(ARGV[22])
-local free = limit >= 0 and freeSeats(limit, skills) or {}
+local free, most = {}, 0
+if limit >= 0 then free, most = freeSeats(limit, skills) end
 -- The newcomer has the highest arrival number: everyone else in its line is ahead of it.
 local ahead = rcall('SCARD', K.lines()) == 1 and rcall('ZCARD', K.line(rcall('HGET', K.session(id), 'line'))) - 1 or -1
 local seats = {}
 if ahead >= 0 and ahead < #free then
   for i, jid in ipairs(free) do seats[i] = rcall('HGETALL', K.agent(jid)) end
 end
-return { 1, id, position, free, ahead, seats }
+return { 1, id, position, free, ahead, seats, (ARGV[14] == 'voice' and ahead >= 0 and ahead >= most) and 1 or 0 }

@@ -161,6 +161,7 @@ end
 -- The free seats (ready with room; wrap-up not checked) that have every skill given, in allocation's
 -- default order (keys.ts freeSeats), at most `limit` of them (0: all). It walks the smallest of the sets
 -- in order and checks the others, so a join that wants a few seats reads a few, not every free agent.
+-- Also returns the size of that smallest set: there are no more free seats with those skills.
 local function freeSeats(limit, skills)
   local keys, first, smallest = {}, 1, nil
   for _, skill in ipairs(skills) do
@@ -181,7 +182,7 @@ local function freeSeats(limit, skills)
     end
     from = from + CHUNK
   end
-  return out
+  return out, smallest
 end
 
 -- The seat is not allocated before untilMs (wrap-up, or rest after a missed call); a longer rest stands.
