@@ -75,11 +75,10 @@ export class RedisStore implements Store {
   }
 
   async enqueue(s: Session, { maxWaiting, status, onlyIfStaffed, freeSeats }: EnqueueOptions = {}): Promise<Enqueued> {
-    const r = await this.run<[number, string, number?, string[]?, number?, Flat[]?, number?]>("enqueue", s.id, s.queue, s.customer, s.plain ? "1" : "0", s.needs.join(","),
+    const [ok, id, position = -1, free = [], ahead = -1, seats = [], outnumbered = 0] = await this.run<[number, string, number?, string[]?, number?, Flat[]?, number?]>("enqueue", s.id, s.queue, s.customer, s.plain ? "1" : "0", s.needs.join(","),
       JSON.stringify(s.form), s.queuedAt, s.token, s.wrapUpMs, maxWaiting ?? 0, s.priority, s.preferredSeat ?? "", s.media, s.handle,
       s.timeoutsMs?.wait ?? 0, s.timeoutsMs?.assign ?? 0, s.timeoutsMs?.answer ?? 0, status?.agingMs ?? "", status?.firstStatusInMs ?? "", onlyIfStaffed ? "1" : "",
       freeSeats === undefined ? -1 : Number.isFinite(freeSeats) ? freeSeats : 0);
-    const [ok, id, position = -1, free = [], ahead = -1, seats = [], outnumbered = 0] = r;
     if (ok === -1) return { ok: "full" };
     if (ok === -2) return { ok: "unstaffed" };
     if (ok !== 1) return { ok: false, existing: id };

@@ -16,13 +16,14 @@
 --          {0, existing id} when the customer already has a live session,
 --          {-1, ''} when the queue already has max waiting customers, {-2, ''} when nobody who could serve it is logged in.
 local id, queue, customer, plain, needs, form, now = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+local skills = {}
+for skill in string.gmatch(needs ~= '' and needs or '*', '[^,]+') do table.insert(skills, skill) end
 -- In the transition, not read before it: a join then costs one round trip when it finds nobody free.
 if ARGV[21] == '1' then
   local sets = {}
-  for skill in string.gmatch(needs ~= '' and needs or '*', '[^,]+') do table.insert(sets, K.onSeats(skill)) end
-  local n = #sets
+  for i, skill in ipairs(skills) do sets[i] = K.onSeats(skill) end
   table.insert(sets, 'LIMIT'); table.insert(sets, 1)
-  if rcall('SINTERCARD', n, unpack(sets)) == 0 then return { -2, '' } end
+  if rcall('SINTERCARD', #skills, unpack(sets)) == 0 then return { -2, '' } end
 end
 local existing = rcall('GET', K.customer(customer))
 if existing then return { 0, existing } end
@@ -47,8 +48,6 @@ if ARGV[20] ~= '' then
   rcall('ZADD', K.statusDue(queue), 'XX', now + tonumber(ARGV[20]), id)
   position = positionOf(id, tonumber(now), tonumber(ARGV[19]))
 end
-local skills = {}
-for skill in string.gmatch(needs ~= '' and needs or '*', '[^,]+') do table.insert(skills, skill) end
 local limit = tonumber(ARGV[22])
 local free, most = {}, 0
 if limit >= 0 then free, most = freeSeats(limit, skills) end
