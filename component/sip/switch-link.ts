@@ -2,6 +2,13 @@
  * The component's line to the soft switch: Kamailio's evapi socket, commands out as netstrings
  * (softswitch/kamailio.cfg lists them). What the switch reports comes back another way, through a Redis
  * stream, so that nothing it reports is lost while this line is down.
+ *
+ * Kamailio 5.6's evapi loses a command whose netstring one read of the socket splits in its length or just
+ * before its closing comma, and the whole next read with it (docs/voice.md, "Commands that evapi drops").
+ * A burst larger than its 32 KiB buffer is read in parts, so this happens under load. Every command is
+ * numbered on its connection (1, 2, ...); the switch, which handles them in order, reports a number that
+ * skips ("lost|<our address>|<last>|<next>"), and the commands in between are sent again. A ping after
+ * each burst finds a loss at its end.
  */
 import { connect, type Socket } from "node:net";
 import type { Logger } from "pino";
@@ -9,8 +16,31 @@ import type { Logger } from "pino";
 /** How soon to try again when the switch cannot be reached (it is starting, or restarting). */
 const RECONNECT_MS = 500;
 
+/** How soon after a burst of commands a ping follows it. */
+const PING_MS = 200;
+
+/** How long a sent command is kept, for a report of its loss to name it. */
+const KEEP_MS = 30_000;
+
 /** A field of a command: the separator and anything that could end the Reason header's quoted text go. */
 const field = (value: string) => value.replace(/[|"\\\r\n\x00-\x1f]/g, " ");
+
+/** The switch's messages on this line, netstrings ("<length>:<data>,") of "lost|<address:port>|<last>|<next>". */
+export function parseLost(buffer: string): { lost: Array<{ link: string; from: number; to: number }>; rest: string } {
+  const lost: Array<{ link: string; from: number; to: number }> = [];
+  let rest = buffer;
+  for (;;) {
+    const m = /^\s*(\d{1,6}):/.exec(rest);
+    if (!m) break;
+    const start = m[0].length;
+    const end = start + Number(m[1]);
+    if (rest.length <= end) break; // the rest of it is still on the way
+    const [kind, link = "", last, next] = rest.slice(start, end).split("|");
+    if (kind === "lost") lost.push({ link, from: Number(last) + 1, to: Number(next) - 1 });
+    rest = rest.slice(end + 1);
+  }
+  return { lost, rest: rest.length > 4096 ? "" : rest };
+}
 
 export interface SwitchLink {
   isUp(): boolean;
@@ -22,15 +52,57 @@ export interface SwitchLink {
 export function createSwitchLink({ host, port, log, onConnect }: { host: string; port: number; log: Logger; onConnect: () => void }): SwitchLink {
   let socket: Socket | null = null;
   let stopped = false;
+  /** This connection's address as the switch sees it, its commands' last number, and those kept by number. */
+  let me = "";
+  let last = 0;
+  let kept = new Map<number, { data: string; at: number }>();
+  let sentSincePing = false;
+
+  const write = (s: Socket, data: string) => {
+    const numbered = `${++last}|${data}`;
+    // Commands of the same tick leave in one write (as stanzas do: xmpp/tcp-socket.ts coalesceWrites):
+    // a batch of reports or events routes many calls at once, and a write each showed in the CPU profile.
+    if (!s.writableCorked) {
+      s.cork();
+      process.nextTick(() => s.uncork());
+    }
+    s.write(`${Buffer.byteLength(numbered)}:${numbered},`);
+    return last;
+  };
+  const send = (s: Socket, data: string) => {
+    kept.set(write(s, data), { data, at: Date.now() });
+    sentSincePing = true;
+  };
+
   const open = () => {
     const s = connect(port, host);
     s.setNoDelay(true);
+    let received = "";
     s.on("connect", () => {
       socket = s;
+      me = `${(s.localAddress ?? "").replace(/^::ffff:/, "")}:${s.localPort}`;
+      last = 0;
+      kept = new Map();
       log.info({ port }, "connected to the soft switch");
       onConnect();
     });
-    s.on("data", () => undefined); // the switch sends us nothing on this line
+    s.setEncoding("utf8");
+    s.on("data", (chunk: string) => {
+      const { lost, rest } = parseLost(received + chunk);
+      received = rest;
+      for (const { link, from, to } of lost) {
+        if (link !== me || socket !== s) continue; // another instance's, or an old connection's
+        let again = 0;
+        for (let n = from; n <= to; n++) {
+          const c = kept.get(n);
+          if (!c) continue; // a ping, or too old
+          kept.delete(n);
+          send(s, c.data);
+          again++;
+        }
+        if (again) log.warn({ again }, "the soft switch dropped commands (evapi); sent again");
+      }
+    });
     s.on("error", (err) => log.debug({ err: err.message }, "soft switch connection error"));
     s.on("close", () => {
       if (socket === s) {
@@ -41,22 +113,29 @@ export function createSwitchLink({ host, port, log, onConnect }: { host: string;
     });
   };
   open();
+
+  // After a burst, a ping: the switch reports commands lost at the burst's end when it gets the ping.
+  const pinger = setInterval(() => {
+    const cutoff = Date.now() - KEEP_MS;
+    for (const [n, c] of kept) {
+      if (c.at >= cutoff) break;
+      kept.delete(n);
+    }
+    if (!socket || !sentSincePing) return;
+    sentSincePing = false;
+    write(socket, "ping");
+  }, PING_MS);
+  pinger.unref();
+
   return {
     isUp: () => socket !== null,
     send(...fields) {
       if (!socket) throw new Error("the soft switch is not connected");
-      const data = fields.map(field).join("|");
-      // Commands of the same tick leave in one write (as stanzas do: xmpp/tcp-socket.ts coalesceWrites):
-      // a batch of reports or events routes many calls at once, and a write each showed in the CPU profile.
-      if (!socket.writableCorked) {
-        const s = socket;
-        s.cork();
-        process.nextTick(() => s.uncork());
-      }
-      socket.write(`${Buffer.byteLength(data)}:${data},`);
+      send(socket, fields.map(field).join("|"));
     },
     stop() {
       stopped = true;
+      clearInterval(pinger);
       socket?.destroy();
     },
   };

@@ -7,6 +7,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "@jest/globals";
 import type { Client } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
+import { once } from "node:events";
+import { connect } from "node:net";
+import { parseSwitchEvent } from "../../component/sip/calls.js";
+import { parseLost } from "../../component/sip/switch-link.js";
 import { parseEvent } from "../../cti/redis/events.js";
 import { NS } from "../../protocol/names.js";
 import { agentOnline, errorOf, iq, startAll, until, type Running } from "../helpers/stack.js";
@@ -401,5 +405,44 @@ describe("restarts lose no call", () => {
       .toMatchObject({ endReason: "call-failed" });
     // Answered once: nothing of it is left for the next restart.
     expect(await r.app.redis.hlen(r.app.store.keys.softswitchPending())).toBe(0);
+  });
+});
+
+describe("commands over evapi (Kamailio 5.6 drops one that a read splits before its comma, and the next read)", () => {
+  /** The switch's `gone` reports (to `check`) for the given Call-IDs, from its report stream. */
+  const goneFor = async (ids: string[]) =>
+    (await r.app.redis.xrange(r.app.store.keys.softswitch(), "-", "+"))
+      .map(([, f]) => parseSwitchEvent(f)).filter((e) => e.e === "gone" && ids.includes(e.c)).map((e) => e.c);
+  const frame = (s: string) => `${Buffer.byteLength(s)}:${s},`;
+
+  it("the switch reports the numbers it never got, to the connection that sent them", async () => {
+    const id = (n: number) => `c${n}-${Date.now()}`;
+    const ids = [1, 2, 3].map(id);
+    const sock = connect(r.config.ports.sipEvents!, "127.0.0.1");
+    await once(sock, "connect");
+    let heard = "";
+    sock.setEncoding("utf8").on("data", (d: string) => { heard += d; });
+    try {
+      // One write, read at once: the first command whole, the second without its comma.
+      sock.write(frame(`1|check|${ids[0]}`) + frame(`2|check|${ids[1]}`).slice(0, -1));
+      await until(() => goneFor(ids), (g) => g.includes(ids[0]!), 5000, "the first command handled");
+      sock.write("," + frame(`3|check|${ids[2]}`)); // the comma comes in the next read, with the third command
+      // The next command gets through, unless the switch reads it with the third (both are dropped then):
+      // a command after it, then.
+      for (let n = 4; n <= 6; n++) {
+        ids.push(id(n));
+        sock.write(frame(`${n}|check|${ids[n - 1]}`));
+        if (await until(() => goneFor(ids), (g) => g.includes(ids[n - 1]!), 2000, `command ${n} handled`).then(() => true, () => false)) break;
+      }
+      const handled = await goneFor(ids);
+      expect(handled.slice(0, 2)).toEqual([ids[0], expect.stringMatching(/^c[4-6]-/)]);
+      expect(handled).not.toContain(ids[1]);
+      expect(handled).not.toContain(ids[2]);
+      const first = Number(handled[1]!.slice(1).split("-")[0]);
+      await until(async () => heard, (h) => h.includes("lost|"), 5000, "the loss reported");
+      expect(parseLost(heard).lost).toEqual([{ link: `${sock.localAddress}:${sock.localPort}`, from: 2, to: first - 1 }]);
+    } finally {
+      sock.destroy();
+    }
   });
 });
