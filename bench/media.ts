@@ -15,7 +15,7 @@
  *    free), on 10 pages in turn; per call, in the page (performance.now): the click on "Call us" -> the
  *    microphone, the call token over XMPP, the SIP WebSocket open, ICE gathered -> the INVITE on the
  *    WebSocket -> the switch's 180 -> the page showing it rings -> the 200 -> the page on the call.
- *  - Steps: calls placed 5 at a time and kept, and at 5, 10, 20, 30, 40 calls held (BENCH_MEDIA_STEPS)
+ *  - Steps: calls placed 5 at a time and kept, and at 5, 10, 15, 20, 30, 40 calls held (BENCH_MEDIA_STEPS)
  *    a window in which every page's received audio bytes must rise (getStats inbound-rtp) and
  *    rtpengine's own packet counters (ng `list`, `query`) are read, with the CPU of rtpengine, Chromium
  *    (every process of the browser), Kamailio, the phones' SIPp and the whole machine. The ramp stops at
@@ -43,11 +43,17 @@ const SIPP = process.env.SIPP_PATH ?? "sipp";
 const HOST = "127.0.0.1";
 
 /** Concurrent calls at which a window is measured; the largest is also the number of seats and pages. */
-const STEPS = (process.env.BENCH_MEDIA_STEPS ?? "5,10,20,30,40").split(",").map(Number).filter((n) => n > 0).sort((a, b) => a - b);
+const STEPS = (process.env.BENCH_MEDIA_STEPS ?? "5,10,15,20,30,40").split(",").map(Number).filter((n) => n > 0).sort((a, b) => a - b);
 const MAX_CALLS = STEPS[STEPS.length - 1]!;
 /** Calls of the setup series, placed one after another on SETUP_PAGES pages in turn. */
 const SETUP_CALLS = Number(process.env.BENCH_MEDIA_SETUP_CALLS ?? 30);
 const SETUP_PAGES = Math.min(10, MAX_CALLS);
+/**
+ * Pages per Chromium: its audio service opens at most 16 capture streams at once (AudioManagerBase's
+ * default; a page keeps its microphone for its call), and the 17th page's getUserMedia never completes.
+ * Beyond that the pages go to another Chromium, as callers' pages would be in browsers of their own.
+ */
+const PAGES_PER_BROWSER = 15;
 /** The ramp places its calls this many at a time (each batch waits for its calls to be answered). */
 const RAMP_BATCH = 5;
 /** How long each step's window lasts, after a settling second. */
@@ -285,7 +291,7 @@ export async function benchMedia(): Promise<MediaResult> {
   const sipps: SippRun[] = [];
   const callers: Caller[] = [];
   let component: Child | undefined;
-  let browser: Browser | undefined;
+  const browsers: Browser[] = [];
   try {
     if (ngPort === undefined || rtpenginePid === undefined) throw new Error("the voice stack has no rtpengine (launcher/stack.ts)");
     // ---- the component, its own process as in production
@@ -342,7 +348,6 @@ export async function benchMedia(): Promise<MediaResult> {
     }
 
     // ---- the callers' pages, opened and filled before any call
-    browser = await launchBrowser({ media: true });
     // In the ramp the callers are the load generator, not what is measured: at a lower priority (nice), so
     // that when the two cores are full the switch and rtpengine still run when their packets come, as they
     // would beside browsers on other machines. Processes forked later (renderers) inherit it from their
@@ -361,7 +366,9 @@ export async function benchMedia(): Promise<MediaResult> {
       if (callers.length < n) log(`Chromium: customer pages ${callers.length + 1}-${n}`);
       while (callers.length < n) {
         const from = callers.length;
-        callers.push(...(await Promise.all(Array.from({ length: Math.min(4, n - from) }, (_, k) => openCaller(browser!, url, from + k)))));
+        const count = Math.min(4, n - from);
+        while (browsers.length * PAGES_PER_BROWSER < from + count) browsers.push(await launchBrowser({ media: true }));
+        callers.push(...(await Promise.all(Array.from({ length: count }, (_, k) => openCaller(browsers[Math.floor((from + k) / PAGES_PER_BROWSER)]!, url, from + k)))));
       }
       renice();
     };
@@ -602,7 +609,7 @@ export async function benchMedia(): Promise<MediaResult> {
     };
   } finally {
     for (const c of callers) await c.ctx.close().catch(() => undefined);
-    await browser?.close().catch(() => undefined);
+    for (const b of browsers) await b.close().catch(() => undefined);
     for (const s of sipps) if (!s.child.hasExited()) await s.child.stop(2000);
     await stopAll(open);
     await component?.stop();
