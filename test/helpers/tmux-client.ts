@@ -48,7 +48,7 @@ async function need(binary: string): Promise<void> {
 /**
  * Runs `command` (with `env`) in a new tmux server and session; the screen helpers around it. `slashAlone`:
  * a line beginning with "/" is typed as "/" first, then the rest once the input line (the screen's last)
- * shows the "/" (poezio: see there).
+ * shows the "/", and Enter once it shows the rest (poezio: see there).
  */
 async function inTmux(jid: string, dir: string, env: Record<string, string>, command: string[], { slashAlone = false } = {}): Promise<TerminalClient> {
   const socket = join(dir, "tmux.sock");
@@ -79,6 +79,9 @@ async function inTmux(jid: string, dir: string, env: Record<string, string>, com
       line = line.slice(1);
     }
     if (line) await write(line);
+    // poezio drops an Enter that comes in the same read as the text before it (a paste), as when it was busy
+    // while both were typed: the Enter waits until the input line shows the text.
+    if (slashAlone && line) await waitFor(new RegExp(`${line.slice(-20).replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/\s+/g, "\\s+")}\\s*$`));
     await tmux("send-keys", "-t", "client", "Enter");
   };
   return {
