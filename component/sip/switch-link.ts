@@ -56,7 +56,8 @@ export function createSwitchLink({ host, port, log, onConnect }: { host: string;
   let me = "";
   let last = 0;
   let kept = new Map<number, { data: string; at: number }>();
-  let sentSincePing = false;
+  /** The number of the last ping: commands were sent since when the last number is above it. */
+  let pinged = 0;
 
   const write = (s: Socket, data: string) => {
     const numbered = `${++last}|${data}`;
@@ -71,7 +72,6 @@ export function createSwitchLink({ host, port, log, onConnect }: { host: string;
   };
   const send = (s: Socket, data: string) => {
     kept.set(write(s, data), { data, at: Date.now() });
-    sentSincePing = true;
   };
 
   const open = () => {
@@ -82,6 +82,7 @@ export function createSwitchLink({ host, port, log, onConnect }: { host: string;
       socket = s;
       me = `${(s.localAddress ?? "").replace(/^::ffff:/, "")}:${s.localPort}`;
       last = 0;
+      pinged = 0;
       kept = new Map();
       log.info({ port }, "connected to the soft switch");
       onConnect();
@@ -121,9 +122,8 @@ export function createSwitchLink({ host, port, log, onConnect }: { host: string;
       if (c.at >= cutoff) break;
       kept.delete(n);
     }
-    if (!socket || !sentSincePing) return;
-    sentSincePing = false;
-    write(socket, "ping");
+    if (!socket || last === pinged) return;
+    pinged = write(socket, "ping");
   }, PING_MS);
   pinger.unref();
 

@@ -81,7 +81,7 @@ async function inTmux(jid: string, dir: string, env: Record<string, string>, com
     if (line) await write(line);
     // poezio drops an Enter that comes in the same read as the text before it (a paste), as when it was busy
     // while both were typed: the Enter waits until the input line shows the text.
-    if (slashAlone && line) await waitFor(new RegExp(`${line.slice(-20).replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/\s+/g, "\\s+")}\\s*$`));
+    if (slashAlone && line) await waitFor(new RegExp(`${escape(line.slice(-20)).replace(/\s+/g, "\\s+")}\\s*$`));
     await tmux("send-keys", "-t", "client", "Enter");
   };
   return {
