@@ -27,6 +27,7 @@ import { openHistory, sqliteFile, type History } from "../records/db.js";
 import { createCalls, parseSwitchEvent, type Calls } from "./sip/calls.js";
 import { createSwitchLink, type SwitchLink } from "./sip/switch-link.js";
 import { startEntity } from "./xmpp/start-entity.js";
+import { corkEachTick } from "./cork.js";
 import { coalesceWrites, tuneSocket } from "./xmpp/tcp-socket.js";
 import { registerHandlers } from "./xmpp/router.js";
 import { createWallboard } from "./xmpp/wallboard.js";
@@ -44,12 +45,17 @@ export interface ComponentOptions {
 }
 
 export async function startComponent(config: Config, { redisUrl, log = pino({ level: process.env.LOG_LEVEL ?? "info" }), webPort = config.ports.web }: ComponentOptions) {
-  // Auto-pipelining: commands issued in the same tick share one socket write (under load, fewer syscalls).
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 2, enableAutoPipelining: true });
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 2 });
   const blocking = redis.duplicate(); // XREADGROUP BLOCK holds its connection
-  // A lost Redis connection is an event (ioredis reconnects by itself), not an unhandled 'error'.
-  for (const [conn, name] of [[redis, "commands"], [blocking, "events"]] as const)
+  for (const [conn, name] of [[redis, "commands"], [blocking, "events"]] as const) {
+    // Commands of the same tick share one socket write, and each leaves in the tick it is issued. ioredis's
+    // auto-pipelining shares writes too, but sends a connection's next batch only once every reply of the
+    // batch before it is in: a join waited for a routing pass's replies, and each batch's commands and
+    // replies lived as long as its slowest, long enough to reach V8's old generation (docs/benchmarks.md).
+    conn.on("connect", () => corkEachTick(conn.stream));
+    // A lost Redis connection is an event (ioredis reconnects by itself), not an unhandled 'error'.
     conn.on("error", (err: Error) => log.warn({ err: err.message, connection: name }, "redis connection error; reconnecting"));
+  }
   const store = new RedisStore(redis, config.redis.prefix);
   /** The configured agents' profiles (under a supervisor's change for the day, until it expires). */
   const syncAgents = async () => {

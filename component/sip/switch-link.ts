@@ -12,6 +12,7 @@
  */
 import { connect, type Socket } from "node:net";
 import type { Logger } from "pino";
+import { corkEachTick } from "../cork.js";
 
 /** How soon to try again when the switch cannot be reached (it is starting, or restarting). */
 const RECONNECT_MS = 500;
@@ -61,12 +62,6 @@ export function createSwitchLink({ host, port, log, onConnect }: { host: string;
 
   const write = (s: Socket, data: string) => {
     const numbered = `${++last}|${data}`;
-    // Commands of the same tick leave in one write (as stanzas do: xmpp/tcp-socket.ts coalesceWrites):
-    // a batch of reports or events routes many calls at once, and a write each showed in the CPU profile.
-    if (!s.writableCorked) {
-      s.cork();
-      process.nextTick(() => s.uncork());
-    }
     s.write(`${Buffer.byteLength(numbered)}:${numbered},`);
     return last;
   };
@@ -77,6 +72,9 @@ export function createSwitchLink({ host, port, log, onConnect }: { host: string;
   const open = () => {
     const s = connect(port, host);
     s.setNoDelay(true);
+    // Commands of the same tick leave in one write: a batch of reports or events routes many calls at once,
+    // and a write each showed in the CPU profile.
+    corkEachTick(s);
     let received = "";
     s.on("connect", () => {
       socket = s;

@@ -7,6 +7,8 @@
  *   bytes straddle two reads became two U+FFFD (a form field of emoji then measured, and was stored, wrong).
  *   With an encoding set, Node's decoder carries the partial character over to the next chunk.
  */
+import { corkEachTick, type Corkable } from "../cork.js";
+
 interface TcpLike { setNoDelay?: (on: boolean) => void; setEncoding?: (encoding: "utf8") => void }
 
 export function tuneSocket(entity: { on(event: "connect", listener: () => void): unknown }): void {
@@ -17,25 +19,10 @@ export function tuneSocket(entity: { on(event: "connect", listener: () => void):
   });
 }
 
-/**
- * Stanzas written in the same tick leave in one write (the socket is corked at the first and uncorked on the
- * next tick, Node's documented idiom): a Redis reply that resolves many joins at once (auto-pipelining)
- * gives as many IQ results, and a write each was most of the component's CPU under a surge (its CPU
- * profile, issue 14). Nothing waits longer than the current tick.
- */
+/** Stanzas written in the same tick leave in one write (cork.ts), at each (re)connection. */
 export function coalesceWrites(entity: { on(event: "connect", listener: () => void): unknown }): void {
   entity.on("connect", () => {
-    const socket = (entity as { socket?: { write: (...args: unknown[]) => boolean; cork?: () => void; uncork?: () => void } }).socket;
-    if (!socket?.cork || !socket.uncork) return;
-    const write = socket.write.bind(socket);
-    let corked = false;
-    socket.write = (...args: unknown[]) => {
-      if (!corked) {
-        corked = true;
-        socket.cork!();
-        process.nextTick(() => { corked = false; socket.uncork!(); });
-      }
-      return write(...args);
-    };
+    const socket = (entity as { socket?: Partial<Corkable> }).socket;
+    if (socket?.write && socket.cork && socket.uncork) corkEachTick(socket as Corkable);
   });
 }

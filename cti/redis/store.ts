@@ -352,9 +352,8 @@ export class RedisStore implements Store {
   }
 
   /**
-   * Commands one by one, not an explicit pipeline: with auto-pipelining they join the commands of the same
-   * tick in the order given (one write), where an explicit pipeline is written at once, ahead of commands
-   * started before it (the Store's order of operations).
+   * Commands one by one: each is written as it is started, behind the commands started before it (the
+   * Store's order of operations), and the component's connection sends those of one tick in one write.
    */
   private hashes(keys: string[]): Promise<Array<Record<string, string>>> {
     return Promise.all(keys.map((k) => this.redis.hgetall(k)));
