@@ -45,9 +45,7 @@ export interface ComponentOptions {
 }
 
 export async function startComponent(config: Config, { redisUrl, log = pino({ level: process.env.LOG_LEVEL ?? "info" }), webPort = config.ports.web }: ComponentOptions) {
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 2 });
-  const blocking = redis.duplicate(); // XREADGROUP BLOCK holds its connection
-  for (const [conn, name] of [[redis, "commands"], [blocking, "events"]] as const) {
+  const tuneRedis = (conn: Redis, name: string) => {
     // Commands of the same tick share one socket write, and each leaves in the tick it is issued. ioredis's
     // auto-pipelining shares writes too, but sends a connection's next batch only once every reply of the
     // batch before it is in: a join waited for a routing pass's replies, and each batch's commands and
@@ -55,7 +53,10 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
     conn.on("connect", () => corkEachTick(conn.stream));
     // A lost Redis connection is an event (ioredis reconnects by itself), not an unhandled 'error'.
     conn.on("error", (err: Error) => log.warn({ err: err.message, connection: name }, "redis connection error; reconnecting"));
-  }
+    return conn;
+  };
+  const redis = tuneRedis(new Redis(redisUrl, { maxRetriesPerRequest: 2 }), "commands");
+  const blocking = tuneRedis(redis.duplicate(), "events"); // XREADGROUP BLOCK holds its connection
   const store = new RedisStore(redis, config.redis.prefix);
   /** The configured agents' profiles (under a supervisor's change for the day, until it expires). */
   const syncAgents = async () => {
@@ -109,8 +110,7 @@ export async function startComponent(config: Config, { redisUrl, log = pino({ le
   let link: SwitchLink | undefined;
   let calls: Calls | undefined;
   const consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
-  const switchBlocking = hasVoice(config) ? redis.duplicate() : undefined;
-  switchBlocking?.on("error", (err: Error) => log.warn({ err: err.message, connection: "softswitch reports" }, "redis connection error; reconnecting"));
+  const switchBlocking = hasVoice(config) ? tuneRedis(redis.duplicate(), "softswitch reports") : undefined;
   if (hasVoice(config)) {
     const voiceAgents = config.agents.filter((a) => a.voice).map((a) => a.jid);
     link = createSwitchLink({
