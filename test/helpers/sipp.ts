@@ -263,6 +263,8 @@ export interface CallOptions {
   callId?: string;
   /** RFC 7433 User-to-User data (hex) in the INVITE: a page's call token (docs/protocol.md). */
   userToUser?: string;
+  /** Called once the caller has the 200 (the switch reports the answer as it relays it, a moment before). */
+  onAnswered?: () => void;
 }
 
 export interface CallResult {
@@ -279,7 +281,7 @@ export interface CallResult {
 
 /** One call from a customer's phone; resolves once it has ended. */
 export async function call(options: CallOptions): Promise<CallResult> {
-  const { proxy, service, domain, caller, callerDomain, displayName = "", user, password = "", holdMs = 0, cancelAfterMs = 0, timeoutMs = 10_000, callId, userToUser } = options;
+  const { proxy, service, domain, caller, callerDomain, displayName = "", user, password = "", holdMs = 0, cancelAfterMs = 0, timeoutMs = 10_000, callId, userToUser, onAnswered } = options;
   const port = await freePort({ udp: true });
   const sipp = await startSipp(`call ${caller} to ${service}`, [
     `${proxy.host}:${proxy.port}`, "-sf", scenario("caller.xml"), "-i", HOST, "-bind_local", "-p", String(port), "-m", "1", ...FIRST_CALL_AT_ONCE,
@@ -290,8 +292,14 @@ export async function call(options: CallOptions): Promise<CallResult> {
   ]);
   let timedOut = false;
   const timer = setTimeout(() => { timedOut = true; void sipp.child.stop(); }, timeoutMs);
+  const watching = onAnswered && setInterval(() => {
+    if (!sipp.events.some((e) => e.name === "answered")) return;
+    clearInterval(watching);
+    onAnswered();
+  }, 10);
   const exit = await sipp.child.exited;
   clearTimeout(timer);
+  clearInterval(watching);
   await sipp.finished;
   const fail = (why: string) => new Error(`call from ${caller} to ${service}@${domain} ${why}\n${sipp.output()}`);
   if (timedOut) throw fail(`did not end within ${timeoutMs} ms`);
