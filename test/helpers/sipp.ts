@@ -292,14 +292,10 @@ export async function call(options: CallOptions): Promise<CallResult> {
   ]);
   let timedOut = false;
   const timer = setTimeout(() => { timedOut = true; void sipp.child.stop(); }, timeoutMs);
-  const watching = onAnswered && setInterval(() => {
-    if (!sipp.events.some((e) => e.name === "answered")) return;
-    clearInterval(watching);
-    onAnswered();
-  }, 10);
+  const stopWatching = sipp.onEvent((e) => { if (e.name === "answered") onAnswered?.(); });
   const exit = await sipp.child.exited;
   clearTimeout(timer);
-  clearInterval(watching);
+  stopWatching();
   await sipp.finished;
   const fail = (why: string) => new Error(`call from ${caller} to ${service}@${domain} ${why}\n${sipp.output()}`);
   if (timedOut) throw fail(`did not end within ${timeoutMs} ms`);
