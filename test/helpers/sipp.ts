@@ -265,6 +265,8 @@ export interface CallOptions {
   userToUser?: string;
   /** Called once the caller has the 200 (the switch reports the answer as it relays it, a moment before). */
   onAnswered?: () => void;
+  /** Answered: ACK the 200 this long after it came (a slow phone). */
+  ackDelayMs?: number;
 }
 
 export interface CallResult {
@@ -273,6 +275,8 @@ export interface CallResult {
   /** The text of that response's Reason header (the whole value if it has no text), "" without one. */
   reason: string;
   answeredAt?: number;
+  /** When the caller sent its ACK of the 200. */
+  ackedAt?: number;
   /** When the final response came (refused) or the BYE was answered (answered). */
   endedAt: number;
   /** Who sent the BYE of an answered call. */
@@ -281,11 +285,11 @@ export interface CallResult {
 
 /** One call from a customer's phone; resolves once it has ended. */
 export async function call(options: CallOptions): Promise<CallResult> {
-  const { proxy, service, domain, caller, callerDomain, displayName = "", user, password = "", holdMs = 0, cancelAfterMs = 0, timeoutMs = 10_000, callId, userToUser, onAnswered } = options;
+  const { proxy, service, domain, caller, callerDomain, displayName = "", user, password = "", holdMs = 0, cancelAfterMs = 0, timeoutMs = 10_000, callId, userToUser, onAnswered, ackDelayMs = 0 } = options;
   const port = await freePort({ udp: true });
   const sipp = await startSipp(`call ${caller} to ${service}`, [
     `${proxy.host}:${proxy.port}`, "-sf", scenario("caller.xml"), "-i", HOST, "-bind_local", "-p", String(port), "-m", "1", ...FIRST_CALL_AT_ONCE,
-    ...setAll({ service, domain, caller, callerDomain, displayName: displayName.replace(/["\\]/g, "\\$&"), holdMs, cancelAfterMs, auth: user ? "yes" : "no",
+    ...setAll({ service, domain, caller, callerDomain, displayName: displayName.replace(/["\\]/g, "\\$&"), holdMs, cancelAfterMs, ackDelayMs, auth: user ? "yes" : "no",
       extraHeader: userToUser === undefined ? "" : `User-to-User: ${userToUser};encoding=hex` }), // SIPp drops a line left empty
     ...(user ? ["-au", user, "-ap", password] : []),
     ...(callId ? ["-cid_str", callId.replace(/%/g, "%%")] : []),
@@ -310,6 +314,7 @@ export async function call(options: CallOptions): Promise<CallResult> {
     code: Number(code),
     reason: reasonText(reason.join(" ").trim()),
     answeredAt: answered?.at,
+    ackedAt: event("acking")?.at,
     endedAt: (ended ?? final).at,
     hungUpBy: ended?.detail.split(" ")[1] as CallResult["hungUpBy"],
   };

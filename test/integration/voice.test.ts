@@ -175,6 +175,24 @@ describe("a call to a queue", () => {
     expect((await pending).code).toBe(200); // the caller got a BYE and the call ended
     expect(await r.app.cti.agent("alice@acme.test")).toMatchObject({ active: 0, calls: 0 });
   });
+
+  it("ended before the caller acknowledged the answer: the caller gets its BYE only after its ACK", async () => {
+    const phone = await seat("alice");
+    let ordered: Promise<number> | undefined;
+    const endNow = async () => {
+      const live = await sessionOf("sip:dave@customer.test");
+      const res = await fetch(`http://127.0.0.1:${r.app.webPort}/api/sessions/${live!.id}/end`, { method: "POST", headers: { authorization: `Bearer ${r.config.admin.token}` } });
+      expect(res.status).toBe(200);
+      return Date.now();
+    };
+    // A slow caller: the hang-up is ordered while its 200 is unacknowledged.
+    const result = await dial("billing", { ackDelayMs: 1000, onAnswered: () => { ordered ??= endNow(); } });
+    expect(result).toMatchObject({ code: 200, hungUpBy: "agent", ackedAt: expect.any(Number) });
+    expect(await ordered).toBeLessThan(result.ackedAt!);
+    expect(result.endedAt).toBeGreaterThanOrEqual(result.ackedAt!);
+    await phone.waitFor("ended");
+    expect(await ended("sip:dave@customer.test")).toMatchObject({ endReason: "supervisor" });
+  });
 });
 
 describe("refusals: a SIP response with a Reason header", () => {
@@ -329,16 +347,11 @@ describe("from chat to call in the same session (the chat's seat, no queueing ag
   it("ending the chat during its call hangs the call up", async () => {
     const { page, x, id } = await chatWithAlice();
     const token = (await iq(page, "cc.acme.test", "set", x("call", { xmlns: NS.SB, session: id }))).getChild("call", NS.SB)!.attrs.token as string;
-    let callerAnswered!: () => void;
-    const atCaller = new Promise<void>((resolve) => { callerAnswered = resolve; });
-    const pending = dial("billing", { userToUser: token, onAnswered: () => callerAnswered() }); // holds until the other side hangs up
-    // Answered (not only ringing: ending a ringing call cancels it with 480, another case), for the CTI and at
-    // the caller: a hang-up ordered the moment the switch reports the answer can reach the caller before the
-    // 200 it is still relaying (docs/voice.md, "Known limits").
+    const pending = dial("billing", { userToUser: token }); // holds until the other side hangs up
+    // Answered (not only ringing: ending a ringing call cancels it with 480, another case).
     const phases = async () => (await r.app.redis.xrange(r.app.store.keys.events(), "-", "+")).map(([, f]) => parseEvent(f))
       .flatMap((e) => (e.type === "call" && e.session === id ? [e.phase] : []));
     await until(phases, (p) => p.includes("answered"), 10_000, "the chat's call answered");
-    await atCaller;
     await iq(page, "cc.acme.test", "set", x("end", { xmlns: NS.SB, session: id }));
     expect(await pending).toMatchObject({ code: 200, hungUpBy: "agent" });
   });
