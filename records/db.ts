@@ -29,44 +29,54 @@ export interface DatabaseOptions {
 }
 
 export async function openHistory({ url, file }: DatabaseOptions): Promise<History> {
-  let db: Kysely<Database>;
-  let dialect: Dialect;
-  if (url) {
-    // A small pool: the recorder writes one batch at a time; the API's reads are few.
-    const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 5000 });
-    // An idle client's lost connection (the database restarting) must not crash the process.
-    pool.on("error", () => undefined);
-    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    dialect = "postgres";
-  } else {
-    mkdirSync(dirname(file), { recursive: true });
-    const sqlite = new SQLite(file);
-    // WAL: the component reads while the recorder (another process) writes; wait out each other's locks.
-    sqlite.pragma("journal_mode = WAL");
-    sqlite.pragma("busy_timeout = 5000");
-    sqlite.pragma("synchronous = NORMAL");
-    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-    dialect = "sqlite";
-  }
-  const migrator = new Migrator({ db, provider: migrationProvider });
+  const dialect: Dialect = url ? "postgres" : "sqlite";
   for (let attempt = 1; ; attempt++) {
-    const { error } = await migrator.migrateToLatest();
-    if (!error) break;
-    // A new SQLite file is migrated by the recorder and the component at once (npm start), and Kysely's
-    // SQLite adapter takes no lock across processes: the one that loses the race fails on its first
-    // statement ("table already exists") and has changed nothing. Once the other has recorded the
-    // migration, trying again finds nothing to do. PostgreSQL's adapter locks, so it never gets here.
-    if (dialect === "postgres" || attempt === MIGRATE_ATTEMPTS) {
-      await db.destroy();
-      throw error instanceof Error ? error : new Error(String(error));
+    let db: Kysely<Database> | undefined;
+    try {
+      db = url ? postgres(url) : sqlite(file);
+      const { error } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
+      if (error) throw error;
+      return { db, dialect, close: () => db!.destroy() };
+    } catch (error) {
+      await db?.destroy();
+      // A new SQLite file is opened by the recorder and the component at once (npm start), and SQLite
+      // takes no lock across processes for what must happen once: the one that loses the race fails
+      // ("database is locked" turning the file to WAL, "table already exists" migrating) and has changed
+      // nothing. Once the other is done, trying again finds nothing to do. PostgreSQL's migrator locks,
+      // so a failure there is real.
+      if (dialect === "postgres" || attempt === OPEN_ATTEMPTS) throw error instanceof Error ? error : new Error(String(error));
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
     }
-    await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
   }
-  return { db, dialect, close: () => db.destroy() };
 }
 
-/** Tries of a SQLite migration that another process may be running too (about 2 s in all). */
-const MIGRATE_ATTEMPTS = 6;
+function postgres(url: string): Kysely<Database> {
+  // A small pool: the recorder writes one batch at a time; the API's reads are few.
+  const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 5000 });
+  // An idle client's lost connection (the database restarting) must not crash the process.
+  pool.on("error", () => undefined);
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
+
+function sqlite(file: string): Kysely<Database> {
+  mkdirSync(dirname(file), { recursive: true });
+  const database = new SQLite(file);
+  try {
+    // WAL: the component reads while the recorder (another process) writes; wait out each other's locks.
+    // Turning a new file to WAL takes an exclusive lock that SQLite does not wait for when another
+    // process is doing the same (it would deadlock): SQLITE_BUSY at once, and openHistory tries again.
+    database.pragma("journal_mode = WAL");
+    database.pragma("busy_timeout = 5000");
+    database.pragma("synchronous = NORMAL");
+  } catch (error) {
+    database.close();
+    throw error;
+  }
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+}
+
+/** Tries of opening a SQLite file that another process may be opening too (about 2 s in all). */
+const OPEN_ATTEMPTS = 6;
 
 /** Where the SQLite file lives for a configuration's runDir. */
 export const sqliteFile = (runDir: string) => `${runDir}/records.sqlite`;
