@@ -31,7 +31,7 @@ const SAMPLE_MS = 100;
 const STATUS_INTERVAL_SECONDS = 15;
 /** The queue the warm-up's customers join and leave, and how many they are (a tenth, as for the raw IQs). */
 const WARM_QUEUE = "warm-up";
-const WARM_CUSTOMERS = CUSTOMERS / 10;
+const WARM_CUSTOMERS = Math.ceil(CUSTOMERS / 10); // whole: closedIqs counts its answers up to it
 
 export interface SurgeResult {
   surgeJoinP99Ms: number; surgeIqP99Ms: number; waitingCpuCores: number; redisBytesPerWaiting: number; drainPerSecond: number;
@@ -291,9 +291,8 @@ async function serviceOrder(redis: Redis, key: string, queue: string): Promise<{
     for (const [, fields] of batch) {
       const type = fields[fields.indexOf("type") + 1];
       if (type !== "queued" && type !== "assigned") continue;
-      const data = JSON.parse(fields[fields.indexOf("data") + 1]!) as { session: string; queue?: string };
-      if (type === "queued") { if (data.queue === queue) arrival.set(data.session, arrival.size); continue; }
-      const session = String(data.session);
+      const { session, queue: of } = JSON.parse(fields[fields.indexOf("data") + 1]!) as { session: string; queue?: string };
+      if (type === "queued") { if (of === queue) arrival.set(session, arrival.size); continue; }
       assignedEvents++;
       const n = arrival.get(session) ?? -1;
       if (n < lastServed) inversions++; else lastServed = n;

@@ -33,10 +33,10 @@ export async function openHistory({ url, file }: DatabaseOptions): Promise<Histo
   for (let attempt = 1; ; attempt++) {
     let db: Kysely<Database> | undefined;
     try {
-      db = url ? postgres(url) : sqlite(file);
-      const { error } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
+      const opened = (db = url ? postgres(url) : sqlite(file));
+      const { error } = await new Migrator({ db: opened, provider: migrationProvider }).migrateToLatest();
       if (error) throw error;
-      return { db, dialect, close: () => db!.destroy() };
+      return { db: opened, dialect, close: () => opened.destroy() };
     } catch (error) {
       await db?.destroy();
       // A new SQLite file is opened by the recorder and the component at once (npm start), and SQLite
