@@ -23,6 +23,7 @@ import { cpuMeter, findPid, latency, machineMeter, schedMeter, sleep, waitingCor
 import { benchVoice, voiceRows } from "./voice.js";
 import { benchMedia, mediaRows } from "./media.js";
 import { benchRecords, recordsRows, type RecordsResult } from "./records.js";
+import { asLoadGenerator, rerunInOwnSession } from "./priority.js";
 
 const PAIRS = 8; // client pairs for the ceiling
 const PLAIN_ACCOUNTS = Array.from({ length: 2 * PAIRS }, (_, i) => ({ jid: `plain${i}@acme.test`, password: `plain${i}-pw` }));
@@ -46,6 +47,8 @@ function machine() {
     nproc: Number(sh("nproc", [])), cpuModel: model, cpusSeen: cpus().length, memoryGiB: round(totalmem() / 2 ** 30, 1),
     node: process.version, prosody: sh("dpkg-query", ["-W", "-f", "${Version}", "prosody"]),
     redis: sh("redis-server", ["--version"]).match(/v=(\S+)/)?.[1] ?? "unknown", kernel: sh("uname", ["-r"]),
+    // the bench's clients and phones run at a lower priority (bench/priority.ts) only where this is "nice 10"
+    loadGeneratorsPriority: sh("cat", [`/proc/${process.pid}/autogroup`]),
   };
 }
 
@@ -130,10 +133,15 @@ async function main() {
     for (const a of PLAIN_ACCOUNTS) plainClients.push(await connect(config.ports.c2s, config.domain, a.jid.split("@")[0], a.password));
     open.push(...plainClients);
     const [senders, peers] = [plainClients.slice(0, PAIRS), plainClients.slice(PAIRS)];
-    const offEcho = echoing(peers);
-    const plain = await closedLoops({ senders, targetOf: (i) => peers[i]!.jid!.toString(), window: WINDOW, ms: 4000, warmupMs: 700, maxRoundTrips: 100_000, prosodyPid });
-    const plainLight = await closedLoops({ senders: senders.slice(0, 1), targetOf: () => peers[0]!.jid!.toString(), window: 1, ms: 1500, warmupMs: 200, maxRoundTrips: 100_000, prosodyPid });
-    offEcho();
+    const withEcho = async <T>(measure: () => Promise<T>): Promise<T> => {
+      const offEcho = echoing(peers);
+      try { return await measure(); } finally { offEcho(); }
+    };
+    // Measured again right after the routing peak: this VM's speed moves within a minute, so the peak is
+    // compared with the mean of a ceiling just before it and one just after.
+    const plainCeiling = () => withEcho(() => closedLoops({ senders, targetOf: (i) => peers[i]!.jid!.toString(), window: WINDOW, ms: 4000, warmupMs: 700, maxRoundTrips: 100_000, prosodyPid }));
+    const plain = await plainCeiling();
+    const plainLight = await withEcho(() => closedLoops({ senders: senders.slice(0, 1), targetOf: () => peers[0]!.jid!.toString(), window: 1, ms: 1500, warmupMs: 200, maxRoundTrips: 100_000, prosodyPid }));
 
     log("ceiling: round trips through a trivial echo component (a raw XEP-0114 connection as", cc, "before ours connects)");
     const echo = await connectComponent(config.ports.component, cc, config.component.secret);
@@ -202,6 +210,10 @@ async function main() {
     const redisTotal = [...redisDelta.values()].reduce((a, b) => a + b, 0);
     const scriptCalls = (redisDelta.get("fcall") ?? 0) + (redisDelta.get("evalsha") ?? 0) + (redisDelta.get("eval") ?? 0);
 
+    log("ceiling: plain client-to-client round trips again, after the peak");
+    const plainAfter = await plainCeiling();
+    const ceilingPerSecond = (plain.perSecond + plainAfter.perSecond) / 2;
+
     // ---- half the peak load: open loop, and a paced plain ping alongside
     const halfRate = routedPerSecond / 2;
     log(`routing: half load (open loop, ${round(halfRate, 1)} customers/s, 8 s) with paced plain pings`);
@@ -216,10 +228,10 @@ async function main() {
       machine: machine(),
       // the keys issue 5 asks for
       routedPerSecond: round(routedPerSecond),
-      plainRoundTripsPerSecond: round(plain.perSecond),
+      plainRoundTripsPerSecond: round(ceilingPerSecond),
       stanzaRoundTripsPerRouted: round(stanzaRoundTripsPerRouted),
-      routingEfficiency: round(routedPerSecond / (plain.perSecond / stanzaRoundTripsPerRouted), 3),
-      routingEfficiencyCountedBefore: round(routedPerSecond / (plain.perSecond / (seenBefore / pc.completed / 2)), 3),
+      routingEfficiency: round(routedPerSecond / (ceilingPerSecond / stanzaRoundTripsPerRouted), 3),
+      routingEfficiencyCountedBefore: round(routedPerSecond / (ceilingPerSecond / (seenBefore / pc.completed / 2)), 3),
       componentOverhead: round(viaComponent.perSecond / plain.perSecond, 3),
       joinToAssignedP99Ms: joinHalf.p99,
       plainRoundTripP99Ms: plainLat.p99,
@@ -231,6 +243,7 @@ async function main() {
       ceiling: {
         pairs: PAIRS, window: WINDOW,
         plain: { ...plain, perSecond: round(plain.perSecond), prosodyCores: round(plain.prosodyCores), prosodyWaitingCores: round(plain.prosodyWaitingCores), benchCores: round(plain.benchCores) },
+        plainAfterPeak: { ...plainAfter, perSecond: round(plainAfter.perSecond), prosodyCores: round(plainAfter.prosodyCores), prosodyWaitingCores: round(plainAfter.prosodyWaitingCores), benchCores: round(plainAfter.benchCores) },
         plainOnePairWindowOne: { perSecond: round(plainLight.perSecond), latencyMs: plainLight.latencyMs },
         echoComponent: { how: `raw XEP-0114 connection as ${cc} answering chat messages to echo@${cc}, before the Switchboard component connects`, ...viaComponent, perSecond: round(viaComponent.perSecond), prosodyCores: round(viaComponent.prosodyCores), prosodyWaitingCores: round(viaComponent.prosodyWaitingCores), benchCores: round(viaComponent.benchCores) },
       },
@@ -329,7 +342,7 @@ async function main() {
 
 function print(r: any) {
   const rows: Array<[string, string]> = [
-    ["plain round trips/s (8 pairs x 8 in flight)", `${r.plainRoundTripsPerSecond}  (p50 ${r.ceiling.plain.latencyMs.p50} / p99 ${r.plainRoundTripP99Ms} ms; Prosody ${r.ceiling.plain.prosodyCores} cores)`],
+    ["plain round trips/s (8 pairs x 8 in flight)", `${r.plainRoundTripsPerSecond}  (mean of ${r.ceiling.plain.perSecond} before the routing peak and ${r.ceiling.plainAfterPeak.perSecond} after; p50 ${r.ceiling.plain.latencyMs.p50} / p99 ${r.plainRoundTripP99Ms} ms; Prosody ${r.ceiling.plain.prosodyCores} cores)`],
     ["plain round trip, 1 pair, 1 in flight", `${r.ceiling.plainOnePairWindowOne.perSecond}/s  (p50 ${r.ceiling.plainOnePairWindowOne.latencyMs.p50} / p99 ${r.ceiling.plainOnePairWindowOne.latencyMs.p99} ms)`],
     ["echo component round trips/s", `${r.ceiling.echoComponent.perSecond}  (p99 ${r.ceiling.echoComponent.latencyMs.p99} ms; Prosody ${r.ceiling.echoComponent.prosodyCores} cores)`],
     ["componentOverhead (echo / plain)", `${r.componentOverhead}`],
@@ -355,4 +368,7 @@ function print(r: any) {
   console.log(`\nwritten: bench/results/latest.json`);
 }
 
-main().then(() => process.exit(process.exitCode ?? 0), (err) => { console.error(err); process.exit(1); });
+if (!rerunInOwnSession()) {
+  asLoadGenerator(process.pid); // every XMPP client of the bench lives in this process
+  main().then(() => process.exit(process.exitCode ?? 0), (err) => { console.error(err); process.exit(1); });
+}

@@ -29,6 +29,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { spawnChild, type Child } from "../launcher/child.js";
+import { asLoadGenerator } from "./priority.js";
 import { freePort } from "../launcher/ports.js";
 import { parseSippLogLine } from "../launcher/sipp-log.js";
 import { PKG_MEMORY_MB, SHARED_MEMORY_MB } from "../launcher/softswitch.js";
@@ -95,6 +96,7 @@ function startSipp(name: string, args: string[], csv?: string[]): SippRun {
   if (csv) writeFileSync(join(dir, "fields.csv"), ["SEQUENTIAL", ...csv, ""].join("\n"));
   const trace = TRACE_DIR ? ["-trace_msg", "-message_file", join(TRACE_DIR, `${name.replace(/\W+/g, "-")}.log`)] : [];
   const child = spawnChild(name, SIPP, [...args, ...inf, "-trace_logs", "-log_file", logFile, "-nostdin", ...trace], { cwd: dir });
+  asLoadGenerator(child.pid); // callers' and agents' phones are not on the server in production
   const read = () => (existsSync(logFile) ? parseEvents(readFileSync(logFile, "utf8")) : []);
   const done = child.exited.then((exit) => {
     const events = read();
