@@ -23,7 +23,7 @@ import { cpuMeter, findPid, latency, machineMeter, schedMeter, sleep, waitingCor
 import { benchVoice, voiceRows } from "./voice.js";
 import { benchMedia, mediaRows } from "./media.js";
 import { benchRecords, recordsRows, type RecordsResult } from "./records.js";
-import { asLoadGenerator, rerunInOwnSession } from "./priority.js";
+import { asLoadGenerator, rerunInOwnSession, setSessionNice } from "./priority.js";
 
 const PAIRS = 8; // client pairs for the ceiling
 // Pairs for the ceiling with one message in flight per sender: Prosody then writes each connection one
@@ -300,6 +300,12 @@ async function main() {
     }
   }
 
+  // The phases after this one have load generators of their own (SIPp phones, lowered in bench/voice.ts;
+  // Chromium, whose pages the bench drives and times) and this process only measures them: it runs at the
+  // ordinary priority again, or a full machine would starve its measurements (an rtpengine query unanswered
+  // for 2 s while Chromium held both cores).
+  setSessionNice(process.pid, 0);
+
   // ---- (h) records: the recorder process against this run's routing peak, on a Redis and databases of its own
   log("records: the recorder catches up with a backlog of served chats (SQLite, then PostgreSQL)");
   let records: RecordsResult | { error: string };
@@ -378,6 +384,6 @@ function print(r: any) {
 }
 
 if (!rerunInOwnSession()) {
-  asLoadGenerator(process.pid); // every XMPP client of the bench lives in this process
+  asLoadGenerator(process.pid); // every XMPP client of the bench lives in this process (until the surge's end)
   main().then(() => process.exit(process.exitCode ?? 0), (err) => { console.error(err); process.exit(1); });
 }

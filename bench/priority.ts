@@ -1,6 +1,6 @@
 /**
- * The bench's load generators (its own process, which holds every XMPP client, and the SIPp callers and
- * phones) stand in for customers' and agents' machines, which in production are not the server. On this
+ * The bench's load generators (its own process while it holds the chat and surge phases' XMPP clients, and
+ * the SIPp callers and phones) stand in for customers' and agents' machines, which in production are not the server. On this
  * 2-core machine they compete with Prosody, the component, Redis and Kamailio for the same CPUs; at a lower
  * priority they take what the servers leave, as if they were elsewhere (docs/benchmarks.md, "Where the time
  * goes (2026-12-04 afternoon ...)").
@@ -16,10 +16,13 @@ import { writeFileSync } from "node:fs";
 const LOAD_GENERATOR_NICE = 10;
 const OWN_SESSION = "SWITCHBOARD_BENCH_OWN_SESSION";
 
-/** Lowers the CPU priority of a load generator's session; on a kernel without autogroups it runs as it is. */
-export function asLoadGenerator(pid: number): void {
-  try { writeFileSync(`/proc/${pid}/autogroup`, String(LOAD_GENERATOR_NICE)); } catch { /* no autogroups, or gone */ }
+/** Sets the nice of a process's session; on a kernel without autogroups it runs as it is. */
+export function setSessionNice(pid: number, nice: number): void {
+  try { writeFileSync(`/proc/${pid}/autogroup`, String(nice)); } catch { /* no autogroups, or gone */ }
 }
+
+/** Lowers the CPU priority of a load generator's session (back to 0 needs no privilege either). */
+export const asLoadGenerator = (pid: number) => setSessionNice(pid, LOAD_GENERATOR_NICE);
 
 /**
  * Runs this script again in a session of its own, so that lowering its session's priority does not lower
