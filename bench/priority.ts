@@ -1,14 +1,15 @@
 /**
  * The bench's load generators (its own process while it holds the chat and surge phases' XMPP clients, and
- * the SIPp callers and phones) stand in for customers' and agents' machines, which in production are not the server. On this
- * 2-core machine they compete with Prosody, the component, Redis and Kamailio for the same CPUs; at a lower
+ * the SIPp callers and phones) stand in for customers' and agents' machines, which in production are not
+ * the server. On this 2-core machine they compete with Prosody, the component, Redis and Kamailio for the same CPUs; at a lower
  * priority they take what the servers leave, as if they were elsewhere (docs/benchmarks.md, "Where the time
  * goes (2026-12-04 afternoon ...)").
  *
  * Linux shares the CPU between sessions first ("autogroups", kernel.sched_autogroup_enabled), and only then
  * between the processes of a session by their nice: launcher/child.ts starts every child in a session of its
- * own, so a plain nice would change nothing. A session's nice is /proc/<pid>/autogroup, and raising it needs
- * no privilege. Not the process's own nice: the servers the bench starts would inherit it.
+ * own, so a plain nice would change nothing. A session's nice is /proc/<pid>/autogroup; raising it, and
+ * lowering it back to 0, needs no privilege. Not the process's own nice: the servers the bench starts
+ * would inherit it.
  */
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -21,7 +22,7 @@ export function setSessionNice(pid: number, nice: number): void {
   try { writeFileSync(`/proc/${pid}/autogroup`, String(nice)); } catch { /* no autogroups, or gone */ }
 }
 
-/** Lowers the CPU priority of a load generator's session (back to 0 needs no privilege either). */
+/** Lowers the CPU priority of a load generator's session. */
 export const asLoadGenerator = (pid: number) => setSessionNice(pid, LOAD_GENERATOR_NICE);
 
 /**
