@@ -1,9 +1,9 @@
 /**
  * The bench's load generators (its own process while it holds the chat and surge phases' XMPP clients, and
  * the SIPp callers and phones) stand in for customers' and agents' machines, which in production are not
- * the server. On this 2-core machine they compete with Prosody, the component, Redis and Kamailio for the same CPUs; at a lower
- * priority they take what the servers leave, as if they were elsewhere (docs/benchmarks.md, "Where the time
- * goes (2026-12-04 afternoon ...)").
+ * the server. On this 2-core machine they compete with Prosody, the component, Redis and Kamailio for the
+ * same CPUs; at a lower priority they take what the servers leave, as if they were elsewhere
+ * (docs/benchmarks.md, "Where the time goes (2026-12-04 afternoon ...)").
  *
  * Linux shares the CPU between sessions first ("autogroups", kernel.sched_autogroup_enabled), and only then
  * between the processes of a session by their nice: launcher/child.ts starts every child in a session of its
