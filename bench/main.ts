@@ -13,7 +13,7 @@ import { Redis } from "ioredis";
 import type { Child } from "../launcher/child.js";
 import { keysFor } from "../cti/redis/keys.js";
 import { startTestStack, type TestStack } from "../launcher/stack.js";
-import { closedLoops, echoing } from "./ceiling.js";
+import { closedLoops, echoing, type LoopResult } from "./ceiling.js";
 import { type Client, type Component, type Element, componentXml, connect, connectComponent, stopAll, xml } from "./clients.js";
 import { startComponent } from "./component.js";
 import { benchCore, type CoreResult } from "./core.js";
@@ -64,6 +64,8 @@ async function commandstats(redis: Redis): Promise<Map<string, number>> {
   }
   return m;
 }
+
+const rounded = (l: LoopResult) => ({ ...l, perSecond: round(l.perSecond), prosodyCores: round(l.prosodyCores), prosodyWaitingCores: round(l.prosodyWaitingCores), benchCores: round(l.benchCores) });
 
 const delta = (a: Map<string, number>, b: Map<string, number>) =>
   new Map([...b].map(([k, v]) => [k, v - (a.get(k) ?? 0)] as [string, number]).filter(([k, v]) => v > 0 && k !== "info"));
@@ -141,12 +143,15 @@ async function main() {
       const offEcho = echoing(peers);
       try { return await measure(); } finally { offEcho(); }
     };
+    /** Sender i writes to peer i, `window` messages in flight each. */
+    const plainLoops = (from: Client[], window: number, ms = 4000, warmupMs = 700) =>
+      withEcho(() => closedLoops({ senders: from, targetOf: (i) => peers[i]!.jid!.toString(), window, ms, warmupMs, maxRoundTrips: 100_000, prosodyPid }));
     // Measured again right after the routing peak: this VM's speed moves within a minute, so the peak is
     // compared with the mean of a ceiling just before it and one just after.
-    const plainCeiling = () => withEcho(() => closedLoops({ senders: pairSenders, targetOf: (i) => peers[i]!.jid!.toString(), window: WINDOW, ms: 4000, warmupMs: 700, maxRoundTrips: 100_000, prosodyPid }));
+    const plainCeiling = () => plainLoops(pairSenders, WINDOW);
     const plain = await plainCeiling();
-    const plainOneInFlight = await withEcho(() => closedLoops({ senders, targetOf: (i) => peers[i]!.jid!.toString(), window: 1, ms: 4000, warmupMs: 700, maxRoundTrips: 100_000, prosodyPid }));
-    const plainLight = await withEcho(() => closedLoops({ senders: senders.slice(0, 1), targetOf: () => peers[0]!.jid!.toString(), window: 1, ms: 1500, warmupMs: 200, maxRoundTrips: 100_000, prosodyPid }));
+    const plainOneInFlight = await plainLoops(senders, 1);
+    const plainLight = await plainLoops(senders.slice(0, 1), 1, 1500, 200);
 
     log("ceiling: round trips through a trivial echo component (a raw XEP-0114 connection as", cc, "before ours connects)");
     const echo = await connectComponent(config.ports.component, cc, config.component.secret);
@@ -249,11 +254,11 @@ async function main() {
       // more detail
       ceiling: {
         pairs: PAIRS, window: WINDOW,
-        plain: { ...plain, perSecond: round(plain.perSecond), prosodyCores: round(plain.prosodyCores), prosodyWaitingCores: round(plain.prosodyWaitingCores), benchCores: round(plain.benchCores) },
-        plainAfterPeak: { ...plainAfter, perSecond: round(plainAfter.perSecond), prosodyCores: round(plainAfter.prosodyCores), prosodyWaitingCores: round(plainAfter.prosodyWaitingCores), benchCores: round(plainAfter.benchCores) },
-        plainOneInFlightPerSender: { pairs: ONE_IN_FLIGHT_PAIRS, ...plainOneInFlight, perSecond: round(plainOneInFlight.perSecond), prosodyCores: round(plainOneInFlight.prosodyCores), prosodyWaitingCores: round(plainOneInFlight.prosodyWaitingCores), benchCores: round(plainOneInFlight.benchCores) },
+        plain: rounded(plain),
+        plainAfterPeak: rounded(plainAfter),
+        plainOneInFlightPerSender: { pairs: ONE_IN_FLIGHT_PAIRS, ...rounded(plainOneInFlight) },
         plainOnePairWindowOne: { perSecond: round(plainLight.perSecond), latencyMs: plainLight.latencyMs },
-        echoComponent: { how: `raw XEP-0114 connection as ${cc} answering chat messages to echo@${cc}, before the Switchboard component connects`, ...viaComponent, perSecond: round(viaComponent.perSecond), prosodyCores: round(viaComponent.prosodyCores), prosodyWaitingCores: round(viaComponent.prosodyWaitingCores), benchCores: round(viaComponent.benchCores) },
+        echoComponent: { how: `raw XEP-0114 connection as ${cc} answering chat messages to echo@${cc}, before the Switchboard component connects`, ...rounded(viaComponent) },
       },
       routing: {
         agents: AGENTS, customers: CUSTOMERS, maxChats: 1,

@@ -33,7 +33,8 @@ export async function openHistory({ url, file }: DatabaseOptions): Promise<Histo
   for (let attempt = 1; ; attempt++) {
     let db: Kysely<Database> | undefined;
     try {
-      const opened = (db = url ? postgres(url) : sqlite(file));
+      const opened = url ? postgres(url) : sqlite(file);
+      db = opened; // closed below if this try fails
       const { error } = await new Migrator({ db: opened, provider: migrationProvider }).migrateToLatest();
       if (error) throw error;
       return { db: opened, dialect, close: () => opened.destroy() };
