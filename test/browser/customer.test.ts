@@ -275,22 +275,31 @@ describe("customer page", () => {
     expect(errors.filter((e) => !cut(e))).toEqual([]);
   }, 60000);
 
-  it("keeps a waiting customer waiting over a reload", async () => {
+  it("keeps a waiting customer's place over a reload, and serves it when a seat got free while it was away", async () => {
     const alice = await seat("away");
     const { page, errors } = await customerPage();
     await startChat(page);
     await page.getByRole("status").filter({ hasText: "You are next in line." }).waitFor();
-    await until(() => r.app.cti.sessions(0), (s) => s.length === 1, 5000, "queued");
-    await page.reload();
-    await page.getByRole("status").filter({ hasText: "in line." }).waitFor();
-    await page.getByRole("button", { name: "Leave queue" }).waitFor();
-    await until(() => r.app.cti.sessions(0), (s) => s.filter((x) => x.state === "queued").length === 1, 5000, "one queued");
-    // and is served when the agent gets ready
+    const [queued] = await until(() => r.app.cti.sessions(0), (s) => s.length === 1, 5000, "queued");
+    // The reloaded page's script waits until the test lets it run: the old page is gone (its connection
+    // closed), the new one not yet back.
+    let letIn!: () => void;
+    const gate = new Promise<void>((resolve) => (letIn = resolve));
+    await page.route(/\/app\.js/, async (route) => {
+      await gate;
+      await route.continue();
+    });
+    await page.reload({ waitUntil: "commit" });
+    // The customer is away (out of the line, its place kept) when the agent gets ready: nobody to route.
+    await until(() => r.app.cti.sessions(0), (s) => s.length === 1 && s[0]!.awaySince !== null, 5000, "away");
     await alice.c.send(xmlFor(alice.c)("presence"));
+    await until(() => r.app.cti.agents(), (a) => a.some((x) => x.jid === "alice@acme.test" && x.state === "ready"), 5000, "alice ready");
+    letIn();
+    // The page resumes the same session under a new JID, and is served at once.
     const begin = await alice.begin();
     expect(begin.attrs.queue).toBe("billing");
-    // Today the server ends a queued request when its client goes away, so the page joins again (a new
-    // session, at the end of the line); if queued sessions get the grace period, the resume keeps the place.
+    expect(begin.attrs.session).toBe(queued!.id);
+    expect(alice.customer).not.toBe(queued!.customer);
     await page.getByText("Alice will help you now.").waitFor();
     expect(await page.getByText("Alice will help you now.").count()).toBe(1);
     expect(errors).toEqual([]);

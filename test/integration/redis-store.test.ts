@@ -170,6 +170,19 @@ describe("RedisStore", () => {
     expect(await store.session(a.id)).toMatchObject({ state: "assigned" });
   });
 
+  it("routes a queued customer who resumes to a seat that got free while it was away", async () => {
+    const { store } = instance();
+    const cti = createCti({ store, queues: QUEUES, guestDomain: "guest.acme.test", now: () => 1_000, graceSeconds: 30 });
+    await store.upsertAgent({ jid: "alice@acme.test", skills: ["billing"], maxChats: 1 });
+    await cti.agentState("alice@acme.test", "not-ready");
+    const a = await cti.join({ queue: "billing", customer: "a@guest.acme.test/1", plain: false, extraSkills: [], form: {} });
+    await cti.customerOffline("a@guest.acme.test/1");
+    await cti.agentState("alice@acme.test", "ready"); // the away customer is out of the line: nobody to route
+    expect(await store.session(a.id)).toMatchObject({ state: "queued" });
+    await cti.resume(a.id, a.token, "a@guest.acme.test/2");
+    expect(await store.session(a.id)).toMatchObject({ state: "assigned", seat: "alice@acme.test", customer: "a@guest.acme.test/2" });
+  });
+
   it("stores feedback once, left messages newest first, and finds sessions ended since a time", async () => {
     const { store, cti } = instance();
     await store.upsertAgent({ jid: "alice@acme.test", skills: ["billing"], maxChats: 1 });

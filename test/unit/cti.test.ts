@@ -252,6 +252,16 @@ describe("web access additions", () => {
     expect((await graceful.queueStatus("billing")).map((q) => [q.session.id, q.position])).toEqual([[away.id, 0]]);
   });
 
+  it("routes a queued customer who comes back to a seat that got free while it was away", async () => {
+    await graceful.agentState("alice@acme.test", "not-ready");
+    const s = await gjoin("c1@guest.acme.test/a");
+    await graceful.customerOffline("c1@guest.acme.test/a");
+    await graceful.agentState("alice@acme.test", "ready");
+    expect((await graceful.session(s.id))?.state).toBe("queued");
+    await graceful.resume(s.id, s.token, "c1@guest.acme.test/b");
+    expect(await graceful.session(s.id)).toMatchObject({ state: "assigned", seat: "alice@acme.test", customer: "c1@guest.acme.test/b" });
+  });
+
   it("takes one rating from the customer after the end", async () => {
     const s = await gjoin("c1@guest.acme.test/a");
     await expect(graceful.feedback(s.id, "c1@guest.acme.test/a", 5, "")).rejects.toMatchObject({ code: "bad-request" });
