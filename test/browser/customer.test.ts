@@ -281,8 +281,13 @@ describe("customer page", () => {
     await startChat(page);
     await page.getByRole("status").filter({ hasText: "You are next in line." }).waitFor();
     const [queued] = await until(() => r.app.cti.sessions(0), (s) => s.length === 1, 5000, "queued");
-    // The reloaded page's script waits until the test lets it run: the old page is gone (its connection
-    // closed), the new one not yet back.
+    // A reload: the page is back in line, in the same session.
+    await page.reload();
+    await page.getByRole("status").filter({ hasText: "in line." }).waitFor();
+    await page.getByRole("button", { name: "Leave queue" }).waitFor();
+    await until(() => r.app.cti.sessions(0), (s) => s.length === 1 && s[0]!.id === queued!.id && s[0]!.customer !== queued!.customer && s[0]!.awaySince === null, 5000, "resumed");
+    // Another, whose script waits until the test lets it run: the old page is gone (its connection closed),
+    // the new one not yet back.
     let letIn!: () => void;
     const gate = new Promise<void>((resolve) => (letIn = resolve));
     await page.route(/\/app\.js/, async (route) => {
