@@ -199,7 +199,7 @@ async function main() {
     const runQueue = { prosody: schedMeter(prosodyPid!), component: schedMeter(component.pid), redis: schedMeter(redisPid!), clients: schedMeter(process.pid) };
     const peak = await driver.closed(10_000);
     const waiting = waitingCores(runQueue);
-    const machineBusy = machineAtPeak().busyCores;
+    const machineAtThePeak = machineAtPeak();
     const peakCpu = meter();
     const redisCpu = redisMeter();
     const componentCpu = componentMeter();
@@ -271,7 +271,7 @@ async function main() {
           prosodyCores: round(peakCpu.otherCores), componentCores: round(componentCpu.otherCores), clientsCores: round(peakCpu.selfCores), redisCores: round(redisCpu.otherCores),
           routedPerProsodyCpuSecond: round(pc.completed / peakCpu.otherCpuSeconds),
           // Runnable but waiting for a CPU (the run queue; main threads), in cores, and the machine's busy cores.
-          waitingForCpuCores: waiting, machineBusyCores: round(machineBusy),
+          waitingForCpuCores: waiting, machineBusyCores: round(machineAtThePeak.busyCores), machineStealCores: round(machineAtThePeak.stealCores, 3),
           eventLog: events,
         },
         halfLoad: {
@@ -367,7 +367,7 @@ function print(r: any) {
     ["echo component round trips/s", `${r.ceiling.echoComponent.perSecond}  (p99 ${r.ceiling.echoComponent.latencyMs.p99} ms; Prosody ${r.ceiling.echoComponent.prosodyCores} cores)`],
     ["componentOverhead (echo / plain)", `${r.componentOverhead}`],
     [`routed customers/s (${AGENTS} agents, ${CUSTOMERS} customers)`, `${r.routedPerSecond}  (cores: Prosody ${r.routing.peak.prosodyCores}, component ${r.routing.peak.componentCores}, Redis ${r.routing.peak.redisCores}, bench clients ${r.routing.peak.clientsCores})`],
-    ["Prosody on a CPU / waiting for one (cores), plain and at the routing peak", `${r.ceiling.plain.prosodyCores} / ${r.ceiling.plain.prosodyWaitingCores} and ${r.routing.peak.prosodyCores} / ${r.routing.peak.waitingForCpuCores.prosody}  (machine busy at the peak ${r.routing.peak.machineBusyCores} of ${r.machine.nproc}; waiting: component ${r.routing.peak.waitingForCpuCores.component}, Redis ${r.routing.peak.waitingForCpuCores.redis}, bench clients ${r.routing.peak.waitingForCpuCores.clients})`],
+    ["Prosody on a CPU / waiting for one (cores), plain and at the routing peak", `${r.ceiling.plain.prosodyCores} / ${r.ceiling.plain.prosodyWaitingCores} and ${r.routing.peak.prosodyCores} / ${r.routing.peak.waitingForCpuCores.prosody}  (machine busy at the peak ${r.routing.peak.machineBusyCores} of ${r.machine.nproc}, of it stolen by the VM's host ${r.routing.peak.machineStealCores}; waiting: component ${r.routing.peak.waitingForCpuCores.component}, Redis ${r.routing.peak.waitingForCpuCores.redis}, bench clients ${r.routing.peak.waitingForCpuCores.clients})`],
     ["stanza round trips per routed customer", `${r.stanzaRoundTripsPerRouted}  (of which recording copies ${round(r.routing.peak.recordingCopiesPerRouted / 2)}, the seat's presence ${round(r.routing.peak.seatPresencePerRouted / 2)})`],
     ["routingEfficiency (target >= 0.8)", `${r.routingEfficiency}  (${r.routingEfficiencyCountedBefore} without counting the recording copies and the seat's presence; ${r.routingEfficiencyOneInFlight} against the ceiling with 1 in flight per sender)`],
     ["join -> assigned at peak, p50/p95/p99 ms", `${r.routing.peak.joinToAssignedMs.p50} / ${r.routing.peak.joinToAssignedMs.p95} / ${r.routing.peak.joinToAssignedMs.p99}`],

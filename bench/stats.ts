@@ -81,17 +81,22 @@ export function schedMeter(pid: number) {
 export const waitingCores = (meters: Record<string, ReturnType<typeof schedMeter>>): Record<string, number> =>
   Object.fromEntries(Object.entries(meters).map(([name, m]) => [name, Math.round(m() * 1000) / 1000]));
 
-/** The whole machine's busy cores (every process and the kernel: /proc/stat) over a measured interval. */
+/**
+ * The whole machine's busy cores (every process and the kernel: /proc/stat) over a measured interval, and
+ * of those the steal: time a virtual machine's host gave another guest while this one had work, which
+ * makes the same run slower in a busier hour of the host.
+ */
 export function machineMeter() {
   const read = () => {
     const [user, nice, system, idle, iowait, irq, softirq, steal] = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number) as number[];
-    return { busy: user! + nice! + system! + irq! + softirq! + steal!, idle: idle! + iowait! };
+    return { busy: user! + nice! + system! + irq! + softirq! + steal!, idle: idle! + iowait!, steal: steal! };
   };
   const a = read();
   return () => {
     const b = read();
     const busy = b.busy - a.busy, all = busy + b.idle - a.idle;
-    return { cores: cpus().length, busyCores: all > 0 ? (busy / all) * cpus().length : NaN };
+    const cores = (ticks: number) => (all > 0 ? (ticks / all) * cpus().length : NaN);
+    return { cores: cpus().length, busyCores: cores(busy), stealCores: cores(b.steal - a.steal) };
   };
 }
 

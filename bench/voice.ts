@@ -531,7 +531,7 @@ export async function benchVoice(): Promise<VoiceResult> {
           cores: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, round(v.otherCores)])), benchCores: round(cpu.kamailio!.selfCores), // this process (mostly idle: SIPp does the calling)
           // The ceiling this run's costs allow: the rate at which every core would be busy (the calls, the
           // load generators and anything else running), so callsPerSecond / ceiling says how much was left.
-          machine: { cores: machine.cores, busyCores: round(machine.busyCores), ceilingCallsPerSecond: Math.round((callsPerSecond * machine.cores) / machine.busyCores), ofCeiling: round(machine.busyCores / machine.cores) },
+          machine: { cores: machine.cores, busyCores: round(machine.busyCores), stealCores: round(machine.stealCores, 3), ceilingCallsPerSecond: Math.round((callsPerSecond * machine.cores) / machine.busyCores), ofCeiling: round(machine.busyCores / machine.cores) },
           cpuMsPerCall: { kamailio: perCall(cpu.kamailio!.otherCores), component: perCall(cpu.component!.otherCores), redis: perCall(cpu.redis!.otherCores), prosody: perCall(cpu.prosody!.otherCores) },
           eventLog: peakEventsLog,
           redisCommandsPerCall: round(Object.entries(redisPerCall).filter(([k]) => !k.startsWith("(") && !k.endsWith(" µs")).reduce((a, [, v]) => a + v, 0), 1),
@@ -570,7 +570,7 @@ export function voiceRows(r: any): Array<[string, string]> {
   return [
     [`voice: calls/s set up and torn down (${v.agents} agents, ${pk.inFlight} in flight; target >= 1,000)`, `${r.callsPerSecond}  (cores: Kamailio ${pk.cores.kamailio}, component ${pk.cores.component}, Redis ${pk.cores.redis}, Prosody ${pk.cores.prosody}, SIPp ${pk.cores.sippCallers} + ${pk.cores.sippPhones})`],
     ["voice: CPU per call at peak, Kamailio (all processes) / component / Redis", `${pk.cpuMsPerCall.kamailio} / ${pk.cpuMsPerCall.component} / ${pk.cpuMsPerCall.redis} ms`],
-    ["voice: machine at peak: busy cores of all / ceiling calls/s at these costs", `${pk.machine.busyCores} of ${pk.machine.cores} / ${pk.machine.ceilingCallsPerSecond}  (callsPerSecond = ${pk.machine.ofCeiling} of it)`],
+    ["voice: machine at peak: busy cores of all / ceiling calls/s at these costs", `${pk.machine.busyCores} of ${pk.machine.cores} / ${pk.machine.ceilingCallsPerSecond}  (callsPerSecond = ${pk.machine.ofCeiling} of it; stolen by the VM's host ${pk.machine.stealCores})`],
     ["voice: switch reports waiting or being handled at peak, mean/max", `${pk.switchReportsWaiting.mean} / ${pk.switchReportsWaiting.max}  (answered report to in service p50 ${pk.answeredReportToInServiceMs.p50} ms)`],
     [`voice: route decision at half load (${half.targetPerSecond}/s), p50/p95/p99 ms (target p99 <= 5)`, `${half.routeDecisionMs.p50} / ${half.routeDecisionMs.p95} / ${r.callRouteP99Ms}`],
     ["voice: INVITE -> 200 at the caller at half load, p50/p99 ms", `${half.inviteTo200Ms.p50} / ${half.inviteTo200Ms.p99}`],
