@@ -199,7 +199,7 @@ async function main() {
     const runQueue = { prosody: schedMeter(prosodyPid!), component: schedMeter(component.pid), redis: schedMeter(redisPid!), clients: schedMeter(process.pid) };
     const peak = await driver.closed(10_000);
     const waiting = waitingCores(runQueue);
-    const machineAtThePeak = machineAtPeak();
+    const peakMachine = machineAtPeak();
     const peakCpu = meter();
     const redisCpu = redisMeter();
     const componentCpu = componentMeter();
@@ -271,7 +271,7 @@ async function main() {
           prosodyCores: round(peakCpu.otherCores), componentCores: round(componentCpu.otherCores), clientsCores: round(peakCpu.selfCores), redisCores: round(redisCpu.otherCores),
           routedPerProsodyCpuSecond: round(pc.completed / peakCpu.otherCpuSeconds),
           // Runnable but waiting for a CPU (the run queue; main threads), in cores, and the machine's busy cores.
-          waitingForCpuCores: waiting, machineBusyCores: round(machineAtThePeak.busyCores), machineStealCores: round(machineAtThePeak.stealCores, 3),
+          waitingForCpuCores: waiting, machineBusyCores: round(peakMachine.busyCores), machineStealCores: round(peakMachine.stealCores, 3),
           eventLog: events,
         },
         halfLoad: {
