@@ -302,7 +302,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     if (result === "forbidden") throw new CtiError("forbidden", "That token does not open this session.");
     if (result === "conflict") throw new CtiError("already-queued", "This client already has another session.");
     // A queued customer who was away was out of the line, so a seat that got free meanwhile passed it by:
-    // back in line, it is routed now rather than at the next join or seat change.
+    // back in line, it is routed now rather than at the next join, seat change or periodic pass (up to 15 s).
     await route();
   }
 
