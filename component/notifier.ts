@@ -73,25 +73,31 @@ const STATUS_SLICE = 25;
 const STATUS_SLICE_GAP_MS = 5;
 
 /**
- * Routes of every free seat that come due within this long of each other run as one (routeLater): one
- * route serves every seat and customer that came due before it, and a route per ended call in a queue
- * with wrap-up was hundreds of full passes a second at the voice peak's rate.
+ * Timed passes that come due within this long of each other run as one (slotted): one route serves every
+ * seat and customer that came due before it, and a route per ended call in a queue with wrap-up was
+ * hundreds of full passes a second at the voice peak's rate. The same for ending away customers' sessions.
  */
-const ROUTE_SLOT_MS = 100;
+const SLOT_MS = 100;
 
 export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, calls, retrySeconds, onHandled, statusIntervalMs = 15_000, sendMany }: NotifierDeps) {
   const sendAll = sendMany ?? (async (stanzas: Element[]) => { await Promise.all(stanzas.map(send)); });
   /** Runs a CTI check when a timer is due (just after, so the deadline has passed). */
   const later = (seconds: number, check: () => Promise<unknown>) =>
     setTimeout(() => void check().catch((err: Error) => log.warn({ err: err.message }, "timed check failed")), seconds * 1000 + 10).unref();
-  /** Routes every free seat when `seconds` are over (a wrap-up, a rest, an overflow or a sticky wait), at the end of its ROUTE_SLOT_MS slot. */
-  const routeSlots = new Set<number>();
-  const routeLater = (seconds: number) => {
-    const slot = Math.ceil((Date.now() + seconds * 1000) / ROUTE_SLOT_MS);
-    if (routeSlots.has(slot)) return;
-    routeSlots.add(slot);
-    later((slot * ROUTE_SLOT_MS - Date.now()) / 1000, () => { routeSlots.delete(slot); return cti.route(); });
+  /** Runs `check` when `seconds` are over, at the end of its SLOT_MS slot: those due in one slot run once. */
+  const slotted = (check: () => Promise<unknown>) => {
+    const slots = new Set<number>();
+    return (seconds: number) => {
+      const slot = Math.ceil((Date.now() + seconds * 1000) / SLOT_MS);
+      if (slots.has(slot)) return;
+      slots.add(slot);
+      later((slot * SLOT_MS - Date.now()) / 1000, () => { slots.delete(slot); return check(); });
+    };
   };
+  /** Routes every free seat when `seconds` are over (a wrap-up, a rest, an overflow or a sticky wait). */
+  const routeLater = slotted(() => cti.route());
+  /** Ends the sessions of customers who stayed away when their grace is over (the tick would, up to statusIntervalSeconds late). */
+  const expireAwayLater = slotted(() => cti.expireAway());
 
   /** Who moved a session, in words: a supervisor's JID, or an admin API token ("token:<name>"). */
   const supervisorName = (by: string) => (by.startsWith("token:") ? "An administrator" : `${nameOf(by)} (a supervisor)`);
@@ -178,6 +184,7 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, ca
     if (e.type === "call") return calls?.decided(e);
     if (e.type === "expert-joined") return sendAll(await experts.joined(e));
     if (e.type === "expert-left") return sendAll(await experts.left(e));
+    if (e.type === "customer-away") return expireAwayLater(Math.max(0, e.until - Date.now()) / 1000);
     if ((e.type === "assigned" || e.type === "requeued" || e.type === "ended") && e.media === "voice") {
       if (e.type === "ended" && e.from !== "queued") routeAfterWrapUp(e.queue);
       if (e.type === "requeued" && retrySeconds) routeLater(retrySeconds); // the seat's rest is over

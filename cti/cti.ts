@@ -246,6 +246,13 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
     if (ended?.seat) await routeSeat(ended.seat);
   }
 
+  /** Ends the sessions whose customer did not come back within the grace period (the notifier's timer, when it is over). */
+  async function expireAway(): Promise<number> {
+    const ended = (await store.expireAway(now())).length;
+    if (ended > 0) await route();
+    return ended;
+  }
+
   /**
    * Ends what ran out of time: sessions whose customer did not come back
    * within the grace period, assigned sessions whose customer did not write
@@ -620,7 +627,7 @@ export function createCti({ store, queues, guestDomain, now, newId = () => "s" +
 
   return {
     statusOf, dueStatuses,
-    queues, queue: queueNamed, join, callToken, sessionCallToken, joinWithToken, depart, customerOffline, expire, expireSession, resume, end, transfer, adjustAgent, agentState, endWrapUp, route, queueStatus,
+    queues, queue: queueNamed, join, callToken, sessionCallToken, joinWithToken, depart, customerOffline, expire, expireAway, expireSession, resume, end, transfer, adjustAgent, agentState, endWrapUp, route, queueStatus,
     acceptOffer, rejectOffer, offerTarget, phone, callAnswered, callNotAnswered, callEnded, forceEnd,
     sessionByHandle: (handle: string) => store.sessionByHandle(handle),
     inService: (sessionId: string, seat: string) => seatReport("in-service", sessionId, seat),

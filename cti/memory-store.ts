@@ -421,7 +421,7 @@ export class MemoryStore implements Store {
     s.awaySince = now;
     this.reline(s);
     this.away.set(id, now + graceMs);
-    this.events.push({ type: "customer-away", session: id, customer: s.customer, at: now });
+    this.events.push({ type: "customer-away", session: id, customer: s.customer, at: now, until: now + graceMs });
     return true;
   }
 

@@ -187,7 +187,7 @@ export type CtiEvent =
   | { type: "in-service"; session: string; queue: string; customer: string; seat: string; at: number }
   | { type: "ended"; session: string; queue: string; customer: string; seat: string | null; plain: boolean; from: SessionState; reason: string; rang: string[]; media: Media; handle: string; call?: string; at: number }
   | { type: "agent-state"; agent: string; state: AgentState; at: number }
-  | { type: "customer-away"; session: string; customer: string; at: number }
+  | { type: "customer-away"; session: string; customer: string; at: number; /** when its grace is over */ until: number }
   | { type: "resumed"; session: string; queue: string; customer: string; previous: string; seat: string | null; plain: boolean; state: SessionState; form: Record<string, string>; at: number }
   | { type: "feedback"; session: string; score: number; comment: string; at: number }
   | { type: "wrap-up-ended"; agent: string; at: number }

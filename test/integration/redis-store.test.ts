@@ -151,7 +151,7 @@ describe("RedisStore", () => {
 
   it("keeps an away customer's session for the grace period, lets it resume, and ends it after", async () => {
     let t = 1_000;
-    const { store } = instance(() => t);
+    const { store, redis } = instance(() => t);
     const cti = createCti({ store, queues: QUEUES, guestDomain: "guest.acme.test", now: () => t, graceSeconds: 30 });
     await store.upsertAgent({ jid: "alice@acme.test", skills: ["billing"], maxChats: 2 });
     await cti.agentState("alice@acme.test", "ready");
@@ -159,13 +159,18 @@ describe("RedisStore", () => {
     const b = await cti.join({ queue: "billing", customer: "b@guest.acme.test/1", plain: false, extraSkills: [], form: {} });
     await cti.customerOffline("a@guest.acme.test/1");
     await cti.customerOffline("b@guest.acme.test/1");
+    // The event says when the grace is over: the notifier ends the session then (a timer), not at its next tick.
+    const fields = ((await redis.xrevrange(store.keys.events(), "+", "-", "COUNT", 1)) as Array<[string, string[]]>)[0]![1];
+    expect(parseEvent(fields)).toEqual({ type: "customer-away", session: b.id, customer: "b@guest.acme.test/1", at: 1_000, until: 31_000 });
     expect(await store.session(a.id)).toMatchObject({ state: "assigned", awaySince: 1_000 });
     await expect(cti.resume(a.id, "nope", "a@guest.acme.test/2")).rejects.toMatchObject({ code: "forbidden" });
     await cti.resume(a.id, a.token, "a@guest.acme.test/2");
     expect(await store.session(a.id)).toMatchObject({ customer: "a@guest.acme.test/2", awaySince: null });
     expect(await store.sessionOf("a@guest.acme.test/2")).toBe(a.id);
+    t = 30_999;
+    expect(await cti.expireAway()).toBe(0);
     t = 31_000;
-    expect(await store.expireAway(t)).toEqual([b.id]);
+    expect(await cti.expireAway()).toBe(1);
     expect(await store.session(b.id)).toMatchObject({ state: "ended", endReason: "customer-offline" });
     expect(await store.session(a.id)).toMatchObject({ state: "assigned" });
   });

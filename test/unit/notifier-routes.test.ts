@@ -1,7 +1,8 @@
 /**
- * The notifier's timed routes (a wrap-up, a rest, an overflow, a sticky wait is over) with a stand-in CTI and
- * fake timers: each runs once its time is over, never before, and those due close together share one route
- * (at the voice peak's rate a route per ended call was hundreds of full passes a second).
+ * The notifier's timed passes with a stand-in CTI and fake timers: routes (a wrap-up, a rest, an overflow, a
+ * sticky wait is over) and the end of an away customer's grace. Each runs once its time is over, never
+ * before, and those due close together share one pass (at the voice peak's rate a route per ended call was
+ * hundreds of full passes a second).
  */
 import { afterEach, beforeEach, describe, expect, it, jest } from "@jest/globals";
 import type { Logger } from "pino";
@@ -13,9 +14,11 @@ const WRAP_UP_SECONDS = 30;
 
 function setup() {
   const routes: number[] = [];
+  const awayPasses: number[] = [];
   const cti = {
     queue: () => ({ name: "billing", wrapUpSeconds: WRAP_UP_SECONDS }),
     route: async () => { routes.push(Date.now()); return []; },
+    expireAway: async () => { awayPasses.push(Date.now()); return 0; },
   } as unknown as Cti;
   const notifier = createNotifier({ cti, componentDomain: "cc.acme.test", nameOf: (j) => j, log: { warn: () => undefined } as unknown as Logger, send: async () => undefined });
   /** A call ended by its seat: the seat rests WRAP_UP_SECONDS, then is routed to. */
@@ -23,7 +26,11 @@ function setup() {
     type: "ended", session: `s${n}`, queue: "billing", customer: `sip:c${n}@example.org`, seat: "alice@acme.test", plain: false, from: "in-service",
     reason: "seat", rang: [], media: "voice", handle: `call-${n}`, call: "", at: Date.now(),
   } as unknown as CtiEvent);
-  return { routes, callEnded };
+  /** A customer went offline (a page reload) with `graceMs` to come back. */
+  const away = (n: number, graceMs: number) => notifier.handle({
+    type: "customer-away", session: `s${n}`, customer: `guest${n}@guest.acme.test/web`, at: Date.now(), until: Date.now() + graceMs,
+  });
+  return { routes, awayPasses, callEnded, away };
 }
 
 describe("timed routes", () => {
@@ -54,5 +61,19 @@ describe("timed routes", () => {
     // Every wrap-up's end is followed by a route within the slot (100 ms) and the timer's 10 ms.
     for (const end of ends) expect({ end, route: routes.find((at) => at >= end && at <= end + 110) }).toEqual({ end, route: expect.any(Number) });
     expect(routes.every((at) => ends.some((end) => end <= at))).toBe(true); // none before the first end
+  });
+
+  it("ends an away customer's session when its grace is over, not at the next periodic pass; one pass for those due together", async () => {
+    const { awayPasses, away } = setup();
+    const GRACE_MS = 8000;
+    const due = Date.now() + GRACE_MS;
+    await away(1, GRACE_MS);
+    await away(2, GRACE_MS); // the same instant: the same pass
+    await jest.advanceTimersByTimeAsync(GRACE_MS - 1);
+    expect(awayPasses).toEqual([]);
+    await jest.advanceTimersByTimeAsync(200);
+    expect(awayPasses).toHaveLength(1);
+    expect(awayPasses[0]! - due).toBeGreaterThanOrEqual(0);
+    expect(awayPasses[0]! - due).toBeLessThanOrEqual(110);
   });
 });

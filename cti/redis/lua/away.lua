@@ -9,7 +9,8 @@ local s = rcall('HMGET', key, 'state', 'customer', 'plain')
 if s[1] ~= 'queued' and s[1] ~= 'assigned' and s[1] ~= 'in-service' then return 0 end
 if s[3] == '1' then return 0 end
 rcall('HSET', key, 'awaySince', now)
-rcall('ZADD', K.away(), tonumber(now) + grace, id)
+local deadline = tonumber(now) + grace
+rcall('ZADD', K.away(), deadline, id)
 reline(id)
-emit('customer-away', { session = id, customer = s[2], at = now })
+emit('customer-away', { session = id, customer = s[2], at = now, ['until'] = deadline })
 return 1
