@@ -99,6 +99,15 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, ca
   /** Ends the sessions of customers who stayed away when their grace is over (the tick would, up to statusIntervalSeconds late). */
   const expireAwayLater = slotted(() => cti.expireAway());
 
+  /**
+   * A seat's deadlines for a chat it was given (the customer's first message, the seat's first answer),
+   * checked when due: the tick would catch them too, up to statusIntervalSeconds late.
+   */
+  const timeSeat = (queue: string, session: string) => {
+    const q = cti.queue(queue);
+    for (const limit of [q.assignTimeout, q.firstResponseTimeout]) if (limit) later(limit, () => cti.expireSession(session));
+  };
+
   /** Who moved a session, in words: a supervisor's JID, or an admin API token ("token:<name>"). */
   const supervisorName = (by: string) => (by.startsWith("token:") ? "An administrator" : `${nameOf(by)} (a supervisor)`);
 
@@ -212,9 +221,7 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, ca
       // Offered to several: the one who accepted has it, the others' offers are revoked.
       for (const agent of e.rang.filter((a) => !a.startsWith(`${e.seat}/`)))
         await send(st.offerRevoke(st.queueJid(e.queue, cc), agent, e.customer, e.session, "Another agent accepted this customer."));
-      // The tick would catch it too, up to statusIntervalSeconds late: check right when it is due.
-      const q = cti.queue(e.queue);
-      for (const limit of [q.assignTimeout, q.firstResponseTimeout]) if (limit) later(limit, () => cti.expireSession(e.session));
+      timeSeat(e.queue, e.session);
       // The beginning message first: Prosody handles our stanzas in order, so the seat module holds the
       // grant before the customer learns whom to write to, and its first message cannot bounce.
       await send(st.begin(cc, e.seat, e.session, e.customer, e.queue, e.form, { queuedAt: e.queuedAt }));
@@ -236,6 +243,7 @@ export function createNotifier({ cti, componentDomain: cc, send, nameOf, log, ca
       await send(st.text(st.queueJid(e.queue, cc), e.customer, e.by ? `You are being transferred to ${to}.` : `${from} transferred you to ${to}.`));
       await dismissExpert(e.session, "transferred");
       if (e.seat) {
+        timeSeat(e.queue, e.session); // the new seat's answer is timed afresh
         await send(st.begin(cc, e.seat, e.session, e.customer, e.queue, e.form, { transfer: { by: e.by ? supervisorName(e.by) : from, note: e.note } })); // grant first
         await send(st.assigned(st.queueJid(e.queue, cc), e.customer, e.plain, e.session, e.seat, nameOf(e.seat)));
       } else {

@@ -1,6 +1,6 @@
 /**
  * The notifier's timed passes with a stand-in CTI and fake timers: routes (a wrap-up, a rest, an overflow, a
- * sticky wait is over) and the end of an away customer's grace. Each runs once its time is over, never
+ * sticky wait is over), the end of an away customer's grace and a transferred chat's time to answer. Each runs once its time is over, never
  * before, and those due close together share one pass (at the voice peak's rate a route per ended call was
  * hundreds of full passes a second).
  */
@@ -11,14 +11,18 @@ import type { CtiEvent } from "../../cti/types.js";
 import { createNotifier } from "../../component/notifier.js";
 
 const WRAP_UP_SECONDS = 30;
+const FIRST_RESPONSE_SECONDS = 20;
 
 function setup() {
   const routes: number[] = [];
   const awayPasses: number[] = [];
+  const sessionChecks: Array<{ id: string; at: number }> = [];
   const cti = {
-    queue: () => ({ name: "billing", wrapUpSeconds: WRAP_UP_SECONDS }),
+    queue: () => ({ name: "billing", wrapUpSeconds: WRAP_UP_SECONDS, firstResponseTimeout: FIRST_RESPONSE_SECONDS }),
     route: async () => { routes.push(Date.now()); return []; },
     expireAway: async () => { awayPasses.push(Date.now()); return 0; },
+    expireSession: async (id: string) => { sessionChecks.push({ id, at: Date.now() }); return 0; },
+    session: async () => null,
   } as unknown as Cti;
   const notifier = createNotifier({ cti, componentDomain: "cc.acme.test", nameOf: (j) => j, log: { warn: () => undefined } as unknown as Logger, send: async () => undefined });
   /** A call ended by its seat: the seat rests WRAP_UP_SECONDS, then is routed to. */
@@ -30,7 +34,12 @@ function setup() {
   const away = (n: number, graceMs: number) => notifier.handle({
     type: "customer-away", session: `s${n}`, customer: `guest${n}@guest.acme.test/web`, at: Date.now(), until: Date.now() + graceMs,
   });
-  return { routes, awayPasses, callEnded, away };
+  /** A supervisor moved a chat to bob: bob's answer is timed from now. */
+  const transferred = () => notifier.handle({
+    type: "transferred", session: "s9", customer: "ann@guest.acme.test/web", from: "alice@acme.test", fromQueue: "billing", queue: "billing",
+    seat: "bob@acme.test", plain: false, form: {}, note: "", by: "sam@acme.test", at: Date.now(),
+  });
+  return { routes, awayPasses, sessionChecks, callEnded, away, transferred };
 }
 
 describe("timed routes", () => {
@@ -75,5 +84,16 @@ describe("timed routes", () => {
     expect(awayPasses).toHaveLength(1);
     expect(awayPasses[0]! - due).toBeGreaterThanOrEqual(0);
     expect(awayPasses[0]! - due).toBeLessThanOrEqual(110);
+  });
+
+  it("checks a transferred chat's new seat when its time to answer is over, not at the next periodic pass", async () => {
+    const { sessionChecks, transferred } = setup();
+    const due = Date.now() + FIRST_RESPONSE_SECONDS * 1000;
+    await transferred();
+    await jest.advanceTimersByTimeAsync(FIRST_RESPONSE_SECONDS * 1000 - 1);
+    expect(sessionChecks).toEqual([]);
+    await jest.advanceTimersByTimeAsync(100);
+    expect(sessionChecks).toEqual([{ id: "s9", at: expect.any(Number) }]);
+    expect(sessionChecks[0]!.at - due).toBeLessThanOrEqual(20);
   });
 });
