@@ -1,8 +1,8 @@
 /**
  * The notifier's timed passes with a stand-in CTI and fake timers: routes (a wrap-up, a rest, an overflow, a
- * sticky wait is over), the end of an away customer's grace and a transferred chat's time to answer. Each runs once its time is over, never
- * before, and those due close together share one pass (at the voice peak's rate a route per ended call was
- * hundreds of full passes a second).
+ * sticky wait is over), the end of an away customer's grace and a transferred chat's time to answer. Each
+ * runs once its time is over, never before, and those due close together share one pass (at the voice
+ * peak's rate a route per ended call was hundreds of full passes a second).
  */
 import { afterEach, beforeEach, describe, expect, it, jest } from "@jest/globals";
 import type { Logger } from "pino";
