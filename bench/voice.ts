@@ -324,16 +324,16 @@ const countBy = (xs: Array<string | undefined>) => xs.reduce<Record<string, numb
  * The same callers, phones, in-flight limit, warm-up and window as the peak, through Kamailio alone
  * (bench/switch-alone.ts) instead of the real switch and the CTI: the ceiling the peak is measured against.
  */
-async function switchAlonePeak(dir: string, phonesPort: number, tag: string) {
-  const alone = await startSwitchAlone(dir, phonesPort);
+async function switchAlonePeak(dir: string, phones: { port: number; pid: number }, tag: string) {
+  const alone = await startSwitchAlone(dir, phones.port);
   try {
     const run = await callers(alone.port, `switch-alone callers (${tag})`, { service: "bench", users: Array.from({ length: 60_000 }, (_, i) => `${tag}${i}`), rate: 10_000, inFlight: PEAK_IN_FLIGHT });
     await sleep(PEAK_WARMUP_MS);
     const w0 = Date.now();
-    const meter = cpuMeter(alone.pids);
+    const meter = cpuMeter(alone.pids), sippMeter = cpuMeter([run.child.pid, phones.pid]);
     await sleep(PEAK_WINDOW_MS);
     const w1 = Date.now();
-    const kamailio = meter();
+    const kamailio = meter(), sipp = sippMeter();
     run.softStop();
     const events = await Promise.race([run.done, sleep(15_000).then(async () => { await run.child.stop(); return run.done; })]);
     const ended = events.filter((e) => e.name === "ended" && e.at >= w0 && e.at < w1).length;
@@ -341,6 +341,7 @@ async function switchAlonePeak(dir: string, phonesPort: number, tag: string) {
     if (ended === 0) throw new Error(`no call through the switch alone ended (${JSON.stringify(out.codes)})\n${run.child.output()}`);
     return {
       callsPerSecond: round(ended / ((w1 - w0) / 1000)), kamailioMsPerCall: round((kamailio.otherCpuSeconds * 1000) / ended, 3),
+      sippMsPerCall: round((sipp.otherCpuSeconds * 1000) / ended, 3), // the callers' and the phones' SIPp, as at the peak
       placed: out.placed, codes: out.codes, noFinal: out.noFinal, unexpected: out.unexpected,
     };
   } finally {
@@ -430,7 +431,7 @@ export async function benchVoice(): Promise<VoiceResult> {
 
     // ---- the ceiling before the peak (and again after it: the machine's speed drifts within minutes)
     log("the switch alone, before the peak: the same callers and phones, no CTI");
-    const aloneBefore = await switchAlonePeak(aloneDir("before"), phonePort, "sa");
+    const aloneBefore = await switchAlonePeak(aloneDir("before"), { port: phonePort, pid: phones.child.pid }, "sa");
 
     // ---- peak: a closed loop of PEAK_IN_FLIGHT calls
     log(`peak: calls with ${PEAK_IN_FLIGHT} in flight, ${PEAK_WARMUP_MS / 1000} s warm-up then ${PEAK_WINDOW_MS / 1000} s`);
@@ -474,7 +475,7 @@ export async function benchVoice(): Promise<VoiceResult> {
     for (const l of bySeat.values()) { l.sort((p, q) => p.a - q.a); for (let i = 1; i < l.length; i++) releaseToNext.push(l[i]!.a - l[i - 1]!.e); }
     const perCall = (cores: number) => round((cores * windowSeconds * 1000) / endedInWindow, 3);
     log("the switch alone, after the peak");
-    const aloneAfter = await switchAlonePeak(aloneDir("after"), phonePort, "sb");
+    const aloneAfter = await switchAlonePeak(aloneDir("after"), { port: phonePort, pid: phones.child.pid }, "sb");
     const aloneMean = round((aloneBefore.callsPerSecond + aloneAfter.callsPerSecond) / 2);
     await sleep(500);
 
