@@ -326,8 +326,11 @@ const countBy = (xs: Array<string | undefined>) => xs.reduce<Record<string, numb
  */
 async function switchAlonePeak(dir: string, phones: { port: number; pid: number }, tag: string) {
   const alone = await startSwitchAlone(dir, phones.port);
+  const started: SippRun[] = [];
   try {
-    const run = await callers(alone.port, `switch-alone callers (${tag})`, { service: "bench", users: Array.from({ length: 60_000 }, (_, i) => `${tag}${i}`), rate: 10_000, inFlight: PEAK_IN_FLIGHT });
+    // Enough callers for 12 s at several times this machine's rate (the injection file is read once).
+    const run = await callers(alone.port, `switch-alone callers (${tag})`, { service: "bench", users: Array.from({ length: 200_000 }, (_, i) => `${tag}${i}`), rate: 10_000, inFlight: PEAK_IN_FLIGHT });
+    started.push(run);
     await sleep(PEAK_WARMUP_MS);
     const w0 = Date.now();
     const meter = cpuMeter(alone.pids), sippMeter = cpuMeter([run.child.pid, phones.pid]);
@@ -345,6 +348,7 @@ async function switchAlonePeak(dir: string, phones: { port: number; pid: number 
       placed: out.placed, codes: out.codes, noFinal: out.noFinal, unexpected: out.unexpected,
     };
   } finally {
+    for (const r of started) if (!r.child.hasExited()) await r.child.stop();
     await alone.stop();
   }
 }
