@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { spawnChild } from "../launcher/child.js";
 import { freePort, waitForPorts } from "../launcher/ports.js";
-import { PKG_MEMORY_MB, SHARED_MEMORY_MB } from "../launcher/softswitch.js";
+import { kamailioArgs, substValue } from "../launcher/softswitch.js";
 import { findPids } from "./stats.js";
 
 const CFG = fileURLToPath(new URL("../../bench/switch-alone.cfg", import.meta.url)); // from dist/bench
@@ -28,9 +28,9 @@ export async function startSwitchAlone(dir: string, phonesPort: number): Promise
   const port = await freePort({ udp: true });
   const file = join(dir, "switch-alone.cfg");
   writeFileSync(file, ["#!KAMAILIO", ...Object.entries({ SB_HOST: "127.0.0.1", SB_PORT: port, SB_PHONES: `127.0.0.1:${phonesPort}` })
-    .map(([k, v]) => `#!substdef "!${k}!${v}!g"`), `include_file "${CFG}"`, ""].join("\n"));
+    .map(([k, v]) => substValue(k, v)), `include_file "${CFG}"`, ""].join("\n"));
   execFileSync("kamailio", ["-c", "-f", file], { stdio: "ignore" });
-  const child = spawnChild("switch alone", "kamailio", ["-DD", "-E", "-f", file, "-Y", dir, "-m", String(SHARED_MEMORY_MB), "-M", String(PKG_MEMORY_MB), "-x", "tlsf"]);
+  const child = spawnChild("switch alone", "kamailio", kamailioArgs(file, dir));
   try {
     await waitForPorts([port], { timeoutMs: 15_000, abort: () => (child.hasExited() ? `kamailio (switch alone) stopped during startup:\n${child.output()}` : undefined) });
   } catch (err) {

@@ -324,13 +324,12 @@ const countBy = (xs: Array<string | undefined>) => xs.reduce<Record<string, numb
  * The same callers, phones, in-flight limit, warm-up and window as the peak, through Kamailio alone
  * (bench/switch-alone.ts) instead of the real switch and the CTI: the ceiling the peak is measured against.
  */
-async function switchAlonePeak(dir: string, phones: { port: number; pid: number }, tag: string) {
+async function switchAlonePeak(dir: string, phones: { port: number; pid: number }, tag: string, sipps: SippRun[]) {
   const alone = await startSwitchAlone(dir, phones.port);
-  const started: SippRun[] = [];
   try {
     // Enough callers for 12 s at several times this machine's rate (the injection file is read once).
     const run = await callers(alone.port, `switch-alone callers (${tag})`, { service: "bench", users: Array.from({ length: 200_000 }, (_, i) => `${tag}${i}`), rate: 10_000, inFlight: PEAK_IN_FLIGHT });
-    started.push(run);
+    sipps.push(run); // stopped with the others if anything fails
     await sleep(PEAK_WARMUP_MS);
     const w0 = Date.now();
     const meter = cpuMeter(alone.pids), sippMeter = cpuMeter([run.child.pid, phones.pid]);
@@ -348,7 +347,6 @@ async function switchAlonePeak(dir: string, phones: { port: number; pid: number 
       placed: out.placed, codes: out.codes, noFinal: out.noFinal, unexpected: out.unexpected,
     };
   } finally {
-    for (const r of started) if (!r.child.hasExited()) await r.child.stop();
     await alone.stop();
   }
 }
@@ -431,11 +429,11 @@ export async function benchVoice(): Promise<VoiceResult> {
       }
     }
     prober = await sipProber(sipPort);
-    const aloneDir = (tag: string) => join(resolve(config.runDir), `switch-alone-${tag}`);
+    const alonePeak = (tag: string) => switchAlonePeak(join(resolve(config.runDir), `switch-alone-${tag}`), { port: phonePort, pid: phones.child.pid }, tag, sipps);
 
     // ---- the ceiling before the peak (and again after it: the machine's speed drifts within minutes)
     log("the switch alone, before the peak: the same callers and phones, no CTI");
-    const aloneBefore = await switchAlonePeak(aloneDir("before"), { port: phonePort, pid: phones.child.pid }, "sa");
+    const aloneBefore = await alonePeak("sa");
 
     // ---- peak: a closed loop of PEAK_IN_FLIGHT calls
     log(`peak: calls with ${PEAK_IN_FLIGHT} in flight, ${PEAK_WARMUP_MS / 1000} s warm-up then ${PEAK_WINDOW_MS / 1000} s`);
@@ -479,7 +477,7 @@ export async function benchVoice(): Promise<VoiceResult> {
     for (const l of bySeat.values()) { l.sort((p, q) => p.a - q.a); for (let i = 1; i < l.length; i++) releaseToNext.push(l[i]!.a - l[i - 1]!.e); }
     const perCall = (cores: number) => round((cores * windowSeconds * 1000) / endedInWindow, 3);
     log("the switch alone, after the peak");
-    const aloneAfter = await switchAlonePeak(aloneDir("after"), { port: phonePort, pid: phones.child.pid }, "sb");
+    const aloneAfter = await alonePeak("sb");
     const aloneMean = round((aloneBefore.callsPerSecond + aloneAfter.callsPerSecond) / 2);
     await sleep(500);
 

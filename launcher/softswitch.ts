@@ -57,7 +57,7 @@ export interface RunningSoftswitch {
 }
 
 /** A value for #!substdef "!NAME!value!g": nothing that could end the directive or a quoted string. */
-function substValue(name: string, value: string | number): string {
+export function substValue(name: string, value: string | number): string {
   const v = String(value);
   if (!/^[A-Za-z0-9._:\/-]+$/.test(v)) throw new Error(`softswitch: ${name} has characters the switch config cannot take: ${v}`);
   return `#!substdef "!${name}!${v}!g"`;
@@ -102,6 +102,14 @@ export function renderSoftswitchConfig(config: VoiceConfig, { runDir, redisHost,
   ].join("\n");
 }
 
+/**
+ * Kamailio in the foreground with our memory and allocator (the bench's switch alone runs with the same).
+ * -x tlsf: the O(1) allocator for shared and private memory; Debian's default (qm, a first-fit list walk
+ * with debugging) was a fifth of the switch's CPU at the voice bench's peak (perf, docs/benchmarks.md).
+ */
+export const kamailioArgs = (configFile: string, runDir: string) =>
+  ["-DD", "-E", "-f", configFile, "-Y", runDir, "-m", String(SHARED_MEMORY_MB), "-M", String(PKG_MEMORY_MB), "-x", "tlsf"];
+
 export async function startSoftswitch({ config, onLine, timeoutMs = 15_000, rtpengine, ...options }: SoftswitchOptions): Promise<RunningSoftswitch> {
   await assertPortsFree({ "ports.sip": config.ports.sip, "ports.sipWs": config.ports.sipWs, "ports.sipEvents": config.ports.sipEvents });
   if (!(await isUdpPortFree(config.ports.sip, config.softswitch.host))) throw new Error(`ports.sip ${config.ports.sip} (UDP) is in use (is another instance running?)`);
@@ -121,9 +129,7 @@ export async function startSoftswitch({ config, onLine, timeoutMs = 15_000, rtpe
     const e = err as Error & { stderr?: string };
     throw new Error(`kamailio -c -f ${configFile} failed:\n${(e.stderr ?? e.message).split("\n").filter((l) => /ERROR|CRITICAL|error/.test(l)).slice(0, 20).join("\n")}`);
   }
-  // -x tlsf: the O(1) allocator for shared and private memory; Debian's default (qm, a first-fit list walk
-  // with debugging) was a fifth of the switch's CPU at the voice bench's peak (perf, docs/benchmarks.md).
-  const child = spawnChild("kamailio", "kamailio", ["-DD", "-E", "-f", configFile, "-Y", dir, "-m", String(SHARED_MEMORY_MB), "-M", String(PKG_MEMORY_MB), "-x", "tlsf"], { onLine });
+  const child = spawnChild("kamailio", "kamailio", kamailioArgs(configFile, dir), { onLine });
   try {
     await waitForPorts([config.ports.sip, config.ports.sipWs, config.ports.sipEvents], {
       timeoutMs,
