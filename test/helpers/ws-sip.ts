@@ -144,15 +144,19 @@ export async function connectWsPhone({ url, user, domain, password = "" }: WsPho
     // ACK: nothing to say
   }
 
+  /** Waits in progress, ended by close() (a call whose phone is gone gets no final response). */
+  const closing = new Set<() => void>();
   const waitFor = (match: (m: SipMessage) => boolean, what: string, count = 1, timeoutMs = 10_000): Promise<SipMessage> => {
     const seen = received.filter(match);
     if (seen.length >= count) return Promise.resolve(seen[count - 1]!);
     return new Promise((resolve, reject) => {
       let n = seen.length;
-      const done = () => { listeners.delete(listener); clearTimeout(timer); };
+      const done = () => { listeners.delete(listener); closing.delete(closed); clearTimeout(timer); };
       const listener = (m: SipMessage) => { if (match(m) && ++n === count) { done(); resolve(m); } };
+      const closed = () => { done(); reject(new Error(`ws phone ${user}: closed while waiting for ${what}`)); };
       const timer = setTimeout(() => { done(); reject(new Error(`ws phone ${user}: no ${what} #${count} within ${timeoutMs} ms; received:\n${received.map((m) => m.start).join("\n")}`)); }, timeoutMs);
       listeners.add(listener);
+      closing.add(closed);
     });
   };
 
@@ -234,6 +238,7 @@ export async function connectWsPhone({ url, user, domain, password = "" }: WsPho
       };
     },
     async close() {
+      for (const closed of [...closing]) closed();
       ws.close();
       await new Promise((r) => { if (ws.readyState === WebSocket.CLOSED) r(undefined); else ws.once("close", r); });
     },

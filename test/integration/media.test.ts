@@ -119,6 +119,25 @@ const BROWSER_ANSWER = [
   "a=setup:active", "a=sendrecv", "a=rtcp-mux", "a=rtpmap:0 PCMU/8000", "",
 ].join("\r\n");
 
+/** What Chromium offers for audio once its candidates are gathered (abridged): ICE, DTLS-SRTP (actpass), rtcp-mux, opus and G.711. */
+const CHROMIUM_OFFER = [
+  "v=0", "o=- 4611731400430051336 2 IN IP4 127.0.0.1", "s=-", "t=0 0", "a=group:BUNDLE 0", "a=msid-semantic: WMS",
+  "m=audio 50123 UDP/TLS/RTP/SAVPF 111 0 8", "c=IN IP4 127.0.0.1", "a=rtcp:50123 IN IP4 127.0.0.1",
+  "a=candidate:1 1 udp 2122260223 127.0.0.1 50123 typ host generation 0",
+  "a=ice-ufrag:abcd", "a=ice-pwd:abcdefghijklmnopqrstuvwx", "a=ice-options:trickle",
+  "a=fingerprint:sha-256 11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00",
+  "a=setup:actpass", "a=mid:0", "a=sendrecv", "a=rtcp-mux",
+  "a=rtpmap:111 opus/48000/2", "a=fmtp:111 minptime=10;useinbandfec=1", "a=rtpmap:0 PCMU/8000", "a=rtpmap:8 PCMA/8000", "",
+].join("\r\n");
+
+/** Erin, a guest caller in a browser (a bare SIP-over-WebSocket agent, not registered). */
+async function erinInBrowser(): Promise<WsPhone> {
+  const browser = await connectWsPhone({ url: `ws://127.0.0.1:${r.config.ports.sipWs}/`, user: "erin", domain: "customer.test" });
+  wsPhones.push(browser);
+  return browser;
+}
+const erin = "sip:erin@customer.test";
+
 describe("media: calls with a browser leg through rtpengine, calls between SIP phones direct (the default)", () => {
   useMediaStack("webrtc");
 
@@ -177,19 +196,8 @@ describe("media: calls with a browser leg through rtpengine, calls between SIP p
 
   it("a WebRTC caller (over WebSocket, DTLS-SRTP offer) reaches a plain SIP phone: the phone's leg is plain RTP, the caller's answer is WebRTC", async () => {
     const alice = await aliceWithPhone();
-    const browser = await connectWsPhone({ url: `ws://127.0.0.1:${r.config.ports.sipWs}/`, user: "erin", domain: "customer.test" });
-    wsPhones.push(browser);
-    // What Chromium offers for audio once its candidates are gathered (abridged): ICE, DTLS-SRTP (actpass),
-    // rtcp-mux, opus and G.711.
-    const offer = [
-      "v=0", "o=- 4611731400430051336 2 IN IP4 127.0.0.1", "s=-", "t=0 0", "a=group:BUNDLE 0", "a=msid-semantic: WMS",
-      "m=audio 50123 UDP/TLS/RTP/SAVPF 111 0 8", "c=IN IP4 127.0.0.1", "a=rtcp:50123 IN IP4 127.0.0.1",
-      "a=candidate:1 1 udp 2122260223 127.0.0.1 50123 typ host generation 0",
-      "a=ice-ufrag:abcd", "a=ice-pwd:abcdefghijklmnopqrstuvwx", "a=ice-options:trickle",
-      "a=fingerprint:sha-256 11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00",
-      "a=setup:actpass", "a=mid:0", "a=sendrecv", "a=rtcp-mux",
-      "a=rtpmap:111 opus/48000/2", "a=fmtp:111 minptime=10;useinbandfec=1", "a=rtpmap:0 PCMU/8000", "a=rtpmap:8 PCMA/8000", "",
-    ].join("\r\n");
+    const browser = await erinInBrowser();
+    const offer = CHROMIUM_OFFER;
     const { final, reinvite } = await browser.call("sip:billing@cc.acme.test", offer);
     expect(`${final.status} ${final.header("reason") ?? ""}`).toBe("200 ");
     await alice.waitFor("CALL_ESTABLISHED", 1, 15_000);
@@ -269,6 +277,53 @@ describe("media: calls with a browser leg through rtpengine, calls between SIP p
     await until(calls, (c) => !c.includes(callId!), 5000, "the media session gone after the supervisor's end");
   }, 60_000);
 
+});
+
+describe("a browser caller whose WebSocket closes (a tab closed or crashed): the call ends as if it had hung up", () => {
+  useMediaStack("webrtc");
+
+  it("while it waits: it leaves the queue, so no seat is rung for nobody", async () => {
+    const { alice, dave } = await daveCallsBilling(); // Alice busy: Erin's call waits
+    const browser = await erinInBrowser();
+    const waiting = browser.call("sip:billing@cc.acme.test", CHROMIUM_OFFER, 30_000).catch((err: Error) => err);
+    await until(() => sessionOf(erin), (s) => s?.state === "queued", 10_000, "Erin's call waiting");
+    await browser.close();
+    expect(await waiting).toBeInstanceOf(Error); // no final response: the connection is gone
+    expect(await until(() => sessionOf(erin), (s) => s?.state === "ended", 5000, "Erin's session ended")).toMatchObject({ endReason: "departed", seat: null });
+    // Alice is free again and nobody waits: her phone has nothing to ring for.
+    await dave.command("hangup");
+    await alice.waitFor("CALL_CLOSED");
+    await until(() => r.app.cti.agent("alice@acme.test"), (a) => a?.state === "ready" && a.active === 0 && a.calls === 0, 5000, "Alice ready and free");
+    expect(await r.app.cti.sessions(0)).toEqual([]);
+  }, 60_000);
+
+  it("while the seat's phone rings: the ringing stops (CANCEL), the session ends and the seat is free", async () => {
+    const alice = await aliceWithPhone({ autoAnswer: false });
+    const browser = await erinInBrowser();
+    const ringing = browser.call("sip:billing@cc.acme.test", CHROMIUM_OFFER, 30_000).catch((err: Error) => err);
+    await alice.waitFor("CALL_INCOMING", 1, 15_000);
+    const [callId] = await until(calls, (c) => c.length === 1, 5000, "the ringing call in rtpengine");
+    await browser.close();
+    await alice.waitFor("CALL_CLOSED");
+    expect(await ringing).toBeInstanceOf(Error);
+    expect(await until(() => sessionOf(erin), (s) => s?.state === "ended", 5000, "Erin's session ended")).toMatchObject({ endReason: "customer", seat: "alice@acme.test" });
+    await until(() => r.app.cti.agent("alice@acme.test"), (a) => a?.state === "ready" && a.active === 0 && a.calls === 0 && a.missed === 0, 5000, "Alice ready, free, no miss counted");
+    await until(calls, (c) => !c.includes(callId!), 5000, "the media session gone with the call");
+  }, 60_000);
+
+  it("in service: the seat's phone gets the BYE, and the session ends with the caller's hang-up", async () => {
+    const alice = await aliceWithPhone();
+    const browser = await erinInBrowser();
+    const { final } = await browser.call("sip:billing@cc.acme.test", CHROMIUM_OFFER);
+    expect(final.status).toBe(200);
+    await alice.waitFor("CALL_ESTABLISHED", 1, 15_000);
+    await until(() => sessionOf(erin), (s) => s?.state === "in-service", 5000, "in service");
+    const [callId] = await calls();
+    await browser.close();
+    await alice.waitFor("CALL_CLOSED");
+    expect(await until(() => sessionOf(erin), (s) => s?.state === "ended", 5000, "Erin's session ended")).toMatchObject({ endReason: "customer" });
+    await until(calls, (c) => !c.includes(callId!), 5000, "the media session gone with the call");
+  }, 60_000);
 });
 
 describe("media with media.anchor \"all\": calls between SIP phones through rtpengine too", () => {

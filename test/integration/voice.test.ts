@@ -240,6 +240,25 @@ describe("refusals: a SIP response with a Reason header", () => {
     expect((await busy).code).toBe(200);
   });
 
+  it("a caller over TCP whose connection closes while queued leaves the queue (a phone gone cannot send its CANCEL)", async () => {
+    await seat("alice");
+    await r.app.cti.agentState("alice@acme.test", "not-ready", "busy elsewhere"); // logged in, so the call waits
+    const socket = connect(r.config.ports.sip!, "127.0.0.1");
+    await once(socket, "connect");
+    const local = `127.0.0.1:${socket.localPort}`;
+    let heard = "";
+    socket.setEncoding("latin1").on("data", (chunk: string) => { heard += chunk; });
+    socket.write([
+      "INVITE sip:billing@cc.acme.test SIP/2.0", `Via: SIP/2.0/TCP ${local};branch=z9hG4bK-tcp-gone;rport`, "Max-Forwards: 70",
+      "From: \"Tess\" <sip:tess@customer.test>;tag=t1", "To: <sip:billing@cc.acme.test>", "Call-ID: tcp-gone@127.0.0.1", "CSeq: 1 INVITE",
+      `Contact: <sip:tess@${local};transport=tcp>`, "Content-Length: 0", "", "",
+    ].join("\r\n"));
+    await until(async () => heard, (h) => h.includes("SIP/2.0 180 "), 5000, "180 Ringing over TCP");
+    await until(() => sessionOf("sip:tess@customer.test"), (x) => x?.state === "queued", 5000, "the call waiting");
+    socket.destroy();
+    expect(await until(() => sessionOf("sip:tess@customer.test"), (x) => x?.state === "ended", 5000, "ended")).toMatchObject({ endReason: "departed" });
+  });
+
   it("a caller who hangs up while queued leaves the queue (487 to its INVITE)", async () => {
     clients.push(await agentOnline(r, "alice@acme.test"));
     await seat("bob", "answer", { hangupMs: 3000 });

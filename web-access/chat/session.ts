@@ -59,7 +59,8 @@ export class CustomerSession {
     this.cc = config.componentDomain;
     addEventListener("pagehide", () => {
       this.unloading = true;
-      if (this.call && this.call.stage !== "ended") this.call.hangUp(); // best effort: the BYE or CANCEL may still leave
+      // Best effort: the BYE or CANCEL may still leave. If not, the switch ends the call when the page's WebSocket closes.
+      if (this.call && this.call.stage !== "ended") this.call.hangUp();
       if (this.chatCallLive) this.chatCall!.hangUp();
       // A closed page closes its stream: the contact center counts the customer gone at once (its grace for a
       // reload applies), not after stream management's resumption window (docs/clients.md).
