@@ -322,6 +322,21 @@ describe("calls from the customer page to the agent desk", () => {
     expect(["departed", "customer", "customer-offline"]).toContain(ended.endReason);
   }, 60_000);
 
+  it("ends a waiting call when the page's tab crashes (nothing can leave it): the switch sees its WebSocket close", async () => {
+    await desk(); // not ready: the call waits
+    const page = await caller("billing");
+    await page.getByRole("button", { name: "Call us" }).click();
+    const queued = await until(() => voiceSession("billing"), (s) => s?.state === "queued", 15_000, "call queued");
+    const cdp = await page.context().newCDPSession(page);
+    const crashed = new Promise((resolve) => page.once("crash", resolve));
+    void cdp.send("Page.crash").catch(() => undefined); // the renderer dies: no pagehide, no CANCEL
+    await crashed;
+    // "departed" is the switch's report of the caller gone; the XMPP customer's going offline would say
+    // "customer-offline", and only after its grace (8 s here).
+    const ended = await until(() => api(r, `/api/sessions/${queued!.id}`), (s) => s.state === "ended", 5000, "session ended");
+    expect(ended.endReason).toBe("departed");
+  }, 60_000);
+
   it("shows the text of a refusal's Reason header", async () => {
     await desk(); // logged in with a phone, not ready: the call is taken, then waits past the queue's 2 s
     const page = await caller("brief");
