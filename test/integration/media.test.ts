@@ -40,6 +40,9 @@ function useMediaStack(anchor: "webrtc" | "all") {
     await Promise.all(wsPhones.splice(0).map((p) => p.close()));
     await until(() => r.app.cti.sessions(0), (s) => s.length === 0, 10_000, "no live session");
     await until(() => calls(), (c) => c.length === 0, 10_000, "no media session in rtpengine");
+    // A phone's registration outlives its test a moment (a WebSocket's is removed on the switch's timer): the
+    // next test's "phone registered" must be its own phone's.
+    await until(() => r.app.cti.agents(), (a) => a.every((x) => !x.phoneRegistered), 10_000, "no phone registered");
   });
 }
 
